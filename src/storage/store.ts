@@ -1,0 +1,81 @@
+import type {
+  AdminToken,
+  Group,
+  KeyRecord,
+  Keystore,
+  KeyStatus,
+  KeystoreStatus,
+  KeyUsage,
+  NodeRecord,
+  StoredCredential,
+  StoredKeyVersion,
+} from '../domain/types.js';
+
+/**
+ * The persistence port. One implementation (Kysely) serves SQLite and PostgreSQL.
+ * Every method is a single transaction; failures throw and leave nothing half-written.
+ * Nothing on the XKS hot path calls this: the data plane reads from in-memory caches.
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  // groups
+  createGroup(group: Group): Promise<void>;
+  getGroupByName(name: string): Promise<Group | undefined>;
+  getGroup(id: string): Promise<Group | undefined>;
+  listGroups(): Promise<Group[]>;
+
+  // keystores
+  createKeystore(keystore: Keystore, firstCredential: StoredCredential): Promise<void>;
+  getKeystoreByName(name: string): Promise<Keystore | undefined>;
+  listKeystores(): Promise<Keystore[]>;
+  setKeystoreStatus(id: string, status: KeystoreStatus): Promise<void>;
+
+  // credentials
+  addCredential(credential: StoredCredential): Promise<void>;
+  /** Removes it; refuses (throws StoreConflictError) to remove a keystore's last credential. */
+  removeCredential(keystoreId: string, accessKeyId: string): Promise<void>;
+  getCredential(accessKeyId: string): Promise<StoredCredential | undefined>;
+  listCredentials(keystoreId?: string): Promise<StoredCredential[]>;
+
+  // keys
+  createKey(key: KeyRecord, firstVersion: StoredKeyVersion): Promise<void>;
+  getKey(groupId: string, externalId: string): Promise<KeyRecord | undefined>;
+  getKeyById(id: string): Promise<KeyRecord | undefined>;
+  listKeys(groupId?: string, options?: { includeInternal?: boolean }): Promise<KeyRecord[]>;
+  updateKey(
+    id: string,
+    changes: Partial<Pick<KeyRecord, 'status' | 'usage' | 'currentVersion'>>,
+    updatedAt: number,
+  ): Promise<void>;
+  listKeyVersions(keyId: string): Promise<StoredKeyVersion[]>;
+  addKeyVersion(version: StoredKeyVersion): Promise<void>;
+
+  // admin tokens
+  createAdminToken(token: AdminToken): Promise<void>;
+  listAdminTokens(): Promise<AdminToken[]>;
+
+  // fleet
+  heartbeat(node: NodeRecord): Promise<void>;
+  listNodesSeenSince(since: number): Promise<NodeRecord[]>;
+
+  close(): Promise<void>;
+}
+
+/** A uniqueness or integrity rule refused the change (duplicate name, prefix, key id, last credential…). */
+export class StoreConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}
+
+/** The referenced record does not exist. */
+export class StoreNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreNotFoundError';
+  }
+}
+
+export type { KeyStatus, KeyUsage };
