@@ -1,0 +1,337 @@
+import type { Kysely, Updateable } from 'kysely';
+import { StoreConflictError, StoreNotFoundError, type Store } from './store.js';
+import { constraintViolation, type ConstraintViolation } from './db-errors.js';
+import {
+  adminTokenRow,
+  credentialRow,
+  groupRow,
+  joinUsage,
+  keyRow,
+  keystoreRow,
+  keyVersionRow,
+  nodeRow,
+  toAdminToken,
+  toCredential,
+  toGroup,
+  toKey,
+  toKeystore,
+  toKeyVersion,
+  toNode,
+  type Database,
+  type KeyRow,
+  type SqlDialect,
+} from './rows.js';
+
+/** Says what a constraint violation meant for this operation; undefined falls back to a generic message. */
+type Explain = (violation: ConstraintViolation) => string | undefined | Promise<string | undefined>;
+
+/**
+ * Runs a write and turns constraint violations into store errors: a unique violation becomes
+ * StoreConflictError, a foreign-key violation (the referenced record is missing) StoreNotFoundError.
+ * `explain` runs after the failed transaction has rolled back, so it may query the database.
+ */
+async function guarded<T>(write: () => Promise<T>, explain: Explain): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const violation = constraintViolation(err);
+    if (violation === undefined) throw err;
+    const message = await explain(violation);
+    if (violation.kind === 'unique') {
+      throw new StoreConflictError(message ?? `${violation.key} already exists`);
+    }
+    throw new StoreNotFoundError(message ?? 'a referenced record does not exist');
+  }
+}
+
+const uniqueKey = (v: ConstraintViolation) => (v.kind === 'unique' ? v.key : undefined);
+
+export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): Store {
+  return {
+    dialect,
+
+    // groups
+
+    async createGroup(group) {
+      await guarded(
+        () => db.insertInto('groups').values(groupRow(group)).execute(),
+        (v) => {
+          switch (uniqueKey(v)) {
+            case 'groups(id)':
+              return `group id "${group.id}" already exists`;
+            case 'groups(name)':
+              return `group name "${group.name}" already exists`;
+          }
+          return undefined;
+        },
+      );
+    },
+
+    async getGroupByName(name) {
+      const row = await db.selectFrom('groups').selectAll().where('name', '=', name).executeTakeFirst();
+      return row && toGroup(row);
+    },
+
+    async getGroup(id) {
+      const row = await db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toGroup(row);
+    },
+
+    async listGroups() {
+      const rows = await db.selectFrom('groups').selectAll().orderBy('name').execute();
+      return rows.map(toGroup);
+    },
+
+    // keystores
+
+    async createKeystore(keystore, firstCredential) {
+      if (firstCredential.keystoreId !== keystore.id) {
+        throw new Error(`first credential belongs to keystore "${firstCredential.keystoreId}", not "${keystore.id}"`);
+      }
+      await guarded(
+        () =>
+          db.transaction().execute(async (trx) => {
+            await trx.insertInto('keystores').values(keystoreRow(keystore)).execute();
+            await trx.insertInto('credentials').values(credentialRow(firstCredential)).execute();
+          }),
+        async (v) => {
+          switch (uniqueKey(v)) {
+            case 'keystores(id)':
+              return `keystore id "${keystore.id}" already exists`;
+            case 'keystores(name)':
+              return `keystore name "${keystore.name}" already exists`;
+            case 'keystores(prefix)': {
+              const owner = await db
+                .selectFrom('keystores')
+                .select('name')
+                .where('prefix', '=', keystore.prefix)
+                .executeTakeFirst();
+              return `prefix "${keystore.prefix}" is already used by keystore "${owner?.name ?? '?'}"`;
+            }
+            case 'credentials(access_key_id)':
+              return `access key id "${firstCredential.accessKeyId}" already exists`;
+          }
+          return v.kind === 'foreignKey' ? `group "${keystore.groupId}" does not exist` : undefined;
+        },
+      );
+    },
+
+    async getKeystoreByName(name) {
+      const row = await db.selectFrom('keystores').selectAll().where('name', '=', name).executeTakeFirst();
+      return row && toKeystore(row);
+    },
+
+    async listKeystores() {
+      const rows = await db.selectFrom('keystores').selectAll().orderBy('name').execute();
+      return rows.map(toKeystore);
+    },
+
+    async setKeystoreStatus(id, status) {
+      const result = await db.updateTable('keystores').set({ status }).where('id', '=', id).executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw new StoreNotFoundError(`keystore "${id}" does not exist`);
+    },
+
+    // credentials
+
+    async addCredential(credential) {
+      await guarded(
+        () => db.insertInto('credentials').values(credentialRow(credential)).execute(),
+        (v) =>
+          v.kind === 'foreignKey'
+            ? `keystore "${credential.keystoreId}" does not exist`
+            : `access key id "${credential.accessKeyId}" already exists`,
+      );
+    },
+
+    async removeCredential(keystoreId, accessKeyId) {
+      await db.transaction().execute(async (trx) => {
+        // Lock the keystore row first. Without it, under PostgreSQL's READ COMMITTED two concurrent
+        // removals could each still see the other's credential and together remove the last two.
+        // (SQLite runs one write transaction at a time, and has no FOR UPDATE.)
+        const keystore = await trx
+          .selectFrom('keystores')
+          .select('name')
+          .where('id', '=', keystoreId)
+          .$if(dialect === 'postgres', (q) => q.forUpdate())
+          .executeTakeFirst();
+        if (keystore === undefined) throw new StoreNotFoundError(`keystore "${keystoreId}" does not exist`);
+
+        const remaining = await trx
+          .selectFrom('credentials')
+          .select('access_key_id')
+          .where('keystore_id', '=', keystoreId)
+          .execute();
+        if (!remaining.some((c) => c.access_key_id === accessKeyId)) {
+          throw new StoreNotFoundError(`credential "${accessKeyId}" does not exist in keystore "${keystore.name}"`);
+        }
+        if (remaining.length === 1) {
+          throw new StoreConflictError(
+            `credential "${accessKeyId}" is the last credential of keystore "${keystore.name}"; add another first`,
+          );
+        }
+        await trx.deleteFrom('credentials').where('access_key_id', '=', accessKeyId).execute();
+      });
+    },
+
+    async getCredential(accessKeyId) {
+      const row = await db
+        .selectFrom('credentials')
+        .selectAll()
+        .where('access_key_id', '=', accessKeyId)
+        .executeTakeFirst();
+      return row && toCredential(row);
+    },
+
+    async listCredentials(keystoreId) {
+      let query = db.selectFrom('credentials').selectAll().orderBy('created_at').orderBy('access_key_id');
+      if (keystoreId !== undefined) query = query.where('keystore_id', '=', keystoreId);
+      return (await query.execute()).map(toCredential);
+    },
+
+    // keys
+
+    async createKey(key, firstVersion) {
+      if (firstVersion.keyId !== key.id || firstVersion.version !== key.currentVersion) {
+        throw new Error(
+          `first version must be version ${key.currentVersion} of key "${key.id}", ` +
+            `got version ${firstVersion.version} of "${firstVersion.keyId}"`,
+        );
+      }
+      await guarded(
+        () =>
+          db.transaction().execute(async (trx) => {
+            await trx.insertInto('keys').values(keyRow(key)).execute();
+            await trx.insertInto('key_versions').values(keyVersionRow(firstVersion)).execute();
+          }),
+        (v) => {
+          switch (uniqueKey(v)) {
+            case 'keys(id)':
+              return `key id "${key.id}" already exists`;
+            case 'keys(group_id,external_id)':
+              return `key id "${key.externalId}" already exists in group "${key.groupId}"`;
+          }
+          return v.kind === 'foreignKey' ? `group "${key.groupId}" does not exist` : undefined;
+        },
+      );
+    },
+
+    async getKey(groupId, externalId) {
+      const row = await db
+        .selectFrom('keys')
+        .selectAll()
+        .where('group_id', '=', groupId)
+        .where('external_id', '=', externalId)
+        .executeTakeFirst();
+      return row && toKey(row);
+    },
+
+    async getKeyById(id) {
+      const row = await db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toKey(row);
+    },
+
+    async listKeys(groupId, options) {
+      let query = db.selectFrom('keys').selectAll().orderBy('group_id').orderBy('external_id');
+      if (groupId !== undefined) query = query.where('group_id', '=', groupId);
+      if (!options?.includeInternal) query = query.where('internal', '=', 0);
+      return (await query.execute()).map(toKey);
+    },
+
+    async updateKey(id, changes, updatedAt) {
+      const values: Updateable<KeyRow> = { updated_at: updatedAt };
+      if (changes.status !== undefined) values.status = changes.status;
+      if (changes.usage !== undefined) values.usage = joinUsage(changes.usage);
+      if (changes.currentVersion !== undefined) values.current_version = changes.currentVersion;
+
+      await db.transaction().execute(async (trx) => {
+        const result = await trx.updateTable('keys').set(values).where('id', '=', id).executeTakeFirst();
+        if (result.numUpdatedRows === 0n) throw new StoreNotFoundError(`key "${id}" does not exist`);
+        // The current version must be one the key has; rolling back undoes the update above.
+        if (changes.currentVersion !== undefined) {
+          const version = await trx
+            .selectFrom('key_versions')
+            .select('version')
+            .where('key_id', '=', id)
+            .where('version', '=', changes.currentVersion)
+            .executeTakeFirst();
+          if (version === undefined) {
+            throw new StoreNotFoundError(`key "${id}" has no version ${changes.currentVersion}`);
+          }
+        }
+      });
+    },
+
+    async listKeyVersions(keyId) {
+      const rows = await db
+        .selectFrom('key_versions')
+        .selectAll()
+        .where('key_id', '=', keyId)
+        .orderBy('version')
+        .execute();
+      return rows.map(toKeyVersion);
+    },
+
+    async addKeyVersion(version) {
+      await guarded(
+        () => db.insertInto('key_versions').values(keyVersionRow(version)).execute(),
+        (v) =>
+          v.kind === 'foreignKey'
+            ? `key "${version.keyId}" does not exist`
+            : `version ${version.version} of key "${version.keyId}" already exists`,
+      );
+    },
+
+    // admin tokens
+
+    async createAdminToken(token) {
+      await guarded(
+        () => db.insertInto('admin_tokens').values(adminTokenRow(token)).execute(),
+        (v) => {
+          switch (uniqueKey(v)) {
+            case 'admin_tokens(id)':
+              return `admin token id "${token.id}" already exists`;
+            case 'admin_tokens(token_hash)':
+              return `an admin token with the same hash already exists`;
+          }
+          return undefined;
+        },
+      );
+    },
+
+    async listAdminTokens() {
+      const rows = await db.selectFrom('admin_tokens').selectAll().orderBy('created_at').orderBy('id').execute();
+      return rows.map(toAdminToken);
+    },
+
+    // fleet
+
+    async heartbeat(node) {
+      const row = nodeRow(node);
+      await db
+        .insertInto('nodes')
+        .values(row)
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet({
+            hostname: row.hostname,
+            started_at: row.started_at,
+            last_seen_at: row.last_seen_at,
+          }),
+        )
+        .execute();
+    },
+
+    async listNodesSeenSince(since) {
+      const rows = await db
+        .selectFrom('nodes')
+        .selectAll()
+        .where('last_seen_at', '>=', since)
+        .orderBy('id')
+        .execute();
+      return rows.map(toNode);
+    },
+
+    async close() {
+      await db.destroy();
+    },
+  };
+}

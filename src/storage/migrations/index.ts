@@ -1,0 +1,24 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { SqlDialect } from '../rows.js';
+import { initialMigration } from './0001_initial.js';
+
+/**
+ * Every migration, in order, listed in code rather than found by scanning a folder, so the
+ * set is the same under tsx, compiled JS and bundling. Names sort in the order they run.
+ */
+function migrations(dialect: SqlDialect): Record<string, Migration> {
+  return {
+    '0001_initial': initialMigration(dialect),
+  };
+}
+
+/** Brings the schema up to date. Safe to run on every start and from several nodes at once (Kysely takes a lock). */
+export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: SqlDialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? '(setup)';
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`database migration ${failed} failed: ${reason}`, { cause: error });
+  }
+}

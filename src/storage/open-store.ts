@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { createKyselyStore } from './kysely-store.js';
+import { migrateToLatest } from './migrations/index.js';
+import type { Database, SqlDialect } from './rows.js';
+import type { Store } from './store.js';
+
+export interface OpenStoreOptions {
+  /** `postgres://…` or `postgresql://…` selects PostgreSQL. */
+  databaseUrl?: string;
+  /** The SQLite file used when there is no database URL (the embedded default). */
+  sqlitePath?: string;
+}
+
+const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url);
+
+/** Opens the configured database, brings its schema up to date and returns the store. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const { db, dialect } = connect(options);
+  try {
+    await migrateToLatest(db, dialect);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return createKyselyStore(db, dialect);
+}
+
+function connect(options: OpenStoreOptions): { db: Kysely<Database>; dialect: SqlDialect } {
+  const url = options.databaseUrl?.trim();
+  if (url) {
+    // Refuse rather than fall back to SQLite: a node that silently wrote to a local file
+    // would split from the fleet it was configured to join.
+    if (!isPostgresUrl(url)) {
+      throw new Error(`unsupported database URL "${redact(url)}": expected postgres:// or postgresql://`);
+    }
+    const dialect = new PostgresDialect({ pool: postgresPool(url) });
+    return { db: new Kysely<Database>({ dialect }), dialect: 'postgres' };
+  }
+  if (!options.sqlitePath) throw new Error('no database configured: give a PostgreSQL URL or a SQLite path');
+  const dialect = new SqliteDialect({ database: openSqlite(options.sqlitePath) });
+  return { db: new Kysely<Database>({ dialect }), dialect: 'sqlite' };
+}
+
+function openSqlite(path: string): SqliteDatabase.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SqliteDatabase(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  return sqlite;
+}
+
+function postgresPool(connectionString: string): pg.Pool {
+  // int8 (our millisecond timestamps, and COUNT(*)) arrives as a string by default, because it can
+  // exceed 2^53. Timestamps never do, so parse it as a number, on this pool only rather than
+  // through pg's process-wide setTypeParser. BYTEA already arrives as a Buffer.
+  const types = {
+    getTypeParser: ((oid, format) =>
+      oid === pg.types.builtins.INT8 && format !== 'binary'
+        ? (value: string) => Number(value)
+        : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+  };
+  const pool = new pg.Pool({ connectionString, types });
+  // An idle client whose connection drops emits 'error' on the pool; unhandled, that would crash
+  // the process. The next query reports the outage instead, and the data plane keeps serving.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Hides a password in a URL before it goes into an error message. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+}
