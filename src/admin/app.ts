@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ManagementError } from '../core/errors.js';
+import type { KeyService } from '../keys/service.js';
+import type { KeystoreService } from '../keystores/service.js';
+import { keyRoutes } from './routes/keys.js';
+import { keystoreRoutes } from './routes/keystores.js';
+import { nodeRoutes, type NodeStatus } from './routes/node.js';
+import { matchesAnyToken } from './token.js';
+
+export interface AdminApiDeps {
+  keystores: KeystoreService;
+  keys: KeyService;
+  tokenHashes: () => readonly Buffer[];
+  nodeStatus: () => Promise<NodeStatus>;
+}
+
+const STATUS_BY_KIND: Record<ManagementError['kind'], number> = {
+  invalid: 400,
+  'not-found': 404,
+  conflict: 409,
+  unavailable: 503,
+};
+
+/**
+ * The admin REST API under /api/v1. Every route requires a bearer admin token.
+ * Errors are `{ "error": "<one line>" }` with 400/401/404/409/503.
+ */
+export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const header = request.headers.authorization;
+    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    if (!token || !matchesAnyToken(token, deps.tokenHashes())) {
+      return reply.code(401).send({ error: 'missing or invalid admin token' });
+    }
+  });
+
+  app.setErrorHandler((error: unknown, _request, reply) => {
+    if (error instanceof ManagementError) return reply.code(STATUS_BY_KIND[error.kind]).send({ error: error.message });
+    const fastifyError = error as { validation?: unknown; statusCode?: number; message?: string };
+    if (fastifyError.validation || (fastifyError.statusCode && fastifyError.statusCode < 500)) {
+      return reply.code(fastifyError.statusCode ?? 400).send({ error: fastifyError.message ?? 'invalid request' });
+    }
+    reply.log.error({ err: error }, 'admin request failed');
+    return reply.code(500).send({ error: 'internal error; see the node log' });
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'no such admin API route' }));
+
+  await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus });
+  await app.register(keystoreRoutes, { keystores: deps.keystores });
+  await app.register(keyRoutes, { keys: deps.keys });
+}

@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import type { KeyUsage } from '../../domain/types.js';
+import type { KeyService } from '../../keys/service.js';
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+
+const keystoreQuery = { type: 'object', properties: { keystore: { type: 'string' } } } as const;
+
+export async function keyRoutes(app: FastifyInstance, { keys }: { keys: KeyService }): Promise<void> {
+  app.get<{ Querystring: { keystore?: string } }>('/keys', { schema: { querystring: keystoreQuery } }, async (request) =>
+    keys.list(request.query.keystore),
+  );
+
+  app.post<{ Body: { id: string; keystore: string; usage?: KeyUsage[] } }>(
+    '/keys',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['id', 'keystore'],
+          additionalProperties: false,
+          properties: {
+            id: { type: 'string' },
+            keystore: { type: 'string' },
+            usage: { type: 'array', uniqueItems: true, items: { type: 'string', enum: ['ENCRYPT', 'DECRYPT'] } },
+          },
+        },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await keys.create(request.body)),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { keystore?: string } }>(
+    '/keys/:id',
+    { schema: { params: idParams, querystring: keystoreQuery } },
+    async (request) => keys.show(request.params.id, request.query.keystore),
+  );
+
+  app.post<{ Params: { id: string }; Querystring: { keystore?: string } }>(
+    '/keys/:id/enable',
+    { schema: { params: idParams, querystring: keystoreQuery } },
+    async (request) => keys.enable(request.params.id, request.query.keystore),
+  );
+
+  app.post<{ Params: { id: string }; Querystring: { keystore?: string } }>(
+    '/keys/:id/disable',
+    { schema: { params: idParams, querystring: keystoreQuery } },
+    async (request) => keys.disable(request.params.id, request.query.keystore),
+  );
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import type { KeystoreService } from '../../keystores/service.js';
+
+const nameParams = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 63 } },
+} as const;
+
+const credentialBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { accessKeyId: { type: 'string' }, secret: { type: 'string' } },
+} as const;
+
+export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keystores: KeystoreService }): Promise<void> {
+  app.get('/keystores', async () => keystores.list());
+
+  app.post<{ Body: { name: string; prefix: string; region?: string; group?: string; accessKeyId?: string; secret?: string } }>(
+    '/keystores',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'prefix'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string' },
+            prefix: { type: 'string' },
+            region: { type: 'string' },
+            group: { type: 'string' },
+            accessKeyId: { type: 'string' },
+            secret: { type: 'string' },
+          },
+        },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await keystores.create(request.body)),
+  );
+
+  app.get<{ Params: { name: string } }>('/keystores/:name', { schema: { params: nameParams } }, async (request) =>
+    keystores.show(request.params.name),
+  );
+
+  app.post<{ Params: { name: string }; Body: { accessKeyId?: string; secret?: string } }>(
+    '/keystores/:name/credentials',
+    { schema: { params: nameParams, body: credentialBody } },
+    async (request, reply) => reply.code(201).send(await keystores.addCredential(request.params.name, request.body ?? {})),
+  );
+
+  app.delete<{ Params: { name: string; accessKeyId: string } }>(
+    '/keystores/:name/credentials/:accessKeyId',
+    async (request, reply) => {
+      await keystores.removeCredential(request.params.name, request.params.accessKeyId);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
+    '/keystores/:name/kms-json',
+    { schema: { params: nameParams } },
+    async (request) => keystores.kmsConsoleJson(request.params.name, request.query.accessKeyId),
+  );
+}

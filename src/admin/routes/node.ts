@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify';
+
+export interface NodeStatus {
+  version: string;
+  nodeId: string;
+  rootOfTrust: string;
+  ekmHealth: string;
+  keystores: number;
+  keys: number;
+}
+
+export async function nodeRoutes(app: FastifyInstance, options: { nodeStatus: () => Promise<NodeStatus> }): Promise<void> {
+  app.get('/node', async () => options.nodeStatus());
+}

@@ -1,0 +1,41 @@
+import { invalid } from '../core/errors.js';
+
+export const XKS_API_PATH = '/kms/xks/v1';
+/** Longest path suffix after the prefix: `/kms/xks/v1/keys/<128 chars>/metadata`. */
+const LONGEST_SUFFIX_LENGTH = `${XKS_API_PATH}/keys/`.length + 128 + '/metadata'.length;
+const MAX_PREFIX_LENGTH = 64;
+const RESERVED_PREFIXES = ['/api', '/ping', '/metrics', '/healthz', '/readyz'];
+
+/**
+ * Normalizes an operator-given prefix: `/a/b`, `/a/b/`, `/a/b/kms/xks/v1` all mean `/a/b`; `/` means none.
+ *
+ *= xks-spec.md#14.1
+ *# 13. [MUST NOT] The full API URI is longer than 256 characters; validate the configured prefix length.
+ *# 14. [MUST NOT] `XksProxyUriPath` longer than 128 characters or containing characters outside `a-zA-Z0-9/-_`.
+ */
+export function normalizePrefix(input: string): string {
+  let prefix = input.trim();
+  if (prefix.endsWith(XKS_API_PATH)) prefix = prefix.slice(0, -XKS_API_PATH.length);
+  prefix = prefix.replace(/\/+$/, '');
+  if (prefix === '') return '';
+  if (!/^(\/[A-Za-z0-9_-]+)+$/.test(prefix)) {
+    throw invalid('prefix must look like /segment[/segment...] using only A-Z a-z 0-9 _ -');
+  }
+  if (prefix.length > MAX_PREFIX_LENGTH) {
+    throw invalid(
+      `prefix is ${prefix.length} characters; at most ${MAX_PREFIX_LENGTH} keep every XKS URI within 256 characters`,
+    );
+  }
+  const first = prefix.split('/')[1]!.toLowerCase();
+  if (RESERVED_PREFIXES.includes(`/${first}`) || `${prefix}/`.includes('/kms/xks/')) {
+    throw invalid(`prefix ${prefix} is reserved; choose another first segment`);
+  }
+  return prefix;
+}
+
+/** The value to configure in AWS as `XksProxyUriPath`. */
+export function uriPathFor(prefix: string): string {
+  return `${prefix}${XKS_API_PATH}`;
+}
+
+export const maxUriPathLength = (prefix: string) => prefix.length + LONGEST_SUFFIX_LENGTH;

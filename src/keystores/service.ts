@@ -1,0 +1,195 @@
+import type { Clock } from '../core/clock.js';
+import { conflict, invalid, notFound } from '../core/errors.js';
+import type { Keystore, StoredCredential } from '../domain/types.js';
+import type { LiveState } from '../registry/live-state.js';
+import { sealContext, type RootOfTrust } from '../roots/root-of-trust.js';
+import { translateStoreError } from '../storage/translate-error.js';
+import type { Store } from '../storage/store.js';
+import { generateAccessKeyId, generateSecret, validateAccessKeyId, validateSecret } from './credentials.js';
+import { normalizePrefix, uriPathFor } from './prefix.js';
+
+export interface KeystoreServiceDeps {
+  store: Store;
+  root: RootOfTrust;
+  live: LiveState;
+  clock: Clock;
+  newId: () => string;
+}
+
+export interface NewCredential {
+  accessKeyId: string;
+  /** Shown once, to whoever created it. */
+  secret: string;
+}
+
+export interface KeystoreView {
+  name: string;
+  prefix: string;
+  uriPath: string;
+  region: string;
+  group: string;
+  status: Keystore['status'];
+  createdAt: string;
+  credentials: { accessKeyId: string; createdAt: string }[];
+}
+
+/** The KMS console configuration file (xks-spec.md §13). */
+export interface KmsConsoleJson {
+  XksProxyUriPath: string;
+  XksProxyAuthenticationCredential: { AccessKeyId: string; RawSecretAccessKey: string };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+export function createKeystoreService({ store, root, live, clock, newId }: KeystoreServiceDeps) {
+  function sealCredential(keystoreId: string, credential: NewCredential): StoredCredential {
+    return {
+      accessKeyId: credential.accessKeyId,
+      keystoreId,
+      sealedSecret: root.sealSecret(Buffer.from(credential.secret, 'utf8'), sealContext.credentialSecret(credential.accessKeyId)),
+      createdAt: clock.now(),
+    };
+  }
+
+  function credentialFrom(input: { accessKeyId?: string; secret?: string }): NewCredential {
+    if ((input.accessKeyId === undefined) !== (input.secret === undefined)) {
+      throw invalid('give both an access key id and a secret, or neither to generate a credential');
+    }
+    const credential = { accessKeyId: input.accessKeyId ?? generateAccessKeyId(), secret: input.secret ?? generateSecret() };
+    validateAccessKeyId(credential.accessKeyId);
+    validateSecret(credential.secret);
+    return credential;
+  }
+
+  async function requireKeystore(name: string): Promise<Keystore> {
+    const keystore = await store.getKeystoreByName(name);
+    if (!keystore) throw notFound(`no keystore named "${name}"`);
+    return keystore;
+  }
+
+  async function view(keystore: Keystore): Promise<KeystoreView> {
+    const group = await store.getGroup(keystore.groupId);
+    const credentials = await store.listCredentials(keystore.id);
+    return {
+      name: keystore.name,
+      prefix: keystore.prefix,
+      uriPath: uriPathFor(keystore.prefix),
+      region: keystore.region,
+      group: group?.name ?? keystore.groupId,
+      status: keystore.status,
+      createdAt: new Date(keystore.createdAt).toISOString(),
+      credentials: credentials.map((c) => ({ accessKeyId: c.accessKeyId, createdAt: new Date(c.createdAt).toISOString() })),
+    };
+  }
+
+  async function refreshLive(keystore: Keystore): Promise<void> {
+    const secrets = new Map<string, string>();
+    for (const credential of await store.listCredentials(keystore.id)) {
+      secrets.set(
+        credential.accessKeyId,
+        root.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId)).toString('utf8'),
+      );
+    }
+    live.putKeystore(keystore, secrets);
+  }
+
+  return {
+    async create(input: {
+      name: string;
+      prefix: string;
+      region?: string;
+      group?: string;
+      accessKeyId?: string;
+      secret?: string;
+    }): Promise<{ keystore: KeystoreView; credential: NewCredential }> {
+      if (!NAME.test(input.name)) throw invalid('keystore name must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+      const prefix = normalizePrefix(input.prefix);
+      const region = input.region ?? 'us-east-1';
+      if (!REGION.test(region)) throw invalid(`"${region}" is not an AWS region name such as us-east-1`);
+      const credential = credentialFrom(input);
+      const groupName = input.group ?? input.name;
+      if (!NAME.test(groupName)) throw invalid('group name must be 1-63 characters of A-Z a-z 0-9 . _ -');
+      if (await store.getKeystoreByName(input.name)) throw conflict(`keystore "${input.name}" already exists`);
+      const clash = (await store.listKeystores()).find((k) => k.prefix === prefix);
+      if (clash) throw conflict(`prefix "${prefix || '/'}" is already used by keystore "${clash.name}"`);
+      if (await store.getCredential(credential.accessKeyId)) {
+        throw conflict(`access key id ${credential.accessKeyId} is already in use`);
+      }
+
+      const keystore: Keystore = {
+        id: newId(),
+        name: input.name,
+        prefix,
+        region,
+        groupId: '',
+        status: 'ENABLED',
+        createdAt: clock.now(),
+      };
+      await translateStoreError(async () => {
+        let group = await store.getGroupByName(groupName);
+        if (!group) {
+          group = { id: newId(), name: groupName, createdAt: clock.now() };
+          await store.createGroup(group);
+        }
+        keystore.groupId = group.id;
+        await store.createKeystore(keystore, sealCredential(keystore.id, credential));
+      });
+      await refreshLive(keystore);
+      return { keystore: await view(keystore), credential };
+    },
+
+    async list(): Promise<KeystoreView[]> {
+      return Promise.all((await store.listKeystores()).map(view));
+    },
+
+    async show(name: string): Promise<KeystoreView> {
+      return view(await requireKeystore(name));
+    },
+
+    /**
+     *= xks-spec.md#14.9
+     *# 86. [SHOULD] Accept two or more SigV4 credential sets at once per path prefix.
+     *# 87. [SHOULD] Apply credential changes without restart or disconnection (hot reload).
+     */
+    async addCredential(name: string, input: { accessKeyId?: string; secret?: string }): Promise<NewCredential> {
+      const keystore = await requireKeystore(name);
+      const credential = credentialFrom(input);
+      await translateStoreError(() => store.addCredential(sealCredential(keystore.id, credential)));
+      await refreshLive(keystore);
+      return credential;
+    },
+
+    async removeCredential(name: string, accessKeyId: string): Promise<void> {
+      const keystore = await requireKeystore(name);
+      await translateStoreError(() => store.removeCredential(keystore.id, accessKeyId));
+      await refreshLive(keystore);
+    },
+
+    /** Reveals a secret: only for the KMS console file an operator downloads. */
+    async kmsConsoleJson(name: string, accessKeyId?: string): Promise<KmsConsoleJson> {
+      const keystore = await requireKeystore(name);
+      const credentials = await store.listCredentials(keystore.id);
+      const credential = accessKeyId
+        ? credentials.find((c) => c.accessKeyId === accessKeyId)
+        : credentials.reduce<StoredCredential | undefined>((newest, c) => (!newest || c.createdAt > newest.createdAt ? c : newest), undefined);
+      if (!credential) throw notFound(`keystore "${name}" has no credential ${accessKeyId ?? ''}`.trim());
+      return {
+        XksProxyUriPath: uriPathFor(keystore.prefix),
+        XksProxyAuthenticationCredential: {
+          AccessKeyId: credential.accessKeyId,
+          RawSecretAccessKey: root
+            .unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))
+            .toString('utf8'),
+        },
+      };
+    },
+
+    /** Loads every keystore and its secrets into the live state (node start). */
+    async loadAll(): Promise<void> {
+      for (const keystore of await store.listKeystores()) await refreshLive(keystore);
+    },
+  };
+}
+
+export type KeystoreService = ReturnType<typeof createKeystoreService>;

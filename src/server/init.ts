@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { generateAdminToken, hashToken } from '../admin/token.js';
+import type { Clock } from '../core/clock.js';
+import { conflict } from '../core/errors.js';
+import { createMasterKeyFile } from '../roots/master-key-file.js';
+import { dataDirPaths, type DataDirPaths } from './data-dir.js';
+import { openServices, type Services } from './services.js';
+import { createSelfSignedCertificate } from './self-signed-cert.js';
+import type { NewCredential, KeystoreView } from '../keystores/service.js';
+
+export const DEMO_KEYSTORE = 'demo';
+export const DEMO_PREFIX = '/demo';
+export const DEMO_KEY = 'demo-key';
+
+export interface InitOptions {
+  dataDir: string;
+  databaseUrl?: string;
+  demo: boolean;
+  clock: Clock;
+  hostnames?: string[];
+}
+
+export interface InitResult {
+  paths: DataDirPaths;
+  adminToken: string;
+  demo?: { keystore: KeystoreView; credential: NewCredential; keyId: string; kmsConsoleFile: string };
+}
+
+function writePrivate(path: string, contents: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, contents, { mode: 0o600, flag: 'wx' });
+}
+
+/**
+ * Creates a data directory: master key, TLS certificate, admin token, database with the health canary,
+ * and (unless told otherwise) a demo keystore and key. Refuses to touch an existing directory; on any
+ * failure removes what it created, so nothing is left half-done.
+ */
+export async function initDataDir(options: InitOptions): Promise<InitResult> {
+  const paths = dataDirPaths(options.dataDir);
+  if (existsSync(paths.root) && readdirSync(paths.root).length > 0) {
+    throw conflict(`data directory ${paths.root} already exists and is not empty; refusing to touch it`);
+  }
+  const createdRoot = !existsSync(paths.root);
+  mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  let services: Services | undefined;
+  try {
+    createMasterKeyFile(paths.masterKey);
+    const pem = await createSelfSignedCertificate({
+      hostnames: options.hostnames ?? ['localhost', '127.0.0.1', '::1'],
+      now: new Date(options.clock.now()),
+    });
+    writePrivate(paths.tlsCert, pem.certPem);
+    writePrivate(paths.tlsKey, pem.keyPem);
+    writePrivate(paths.nodeId, `${randomUUID()}\n`);
+    const adminToken = generateAdminToken();
+    writePrivate(paths.adminToken, `${adminToken}\n`);
+
+    services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
+    await services.store.createAdminToken({ id: randomUUID(), name: 'bootstrap', tokenHash: hashToken(adminToken), createdAt: options.clock.now() });
+    await services.keys.ensureCanary();
+
+    const result: InitResult = { paths, adminToken };
+    if (options.demo) {
+      const { keystore, credential } = await services.keystores.create({ name: DEMO_KEYSTORE, prefix: DEMO_PREFIX });
+      await services.keys.create({ id: DEMO_KEY, keystore: DEMO_KEYSTORE });
+      const kmsConsoleFile = join(paths.kmsConsoleDir, `${DEMO_KEYSTORE}.json`);
+      writePrivate(kmsConsoleFile, JSON.stringify(await services.keystores.kmsConsoleJson(DEMO_KEYSTORE), null, 2) + '\n');
+      result.demo = { keystore, credential, keyId: DEMO_KEY, kmsConsoleFile };
+    }
+    return result;
+  } catch (error) {
+    await services?.close().catch(() => undefined);
+    services = undefined;
+    if (createdRoot) rmSync(paths.root, { recursive: true, force: true });
+    else for (const entry of readdirSync(paths.root)) rmSync(join(paths.root, entry), { recursive: true, force: true });
+    throw error;
+  } finally {
+    await services?.close();
+  }
+}

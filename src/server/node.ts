@@ -1,0 +1,152 @@
+import { hostname } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { adminApi } from '../admin/app.js';
+import type { Clock } from '../core/clock.js';
+import { KEYHOLD_VERSION } from '../core/version.js';
+import { createHealthMonitor } from '../health/health-monitor.js';
+import { createXksHandler } from '../xks/handler.js';
+import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
+import { createSigV4Verifier } from '../xks/sigv4.js';
+import { dataDirPaths, type NodeInfo } from './data-dir.js';
+import { openServices, type Services } from './services.js';
+import { tlsServerOptions } from './tls-options.js';
+
+export interface NodeOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  logger: Logger;
+  clock: Clock;
+  limits?: XksLimits;
+  /** Health results are cached at most this long (≤ 60 s). */
+  healthMaxAgeMs?: number;
+  heartbeatIntervalMs?: number;
+  tls?: { certPem: string | Buffer; keyPem: string | Buffer };
+}
+
+export interface RunningNode {
+  url: string;
+  port: number;
+  nodeId: string;
+  services: Services;
+  server: Http2SecureServer;
+  close(): Promise<void>;
+}
+
+/** Paths served by the admin side (Fastify); everything else is the XKS data plane. */
+function isAdminPath(url: string | undefined): boolean {
+  return url !== undefined && (url.startsWith('/api/') || url === '/ping' || url.startsWith('/ping?'));
+}
+
+/** The composition root of a serving node: storage, live state, XKS data plane, admin API, HTTPS. */
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const paths = dataDirPaths(options.dataDir);
+  const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
+  const services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
+  try {
+    await services.keystores.loadAll();
+    await services.keys.loadAll();
+    const canary = await services.keys.ensureCanary();
+    const tokenHashes = (await services.store.listAdminTokens()).map((t) => t.tokenHash);
+
+    let fleetSize = 1;
+    const heartbeat = async () => {
+      const now = options.clock.now();
+      await services.store.heartbeat({ id: nodeId, hostname: hostname(), startedAt: startedAt, lastSeenAt: now });
+      fleetSize = Math.max(1, (await services.store.listNodesSeenSince(now - 3 * heartbeatMs)).length);
+    };
+    const heartbeatMs = options.heartbeatIntervalMs ?? 10_000;
+    const startedAt = options.clock.now();
+    await heartbeat();
+    const heartbeatTimer = setInterval(() => {
+      heartbeat().catch((error) => options.logger.warn({ err: error }, 'fleet heartbeat failed'));
+    }, heartbeatMs);
+    heartbeatTimer.unref();
+
+    const health = createHealthMonitor({
+      root: services.root,
+      canary: async () => canary,
+      clock: options.clock,
+      maxAgeMs: options.healthMaxAgeMs,
+    });
+    const healthFacts = async () => {
+      const snapshot = await health.current();
+      return {
+        version: KEYHOLD_VERSION,
+        fleetSize,
+        ekm: { id: `keyhold-${nodeId.slice(0, 8)}`, model: services.root.model, healthStatus: snapshot.status },
+      };
+    };
+
+    const handleXks = createXksHandler({
+      live: services.live,
+      verifier: createSigV4Verifier({ clock: options.clock }),
+      decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
+      healthFacts,
+      logger: options.logger,
+    });
+
+    const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
+    let server!: Http2SecureServer;
+    const app = Fastify({
+      loggerInstance: options.logger,
+      // The XKS handler logs its own line per request; admin requests are not logged per request.
+      logController: new LogController({ disableRequestLogging: true }),
+      http2: true,
+      https: { allowHTTP1: true },
+      serverFactory: (handleAdmin) => {
+        server = createSecureServer(tlsServerOptions(tls), (request, response) => {
+          if (isAdminPath(request.url)) handleAdmin(request, response);
+          else void handleXks(request, response);
+        });
+        return server;
+      },
+    });
+
+    /*= xks-spec.md#14.10
+     *# 101. [MUST] Implement the health checks the supported load balancers need (e.g. GET `/ping` → 200, not on the API URIs). */
+    app.get('/ping', async (_request, reply) => reply.type('text/plain').send(`pong from keyhold v${KEYHOLD_VERSION}`));
+    await app.register(adminApi, {
+      prefix: '/api/v1',
+      keystores: services.keystores,
+      keys: services.keys,
+      tokenHashes: () => tokenHashes,
+      nodeStatus: async () => ({
+        version: KEYHOLD_VERSION,
+        nodeId,
+        rootOfTrust: services.root.kind,
+        ekmHealth: (await health.current()).status,
+        keystores: services.live.keystores().length,
+        keys: services.live.keyCount(),
+      }),
+    });
+
+    await app.listen({ host: options.host, port: options.port });
+    const port = (server.address() as AddressInfo).port;
+    const urlHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+    const url = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
+    const info: NodeInfo = { adminUrl: url, pid: process.pid, startedAt: new Date(startedAt).toISOString() };
+    writeFileSync(paths.nodeInfo, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+
+    return {
+      url,
+      port,
+      nodeId,
+      services,
+      server,
+      async close() {
+        clearInterval(heartbeatTimer);
+        await app.close();
+        await services.close();
+      },
+    };
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
+}

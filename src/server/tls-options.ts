@@ -1,0 +1,30 @@
+import type { SecureServerOptions } from 'node:http2';
+
+/**
+ * TLS settings for the XKS endpoint.
+ *
+ *= xks-spec.md#14.1
+ *# 3. [MUST] Support TLS 1.2 or later; reject TLS 1.0/1.1.
+ *# 4. [MUST] Negotiate at least one of `TLS_AES_256_GCM_SHA384`, `TLS_CHACHA20_POLY1305_SHA256`,
+ *#    `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`, `TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384`.
+ *# 2. [MUST] Support HTTP/1.1 or later.  5. [MUST] Serve HTTP/1.1 clients even when HTTP/2 is offered.
+ */
+export const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+export const TLS13_CIPHERSUITES = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256';
+
+export function tlsServerOptions(pem: { certPem: string | Buffer; keyPem: string | Buffer }): SecureServerOptions {
+  return {
+    cert: pem.certPem,
+    key: pem.keyPem,
+    minVersion: 'TLSv1.2',
+    ciphers: `${TLS13_CIPHERSUITES}:${TLS12_CIPHERS}`,
+    honorCipherOrder: true,
+    allowHTTP1: true,
+    // ALPN: h2 first, then http/1.1 (set by allowHTTP1).
+  };
+}

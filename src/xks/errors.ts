@@ -1,0 +1,53 @@
+/**
+ * The XKS error model (xks-spec.md §8).
+ *
+ *= xks-spec.md#14.8
+ *# 72. [MUST] Error bodies are JSON with `errorName`, and optionally `errorMessage`.
+ *# 74. [SPEC] The status code matches the name.
+ */
+export const XKS_ERROR_STATUS = {
+  ValidationException: 400,
+  InvalidStateException: 400,
+  InvalidCiphertextException: 400,
+  InvalidKeyUsageException: 400,
+  AuthenticationFailedException: 401,
+  AccessDeniedException: 403,
+  KeyNotFoundException: 404,
+  InvalidUriPathException: 404,
+  ThrottlingException: 429,
+  InternalException: 500,
+  UnsupportedOperationException: 501,
+  DependencyTimeoutException: 503,
+} as const;
+
+export type XksErrorName = keyof typeof XKS_ERROR_STATUS;
+
+export const XKS_ERROR_NAMES = Object.keys(XKS_ERROR_STATUS) as XksErrorName[];
+
+/** A failure that maps to one XKS error answer. `detail` is for logs only and never leaves the node. */
+export class XksError extends Error {
+  readonly status: number;
+  constructor(
+    readonly errorName: XksErrorName,
+    readonly publicMessage?: string,
+    readonly detail?: string,
+  ) {
+    super(`${errorName}${publicMessage ? `: ${publicMessage}` : ''}`);
+    this.name = 'XksError';
+    this.status = XKS_ERROR_STATUS[errorName];
+  }
+}
+
+/**
+ *= xks-spec.md#14.8
+ *# 73. [MUST] `errorMessage`, when present, is under 512 characters and only 0x20–0x7E.
+ */
+export function sanitizeErrorMessage(message: string): string {
+  return message.replace(/[^\x20-\x7e]/g, '?').slice(0, 511);
+}
+
+export function errorBody(error: XksError): { errorName: XksErrorName; errorMessage?: string } {
+  return error.publicMessage === undefined
+    ? { errorName: error.errorName }
+    : { errorName: error.errorName, errorMessage: sanitizeErrorMessage(error.publicMessage) };
+}

@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { XksError } from './errors.js';
+
+export type AnyRequest = IncomingMessage | Http2ServerRequest;
+export type AnyResponse = ServerResponse | Http2ServerResponse;
+
+/** Reads the raw body (SigV4 hashes these exact bytes), refusing more than `limit` bytes. */
+export function readBody(request: AnyRequest, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(bodyTooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.off('data', onData);
+        request.resume();
+        reject(bodyTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    request.once('error', reject);
+  });
+}
+
+function bodyTooLarge(limit: number): XksError {
+  return new XksError('UnsupportedOperationException', `The request body is larger than this proxy supports (${limit} bytes)`);
+}
+
+/**
+ *= xks-spec.md#14.1
+ *# 1. [MUST] Requests and responses are JSON over HTTPS with `Content-Type: application/json`, including error responses.
+ */
+export function sendJson(response: AnyResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  (response as ServerResponse).writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(payload)),
+    ...headers,
+  });
+  response.end(payload);
+}
+
+/** `host` for SigV4: the Host header, or `:authority` under HTTP/2. */
+export function signingHeaders(request: AnyRequest): Record<string, string | string[] | undefined> {
+  const headers = request.headers as Record<string, string | string[] | undefined>;
+  if (headers.host === undefined && headers[':authority'] !== undefined) {
+    return { ...headers, host: headers[':authority'] };
+  }
+  return headers;
+}

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import type { LiveKey } from '../../registry/live-state.js';
+import { buildEkmAad, computeCdiv } from '../aad.js';
+import { encodeCiphertextMetadata } from '../ciphertext-metadata.js';
+import { XksError } from '../errors.js';
+import { requireKeyEnabled, requireUsage } from '../key-checks.js';
+import type { EncryptRequest } from '../requests.js';
+
+export interface EncryptResponse {
+  ciphertext: string;
+  ciphertextMetadata: string;
+  initializationVector: string;
+  authenticationTag: string;
+  ciphertextDataIntegrityValue?: string;
+}
+
+const IV_LENGTH = 12;
+
+/**
+ * Encrypt under the key's current version.
+ *
+ *= xks-spec.md#14.5
+ *# 39. [MUST] The response includes `ciphertext`, `initializationVector` and `authenticationTag`.
+ *# 40. [MUST] Decoded ciphertext length equals decoded plaintext length.
+ *# 41. [MAY] Return `ciphertextMetadata`.
+ *# 46. [MUST] The IV is 12 or 16 bytes.
+ *# 47. [MUST] The tag is exactly 16 bytes.
+ */
+export async function encrypt(key: LiveKey, request: EncryptRequest): Promise<{ response: EncryptResponse; version: number }> {
+  requireKeyEnabled(key);
+  requireUsage(key, 'ENCRYPT');
+  // The CDIV flow decrypts to verify, so it needs DECRYPT too (xks-spec.md §7.4, §16.1).
+  if (request.cdivRequested) requireUsage(key, 'DECRYPT', 'A data integrity value needs DECRYPT on the key to verify the ciphertext');
+
+  const version = key.record.currentVersion;
+  const dataKey = key.versions.get(version);
+  if (!dataKey) throw new XksError('InternalException', undefined, `key ${key.record.id} has no version ${version} loaded`);
+
+  const ciphertextMetadata = encodeCiphertextMetadata(version);
+  const iv = randomBytes(IV_LENGTH);
+  const ekmAad = buildEkmAad(request.aad, ciphertextMetadata);
+  const { ciphertext, tag } = await dataKey.encrypt(iv, request.plaintext, ekmAad);
+  // 48. [MUST] check the response lengths.
+  if (ciphertext.length !== request.plaintext.length || tag.length !== 16) {
+    throw new XksError('InternalException', undefined, 'key manager returned malformed ciphertext or tag');
+  }
+
+  const response: EncryptResponse = {
+    ciphertext: ciphertext.toString('base64'),
+    ciphertextMetadata: ciphertextMetadata.toString('base64'),
+    initializationVector: iv.toString('base64'),
+    authenticationTag: tag.toString('base64'),
+  };
+  if (request.cdivRequested) {
+    /*= xks-spec.md#14.5
+     *# 38. [MUST] When `ciphertextDataIntegrityValueAlgorithm` is present, the response includes `ciphertextDataIntegrityValue`.
+     *# 50. [rec, Appendix C] Compute the CDIV before the verification decrypt; on verification failure return an error. */
+    response.ciphertextDataIntegrityValue = computeCdiv({ aad: request.aad, ciphertextMetadata, iv, ciphertext, tag });
+    const roundTrip = await dataKey.decrypt(iv, ciphertext, ekmAad, tag).catch(() => undefined);
+    if (!roundTrip?.equals(request.plaintext)) {
+      throw new XksError('InternalException', 'The encryption could not be verified', 'CDIV verification decrypt failed');
+    }
+    roundTrip.fill(0);
+  }
+  return { response, version };
+}
