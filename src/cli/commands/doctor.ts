@@ -1,0 +1,97 @@
+/**
+ * `keyhold doctor`: checks any XKS endpoint the way AWS KMS would, plus a few checks KMS
+ * cannot make (src/kms-sim/doctor.ts). Exit 0 only when every check passes; 2 on a usage error.
+ * The secret is never printed.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { DoctorUsageError, normalizeEndpoint, runDoctor, uriPathFromPrefix, type DoctorReport } from '../../kms-sim/doctor.js';
+import { CliError } from '../admin-client.js';
+
+interface DoctorFlags {
+  endpoint: string;
+  prefix: string;
+  accessKeyId: string;
+  secret: string;
+  key: string;
+  region: string;
+  insecure?: boolean;
+  ca?: string;
+  timeoutMs?: string;
+}
+
+const USAGE_EXIT_CODE = 2;
+
+function usageError(message: string): CliError {
+  return new CliError(`doctor: ${message}`, USAGE_EXIT_CODE);
+}
+
+function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const timeoutMs = Number(value);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) {
+    throw usageError(`--timeout-ms must be a whole number of milliseconds from 1 to 60000 (got "${value}")`);
+  }
+  return timeoutMs;
+}
+
+function readCa(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw usageError(`cannot read --ca ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+export function formatReport(report: DoctorReport): string[] {
+  const lines = report.checks.map((check) => `${check.ok ? 'PASS' : 'FAIL'} ${check.name} — ${check.detail}`);
+  const failed = report.checks.filter((check) => !check.ok).length;
+  lines.push(
+    failed === 0
+      ? `doctor: all ${report.checks.length} checks passed`
+      : `doctor: ${failed} of ${report.checks.length} checks failed`,
+  );
+  return lines;
+}
+
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('check an XKS endpoint the way AWS KMS would (plus authentication and tamper probes)')
+    .requiredOption('--endpoint <url>', 'the XKS proxy endpoint, https://host[:port]')
+    .requiredOption('--prefix <path>', "URI path before /kms/xks/v1, e.g. /acme ('' or / for none)")
+    .requiredOption('--access-key-id <id>', 'SigV4 access key id of the keystore')
+    .requiredOption('--secret <secret>', 'SigV4 secret access key of the keystore (never printed)')
+    .requiredOption('--key <id>', 'an external key id to test with (AES_256, ENABLED, ENCRYPT and DECRYPT)')
+    .option('--region <region>', 'AWS region KMS signs with', 'us-east-1')
+    .option('--insecure', 'do not verify the TLS certificate (KMS always does)')
+    .option('--ca <file>', 'PEM file of the CA that issued the endpoint certificate')
+    .option('--timeout-ms <n>', 'deadline per proxy attempt in ms (KMS: 250)')
+    .showHelpAfterError(false)
+    .action(async (flags: DoctorFlags) => {
+      const timeoutMs = parseTimeout(flags.timeoutMs);
+      const ca = readCa(flags.ca);
+      let report: DoctorReport;
+      try {
+        const target = `${normalizeEndpoint(flags.endpoint)}${uriPathFromPrefix(flags.prefix)}`;
+        console.log(`doctor: ${target} (access key id ${flags.accessKeyId}, region ${flags.region})`);
+        report = await runDoctor({
+          endpoint: flags.endpoint,
+          prefix: flags.prefix,
+          accessKeyId: flags.accessKeyId,
+          secret: flags.secret,
+          keyId: flags.key,
+          region: flags.region,
+          insecure: Boolean(flags.insecure),
+          ...(ca !== undefined ? { ca } : {}),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        });
+      } catch (error) {
+        if (error instanceof DoctorUsageError) throw usageError(error.message);
+        throw error;
+      }
+      for (const line of formatReport(report)) console.log(line);
+      process.exitCode = report.ok ? 0 : 1;
+    });
+}
