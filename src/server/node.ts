@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -27,6 +28,8 @@ export interface NodeOptions {
   healthMaxAgeMs?: number;
   heartbeatIntervalMs?: number;
   tls?: { certPem: string | Buffer; keyPem: string | Buffer };
+  /** On close, in-flight requests get this long before connections are cut. */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningNode {
@@ -126,6 +129,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }),
     });
 
+    const connections = trackConnections(server);
     await app.listen({ host: options.host, port: options.port });
     const port = (server.address() as AddressInfo).port;
     const urlHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
@@ -141,7 +145,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       server,
       async close() {
         clearInterval(heartbeatTimer);
-        await app.close();
+        const closing = app.close();
+        connections.closeAll(options.shutdownGraceMs ?? 5_000);
+        await closing;
         await services.close();
       },
     };
@@ -149,4 +155,30 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await services.close();
     throw error;
   }
+}
+
+/**
+ * Keeps track of open connections so close() can end keep-alive connections: HTTP/2 sessions get a
+ * GOAWAY (in-flight streams finish), HTTP/1.1 sockets end; whatever is left after the grace period is cut.
+ */
+function trackConnections(server: Http2SecureServer) {
+  const sockets = new Set<TLSSocket>();
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  return {
+    closeAll(graceMs: number): void {
+      for (const session of sessions) session.close();
+      for (const socket of sockets) if (socket.alpnProtocol !== 'h2') socket.end();
+      setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs).unref();
+    },
+  };
 }

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import type { KeystoreView, KmsConsoleJson, NewCredential } from '../../keystores/service.js';
+import { callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { printRecord, printTable } from '../output.js';
+
+type GlobalFlags = ConnectionFlags & { json?: boolean };
+
+export function registerKeystoreCommands(program: Command): void {
+  const keystore = program.command('keystore').description('manage keystores (one XKS endpoint each: URI prefix, credentials)');
+  const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
+  const connection = (command: Command) => resolveConnection(flags(command));
+
+  keystore
+    .command('create <name>')
+    .description('create a keystore; generates a credential unless --access-key-id and --secret are given')
+    .requiredOption('--prefix <path>', 'URI path prefix before /kms/xks/v1, e.g. /acme')
+    .option('--region <region>', 'AWS region of the KMS custom key store', 'us-east-1')
+    .option('--group <group>', 'key group to bind (default: a group named after the keystore)')
+    .option('--access-key-id <id>', 'existing access key id (migration from another proxy)')
+    .option('--secret <secret>', 'existing secret access key (migration from another proxy)')
+    .action(async (name: string, options: { prefix: string; region: string; group?: string; accessKeyId?: string; secret?: string }, command: Command) => {
+      const result = await callAdmin<{ keystore: KeystoreView; credential: NewCredential }>(connection(command), 'POST', '/keystores', { name, ...options });
+      printRecord(
+        {
+          keystore: result.keystore.name,
+          uriPath: result.keystore.uriPath,
+          region: result.keystore.region,
+          group: result.keystore.group,
+          accessKeyId: result.credential.accessKeyId,
+          secretAccessKey: options.secret === undefined ? `${result.credential.secret}   (shown once)` : '(as given)',
+        },
+        Boolean(flags(command).json),
+      );
+    });
+
+  keystore
+    .command('list')
+    .description('list keystores')
+    .action(async (_options, command: Command) => {
+      const rows = await callAdmin<KeystoreView[]>(connection(command), 'GET', '/keystores');
+      printTable(
+        rows.map((k) => ({ ...k, credentials: k.credentials.length })),
+        ['name', 'uriPath', 'region', 'group', 'status', 'credentials'],
+        Boolean(flags(command).json),
+      );
+    });
+
+  keystore
+    .command('show <name>')
+    .description('show one keystore and its credentials (never the secrets)')
+    .action(async (name: string, _options, command: Command) => {
+      const view = await callAdmin<KeystoreView>(connection(command), 'GET', `/keystores/${encodeURIComponent(name)}`);
+      printRecord({ ...view, credentials: view.credentials.map((c) => `${c.accessKeyId} (${c.createdAt})`) }, Boolean(flags(command).json));
+    });
+
+  keystore
+    .command('kms-json <name>')
+    .description('print the KMS console configuration JSON (includes the secret)')
+    .option('--access-key-id <id>', 'which credential (default: the newest)')
+    .action(async (name: string, options: { accessKeyId?: string }, command: Command) => {
+      const query = options.accessKeyId ? `?accessKeyId=${encodeURIComponent(options.accessKeyId)}` : '';
+      const file = await callAdmin<KmsConsoleJson>(connection(command), 'GET', `/keystores/${encodeURIComponent(name)}/kms-json${query}`);
+      console.log(JSON.stringify(file, null, 2));
+    });
+
+  const credential = keystore.command('credential').description('manage a keystore\'s SigV4 credentials (several live at once)');
+  credential
+    .command('add <name>')
+    .description('add a credential; live at once, no restart')
+    .option('--access-key-id <id>', 'existing access key id')
+    .option('--secret <secret>', 'existing secret access key')
+    .action(async (name: string, options: { accessKeyId?: string; secret?: string }, command: Command) => {
+      const result = await callAdmin<NewCredential>(connection(command), 'POST', `/keystores/${encodeURIComponent(name)}/credentials`, options);
+      printRecord(
+        {
+          keystore: name,
+          accessKeyId: result.accessKeyId,
+          secretAccessKey: options.secret === undefined ? `${result.secret}   (shown once)` : '(as given)',
+        },
+        Boolean(flags(command).json),
+      );
+    });
+  credential
+    .command('remove <name> <accessKeyId>')
+    .description('remove a credential (a keystore keeps at least one)')
+    .action(async (name: string, accessKeyId: string, _options, command: Command) => {
+      await callAdmin(connection(command), 'DELETE', `/keystores/${encodeURIComponent(name)}/credentials/${encodeURIComponent(accessKeyId)}`);
+      console.log(`Removed credential ${accessKeyId} from keystore ${name}`);
+    });
+}

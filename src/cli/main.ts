@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { ManagementError } from '../core/errors.js';
+import { KEYHOLD_VERSION } from '../core/version.js';
+import { CliError } from './admin-client.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+import { registerKeyCommands } from './commands/key.js';
+import { registerKeystoreCommands } from './commands/keystore.js';
+import { registerInitCommand, registerServeCommand } from './commands/serve.js';
+
+export function buildProgram(): Command {
+  const program = new Command('keyhold')
+    .version(KEYHOLD_VERSION)
+    .description('Keyhold: external key manager with an AWS KMS XKS proxy')
+    .option('--data-dir <dir>', 'data directory (default: $KEYHOLD_DATA_DIR or ./data)')
+    .option('--url <url>', 'admin API base URL (default: from the data directory)')
+    .option('--token <token>', 'admin token (default: $KEYHOLD_ADMIN_TOKEN or the data directory)')
+    .option('--json', 'print JSON')
+    .showHelpAfterError()
+    .exitOverride();
+  registerInitCommand(program);
+  registerServeCommand(program);
+  registerKeystoreCommands(program);
+  registerKeyCommands(program);
+  registerDoctorCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof CliError || error instanceof ManagementError) {
+      console.error(`keyhold: ${error.message}`);
+      process.exitCode = error instanceof CliError ? error.exitCode : 1;
+      return;
+    }
+    console.error(`keyhold: ${(error as Error)?.message ?? String(error)}`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);
