@@ -1,0 +1,77 @@
+/**
+ * Starts a real Keyhold node for a test: a fresh data directory (SQLite unless a database URL is given),
+ * HTTPS on an ephemeral loopback port, and a log capture so tests can read what the node logged.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { systemClock, type Clock } from '../../src/core/clock.js';
+import { initDataDir } from '../../src/server/init.js';
+import { startNode, type RunningNode } from '../../src/server/node.js';
+
+export interface TestNode {
+  node: RunningNode;
+  url: string;
+  port: number;
+  /** The Host header clients send: `localhost:<port>` (the certificate is for localhost). */
+  host: string;
+  dataDir: string;
+  ca: Buffer;
+  adminToken: string;
+  region: string;
+  prefix: string;
+  keyId: string;
+  credential: { accessKeyId: string; secret: string };
+  /** Every log line the node wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Raw log text, for "never appears" assertions. */
+  logText(): string;
+  close(): Promise<void>;
+}
+
+export async function startTestNode(options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number } = {}): Promise<TestNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
+  const clock = options.clock ?? systemClock;
+  const init = await initDataDir({ dataDir, databaseUrl: options.databaseUrl, demo: true, clock });
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const node = await startNode({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    databaseUrl: options.databaseUrl,
+    logger: pino({ level: 'info' }, sink),
+    clock,
+    healthMaxAgeMs: options.healthMaxAgeMs,
+  });
+  const testNode: TestNode = {
+    node,
+    url: `https://localhost:${node.port}`,
+    port: node.port,
+    host: `localhost:${node.port}`,
+    dataDir,
+    ca: readFileSync(join(dataDir, 'tls', 'cert.pem')),
+    adminToken: init.adminToken,
+    region: init.demo!.keystore.region,
+    prefix: init.demo!.keystore.prefix,
+    keyId: init.demo!.keyId,
+    credential: init.demo!.credential,
+    get logs() {
+      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    logText: () => lines.join('\n'),
+    async close() {
+      // `node` may have been replaced by a test that restarts it.
+      await testNode.node.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return testNode;
+}

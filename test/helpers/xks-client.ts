@@ -1,0 +1,163 @@
+/**
+ * A small HTTPS client for XKS requests in tests, signing with the independent signers in signers.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, request as httpsRequest } from 'node:https';
+import { signKmsStyle, signWithAws4 } from './signers.js';
+import type { TestNode } from './node-harness.js';
+
+export interface XksResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+export interface XksRequestOptions {
+  /** Full raw path; default built from the node's prefix, `operation` and `keyId`. */
+  path?: string;
+  operation?: 'health' | 'metadata' | 'encrypt' | 'decrypt';
+  keyId?: string;
+  body: unknown;
+  method?: string;
+  /** kms: smithy, host;x-amz-date. aws4: content-type;host;x-amz-date like curl. none: unsigned. */
+  signer?: 'kms' | 'aws4' | 'none';
+  credential?: { accessKeyId: string; secret: string };
+  region?: string;
+  service?: string;
+  date?: Date | number;
+  contentType?: string;
+  /** Applied after signing (tamper with headers). */
+  mutateHeaders?: (headers: Record<string, string>) => void;
+  /** Bytes actually sent, when they differ from what was signed. */
+  sendBody?: string | Buffer;
+}
+
+const agents = new Map<string, Agent>();
+function agentFor(node: TestNode): Agent {
+  let agent = agents.get(node.url);
+  if (!agent) {
+    agent = new Agent({ keepAlive: true, ca: node.ca, servername: 'localhost', maxSockets: 8 });
+    agents.set(node.url, agent);
+  }
+  return agent;
+}
+
+export function xksPath(node: TestNode, operation: XksRequestOptions['operation'], keyId = node.keyId): string {
+  return operation === 'health' ? `${node.prefix}/kms/xks/v1/health` : `${node.prefix}/kms/xks/v1/keys/${keyId}/${operation}`;
+}
+
+export async function xks(node: TestNode, options: XksRequestOptions): Promise<XksResponse> {
+  const path = options.path ?? xksPath(node, options.operation ?? 'health', options.keyId);
+  const body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const credential = options.credential ?? node.credential;
+  const signOptions = {
+    host: node.host,
+    path,
+    body,
+    accessKeyId: credential.accessKeyId,
+    secret: credential.secret,
+    region: options.region ?? node.region,
+    service: options.service,
+    date: options.date,
+    method: options.method,
+    contentType: options.contentType,
+  };
+  let headers: Record<string, string>;
+  switch (options.signer ?? 'kms') {
+    case 'kms':
+      headers = await signKmsStyle(signOptions);
+      break;
+    case 'aws4':
+      headers = signWithAws4(signOptions);
+      break;
+    case 'none':
+      headers = { host: node.host, 'content-type': options.contentType ?? 'application/json' };
+  }
+  options.mutateHeaders?.(headers);
+  const payload = options.sendBody ?? body;
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      { host: '127.0.0.1', port: node.port, path, method: options.method ?? 'POST', agent: agentFor(node), headers },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+export const metadata = (kmsOperation: string, extra: Record<string, unknown> = {}) => ({
+  awsPrincipalArn: 'arn:aws:iam::111122223333:role/tester',
+  kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  kmsOperation,
+  kmsRequestId: randomUUID(),
+  ...extra,
+});
+
+export const healthBody = (kmsOperation = 'KmsHealthCheck') => ({ requestMetadata: { kmsOperation, kmsRequestId: randomUUID() } });
+
+export function encryptBody(plaintext: Buffer, extra: Record<string, unknown> = {}) {
+  return { requestMetadata: metadata('Encrypt'), plaintext: plaintext.toString('base64'), encryptionAlgorithm: 'AES_GCM', ...extra };
+}
+
+export function decryptBody(encrypted: Record<string, string>, extra: Record<string, unknown> = {}) {
+  return {
+    requestMetadata: metadata('Decrypt'),
+    ciphertext: encrypted.ciphertext,
+    ciphertextMetadata: encrypted.ciphertextMetadata,
+    initializationVector: encrypted.initializationVector,
+    authenticationTag: encrypted.authenticationTag,
+    encryptionAlgorithm: 'AES_GCM',
+    ...extra,
+  };
+}
+
+export function closeAgents(): void {
+  for (const agent of agents.values()) agent.destroy();
+  agents.clear();
+}
+
+/** Calls the admin API of a test node. */
+export async function admin(node: TestNode, method: string, path: string, body?: unknown): Promise<XksResponse> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: node.port,
+        path: `/api/v1${path}`,
+        method,
+        agent: agentFor(node),
+        headers: {
+          host: node.host,
+          authorization: `Bearer ${node.adminToken}`,
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json: text ? JSON.parse(text) : undefined });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
