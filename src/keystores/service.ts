@@ -166,6 +166,15 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
       await refreshLive(keystore);
     },
 
+    /** Enables or disables every XKS operation of a keystore, effective on the next request. */
+    async setStatus(name: string, status: Keystore['status']): Promise<KeystoreView> {
+      const keystore = await requireKeystore(name);
+      await translateStoreError(() => store.setKeystoreStatus(keystore.id, status));
+      const updated = { ...keystore, status };
+      live.updateKeystore(updated);
+      return view(updated);
+    },
+
     /** Reveals a secret: only for the KMS console file an operator downloads. */
     async kmsConsoleJson(name: string, accessKeyId?: string): Promise<KmsConsoleJson> {
       const keystore = await requireKeystore(name);

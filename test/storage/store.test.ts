@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
 import { openStore } from '../../src/storage/open-store.js';
 import { StoreConflictError, StoreNotFoundError, type Store } from '../../src/storage/store.js';
 import type {
@@ -42,28 +42,14 @@ function sqliteTarget(): Target {
 }
 
 function postgresTarget(): Target {
-  const adminUrl = process.env.KEYHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const database = `keyhold_test_${randomBytes(6).toString('hex')}`;
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  let created = false;
+  let database: ScratchDatabase | undefined;
   return {
     async setUp() {
-      await admin(`CREATE DATABASE "${database}"`);
-      created = true;
+      database = await createScratchDatabase();
     },
-    open: () => openStore({ databaseUrl: url.toString() }),
+    open: () => openStore({ databaseUrl: database!.url }),
     async tearDown() {
-      if (created) await admin(`DROP DATABASE IF EXISTS "${database}"`);
+      await database?.drop();
     },
   };
 }

@@ -56,6 +56,15 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keys
     },
   );
 
+  for (const [action, status] of [
+    ['enable', 'ENABLED'],
+    ['disable', 'DISABLED'],
+  ] as const) {
+    app.post<{ Params: { name: string } }>(`/keystores/:name/${action}`, { schema: { params: nameParams } }, async (request) =>
+      keystores.setStatus(request.params.name, status),
+    );
+  }
+
   app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
     '/keystores/:name/kms-json',
     { schema: { params: nameParams } },

@@ -53,6 +53,16 @@ export function registerKeystoreCommands(program: Command): void {
       printRecord({ ...view, credentials: view.credentials.map((c) => `${c.accessKeyId} (${c.createdAt})`) }, Boolean(flags(command).json));
     });
 
+  for (const action of ['enable', 'disable'] as const) {
+    keystore
+      .command(`${action} <name>`)
+      .description(`${action} every XKS operation of a keystore (effective on the next request)`)
+      .action(async (name: string, _options, command: Command) => {
+        const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${encodeURIComponent(name)}/${action}`);
+        printRecord({ keystore: view.name, status: view.status }, Boolean(flags(command).json));
+      });
+  }
+
   keystore
     .command('kms-json <name>')
     .description('print the KMS console configuration JSON (includes the secret)')
