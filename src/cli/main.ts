@@ -26,6 +26,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Everything Keyhold writes (database, WAL, keys, tokens) is for its owner only.
+  process.umask(0o077);
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

@@ -1,8 +1,6 @@
 import { invalid } from '../core/errors.js';
 
 export const XKS_API_PATH = '/kms/xks/v1';
-/** Longest path suffix after the prefix: `/kms/xks/v1/keys/<128 chars>/metadata`. */
-const LONGEST_SUFFIX_LENGTH = `${XKS_API_PATH}/keys/`.length + 128 + '/metadata'.length;
 const MAX_PREFIX_LENGTH = 64;
 const RESERVED_PREFIXES = ['/api', '/ping', '/metrics', '/healthz', '/readyz'];
 
@@ -37,5 +35,3 @@ export function normalizePrefix(input: string): string {
 export function uriPathFor(prefix: string): string {
   return `${prefix}${XKS_API_PATH}`;
 }
-
-export const maxUriPathLength = (prefix: string) => prefix.length + LONGEST_SUFFIX_LENGTH;

@@ -165,7 +165,7 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
        *# 8. [MUST] HTTP GET to any of the four API URIs → 405 Method Not Allowed. */
       if (request.method !== 'POST') {
         sendJson(response, 405, { errorName: 'ValidationException', errorMessage: 'Method Not Allowed; use POST' }, ALLOW_POST);
-        logRequest(record, 405, 'MethodNotAllowed', undefined, startedAt);
+        logRequest(record, 405, 'ValidationException', 'method not allowed', startedAt);
         return;
       }
       const body = await readBody(request, maxBodyBytes);

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { systemClock } from '../../core/clock.js';
@@ -20,6 +20,14 @@ function display(path: string): string {
   return rel && !rel.startsWith('..') ? rel : path;
 }
 
+/**
+ * The program also declares a global --data-dir, and commander hands the flag to the program (not to
+ * this subcommand) wherever it appears on the command line, so read it with the globals.
+ */
+function dataDirFlag(options: { dataDir?: string }, command: Command): string | undefined {
+  return options.dataDir ?? command.optsWithGlobals<{ dataDir?: string }>().dataDir;
+}
+
 async function init(dataDir: string, databaseUrl: string | undefined, demo: boolean): Promise<InitResult> {
   return initDataDir({ dataDir, databaseUrl, demo, clock: systemClock });
 }
@@ -31,8 +39,8 @@ export function registerInitCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory (default: $KEYHOLD_DATA_DIR or ./data)')
     .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)')
     .option('--no-demo', 'do not create the demo keystore and key')
-    .action(async (options: { dataDir?: string; databaseUrl?: string; demo: boolean }) => {
-      const dataDir = resolveDataDir(options.dataDir);
+    .action(async (options: { dataDir?: string; databaseUrl?: string; demo: boolean }, command: Command) => {
+      const dataDir = resolveDataDir(dataDirFlag(options, command));
       const result = await init(dataDir, options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL, options.demo);
       console.log(`Created ${display(result.paths.root)}`);
       printDemo(result, undefined);
@@ -56,11 +64,16 @@ Demo keystore "${keystore.name}"
   if (node) printCurl(node, keystore.region, keystore.uriPath, credential.accessKeyId, `'${credential.secret}'`, paths.tlsCert);
 }
 
+/** A path as one shell word: as is when plain, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_.,:/@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 function printCurl(node: RunningNode, region: string, uriPath: string, accessKeyId: string, secretExpression: string, certPath: string): void {
   const body = JSON.stringify({ requestMetadata: { kmsRequestId: 'keyhold-quickstart', kmsOperation: 'KmsHealthCheck' } });
   console.log(`
 Try it (a signed XKS GetHealthStatus request):
-  curl --cacert ${display(certPath)} -H 'Content-Type: application/json' \\
+  curl --cacert ${shellWord(display(certPath))} -H 'Content-Type: application/json' \\
     --aws-sigv4 "aws:amz:${region}:kms-xks-proxy" --user "${accessKeyId}:"${secretExpression} \\
     --data-binary '${body}' \\
     ${node.url}${uriPath}/health
@@ -76,8 +89,8 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', parsePort, Number(process.env.KEYHOLD_PORT ?? 8443))
     .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)')
     .option('--log-level <level>', 'log level (info logs one line per XKS request)', process.env.KEYHOLD_LOG_LEVEL ?? 'info')
-    .action(async (options: { dataDir?: string; host: string; port: number; databaseUrl?: string; logLevel: string }) => {
-      const dataDir = resolveDataDir(options.dataDir);
+    .action(async (options: { dataDir?: string; host: string; port: number; databaseUrl?: string; logLevel: string }, command: Command) => {
+      const dataDir = resolveDataDir(dataDirFlag(options, command));
       const databaseUrl = options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
       const firstRun = !existsSync(dataDir) || readdirSync(dataDir).length === 0;
       const initResult = firstRun ? await init(dataDir, databaseUrl, true) : undefined;
@@ -115,6 +128,9 @@ async function printExistingDemo(node: RunningNode, dataDir: string): Promise<vo
   console.log(`
 Demo keystore "${DEMO_KEYSTORE}": URI path ${live.keystore.prefix}/kms/xks/v1, key "${DEMO_KEY}", access key id ${accessKeyId}
   (the secret was shown on the first run; it is in ${display(kmsConsoleFile)})`);
-  const secretExpression = `"$(node -p "require('./${display(kmsConsoleFile)}').XksProxyAuthenticationCredential.RawSecretAccessKey")"`;
+  // require() needs './' before a relative path, and nothing before an absolute one (data dir outside cwd).
+  const shown = display(kmsConsoleFile);
+  const requirePath = isAbsolute(shown) ? shown : `./${shown}`;
+  const secretExpression = `"$(node -p "require('${requirePath}').XksProxyAuthenticationCredential.RawSecretAccessKey")"`;
   printCurl(node, live.keystore.region, `${live.keystore.prefix}/kms/xks/v1`, accessKeyId, secretExpression, paths.tlsCert);
 }
