@@ -23,6 +23,7 @@ export interface ConnectionFlags {
   dataDir?: string;
   url?: string;
   token?: string;
+  adminCa?: string;
 }
 
 /** Finds the running node's admin API: flags, then KEYHOLD_ADMIN_URL/TOKEN, then the data directory. */
@@ -40,7 +41,9 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
     if (!existsSync(paths.adminToken)) throw new CliError(`no admin token in ${paths.root}; pass --token or set KEYHOLD_ADMIN_TOKEN`);
     token = readFileSync(paths.adminToken, 'utf8').trim();
   }
-  const ca = existsSync(paths.tlsCert) ? readFileSync(paths.tlsCert) : undefined;
+  const caFile = flags.adminCa ?? (existsSync(paths.tlsCert) ? paths.tlsCert : undefined);
+  if (caFile !== undefined && !existsSync(caFile)) throw new CliError(`no CA certificate at ${caFile}`);
+  const ca = caFile === undefined ? undefined : readFileSync(caFile);
   return { url, token, ca };
 }
 
@@ -88,4 +91,9 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** One path segment, encoded so that ids such as `..` reach the API as themselves, not as dot-segments. */
+export function pathSegment(value: string): string {
+  return encodeURIComponent(value).replace(/\./g, '%2E');
 }

@@ -5,7 +5,8 @@ import { CliError } from './admin-client.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
-import { registerInitCommand, registerServeCommand } from './commands/serve.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerServeCommand } from './commands/serve.js';
 
 export function buildProgram(): Command {
   const program = new Command('keyhold')
@@ -14,8 +15,8 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (default: $KEYHOLD_DATA_DIR or ./data)')
     .option('--url <url>', 'admin API base URL (default: from the data directory)')
     .option('--token <token>', 'admin token (default: $KEYHOLD_ADMIN_TOKEN or the data directory)')
+    .option('--admin-ca <file>', 'CA certificate of the admin API (default: the data directory\'s tls/cert.pem)')
     .option('--json', 'print JSON')
-    .showHelpAfterError()
     .exitOverride();
   registerInitCommand(program);
   registerServeCommand(program);

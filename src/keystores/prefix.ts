@@ -12,9 +12,8 @@ const RESERVED_PREFIXES = ['/api', '/ping', '/metrics', '/healthz', '/readyz'];
  *# 14. [MUST NOT] `XksProxyUriPath` longer than 128 characters or containing characters outside `a-zA-Z0-9/-_`.
  */
 export function normalizePrefix(input: string): string {
-  let prefix = input.trim();
+  let prefix = input.trim().replace(/\/+$/, '');
   if (prefix.endsWith(XKS_API_PATH)) prefix = prefix.slice(0, -XKS_API_PATH.length);
-  prefix = prefix.replace(/\/+$/, '');
   if (prefix === '') return '';
   if (!/^(\/[A-Za-z0-9_-]+)+$/.test(prefix)) {
     throw invalid('prefix must look like /segment[/segment...] using only A-Z a-z 0-9 _ -');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseUsage, type KeyView } from '../../keys/service.js';
-import { CliError, callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { CliError, callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
@@ -46,7 +46,7 @@ export function registerKeyCommands(program: Command): void {
       .description(name === 'show' ? 'show one key' : `${name} a key (effective on the next request)`)
       .option('--keystore <name>', 'disambiguate when the id exists in several groups')
       .action(async (id: string, options: { keystore?: string }, command: Command) => {
-        const view = await callAdmin<KeyView>(connection(command), method, `/keys/${encodeURIComponent(id)}${path}${keystoreQuery(options.keystore)}`);
+        const view = await callAdmin<KeyView>(connection(command), method, `/keys/${pathSegment(id)}${path}${keystoreQuery(options.keystore)}`);
         printRecord({ ...view }, Boolean(flags(command).json));
       });
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { KeystoreView, KmsConsoleJson, NewCredential } from '../../keystores/service.js';
-import { callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
@@ -49,7 +49,7 @@ export function registerKeystoreCommands(program: Command): void {
     .command('show <name>')
     .description('show one keystore and its credentials (never the secrets)')
     .action(async (name: string, _options, command: Command) => {
-      const view = await callAdmin<KeystoreView>(connection(command), 'GET', `/keystores/${encodeURIComponent(name)}`);
+      const view = await callAdmin<KeystoreView>(connection(command), 'GET', `/keystores/${pathSegment(name)}`);
       printRecord({ ...view, credentials: view.credentials.map((c) => `${c.accessKeyId} (${c.createdAt})`) }, Boolean(flags(command).json));
     });
 
@@ -58,7 +58,7 @@ export function registerKeystoreCommands(program: Command): void {
       .command(`${action} <name>`)
       .description(`${action} every XKS operation of a keystore (effective on the next request)`)
       .action(async (name: string, _options, command: Command) => {
-        const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${encodeURIComponent(name)}/${action}`);
+        const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/${action}`);
         printRecord({ keystore: view.name, status: view.status }, Boolean(flags(command).json));
       });
   }
@@ -69,7 +69,7 @@ export function registerKeystoreCommands(program: Command): void {
     .option('--access-key-id <id>', 'which credential (default: the newest)')
     .action(async (name: string, options: { accessKeyId?: string }, command: Command) => {
       const query = options.accessKeyId ? `?accessKeyId=${encodeURIComponent(options.accessKeyId)}` : '';
-      const file = await callAdmin<KmsConsoleJson>(connection(command), 'GET', `/keystores/${encodeURIComponent(name)}/kms-json${query}`);
+      const file = await callAdmin<KmsConsoleJson>(connection(command), 'GET', `/keystores/${pathSegment(name)}/kms-json${query}`);
       console.log(JSON.stringify(file, null, 2));
     });
 
@@ -80,7 +80,7 @@ export function registerKeystoreCommands(program: Command): void {
     .option('--access-key-id <id>', 'existing access key id')
     .option('--secret <secret>', 'existing secret access key')
     .action(async (name: string, options: { accessKeyId?: string; secret?: string }, command: Command) => {
-      const result = await callAdmin<NewCredential>(connection(command), 'POST', `/keystores/${encodeURIComponent(name)}/credentials`, options);
+      const result = await callAdmin<NewCredential>(connection(command), 'POST', `/keystores/${pathSegment(name)}/credentials`, options);
       printRecord(
         {
           keystore: name,
@@ -94,7 +94,7 @@ export function registerKeystoreCommands(program: Command): void {
     .command('remove <name> <accessKeyId>')
     .description('remove a credential (a keystore keeps at least one)')
     .action(async (name: string, accessKeyId: string, _options, command: Command) => {
-      await callAdmin(connection(command), 'DELETE', `/keystores/${encodeURIComponent(name)}/credentials/${encodeURIComponent(accessKeyId)}`);
+      await callAdmin(connection(command), 'DELETE', `/keystores/${pathSegment(name)}/credentials/${pathSegment(accessKeyId)}`);
       console.log(`Removed credential ${accessKeyId} from keystore ${name}`);
     });
 }

@@ -1,0 +1,170 @@
+/**
+ * `keyhold key …`, end to end against one `keyhold serve` child, checked through signed XKS requests.
+ * Commands run in the node's cwd and find it through ./data (node.json, admin-token).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  adminCall,
+  describeRun,
+  failureLine,
+  keyhold,
+  readKmsConsole,
+  removeTempDirs,
+  startServe,
+  stateSnapshot,
+  tempDir,
+  xksCall,
+  type Credential,
+  type RunResult,
+  type ServedNode,
+} from './helpers.js';
+
+let node: ServedNode;
+let cwd: string;
+let demo: { uriPath: string; credential: Credential };
+before(async () => {
+  cwd = tempDir('key');
+  node = await startServe({ cwd, dataDirArg: 'data' });
+  demo = readKmsConsole(node.dataDir);
+  // A second keystore (set up through the admin API; `keystore create` has its own tests) so
+  // `key list --keystore` has something to leave out.
+  const created = await adminCall(node, 'POST', '/keystores', { name: 'other', prefix: '/other' });
+  assert.equal(created.status, 201, created.text);
+  const key = await adminCall(node, 'POST', '/keys', { id: 'other-key', keystore: 'other' });
+  assert.equal(key.status, 201, key.text);
+});
+after(async () => {
+  await node?.stop();
+  removeTempDirs();
+});
+
+const cli = (...args: string[]) => keyhold(args, { cwd });
+
+function ok(result: RunResult): RunResult {
+  assert.equal(result.code, 0, describeRun(result));
+  assert.equal(result.stderr, '', describeRun(result));
+  return result;
+}
+
+function parseRecord(stdout: string): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = line.match(/^(\S+)\s{2,}(.*)$/);
+    if (match) record[match[1]!] = match[2]!;
+  }
+  return record;
+}
+
+const metadata = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'metadata', keyId, credential: demo.credential });
+const encrypt = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId, credential: demo.credential });
+
+describe('key create / list / show', () => {
+  it('key create ID --keystore NAME: usage defaults to ENCRYPT,DECRYPT; --usage ENCRYPT, DECRYPT and none are honoured by XKS GetKeyMetadata', async () => {
+    const cases: [string, string[], string, string[]][] = [
+      ['k-both', [], 'ENCRYPT, DECRYPT', ['ENCRYPT', 'DECRYPT']],
+      ['k-enc', ['--usage', 'ENCRYPT'], 'ENCRYPT', ['ENCRYPT']],
+      ['k-dec', ['--usage', 'decrypt'], 'DECRYPT', ['DECRYPT']],
+      ['k-none', ['--usage', 'none'], 'none', []],
+    ];
+    const results = await Promise.all(cases.map(([id, usage]) => cli('key', 'create', id, '--keystore', 'demo', ...usage)));
+    for (const [i, [id, , printed, xksUsage]] of cases.entries()) {
+      const record = parseRecord(ok(results[i]!).stdout);
+      assert.equal(record.id, id);
+      assert.equal(record.keystore, 'demo');
+      assert.equal(record.usage, printed);
+      assert.equal(record.status, 'ENABLED');
+      const response = await metadata(id);
+      assert.equal(response.status, 200, response.text);
+      assert.deepEqual(response.json, { keySpec: 'AES_256', keyUsage: xksUsage, keyStatus: 'ENABLED' });
+    }
+    // Usage is enforced: an ENCRYPT-less key cannot encrypt.
+    assert.equal((await encrypt('k-dec')).status, 400);
+  });
+
+  it('key list, key list --keystore NAME and key show ID, as text and --json', async () => {
+    const [list, listJson, filtered, show, showJson] = await Promise.all([
+      cli('key', 'list'),
+      cli('key', 'list', '--json'),
+      cli('key', 'list', '--keystore', 'other', '--json'),
+      cli('key', 'show', 'k-enc'),
+      cli('--json', 'key', 'show', 'other-key'),
+    ]);
+    assert.match(ok(list).stdout, /^ID\s+KEYSTORE\s+USAGE\s+STATUS\s+CURRENTVERSION\s+CREATEDAT$/m);
+    assert.match(list.stdout, /^k-none\s+demo\s+none\s+ENABLED\s+1\s+\S+$/m);
+    assert.match(list.stdout, /^other-key\s+other\s+ENCRYPT, DECRYPT\s+ENABLED\s+1\s+\S+$/m);
+
+    const all = JSON.parse(ok(listJson).stdout) as { id: string; keystore: string }[];
+    assert.deepEqual(all.map((k) => k.id).sort(), ['demo-key', 'k-both', 'k-dec', 'k-enc', 'k-none', 'other-key']);
+    assert.ok(!all.some((k) => k.id === 'health-canary'), 'the internal health key is not listed');
+    assert.deepEqual((JSON.parse(ok(filtered).stdout) as { id: string }[]).map((k) => k.id), ['other-key']);
+
+    const record = parseRecord(ok(show).stdout);
+    assert.equal(record.id, 'k-enc');
+    assert.equal(record.usage, 'ENCRYPT');
+    assert.equal(record.currentVersion, '1');
+    const shown = JSON.parse(ok(showJson).stdout);
+    assert.equal(shown.id, 'other-key');
+    assert.equal(shown.keystore, 'other');
+    assert.deepEqual(shown.usage, ['ENCRYPT', 'DECRYPT']);
+    assert.equal(shown.status, 'ENABLED');
+  });
+});
+
+describe('key disable / enable', () => {
+  it('key disable: the next XKS Encrypt answers 400 InvalidStateException and GetKeyMetadata says DISABLED (no restart); key enable restores', async () => {
+    const pid = node.child.pid;
+    assert.equal((await encrypt('k-both')).status, 200);
+
+    const disabled = parseRecord(ok(await cli('key', 'disable', 'k-both')).stdout);
+    assert.equal(disabled.status, 'DISABLED');
+    const refused = await encrypt('k-both');
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.json.errorName, 'InvalidStateException');
+    assert.equal((await metadata('k-both')).json.keyStatus, 'DISABLED');
+    assert.equal((await encrypt('k-enc')).status, 200, 'other keys are unaffected');
+
+    const enabled = parseRecord(ok(await cli('key', 'enable', 'k-both')).stdout);
+    assert.equal(enabled.status, 'ENABLED');
+    assert.equal((await encrypt('k-both')).status, 200);
+    assert.equal((await metadata('k-both')).json.keyStatus, 'ENABLED');
+    assert.equal(node.child.pid, pid);
+    assert.equal(node.child.exitCode, null, 'the same node process served throughout');
+  });
+});
+
+describe('key failures: one "keyhold: " line, non-zero exit, nothing changed', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['duplicate key id', ['key', 'create', 'k-enc', '--keystore', 'demo'], /key "k-enc" already exists in keystore "demo"/],
+    ['key id of 129 characters', ['key', 'create', 'a'.repeat(129), '--keystore', 'demo'], /key id must be 1-128 characters/],
+    ['key id with a slash (a/b)', ['key', 'create', 'a/b', '--keystore', 'demo'], /key id must be 1-128 characters/],
+    ['key id ..', ['key', 'create', '..', '--keystore', 'demo'], /must not consist only of dots/],
+    ['bad usage', ['key', 'create', 'k-sign', '--keystore', 'demo', '--usage', 'SIGN'], /usage must be ENCRYPT,DECRYPT, ENCRYPT, DECRYPT or none/],
+    ['unknown keystore', ['key', 'create', 'k-x', '--keystore', 'nope'], /no keystore named "nope"/],
+    ['unknown key: show', ['key', 'show', 'nope'], /no key "nope"/],
+    ['unknown key: disable', ['key', 'disable', 'nope'], /no key "nope"/],
+    ['unknown key: enable in a keystore', ['key', 'enable', 'other-key', '--keystore', 'demo'], /no key "other-key" in keystore "demo"/],
+  ];
+
+  let listBefore: string;
+  let stateBefore: string;
+  before(async () => {
+    [listBefore, stateBefore] = await Promise.all([cli('key', 'list', '--json').then((r) => ok(r).stdout), stateSnapshot(node)]);
+  });
+
+  // No case may change anything, so each compares the state after its own failure with the state
+  // before all of them; they run a few at a time to keep the suite quick.
+  describe('each failure', { concurrency: 4 }, () => {
+    for (const [label, args, reason] of cases) {
+      it(`${label} → ${reason.source}`, async () => {
+        const line = failureLine(await cli(...args));
+        assert.match(line, reason);
+        assert.equal(await stateSnapshot(node), stateBefore, 'state unchanged');
+      });
+    }
+  });
+
+  it('key list output is identical after all of the failures', async () => {
+    assert.equal(ok(await cli('key', 'list', '--json')).stdout, listBefore);
+  });
+});

@@ -1,0 +1,232 @@
+/**
+ * `keyhold keystore …`, end to end against one `keyhold serve` child. Commands run in the node's cwd
+ * without --data-dir/--url/--token, so they find the node through ./data (node.json, admin-token),
+ * except in the test of those overrides.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  describeRun,
+  failureLine,
+  keyhold,
+  readKmsConsole,
+  removeTempDirs,
+  startServe,
+  stateSnapshot,
+  tempDir,
+  xksCall,
+  type Credential,
+  type RunResult,
+  type ServedNode,
+} from './helpers.js';
+
+let node: ServedNode;
+let cwd: string;
+before(async () => {
+  cwd = tempDir('keystore');
+  node = await startServe({ cwd, dataDirArg: 'data' });
+});
+after(async () => {
+  await node?.stop();
+  removeTempDirs();
+});
+
+const cli = (...args: string[]) => keyhold(args, { cwd });
+
+/** `label  value` lines of a printed record. */
+function parseRecord(stdout: string): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = line.match(/^(\S+)\s{2,}(.*)$/);
+    if (match) record[match[1]!] = match[2]!;
+  }
+  return record;
+}
+
+function ok(result: RunResult): RunResult {
+  assert.equal(result.code, 0, describeRun(result));
+  assert.equal(result.stderr, '', describeRun(result));
+  return result;
+}
+
+const ACME = '/acme/kms/xks/v1';
+const health = (credential: Credential, uriPath = ACME, region = 'eu-west-1') => xksCall(node, { uriPath, operation: 'health', credential, region });
+
+async function assertWorks(credential: Credential, uriPath = ACME, region = 'eu-west-1'): Promise<void> {
+  const response = await health(credential, uriPath, region);
+  assert.equal(response.status, 200, response.text);
+  assert.equal(response.json.ekmFleetDetails[0].healthStatus, 'ACTIVE');
+}
+
+const MIGRATED: Credential = { accessKeyId: 'MIGRATEDKEYID234567ABCDEF', secret: 'bWlncmF0ZWQtc2VjcmV0LWZyb20tYW5vdGhlci1wcm94eQ==' };
+let generated: Credential;
+let added: Credential;
+
+describe('keystore create / list / show', () => {
+  it('keystore create NAME --prefix /PATH --region R generates a credential, shows the secret once, and it signs XKS requests at once', async () => {
+    const result = ok(await cli('keystore', 'create', 'acme', '--prefix', '/acme', '--region', 'eu-west-1'));
+    const record = parseRecord(result.stdout);
+    assert.equal(record.keystore, 'acme');
+    assert.equal(record.uriPath, ACME);
+    assert.equal(record.region, 'eu-west-1');
+    assert.match(record.accessKeyId!, /^[A-Z2-7]{20,30}$/);
+    const secret = record.secretAccessKey!.match(/^(\S+)\s+\(shown once\)$/)?.[1];
+    assert.ok(secret, `secret shown once: ${record.secretAccessKey}`);
+    generated = { accessKeyId: record.accessKeyId!, secret };
+    await assertWorks(generated);
+    // Signed for another region: the keystore's region is part of the credential scope.
+    assert.equal((await health(generated, ACME, 'us-east-1')).status, 401);
+  });
+
+  it('keystore create with --access-key-id and --secret (migration) keeps that credential and does not echo the secret', async () => {
+    const result = ok(
+      await cli('keystore', 'create', 'mig', '--prefix', '/legacy/xks', '--access-key-id', MIGRATED.accessKeyId, '--secret', MIGRATED.secret),
+    );
+    const record = parseRecord(result.stdout);
+    assert.equal(record.accessKeyId, MIGRATED.accessKeyId);
+    assert.equal(record.secretAccessKey, '(as given)');
+    assert.ok(!result.stdout.includes(MIGRATED.secret));
+    await assertWorks(MIGRATED, '/legacy/xks/kms/xks/v1', 'us-east-1');
+  });
+
+  it('keystore list and keystore show (text and --json) list keystores and credentials but never a secret', async () => {
+    const [list, listJson, show, showJson] = await Promise.all([
+      cli('keystore', 'list'),
+      cli('keystore', 'list', '--json'),
+      cli('keystore', 'show', 'acme'),
+      cli('keystore', 'show', 'mig', '--json'),
+    ]);
+    const demoSecret = readKmsConsole(node.dataDir).credential.secret;
+    for (const result of [list, listJson, show, showJson]) {
+      ok(result);
+      for (const secret of [generated.secret, MIGRATED.secret, demoSecret]) assert.ok(!result.stdout.includes(secret), `no secret in ${result.stdout}`);
+    }
+    assert.match(list.stdout, /^NAME\s+URIPATH\s+REGION\s+GROUP\s+STATUS\s+CREDENTIALS$/m);
+    assert.match(list.stdout, /^acme\s+\/acme\/kms\/xks\/v1\s+eu-west-1\s+acme\s+ENABLED\s+1$/m);
+
+    const rows = JSON.parse(listJson.stdout) as { name: string; uriPath: string; credentials: number }[];
+    assert.deepEqual(rows.map((r) => r.name).sort(), ['acme', 'demo', 'mig']);
+    assert.equal(rows.find((r) => r.name === 'mig')!.uriPath, '/legacy/xks/kms/xks/v1');
+
+    const record = parseRecord(show.stdout);
+    assert.equal(record.name, 'acme');
+    assert.equal(record.uriPath, ACME);
+    assert.match(record.credentials!, new RegExp(`^${generated.accessKeyId} \\(`));
+
+    const mig = JSON.parse(showJson.stdout);
+    assert.equal(mig.name, 'mig');
+    assert.equal(mig.prefix, '/legacy/xks');
+    assert.deepEqual(mig.credentials.map((c: string) => c.split(' ')[0]), [MIGRATED.accessKeyId]);
+  });
+});
+
+describe('keystore credentials and kms-json', () => {
+  it('keystore credential add: the new credential works alongside the first, without a restart', async () => {
+    const pid = node.child.pid;
+    const result = ok(await cli('keystore', 'credential', 'add', 'acme'));
+    const record = parseRecord(result.stdout);
+    assert.equal(record.keystore, 'acme');
+    added = { accessKeyId: record.accessKeyId!, secret: record.secretAccessKey!.replace(/\s+\(shown once\)$/, '') };
+    assert.notEqual(added.accessKeyId, generated.accessKeyId);
+    await assertWorks(added);
+    await assertWorks(generated);
+    assert.equal(node.child.pid, pid);
+    assert.equal(node.child.exitCode, null, 'the same node process is still serving');
+    const show = JSON.parse(ok(await cli('keystore', 'show', 'acme', '--json')).stdout);
+    assert.equal(show.credentials.length, 2);
+  });
+
+  it('keystore credential remove: the removed credential then gets 401 AuthenticationFailedException; the other keeps working', async () => {
+    const result = ok(await cli('keystore', 'credential', 'remove', 'acme', generated.accessKeyId));
+    assert.match(result.stdout, new RegExp(`Removed credential ${generated.accessKeyId} from keystore acme`));
+    const removed = await health(generated);
+    assert.equal(removed.status, 401, removed.text);
+    assert.equal(removed.json.errorName, 'AuthenticationFailedException');
+    await assertWorks(added);
+  });
+
+  it('keystore credential remove of the last credential is refused (one line, non-zero exit, credential kept)', async () => {
+    const before = await stateSnapshot(node);
+    const line = failureLine(await cli('keystore', 'credential', 'remove', 'acme', added.accessKeyId));
+    assert.match(line, /last credential/);
+    assert.equal(await stateSnapshot(node), before);
+    await assertWorks(added);
+  });
+
+  it('keystore kms-json prints {XksProxyUriPath, XksProxyAuthenticationCredential{AccessKeyId, RawSecretAccessKey}} and that credential works', async () => {
+    const result = ok(await cli('keystore', 'kms-json', 'acme'));
+    const json = JSON.parse(result.stdout);
+    assert.deepEqual(Object.keys(json), ['XksProxyUriPath', 'XksProxyAuthenticationCredential']);
+    assert.deepEqual(Object.keys(json.XksProxyAuthenticationCredential), ['AccessKeyId', 'RawSecretAccessKey']);
+    assert.equal(json.XksProxyUriPath, ACME);
+    const credential = { accessKeyId: json.XksProxyAuthenticationCredential.AccessKeyId, secret: json.XksProxyAuthenticationCredential.RawSecretAccessKey };
+    assert.deepEqual(credential, added);
+    await assertWorks(credential, json.XksProxyUriPath);
+
+    const demo = JSON.parse(ok(await cli('keystore', 'kms-json', 'demo')).stdout);
+    assert.deepEqual(demo, JSON.parse(readFileSync(join(node.dataDir, 'kms-console/demo.json'), 'utf8')), 'matches the KMS console file');
+  });
+});
+
+describe('keystore failures: one "keyhold: " line, non-zero exit, nothing changed', () => {
+  const VALID_SECRET = 'dmFsaWQtc2VjcmV0LWJ1dC1uZXZlci11c2VkLWJ5LWtleWhvbGQ=';
+  const cases: [string, string[], RegExp][] = [
+    ['duplicate keystore name', ['keystore', 'create', 'acme', '--prefix', '/other'], /keystore "acme" already exists/],
+    ['duplicate prefix', ['keystore', 'create', 'other', '--prefix', '/acme'], /prefix "\/acme" is already used by keystore "acme"/],
+    ['bad prefix (space)', ['keystore', 'create', 'other', '--prefix', '/has space'], /prefix must look like/],
+    ['bad region', ['keystore', 'create', 'other', '--prefix', '/other', '--region', 'mars'], /"mars" is not an AWS region/],
+    ['bad access key id', ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'lowercase-id', '--secret', VALID_SECRET], /access key id must be/],
+    ['bad secret', ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH', '--secret', 'short'], /secret must be/],
+    ['only one of --access-key-id/--secret', ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH'], /give both an access key id and a secret/],
+    ['unknown keystore: show', ['keystore', 'show', 'nope'], /no keystore named "nope"/],
+    ['unknown credential: credential remove', ['keystore', 'credential', 'remove', 'mig', 'NOSUCHKEYID234567ABCDEFG'], /does not exist/],
+    ['wrong admin token (--token wrong)', ['--token', 'wrong', 'keystore', 'create', 'other', '--prefix', '/other'], /missing or invalid admin token/],
+  ];
+
+  let listBefore: string;
+  let stateBefore: string;
+  before(async () => {
+    [listBefore, stateBefore] = await Promise.all([cli('keystore', 'list', '--json').then((r) => ok(r).stdout), stateSnapshot(node)]);
+  });
+
+  // No case may change anything, so each compares the state after its own failure with the state
+  // before all of them; they run a few at a time to keep the suite quick.
+  describe('each failure', { concurrency: 4 }, () => {
+    for (const [label, args, reason] of cases) {
+      it(`${label} → ${reason.source}`, async () => {
+        const line = failureLine(await cli(...args));
+        assert.match(line, reason);
+        assert.equal(await stateSnapshot(node), stateBefore, 'state unchanged');
+      });
+    }
+  });
+
+  it('keystore list output is identical after all of the failures', async () => {
+    assert.equal(ok(await cli('keystore', 'list', '--json')).stdout, listBefore);
+  });
+});
+
+describe('finding the node: --url and --token override the data directory', () => {
+  it('--url and --token (and KEYHOLD_ADMIN_URL/KEYHOLD_ADMIN_TOKEN) reach the node when the data directory has no node.json or admin-token', async () => {
+    // A cwd whose ./data holds only the CA certificate: no node.json, no admin-token.
+    const elsewhere = tempDir('keystore-override');
+    mkdirSync(join(elsewhere, 'data', 'tls'), { recursive: true });
+    copyFileSync(join(node.dataDir, 'tls', 'cert.pem'), join(elsewhere, 'data', 'tls', 'cert.pem'));
+    const token = readFileSync(join(node.dataDir, 'admin-token'), 'utf8').trim();
+    const run = (args: string[], env?: Record<string, string>) => keyhold(args, { cwd: elsewhere, env });
+
+    const [withoutFlags, withFlags, withEnv, urlOnly] = await Promise.all([
+      run(['keystore', 'list']),
+      run(['keystore', 'list', '--json', '--url', node.url, '--token', token]),
+      run(['key', 'list', '--json'], { KEYHOLD_ADMIN_URL: node.url, KEYHOLD_ADMIN_TOKEN: token }),
+      run(['keystore', 'list', '--url', node.url]),
+    ]);
+    assert.match(failureLine(withoutFlags), /no running node found in .*data.*pass --url/);
+    const names = (result: RunResult) => (JSON.parse(ok(result).stdout) as { name: string }[]).map((k) => k.name).sort();
+    assert.deepEqual(names(withFlags), ['acme', 'demo', 'mig']);
+    assert.deepEqual((JSON.parse(ok(withEnv).stdout) as { id: string }[]).map((k) => k.id), ['demo-key']);
+    assert.match(failureLine(urlOnly), /no admin token in .*; pass --token or set KEYHOLD_ADMIN_TOKEN/);
+  });
+});
