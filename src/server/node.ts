@@ -12,6 +12,7 @@ import { createHealthMonitor } from '../health/health-monitor.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
+import { answerMalformedRequest } from './client-errors.js';
 import { dataDirPaths, type NodeInfo } from './data-dir.js';
 import { openServices, type Services } from './services.js';
 import { tlsServerOptions } from './tls-options.js';
@@ -101,6 +102,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       // The XKS handler logs its own line per request; admin requests are not logged per request.
       logController: new LogController({ disableRequestLogging: true }),
       http2: true,
+      clientErrorHandler: answerMalformedRequest,
       https: { allowHTTP1: true },
       serverFactory: (handleAdmin) => {
         server = createSecureServer(tlsServerOptions(tls), (request, response) => {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LiveKeystore, LiveState } from '../registry/live-state.js';
 import { XksError, errorBody } from './errors.js';
-import { type AnyRequest, type AnyResponse, readBody, sendJson, signingHeaders } from './http-io.js';
+import { ClientAbortedError, type AnyRequest, type AnyResponse, readBody, sendJson, signingHeaders } from './http-io.js';
 import { requireKeystoreEnabled, resolveKey } from './key-checks.js';
 import { decrypt } from './operations/decrypt.js';
 import { encrypt } from './operations/encrypt.js';
@@ -175,6 +175,10 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
       sendJson(response, 200, result);
       logRequest(record, 200, undefined, undefined, startedAt);
     } catch (caught) {
+      if (caught instanceof ClientAbortedError) {
+        logger.info({ event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' }, 'xks request aborted by the client');
+        return;
+      }
       const error = caught instanceof XksError ? caught : new XksError('InternalException', undefined, (caught as Error)?.message);
       if (!response.headersSent) sendJson(response, error.status, errorBody(error));
       logRequest(record, error.status, error.errorName, error.detail, startedAt);

@@ -5,11 +5,20 @@ import { XksError } from './errors.js';
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
 export type AnyResponse = ServerResponse | Http2ServerResponse;
 
+/** The client went away before its request was complete: nothing to answer, and not a server fault. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('client aborted the request');
+    this.name = 'ClientAbortedError';
+  }
+}
+
 /** Reads the raw body (SigV4 hashes these exact bytes), refusing more than `limit` bytes. */
 export function readBody(request: AnyRequest, limit: number): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(bodyTooLarge(limit));
   return new Promise((resolve, reject) => {
+    const aborted = () => reject(new ClientAbortedError());
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -23,8 +32,13 @@ export function readBody(request: AnyRequest, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     request.on('data', onData);
-    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    request.once('error', reject);
+    request.once('aborted', aborted);
+    request.once('error', aborted);
+    request.once('end', () => {
+      // An HTTP/2 stream reset mid-body ends the stream too; only a complete request counts.
+      if ((request as { aborted?: boolean }).aborted) aborted();
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
   });
 }
 
