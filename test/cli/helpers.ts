@@ -6,10 +6,10 @@
  * alive when the test process exits is killed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { httpsJson, type JsonResponse } from '../helpers/https-json.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -313,40 +313,17 @@ export function extractCurl(stdout: string): string {
 // ---------------------------------------------------------------------------------------------------
 // Talking to the node directly (to check what the CLI did, independently of the CLI)
 
-export interface HttpResult {
-  status: number;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
+export type HttpResult = JsonResponse;
 
 function httpsCall(
   url: string,
   options: { method: string; ca: Buffer; headers: Record<string, string>; body?: string; timeoutMs?: number },
 ): Promise<HttpResult> {
-  return new Promise((resolveCall, reject) => {
-    const request = httpsRequest(
-      url,
-      { method: options.method, ca: options.ca, headers: options.headers, agent: false, timeout: options.timeoutMs ?? 10_000 },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolveCall({ status: response.statusCode ?? 0, text, json });
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error(`timed out: ${options.method} ${url}`)));
-    request.on('error', reject);
-    request.end(options.body);
-  });
+  return httpsJson(
+    url,
+    { method: options.method, ca: options.ca, headers: options.headers, agent: false, timeout: options.timeoutMs ?? 10_000 },
+    options.body,
+  );
 }
 
 export interface Credential {

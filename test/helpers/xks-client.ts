@@ -2,17 +2,12 @@
  * A small HTTPS client for XKS requests in tests, signing with the independent signers in signers.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, request as httpsRequest } from 'node:https';
+import { Agent } from 'node:https';
+import { httpsJson, type JsonResponse } from './https-json.js';
 import { signKmsStyle, signWithAws4 } from './signers.js';
 import type { TestNode } from './node-harness.js';
 
-export interface XksResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
+export type XksResponse = JsonResponse;
 
 export interface XksRequestOptions {
   /** Full raw path; default built from the node's prefix, `operation` and `keyId`. */
@@ -77,27 +72,11 @@ export async function xks(node: TestNode, options: XksRequestOptions): Promise<X
   }
   options.mutateHeaders?.(headers);
   const payload = options.sendBody ?? body;
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(
-      { host: '127.0.0.1', port: node.port, path, method: options.method ?? 'POST', agent: agentFor(node), headers },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json });
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
+  return httpsJson(
+    { host: '127.0.0.1', port: node.port, path, method: options.method ?? 'POST', agent: agentFor(node), headers },
+    {},
+    payload,
+  );
 }
 
 export const metadata = (kmsOperation: string, extra: Record<string, unknown> = {}) => ({
@@ -134,30 +113,10 @@ export function closeAgents(): void {
 /** Calls the admin API of a test node. */
 export async function admin(node: TestNode, method: string, path: string, body?: unknown): Promise<XksResponse> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(
-      {
-        host: '127.0.0.1',
-        port: node.port,
-        path: `/api/v1${path}`,
-        method,
-        agent: agentFor(node),
-        headers: {
-          host: node.host,
-          authorization: `Bearer ${node.adminToken}`,
-          ...(payload ? { 'content-type': 'application/json' } : {}),
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json: text ? JSON.parse(text) : undefined });
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
+  const headers = {
+    host: node.host,
+    authorization: `Bearer ${node.adminToken}`,
+    ...(payload ? { 'content-type': 'application/json' } : {}),
+  };
+  return httpsJson({ host: '127.0.0.1', port: node.port, path: `/api/v1${path}`, method, agent: agentFor(node), headers }, {}, payload);
 }
