@@ -1,0 +1,86 @@
+/**
+ * Correctness checks run before each phase, so a broken server cannot produce good numbers:
+ * - baseline: an Encrypt response is well formed and decrypts (locally, with the baseline's key and
+ *   the request's AAD) to the plaintext sent;
+ * - Keyhold: an Encrypt response is well formed and Keyhold's own Decrypt returns the plaintext
+ *   sent; and a request with a corrupted signature is refused with 401 (authentication is really on).
+ * Each returns a list of problems (empty when all is well).
+ */
+import { createDecipheriv } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import { randomUUID } from 'node:crypto';
+import { checkEncryptResponse, encryptBody, PLAINTEXT_BYTES, signRequest, type SigningCredential } from './xks-requests.js';
+
+export interface Target {
+  port: number;
+  ca: string;
+}
+
+function post(target: Target, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port: target.port, method: 'POST', path, headers, ca: target.ca, agent: false, timeout: 5000 },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (data += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function checkBaseline(target: Target, path: string, aesKey: Buffer): Promise<string[]> {
+  const request = encryptBody();
+  const body = JSON.stringify(request);
+  const response = await post(target, path, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body);
+  if (response.status !== 200) return [`baseline Encrypt returned HTTP ${response.status}`];
+  const parts = checkEncryptResponse(response.body, PLAINTEXT_BYTES);
+  if (typeof parts === 'string') return [`baseline Encrypt: ${parts}`];
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', aesKey, parts.iv);
+    decipher.setAAD(Buffer.from(request.additionalAuthenticatedData, 'base64'));
+    decipher.setAuthTag(parts.tag);
+    const plaintext = Buffer.concat([decipher.update(parts.ciphertext), decipher.final()]);
+    if (!plaintext.equals(Buffer.from(request.plaintext, 'base64'))) return ['baseline Encrypt: ciphertext decrypts to something else'];
+  } catch {
+    return ['baseline Encrypt: ciphertext does not authenticate under the baseline key'];
+  }
+  return [];
+}
+
+export async function checkKeyhold(target: Target, uriPath: string, keyId: string, credential: SigningCredential): Promise<string[]> {
+  const host = `127.0.0.1:${target.port}`;
+  const encryptPath = `${uriPath}/keys/${keyId}/encrypt`;
+  const request = encryptBody();
+  const body = JSON.stringify(request);
+  const problems: string[] = [];
+
+  const encrypted = await post(target, encryptPath, await signRequest(host, encryptPath, body, credential), body);
+  if (encrypted.status !== 200) return [`keyhold Encrypt returned HTTP ${encrypted.status}: ${encrypted.body.slice(0, 200)}`];
+  const parts = checkEncryptResponse(encrypted.body, PLAINTEXT_BYTES);
+  if (typeof parts === 'string') return [`keyhold Encrypt: ${parts}`];
+
+  const decryptPath = `${uriPath}/keys/${keyId}/decrypt`;
+  const decryptBody = JSON.stringify({
+    requestMetadata: { ...request.requestMetadata, kmsOperation: 'Decrypt', kmsRequestId: randomUUID() },
+    ciphertext: parts.ciphertext.toString('base64'),
+    ...(parts.ciphertextMetadata ? { ciphertextMetadata: parts.ciphertextMetadata.toString('base64') } : {}),
+    initializationVector: parts.iv.toString('base64'),
+    authenticationTag: parts.tag.toString('base64'),
+    encryptionAlgorithm: 'AES_GCM',
+    additionalAuthenticatedData: request.additionalAuthenticatedData,
+  });
+  const decrypted = await post(target, decryptPath, await signRequest(host, decryptPath, decryptBody, credential), decryptBody);
+  const plaintext = decrypted.status === 200 ? (JSON.parse(decrypted.body) as { plaintext?: string }).plaintext : undefined;
+  if (plaintext !== request.plaintext) problems.push(`keyhold Decrypt of its own ciphertext failed (HTTP ${decrypted.status})`);
+
+  const forged = await signRequest(host, encryptPath, body, credential);
+  forged.authorization = forged.authorization!.replace(/Signature=([0-9a-f])/, (_m, c: string) => `Signature=${c === '0' ? '1' : '0'}`);
+  const refused = await post(target, encryptPath, forged, body);
+  if (refused.status !== 401) problems.push(`keyhold accepted a bad signature (HTTP ${refused.status}, expected 401)`);
+  return problems;
+}

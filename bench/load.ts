@@ -1,0 +1,371 @@
+/**
+ * The load generator, run in its own process (so it never shares an event loop with a server):
+ * HTTPS over TLS, HTTP/1.1, keep-alive (node:https Agent, `maxSockets` = connections), replaying a
+ * pool of pre-signed Encrypt requests. Two modes:
+ *
+ * - saturation: closed loop. `concurrency` requests are in flight at all times (each completion
+ *   sends the next one). Counts responses that complete inside the measurement window.
+ * - fixed-rate: open loop. Request i is scheduled at t0 + i/rate on an absolute timetable, whatever
+ *   happened to earlier requests. Latency is measured from the SCHEDULED time, so a stall on either
+ *   side shows up in the latencies of every request it delayed (no coordinated omission). A request
+ *   sent more than LATE_MS after its slot is counted as late; one that cannot be sent at all because
+ *   `maxInFlight` requests are already outstanding is counted as unsent (an error).
+ *
+ * Both modes warm up for `warmupMs` (not measured), measure for `durationMs`, then wait at most
+ * `drainMs` for outstanding requests. In fixed-rate mode every measured slot ends up in the latency
+ * distribution: successes and failures with their latency, and requests still outstanding after the
+ * drain as timeouts (errors) with their latency so far; only unsent slots have none. Every response's
+ * status is checked, and every `checkEvery`-th 200 body is checked as an Encrypt response; a bad one
+ * is a correctness failure.
+ *
+ * Protocol (IPC): parent sends `{ type: 'job', job }`; child sends `{ type: 'measure-start' }`,
+ * `{ type: 'measure-end' }` (so the parent can sample server CPU), then `{ type: 'result', result }`.
+ */
+import { Agent, request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { LatencyRecorder, percentile, round, summarize, type LatencySummary } from './stats.js';
+import { checkEncryptResponse, type PreparedRequest } from './xks-requests.js';
+
+/** A request dispatched this long after its slot counts as late (fixed-rate mode). */
+export const LATE_MS = 10;
+
+export interface LoadJob {
+  mode: 'saturation' | 'fixed-rate';
+  port: number;
+  ca: string;
+  requests: PreparedRequest[];
+  connections: number;
+  warmupMs: number;
+  durationMs: number;
+  drainMs: number;
+  /** saturation: requests kept in flight. */
+  concurrency?: number;
+  /** fixed-rate: requests per second. */
+  rate?: number;
+  /** fixed-rate: outstanding requests beyond which a slot is skipped and counted as unsent. */
+  maxInFlight?: number;
+  checkEvery: number;
+}
+
+export interface LoadResult {
+  mode: LoadJob['mode'];
+  /** Successful (200, well-formed) responses per second in the measurement window. */
+  rps: number;
+  ok: number;
+  /** Non-200 responses + transport errors + timeouts + unsent, in the measurement window. */
+  errors: number;
+  non200: number;
+  transportErrors: number;
+  timeouts: number;
+  unsent: number;
+  late: number;
+  /** Bodies checked, and how many of them were not valid Encrypt responses. */
+  checked: number;
+  badResponses: number;
+  firstProblem?: string;
+  /** Fixed-rate: how late requests were dispatched relative to their slot (timers tick per ms). */
+  sendLagP50Ms?: number;
+  sendLagP99Ms?: number;
+  sendLagMaxMs?: number;
+  latency: LatencySummary;
+  windowMs: number;
+  /** CPU used by this process (user + system) over the window, in % of one core. */
+  loadgenCpuPct: number;
+  tls?: { protocol: string | null; cipher: string };
+  statusCounts: Record<string, number>;
+}
+
+type Done = (status: number, body: string | undefined, error?: Error) => void;
+
+class Sender {
+  private readonly agent: Agent;
+  private next = 0;
+  tls?: LoadResult['tls'];
+
+  constructor(private readonly job: LoadJob) {
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: job.connections,
+      maxFreeSockets: job.connections,
+      ca: job.ca,
+      ALPNProtocols: ['http/1.1'],
+    });
+  }
+
+  /** Sends the next pooled request; returns it so the caller knows what to expect. */
+  send(done: Done): PreparedRequest {
+    const prepared = this.job.requests[this.next++ % this.job.requests.length]!;
+    let finished = false;
+    const finish: Done = (status, body, error) => {
+      if (finished) return; // a request can report an error after its response ended; count it once
+      finished = true;
+      done(status, body, error);
+    };
+    const req = httpsRequest(
+      { agent: this.agent, host: '127.0.0.1', port: this.job.port, method: 'POST', path: prepared.path, headers: prepared.headers },
+      (res) => {
+        if (!this.tls) {
+          const socket = res.socket as TLSSocket;
+          this.tls = { protocol: socket.getProtocol(), cipher: socket.getCipher().name };
+        }
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => finish(res.statusCode ?? 0, body));
+        res.on('error', (error) => finish(0, undefined, error));
+      },
+    );
+    req.on('error', (error) => finish(0, undefined, error));
+    req.end(prepared.body);
+    return prepared;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+class Tally {
+  ok = 0;
+  non200 = 0;
+  transportErrors = 0;
+  timeouts = 0;
+  unsent = 0;
+  late = 0;
+  checked = 0;
+  badResponses = 0;
+  firstProblem?: string;
+  statusCounts: Record<string, number> = {};
+  private sinceCheck = 0;
+
+  constructor(private readonly checkEvery: number) {}
+
+  /** Classifies one finished request; returns whether it succeeded. */
+  add(status: number, body: string | undefined, error: Error | undefined, plaintextBytes: number): boolean {
+    const key = error ? `error:${(error as NodeJS.ErrnoException).code ?? error.message}` : String(status);
+    this.statusCounts[key] = (this.statusCounts[key] ?? 0) + 1;
+    if (error) {
+      this.transportErrors++;
+      this.firstProblem ??= `transport error: ${error.message}`;
+      return false;
+    }
+    if (status !== 200) {
+      this.non200++;
+      this.firstProblem ??= `HTTP ${status}: ${body?.slice(0, 200)}`;
+      return false;
+    }
+    if (++this.sinceCheck >= this.checkEvery) {
+      this.sinceCheck = 0;
+      this.checked++;
+      const check = checkEncryptResponse(body ?? '', plaintextBytes);
+      if (typeof check === 'string') {
+        this.badResponses++;
+        this.firstProblem ??= `bad Encrypt response: ${check}`;
+        return false;
+      }
+    }
+    this.ok++;
+    return true;
+  }
+
+  get errors(): number {
+    return this.non200 + this.transportErrors + this.timeouts + this.unsent + this.badResponses;
+  }
+}
+
+const now = () => performance.now();
+const notify = (type: 'measure-start' | 'measure-end') => process.send?.({ type });
+
+function cpuWindow() {
+  let start: NodeJS.CpuUsage | undefined;
+  let startedAt = 0;
+  let pct = Number.NaN;
+  return {
+    start() {
+      start = process.cpuUsage();
+      startedAt = now();
+    },
+    stop() {
+      if (!start) return;
+      const used = process.cpuUsage(start);
+      pct = ((used.user + used.system) / 1000 / (now() - startedAt)) * 100;
+    },
+    get pct() {
+      return pct;
+    },
+  };
+}
+
+/** Resolves once `outstanding()` is 0 or `drainMs` has passed. */
+function drain(outstanding: () => number, drainMs: number): Promise<void> {
+  const deadline = now() + drainMs;
+  return new Promise((resolve) => {
+    const poll = () => (outstanding() === 0 || now() >= deadline ? resolve() : setTimeout(poll, 5));
+    poll();
+  });
+}
+
+function result(job: LoadJob, tally: Tally, latency: LatencyRecorder, cpu: ReturnType<typeof cpuWindow>, sender: Sender, extra: Partial<LoadResult> = {}): LoadResult {
+  return {
+    mode: job.mode,
+    rps: round(tally.ok / (job.durationMs / 1000), 1),
+    ok: tally.ok,
+    errors: tally.errors,
+    non200: tally.non200,
+    transportErrors: tally.transportErrors,
+    timeouts: tally.timeouts,
+    unsent: tally.unsent,
+    late: tally.late,
+    checked: tally.checked,
+    badResponses: tally.badResponses,
+    firstProblem: tally.firstProblem,
+    latency: summarize(latency),
+    windowMs: job.durationMs,
+    loadgenCpuPct: round(cpu.pct, 1),
+    tls: sender.tls,
+    statusCounts: tally.statusCounts,
+    ...extra,
+  };
+}
+
+/** Closed loop: `concurrency` workers, each sending its next request when the previous completes. */
+export async function runSaturation(job: LoadJob): Promise<LoadResult> {
+  const concurrency = job.concurrency ?? job.connections;
+  const sender = new Sender(job);
+  const tally = new Tally(job.checkEvery);
+  const latency = new LatencyRecorder(job.durationMs * 20); // room for 20 000 req/s; grows if needed
+  const cpu = cpuWindow();
+  const t0 = now();
+  const measureFrom = t0 + job.warmupMs;
+  const measureTo = measureFrom + job.durationMs;
+  let outstanding = 0;
+
+  setTimeout(() => (cpu.start(), notify('measure-start')), job.warmupMs);
+  const ended = new Promise<void>((resolve) =>
+    setTimeout(() => (cpu.stop(), notify('measure-end'), resolve()), job.warmupMs + job.durationMs),
+  );
+
+  const worker = () => {
+    const sentAt = now();
+    if (sentAt >= measureTo) return;
+    outstanding++;
+    const prepared = sender.send((status, body, error) => {
+      outstanding--;
+      const doneAt = now();
+      // Throughput counts completions inside the window (a request started in warm-up may count).
+      if (doneAt >= measureFrom && doneAt < measureTo) {
+        tally.add(status, body, error, prepared.plaintextBytes);
+        latency.record(doneAt - sentAt);
+      }
+      worker();
+    });
+  };
+  for (let i = 0; i < concurrency; i++) worker();
+
+  await ended;
+  await drain(() => outstanding, job.drainMs);
+  sender.close();
+  return result(job, tally, latency, cpu, sender);
+}
+
+/** Open loop on an absolute timetable: slot i is at t0 + i·(1000/rate) ms. */
+export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
+  const rate = job.rate ?? 1800;
+  const interval = 1000 / rate;
+  const maxInFlight = job.maxInFlight ?? rate;
+  const sender = new Sender(job);
+  const tally = new Tally(job.checkEvery);
+  const totalSlots = Math.ceil(((job.warmupMs + job.durationMs) / 1000) * rate);
+  const firstMeasured = Math.ceil((job.warmupMs / 1000) * rate);
+  const latency = new LatencyRecorder(totalSlots - firstMeasured + 16);
+  const sendLag = new LatencyRecorder(totalSlots - firstMeasured + 16);
+  const cpu = cpuWindow();
+  /** Scheduled times of measured requests still in flight, for counting timeouts at the end. */
+  const inFlightMeasured = new Set<number>();
+  let outstanding = 0;
+  let slot = 0;
+  let lastDoneAt = 0;
+
+  const t0 = now() + 20;
+  let finishScheduling!: () => void;
+  const scheduled = new Promise<void>((resolve) => (finishScheduling = resolve));
+
+  const dispatch = (i: number) => {
+    const slotAt = t0 + i * interval;
+    const measured = i >= firstMeasured;
+    if (i === firstMeasured) {
+      cpu.start();
+      notify('measure-start');
+    }
+    const lag = now() - slotAt;
+    if (measured) {
+      sendLag.record(lag);
+      if (lag > LATE_MS) tally.late++;
+    }
+    if (outstanding >= maxInFlight) {
+      if (measured) {
+        tally.unsent++;
+        tally.firstProblem ??= `not sent: ${maxInFlight} requests already outstanding`;
+      }
+      return;
+    }
+    outstanding++;
+    if (measured) inFlightMeasured.add(i);
+    const prepared = sender.send((status, body, error) => {
+      outstanding--;
+      if (!measured || !inFlightMeasured.delete(i)) return; // already counted as a timeout
+      lastDoneAt = now();
+      latency.record(lastDoneAt - slotAt);
+      tally.add(status, body, error, prepared.plaintextBytes);
+    });
+  };
+
+  const tick = () => {
+    const t = now();
+    while (slot < totalSlots && t0 + slot * interval <= t) dispatch(slot++);
+    if (slot < totalSlots) setTimeout(tick, Math.max(0, t0 + slot * interval - now()));
+    else finishScheduling();
+  };
+  setTimeout(tick, Math.max(0, t0 - now()));
+
+  await scheduled;
+  // The window is the span of measured slots; let the last one's response arrive before closing it.
+  await drain(() => outstanding, job.drainMs);
+  cpu.stop();
+  notify('measure-end');
+  const givenUpAt = now();
+  for (const i of inFlightMeasured) {
+    tally.timeouts++;
+    tally.firstProblem ??= `request still outstanding ${job.drainMs} ms after the last slot`;
+    latency.record(givenUpAt - (t0 + i * interval));
+  }
+  inFlightMeasured.clear();
+  sender.close();
+  const lags = sendLag.sorted();
+  // Achieved rate: successes over the measured slots' span, stretched if responses came in later.
+  const spanMs = Math.max(job.durationMs, lastDoneAt - (t0 + firstMeasured * interval));
+  return result(job, tally, latency, cpu, sender, {
+    rps: round(tally.ok / (spanMs / 1000), 1),
+    windowMs: round(spanMs),
+    sendLagP50Ms: round(percentile(lags, 50)),
+    sendLagP99Ms: round(percentile(lags, 99)),
+    sendLagMaxMs: round(percentile(lags, 100)),
+  });
+}
+
+// Entry point when forked (run.ts only imports types and LATE_MS from this module).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.once('disconnect', () => process.exit(0)); // the parent went away (or we are done)
+  process.once('message', (message: { type: 'job'; job: LoadJob }) => {
+    const run = message.job.mode === 'saturation' ? runSaturation : runFixedRate;
+    run(message.job).then(
+      (loadResult) => process.send?.({ type: 'result', result: loadResult }, () => process.disconnect()),
+      (error: Error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+}
