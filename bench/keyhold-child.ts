@@ -5,16 +5,16 @@
  * the benchmark measures the current sources and works before a build.
  *
  * Per-request logging stays ON at info level, as in `serve`, with the same pino destination type
- * (asynchronous sonic-boom), but into --log-file instead of stdout, so its cost is part of the figures.
+ * (createLogger: buffered, asynchronous), but into --log-file instead of stdout, so its cost is part of the figures.
  *
  * Run as a child: node --import tsx bench/keyhold-child.ts --data-dir DIR --log-file FILE [--port N]
  * Reports `{ type: 'ready', port, certPath, keyPath, uriPath, keyId, credential }` over IPC.
  */
 import { parseArgs } from 'node:util';
-import { destination, pino } from 'pino';
 import { systemClock } from '../src/core/clock.js';
 import { initDataDir } from '../src/server/init.js';
 import { startNode } from '../src/server/node.js';
+import { createLogger } from '../src/server/logger.js';
 
 export interface KeyholdReady {
   type: 'ready';
@@ -36,7 +36,7 @@ if (!dataDir || !logFile) throw new Error('usage: keyhold-child.ts --data-dir DI
 const init = await initDataDir({ dataDir, demo: true, clock: systemClock });
 if (!init.demo) throw new Error('initDataDir did not create the demo keystore');
 
-const logger = pino({ level: 'info', base: { service: 'keyhold' } }, destination({ dest: logFile }));
+const logger = createLogger({ level: 'info', file: logFile });
 const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock });
 
 const ready: KeyholdReady = {

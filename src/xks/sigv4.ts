@@ -8,7 +8,7 @@
  * Nothing returned or thrown from here carries the secret, the signature or the Authorization header.
  * A failure carries a reason for the logs and, once parsed, the access key id the client claimed.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 
 export interface SignedRequest {
@@ -177,7 +177,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     // SignedHeaders: lower-case, sorted, unique, containing host and x-amz-date; every one present.
     // KMS signs host;x-amz-date, curl content-type;host;x-amz-date: honour whatever is listed.
     const signedHeaders = auth.slice(signedHeadersStart, signedHeadersEnd);
-    const bodyHash = createHash('sha256').update(request.body).digest('hex');
+    const bodyHash = hash('sha256', request.body, 'hex');
     let canonicalHeaders = '';
     let previous = '';
     let sawHost = false;
@@ -219,7 +219,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
 
     // Canonical URI = the raw path; the XKS APIs have no query string, so CanonicalQueryString is empty.
     const canonicalRequest = `${request.method}\n${request.path || '/'}\n\n${canonicalHeaders}\n${signedHeaders}\n${bodyHash}`;
-    const stringToSign = `${ALGORITHM}\n${amzDate}\n${scopeDate}/${expectedRegion}/${service}/${TERMINATOR}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+    const stringToSign = `${ALGORITHM}\n${amzDate}\n${scopeDate}/${expectedRegion}/${service}/${TERMINATOR}\n${hash('sha256', canonicalRequest, 'hex')}`;
     const expected = createHmac('sha256', signingKey(known ? secret : dummySecret, scopeDate, expectedRegion))
       .update(stringToSign)
       .digest();

@@ -34,8 +34,8 @@ export function registerServeCommand(program: Command): void {
 
 async function serve(options: ServeOptions): Promise<void> {
   // Loaded here so management commands do not pay for the server's modules.
-  const [{ pino }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
-    import('pino'),
+  const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
+    import('../../server/logger.js'),
     import('../../core/clock.js'),
     import('../../server/init.js'),
     import('../../server/node.js'),
@@ -48,7 +48,7 @@ async function serve(options: ServeOptions): Promise<void> {
     throw new CliError(`${dataDir} is not a Keyhold data directory (no node-id); give an empty or new directory to initialize one`);
   }
   const initResult = firstRun ? await initDataDir({ dataDir, databaseUrl, demo: true, clock: systemClock }) : undefined;
-  const logger = pino({ level: options.logLevel, base: { service: 'keyhold' } });
+  const logger = createLogger({ level: options.logLevel });
   let node;
   try {
     node = await startNode({ dataDir, host: options.host, port: options.port, databaseUrl, logger, clock: systemClock });
@@ -69,10 +69,13 @@ async function serve(options: ServeOptions): Promise<void> {
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    node.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    node
+      .close()
+      .then(() => flushLogger(logger))
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createRandomPool } from '../../crypto/random-pool.js';
 import type { LiveKey } from '../../registry/live-state.js';
 import { buildEkmAad, computeCdiv } from '../aad.js';
 import { encodeCiphertextMetadata } from '../ciphertext-metadata.js';
@@ -15,6 +15,7 @@ export interface EncryptResponse {
 }
 
 const IV_LENGTH = 12;
+const randomIv = createRandomPool();
 
 /**
  * Encrypt under the key's current version.
@@ -37,7 +38,7 @@ export async function encrypt(key: LiveKey, request: EncryptRequest): Promise<{ 
   if (!dataKey) throw new XksError('InternalException', undefined, `key ${key.record.id} has no version ${version} loaded`);
 
   const ciphertextMetadata = encodeCiphertextMetadata(version);
-  const iv = randomBytes(IV_LENGTH);
+  const iv = randomIv(IV_LENGTH);
   const ekmAad = buildEkmAad(request.aad, ciphertextMetadata);
   const { ciphertext, tag } = await dataKey.encrypt(iv, request.plaintext, ekmAad);
   // 48. [MUST] check the response lengths.
