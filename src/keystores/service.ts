@@ -175,7 +175,12 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
       return view(updated);
     },
 
-    /** Reveals a secret: only for the KMS console file an operator downloads. */
+    /**
+     * Reveals a secret: only for the KMS console file an operator downloads.
+     *
+     *= xks-spec.md#14.10
+     *# 102. [SHOULD] A proxy with a UI lets authorized users download the KMS console JSON configuration file.
+     */
     async kmsConsoleJson(name: string, accessKeyId?: string): Promise<KmsConsoleJson> {
       const keystore = await requireKeystore(name);
       const credentials = await store.listCredentials(keystore.id);

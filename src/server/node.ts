@@ -104,6 +104,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       http2: true,
       clientErrorHandler: answerMalformedRequest,
       https: { allowHTTP1: true },
+      /*= xks-spec.md#14.1
+       *# 9. [MUST] Protect all communication with HTTPS; no plaintext-HTTP API listener in production. */
       serverFactory: (handleAdmin) => {
         server = createSecureServer(tlsServerOptions(tls), (request, response) => {
           if (isAdminPath(request.url)) handleAdmin(request, response);

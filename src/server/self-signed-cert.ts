@@ -10,6 +10,9 @@ export interface PemPair {
 }
 
 /**
+ *= xks-spec.md#14.1
+ *# 10. [MUST] Use standard TLS server authentication; the certificate matches the endpoint DNS name.
+ *
  * A self-signed ECDSA P-256 certificate for local use (the development default). Production endpoints
  * need a certificate from a CA that AWS KMS trusts (xks-spec.md §15.3); pass --tls-cert/--tls-key.
  */

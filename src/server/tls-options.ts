@@ -7,7 +7,8 @@ import type { SecureServerOptions } from 'node:http2';
  *# 3. [MUST] Support TLS 1.2 or later; reject TLS 1.0/1.1.
  *# 4. [MUST] Negotiate at least one of `TLS_AES_256_GCM_SHA384`, `TLS_CHACHA20_POLY1305_SHA256`,
  *#    `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`, `TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384`.
- *# 2. [MUST] Support HTTP/1.1 or later.  5. [MUST] Serve HTTP/1.1 clients even when HTTP/2 is offered.
+ *# 2. [MUST] Support HTTP/1.1 or later.
+ *# 5. [MUST] Serve HTTP/1.1 clients even when HTTP/2 is offered.
  */
 export const TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES256-GCM-SHA384',

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
  * The AAD that AES-GCM actually authenticates, binding `ciphertextMetadata` to the ciphertext.
  *
  *= xks-spec.md#14.5
+ *# 35. [MUST] When present, `additionalAuthenticatedData` is Base64 and is authenticated by GCM.
  *# 43. [MUST] Bind `ciphertextMetadata` into the GCM AAD; decrypting with altered metadata → `InvalidCiphertextException`.
  *# 44. [MUST] Build the EKM AAD as `u16be(len AAD)‖AAD‖u8(len CM)‖CM`, with zero lengths for absent fields.
  */

@@ -128,6 +128,8 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
    *# 33. [MUST NOT] Log Encrypt plaintext, in the proxy or the EKM.
    *= xks-spec.md#14.6
    *# 58. [MUST NOT] Log Decrypt plaintext output.
+   *= xks-spec.md#14.10
+   *# 97. [MUST NOT] Log sensitive plaintext.
    */
   function logRequest(record: RequestRecord, status: number, errorName: string | undefined, detail: string | undefined, startedAt: bigint): void {
     const metadata = record.metadata;

@@ -170,6 +170,7 @@ export function createRequestDecoder(limits: XksLimits = DEFAULT_LIMITS) {
   /**
    *= xks-spec.md#14.5
    *# 32. [MUST] Encrypt plaintexts of 0 to 4300 bytes (5736 Base64 characters).
+   *# 52. [MUST] Decrypt ciphertexts of 4300 bytes.
    *# 36. [MUST] Handle AAD up to 8192 bytes (10924 Base64 characters) on Encrypt and Decrypt.
    *= xks-spec.md#14.8
    *# 78. [SPEC] Input above the implementation's supported size (but ≥ spec minimum) → 501 `UnsupportedOperationException`.

@@ -155,7 +155,7 @@ describe('keystore credentials and kms-json', () => {
     await assertWorks(added);
   });
 
-  it('keystore kms-json prints {XksProxyUriPath, XksProxyAuthenticationCredential{AccessKeyId, RawSecretAccessKey}} and that credential works', async () => {
+  it('102: keystore kms-json prints {XksProxyUriPath, XksProxyAuthenticationCredential{AccessKeyId, RawSecretAccessKey}} and that credential works', async () => {
     const result = ok(await cli('keystore', 'kms-json', 'acme'));
     const json = JSON.parse(result.stdout);
     assert.deepEqual(Object.keys(json), ['XksProxyUriPath', 'XksProxyAuthenticationCredential']);

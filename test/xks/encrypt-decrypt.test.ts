@@ -81,7 +81,7 @@ describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
     assert.equal(without.json.ciphertextDataIntegrityValue, undefined);
   });
 
-  it('39/40/41/42/46/47: response has ciphertext, IV (12 B), tag (16 B), metadata ≤ 20 B; ciphertext length = plaintext length', async () => {
+  it('39/40/41/42/46/47/48: response has ciphertext, IV (12 B), tag (16 B), metadata ≤ 20 B; ciphertext length = plaintext length', async () => {
     for (const size of [0, 17, 300]) {
       const response = await encrypt(encryptBody(randomBytes(size)));
       const r = response.json as Record<string, string>;

@@ -42,7 +42,7 @@ describe('GetKeyMetadata (xks-spec.md §6.1, §14.4)', () => {
     assert.equal(response.status, 200);
   });
 
-  it('accepts the 1.0.3 form with no kmsKeyArn, and optional VPC fields present or absent (23)', async () => {
+  it('23: accepts the 1.0.3 form with no kmsKeyArn, and optional VPC fields present or absent', async () => {
     const body = { requestMetadata: { awsPrincipalArn: 'AWS Internal', kmsOperation: 'CreateKey', kmsRequestId: 'r-1', awsSourceVpc: 'vpc-1', awsSourceVpce: 'vpce-1' } };
     assert.equal((await xks(node, { operation: 'metadata', body })).status, 200);
   });

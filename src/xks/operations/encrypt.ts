@@ -41,7 +41,8 @@ export async function encrypt(key: LiveKey, request: EncryptRequest): Promise<{ 
   const iv = randomIv(IV_LENGTH);
   const ekmAad = buildEkmAad(request.aad, ciphertextMetadata);
   const { ciphertext, tag } = await dataKey.encrypt(iv, request.plaintext, ekmAad);
-  // 48. [MUST] check the response lengths.
+  //= xks-spec.md#14.5
+  //# 48. [MUST] Split ciphertext and tag when the EKM returns them joined; check the response lengths.
   if (ciphertext.length !== request.plaintext.length || tag.length !== 16) {
     throw new XksError('InternalException', undefined, 'key manager returned malformed ciphertext or tag');
   }
