@@ -1,6 +1,7 @@
 /**
- * Child processes of the benchmark: the two servers and the per-phase load generator. Each is a
- * `node --import tsx` process with an IPC channel; servers announce `{ type: 'ready', ... }`.
+ * Child processes of the benchmark: the two servers and the per-phase load generator. Each is a node
+ * process with an IPC channel (TypeScript scripts through tsx; Keyhold's own child runs the compiled
+ * build with plain node); servers announce `{ type: 'ready', ... }`.
  * Also: CPU accounting for a child (from /proc, Linux only) and for the whole machine.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -11,7 +12,7 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 export function forkScript(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): ChildProcess {
   return fork(`${BENCH_DIR}${script}`, args, {
-    execArgv: ['--import', 'tsx', ...nodeArgs],
+    execArgv: [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), ...nodeArgs],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -3,7 +3,7 @@
  *
  *   npm run bench [-- --duration S] [--rate N] [--concurrency N] [--connections N] [--repeat N] [--out FILE] [--quick]
  *
- * Starts a Keyhold node (bench/keyhold-child.ts) and the baseline (bench/baseline-server.ts) as child
+ * Starts a Keyhold node (bench/keyhold-child.mjs) and the baseline (bench/baseline-server.mjs) as child
  * processes on 127.0.0.1, then runs each phase with a fresh load-generator child (bench/load.ts):
  *   1. saturation, baseline     closed loop, --concurrency requests in flight over --connections
  *   2. saturation, keyhold
@@ -34,7 +34,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkBaseline, checkKeyhold } from './checks.js';
 import { forkScript, machineCpu, processCpuSeconds, startServer, stopChild } from './children.js';
-import type { KeyholdReady } from './keyhold-child.js';
+import type { KeyholdReady } from './protocol.js';
 import { LATE_MS, type LoadJob, type LoadResult } from './load.js';
 import { round } from './stats.js';
 import { AAD_BYTES, PLAINTEXT_BYTES, preparePool, type PreparedRequest } from './xks-requests.js';
@@ -338,7 +338,7 @@ async function main(): Promise<number> {
   );
 
   const logFile = join(tempDir, 'keyhold.log');
-  const keyholdStart = startServer<KeyholdReady>('keyhold', 'keyhold-child.ts', ['--data-dir', join(tempDir, 'data'), '--log-file', logFile]);
+  const keyholdStart = startServer<KeyholdReady>('keyhold', 'keyhold-child.mjs', ['--data-dir', join(tempDir, 'data'), '--log-file', logFile]);
   children.push(keyholdStart.child);
   const k = await keyholdStart.ready;
   const ca = readFileSync(k.certPath, 'utf8');
@@ -346,7 +346,7 @@ async function main(): Promise<number> {
   const baselineKey = randomBytes(32);
   const baselineStart = startServer<{ type: 'ready'; port: number }>(
     'baseline',
-    'baseline-server.ts',
+    'baseline-server.mjs',
     ['--cert', k.certPath, '--key', k.keyPath],
     { BENCH_BASELINE_KEY: baselineKey.toString('hex') },
   );

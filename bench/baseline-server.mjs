@@ -5,20 +5,20 @@
  * AES-256-GCM encryption under a fixed key with a random 12-byte IV, and answers the Encrypt response
  * shape. No authentication, validation, routing or logging: the ceiling Keyhold is compared to.
  *
- * Run as a child: node --import tsx bench/baseline-server.ts --cert FILE --key FILE [--port N]
+ * Run as a child: node bench/baseline-server.mjs --cert FILE --key FILE [--port N]
  * The AES key comes hex-encoded in BENCH_BASELINE_KEY (so the parent can check responses).
  * Reports `{ type: 'ready', port }` over IPC (or stdout when not forked).
+ * Plain JavaScript run by plain node, like Keyhold's compiled child, so neither pays for a loader.
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: { cert: { type: 'string' }, key: { type: 'string' }, port: { type: 'string', default: '0' } },
 });
-if (!values.cert || !values.key) throw new Error('usage: baseline-server.ts --cert FILE --key FILE [--port N]');
+if (!values.cert || !values.key) throw new Error('usage: baseline-server.mjs --cert FILE --key FILE [--port N]');
 
 const aesKey = Buffer.from(process.env.BENCH_BASELINE_KEY ?? '', 'hex');
 if (aesKey.length !== 32) throw new Error('BENCH_BASELINE_KEY must be 64 hex characters (an AES-256 key)');
@@ -37,13 +37,13 @@ const server = createServer(
     keepAliveTimeout: 60_000,
   },
   (request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
     request.on('end', () => {
       let status = 200;
-      let payload: string;
+      let payload;
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { plaintext: string; additionalAuthenticatedData?: string };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         const iv = randomBytes(12);
         const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
         if (body.additionalAuthenticatedData) cipher.setAAD(Buffer.from(body.additionalAuthenticatedData, 'base64'));
@@ -65,7 +65,7 @@ const server = createServer(
 );
 
 server.listen(Number(values.port), '127.0.0.1', () => {
-  const ready = { type: 'ready', port: (server.address() as AddressInfo).port };
+  const ready = { type: 'ready', port: server.address().port };
   if (process.send) process.send(ready);
   else console.log(JSON.stringify(ready));
 });

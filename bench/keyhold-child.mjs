@@ -1,37 +1,27 @@
 /**
  * A Keyhold node for the benchmark, in its own process: what `keyhold serve` does on a first run
  * (initialize a data directory with the demo keystore and key, then start the node), minus the
- * console output. It does not go through bin/keyhold.js, which runs the compiled CLI from dist/, so
- * the benchmark measures the current sources and works before a build.
+ * console output. It runs the COMPILED build (dist/, as `npm start` does; `npm run bench` builds it
+ * first) with plain node, so the figures are those of the shipped code, not of a TypeScript loader.
  *
- * Per-request logging stays ON at info level, as in `serve`, with the same pino destination type
- * (createLogger: buffered, asynchronous), but into --log-file instead of stdout, so its cost is part of the figures.
+ * Per-request logging stays ON at info level, as in `serve`, through the same logger (buffered,
+ * asynchronous), into --log-file instead of stdout, so its cost is part of the figures.
  *
- * Run as a child: node --import tsx bench/keyhold-child.ts --data-dir DIR --log-file FILE [--port N]
- * Reports `{ type: 'ready', port, certPath, keyPath, uriPath, keyId, credential }` over IPC.
+ * Run as a child: node bench/keyhold-child.mjs --data-dir DIR --log-file FILE [--port N]
+ * Reports a KeyholdReady message (bench/protocol.ts) over IPC.
  */
 import { parseArgs } from 'node:util';
-import { systemClock } from '../src/core/clock.js';
-import { initDataDir } from '../src/server/init.js';
-import { startNode } from '../src/server/node.js';
-import { createLogger } from '../src/server/logger.js';
-
-export interface KeyholdReady {
-  type: 'ready';
-  port: number;
-  certPath: string;
-  keyPath: string;
-  uriPath: string;
-  keyId: string;
-  credential: { accessKeyId: string; secret: string; region: string };
-}
+import { systemClock } from '../dist/core/clock.js';
+import { initDataDir } from '../dist/server/init.js';
+import { createLogger, flushLogger } from '../dist/server/logger.js';
+import { startNode } from '../dist/server/node.js';
 
 const { values } = parseArgs({
   options: { 'data-dir': { type: 'string' }, 'log-file': { type: 'string' }, port: { type: 'string', default: '0' } },
 });
 const dataDir = values['data-dir'];
 const logFile = values['log-file'];
-if (!dataDir || !logFile) throw new Error('usage: keyhold-child.ts --data-dir DIR --log-file FILE [--port N]');
+if (!dataDir || !logFile) throw new Error('usage: keyhold-child.mjs --data-dir DIR --log-file FILE [--port N]');
 
 const init = await initDataDir({ dataDir, demo: true, clock: systemClock });
 if (!init.demo) throw new Error('initDataDir did not create the demo keystore');
@@ -39,7 +29,8 @@ if (!init.demo) throw new Error('initDataDir did not create the demo keystore');
 const logger = createLogger({ level: 'info', file: logFile });
 const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock });
 
-const ready: KeyholdReady = {
+/** @type {import('./protocol.ts').KeyholdReady} */
+const ready = {
   type: 'ready',
   port: node.port,
   certPath: init.paths.tlsCert,
@@ -56,7 +47,7 @@ const stop = () => {
   if (stopping) return;
   stopping = true;
   node.close().then(
-    () => logger.flush(() => process.exit(0)),
+    () => flushLogger(logger).then(() => process.exit(0)),
     () => process.exit(1),
   );
 };
