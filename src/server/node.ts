@@ -136,7 +136,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const connections = trackConnections(server);
     await app.listen({ host: options.host, port: options.port });
     const port = (server.address() as AddressInfo).port;
-    const urlHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+    // Wildcard and loopback addresses are reached as localhost, the name the development certificate carries.
+    const urlHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(options.host) ? 'localhost' : options.host;
     const url = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
     const info: NodeInfo = { adminUrl: url, pid: process.pid, startedAt: new Date(startedAt).toISOString() };
     writeFileSync(paths.nodeInfo, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });

@@ -178,7 +178,7 @@ export interface ServedNode {
   /** Absolute data directory. */
   dataDir: string;
   port: number;
-  /** The URL the node printed, e.g. https://127.0.0.1:PORT. */
+  /** The URL the node printed, e.g. https://localhost:PORT. */
   url: string;
   ca: Buffer;
   stdout(): string;

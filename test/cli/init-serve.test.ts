@@ -143,8 +143,8 @@ describe('keyhold serve', () => {
     const { uriPath, credential } = readKmsConsole(dataDir);
     firstSecret = credential.secret;
     assert.equal(uriPath, '/demo/kms/xks/v1');
-    assert.match(out, new RegExp(`serving XKS and the admin API on https://127\\.0\\.0\\.1:${node.port} \\(data: kh-data\\)`));
-    assert.match(out, new RegExp(`XKS endpoint\\s+https://127\\.0\\.0\\.1:${node.port}\\n`));
+    assert.match(out, new RegExp(`serving XKS and the admin API on https://localhost:${node.port} \\(data: kh-data\\)`));
+    assert.match(out, new RegExp(`XKS endpoint\\s+https://localhost:${node.port}\\n`));
     assert.match(out, /XKS URI path\s+\/demo\/kms\/xks\/v1\n/);
     assert.match(out, new RegExp(`access key id\\s+${credential.accessKeyId}\\n`));
     assert.ok(out.includes(`secret access key    ${credential.secret}`), 'prints the secret on the first run');
@@ -153,7 +153,7 @@ describe('keyhold serve', () => {
 
     const curl = extractCurl(out);
     assert.match(curl, /--aws-sigv4 "aws:amz:us-east-1:kms-xks-proxy"/);
-    assert.ok(curl.includes(`https://127.0.0.1:${node.port}/demo/kms/xks/v1/health`));
+    assert.ok(curl.includes(`https://localhost:${node.port}/demo/kms/xks/v1/health`));
     assertHealthy(await bash(curl, { cwd }));
   });
 
@@ -191,6 +191,6 @@ describe('keyhold serve', () => {
     await node.stop();
     const result = await keyhold(['keystore', 'list', '--data-dir', dataDirArg], { cwd });
     const line = failureLine(result);
-    assert.match(line, /^keyhold: cannot reach the admin API at https:\/\/127\.0\.0\.1:\d+: connection refused/);
+    assert.match(line, /^keyhold: cannot reach the admin API at https:\/\/localhost:\d+: connection refused/);
   });
 });
