@@ -29,6 +29,8 @@ export interface NodeOptions {
   healthMaxAgeMs?: number;
   heartbeatIntervalMs?: number;
   tls?: { certPem: string | Buffer; keyPem: string | Buffer };
+  /** Idle keep-alive connections are closed after this long (default 2 minutes). */
+  idleTimeoutMs?: number;
   /** On close, in-flight requests get this long before connections are cut. */
   shutdownGraceMs?: number;
 }
@@ -133,7 +135,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       }),
     });
 
-    const connections = trackConnections(server);
+    const connections = trackConnections(server, options.idleTimeoutMs ?? 120_000);
     await app.listen({ host: options.host, port: options.port });
     const port = (server.address() as AddressInfo).port;
     // Wildcard and loopback addresses are reached as localhost, the name the development certificate carries.
@@ -163,10 +165,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 }
 
 /**
- * Keeps track of open connections so close() can end keep-alive connections: HTTP/2 sessions get a
- * GOAWAY (in-flight streams finish), HTTP/1.1 sockets end; whatever is left after the grace period is cut.
+ * Keeps track of open connections. Keep-alive connections (HTTP/2 sessions and HTTP/1.1 sockets alike)
+ * stay open for reuse, but are closed after `idleTimeoutMs` without traffic. close() ends them: HTTP/2
+ * sessions get a GOAWAY (in-flight streams finish), HTTP/1.1 sockets end; whatever is left after the
+ * grace period is cut.
  */
-function trackConnections(server: Http2SecureServer) {
+function trackConnections(server: Http2SecureServer, idleTimeoutMs: number) {
+  server.setTimeout(idleTimeoutMs);
   const sockets = new Set<TLSSocket>();
   const sessions = new Set<ServerHttp2Session>();
   server.on('secureConnection', (socket: TLSSocket) => {

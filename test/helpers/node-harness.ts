@@ -31,7 +31,9 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
-export async function startTestNode(options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number } = {}): Promise<TestNode> {
+export async function startTestNode(
+  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number } = {},
+): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
   const clock = options.clock ?? systemClock;
   const init = await initDataDir({ dataDir, databaseUrl: options.databaseUrl, demo: true, clock });
@@ -50,6 +52,7 @@ export async function startTestNode(options: { databaseUrl?: string; clock?: Clo
     logger: pino({ level: 'info' }, sink),
     clock,
     healthMaxAgeMs: options.healthMaxAgeMs,
+    idleTimeoutMs: options.idleTimeoutMs,
   });
   const testNode: TestNode = {
     node,
