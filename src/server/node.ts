@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
@@ -8,6 +7,7 @@ import type { Logger } from 'pino';
 import { adminApi } from '../admin/app.js';
 import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
+import { startFleetHeartbeat } from '../fleet/heartbeat.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
@@ -54,25 +54,21 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const paths = dataDirPaths(options.dataDir);
   const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
   const services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
+  let stopFleet = () => {};
   try {
     await services.keystores.loadAll();
     await services.keys.loadAll();
     const canary = await services.keys.ensureCanary();
     const tokenHashes = (await services.store.listAdminTokens()).map((t) => t.tokenHash);
 
-    let fleetSize = 1;
-    const heartbeat = async () => {
-      const now = options.clock.now();
-      await services.store.heartbeat({ id: nodeId, hostname: hostname(), startedAt: startedAt, lastSeenAt: now });
-      fleetSize = Math.max(1, (await services.store.listNodesSeenSince(now - 3 * heartbeatMs)).length);
-    };
-    const heartbeatMs = options.heartbeatIntervalMs ?? 10_000;
-    const startedAt = options.clock.now();
-    await heartbeat();
-    const heartbeatTimer = setInterval(() => {
-      heartbeat().catch((error) => options.logger.warn({ err: error }, 'fleet heartbeat failed'));
-    }, heartbeatMs);
-    heartbeatTimer.unref();
+    const fleet = await startFleetHeartbeat({
+      store: services.store,
+      nodeId,
+      clock: options.clock,
+      logger: options.logger,
+      intervalMs: options.heartbeatIntervalMs,
+    });
+    stopFleet = fleet.stop;
 
     const health = createHealthMonitor({
       root: services.root,
@@ -84,7 +80,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       const snapshot = await health.current();
       return {
         version: KEYHOLD_VERSION,
-        fleetSize,
+        fleetSize: fleet.fleetSize(),
         ekm: { id: `keyhold-${nodeId.slice(0, 8)}`, model: services.root.model, healthStatus: snapshot.status },
       };
     };
@@ -141,7 +137,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Wildcard and loopback addresses are reached as localhost, the name the development certificate carries.
     const urlHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(options.host) ? 'localhost' : options.host;
     const url = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
-    const info: NodeInfo = { adminUrl: url, pid: process.pid, startedAt: new Date(startedAt).toISOString() };
+    const info: NodeInfo = { adminUrl: url, pid: process.pid, startedAt: new Date(options.clock.now()).toISOString() };
     writeFileSync(paths.nodeInfo, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
 
     return {
@@ -151,7 +147,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       services,
       server,
       async close() {
-        clearInterval(heartbeatTimer);
+        fleet.stop();
         const closing = app.close();
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
         await closing;
@@ -159,6 +155,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     };
   } catch (error) {
+    stopFleet();
     await services.close();
     throw error;
   }
