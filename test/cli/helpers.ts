@@ -5,6 +5,7 @@
  * Every child started here is tracked; `stop()` ends it (SIGTERM, then SIGKILL), and any child still
  * alive when the test process exits is killed.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { httpsJson, type JsonResponse } from '../helpers/https-json.js';
 import { createHash, randomUUID } from 'node:crypto';
@@ -12,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSyn
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { signKmsStyle } from '../helpers/signers.js';
 
@@ -419,4 +421,44 @@ export function failureLine(result: RunResult): string {
   }
   if (result.stdout !== '') throw new Error(`expected nothing on stdout\n${describeRun(result)}`);
   return lines[0]!;
+}
+
+/** Asserts a command succeeded quietly and returns its result. */
+export function ok(result: RunResult): RunResult {
+  assert.equal(result.code, 0, describeRun(result));
+  assert.equal(result.stderr, '', describeRun(result));
+  return result;
+}
+
+/**
+ * Runs each failing command and checks that it says why in one `keyhold: ` line and changes nothing:
+ * the node's state after each failure equals the state before all of them, and so does `listArgs`'s output.
+ */
+export function failuresChangeNothing(options: {
+  /** Read when the tests run: the node is started in a `before` hook. */
+  node: () => ServedNode;
+  cli: (...args: string[]) => Promise<RunResult>;
+  cases: [label: string, args: string[], reason: RegExp][];
+  listArgs: string[];
+}): void {
+  const { node, cli, cases, listArgs } = options;
+  let listBefore: string;
+  let stateBefore: string;
+  before(async () => {
+    [listBefore, stateBefore] = await Promise.all([cli(...listArgs).then((r) => ok(r).stdout), stateSnapshot(node())]);
+  });
+
+  // They run a few at a time to keep the suite quick; none may change anything.
+  describe('each failure', { concurrency: 4 }, () => {
+    for (const [label, args, reason] of cases) {
+      it(`${label} → ${reason.source}`, async () => {
+        assert.match(failureLine(await cli(...args)), reason);
+        assert.equal(await stateSnapshot(node()), stateBefore, 'state unchanged');
+      });
+    }
+  });
+
+  it(`${listArgs.join(' ')} output is identical after all of the failures`, async () => {
+    assert.equal(ok(await cli(...listArgs)).stdout, listBefore);
+  });
 }

@@ -6,17 +6,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   adminCall,
-  describeRun,
-  failureLine,
+  failuresChangeNothing,
   keyhold,
+  ok,
   readKmsConsole,
   removeTempDirs,
   startServe,
-  stateSnapshot,
   tempDir,
   xksCall,
   type Credential,
-  type RunResult,
   type ServedNode,
 } from './helpers.js';
 
@@ -40,12 +38,6 @@ after(async () => {
 });
 
 const cli = (...args: string[]) => keyhold(args, { cwd });
-
-function ok(result: RunResult): RunResult {
-  assert.equal(result.code, 0, describeRun(result));
-  assert.equal(result.stderr, '', describeRun(result));
-  return result;
-}
 
 function parseRecord(stdout: string): Record<string, string> {
   const record: Record<string, string> = {};
@@ -146,25 +138,5 @@ describe('key failures: one "keyhold: " line, non-zero exit, nothing changed', (
     ['unknown key: enable in a keystore', ['key', 'enable', 'other-key', '--keystore', 'demo'], /no key "other-key" in keystore "demo"/],
   ];
 
-  let listBefore: string;
-  let stateBefore: string;
-  before(async () => {
-    [listBefore, stateBefore] = await Promise.all([cli('key', 'list', '--json').then((r) => ok(r).stdout), stateSnapshot(node)]);
-  });
-
-  // No case may change anything, so each compares the state after its own failure with the state
-  // before all of them; they run a few at a time to keep the suite quick.
-  describe('each failure', { concurrency: 4 }, () => {
-    for (const [label, args, reason] of cases) {
-      it(`${label} → ${reason.source}`, async () => {
-        const line = failureLine(await cli(...args));
-        assert.match(line, reason);
-        assert.equal(await stateSnapshot(node), stateBefore, 'state unchanged');
-      });
-    }
-  });
-
-  it('key list output is identical after all of the failures', async () => {
-    assert.equal(ok(await cli('key', 'list', '--json')).stdout, listBefore);
-  });
+  failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['key', 'list', '--json'] });
 });

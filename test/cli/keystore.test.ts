@@ -8,13 +8,14 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  describeRun,
+  failuresChangeNothing,
   failureLine,
   keyhold,
+  ok,
   readKmsConsole,
+  stateSnapshot,
   removeTempDirs,
   startServe,
-  stateSnapshot,
   tempDir,
   xksCall,
   type Credential,
@@ -43,12 +44,6 @@ function parseRecord(stdout: string): Record<string, string> {
     if (match) record[match[1]!] = match[2]!;
   }
   return record;
-}
-
-function ok(result: RunResult): RunResult {
-  assert.equal(result.code, 0, describeRun(result));
-  assert.equal(result.stderr, '', describeRun(result));
-  return result;
 }
 
 const ACME = '/acme/kms/xks/v1';
@@ -185,27 +180,7 @@ describe('keystore failures: one "keyhold: " line, non-zero exit, nothing change
     ['wrong admin token (--token wrong)', ['--token', 'wrong', 'keystore', 'create', 'other', '--prefix', '/other'], /missing or invalid admin token/],
   ];
 
-  let listBefore: string;
-  let stateBefore: string;
-  before(async () => {
-    [listBefore, stateBefore] = await Promise.all([cli('keystore', 'list', '--json').then((r) => ok(r).stdout), stateSnapshot(node)]);
-  });
-
-  // No case may change anything, so each compares the state after its own failure with the state
-  // before all of them; they run a few at a time to keep the suite quick.
-  describe('each failure', { concurrency: 4 }, () => {
-    for (const [label, args, reason] of cases) {
-      it(`${label} → ${reason.source}`, async () => {
-        const line = failureLine(await cli(...args));
-        assert.match(line, reason);
-        assert.equal(await stateSnapshot(node), stateBefore, 'state unchanged');
-      });
-    }
-  });
-
-  it('keystore list output is identical after all of the failures', async () => {
-    assert.equal(ok(await cli('keystore', 'list', '--json')).stdout, listBefore);
-  });
+  failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['keystore', 'list', '--json'] });
 });
 
 describe('finding the node: --url and --token override the data directory', () => {

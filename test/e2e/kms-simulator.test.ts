@@ -12,7 +12,7 @@ import { createKmsSimulator, isKmsError, runDoctor, type KmsSimulator } from '..
 import { startNode } from '../../src/server/node.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
-import { admin, closeAgents } from '../helpers/xks-client.js';
+import { admin } from '../helpers/xks-client.js';
 
 async function rejectsWith(promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -45,7 +45,6 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     after(async () => {
       sim?.close();
-      closeAgents();
       await node?.close();
       await database?.drop();
     });

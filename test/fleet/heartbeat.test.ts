@@ -9,7 +9,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { startNode, type RunningNode } from '../../src/server/node.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
-import { closeAgents, decryptBody, encryptBody, healthBody, xks } from '../helpers/xks-client.js';
+import { decryptBody, encryptBody, healthBody, xks } from '../helpers/xks-client.js';
 
 describe('a fleet of nodes on one PostgreSQL database', () => {
   let database: ScratchDatabase;
@@ -28,7 +28,6 @@ describe('a fleet of nodes on one PostgreSQL database', () => {
   });
 
   after(async () => {
-    closeAgents();
     await second?.close();
     await first?.close();
     rmSync(secondDir, { recursive: true, force: true });

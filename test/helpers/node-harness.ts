@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import { initDataDir } from '../../src/server/init.js';
 import { startNode, type RunningNode } from '../../src/server/node.js';
+import { closeAgents } from './xks-client.js';
 
 export interface TestNode {
   node: RunningNode;
@@ -71,6 +72,7 @@ export async function startTestNode(
     },
     logText: () => lines.join('\n'),
     async close() {
+      closeAgents();
       // `node` may have been replaced by a test that restarts it.
       await testNode.node.close();
       rmSync(dataDir, { recursive: true, force: true });

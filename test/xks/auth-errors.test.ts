@@ -6,16 +6,13 @@ import { sanitizeErrorMessage } from '../../src/xks/errors.js';
 import { generateAccessKeyId, generateSecret, validateAccessKeyId, validateSecret } from '../../src/keystores/credentials.js';
 import { normalizePrefix } from '../../src/keystores/prefix.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { admin, closeAgents, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
+import { admin, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
 
 let node: TestNode;
 before(async () => {
   node = await startTestNode();
 });
-after(async () => {
-  closeAgents();
-  await node.close();
-});
+after(() => node.close());
 
 const expectAuthFailure = (response: { status: number; json: { errorName: string } }) => {
   assert.equal(response.status, 401);

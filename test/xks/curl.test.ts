@@ -19,9 +19,7 @@ let node: TestNode;
 before(async () => {
   node = await startTestNode();
 });
-after(async () => {
-  await node.close();
-});
+after(() => node.close());
 
 interface CurlResult {
   status: number;

@@ -8,10 +8,7 @@ let node: TestNode;
 before(async () => {
   node = await startTestNode();
 });
-after(async () => {
-  closeAgents();
-  await node.close();
-});
+after(() => node.close());
 
 const encrypt = (body: unknown) => xks(node, { operation: 'encrypt', body });
 const decrypt = (body: unknown) => xks(node, { operation: 'decrypt', body });

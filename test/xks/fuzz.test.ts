@@ -31,7 +31,7 @@ import {
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { h2Session, keepAliveAgent, type RawResponse, sendH2, sendHttps, signForNode } from '../helpers/raw-http.js';
 import { amzDate, signKmsStyle, signWithAws4 } from '../helpers/signers.js';
-import { admin, closeAgents, encryptBody, healthBody, xks } from '../helpers/xks-client.js';
+import { admin, encryptBody, healthBody, xks } from '../helpers/xks-client.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1_040_301);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
@@ -112,7 +112,6 @@ before(async () => {
 after(async () => {
   session?.close();
   agent?.destroy();
-  closeAgents();
   await node?.close();
 });
 

@@ -4,16 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { closeAgents, decryptBody, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
+import { decryptBody, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
 
 let node: TestNode;
 before(async () => {
   node = await startTestNode();
 });
-after(async () => {
-  closeAgents();
-  await node.close();
-});
+after(() => node.close());
 
 describe('one structured log line per XKS request, never a secret (items 22, 33, 58, 96, 97, 99)', () => {
   it('22/96/99: logs keystore, key, kmsOperation, kmsRequestId, principal, outcome, error and latency', async () => {

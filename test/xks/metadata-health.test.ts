@@ -6,16 +6,13 @@ import type { DataKey, RootOfTrust } from '../../src/roots/root-of-trust.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
 import { sealContext } from '../../src/roots/root-of-trust.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { admin, closeAgents, healthBody, metadata, xks } from '../helpers/xks-client.js';
+import { admin, healthBody, metadata, xks } from '../helpers/xks-client.js';
 
 let node: TestNode;
 before(async () => {
   node = await startTestNode();
 });
-after(async () => {
-  closeAgents();
-  await node.close();
-});
+after(() => node.close());
 
 const getMetadata = (keyId: string, kmsOperation = 'CreateKey', extra: Record<string, unknown> = {}) =>
   xks(node, { operation: 'metadata', keyId, body: { requestMetadata: { ...metadata(kmsOperation), ...extra } } });

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { h2Session, keepAliveAgent, type RawResponse, sendH2, sendHttps, signForNode } from '../helpers/raw-http.js';
 import { signKmsStyle } from '../helpers/signers.js';
-import { admin, closeAgents, decryptBody, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
+import { admin, decryptBody, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
 
 let node: TestNode;
 let agent: Agent;
@@ -35,7 +35,6 @@ before(async () => {
 
 after(async () => {
   agent.destroy();
-  closeAgents();
   await node.close();
 });
 
