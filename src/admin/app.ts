@@ -18,12 +18,11 @@ const STATUS_BY_KIND: Record<ManagementError['kind'], number> = {
   invalid: 400,
   'not-found': 404,
   conflict: 409,
-  unavailable: 503,
 };
 
 /**
  * The admin REST API under /api/v1. Every route requires a bearer admin token.
- * Errors are `{ "error": "<one line>" }` with 400/401/404/409/503.
+ * Errors are `{ "error": "<one line>" }` with 400/401/404/409.
  */
 export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {

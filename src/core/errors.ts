@@ -1,5 +1,5 @@
 /** Failures of management operations, each with a one-line message an operator can act on. */
-export type ManagementErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable';
+export type ManagementErrorKind = 'invalid' | 'not-found' | 'conflict';
 
 export class ManagementError extends Error {
   constructor(

@@ -74,26 +74,35 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       if (!key || key.internal) throw notFound(`no key "${externalId}" in keystore "${keystoreName}"`);
       return key;
     }
-    const matches = (await store.listKeys()).filter((k) => k.externalId === externalId);
+    const found = await Promise.all((await store.listGroups()).map((group) => store.getKey(group.id, externalId)));
+    const matches = found.filter((k): k is KeyRecord => k !== undefined && !k.internal);
     if (matches.length === 0) throw notFound(`no key "${externalId}"`);
     if (matches.length > 1) throw conflict(`key id "${externalId}" exists in ${matches.length} groups; name the keystore`);
     return matches[0]!;
   }
 
-  async function view(record: KeyRecord): Promise<KeyView> {
-    const group = await store.getGroup(record.groupId);
-    const keystores = (await store.listKeystores()).filter((k) => k.groupId === record.groupId).map((k) => k.name);
-    return {
-      id: record.externalId,
-      keystore: keystores.length > 0 ? keystores.join(',') : undefined,
-      group: group?.name ?? record.groupId,
-      usage: record.usage,
-      status: record.status,
-      currentVersion: record.currentVersion,
-      createdAt: new Date(record.createdAt).toISOString(),
-      updatedAt: new Date(record.updatedAt).toISOString(),
-    };
+  /** Describes keys with their group and keystore names, reading groups and keystores once. */
+  async function views(records: KeyRecord[]): Promise<KeyView[]> {
+    const [groups, keystores] = await Promise.all([store.listGroups(), store.listKeystores()]);
+    const groupName = new Map(groups.map((g) => [g.id, g.name]));
+    const keystoreNames = new Map<string, string[]>();
+    for (const keystore of keystores) keystoreNames.set(keystore.groupId, [...(keystoreNames.get(keystore.groupId) ?? []), keystore.name]);
+    return records.map((record) => {
+      const names = keystoreNames.get(record.groupId) ?? [];
+      return {
+        id: record.externalId,
+        keystore: names.length > 0 ? names.join(',') : undefined,
+        group: groupName.get(record.groupId) ?? record.groupId,
+        usage: record.usage,
+        status: record.status,
+        currentVersion: record.currentVersion,
+        createdAt: new Date(record.createdAt).toISOString(),
+        updatedAt: new Date(record.updatedAt).toISOString(),
+      };
+    });
   }
+
+  const view = async (record: KeyRecord): Promise<KeyView> => (await views([record]))[0]!;
 
   async function insertKey(groupId: string, externalId: string, usage: KeyUsage[], internal: boolean): Promise<KeyRecord> {
     const now = clock.now();
@@ -136,7 +145,7 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
 
     async list(keystoreName?: string): Promise<KeyView[]> {
       const groupId = keystoreName === undefined ? undefined : (await requireKeystore(keystoreName)).groupId;
-      return Promise.all((await store.listKeys(groupId)).map(view));
+      return views(await store.listKeys(groupId));
     },
 
     async show(externalId: string, keystoreName?: string): Promise<KeyView> {

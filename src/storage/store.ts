@@ -3,9 +3,7 @@ import type {
   Group,
   KeyRecord,
   Keystore,
-  KeyStatus,
   KeystoreStatus,
-  KeyUsage,
   NodeRecord,
   StoredCredential,
   StoredKeyVersion,
@@ -77,5 +75,3 @@ export class StoreNotFoundError extends Error {
     this.name = 'StoreNotFoundError';
   }
 }
-
-export type { KeyStatus, KeyUsage };

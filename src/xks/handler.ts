@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LiveKeystore, LiveState } from '../registry/live-state.js';
 import { XksError, errorBody } from './errors.js';
-import { ClientAbortedError, type AnyRequest, type AnyResponse, readBody, sendJson, signingHeaders } from './http-io.js';
+import { ClientAbortedError, type AnyRequest, type AnyResponse, readBody, sendJson } from './http-io.js';
 import { requireKeystoreEnabled, resolveKey } from './key-checks.js';
 import { decrypt } from './operations/decrypt.js';
 import { encrypt } from './operations/encrypt.js';
@@ -60,7 +60,8 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
    */
   function authenticate(request: AnyRequest, keystore: LiveKeystore, body: Buffer, record: RequestRecord): void {
     const result = verifier.verify(
-      { method: request.method ?? '', path: request.url ?? '', headers: signingHeaders(request), body },
+      // Under HTTP/2 the verifier takes `host` from `:authority`.
+      { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body },
       keystore.keystore.region,
       (accessKeyId) => keystore.secrets.get(accessKeyId),
     );

@@ -59,12 +59,3 @@ export function sendJson(response: AnyResponse, status: number, body: unknown, h
   });
   response.end(payload);
 }
-
-/** `host` for SigV4: the Host header, or `:authority` under HTTP/2. */
-export function signingHeaders(request: AnyRequest): Record<string, string | string[] | undefined> {
-  const headers = request.headers as Record<string, string | string[] | undefined>;
-  if (headers.host === undefined && headers[':authority'] !== undefined) {
-    return { ...headers, host: headers[':authority'] };
-  }
-  return headers;
-}
