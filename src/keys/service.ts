@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
-import type { KeyRecord, KeyStatus, KeyUsage, Keystore } from '../domain/types.js';
+import type { KeyRecord, KeyStatus, KeyUsage, Keystore, StoredKeyVersion } from '../domain/types.js';
 import type { LiveState } from '../registry/live-state.js';
 import { sealContext, type DataKey, type RootOfTrust } from '../roots/root-of-trust.js';
 import type { Store } from '../storage/store.js';
@@ -52,9 +52,9 @@ export const CANARY_GROUP = '__system';
 export const CANARY_KEY_ID = 'health-canary';
 
 export function createKeyService({ store, root, live, clock, newId }: KeyServiceDeps) {
-  async function openVersions(record: KeyRecord): Promise<Map<number, DataKey>> {
+  async function openVersions(record: KeyRecord, stored?: StoredKeyVersion[]): Promise<Map<number, DataKey>> {
     const versions = new Map<number, DataKey>();
-    for (const version of await store.listKeyVersions(record.id)) {
+    for (const version of stored ?? (await store.listKeyVersions(record.id))) {
       versions.set(version.version, await root.openKey(version.sealedMaterial, sealContext.keyMaterial(record.id, version.version)));
     }
     return versions;
@@ -172,9 +172,15 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       return versions.get(record.currentVersion)!;
     },
 
-    /** Loads every customer key into the live state (node start). */
+    /** Loads every customer key into the live state (node start): two queries, whatever the key count. */
     async loadAll(): Promise<void> {
-      for (const record of await store.listKeys()) live.putKey({ record, versions: await openVersions(record) });
+      const versionsByKey = new Map<string, StoredKeyVersion[]>();
+      for (const version of await store.listKeyVersions()) {
+        versionsByKey.set(version.keyId, [...(versionsByKey.get(version.keyId) ?? []), version]);
+      }
+      for (const record of await store.listKeys()) {
+        live.putKey({ record, versions: await openVersions(record, versionsByKey.get(record.id) ?? []) });
+      }
     },
   };
 }

@@ -262,12 +262,9 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
     },
 
     async listKeyVersions(keyId) {
-      const rows = await db
-        .selectFrom('key_versions')
-        .selectAll()
-        .where('key_id', '=', keyId)
-        .orderBy('version')
-        .execute();
+      let query = db.selectFrom('key_versions').selectAll();
+      if (keyId !== undefined) query = query.where('key_id', '=', keyId);
+      const rows = await query.orderBy('key_id').orderBy('version').execute();
       return rows.map(toKeyVersion);
     },
 

@@ -46,7 +46,8 @@ export interface Store {
     changes: Partial<Pick<KeyRecord, 'status' | 'usage' | 'currentVersion'>>,
     updatedAt: number,
   ): Promise<void>;
-  listKeyVersions(keyId: string): Promise<StoredKeyVersion[]>;
+  /** One key's versions, or every key's (node start) when no key is named; each key's in version order. */
+  listKeyVersions(keyId?: string): Promise<StoredKeyVersion[]>;
   addKeyVersion(version: StoredKeyVersion): Promise<void>;
 
   // admin tokens

@@ -390,6 +390,19 @@ function storeSuite(name: string, target: Target) {
         });
         await assert.rejects(store.addKeyVersion({ ...v2, keyId: 'k-missing' }), StoreNotFoundError);
       });
+
+      it('lists every key\'s versions at once, each key\'s in version order (node start)', async () => {
+        const group = newGroup();
+        await store.createGroup(group);
+        const [a, b] = [newKey(group.id), newKey(group.id)];
+        const [a1, a2, b1] = [versionOf(a, 1), versionOf(a, 2), versionOf(b, 1)];
+        await store.createKey(a, a1);
+        await store.createKey(b, b1);
+        await store.addKeyVersion(a2);
+        const all = await store.listKeyVersions();
+        assert.deepEqual(all.filter((v) => v.keyId === a.id), [a1, a2]);
+        assert.deepEqual(all.filter((v) => v.keyId === b.id), [b1]);
+      });
     });
 
     describe('admin tokens', () => {
