@@ -5,6 +5,7 @@ import type { KeystoreService } from '../keystores/service.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
+import { PERMISSIONS, type Actor } from './permissions.js';
 import { matchesAnyToken } from './token.js';
 
 export interface AdminApiDeps {
@@ -20,16 +21,31 @@ const STATUS_BY_KIND: Record<ManagementError['kind'], number> = {
   conflict: 409,
 };
 
+/** The bootstrap token from `init` acts as an administrator. */
+const BOOTSTRAP_ACTOR: Actor = { kind: 'token', id: 'bootstrap', name: 'bootstrap', permissions: new Set(PERMISSIONS) };
+
 /**
- * The admin REST API under /api/v1. Every route requires a bearer admin token.
- * Errors are `{ "error": "<one line>" }` with 400/401/404/409.
+ * The admin REST API under /api/v1. Every route requires a bearer admin token and declares the
+ * permission it needs (`config.permission`); a route that declares none is refused at startup.
+ * Errors are `{ "error": "<one line>" }` with 400/401/403/404/409.
  */
 export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.permission && route.method !== 'HEAD') {
+      throw new Error(`admin route ${String(route.method)} ${route.url} declares no permission`);
+    }
+  });
+
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     if (!token || !matchesAnyToken(token, deps.tokenHashes())) {
       return reply.code(401).send({ error: 'missing or invalid admin token' });
+    }
+    request.actor = BOOTSTRAP_ACTOR;
+    const permission = request.routeOptions.config?.permission;
+    if (permission && !request.actor.permissions.has(permission)) {
+      return reply.code(403).send({ error: `this needs the ${permission} permission` });
     }
   });
 

@@ -43,11 +43,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
 export function createKeystoreService({ store, root, live, clock, newId }: KeystoreServiceDeps) {
-  function sealCredential(keystoreId: string, credential: NewCredential): StoredCredential {
+  async function sealCredential(keystoreId: string, credential: NewCredential): Promise<StoredCredential> {
     return {
       accessKeyId: credential.accessKeyId,
       keystoreId,
-      sealedSecret: root.sealSecret(Buffer.from(credential.secret, 'utf8'), sealContext.credentialSecret(credential.accessKeyId)),
+      sealedSecret: await root.sealSecret(Buffer.from(credential.secret, 'utf8'), sealContext.credentialSecret(credential.accessKeyId)),
       createdAt: clock.now(),
     };
   }
@@ -88,7 +88,7 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
     for (const credential of await store.listCredentials(keystore.id)) {
       secrets.set(
         credential.accessKeyId,
-        root.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId)).toString('utf8'),
+        (await root.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))).toString('utf8'),
       );
     }
     live.putKeystore(keystore, secrets);
@@ -133,7 +133,7 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
           await store.createGroup(group);
         }
         keystore.groupId = group.id;
-        await store.createKeystore(keystore, sealCredential(keystore.id, credential));
+        await store.createKeystore(keystore, await sealCredential(keystore.id, credential));
       });
       await refreshLive(keystore);
       return { keystore: await view(keystore), credential };
@@ -155,7 +155,8 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
     async addCredential(name: string, input: { accessKeyId?: string; secret?: string }): Promise<NewCredential> {
       const keystore = await requireKeystore(name);
       const credential = credentialFrom(input);
-      await translateStoreError(() => store.addCredential(sealCredential(keystore.id, credential)));
+      const stored = await sealCredential(keystore.id, credential);
+      await translateStoreError(() => store.addCredential(stored));
       await refreshLive(keystore);
       return credential;
     },
@@ -192,9 +193,9 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
         XksProxyUriPath: uriPathFor(keystore.prefix),
         XksProxyAuthenticationCredential: {
           AccessKeyId: credential.accessKeyId,
-          RawSecretAccessKey: root
-            .unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))
-            .toString('utf8'),
+          RawSecretAccessKey: (
+            await root.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))
+          ).toString('utf8'),
         },
       };
     },

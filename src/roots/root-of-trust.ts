@@ -1,6 +1,7 @@
 /**
  * The port behind which key material lives (DESIGN.md §4). The software adapter wraps material
- * under a master key; an HSM adapter (PKCS#11) can implement the same port later.
+ * under a master key; a PKCS#11 adapter keeps keys (or only the wrapping key) inside an HSM.
+ * Every call may reach a device, so every call is asynchronous.
  */
 export type EkmHealth = 'ACTIVE' | 'DEGRADED' | 'UNAVAILABLE';
 
@@ -15,17 +16,24 @@ export interface RootOfTrust {
   /** e.g. 'software' — reported in health as the EKM model. */
   readonly kind: string;
   readonly model: string;
-  /** Creates new key material and returns the opaque reference to store (sealed material for software). */
+  /**
+   * Creates new key material and returns the opaque reference to store: sealed material for the
+   * software root, a handle (never material) for keys that live inside an HSM.
+   */
   createKeyMaterial(context: string): Promise<Buffer>;
   /** Imports a raw 256-bit key (bring your own key / migration) and returns its reference to store. */
   importKeyMaterial(material: Buffer, context: string): Promise<Buffer>;
   /** Opens a stored reference for data-plane use; `context` must equal the one it was created with. */
   openKey(reference: Buffer, context: string): Promise<DataKey>;
-  /** Encrypts a small secret (a SigV4 secret) for storage, bound to `context`. */
-  sealSecret(secret: Buffer, context: string): Buffer;
-  unsealSecret(sealed: Buffer, context: string): Buffer;
+  /** Erases the material behind a reference (HSM: destroys the object); the caller deletes the stored row. */
+  destroyKeyMaterial(reference: Buffer, context: string): Promise<void>;
+  /** Encrypts a small secret (a SigV4 secret, a signing key) for storage, bound to `context`. */
+  sealSecret(secret: Buffer, context: string): Promise<Buffer>;
+  unsealSecret(sealed: Buffer, context: string): Promise<Buffer>;
   /** A cheap liveness probe of the root itself (the deep check runs crypto on a canary key). */
   state(): EkmHealth;
+  /** Releases sessions, workers and handles. */
+  close(): Promise<void>;
 }
 
 /** Record identities used as AAD when sealing, so a sealed blob cannot be moved to another record. */

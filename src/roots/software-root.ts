@@ -52,9 +52,12 @@ export function createSoftwareRoot(masterKey: Buffer): RootOfTrust {
         material.fill(0);
       }
     },
-    sealSecret: seal,
-    unsealSecret: unseal,
+    // Sealed material lives only in the stored row; deleting the row erases it.
+    async destroyKeyMaterial() {},
+    sealSecret: async (secret, context) => seal(secret, context),
+    unsealSecret: async (sealed, context) => unseal(sealed, context),
     state: (): EkmHealth => 'ACTIVE',
+    async close() {},
   };
 }
 

@@ -5,6 +5,8 @@ export interface DataDirPaths {
   root: string;
   database: string;
   masterKey: string;
+  /** Which root of trust this node uses (absent: the master key file). */
+  rootConfig: string;
   tlsCert: string;
   tlsKey: string;
   adminToken: string;
@@ -23,6 +25,7 @@ export function dataDirPaths(root: string): DataDirPaths {
     root,
     database: join(root, 'keyhold.db'),
     masterKey: join(root, 'master.key'),
+    rootConfig: join(root, 'root.json'),
     tlsCert: join(root, 'tls', 'cert.pem'),
     tlsKey: join(root, 'tls', 'key.pem'),
     adminToken: join(root, 'admin-token'),

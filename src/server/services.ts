@@ -3,9 +3,8 @@ import type { Clock } from '../core/clock.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
 import { LiveState } from '../registry/live-state.js';
-import { readMasterKeyFile } from '../roots/master-key-file.js';
+import { openRootOfTrust } from '../roots/open-root.js';
 import type { RootOfTrust } from '../roots/root-of-trust.js';
-import { createSoftwareRoot } from '../roots/software-root.js';
 import { openStore } from '../storage/open-store.js';
 import type { Store } from '../storage/store.js';
 import type { DataDirPaths } from './data-dir.js';
@@ -21,8 +20,14 @@ export interface Services {
 
 /** The composition root of the management side: store, root of trust, live state and services. */
 export async function openServices(options: { paths: DataDirPaths; databaseUrl?: string; clock: Clock }): Promise<Services> {
-  const root = createSoftwareRoot(readMasterKeyFile(options.paths.masterKey));
-  const store = await openStore({ databaseUrl: options.databaseUrl, sqlitePath: options.paths.database });
+  const root = await openRootOfTrust(options.paths);
+  let store: Store;
+  try {
+    store = await openStore({ databaseUrl: options.databaseUrl, sqlitePath: options.paths.database });
+  } catch (error) {
+    await root.close();
+    throw error;
+  }
   const live = new LiveState();
   const deps = { store, root, live, clock: options.clock, newId: randomUUID };
   return {
@@ -31,6 +36,9 @@ export async function openServices(options: { paths: DataDirPaths; databaseUrl?:
     live,
     keystores: createKeystoreService(deps),
     keys: createKeyService(deps),
-    close: () => store.close(),
+    async close() {
+      await store.close();
+      await root.close();
+    },
   };
 }

@@ -49,6 +49,7 @@ const uniqueKey = (v: ConstraintViolation) => (v.kind === 'unique' ? v.key : und
 export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): Store {
   return {
     dialect,
+    db,
 
     // groups
 

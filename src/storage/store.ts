@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './rows.js';
 import type {
   AdminToken,
   Group,
@@ -16,6 +18,12 @@ import type {
  */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * The query builder, for feature modules that keep their own tables (audit, policies, users):
+   * each declares its rows and uses `db.withTables<TheirTables>()`, and adds its migration to
+   * migrations/index.ts.
+   */
+  readonly db: Kysely<Database>;
 
   // groups
   createGroup(group: Group): Promise<void>;

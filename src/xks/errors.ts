@@ -31,10 +31,12 @@ export class XksError extends Error {
     readonly errorName: XksErrorName,
     readonly publicMessage?: string,
     readonly detail?: string,
+    /** Only where HTTP itself dictates the status (405 for a non-POST method). */
+    status?: number,
   ) {
     super(`${errorName}${publicMessage ? `: ${publicMessage}` : ''}`);
     this.name = 'XksError';
-    this.status = XKS_ERROR_STATUS[errorName];
+    this.status = status ?? XKS_ERROR_STATUS[errorName];
   }
 }
 

@@ -7,9 +7,12 @@ import { decrypt } from './operations/decrypt.js';
 import { encrypt } from './operations/encrypt.js';
 import { getHealthStatus, type HealthFacts } from './operations/get-health-status.js';
 import { getKeyMetadata } from './operations/get-key-metadata.js';
+import { allowAll, recordNothing, type XksAuthorizer, type XksGate, type XksRecorder } from './pipeline-ports.js';
+import type { XksRequestRecord } from './request-record.js';
 import type { RequestDecoder, RequestMetadata } from './requests.js';
-import { invalidPath, parseXksPath, type XksRoute } from './route.js';
+import { invalidPath, parseXksPath, type XksOperation, type XksRoute } from './route.js';
 import type { createSigV4Verifier } from './sigv4.js';
+import type { LiveKey } from '../registry/live-state.js';
 
 export interface XksHandlerDeps {
   live: LiveState;
@@ -17,20 +20,18 @@ export interface XksHandlerDeps {
   decoder: RequestDecoder;
   healthFacts: () => Promise<HealthFacts>;
   logger: Logger;
+  /** Secondary authorization (policies); allows everything when absent. */
+  authorizer?: XksAuthorizer;
+  /** Where each answered request is recorded (audit) before its response is sent. */
+  recorder?: XksRecorder;
+  /** Node-wide conditions that stop key operations (sealed root, kill switch). */
+  gates?: readonly XksGate[];
   /** Largest body read before authentication (xks-spec.md §4: ~21 KB is the largest legitimate one). */
   maxBodyBytes?: number;
 }
 
-/** Everything the one log line of a request says (never plaintext, AAD, secrets or the Authorization header). */
-interface RequestRecord {
-  keystore?: string;
-  xksOperation?: XksRoute['operation'];
-  keyId?: string;
-  keyVersion?: number;
-  accessKeyId?: string;
-  metadata?: RequestMetadata;
-  authFailure?: string;
-}
+type RequestRecord = XksRequestRecord;
+type KeyOperation = Exclude<XksOperation, 'GetHealthStatus'>;
 
 const ALLOW_POST = { allow: 'POST' };
 
@@ -40,13 +41,25 @@ const ALLOW_POST = { allow: 'POST' };
  *= xks-spec.md#14.1
  *# 6. [MUST] Implement GetKeyMetadata, Encrypt, Decrypt and GetHealthStatus.
  */
-export function createXksHandler({ live, verifier, decoder, healthFacts, logger, maxBodyBytes = 64 * 1024 }: XksHandlerDeps) {
+export function createXksHandler({
+  live,
+  verifier,
+  decoder,
+  healthFacts,
+  logger,
+  authorizer = allowAll,
+  recorder = recordNothing,
+  gates = [],
+  maxBodyBytes = 64 * 1024,
+}: XksHandlerDeps) {
   /** Stage "route": prefix → keystore, operation. */
   function route(request: AnyRequest, record: RequestRecord): { route: XksRoute; keystore: LiveKeystore } {
     const parsed = parseXksPath(request.url);
     const keystore = live.keystoreByPrefix(parsed.prefix);
     if (!keystore) throw invalidPath();
     record.keystore = keystore.keystore.name;
+    record.keystoreId = keystore.keystore.id;
+    record.groupId = keystore.keystore.groupId;
     record.xksOperation = parsed.operation;
     record.keyId = parsed.keyId;
     return { route: parsed, keystore };
@@ -79,7 +92,29 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
     }
   }
 
-  /** Stages "decode", "resolve", "check" and "crypto" for one operation. */
+  /** Node-wide conditions (sealed root, kill switch) stop key operations before a key is touched. */
+  function passGates(operation: KeyOperation, keystore: LiveKeystore): void {
+    for (const gate of gates) {
+      const error = gate(operation, keystore);
+      if (error) throw error;
+    }
+  }
+
+  /**
+   * Stage "resolve" then "authorize": key id → key, then policy over requestMetadata.
+   * A denying rule answers 403 AccessDeniedException and is named in the record.
+   */
+  function resolveAndAuthorize(operation: KeyOperation, keystore: LiveKeystore, keyId: string, metadata: RequestMetadata, record: RequestRecord): LiveKey {
+    passGates(operation, keystore);
+    const key = resolveKey(live, keystore, keyId);
+    const decision = authorizer.authorize({ keystore, key, operation, metadata });
+    record.policyRuleId = decision.ruleId;
+    record.policyWouldDeny = decision.wouldDeny;
+    if (!decision.allowed) throw new XksError('AccessDeniedException', 'The request was denied by the external key manager\'s policy');
+    return key;
+  }
+
+  /** Stages "decode", "resolve", "authorize", "check" and "crypto" for one operation. */
   async function perform(operation: XksRoute, keystore: LiveKeystore, body: Buffer, record: RequestRecord): Promise<unknown> {
     switch (operation.operation) {
       case 'GetHealthStatus': {
@@ -90,14 +125,14 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
       }
       case 'GetKeyMetadata': {
         record.metadata = decoder.metadataOnly('GetKeyMetadata', body).requestMetadata;
-        const key = resolveKey(live, keystore, operation.keyId!);
+        const key = resolveAndAuthorize('GetKeyMetadata', keystore, operation.keyId!, record.metadata, record);
         requireKeystoreEnabled(keystore);
         return getKeyMetadata(key);
       }
       case 'Encrypt': {
         const request = decoder.encrypt(body);
         record.metadata = request.requestMetadata;
-        const key = resolveKey(live, keystore, operation.keyId!);
+        const key = resolveAndAuthorize('Encrypt', keystore, operation.keyId!, record.metadata, record);
         requireKeystoreEnabled(keystore);
         const { response, version } = await encrypt(key, request);
         record.keyVersion = version;
@@ -106,7 +141,7 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
       case 'Decrypt': {
         const request = decoder.decrypt(body);
         record.metadata = request.requestMetadata;
-        const key = resolveKey(live, keystore, operation.keyId!);
+        const key = resolveAndAuthorize('Decrypt', keystore, operation.keyId!, record.metadata, record);
         requireKeystoreEnabled(keystore);
         const { plaintext, version } = await decrypt(key, request);
         record.keyVersion = version;
@@ -132,7 +167,7 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
    *= xks-spec.md#14.10
    *# 97. [MUST NOT] Log sensitive plaintext.
    */
-  function logRequest(record: RequestRecord, status: number, errorName: string | undefined, detail: string | undefined, startedAt: bigint): void {
+  function logRequest(record: RequestRecord): void {
     const metadata = record.metadata;
     logger.info(
       {
@@ -149,42 +184,69 @@ export function createXksHandler({ live, verifier, decoder, healthFacts, logger,
         kmsViaService: metadata?.kmsViaService,
         awsSourceVpc: metadata?.awsSourceVpc,
         awsSourceVpce: metadata?.awsSourceVpce,
-        outcome: errorName ? 'error' : 'success',
-        status,
-        errorName,
-        reason: record.authFailure ?? detail,
-        latencyMs: Number(process.hrtime.bigint() - startedAt) / 1e6,
+        outcome: record.errorName ? 'error' : 'success',
+        status: record.status,
+        errorName: record.errorName,
+        reason: record.authFailure ?? record.detail,
+        policyRuleId: record.policyRuleId,
+        policyWouldDeny: record.policyWouldDeny,
+        latencyMs: Number(process.hrtime.bigint() - record.startedAt) / 1e6,
       },
       'xks request',
     );
   }
 
+  /** Stage "record": log line, then the recorder (audit), which in durable mode commits before the response goes out. */
+  async function finish(record: RequestRecord, status: number, error?: XksError): Promise<void> {
+    record.status = status;
+    record.errorName = error?.errorName;
+    record.detail = error?.detail;
+    logRequest(record);
+    await recorder.record(record);
+  }
+
+  /** Answers with `error` after recording it; a record that cannot be written is logged, the answer still goes out. */
+  async function answerError(response: AnyResponse, record: RequestRecord, error: XksError, headers?: Record<string, string>): Promise<void> {
+    try {
+      await finish(record, error.status, error);
+    } catch (recordError) {
+      logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request');
+    }
+    if (!response.headersSent) sendJson(response, error.status, errorBody(error), headers);
+  }
+
   return async function handleXksRequest(request: AnyRequest, response: AnyResponse): Promise<void> {
-    const startedAt = process.hrtime.bigint();
-    const record: RequestRecord = {};
+    const record: RequestRecord = { startedAt: process.hrtime.bigint() };
+    let result: unknown;
     try {
       const { route: operation, keystore } = route(request, record);
       /*= xks-spec.md#14.1
        *# 8. [MUST] HTTP GET to any of the four API URIs → 405 Method Not Allowed. */
       if (request.method !== 'POST') {
-        sendJson(response, 405, { errorName: 'ValidationException', errorMessage: 'Method Not Allowed; use POST' }, ALLOW_POST);
-        logRequest(record, 405, 'ValidationException', 'method not allowed', startedAt);
+        await answerError(response, record, new XksError('ValidationException', 'Method Not Allowed; use POST', 'method not allowed', 405), ALLOW_POST);
         return;
       }
       const body = await readBody(request, maxBodyBytes);
       authenticate(request, keystore, body, record);
       requireJsonContentType(request);
-      const result = await perform(operation, keystore, body, record);
-      sendJson(response, 200, result);
-      logRequest(record, 200, undefined, undefined, startedAt);
+      result = await perform(operation, keystore, body, record);
     } catch (caught) {
       if (caught instanceof ClientAbortedError) {
         logger.info({ event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' }, 'xks request aborted by the client');
         return;
       }
       const error = caught instanceof XksError ? caught : new XksError('InternalException', undefined, (caught as Error)?.message);
-      if (!response.headersSent) sendJson(response, error.status, errorBody(error));
-      logRequest(record, error.status, error.errorName, error.detail, startedAt);
+      await answerError(response, record, error);
+      return;
     }
+    try {
+      await finish(record, 200);
+    } catch (recordError) {
+      // Fail closed: a success that could not be recorded is not answered as a success.
+      logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request; failing it');
+      if (!response.headersSent) sendJson(response, 500, errorBody(new XksError('InternalException')));
+      return;
+    }
+    sendJson(response, 200, result);
   };
 }

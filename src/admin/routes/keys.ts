@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyUsage } from '../../domain/types.js';
 import type { KeyService } from '../../keys/service.js';
+import { routePermission } from '../permissions.js';
 
 const idParams = {
   type: 'object',
@@ -11,13 +12,14 @@ const idParams = {
 const keystoreQuery = { type: 'object', properties: { keystore: { type: 'string' } } } as const;
 
 export async function keyRoutes(app: FastifyInstance, { keys }: { keys: KeyService }): Promise<void> {
-  app.get<{ Querystring: { keystore?: string } }>('/keys', { schema: { querystring: keystoreQuery } }, async (request) =>
+  app.get<{ Querystring: { keystore?: string } }>('/keys', { config: routePermission('keys:read'), schema: { querystring: keystoreQuery } }, async (request) =>
     keys.list(request.query.keystore),
   );
 
   app.post<{ Body: { id: string; keystore: string; usage?: KeyUsage[] } }>(
     '/keys',
     {
+      config: routePermission('keys:create'),
       schema: {
         body: {
           type: 'object',
@@ -36,19 +38,19 @@ export async function keyRoutes(app: FastifyInstance, { keys }: { keys: KeyServi
 
   app.get<{ Params: { id: string }; Querystring: { keystore?: string } }>(
     '/keys/:id',
-    { schema: { params: idParams, querystring: keystoreQuery } },
+    { config: routePermission('keys:read'), schema: { params: idParams, querystring: keystoreQuery } },
     async (request) => keys.show(request.params.id, request.query.keystore),
   );
 
   app.post<{ Params: { id: string }; Querystring: { keystore?: string } }>(
     '/keys/:id/enable',
-    { schema: { params: idParams, querystring: keystoreQuery } },
+    { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } },
     async (request) => keys.enable(request.params.id, request.query.keystore),
   );
 
   app.post<{ Params: { id: string }; Querystring: { keystore?: string } }>(
     '/keys/:id/disable',
-    { schema: { params: idParams, querystring: keystoreQuery } },
+    { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } },
     async (request) => keys.disable(request.params.id, request.query.keystore),
   );
 }

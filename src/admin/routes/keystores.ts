@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeystoreService } from '../../keystores/service.js';
+import { routePermission } from '../permissions.js';
 
 const nameParams = {
   type: 'object',
@@ -14,11 +15,12 @@ const credentialBody = {
 } as const;
 
 export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keystores: KeystoreService }): Promise<void> {
-  app.get('/keystores', async () => keystores.list());
+  app.get('/keystores', { config: routePermission('keystores:read') }, async () => keystores.list());
 
   app.post<{ Body: { name: string; prefix: string; region?: string; group?: string; accessKeyId?: string; secret?: string } }>(
     '/keystores',
     {
+      config: routePermission('keystores:write'),
       schema: {
         body: {
           type: 'object',
@@ -38,18 +40,19 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keys
     async (request, reply) => reply.code(201).send(await keystores.create(request.body)),
   );
 
-  app.get<{ Params: { name: string } }>('/keystores/:name', { schema: { params: nameParams } }, async (request) =>
+  app.get<{ Params: { name: string } }>('/keystores/:name', { config: routePermission('keystores:read'), schema: { params: nameParams } }, async (request) =>
     keystores.show(request.params.name),
   );
 
   app.post<{ Params: { name: string }; Body: { accessKeyId?: string; secret?: string } }>(
     '/keystores/:name/credentials',
-    { schema: { params: nameParams, body: credentialBody } },
+    { config: routePermission('credentials:manage'), schema: { params: nameParams, body: credentialBody } },
     async (request, reply) => reply.code(201).send(await keystores.addCredential(request.params.name, request.body ?? {})),
   );
 
   app.delete<{ Params: { name: string; accessKeyId: string } }>(
     '/keystores/:name/credentials/:accessKeyId',
+    { config: routePermission('credentials:manage') },
     async (request, reply) => {
       await keystores.removeCredential(request.params.name, request.params.accessKeyId);
       return reply.code(204).send();
@@ -60,14 +63,15 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keys
     ['enable', 'ENABLED'],
     ['disable', 'DISABLED'],
   ] as const) {
-    app.post<{ Params: { name: string } }>(`/keystores/:name/${action}`, { schema: { params: nameParams } }, async (request) =>
+    app.post<{ Params: { name: string } }>(`/keystores/:name/${action}`, { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request) =>
       keystores.setStatus(request.params.name, status),
     );
   }
 
   app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
     '/keystores/:name/kms-json',
-    { schema: { params: nameParams } },
+    // It reveals a SigV4 secret.
+    { config: routePermission('credentials:manage'), schema: { params: nameParams } },
     async (request) => keystores.kmsConsoleJson(request.params.name, request.query.accessKeyId),
   );
 }

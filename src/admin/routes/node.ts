@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { routePermission } from '../permissions.js';
 
 export interface NodeStatus {
   version: string;
@@ -10,5 +11,5 @@ export interface NodeStatus {
 }
 
 export async function nodeRoutes(app: FastifyInstance, options: { nodeStatus: () => Promise<NodeStatus> }): Promise<void> {
-  app.get('/node', async () => options.nodeStatus());
+  app.get('/node', { config: routePermission('node:read') }, async () => options.nodeStatus());
 }

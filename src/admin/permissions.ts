@@ -1,0 +1,50 @@
+/**
+ * Every permission an admin API route can require (DESIGN.md §6: every route names the permission it
+ * needs). Roles are sets of these; a route declares exactly one in its `config.permission`.
+ */
+export const PERMISSIONS = [
+  'node:read',
+  'node:unseal',
+  'node:kill-switch',
+  'keystores:read',
+  'keystores:write',
+  'credentials:manage',
+  'keys:read',
+  'keys:create',
+  'keys:manage',
+  'keys:destroy',
+  'policies:read',
+  'policies:write',
+  'policies:simulate',
+  'audit:read',
+  'users:read',
+  'users:manage',
+  'approvals:read',
+  'approvals:decide',
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** Who made an admin request: a user (through one of their tokens) or a stand-alone token. */
+export interface Actor {
+  kind: 'user' | 'token';
+  /** The user's or token's id. */
+  id: string;
+  /** A name for people: the user name, or the token's name. */
+  name: string;
+  permissions: ReadonlySet<Permission>;
+}
+
+/** Route option every admin route sets: `{ config: routePermission('keys:read') }`. */
+export const routePermission = (permission: Permission) => ({ permission });
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The permission the route requires; a route without one is refused at startup. */
+    permission?: Permission;
+  }
+  interface FastifyRequest {
+    /** Set by the authentication hook for every admin request that gets past it. */
+    actor?: Actor;
+  }
+}

@@ -1,0 +1,17 @@
+import type { DataDirPaths } from '../server/data-dir.js';
+import { readMasterKeyFile } from './master-key-file.js';
+import { readRootConfig, type RootConfig } from './root-config.js';
+import type { RootOfTrust } from './root-of-trust.js';
+import { createSoftwareRoot } from './software-root.js';
+
+/** Opens the root of trust a data directory is configured for. */
+export async function openRootOfTrust(paths: DataDirPaths, config: RootConfig = readRootConfig(paths.rootConfig)): Promise<RootOfTrust> {
+  switch (config.kind) {
+    case 'master-key-file':
+      return createSoftwareRoot(readMasterKeyFile(paths.masterKey));
+    case 'shamir':
+      throw new Error('the Shamir root of trust is not built yet');
+    case 'pkcs11':
+      throw new Error('the PKCS#11 root of trust is not built yet');
+  }
+}
