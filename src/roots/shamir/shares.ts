@@ -47,10 +47,11 @@ export function decodeShare(text: string, secretLength: number): DecodedShare {
   if (!match) throw invalid(`this is not a Keyhold share (expected ${SHARE_PREFIX}-<number>-<letters, digits, - and _>, as printed by keyhold init)`);
   const number = Number(match[1]);
   const payload = Buffer.from(match[2]!, 'base64url');
-  if (payload.length !== SET_ID_LENGTH + secretLength + 1 + CHECKSUM_LENGTH || number < 1 || number > MAX_SHARES) {
+  // Base64url leaves spare bits in the last character; a share must be exactly as encoded, so a typo there shows too.
+  if (payload.length !== SET_ID_LENGTH + secretLength + 1 + CHECKSUM_LENGTH || number < 1 || number > MAX_SHARES || payload.toString('base64url') !== match[2]) {
     throw invalid(`share ${match[1]} is the wrong length or number; check that it was copied completely`);
   }
-  const setId = payload.subarray(0, SET_ID_LENGTH);
+  const setId = Buffer.from(payload.subarray(0, SET_ID_LENGTH));
   const bytes = new Uint8Array(payload.subarray(SET_ID_LENGTH, SET_ID_LENGTH + secretLength + 1));
   const given = payload.subarray(SET_ID_LENGTH + secretLength + 1);
   if (!timingSafeEqual(given, checksum(number, setId, bytes))) {
