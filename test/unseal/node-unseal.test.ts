@@ -4,6 +4,7 @@
  * is sealed again after a restart, and the shares are nowhere on disk.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { decodeShare, encodeShare, splitSecret } from '../../src/roots/shamir/sh
 import { startNode } from '../../src/server/node.js';
 import { SEALED_MESSAGE } from '../../src/unseal/gate.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
 import { admin, closeAgents, decryptBody, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
 
 const SEALED = { errorName: 'InternalException', errorMessage: SEALED_MESSAGE };
@@ -220,5 +222,33 @@ describe('a master-key-file node', () => {
     assert.match(post.json.error, /nothing to unseal/);
     assert.equal((await admin(node, 'DELETE', '/unseal')).status, 409);
     assert.equal(await healthStatus(node), 'ACTIVE');
+  });
+});
+
+describe('a Shamir node on PostgreSQL', () => {
+  let node: TestNode;
+  let database: ScratchDatabase;
+  before(async () => {
+    database = await createScratchDatabase();
+    node = await startTestNode({ databaseUrl: database.url, shamir: { shares: 2, threshold: 2 } });
+  });
+  after(async () => {
+    await node?.close();
+    await database?.drop();
+  });
+
+  it('starts sealed, unseals via the admin API, and no share is in a dump of the database (text, bytes as hex or base64)', async () => {
+    assert.equal(await healthStatus(node), 'UNAVAILABLE');
+    await admin(node, 'POST', '/unseal', { share: node.shares![1] });
+    assert.equal((await admin(node, 'POST', '/unseal', { share: node.shares![0] })).json.sealed, false);
+    assert.equal(await healthStatus(node), 'ACTIVE');
+    const dump = execFileSync('pg_dump', ['--data-only', '--inserts', database.url], { encoding: 'utf8', timeout: 20_000 });
+    assert.match(dump, /INSERT INTO public\.key_versions|INSERT INTO public\.keys/, 'the dump has the key rows');
+    for (const share of node.shares!) {
+      const bytes = Buffer.from(decodeShare(share, 32).bytes);
+      for (const needle of [share, bytes.toString('hex'), bytes.toString('base64'), Buffer.from(share.split('-')[2]!, 'base64url').toString('hex')]) {
+        assert.ok(!dump.includes(needle), `share ${share.slice(0, 8)}… found in the database`);
+      }
+    }
   });
 });
