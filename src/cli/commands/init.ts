@@ -20,7 +20,7 @@ function shamirCounts(options: { shares?: string; threshold?: string }): { share
 export function registerInitCommand(program: Command): void {
   program
     .command('init')
-    .description('create a data directory: master key, TLS certificate, admin token, database, demo keystore and key')
+    .description('create a data directory: master key (or Shamir shares), TLS certificate, admin token, database, demo keystore and key')
     .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)')
     .option('--no-demo', 'do not create the demo keystore and key')
     .option('--shares <n>', 'split the master key into N Shamir shares, one per custodian (2-255); the node starts sealed')
