@@ -5,7 +5,10 @@ import type { KeystoreService } from '../keystores/service.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
-import { PERMISSIONS, type Actor } from './permissions.js';
+import { unsealRoutes } from './routes/unseal.js';
+import { PERMISSIONS, type Actor, type Permission } from './permissions.js';
+import { RootSealedError } from '../roots/root-of-trust.js';
+import type { UnsealService } from '../unseal/service.js';
 import { matchesAnyToken } from './token.js';
 
 export interface AdminApiDeps {
@@ -13,7 +16,13 @@ export interface AdminApiDeps {
   keys: KeyService;
   tokenHashes: () => readonly Buffer[];
   nodeStatus: () => Promise<NodeStatus>;
+  /** Unseal status and share entry (docs/unseal.md); while sealed, key changes are refused. */
+  unseal?: UnsealService;
 }
+
+/** Routes that change keys need the root of trust; a sealed node refuses them before touching anything. */
+const NEEDS_UNSEALED_ROOT: ReadonlySet<Permission> = new Set(['keys:create', 'keys:manage', 'keys:destroy']);
+const SEALED_REFUSAL = 'the node is sealed; its key custodians must enter their shares (keyhold unseal) before keys can change';
 
 const STATUS_BY_KIND: Record<ManagementError['kind'], number> = {
   invalid: 400,
@@ -47,10 +56,14 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     if (permission && !request.actor.permissions.has(permission)) {
       return reply.code(403).send({ error: `this needs the ${permission} permission` });
     }
+    if (permission && NEEDS_UNSEALED_ROOT.has(permission) && deps.unseal && !deps.unseal.serving()) {
+      return reply.code(409).send({ error: SEALED_REFUSAL });
+    }
   });
 
   app.setErrorHandler((error: unknown, _request, reply) => {
     if (error instanceof ManagementError) return reply.code(STATUS_BY_KIND[error.kind]).send({ error: error.message });
+    if (error instanceof RootSealedError) return reply.code(409).send({ error: error.message });
     const fastifyError = error as { validation?: unknown; statusCode?: number; message?: string };
     if (fastifyError.validation || (fastifyError.statusCode && fastifyError.statusCode < 500)) {
       return reply.code(fastifyError.statusCode ?? 400).send({ error: fastifyError.message ?? 'invalid request' });
@@ -64,4 +77,5 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus });
   await app.register(keystoreRoutes, { keystores: deps.keystores });
   await app.register(keyRoutes, { keys: deps.keys });
+  if (deps.unseal) await app.register(unsealRoutes, { unseal: deps.unseal });
 }

@@ -7,6 +7,7 @@ import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerUnsealCommand } from './commands/unseal.js';
 
 export function buildProgram(): Command {
   const program = new Command('keyhold')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerKeystoreCommands(program);
   registerKeyCommands(program);
   registerDoctorCommand(program);
+  registerUnsealCommand(program);
   return program;
 }
 

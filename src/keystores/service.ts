@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import type { Keystore, StoredCredential } from '../domain/types.js';
 import type { LiveState } from '../registry/live-state.js';
-import { sealContext, type RootOfTrust } from '../roots/root-of-trust.js';
+import { sealContext, type RootOfTrust, type SecretSealer } from '../roots/root-of-trust.js';
 import { translateStoreError } from '../storage/translate-error.js';
 import type { Store } from '../storage/store.js';
 import { generateAccessKeyId, generateSecret, validateAccessKeyId, validateSecret } from './credentials.js';
@@ -11,6 +11,8 @@ import { normalizePrefix, uriPathFor } from './prefix.js';
 export interface KeystoreServiceDeps {
   store: Store;
   root: RootOfTrust;
+  /** Seals the SigV4 credential secrets; the root itself unless given (Shamir: the credential key). */
+  secretSealer?: SecretSealer;
   live: LiveState;
   clock: Clock;
   newId: () => string;
@@ -42,12 +44,12 @@ export interface KmsConsoleJson {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
-export function createKeystoreService({ store, root, live, clock, newId }: KeystoreServiceDeps) {
+export function createKeystoreService({ store, root, secretSealer = root, live, clock, newId }: KeystoreServiceDeps) {
   async function sealCredential(keystoreId: string, credential: NewCredential): Promise<StoredCredential> {
     return {
       accessKeyId: credential.accessKeyId,
       keystoreId,
-      sealedSecret: await root.sealSecret(Buffer.from(credential.secret, 'utf8'), sealContext.credentialSecret(credential.accessKeyId)),
+      sealedSecret: await secretSealer.sealSecret(Buffer.from(credential.secret, 'utf8'), sealContext.credentialSecret(credential.accessKeyId)),
       createdAt: clock.now(),
     };
   }
@@ -88,7 +90,7 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
     for (const credential of await store.listCredentials(keystore.id)) {
       secrets.set(
         credential.accessKeyId,
-        (await root.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))).toString('utf8'),
+        (await secretSealer.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))).toString('utf8'),
       );
     }
     live.putKeystore(keystore, secrets);
@@ -194,7 +196,7 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
         XksProxyAuthenticationCredential: {
           AccessKeyId: credential.accessKeyId,
           RawSecretAccessKey: (
-            await root.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))
+            await secretSealer.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))
           ).toString('utf8'),
         },
       };

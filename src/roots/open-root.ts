@@ -2,6 +2,7 @@ import type { DataDirPaths } from '../server/data-dir.js';
 import { readMasterKeyFile } from './master-key-file.js';
 import { readRootConfig, type RootConfig } from './root-config.js';
 import type { RootOfTrust } from './root-of-trust.js';
+import { createSealableRoot } from './shamir/sealable-root.js';
 import { createSoftwareRoot } from './software-root.js';
 
 /** Opens the root of trust a data directory is configured for. */
@@ -10,7 +11,8 @@ export async function openRootOfTrust(paths: DataDirPaths, config: RootConfig = 
     case 'master-key-file':
       return createSoftwareRoot(readMasterKeyFile(paths.masterKey));
     case 'shamir':
-      throw new Error('the Shamir root of trust is not built yet');
+      // Starts sealed: crypto waits for the custodians' shares (src/unseal/, docs/unseal.md).
+      return createSealableRoot(config);
     case 'pkcs11':
       throw new Error('the PKCS#11 root of trust is not built yet');
   }

@@ -8,9 +8,24 @@ export type RootConfig =
   /** AES-256-GCM under `master.key` in the data directory. */
   | { kind: 'master-key-file' }
   /** AES-256-GCM under a master key split into Shamir shares; the node starts sealed. */
-  | { kind: 'shamir'; shares: number; threshold: number }
+  | ShamirRootConfig
   /** A PKCS#11 token: keys inside the HSM (`keys`) or only the master wrapping key (`wrap`). */
   | { kind: 'pkcs11'; mode: 'keys' | 'wrap'; library: string; tokenLabel: string; pinFile?: string };
+
+/**
+ * A master key split into `shares` Shamir shares of which `threshold` reconstruct it. The shares are
+ * never stored; `shareSet` (random, public) names this split so a share from another init is refused at
+ * entry, and `verifier` (a known value sealed under the master key) proves a reconstruction is right.
+ */
+export interface ShamirRootConfig {
+  kind: 'shamir';
+  shares: number;
+  threshold: number;
+  /** Hex id of this split, carried in every share. */
+  shareSet: string;
+  /** Base64 of a known value sealed under the master key (software root format). */
+  verifier: string;
+}
 
 export const DEFAULT_ROOT_CONFIG: RootConfig = { kind: 'master-key-file' };
 

@@ -36,6 +36,17 @@ export interface RootOfTrust {
   close(): Promise<void>;
 }
 
+/** The part of a root of trust that seals small secrets (SigV4 credential secrets) for storage. */
+export type SecretSealer = Pick<RootOfTrust, 'sealSecret' | 'unsealSecret'>;
+
+/** Every crypto call on a root that is sealed (Shamir: waiting for its custodians' shares) rejects with this. */
+export class RootSealedError extends Error {
+  constructor(message = 'the node is sealed: its key custodians must enter their shares (keyhold unseal) before keys can be used') {
+    super(message);
+    this.name = 'RootSealedError';
+  }
+}
+
 /** Record identities used as AAD when sealing, so a sealed blob cannot be moved to another record. */
 export const sealContext = {
   keyMaterial: (keyId: string, version: number) => `key-material:${keyId}:${version}`,

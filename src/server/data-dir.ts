@@ -5,6 +5,8 @@ export interface DataDirPaths {
   root: string;
   database: string;
   masterKey: string;
+  /** Shamir mode only: the key that seals SigV4 credential secrets, so a sealed node still authenticates KMS. */
+  credentialKey: string;
   /** Which root of trust this node uses (absent: the master key file). */
   rootConfig: string;
   tlsCert: string;
@@ -25,6 +27,7 @@ export function dataDirPaths(root: string): DataDirPaths {
     root,
     database: join(root, 'keyhold.db'),
     masterKey: join(root, 'master.key'),
+    credentialKey: join(root, 'credential.key'),
     rootConfig: join(root, 'root.json'),
     tlsCert: join(root, 'tls', 'cert.pem'),
     tlsKey: join(root, 'tls', 'key.pem'),

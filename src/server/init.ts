@@ -5,6 +5,9 @@ import { generateAdminToken, hashToken } from '../admin/token.js';
 import type { Clock } from '../core/clock.js';
 import { conflict } from '../core/errors.js';
 import { createMasterKeyFile } from '../roots/master-key-file.js';
+import type { RootOfTrust } from '../roots/root-of-trust.js';
+import { initShamirRoot } from '../roots/shamir/init-shamir.js';
+import { validateShareCounts } from '../roots/shamir/shares.js';
 import { dataDirPaths, type DataDirPaths } from './data-dir.js';
 import { openServices, type Services } from './services.js';
 import { createSelfSignedCertificate } from './self-signed-cert.js';
@@ -20,11 +23,15 @@ export interface InitOptions {
   demo: boolean;
   clock: Clock;
   hostnames?: string[];
+  /** Split the master key into Shamir shares instead of keeping it in master.key; the node then starts sealed. */
+  shamir?: { shares: number; threshold: number };
 }
 
 export interface InitResult {
   paths: DataDirPaths;
   adminToken: string;
+  /** Shamir mode: the encoded shares, to be shown once; they are stored nowhere. */
+  shares?: { shares: string[]; threshold: number };
   demo?: { keystore: KeystoreView; credential: NewCredential; keyId: string; kmsConsoleFile: string };
 }
 
@@ -43,11 +50,15 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   if (existsSync(paths.root) && readdirSync(paths.root).length > 0) {
     throw conflict(`data directory ${paths.root} already exists and is not empty; refusing to touch it`);
   }
+  if (options.shamir) validateShareCounts(options.shamir.shares, options.shamir.threshold);
   const createdRoot = !existsSync(paths.root);
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   let services: Services | undefined;
+  let root: RootOfTrust | undefined;
+  let shares: string[] | undefined;
   try {
-    createMasterKeyFile(paths.masterKey);
+    if (options.shamir) ({ root, shares } = await initShamirRoot(paths, options.shamir));
+    else createMasterKeyFile(paths.masterKey);
     const pem = await createSelfSignedCertificate({
       hostnames: options.hostnames ?? ['localhost', '127.0.0.1', '::1'],
       now: new Date(options.clock.now()),
@@ -58,11 +69,12 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     const adminToken = generateAdminToken();
     writePrivate(paths.adminToken, `${adminToken}\n`);
 
-    services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
+    services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock, root });
     await services.store.createAdminToken({ id: randomUUID(), name: 'bootstrap', tokenHash: hashToken(adminToken), createdAt: options.clock.now() });
     await services.keys.ensureCanary();
 
     const result: InitResult = { paths, adminToken };
+    if (shares) result.shares = { shares, threshold: options.shamir!.threshold };
     if (options.demo) {
       const { keystore, credential } = await services.keystores.create({ name: DEMO_KEYSTORE, prefix: DEMO_PREFIX });
       await services.keys.create({ id: DEMO_KEY, keystore: DEMO_KEYSTORE });
@@ -72,6 +84,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     }
     return result;
   } catch (error) {
+    if (!services) await root?.close().catch(() => undefined);
     await services?.close().catch(() => undefined);
     services = undefined;
     if (createdRoot) rmSync(paths.root, { recursive: true, force: true });

@@ -9,6 +9,9 @@ import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
+import { RootSealedError, type DataKey } from '../roots/root-of-trust.js';
+import { sealedGate } from '../unseal/gate.js';
+import { createUnsealService, type UnsealService } from '../unseal/service.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
@@ -40,6 +43,8 @@ export interface RunningNode {
   port: number;
   nodeId: string;
   services: Services;
+  /** Seal status and share entry (a Shamir node starts sealed; others are never sealed). */
+  unseal: UnsealService;
   server: Http2SecureServer;
   close(): Promise<void>;
 }
@@ -56,9 +61,39 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
   let stopFleet = () => {};
   try {
+    // Keystores and credentials load even while sealed (their secrets are not under a Shamir master key),
+    // so KMS can authenticate and read health UNAVAILABLE; keys and the canary wait for the root.
     await services.keystores.loadAll();
-    await services.keys.loadAll();
-    const canary = await services.keys.ensureCanary();
+    let canary: DataKey | undefined;
+    const health = createHealthMonitor({
+      root: services.root,
+      canary: async () => {
+        if (!canary) throw new RootSealedError();
+        return canary;
+      },
+      clock: options.clock,
+      maxAgeMs: options.healthMaxAgeMs,
+    });
+    const openKeys = async () => {
+      await services.keys.loadAll();
+      canary = await services.keys.ensureCanary();
+      health.invalidate();
+    };
+    const unseal = createUnsealService({
+      root: services.root,
+      onUnsealed: async () => {
+        await openKeys();
+        options.logger.info({ event: 'node.unsealed', keys: services.live.keyCount() }, 'unsealed: keys are open, the node serves crypto');
+      },
+    });
+    if (unseal.serving()) await openKeys();
+    else {
+      const { threshold, shares } = unseal.status();
+      options.logger.warn(
+        { event: 'node.sealed', threshold, shares },
+        `the node is sealed: ${threshold} of ${shares} key custodians must each run \`keyhold unseal\` (or POST /api/v1/unseal) before it serves crypto`,
+      );
+    }
     const tokenHashes = (await services.store.listAdminTokens()).map((t) => t.tokenHash);
 
     const fleet = await startFleetHeartbeat({
@@ -70,12 +105,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     stopFleet = fleet.stop;
 
-    const health = createHealthMonitor({
-      root: services.root,
-      canary: async () => canary,
-      clock: options.clock,
-      maxAgeMs: options.healthMaxAgeMs,
-    });
     const healthFacts = async () => {
       const snapshot = await health.current();
       return {
@@ -91,6 +120,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
       healthFacts,
       logger: options.logger,
+      gates: [sealedGate(unseal.serving)],
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
@@ -121,6 +151,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       keystores: services.keystores,
       keys: services.keys,
       tokenHashes: () => tokenHashes,
+      unseal,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,
         nodeId,
@@ -145,6 +176,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       port,
       nodeId,
       services,
+      unseal,
       server,
       async close() {
         fleet.stop();

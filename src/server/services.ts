@@ -4,7 +4,9 @@ import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
 import { LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
+import { readRootConfig } from '../roots/root-config.js';
 import type { RootOfTrust } from '../roots/root-of-trust.js';
+import { openSecretSealer } from '../roots/secret-sealer.js';
 import { openStore } from '../storage/open-store.js';
 import type { Store } from '../storage/store.js';
 import type { DataDirPaths } from './data-dir.js';
@@ -19,10 +21,19 @@ export interface Services {
 }
 
 /** The composition root of the management side: store, root of trust, live state and services. */
-export async function openServices(options: { paths: DataDirPaths; databaseUrl?: string; clock: Clock }): Promise<Services> {
-  const root = await openRootOfTrust(options.paths);
+export async function openServices(options: {
+  paths: DataDirPaths;
+  databaseUrl?: string;
+  clock: Clock;
+  /** An already open root (init of a Shamir node: the master key before it is split away). */
+  root?: RootOfTrust;
+}): Promise<Services> {
+  const config = readRootConfig(options.paths.rootConfig);
+  const root = options.root ?? (await openRootOfTrust(options.paths, config));
   let store: Store;
+  let secretSealer;
   try {
+    secretSealer = openSecretSealer(options.paths, config, root);
     store = await openStore({ databaseUrl: options.databaseUrl, sqlitePath: options.paths.database });
   } catch (error) {
     await root.close();
@@ -34,7 +45,7 @@ export async function openServices(options: { paths: DataDirPaths; databaseUrl?:
     store,
     root,
     live,
-    keystores: createKeystoreService(deps),
+    keystores: createKeystoreService({ ...deps, secretSealer }),
     keys: createKeyService(deps),
     async close() {
       await store.close();

@@ -25,6 +25,8 @@ export interface TestNode {
   prefix: string;
   keyId: string;
   credential: { accessKeyId: string; secret: string };
+  /** Shamir nodes (`shamir` option): the shares init printed; the node starts sealed. */
+  shares?: string[];
   /** Every log line the node wrote, parsed. */
   logs: Record<string, unknown>[];
   /** Raw log text, for "never appears" assertions. */
@@ -33,11 +35,11 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number } = {},
+  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number } } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
   const clock = options.clock ?? systemClock;
-  const init = await initDataDir({ dataDir, databaseUrl: options.databaseUrl, demo: true, clock });
+  const init = await initDataDir({ dataDir, databaseUrl: options.databaseUrl, demo: true, clock, shamir: options.shamir });
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -67,6 +69,7 @@ export async function startTestNode(
     prefix: init.demo!.keystore.prefix,
     keyId: init.demo!.keyId,
     credential: init.demo!.credential,
+    shares: init.shares?.shares,
     get logs() {
       return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     },

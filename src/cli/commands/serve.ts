@@ -4,6 +4,7 @@ import { KEYHOLD_VERSION } from '../../core/version.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
 import { CliError } from '../admin-client.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
+import { sealedNotice } from '../shares-banner.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -66,6 +67,8 @@ async function serve(options: ServeOptions): Promise<void> {
       ? firstRunBanner(initResult, node.url)
       : laterRunBanner(paths, node.services.live, node.url, { keystore: DEMO_KEYSTORE, key: DEMO_KEY }),
   );
+  const seal = node.unseal.status();
+  if (seal.sealed) console.log(sealedNotice(seal));
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -1,0 +1,110 @@
+import { discardAdminEvents, type AdminEventSink } from '../audit/admin-events.js';
+import { conflict, ManagementError } from '../core/errors.js';
+import type { RootOfTrust } from '../roots/root-of-trust.js';
+import { isSealableRoot } from '../roots/shamir/sealable-root.js';
+
+export interface UnsealStatus {
+  /** True until the custodians' shares are in and the node serves crypto again. */
+  sealed: boolean;
+  rootOfTrust: string;
+  /** Shamir nodes only. */
+  threshold?: number;
+  shares?: number;
+  entered?: number;
+  /** One line for people, e.g. "sealed: 2 of 3 shares entered". */
+  message: string;
+}
+
+export interface UnsealServiceDeps {
+  root: RootOfTrust;
+  /** Runs once, when the root becomes unsealed: open every key and the canary (node start's deferred half). */
+  onUnsealed: () => Promise<void>;
+  events?: AdminEventSink;
+}
+
+export type UnsealActor = { kind: 'user' | 'token' | 'system'; id: string; name: string };
+
+const SYSTEM: UnsealActor = { kind: 'system', id: 'system', name: 'system' };
+
+/**
+ * Unsealing a Shamir node through the admin API: shares go to the root one at a time; when the root
+ * unseals, the node opens its keys and only then reports itself unsealed (and its XKS gate opens).
+ * Shares never leave memory and are never logged or recorded; audit events carry progress only.
+ */
+export function createUnsealService({ root, onUnsealed, events = discardAdminEvents }: UnsealServiceDeps) {
+  const sealable = isSealableRoot(root) ? root : undefined;
+  let serving = !sealable;
+  let opening: Promise<void> | undefined;
+
+  function status(): UnsealStatus {
+    if (!sealable) return { sealed: false, rootOfTrust: root.kind, message: `unsealed: the ${root.kind} root of trust has no shares` };
+    const progress = sealable.progress();
+    const sealed = !serving;
+    return {
+      sealed,
+      rootOfTrust: root.kind,
+      threshold: progress.threshold,
+      shares: progress.shares,
+      entered: progress.entered,
+      message: sealed
+        ? `sealed: ${progress.entered} of ${progress.threshold} shares entered (${progress.shares} exist)`
+        : `unsealed: ${progress.threshold} of ${progress.shares} shares reconstructed the master key; the node serves`,
+    };
+  }
+
+  /** Opens the keys once; a failure (e.g. the database is down) can be retried by entering status again. */
+  function openKeys(): Promise<void> {
+    opening ??= onUnsealed().then(
+      () => {
+        serving = true;
+      },
+      (error: unknown) => {
+        opening = undefined;
+        throw error;
+      },
+    );
+    return opening;
+  }
+
+  return {
+    status,
+
+    /** True once crypto can be served: always for unsealed roots, after unseal and key loading for Shamir. */
+    serving: () => serving,
+
+    async enterShare(share: string, actor: UnsealActor = SYSTEM): Promise<UnsealStatus> {
+      if (!sealable) throw conflict(`this node's root of trust (${root.kind}) is not sealed by Shamir shares; there is nothing to unseal`);
+      if (serving) throw conflict('the node is already unsealed');
+      try {
+        if (sealable.state() !== 'UNAVAILABLE') await openKeys();
+        else {
+          const progress = await sealable.enterShare(share);
+          if (!progress.sealed) await openKeys();
+        }
+      } catch (error) {
+        await events.record({
+          actor,
+          action: 'node.unseal',
+          outcome: 'failure',
+          detail: error instanceof ManagementError ? error.message : 'could not open the keys after unsealing',
+          target: { entered: sealable.progress().entered, threshold: sealable.progress().threshold },
+        });
+        throw error;
+      }
+      const result = status();
+      await events.record({ actor, action: 'node.unseal', outcome: 'success', detail: result.message, target: { entered: result.entered, threshold: result.threshold, sealed: result.sealed } });
+      return result;
+    },
+
+    /** Forgets the shares entered so far (a custodian entered the wrong one, or the ceremony is abandoned). */
+    async reset(actor: UnsealActor = SYSTEM): Promise<UnsealStatus> {
+      if (!sealable) throw conflict(`this node's root of trust (${root.kind}) is not sealed by Shamir shares; there is nothing to reset`);
+      if (serving) throw conflict('the node is already unsealed');
+      sealable.resetShares();
+      await events.record({ actor, action: 'node.unseal.reset', outcome: 'success', target: { threshold: sealable.progress().threshold } });
+      return status();
+    },
+  };
+}
+
+export type UnsealService = ReturnType<typeof createUnsealService>;
