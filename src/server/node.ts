@@ -129,6 +129,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       loggerInstance: options.logger,
       // The XKS handler logs its own line per request; admin requests are not logged per request.
       logController: new LogController({ disableRequestLogging: true }),
+      // Fastify's default strips unknown body fields silently; an admin request with a field we do not
+      // know (a typo, say) is refused instead, so nobody believes a setting was applied when it was not.
+      ajv: { customOptions: { removeAdditional: false } },
       http2: true,
       clientErrorHandler: answerMalformedRequest,
       https: { allowHTTP1: true },
