@@ -59,7 +59,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await services.keystores.loadAll();
     await services.keys.loadAll();
     const canary = await services.keys.ensureCanary();
-    const tokenHashes = (await services.store.listAdminTokens()).map((t) => t.tokenHash);
 
     const fleet = await startFleetHeartbeat({
       store: services.store,
@@ -120,7 +119,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       prefix: '/api/v1',
       keystores: services.keystores,
       keys: services.keys,
-      tokenHashes: () => tokenHashes,
+      access: services.access,
+      approvals: services.approvals,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,
         nodeId,

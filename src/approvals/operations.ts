@@ -1,0 +1,25 @@
+/**
+ * Operations a group's approval policy can put under quorum. Some are wired by routes in this
+ * checkout (see docs/access.md); the others are named here so policies can list them before the
+ * routes that perform them are wired.
+ */
+export const APPROVAL_OPERATIONS = [
+  'key.destroy',
+  'key.schedule-deletion',
+  'key.disable',
+  'key.block',
+  'key.rotation-policy',
+  'key.import',
+  'keystore.disable',
+  'keystore.block',
+  'credential.add',
+  'credential.reveal',
+  'policy.edit',
+  'role.change',
+  'approval-policy.change',
+] as const;
+
+export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
+
+/** The policy scope for operations that belong to no group (role changes): the node-wide policy. */
+export const NODE_WIDE = '*';
