@@ -272,13 +272,14 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
     async setPolicy(group: string, policy: ApprovalPolicy | undefined, actor: Actor): Promise<ApprovalPolicy | undefined> {
       const id = await groupId(group);
       if (id === undefined) throw notFound(`no group named "${group}"`);
-      if (policy === undefined) {
+      const checked = policy === undefined ? undefined : await this.checkPolicy(group, policy);
+      if (checked === undefined) {
         if (!(await approvals.deletePolicy(id))) throw notFound(`group "${group}" has no approval policy`);
       } else {
-        await approvals.setPolicy(id, await this.checkPolicy(group, policy), clock.now());
+        await approvals.setPolicy(id, checked, clock.now());
       }
-      await events.record({ actor: who(actor), action: 'approval-policy.set', target: { group, operations: policy?.operations.join(',') ?? '(removed)', required: policy?.required }, outcome: 'success' });
-      return policy;
+      await events.record({ actor: who(actor), action: 'approval-policy.set', target: { group, operations: checked?.operations.join(',') ?? '(removed)', required: checked?.required }, outcome: 'success' });
+      return checked;
     },
   };
 }
