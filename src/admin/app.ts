@@ -48,7 +48,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const actor = token ? await deps.access.authenticate(token) : undefined;
-    if (!actor) return reply.code(401).send({ error: 'missing, invalid, expired or revoked admin token' });
+    if (!actor) return reply.code(401).send({ error: 'missing or invalid admin token (unknown, expired or revoked)' });
     request.actor = actor;
     const permission = request.routeOptions.config?.permission;
     if (permission && !request.actor.permissions.has(permission)) {
@@ -101,5 +101,5 @@ async function registerOpenApi(app: FastifyInstance): Promise<void> {
       };
     },
   });
-  app.get('/openapi.json', { config: routePermission('node:read'), schema: { summary: 'This OpenAPI document', hide: false } }, async () => app.swagger());
+  app.get('/openapi.json', { config: routePermission('node:read'), schema: { summary: 'This OpenAPI document' } }, async () => app.swagger());
 }

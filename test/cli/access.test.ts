@@ -87,7 +87,7 @@ describe('tokens', () => {
     // An auditor may not list users.
     assert.match(failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })), /^keyhold: this needs the users:read permission$/);
     assert.equal(parseRecord(ok(await cli('token', 'revoke', id)).stdout).status, 'revoked');
-    assert.match(failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })), /missing, invalid, expired or revoked/);
+    assert.match(failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })), /missing or invalid admin token/);
   });
 });
 
@@ -161,7 +161,7 @@ describe('retiring the bootstrap token', () => {
     const bootstrap = readFileSync(adminTokenFile, 'utf8').trim();
     assert.match(ok(await cli('token', 'retire-bootstrap')).stdout, /^Bootstrap token retired; removed /);
     assert.equal(existsSync(adminTokenFile), false);
-    assert.match(failureLine(await keyhold(['user', 'list', '--token', bootstrap], { cwd, env: env() })), /missing, invalid, expired or revoked/);
+    assert.match(failureLine(await keyhold(['user', 'list', '--token', bootstrap], { cwd, env: env() })), /missing or invalid admin token/);
     assert.match(failureLine(await cli('token', 'retire-bootstrap')), /^keyhold: the bootstrap token is already retired$/);
     // alice (administrator) still works.
     ok(await cli('user', 'list'));

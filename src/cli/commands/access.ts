@@ -1,7 +1,7 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TokenView, UserView } from '../../access/service.js';
-import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
+import { dataDirPaths, resolveDataDir, type NodeInfo } from '../../server/data-dir.js';
 import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { forgetLoginToken, saveLoginToken } from '../login-token.js';
 import { printRecord, printTable } from '../output.js';
@@ -114,9 +114,13 @@ export function registerAccessCommands(program: Command): void {
     .command('retire-bootstrap')
     .description('delete the bootstrap token from init (needs an active administrator user)')
     .action(async (_options, command: Command) => {
-      await callAdmin(connection(command), 'POST', '/tokens/bootstrap/retire');
-      const file = dataDirPaths(resolveDataDir(flags(command).dataDir)).adminToken;
-      const removed = existsSync(file);
+      const target = connection(command);
+      await callAdmin(target, 'POST', '/tokens/bootstrap/retire');
+      // The file is removed only when it belongs to this node: the data directory the CLI found it through.
+      const paths = dataDirPaths(resolveDataDir(flags(command).dataDir));
+      const local = existsSync(paths.nodeInfo) && (JSON.parse(readFileSync(paths.nodeInfo, 'utf8')) as NodeInfo).adminUrl === target.url;
+      const file = paths.adminToken;
+      const removed = local && existsSync(file);
       if (removed) rmSync(file);
       console.log(`Bootstrap token retired${removed ? `; removed ${file}` : ''}`);
     });
