@@ -133,6 +133,17 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
     return { token, view: await tokenView(record) };
   }
 
+  /** Checks a token request before it runs or is sent for approval. */
+  async function checkToken(input: { name: string; user?: string; role?: string; ttlHours?: number }) {
+    if (!TOKEN_NAME.test(input.name)) throw invalid('token name must be 1-64 printable characters');
+    if ((input.user === undefined) === (input.role === undefined)) throw invalid('give exactly one of a user or a role for the token');
+    const ttlMs = input.ttlHours === undefined ? DEFAULT_TOKEN_TTL_MS : input.ttlHours * 3_600_000;
+    if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) throw invalid(`token lifetime must be more than 0 and at most ${MAX_TOKEN_TTL_MS / 3_600_000} hours`);
+    const userId = input.user === undefined ? undefined : (await requireUser(input.user)).id;
+    const role = input.role === undefined ? undefined : parseRoles([input.role])[0];
+    return { ttlMs, userId, role };
+  }
+
   return {
     async createUser(input: { name: string; password: string }, actor: Actor): Promise<UserView> {
       if (!USER_NAME.test(input.name)) throw invalid('user name must be 1-64 characters of A-Z a-z 0-9 . _ @ -');
@@ -187,14 +198,18 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
       return userView((await access.getUser(user.id))!);
     },
 
+    /** Checks a password change before it is stored or sent for approval. */
+    async checkPassword(name: string, password: string): Promise<void> {
+      await requireUser(name);
+      const problem = passwordProblem(password);
+      if (problem) throw invalid(problem);
+    },
+
+    checkToken,
+
     /** A token for a user (acts with the user's current roles) or for a role (a service token). Shown once. */
     async createToken(input: { name: string; user?: string; role?: string; ttlHours?: number }, actor: Actor): Promise<{ token: string; view: TokenView }> {
-      if (!TOKEN_NAME.test(input.name)) throw invalid('token name must be 1-64 printable characters');
-      if ((input.user === undefined) === (input.role === undefined)) throw invalid('give exactly one of a user or a role for the token');
-      const ttlMs = input.ttlHours === undefined ? DEFAULT_TOKEN_TTL_MS : input.ttlHours * 3_600_000;
-      if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) throw invalid(`token lifetime must be more than 0 and at most ${MAX_TOKEN_TTL_MS / 3_600_000} hours`);
-      const userId = input.user === undefined ? undefined : (await requireUser(input.user)).id;
-      const role = input.role === undefined ? undefined : parseRoles([input.role])[0];
+      const { ttlMs, userId, role } = await checkToken(input);
       const issued = await issueToken({ name: input.name, userId, role, ttlMs, createdBy: actor.name });
       await events.record({
         actor: eventActor(actor),

@@ -9,10 +9,14 @@ export const APPROVAL_HEADER = 'x-keyhold-approval';
  * or 202 `{ approval }` when the group's policy made it wait for approvers.
  */
 export async function gated(request: FastifyRequest, reply: FastifyReply, gate: ApprovalGate, operation: GatedOperation, status = 200) {
-  const header = request.headers[APPROVAL_HEADER];
-  const approvalId = typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined;
-  const outcome = await gate.run(operation, request.actor!, approvalId);
+  const outcome = await gate.run(operation, request.actor!, approvalHeader(request));
   if (outcome.kind === 'pending') return reply.code(202).send({ approval: outcome.approval });
   if (outcome.result === undefined) return reply.code(204).send();
   return reply.code(status).send(outcome.result);
+}
+
+/** The approval id a requester sent to claim an approved request, if any. */
+export function approvalHeader(request: FastifyRequest): string | undefined {
+  const header = request.headers[APPROVAL_HEADER];
+  return typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined;
 }

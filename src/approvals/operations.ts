@@ -16,10 +16,16 @@ export const APPROVAL_OPERATIONS = [
   'credential.reveal',
   'policy.edit',
   'role.change',
+  'token.create',
+  'user.passwd',
   'approval-policy.change',
 ] as const;
 
 export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
 
-/** The policy scope for operations that belong to no group (role changes): the node-wide policy. */
+/**
+ * The policy scope for operations that belong to no group (role.change, token.create, user.passwd): the
+ * node-wide policy. Putting all three under it keeps a single administrator from acting as an approver
+ * (by minting a token for one, or setting their password).
+ */
 export const NODE_WIDE = '*';

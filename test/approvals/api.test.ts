@@ -81,6 +81,29 @@ describe('approvals through the admin API', () => {
     assert.deepEqual((await admin(node, 'GET', '/users/olivia')).json.roles, ['key-officer']);
   });
 
+  it('node-wide: a token for another user and a password change need approval, so one administrator cannot act as an approver', async () => {
+    assert.equal(
+      (await as('root', 'PUT', '/groups/*/approval-policy', { operations: ['role.change', 'token.create', 'user.passwd'], approvers: { users: ['root', 'root2'] }, required: 1, expiresAfterHours: 1 })).status,
+      200,
+    );
+    const requested = await as('root', 'POST', '/tokens', { name: 'as ann', user: 'ann' });
+    assert.equal(requested.status, 202, requested.text);
+    const id = requested.json.approval.id;
+    assert.equal(requested.json.approval.mode, 'claim');
+    assert.equal((await as('root2', 'POST', `/approvals/${id}/approve`)).json.status, 'approved');
+    const claimed = await as('root', 'POST', '/tokens', { name: 'as ann', user: 'ann' }, { 'x-keyhold-approval': id });
+    assert.equal(claimed.status, 201, claimed.text);
+    assert.match(claimed.json.token, /^kh_/);
+    assert.ok(!(await as('root', 'GET', `/approvals/${id}`)).text.includes(claimed.json.token));
+
+    const passwd = await as('root', 'PUT', '/users/ann/password', { password: 'a brand new password' });
+    assert.equal(passwd.status, 202, passwd.text);
+    const row = await as('root', 'GET', `/approvals/${passwd.json.approval.id}`);
+    assert.ok(!row.text.includes('a brand new password'));
+    assert.equal((await as('root', 'PUT', '/users/ann/password', { password: 'too short' })).status, 400);
+    assert.equal((await as('root', 'DELETE', '/groups/*/approval-policy')).status, 204);
+  });
+
   it('changing a gated approval policy needs approval too', async () => {
     const requested = await as('root', 'DELETE', '/groups/demo/approval-policy');
     assert.equal(requested.status, 202, requested.text);

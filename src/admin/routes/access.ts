@@ -3,7 +3,7 @@ import { parseRoles, type AccessService } from '../../access/service.js';
 import { ROLES } from '../../access/roles.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { NODE_WIDE } from '../../approvals/operations.js';
-import { gated } from '../gated.js';
+import { approvalHeader, gated } from '../gated.js';
 import { publicRoute, routePermission } from '../permissions.js';
 
 const userParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
@@ -101,7 +101,11 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
       config: routePermission('users:manage'),
       schema: { summary: 'Set a user\'s password', params: userParams, body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password } } },
     },
-    async (request) => access.setPassword(request.params.name, request.body.password, request.actor!),
+    async (request, reply) => {
+      const { name } = request.params;
+      await access.checkPassword(name, request.body.password);
+      return gated(request, reply, gate, { operation: 'user.passwd', group: NODE_WIDE, params: { user: name, password: request.body.password }, summary: `set the password of user ${name}` });
+    },
   );
 
   app.get<{ Querystring: { user?: string } }>(
@@ -125,7 +129,12 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
       },
     },
     async (request, reply) => {
-      const { token, view } = await access.createToken(request.body, request.actor!);
+      const { name, user, role } = request.body;
+      await access.checkToken(request.body);
+      const summary = `create token "${name}" for ${user === undefined ? `role ${role}` : `user ${user}`}`;
+      const outcome = await gate.run({ operation: 'token.create', group: NODE_WIDE, params: request.body, summary }, request.actor!, approvalHeader(request));
+      if (outcome.kind === 'pending') return reply.code(202).send({ approval: outcome.approval });
+      const { token, view } = outcome.result as Awaited<ReturnType<AccessService['createToken']>>;
       return reply.code(201).send({ token, ...view });
     },
   );
