@@ -1,20 +1,29 @@
+import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccessDenied } from '../access/errors.js';
+import type { AccessService } from '../access/service.js';
+import type { ApprovalGate } from '../approvals/gate.js';
 import { ManagementError } from '../core/errors.js';
+import { KEYHOLD_VERSION } from '../core/version.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/service.js';
+import { accessRoutes } from './routes/access.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
 import { unsealRoutes } from './routes/unseal.js';
-import { PERMISSIONS, type Actor, type Permission } from './permissions.js';
+import { routePermission, type Permission } from './permissions.js';
 import { RootSealedError } from '../roots/root-of-trust.js';
 import type { UnsealService } from '../unseal/service.js';
-import { matchesAnyToken } from './token.js';
 
 export interface AdminApiDeps {
   keystores: KeystoreService;
   keys: KeyService;
-  tokenHashes: () => readonly Buffer[];
+  /** Resolves bearer tokens to actors; users, roles and tokens. */
+  access: AccessService;
+  /** Quorum approvals for gated operations. */
+  approvals: ApprovalGate;
   nodeStatus: () => Promise<NodeStatus>;
   /** Unseal status and share entry (docs/unseal.md); while sealed, key changes are refused. */
   unseal?: UnsealService;
@@ -30,28 +39,26 @@ const STATUS_BY_KIND: Record<ManagementError['kind'], number> = {
   conflict: 409,
 };
 
-/** The bootstrap token from `init` acts as an administrator. */
-const BOOTSTRAP_ACTOR: Actor = { kind: 'token', id: 'bootstrap', name: 'bootstrap', permissions: new Set(PERMISSIONS) };
-
 /**
- * The admin REST API under /api/v1. Every route requires a bearer admin token and declares the
- * permission it needs (`config.permission`); a route that declares none is refused at startup.
+ * The admin REST API under /api/v1. Every route requires a bearer API token (a user's, a service
+ * token, or the bootstrap token) and declares the permission it needs (`config.permission`), or is
+ * explicitly public (`publicRoute()`: login); a route that declares neither is refused at startup.
  * Errors are `{ "error": "<one line>" }` with 400/401/403/404/409.
  */
 export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
   app.addHook('onRoute', (route) => {
-    if (!route.config?.permission && route.method !== 'HEAD') {
+    if (!route.config?.permission && !route.config?.public && route.method !== 'HEAD') {
       throw new Error(`admin route ${String(route.method)} ${route.url} declares no permission`);
     }
   });
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.routeOptions.config?.public) return;
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    if (!token || !matchesAnyToken(token, deps.tokenHashes())) {
-      return reply.code(401).send({ error: 'missing or invalid admin token' });
-    }
-    request.actor = BOOTSTRAP_ACTOR;
+    const actor = token ? await deps.access.authenticate(token) : undefined;
+    if (!actor) return reply.code(401).send({ error: 'missing or invalid admin token (unknown, expired or revoked)' });
+    request.actor = actor;
     const permission = request.routeOptions.config?.permission;
     if (permission && !request.actor.permissions.has(permission)) {
       return reply.code(403).send({ error: `this needs the ${permission} permission` });
@@ -64,6 +71,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   app.setErrorHandler((error: unknown, _request, reply) => {
     if (error instanceof ManagementError) return reply.code(STATUS_BY_KIND[error.kind]).send({ error: error.message });
     if (error instanceof RootSealedError) return reply.code(409).send({ error: error.message });
+    if (error instanceof AccessDenied) return reply.code(error.status).send({ error: error.message });
     const fastifyError = error as { validation?: unknown; statusCode?: number; message?: string };
     if (fastifyError.validation || (fastifyError.statusCode && fastifyError.statusCode < 500)) {
       return reply.code(fastifyError.statusCode ?? 400).send({ error: fastifyError.message ?? 'invalid request' });
@@ -74,8 +82,38 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'no such admin API route' }));
 
+  await registerOpenApi(app);
   await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus });
-  await app.register(keystoreRoutes, { keystores: deps.keystores });
-  await app.register(keyRoutes, { keys: deps.keys });
+  await app.register(keystoreRoutes, { keystores: deps.keystores, gate: deps.approvals });
+  await app.register(keyRoutes, { keys: deps.keys, gate: deps.approvals });
+  await app.register(accessRoutes, { access: deps.access, gate: deps.approvals });
+  await app.register(approvalRoutes, { gate: deps.approvals });
   if (deps.unseal) await app.register(unsealRoutes, { unseal: deps.unseal });
+}
+
+/**
+ * The OpenAPI document of every admin route, at GET /api/v1/openapi.json (permission node:read: it maps
+ * the whole management surface, which anonymous callers have no need to see). Each operation carries
+ * `x-keyhold-permission` and a bearer security requirement (none for public routes).
+ */
+async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Keyhold admin API', version: KEYHOLD_VERSION, description: 'Management API of a Keyhold node. See docs/access.md.' },
+      components: { securitySchemes: { bearerToken: { type: 'http', scheme: 'bearer', description: 'an API token (kh_…)' } } },
+    },
+    transform: ({ schema, url, route }) => {
+      const config = (route.config ?? {}) as { permission?: string; public?: boolean };
+      return {
+        url,
+        schema: {
+          ...(schema ?? {}),
+          'x-keyhold-permission': config.public ? 'public' : config.permission,
+          security: config.public ? [] : [{ bearerToken: [] }],
+        } as typeof schema,
+      };
+    },
+  });
+  app.get('/openapi.json', { config: routePermission('node:read'), schema: { summary: 'This OpenAPI document' } }, async () => app.swagger());
 }

@@ -38,13 +38,18 @@ export interface Actor {
 /** Route option every admin route sets: `{ config: routePermission('keys:read') }`. */
 export const routePermission = (permission: Permission) => ({ permission });
 
+/** The few routes anyone may call without a token (login). Everything else names a permission. */
+export const publicRoute = () => ({ public: true });
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission the route requires; a route without one is refused at startup. */
     permission?: Permission;
+    /** Set (by publicRoute()) on the routes that need no token. */
+    public?: boolean;
   }
   interface FastifyRequest {
-    /** Set by the authentication hook for every admin request that gets past it. */
+    /** Set by the authentication hook for every admin request that gets past it (not on public routes). */
     actor?: Actor;
   }
 }

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { ManagementError } from '../core/errors.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { CliError } from './admin-client.js';
+import { registerAccessCommands } from './commands/access.js';
+import { registerApprovalCommands } from './commands/approvals.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
@@ -17,6 +19,7 @@ export function buildProgram(): Command {
     .option('--url <url>', 'admin API base URL (default: from the data directory)')
     .option('--token <token>', 'admin token (default: $KEYHOLD_ADMIN_TOKEN or the data directory)')
     .option('--admin-ca <file>', 'CA certificate of the admin API (default: the data directory\'s tls/cert.pem)')
+    .option('--approval <id>', 'claim an approved request: repeat the gated command with its approval id')
     .option('--json', 'print JSON')
     .exitOverride();
   registerInitCommand(program);
@@ -25,6 +28,8 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerDoctorCommand(program);
   registerUnsealCommand(program);
+  registerAccessCommands(program);
+  registerApprovalCommands(program);
   return program;
 }
 

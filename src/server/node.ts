@@ -38,8 +38,18 @@ export interface NodeOptions {
   shutdownGraceMs?: number;
 }
 
+/** An admin API route and what it requires (for the route-walk and OpenAPI tests). */
+export interface AdminRoute {
+  method: string;
+  url: string;
+  permission?: string;
+  public?: boolean;
+}
+
 export interface RunningNode {
   url: string;
+  /** Every admin API route, as registered. */
+  adminRoutes: AdminRoute[];
   port: number;
   nodeId: string;
   services: Services;
@@ -94,7 +104,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         `the node is sealed: ${threshold} of ${shares} key custodians must each run \`keyhold unseal\` (or POST /api/v1/unseal) before it serves crypto`,
       );
     }
-    const tokenHashes = (await services.store.listAdminTokens()).map((t) => t.tokenHash);
 
     const fleet = await startFleetHeartbeat({
       store: services.store,
@@ -149,12 +158,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     /*= xks-spec.md#14.10
      *# 101. [MUST] Implement the health checks the supported load balancers need (e.g. GET `/ping` → 200, not on the API URIs). */
     app.get('/ping', async (_request, reply) => reply.type('text/plain').send(`pong from keyhold v${KEYHOLD_VERSION}`));
+    const adminRoutes: AdminRoute[] = [];
+    app.addHook('onRoute', (route) => {
+      if (!route.url.startsWith('/api/')) return;
+      for (const method of [route.method].flat()) adminRoutes.push({ method, url: route.url, permission: route.config?.permission, public: route.config?.public });
+    });
     await app.register(adminApi, {
       prefix: '/api/v1',
       keystores: services.keystores,
       keys: services.keys,
-      tokenHashes: () => tokenHashes,
       unseal,
+      access: services.access,
+      approvals: services.approvals,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,
         nodeId,
@@ -176,6 +191,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     return {
       url,
+      adminRoutes,
       port,
       nodeId,
       services,

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createAccessService, type AccessService } from '../access/service.js';
+import { createApprovalGate, type ApprovalGate } from '../approvals/gate.js';
+import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
@@ -17,6 +20,8 @@ export interface Services {
   live: LiveState;
   keystores: KeystoreService;
   keys: KeyService;
+  access: AccessService;
+  approvals: ApprovalGate;
   close(): Promise<void>;
 }
 
@@ -41,12 +46,19 @@ export async function openServices(options: {
   }
   const live = new LiveState();
   const deps = { store, root, live, clock: options.clock, newId: randomUUID };
+  const keystores = createKeystoreService({ ...deps, secretSealer });
+  const keys = createKeyService(deps);
+  const access = createAccessService(deps);
+  const approvals = createApprovalGate({ ...deps, userRoles: access.rolesOf, userExists: access.userExists });
+  defineApprovalExecutors(approvals, { keys, keystores, access });
   return {
     store,
     root,
     live,
-    keystores: createKeystoreService({ ...deps, secretSealer }),
-    keys: createKeyService(deps),
+    keystores,
+    keys,
+    access,
+    approvals,
     async close() {
       await store.close();
       await root.close();

@@ -110,13 +110,26 @@ export function closeAgents(): void {
   agents.clear();
 }
 
-/** Calls the admin API of a test node. */
+/** Calls the admin API of a test node with the bootstrap token. */
 export async function admin(node: TestNode, method: string, path: string, body?: unknown): Promise<XksResponse> {
+  return adminAs(node, node.adminToken, method, path, body);
+}
+
+/** Calls the admin API of a test node with a given token (undefined: no Authorization header). */
+export async function adminAs(
+  node: TestNode,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<XksResponse> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers = {
     host: node.host,
-    authorization: `Bearer ${node.adminToken}`,
+    ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     ...(payload ? { 'content-type': 'application/json' } : {}),
+    ...extraHeaders,
   };
   return httpsJson({ host: '127.0.0.1', port: node.port, path: `/api/v1${path}`, method, agent: agentFor(node), headers }, {}, payload);
 }

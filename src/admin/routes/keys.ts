@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyUsage } from '../../domain/types.js';
 import type { KeyService } from '../../keys/service.js';
+import type { ApprovalGate } from '../../approvals/gate.js';
+import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';
 
 const idParams = {
@@ -11,7 +13,7 @@ const idParams = {
 
 const keystoreQuery = { type: 'object', properties: { keystore: { type: 'string' } } } as const;
 
-export async function keyRoutes(app: FastifyInstance, { keys }: { keys: KeyService }): Promise<void> {
+export async function keyRoutes(app: FastifyInstance, { keys, gate }: { keys: KeyService; gate: ApprovalGate }): Promise<void> {
   app.get<{ Querystring: { keystore?: string } }>('/keys', { config: routePermission('keys:read'), schema: { querystring: keystoreQuery } }, async (request) =>
     keys.list(request.query.keystore),
   );
@@ -51,6 +53,10 @@ export async function keyRoutes(app: FastifyInstance, { keys }: { keys: KeyServi
   app.post<{ Params: { id: string }; Querystring: { keystore?: string } }>(
     '/keys/:id/disable',
     { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } },
-    async (request) => keys.disable(request.params.id, request.query.keystore),
+    async (request, reply) => {
+      const { id } = request.params;
+      const { group } = await keys.show(id, request.query.keystore);
+      return gated(request, reply, gate, { operation: 'key.disable', group, params: { id, keystore: request.query.keystore }, summary: `disable key ${id} in group ${group}` });
+    },
   );
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeystoreService } from '../../keystores/service.js';
+import type { ApprovalGate } from '../../approvals/gate.js';
+import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';
 
 const nameParams = {
@@ -14,7 +16,7 @@ const credentialBody = {
   properties: { accessKeyId: { type: 'string' }, secret: { type: 'string' } },
 } as const;
 
-export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keystores: KeystoreService }): Promise<void> {
+export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: { keystores: KeystoreService; gate: ApprovalGate }): Promise<void> {
   app.get('/keystores', { config: routePermission('keystores:read') }, async () => keystores.list());
 
   app.post<{ Body: { name: string; prefix: string; region?: string; group?: string; accessKeyId?: string; secret?: string } }>(
@@ -47,7 +49,12 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keys
   app.post<{ Params: { name: string }; Body: { accessKeyId?: string; secret?: string } }>(
     '/keystores/:name/credentials',
     { config: routePermission('credentials:manage'), schema: { params: nameParams, body: credentialBody } },
-    async (request, reply) => reply.code(201).send(await keystores.addCredential(request.params.name, request.body ?? {})),
+    async (request, reply) => {
+      const { name } = request.params;
+      const { group } = await keystores.show(name);
+      const params = { name, ...(request.body ?? {}) };
+      return gated(request, reply, gate, { operation: 'credential.add', group, params, summary: `add a SigV4 credential to keystore ${name}` }, 201);
+    },
   );
 
   app.delete<{ Params: { name: string; accessKeyId: string } }>(
@@ -63,15 +70,23 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keys
     ['enable', 'ENABLED'],
     ['disable', 'DISABLED'],
   ] as const) {
-    app.post<{ Params: { name: string } }>(`/keystores/:name/${action}`, { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request) =>
-      keystores.setStatus(request.params.name, status),
-    );
+    app.post<{ Params: { name: string } }>(`/keystores/:name/${action}`, { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request, reply) => {
+      const { name } = request.params;
+      if (status === 'ENABLED') return keystores.setStatus(name, status);
+      const { group } = await keystores.show(name);
+      return gated(request, reply, gate, { operation: 'keystore.disable', group, params: { name }, summary: `disable keystore ${name}` });
+    });
   }
 
   app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
     '/keystores/:name/kms-json',
     // It reveals a SigV4 secret.
     { config: routePermission('credentials:manage'), schema: { params: nameParams } },
-    async (request) => keystores.kmsConsoleJson(request.params.name, request.query.accessKeyId),
+    async (request, reply) => {
+      const { name } = request.params;
+      const { group } = await keystores.show(name);
+      const params = { name, accessKeyId: request.query.accessKeyId };
+      return gated(request, reply, gate, { operation: 'credential.reveal', group, params, summary: `reveal a SigV4 secret of keystore ${name}` });
+    },
   );
 }

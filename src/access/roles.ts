@@ -1,0 +1,24 @@
+import { PERMISSIONS, type Permission } from '../admin/permissions.js';
+
+/**
+ * The built-in roles. A user may hold several; their permissions add up. A service token holds one.
+ * docs/access.md carries this table (test/access/roles.test.ts checks that it matches).
+ */
+export const ROLES = {
+  administrator: { description: 'everything', permissions: [...PERMISSIONS] },
+  'key-officer': {
+    description: 'key lifecycle',
+    permissions: ['keys:read', 'keys:create', 'keys:manage', 'keys:destroy', 'keystores:read', 'policies:read', 'node:read'],
+  },
+  auditor: { description: 'reads the audit log, nothing else', permissions: ['audit:read'] },
+  approver: { description: 'sees and decides approval requests', permissions: ['approvals:read', 'approvals:decide'] },
+} as const satisfies Record<string, { description: string; permissions: readonly Permission[] }>;
+
+export type RoleName = keyof typeof ROLES;
+export const ROLE_NAMES = Object.keys(ROLES) as RoleName[];
+
+export const isRoleName = (name: string): name is RoleName => Object.hasOwn(ROLES, name);
+
+export function permissionsOf(roles: readonly RoleName[]): Set<Permission> {
+  return new Set(roles.flatMap((role) => ROLES[role].permissions as readonly Permission[]));
+}

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { admin, adminAs } from '../helpers/xks-client.js';
+
+/** `/api/v1/keys/:id` → `/api/v1/keys/{id}` as OpenAPI writes paths. */
+const openApiPath = (url: string) => url.replace(/:([A-Za-z]+)/g, '{$1}');
+
+describe('OpenAPI document', () => {
+  let node: TestNode;
+  before(async () => (node = await startTestNode()));
+  after(() => node?.close());
+
+  it('lists every registered admin route with the permission it requires', async () => {
+    const response = await admin(node, 'GET', '/openapi.json');
+    assert.equal(response.status, 200, response.text);
+    const doc = response.json;
+    assert.match(doc.openapi, /^3\./);
+    assert.equal(doc.components.securitySchemes.bearerToken.scheme, 'bearer');
+    const routes = node.node.adminRoutes.filter((r) => r.method !== 'HEAD');
+    for (const route of routes) {
+      const operation = doc.paths[openApiPath(route.url)]?.[route.method.toLowerCase()];
+      assert.ok(operation, `${route.method} ${route.url} missing from the document`);
+      if (route.public) {
+        assert.equal(operation['x-keyhold-permission'], 'public');
+        assert.deepEqual(operation.security, []);
+      } else {
+        assert.equal(operation['x-keyhold-permission'], route.permission, `${route.method} ${route.url}`);
+        assert.deepEqual(operation.security, [{ bearerToken: [] }]);
+      }
+    }
+    const documented = Object.values(doc.paths as Record<string, object>).reduce((n, methods) => n + Object.keys(methods).length, 0);
+    assert.equal(documented, routes.length, 'nothing in the document that is not a route');
+  });
+
+  it('needs node:read', async () => {
+    assert.equal((await adminAs(node, undefined, 'GET', '/openapi.json')).status, 401);
+    const auditor = await admin(node, 'POST', '/tokens', { name: 'a', role: 'auditor' });
+    assert.equal((await adminAs(node, auditor.json.token, 'GET', '/openapi.json')).status, 403);
+  });
+});

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { admin, adminAs } from '../helpers/xks-client.js';
+
+describe('approvals through the admin API', () => {
+  let node: TestNode;
+  const token = new Map<string, string>();
+  const as = (who: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) => adminAs(node, token.get(who), method, path, body, headers);
+
+  before(async () => {
+    node = await startTestNode();
+    for (const [name, roles] of [
+      ['olivia', ['key-officer']],
+      ['ann', ['approver']],
+      ['ben', ['approver']],
+      ['root', ['administrator']],
+      ['root2', ['administrator']],
+    ] as const) {
+      assert.equal((await admin(node, 'POST', '/users', { name, password: `${name} password 123`, roles })).status, 201);
+      token.set(name, (await admin(node, 'POST', '/tokens', { name: 'test', user: name })).json.token);
+    }
+    const policy = await as('root', 'PUT', '/groups/demo/approval-policy', {
+      operations: ['key.disable', 'keystore.disable', 'credential.add', 'credential.reveal', 'approval-policy.change'],
+      approvers: { role: 'approver' },
+      required: 2,
+      expiresAfterHours: 4,
+    });
+    assert.equal(policy.status, 200, policy.text);
+  });
+  after(() => node?.close());
+
+  it('key disable waits (202) for two approvers, then the key is disabled', async () => {
+    const requested = await as('olivia', 'POST', `/keys/${node.keyId}/disable`);
+    assert.equal(requested.status, 202, requested.text);
+    const { id, status, required, summary } = requested.json.approval;
+    assert.deepEqual({ status, required }, { status: 'pending', required: 2 });
+    assert.match(summary, new RegExp(`disable key ${node.keyId} in group demo`));
+    assert.equal((await admin(node, 'GET', `/keys/${node.keyId}`)).json.status, 'ENABLED');
+    // A key officer may not decide; an approver may.
+    assert.equal((await as('olivia', 'POST', `/approvals/${id}/approve`)).status, 403);
+    assert.equal((await as('ann', 'POST', `/approvals/${id}/approve`)).json.status, 'pending');
+    const done = await as('ben', 'POST', `/approvals/${id}/approve`);
+    assert.equal(done.json.status, 'done', done.text);
+    assert.equal(done.json.result.status, 'DISABLED');
+    assert.equal((await admin(node, 'GET', `/keys/${node.keyId}`)).json.status, 'DISABLED');
+    const listed = await as('ann', 'GET', '/approvals?status=done');
+    assert.deepEqual(listed.json.map((a: { id: string }) => a.id), [id]);
+    assert.equal((await admin(node, 'POST', `/keys/${node.keyId}/enable`)).status, 200);
+  });
+
+  it('credential reveal (kms-json): approved, then claimed once by the requester with X-Keyhold-Approval', async () => {
+    const requested = await as('root', 'GET', '/keystores/demo/kms-json');
+    assert.equal(requested.status, 202, requested.text);
+    const id = requested.json.approval.id;
+    assert.equal(requested.json.approval.mode, 'claim');
+    await as('ann', 'POST', `/approvals/${id}/approve`);
+    const approved = await as('ben', 'POST', `/approvals/${id}/approve`);
+    assert.equal(approved.json.status, 'approved');
+    assert.ok(!approved.text.includes(node.credential.secret));
+    assert.equal((await as('root2', 'GET', '/keystores/demo/kms-json', undefined, { 'x-keyhold-approval': id })).status, 400);
+    const claimed = await as('root', 'GET', '/keystores/demo/kms-json', undefined, { 'x-keyhold-approval': id });
+    assert.equal(claimed.status, 200, claimed.text);
+    assert.equal(claimed.json.XksProxyAuthenticationCredential.RawSecretAccessKey, node.credential.secret);
+    const again = await as('root', 'GET', '/keystores/demo/kms-json', undefined, { 'x-keyhold-approval': id });
+    assert.equal(again.status, 409);
+    assert.ok(!(await as('ann', 'GET', `/approvals/${id}`)).text.includes(node.credential.secret));
+  });
+
+  it('role changes go through the node-wide (*) policy; the requester cannot approve', async () => {
+    assert.equal((await as('root', 'PUT', '/groups/*/approval-policy', { operations: ['role.change'], approvers: { users: ['root', 'root2'] }, required: 1, expiresAfterHours: 1 })).status, 200);
+    const requested = await as('root', 'PUT', '/users/olivia/roles', { roles: ['administrator'] });
+    assert.equal(requested.status, 202, requested.text);
+    const id = requested.json.approval.id;
+    const self = await as('root', 'POST', `/approvals/${id}/approve`);
+    assert.equal(self.status, 400);
+    assert.match(self.json.error, /your own request/);
+    assert.deepEqual((await admin(node, 'GET', '/users/olivia')).json.roles, ['key-officer']);
+    const denied = await as('root2', 'POST', `/approvals/${id}/deny`);
+    assert.equal(denied.json.status, 'denied');
+    assert.deepEqual((await admin(node, 'GET', '/users/olivia')).json.roles, ['key-officer']);
+  });
+
+  it('node-wide: a token for another user and a password change need approval, so one administrator cannot act as an approver', async () => {
+    assert.equal(
+      (await as('root', 'PUT', '/groups/*/approval-policy', { operations: ['role.change', 'token.create', 'user.passwd'], approvers: { users: ['root', 'root2'] }, required: 1, expiresAfterHours: 1 })).status,
+      200,
+    );
+    const requested = await as('root', 'POST', '/tokens', { name: 'as ann', user: 'ann' });
+    assert.equal(requested.status, 202, requested.text);
+    const id = requested.json.approval.id;
+    assert.equal(requested.json.approval.mode, 'claim');
+    assert.equal((await as('root2', 'POST', `/approvals/${id}/approve`)).json.status, 'approved');
+    const claimed = await as('root', 'POST', '/tokens', { name: 'as ann', user: 'ann' }, { 'x-keyhold-approval': id });
+    assert.equal(claimed.status, 201, claimed.text);
+    assert.match(claimed.json.token, /^kh_/);
+    assert.ok(!(await as('root', 'GET', `/approvals/${id}`)).text.includes(claimed.json.token));
+
+    const passwd = await as('root', 'PUT', '/users/ann/password', { password: 'a brand new password' });
+    assert.equal(passwd.status, 202, passwd.text);
+    const row = await as('root', 'GET', `/approvals/${passwd.json.approval.id}`);
+    assert.ok(!row.text.includes('a brand new password'));
+    assert.equal((await as('root', 'PUT', '/users/ann/password', { password: 'too short' })).status, 400);
+    assert.equal((await as('root', 'DELETE', '/groups/*/approval-policy')).status, 204);
+  });
+
+  it('changing a gated approval policy needs approval too', async () => {
+    const requested = await as('root', 'DELETE', '/groups/demo/approval-policy');
+    assert.equal(requested.status, 202, requested.text);
+    const id = requested.json.approval.id;
+    await as('ann', 'POST', `/approvals/${id}/approve`);
+    assert.equal((await as('ben', 'POST', `/approvals/${id}/approve`)).json.status, 'done');
+    assert.deepEqual((await admin(node, 'GET', '/groups/demo/approval-policy')).json, { group: 'demo', policy: null });
+    // Without a policy, the same request runs at once.
+    assert.equal((await as('olivia', 'POST', `/keys/${node.keyId}/disable`)).status, 200);
+  });
+
+  it('bad approval input is a one-line 4xx', async () => {
+    const cases: [string, string, unknown, number, RegExp][] = [
+      ['PUT', '/groups/demo/approval-policy', { operations: ['key.explode'], approvers: { role: 'approver' }, required: 1, expiresAfterHours: 1 }, 400, /operations/],
+      ['PUT', '/groups/nosuch/approval-policy', { operations: ['key.disable'], approvers: { role: 'approver' }, required: 1, expiresAfterHours: 1 }, 404, /no group named "nosuch"/],
+      ['PUT', '/groups/demo/approval-policy', { operations: ['key.disable'], approvers: { users: ['ghost'] }, required: 1, expiresAfterHours: 1 }, 400, /no active user named "ghost"/],
+      ['POST', '/approvals/nope/approve', undefined, 404, /no approval request/],
+      ['GET', '/approvals?status=weird', undefined, 400, /status/],
+    ];
+    for (const [method, path, body, status, reason] of cases) {
+      const response = await as('root', method, path, body);
+      assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
+      assert.match(response.json.error, reason);
+      assert.ok(!response.json.error.includes('\n'));
+    }
+  });
+});

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Actor } from '../../src/admin/permissions.js';
+import type { AdminEvent } from '../../src/audit/admin-events.js';
+import { createApprovalGate, type ApprovalGate } from '../../src/approvals/gate.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { ManagementError } from '../../src/core/errors.js';
+import type { Store } from '../../src/storage/store.js';
+import { dialectTargets } from '../helpers/dialects.js';
+
+const HOUR = 3_600_000;
+const user = (name: string): Actor => ({ kind: 'user', id: `id-${name}`, name, permissions: new Set() });
+const [requester, ann, ben, cat, dan] = ['rita', 'ann', 'ben', 'cat', 'dan'].map(user) as [Actor, Actor, Actor, Actor, Actor];
+/** Users holding the approver role (role-based approvers). */
+const approverRole = new Set(['id-cat', 'id-dan', 'id-ann']);
+
+const refused = (kind: ManagementError['kind'], pattern: RegExp) => (error: unknown) =>
+  error instanceof ManagementError && error.kind === kind && pattern.test(error.message);
+
+for (const target of dialectTargets()) {
+  describe(`approval gate on ${target.name}`, () => {
+    let stores: Store[] = [];
+    let clock: ManualClock;
+    let events: AdminEvent[];
+    let runs: { params: unknown; actor: string }[];
+
+    /** A gate as one node would have it; several share the database like nodes of a fleet. */
+    async function newGate(): Promise<ApprovalGate> {
+      const store = await target.open();
+      stores.push(store);
+      const gate = createApprovalGate({
+        store,
+        clock,
+        newId: randomUUID,
+        userRoles: async (id) => (approverRole.has(id) ? ['approver'] : []),
+        userExists: async (name) => ['ann', 'ben', 'cat', 'dan', 'rita'].includes(name),
+        events: { record: async (e) => void events.push(e) },
+      });
+      gate.define('key.disable', async (params, actor) => {
+        runs.push({ params, actor: actor.name });
+        return { disabled: (params as { id: string }).id };
+      });
+      gate.define('keystore.disable', async () => {
+        throw new Error('keystore "x" vanished');
+      });
+      gate.define('credential.reveal', async (params: { name: string }) => ({ secret: `secret-of-${params.name}` }), { claim: true });
+      return gate;
+    }
+
+    let gate: ApprovalGate;
+    before(async () => {
+      await target.setUp();
+      clock = new ManualClock(Date.UTC(2026, 10, 28));
+      events = [];
+      runs = [];
+      gate = await newGate();
+      for (const name of ['named', 'byrole', 'open']) await stores[0]!.createGroup({ id: `g-${name}`, name, createdAt: clock.now() });
+      await gate.setPolicy('named', { operations: ['key.disable', 'keystore.disable', 'credential.reveal'], approvers: { users: ['ann', 'ben', 'cat'] }, required: 2, expiresAfterHours: 24 }, ann);
+      await gate.setPolicy('byrole', { operations: ['key.disable'], approvers: { role: 'approver' }, required: 2, expiresAfterHours: 1 }, ann);
+    });
+    after(async () => {
+      await Promise.all(stores.map((s) => s.close()));
+      stores = [];
+      await target.tearDown();
+    });
+
+    const disable = (group: string, id: string) => ({ operation: 'key.disable', group, params: { id }, summary: `disable key ${id}` });
+
+    it('runs at once when the group has no policy for the operation', async () => {
+      const outcome = await gate.run(disable('open', 'k0'), requester);
+      assert.deepEqual(outcome, { kind: 'done', result: { disabled: 'k0' } });
+      assert.equal(runs.length, 1);
+    });
+
+    it('M-of-N named approvers: waits, then runs once with the stored params when the quorum is met', async () => {
+      runs.length = 0;
+      const outcome = await gate.run(disable('named', 'k1'), requester);
+      assert.equal(outcome.kind, 'pending');
+      const id = outcome.kind === 'pending' ? outcome.approval.id : '';
+      assert.equal(runs.length, 0);
+      const first = await gate.decide(id, 'approve', ann);
+      assert.equal(first.status, 'pending');
+      assert.deepEqual(first.approvals.map((a) => a.user), ['ann']);
+      const second = await gate.decide(id, 'approve', ben);
+      assert.equal(second.status, 'done');
+      assert.deepEqual(second.result, { disabled: 'k1' });
+      assert.deepEqual(runs, [{ params: { id: 'k1' }, actor: 'rita' }]);
+      await assert.rejects(gate.decide(id, 'approve', cat), refused('conflict', /already done/));
+      assert.deepEqual(
+        events.filter((e) => e.target?.approval === id).map((e) => `${e.action}:${e.outcome}`),
+        ['approval.request:pending', 'approval.approve:success', 'approval.approve:success', 'approval.execute:success', 'approval.approve:denied'],
+      );
+    });
+
+    it('role approvers: anyone holding the role counts; others are refused', async () => {
+      runs.length = 0;
+      const outcome = await gate.run(disable('byrole', 'k2'), requester);
+      const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
+      await assert.rejects(gate.decide(id, 'approve', ben), refused('invalid', /ben is not an approver for byrole/));
+      await gate.decide(id, 'approve', cat);
+      assert.equal((await gate.decide(id, 'approve', dan)).status, 'done');
+      assert.equal(runs.length, 1);
+    });
+
+    it('the requester cannot approve their own request; an approver counts once; tokens cannot vote', async () => {
+      const outcome = await gate.run(disable('named', 'k3'), ann);
+      const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
+      await assert.rejects(gate.decide(id, 'approve', ann), refused('invalid', /your own request/));
+      await gate.decide(id, 'approve', ben);
+      await assert.rejects(gate.decide(id, 'approve', ben), refused('conflict', /already decided/));
+      const token: Actor = { kind: 'token', id: 'bootstrap', name: 'bootstrap', permissions: new Set() };
+      await assert.rejects(gate.decide(id, 'approve', token), refused('invalid', /only users/));
+      const view = await gate.show(id);
+      assert.equal(view.status, 'pending');
+      assert.deepEqual(view.approvals.map((a) => a.user), ['ben']);
+    });
+
+    it('one denial rejects the request; it never runs', async () => {
+      runs.length = 0;
+      const outcome = await gate.run(disable('named', 'k4'), requester);
+      const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
+      await gate.decide(id, 'approve', ann);
+      assert.equal((await gate.decide(id, 'deny', cat)).status, 'denied');
+      await assert.rejects(gate.decide(id, 'approve', ben), refused('conflict', /already denied/));
+      assert.equal(runs.length, 0);
+      assert.ok(events.some((e) => e.action === 'approval.deny' && e.target?.approval === id && e.outcome === 'success'));
+    });
+
+    it('a request expires (ManualClock): late approvals are refused and it never runs', async () => {
+      runs.length = 0;
+      const outcome = await gate.run(disable('byrole', 'k5'), requester);
+      const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
+      await gate.decide(id, 'approve', cat);
+      clock.advance(HOUR);
+      await assert.rejects(gate.decide(id, 'approve', dan), refused('conflict', /expired at/));
+      assert.equal((await gate.show(id)).status, 'expired');
+      assert.equal(runs.length, 0);
+      assert.ok(events.some((e) => e.action === 'approval.expire' && e.target?.approval === id));
+      assert.deepEqual((await gate.list('expired')).map((a) => a.id), [id]);
+    });
+
+    it('exactly once: the final approvals fired in parallel, from several nodes, run the operation once', async () => {
+      const gates = [gate, await newGate(), await newGate()];
+      for (let round = 0; round < 5; round++) {
+        runs.length = 0;
+        const outcome = await gate.run(disable('named', `race-${round}`), requester);
+        const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
+        // 2 of 3 required: all three approve at once, each through a different node.
+        const results = await Promise.allSettled([gates[0]!.decide(id, 'approve', ann), gates[1]!.decide(id, 'approve', ben), gates[2]!.decide(id, 'approve', cat)]);
+        for (const result of results) {
+          if (result.status === 'rejected') assert.ok(refused('conflict', /already (executing|done)/)(result.reason), String(result.reason));
+        }
+        assert.equal(runs.length, 1, `round ${round}: ran ${runs.length} times`);
+        const view = await gate.show(id);
+        assert.equal(view.status, 'done');
+        assert.equal(events.filter((e) => e.action === 'approval.execute' && e.target?.approval === id).length, 1);
+      }
+    });
+
+    it('a failed execution is stored on the request and audited', async () => {
+      const outcome = await gate.run({ operation: 'keystore.disable', group: 'named', params: { name: 'x' }, summary: 'disable keystore x' }, requester);
+      const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
+      await gate.decide(id, 'approve', ann);
+      const view = await gate.decide(id, 'approve', ben);
+      assert.equal(view.status, 'failed');
+      assert.equal(view.error, 'keystore "x" vanished');
+      assert.ok(events.some((e) => e.action === 'approval.execute' && e.outcome === 'failure' && e.detail === 'keystore "x" vanished'));
+    });
+
+    it('claim mode (secret results): only a digest is stored; the requester claims the result once', async () => {
+      const op = { operation: 'credential.reveal', group: 'named', params: { name: 'ks1' }, summary: 'reveal ks1' };
+      const outcome = await gate.run(op, requester);
+      const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
+      await assert.rejects(gate.run(op, requester, id), refused('conflict', /is pending, not approved/));
+      await gate.decide(id, 'approve', ann);
+      const approved = await gate.decide(id, 'approve', ben);
+      assert.equal(approved.status, 'approved');
+      assert.equal(approved.result, undefined);
+      await assert.rejects(gate.run(op, ann, id), refused('invalid', /only the requester/));
+      await assert.rejects(gate.run({ ...op, params: { name: 'other' } }, requester, id), refused('invalid', /different parameters/));
+      assert.deepEqual(await gate.run(op, requester, id), { kind: 'done', result: { secret: 'secret-of-ks1' } });
+      await assert.rejects(gate.run(op, requester, id), refused('conflict', /is done, not approved/));
+      const rows = await stores[0]!.db.withTables<{ approval_requests: { id: string; params: string; result: string | null } }>().selectFrom('approval_requests').selectAll().where('id', '=', id).execute();
+      assert.ok(!JSON.stringify(rows).includes('secret-of-ks1'));
+      assert.ok(!rows[0]!.params.includes('ks1'));
+    });
+
+    it('policies are validated: known operations, existing approvers, a reachable quorum', async () => {
+      const base = { operations: ['key.disable'], approvers: { users: ['ann', 'ben'] }, required: 2, expiresAfterHours: 24 };
+      await assert.rejects(gate.checkPolicy('named', { ...base, operations: ['key.explode'] }), refused('invalid', /unknown operation "key.explode"/));
+      await assert.rejects(gate.checkPolicy('named', { ...base, approvers: { users: ['zed'] }, required: 1 }), refused('invalid', /no active user named "zed"/));
+      await assert.rejects(gate.checkPolicy('named', { ...base, required: 3 }), refused('invalid', /3 approvals required but only 2/));
+      await assert.rejects(gate.checkPolicy('named', { ...base, approvers: {} }), refused('invalid', /name approvers/));
+      await assert.rejects(gate.checkPolicy('named', { ...base, expiresAfterHours: 0 }), refused('invalid', /expiresAfterHours/));
+      await assert.rejects(gate.checkPolicy('nosuch', base), refused('not-found', /no group named "nosuch"/));
+      assert.deepEqual(await gate.checkPolicy('*', base), base);
+    });
+  });
+}

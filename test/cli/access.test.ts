@@ -1,0 +1,169 @@
+/**
+ * `keyhold user|token|login|approvals|approval-policy`, end to end against one `keyhold serve` child.
+ * Commands run in the node's cwd; `keyhold login` saves its token in a temporary KEYHOLD_CONFIG_DIR.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { adminCall, bash, BIN, failureLine, failuresChangeNothing, keyhold, ok, removeTempDirs, startServe, tempDir, type ServedNode } from './helpers.js';
+
+let node: ServedNode;
+let cwd: string;
+let configDir: string;
+before(async () => {
+  cwd = tempDir('access');
+  configDir = tempDir('access-config');
+  node = await startServe({ cwd, dataDirArg: 'data' });
+});
+after(async () => {
+  await node?.stop();
+  removeTempDirs();
+});
+
+const env = () => ({ KEYHOLD_CONFIG_DIR: configDir });
+const cli = (...args: string[]) => keyhold(args, { cwd, env: env() });
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** Runs keyhold with a password piped on stdin, as a script would. */
+const withPassword = (password: string, ...args: string[]) =>
+  bash(`printf '%s\\n' ${quote(password)} | ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`, { cwd, env: env() });
+
+function parseRecord(stdout: string): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = line.match(/^(\S+)\s{2,}(.*)$/);
+    if (match) record[match[1]!] = match[2]!;
+  }
+  return record;
+}
+
+const PASSWORD = 'alice has a long password';
+const tokenOf = (stdout: string) => parseRecord(stdout).token!.match(/^(kh_\S+)\s+\(shown once\)$/)![1]!;
+
+describe('users and login', () => {
+  it('user create reads the password from stdin and gives roles; user list shows them', async () => {
+    const created = parseRecord(ok(await withPassword(PASSWORD, 'user', 'create', 'alice', '--roles', 'administrator')).stdout);
+    assert.equal(created.name, 'alice');
+    assert.equal(created.roles, 'administrator');
+    for (const [name, roles] of [['ann', 'approver'], ['ben', 'approver'], ['kim', 'key-officer']]) {
+      ok(await withPassword(`${name} has a long password`, 'user', 'create', name!, '--roles', roles!));
+    }
+    const listed = ok(await cli('user', 'list')).stdout;
+    assert.match(listed, /^alice\s+administrator\s+false/m);
+    assert.match(listed, /^kim\s+key-officer\s+false/m);
+  });
+
+  it('login --user saves an expiring token (0600) that later commands use instead of the bootstrap token', async () => {
+    const result = parseRecord(ok(await withPassword(PASSWORD, 'login', '--user', 'alice')).stdout);
+    assert.equal(result.user, 'alice');
+    const file = join(configDir, 'token.json');
+    assert.equal(result.savedTo, file);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(saved.url, node.url);
+    assert.match(saved.token, /^kh_/);
+    assert.ok(Date.parse(saved.expiresAt) > Date.now());
+    ok(await cli('user', 'show', 'alice'));
+    const tokens = JSON.parse(ok(await cli('token', 'list', '--user', 'alice', '--json')).stdout);
+    assert.equal(tokens.length, 1);
+    assert.equal(tokens[0].name, 'login');
+    assert.ok(tokens[0].lastUsedAt, 'the login token was the one used');
+  });
+
+  it('a wrong password is one line and saves nothing', async () => {
+    const before = readFileSync(join(configDir, 'token.json'), 'utf8');
+    assert.match(failureLine(await withPassword('not the password', 'login', '--user', 'alice')), /^keyhold: wrong user name or password/);
+    assert.equal(readFileSync(join(configDir, 'token.json'), 'utf8'), before);
+  });
+});
+
+describe('tokens', () => {
+  it('token create shows the token once; it works until revoked', async () => {
+    const created = ok(await cli('token', 'create', '--name', 'siem', '--role', 'auditor', '--ttl-hours', '24'));
+    const token = tokenOf(created.stdout);
+    const id = parseRecord(created.stdout).id!;
+    assert.match(ok(await cli('token', 'list')).stdout, new RegExp(`^${id}\\s+siem\\s+-\\s+auditor\\s+active`, 'm'));
+    assert.ok(!ok(await cli('token', 'list', '--json')).stdout.includes(token));
+    // An auditor may not list users.
+    assert.match(failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })), /^keyhold: this needs the users:read permission$/);
+    assert.equal(parseRecord(ok(await cli('token', 'revoke', id)).stdout).status, 'revoked');
+    assert.match(failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })), /missing or invalid admin token/);
+  });
+});
+
+describe('each failing access command says why and changes nothing', () => {
+  failuresChangeNothing({
+    node: () => node,
+    cli,
+    listArgs: ['user', 'list'],
+    cases: [
+      ['user create without a password', ['user', 'create', 'zed'], /^keyhold: no password given/],
+      ['user passwd without a password', ['user', 'passwd', 'kim'], /^keyhold: no password given/],
+      ['user set-roles with an unknown role', ['user', 'set-roles', 'kim', 'wizard'], /^keyhold: unknown role "wizard"/],
+      ['user set-roles of nobody', ['user', 'set-roles', 'ghost', 'auditor'], /^keyhold: no user named "ghost"/],
+      ['user disable of nobody', ['user', 'disable', 'ghost'], /^keyhold: no user named "ghost"/],
+      ['token create for a user and a role', ['token', 'create', '--name', 'x', '--user', 'kim', '--role', 'auditor'], /^keyhold: give exactly one of a user or a role/],
+      ['token create with an unknown role', ['token', 'create', '--name', 'x', '--role', 'wizard'], /^keyhold: unknown role "wizard"/],
+      ['token revoke of an unknown id', ['token', 'revoke', 'no-such-token'], /^keyhold: no token with id "no-such-token"/],
+      ['approvals approve of an unknown id', ['approvals', 'approve', 'no-such-request'], /^keyhold: no approval request with id "no-such-request"/],
+      ['approval-policy set with an unknown operation', ['approval-policy', 'set', '--group', 'demo', '--operations', 'key.explode', '--required', '1', '--role', 'approver'], /^keyhold: .*operations/],
+      ['approval-policy set with too few approvers', ['approval-policy', 'set', '--group', 'demo', '--operations', 'key.disable', '--required', '3', '--users', 'ann,ben'], /^keyhold: 3 approvals required but only 2 approvers named$/],
+      ['approval-policy show of an unknown group', ['approval-policy', 'show', '--group', 'nosuch'], /^keyhold: no group named "nosuch"$/],
+      ['token create with no lifetime', ['token', 'create', '--name', 'x', '--role', 'auditor', '--ttl-hours', '0'], /^keyhold: token lifetime must be more than 0/],
+    ],
+  });
+});
+
+describe('approvals', () => {
+  let annToken: string;
+  let benToken: string;
+  before(async () => {
+    annToken = tokenOf(ok(await cli('token', 'create', '--name', 'ann', '--user', 'ann')).stdout);
+    benToken = tokenOf(ok(await cli('token', 'create', '--name', 'ben', '--user', 'ben')).stdout);
+  });
+
+  it('approval-policy set/show; a gated key disable waits (exit 3) until an approver approves', async () => {
+    ok(await cli('approval-policy', 'set', '--group', 'demo', '--operations', 'key.disable,credential.reveal', '--required', '1', '--role', 'approver', '--expires-after-hours', '2'));
+    const shown = parseRecord(ok(await cli('approval-policy', 'show', '--group', 'demo')).stdout);
+    assert.equal(shown.operations, 'key.disable, credential.reveal');
+    assert.equal(shown.approvers, 'role approver');
+    const waiting = await cli('key', 'disable', 'demo-key');
+    assert.equal(waiting.code, 3);
+    const id = failureLine(waiting).match(/request (\S+) needs 1 approval\(s\) before \S+; it runs when the last approval arrives$/)?.[1];
+    assert.ok(id, waiting.stderr);
+    assert.equal((await adminCall(node, 'GET', '/keys/demo-key')).json.status, 'ENABLED');
+    assert.match(ok(await keyhold(['approvals', 'list', '--status', 'pending', '--token', annToken], { cwd, env: env() })).stdout, new RegExp(`^${id}\\s+key.disable\\s+demo\\s+pending\\s+0/1\\s+alice`, 'm'));
+    const approved = parseRecord(ok(await keyhold(['approvals', 'approve', id, '--token', annToken], { cwd, env: env() })).stdout);
+    assert.equal(approved.status, 'done');
+    assert.equal((await adminCall(node, 'GET', '/keys/demo-key')).json.status, 'DISABLED');
+  });
+
+  it('approvals deny rejects; the requester cannot approve their own request', async () => {
+    const waiting = await cli('keystore', 'kms-json', 'demo');
+    const id = failureLine(waiting).match(/request (\S+) needs/)![1]!;
+    assert.match(failureLine(await cli('approvals', 'approve', id)), /you cannot approve or deny your own request/);
+    assert.equal(parseRecord(ok(await keyhold(['approvals', 'deny', id, '--token', benToken], { cwd, env: env() })).stdout).status, 'denied');
+    assert.match(failureLine(await cli('keystore', 'kms-json', 'demo', '--approval', id)), /is denied, not approved/);
+  });
+
+  it('a claim-mode request runs for the requester with --approval once approved', async () => {
+    const id = failureLine(await cli('keystore', 'kms-json', 'demo')).match(/repeat this command with --approval (\S+)$/)![1]!;
+    ok(await keyhold(['approvals', 'approve', id, '--token', annToken], { cwd, env: env() }));
+    const file = JSON.parse(ok(await cli('keystore', 'kms-json', 'demo', '--approval', id)).stdout);
+    assert.ok(file.XksProxyAuthenticationCredential.RawSecretAccessKey);
+    assert.match(ok(await cli('approvals', 'show', id)).stdout, /^status\s+done$/m);
+  });
+});
+
+describe('retiring the bootstrap token', () => {
+  it('token retire-bootstrap deletes the bootstrap token and the data directory\'s admin-token file', async () => {
+    const adminTokenFile = join(cwd, 'data', 'admin-token');
+    const bootstrap = readFileSync(adminTokenFile, 'utf8').trim();
+    assert.match(ok(await cli('token', 'retire-bootstrap')).stdout, /^Bootstrap token retired; removed /);
+    assert.equal(existsSync(adminTokenFile), false);
+    assert.match(failureLine(await keyhold(['user', 'list', '--token', bootstrap], { cwd, env: env() })), /missing or invalid admin token/);
+    assert.match(failureLine(await cli('token', 'retire-bootstrap')), /^keyhold: the bootstrap token is already retired$/);
+    // alice (administrator) still works.
+    ok(await cli('user', 'list'));
+  });
+});
