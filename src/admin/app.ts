@@ -5,12 +5,15 @@ import type { KeystoreService } from '../keystores/service.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
+import { policyRoutes } from './routes/policies.js';
+import type { PolicyService } from '../policies/service.js';
 import { PERMISSIONS, type Actor } from './permissions.js';
 import { matchesAnyToken } from './token.js';
 
 export interface AdminApiDeps {
   keystores: KeystoreService;
   keys: KeyService;
+  policies: PolicyService;
   tokenHashes: () => readonly Buffer[];
   nodeStatus: () => Promise<NodeStatus>;
 }
@@ -64,4 +67,5 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus });
   await app.register(keystoreRoutes, { keystores: deps.keystores });
   await app.register(keyRoutes, { keys: deps.keys });
+  await app.register(policyRoutes, { policies: deps.policies });
 }

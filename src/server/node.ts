@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
+import { createPolicyAuthorizer } from '../policies/authorizer.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
@@ -58,6 +59,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   try {
     await services.keystores.loadAll();
     await services.keys.loadAll();
+    await services.policies.loadAll();
     const canary = await services.keys.ensureCanary();
     const tokenHashes = (await services.store.listAdminTokens()).map((t) => t.tokenHash);
 
@@ -91,6 +93,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
       healthFacts,
       logger: options.logger,
+      authorizer: createPolicyAuthorizer(services.policyRegistry),
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
@@ -120,6 +123,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       prefix: '/api/v1',
       keystores: services.keystores,
       keys: services.keys,
+      policies: services.policies,
       tokenHashes: () => tokenHashes,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
+import { PolicyRegistry } from '../policies/authorizer.js';
+import { createPolicyService, type PolicyService } from '../policies/service.js';
 import { LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
 import type { RootOfTrust } from '../roots/root-of-trust.js';
@@ -15,6 +17,9 @@ export interface Services {
   live: LiveState;
   keystores: KeystoreService;
   keys: KeyService;
+  /** Compiled policies the XKS authorizer reads; `policies` keeps it current. */
+  policyRegistry: PolicyRegistry;
+  policies: PolicyService;
   close(): Promise<void>;
 }
 
@@ -30,12 +35,15 @@ export async function openServices(options: { paths: DataDirPaths; databaseUrl?:
   }
   const live = new LiveState();
   const deps = { store, root, live, clock: options.clock, newId: randomUUID };
+  const policyRegistry = new PolicyRegistry();
   return {
     store,
     root,
     live,
     keystores: createKeystoreService(deps),
     keys: createKeyService(deps),
+    policyRegistry,
+    policies: createPolicyService({ ...deps, registry: policyRegistry }),
     async close() {
       await store.close();
       await root.close();

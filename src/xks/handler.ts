@@ -110,7 +110,7 @@ export function createXksHandler({
     const decision = authorizer.authorize({ keystore, key, operation, metadata });
     record.policyRuleId = decision.ruleId;
     record.policyWouldDeny = decision.wouldDeny;
-    if (!decision.allowed) throw new XksError('AccessDeniedException', 'The request was denied by the external key manager\'s policy');
+    if (!decision.allowed) throw new XksError('AccessDeniedException', 'The request was denied by the external key manager\'s policy', decision.detail);
     return key;
   }
 

@@ -1,0 +1,223 @@
+import type { RequestMetadata } from '../xks/requests.js';
+import { CONDITION_FIELDS, ruleIdOf, type ConditionField, type Conditions, type Effect, type PolicyMode, type PolicyRule } from './document.js';
+
+/**
+ * Policy evaluation for the XKS hot path: documents are compiled once (exact-match sets and one
+ * precompiled RegExp per condition) into an immutable index; a decision reads only that index.
+ */
+
+/** The values a request offers to the conditions; derived fields (account, region) come from the ARNs. */
+export type RequestFacts = Partial<Record<ConditionField, string>>;
+
+/**
+ *= xks-spec.md#14.10
+ *# 92. [MAY] Secondary authorization based on `requestMetadata` or the Authorization header.
+ */
+export function requestFacts(metadata: RequestMetadata): RequestFacts {
+  return {
+    principal: metadata.awsPrincipalArn,
+    account: accountOf(metadata.awsPrincipalArn),
+    kmsOperation: metadata.kmsOperation,
+    kmsViaService: metadata.kmsViaService,
+    sourceVpc: metadata.awsSourceVpc,
+    sourceVpce: metadata.awsSourceVpce,
+    kmsKeyArn: metadata.kmsKeyArn,
+    region: regionOf(metadata.kmsKeyArn),
+  };
+}
+
+/** The account of `arn:aws:iam::ACCOUNT:…` or `arn:aws:sts::ACCOUNT:…` (any partition); undefined for service principals. */
+export function accountOf(arn: string | undefined): string | undefined {
+  if (arn === undefined || !arn.startsWith('arn:')) return undefined;
+  const parts = arn.split(':', 6);
+  if (parts.length < 6 || (parts[2] !== 'iam' && parts[2] !== 'sts')) return undefined;
+  return /^\d{12}$/.test(parts[4]!) ? parts[4] : undefined;
+}
+
+/** The region of `arn:aws:kms:REGION:ACCOUNT:key/…`. */
+export function regionOf(arn: string | undefined): string | undefined {
+  if (arn === undefined || !arn.startsWith('arn:')) return undefined;
+  const parts = arn.split(':', 6);
+  return parts.length >= 6 && parts[2] === 'kms' && parts[3] ? parts[3] : undefined;
+}
+
+/** One condition's patterns: values without wildcards in a Set, the others in one anchored RegExp. */
+interface Matcher {
+  field: ConditionField;
+  exact: Set<string>;
+  glob?: RegExp;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+const globSource = (pattern: string) => escapeRegExp(pattern).replace(/\*/g, '.*').replace(/\?/g, '.');
+
+export function compileMatcher(field: ConditionField, patterns: string[]): Matcher {
+  const exact = new Set(patterns.filter((p) => !/[*?]/.test(p)));
+  const globs = patterns.filter((p) => /[*?]/.test(p));
+  return { field, exact, glob: globs.length ? new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 's') : undefined };
+}
+
+/** An absent field never matches a condition, whatever its patterns (even `*`). */
+function matches(matcher: Matcher, facts: RequestFacts): boolean {
+  const value = facts[matcher.field];
+  if (value === undefined) return false;
+  return matcher.exact.has(value) || (matcher.glob !== undefined && matcher.glob.test(value));
+}
+
+function compileConditions(conditions: Conditions): Matcher[] {
+  return CONDITION_FIELDS.filter((field) => conditions[field] !== undefined).map((field) => compileMatcher(field, conditions[field]!));
+}
+
+export interface CompiledRule {
+  /** `policy-name/rule-id`, the name logs and audit events carry. */
+  id: string;
+  effect: Effect;
+  when: Matcher[];
+  unless?: Matcher[];
+}
+
+export interface CompiledPolicy {
+  id: string;
+  name: string;
+  mode: PolicyMode;
+  rules: CompiledRule[];
+}
+
+export function compilePolicy(policy: { id: string; name: string; mode: PolicyMode; rules: PolicyRule[] }): CompiledPolicy {
+  return {
+    id: policy.id,
+    name: policy.name,
+    mode: policy.mode,
+    rules: policy.rules.map((rule, i) => ({
+      id: `${policy.name}/${ruleIdOf(rule, i)}`,
+      effect: rule.effect,
+      when: compileConditions(rule),
+      unless: rule.unless ? compileConditions(rule.unless) : undefined,
+    })),
+  };
+}
+
+/** The first condition that does not match, or undefined when the rule applies. */
+function mismatch(rule: CompiledRule, facts: RequestFacts): string | undefined {
+  for (const matcher of rule.when) if (!matches(matcher, facts)) return matcher.field;
+  if (rule.unless && rule.unless.every((matcher) => matches(matcher, facts))) return 'unless';
+  return undefined;
+}
+
+export type AttachmentKind = 'group' | 'keystore' | 'key';
+
+/** Policies by attachment, compiled, plus each group's default effect. Immutable: a change builds a new one. */
+export interface PolicyIndex {
+  byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
+  groupDefaults: ReadonlyMap<string, Effect>;
+}
+
+export const targetKey = (kind: AttachmentKind, id: string) => `${kind}:${id}`;
+
+export function buildIndex(
+  policies: { id: string; name: string; mode: PolicyMode; rules: PolicyRule[]; attachKind?: AttachmentKind; attachId?: string }[],
+  groupDefaults: Iterable<[groupId: string, effect: Effect]>,
+): PolicyIndex {
+  const byTarget = new Map<string, CompiledPolicy[]>();
+  for (const policy of [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (!policy.attachKind || !policy.attachId) continue;
+    const key = targetKey(policy.attachKind, policy.attachId);
+    byTarget.set(key, [...(byTarget.get(key) ?? []), compilePolicy(policy)]);
+  }
+  return { byTarget, groupDefaults: new Map(groupDefaults) };
+}
+
+export const EMPTY_INDEX: PolicyIndex = { byTarget: new Map(), groupDefaults: new Map() };
+
+/** Where a request lands: the key's group, the keystore it came through, and the key (internal ids). */
+export interface RequestScope {
+  groupId: string;
+  keystoreId: string;
+  keyId: string;
+}
+
+export interface TraceStep {
+  policy: string;
+  mode: PolicyMode;
+  attachedTo: AttachmentKind;
+  rule: string;
+  effect: Effect;
+  matched: boolean;
+  /** The first condition that did not match (`unless` when the exception applied). */
+  mismatch?: string;
+}
+
+export interface PolicyDecision {
+  allowed: boolean;
+  /** The rule that decided, or `default:allow` / `default:deny` (the group's default). */
+  decidedBy: string;
+  /** The policy of that rule, when a rule decided. */
+  policy?: string;
+  /** An audit-only policy would have denied this allowed request, by `wouldDenyBy`. */
+  wouldDeny?: boolean;
+  wouldDenyBy?: string;
+  wouldDenyPolicy?: string;
+}
+
+const ATTACHMENT_ORDER: AttachmentKind[] = ['group', 'keystore', 'key'];
+
+interface Verdict {
+  allowed: boolean;
+  rule?: CompiledRule;
+  policy?: CompiledPolicy;
+}
+
+/** Deny wins; else the first matching allow; else undefined (the default decides). */
+function verdict(policies: readonly CompiledPolicy[], facts: RequestFacts): Verdict | undefined {
+  let allow: Verdict | undefined;
+  for (const policy of policies) {
+    for (const rule of policy.rules) {
+      if (rule.effect === 'allow' && allow !== undefined) continue;
+      if (mismatch(rule, facts) !== undefined) continue;
+      if (rule.effect === 'deny') return { allowed: false, rule, policy };
+      allow = { allowed: true, rule, policy };
+    }
+  }
+  return allow;
+}
+
+/**
+ * Decides one request: deny wins across every enforce-mode policy attached to the group, the keystore
+ * and the key; otherwise a matching allow rule allows; otherwise the group's default (allow when unset).
+ * Audit-only policies are then evaluated together with the enforced ones: when that combination would
+ * deny a request that is allowed, the decision says so (`wouldDeny`) and names the rule.
+ */
+export function evaluate(index: PolicyIndex, scope: RequestScope, facts: RequestFacts, trace?: TraceStep[]): PolicyDecision {
+  const attached: { kind: AttachmentKind; policy: CompiledPolicy }[] = [];
+  for (const kind of ATTACHMENT_ORDER) {
+    const id = kind === 'group' ? scope.groupId : kind === 'keystore' ? scope.keystoreId : scope.keyId;
+    const list = index.byTarget.get(targetKey(kind, id));
+    if (list) for (const policy of list) attached.push({ kind, policy });
+  }
+  const fallback: Effect = index.groupDefaults.get(scope.groupId) ?? 'allow';
+  if (trace) {
+    for (const { kind, policy } of attached) {
+      for (const rule of policy.rules) {
+        const miss = mismatch(rule, facts);
+        trace.push({ policy: policy.name, mode: policy.mode, attachedTo: kind, rule: rule.id, effect: rule.effect, matched: miss === undefined, ...(miss ? { mismatch: miss } : {}) });
+      }
+    }
+  }
+  if (attached.length === 0) return { allowed: fallback === 'allow', decidedBy: `default:${fallback}` };
+
+  const enforced = attached.filter((a) => a.policy.mode === 'enforce').map((a) => a.policy);
+  const actual = verdict(enforced, facts);
+  const decision: PolicyDecision = actual?.rule
+    ? { allowed: actual.allowed, decidedBy: actual.rule.id, policy: actual.policy!.name }
+    : { allowed: fallback === 'allow', decidedBy: `default:${fallback}` };
+  if (!decision.allowed || enforced.length === attached.length) return decision;
+
+  const rehearsed = verdict(attached.map((a) => a.policy), facts);
+  const rehearsedAllowed = rehearsed ? rehearsed.allowed : fallback === 'allow';
+  if (!rehearsedAllowed) {
+    decision.wouldDeny = true;
+    decision.wouldDenyBy = rehearsed?.rule?.id ?? `default:${fallback}`;
+    if (rehearsed?.policy) decision.wouldDenyPolicy = rehearsed.policy.name;
+  }
+  return decision;
+}
