@@ -40,7 +40,8 @@ const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** What each field's patterns may contain (besides `*` and `?`); anything else is a typo, refused at write time. */
 export const PATTERN_SYNTAX: Record<ConditionField, { re: RegExp; says: string }> = {
-  principal: { re: /^[\x21-\x7e]{1,2048}$/, says: 'an ARN pattern of printable characters without spaces' },
+  // Printable, spaces included: KMS sends `AWS Internal` as a principal for some of its own calls.
+  principal: { re: /^[\x20-\x7e]{1,2048}$/, says: 'an ARN pattern of printable characters' },
   // 12 digits, or a pattern that can match 12 digits (`*`, `1111????????`, `1111*`).
   account: { re: /^(?=[0-9*?]{1,12}$)(?:\d{12}|.*\*.*|[0-9?]{12})$/, says: 'a 12-digit AWS account id (wildcards * and ? allowed)' },
   kmsOperation: { re: /^[A-Za-z0-9*?]{1,64}$/, says: 'a KMS operation name such as Encrypt' },

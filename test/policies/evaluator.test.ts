@@ -188,7 +188,7 @@ describe('policy documents', () => {
     ['bad mode', { name: 'p', mode: 'dry-run', rules: [] }, /^mode must be one of enforce, audit-only$/],
     ['duplicate rule id', { name: 'p', rules: [{ effect: 'allow', id: 'rule-2' }, { effect: 'deny' }] }, /^rules\[1\]\.id "rule-2" is used by another rule/],
     ['empty unless', { name: 'p', rules: [{ effect: 'deny', unless: {} }] }, /^rules\[0\]\.unless must NOT have fewer than 1 properties$/],
-    ['whitespace in a principal', { name: 'p', rules: [{ effect: 'deny', principal: ['arn:aws:iam::1 x'] }] }, /^rules\[0\]\.principal\[0\]/],
+    ['a control character in a principal', { name: 'p', rules: [{ effect: 'deny', principal: ['arn:aws:iam::1\tx'] }] }, /^rules\[0\]\.principal\[0\]/],
   ];
   for (const [label, document, message] of bad) {
     it(`refuses ${label} in one line naming the field`, () => {
