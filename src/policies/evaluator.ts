@@ -44,6 +44,8 @@ export function regionOf(arn: string | undefined): string | undefined {
 /** One condition's patterns: values without wildcards in a Set, the others in one anchored RegExp. */
 interface Matcher {
   field: ConditionField;
+  /** The field's position in CONDITION_FIELDS: facts are read by index on the hot path. */
+  slot: number;
   exact: Set<string>;
   glob?: RegExp;
 }
@@ -54,18 +56,20 @@ const globSource = (pattern: string) => escapeRegExp(pattern).replace(/\*/g, '.*
 export function compileMatcher(field: ConditionField, patterns: string[]): Matcher {
   const exact = new Set(patterns.filter((p) => !/[*?]/.test(p)));
   const globs = patterns.filter((p) => /[*?]/.test(p));
-  return { field, exact, glob: globs.length ? new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 's') : undefined };
+  return { field, slot: CONDITION_FIELDS.indexOf(field), exact, glob: globs.length ? new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 's') : undefined };
 }
 
 /** An absent field never matches a condition, whatever its patterns (even `*`). */
-function matches(matcher: Matcher, facts: RequestFacts): boolean {
-  const value = facts[matcher.field];
+function matches(matcher: Matcher, facts: FactSlots): boolean {
+  const value = facts[matcher.slot];
   if (value === undefined) return false;
   return matcher.exact.has(value) || (matcher.glob !== undefined && matcher.glob.test(value));
 }
 
+/** Exact-match conditions first: a Set lookup that fails spares the regular expressions after it. */
 function compileConditions(conditions: Conditions): Matcher[] {
-  return CONDITION_FIELDS.filter((field) => conditions[field] !== undefined).map((field) => compileMatcher(field, conditions[field]!));
+  const matchers = CONDITION_FIELDS.filter((field) => conditions[field] !== undefined).map((field) => compileMatcher(field, conditions[field]!));
+  return [...matchers.filter((m) => !m.glob), ...matchers.filter((m) => m.glob)];
 }
 
 export interface CompiledRule {
@@ -97,8 +101,12 @@ export function compilePolicy(policy: { id: string; name: string; mode: PolicyMo
   };
 }
 
+/** Request facts in CONDITION_FIELDS order. */
+type FactSlots = readonly (string | undefined)[];
+const toSlots = (facts: RequestFacts): FactSlots => CONDITION_FIELDS.map((field) => facts[field]);
+
 /** The first condition that does not match, or undefined when the rule applies. */
-function mismatch(rule: CompiledRule, facts: RequestFacts): string | undefined {
+function mismatch(rule: CompiledRule, facts: FactSlots): string | undefined {
   for (const matcher of rule.when) if (!matches(matcher, facts)) return matcher.field;
   if (rule.unless && rule.unless.every((matcher) => matches(matcher, facts))) return 'unless';
   return undefined;
@@ -168,7 +176,7 @@ interface Verdict {
 }
 
 /** Deny wins; else the first matching allow; else undefined (the default decides). */
-function verdict(policies: readonly CompiledPolicy[], facts: RequestFacts): Verdict | undefined {
+function verdict(policies: readonly CompiledPolicy[], facts: FactSlots): Verdict | undefined {
   let allow: Verdict | undefined;
   for (const policy of policies) {
     for (const rule of policy.rules) {
@@ -187,7 +195,8 @@ function verdict(policies: readonly CompiledPolicy[], facts: RequestFacts): Verd
  * Audit-only policies are then evaluated together with the enforced ones: when that combination would
  * deny a request that is allowed, the decision says so (`wouldDeny`) and names the rule.
  */
-export function evaluate(index: PolicyIndex, scope: RequestScope, facts: RequestFacts, trace?: TraceStep[]): PolicyDecision {
+export function evaluate(index: PolicyIndex, scope: RequestScope, requestFacts: RequestFacts, trace?: TraceStep[]): PolicyDecision {
+  const facts = toSlots(requestFacts);
   const attached: { kind: AttachmentKind; policy: CompiledPolicy }[] = [];
   for (const kind of ATTACHMENT_ORDER) {
     const id = kind === 'group' ? scope.groupId : kind === 'keystore' ? scope.keystoreId : scope.keyId;
