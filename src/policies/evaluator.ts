@@ -6,24 +6,28 @@ import { CONDITION_FIELDS, ruleIdOf, type ConditionField, type Conditions, type 
  * precompiled RegExp per condition) into an immutable index; a decision reads only that index.
  */
 
-/** The values a request offers to the conditions; derived fields (account, region) come from the ARNs. */
-export type RequestFacts = Partial<Record<ConditionField, string>>;
+/**
+ * The values a request offers to the conditions, in CONDITION_FIELDS order (read by position on the hot
+ * path); the derived fields (account, region) come from the ARNs. An absent field is undefined.
+ */
+export type RequestFacts = readonly (string | undefined)[];
 
 /**
  *= xks-spec.md#14.10
  *# 92. [MAY] Secondary authorization based on `requestMetadata` or the Authorization header.
  */
 export function requestFacts(metadata: RequestMetadata): RequestFacts {
-  return {
-    principal: metadata.awsPrincipalArn,
-    account: accountOf(metadata.awsPrincipalArn),
-    kmsOperation: metadata.kmsOperation,
-    kmsViaService: metadata.kmsViaService,
-    sourceVpc: metadata.awsSourceVpc,
-    sourceVpce: metadata.awsSourceVpce,
-    kmsKeyArn: metadata.kmsKeyArn,
-    region: regionOf(metadata.kmsKeyArn),
-  };
+  // The order of CONDITION_FIELDS: principal, account, kmsOperation, kmsViaService, sourceVpc, sourceVpce, kmsKeyArn, region.
+  return [
+    metadata.awsPrincipalArn,
+    accountOf(metadata.awsPrincipalArn),
+    metadata.kmsOperation,
+    metadata.kmsViaService,
+    metadata.awsSourceVpc,
+    metadata.awsSourceVpce,
+    metadata.kmsKeyArn,
+    regionOf(metadata.kmsKeyArn),
+  ];
 }
 
 /** The account of `arn:aws:iam::ACCOUNT:…` or `arn:aws:sts::ACCOUNT:…` (any partition); undefined for service principals. */
@@ -60,7 +64,7 @@ export function compileMatcher(field: ConditionField, patterns: string[]): Match
 }
 
 /** An absent field never matches a condition, whatever its patterns (even `*`). */
-function matches(matcher: Matcher, facts: FactSlots): boolean {
+function matches(matcher: Matcher, facts: RequestFacts): boolean {
   const value = facts[matcher.slot];
   if (value === undefined) return false;
   return matcher.exact.has(value) || (matcher.glob !== undefined && matcher.glob.test(value));
@@ -101,12 +105,8 @@ export function compilePolicy(policy: { id: string; name: string; mode: PolicyMo
   };
 }
 
-/** Request facts in CONDITION_FIELDS order. */
-type FactSlots = readonly (string | undefined)[];
-const toSlots = (facts: RequestFacts): FactSlots => CONDITION_FIELDS.map((field) => facts[field]);
-
 /** The first condition that does not match, or undefined when the rule applies. */
-function mismatch(rule: CompiledRule, facts: FactSlots): string | undefined {
+function mismatch(rule: CompiledRule, facts: RequestFacts): string | undefined {
   for (const matcher of rule.when) if (!matches(matcher, facts)) return matcher.field;
   if (rule.unless && rule.unless.every((matcher) => matches(matcher, facts))) return 'unless';
   return undefined;
@@ -114,28 +114,37 @@ function mismatch(rule: CompiledRule, facts: FactSlots): string | undefined {
 
 export type AttachmentKind = 'group' | 'keystore' | 'key';
 
-/** Policies by attachment, compiled, plus each group's default effect. Immutable: a change builds a new one. */
+type PolicyMap = ReadonlyMap<string, readonly CompiledPolicy[]>;
+
+/**
+ * Policies by attachment (one map per kind, keyed by the internal id the live state carries, so a
+ * lookup builds no string), compiled, plus each group's default effect. Immutable: a change builds a new one.
+ */
 export interface PolicyIndex {
-  byTarget: ReadonlyMap<string, readonly CompiledPolicy[]>;
+  byGroup: PolicyMap;
+  byKeystore: PolicyMap;
+  byKey: PolicyMap;
+  /** Whether any policy is audit-only (else the rehearsal is skipped). */
+  hasAuditOnly: boolean;
   groupDefaults: ReadonlyMap<string, Effect>;
 }
-
-export const targetKey = (kind: AttachmentKind, id: string) => `${kind}:${id}`;
 
 export function buildIndex(
   policies: { id: string; name: string; mode: PolicyMode; rules: PolicyRule[]; attachKind?: AttachmentKind; attachId?: string }[],
   groupDefaults: Iterable<[groupId: string, effect: Effect]>,
 ): PolicyIndex {
-  const byTarget = new Map<string, CompiledPolicy[]>();
+  const maps = { group: new Map<string, CompiledPolicy[]>(), keystore: new Map<string, CompiledPolicy[]>(), key: new Map<string, CompiledPolicy[]>() };
+  let hasAuditOnly = false;
   for (const policy of [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (!policy.attachKind || !policy.attachId) continue;
-    const key = targetKey(policy.attachKind, policy.attachId);
-    byTarget.set(key, [...(byTarget.get(key) ?? []), compilePolicy(policy)]);
+    const map = maps[policy.attachKind];
+    map.set(policy.attachId, [...(map.get(policy.attachId) ?? []), compilePolicy(policy)]);
+    if (policy.mode === 'audit-only') hasAuditOnly = true;
   }
-  return { byTarget, groupDefaults: new Map(groupDefaults) };
+  return { byGroup: maps.group, byKeystore: maps.keystore, byKey: maps.key, hasAuditOnly, groupDefaults: new Map(groupDefaults) };
 }
 
-export const EMPTY_INDEX: PolicyIndex = { byTarget: new Map(), groupDefaults: new Map() };
+export const EMPTY_INDEX: PolicyIndex = buildIndex([], []);
 
 /** Where a request lands: the key's group, the keystore it came through, and the key (internal ids). */
 export interface RequestScope {
@@ -167,66 +176,68 @@ export interface PolicyDecision {
   wouldDenyPolicy?: string;
 }
 
-const ATTACHMENT_ORDER: AttachmentKind[] = ['group', 'keystore', 'key'];
-
 interface Verdict {
   allowed: boolean;
-  rule?: CompiledRule;
-  policy?: CompiledPolicy;
+  rule: CompiledRule;
+  policy: CompiledPolicy;
 }
 
-/** Deny wins; else the first matching allow; else undefined (the default decides). */
-function verdict(policies: readonly CompiledPolicy[], facts: FactSlots): Verdict | undefined {
+type Attached = readonly [group: readonly CompiledPolicy[] | undefined, keystore: readonly CompiledPolicy[] | undefined, key: readonly CompiledPolicy[] | undefined];
+
+/** Deny wins; else the first matching allow; else undefined (the default decides). Audit-only policies count only in a rehearsal. */
+function verdict(attached: Attached, facts: RequestFacts, rehearsal: boolean): Verdict | undefined {
   let allow: Verdict | undefined;
-  for (const policy of policies) {
-    for (const rule of policy.rules) {
-      if (rule.effect === 'allow' && allow !== undefined) continue;
-      if (mismatch(rule, facts) !== undefined) continue;
-      if (rule.effect === 'deny') return { allowed: false, rule, policy };
-      allow = { allowed: true, rule, policy };
+  for (const policies of attached) {
+    if (policies === undefined) continue;
+    for (const policy of policies) {
+      if (!rehearsal && policy.mode !== 'enforce') continue;
+      for (const rule of policy.rules) {
+        if (rule.effect === 'allow' && allow !== undefined) continue;
+        if (mismatch(rule, facts) !== undefined) continue;
+        if (rule.effect === 'deny') return { allowed: false, rule, policy };
+        allow = { allowed: true, rule, policy };
+      }
     }
   }
   return allow;
 }
 
+const KINDS: readonly AttachmentKind[] = ['group', 'keystore', 'key'];
+const DEFAULT_RULE: Record<Effect, string> = { allow: 'default:allow', deny: 'default:deny' };
+
+function traceAll(attached: Attached, facts: RequestFacts, trace: TraceStep[]): void {
+  attached.forEach((policies, i) => {
+    for (const policy of policies ?? []) {
+      for (const rule of policy.rules) {
+        const miss = mismatch(rule, facts);
+        trace.push({ policy: policy.name, mode: policy.mode, attachedTo: KINDS[i]!, rule: rule.id, effect: rule.effect, matched: miss === undefined, ...(miss ? { mismatch: miss } : {}) });
+      }
+    }
+  });
+}
+
 /**
  * Decides one request: deny wins across every enforce-mode policy attached to the group, the keystore
  * and the key; otherwise a matching allow rule allows; otherwise the group's default (allow when unset).
- * Audit-only policies are then evaluated together with the enforced ones: when that combination would
- * deny a request that is allowed, the decision says so (`wouldDeny`) and names the rule.
+ * Audit-only policies are then evaluated together with the enforced ones (a rehearsal): when that
+ * would deny a request that is allowed, the decision says so (`wouldDeny`) and names the rule.
  */
-export function evaluate(index: PolicyIndex, scope: RequestScope, requestFacts: RequestFacts, trace?: TraceStep[]): PolicyDecision {
-  const facts = toSlots(requestFacts);
-  const attached: { kind: AttachmentKind; policy: CompiledPolicy }[] = [];
-  for (const kind of ATTACHMENT_ORDER) {
-    const id = kind === 'group' ? scope.groupId : kind === 'keystore' ? scope.keystoreId : scope.keyId;
-    const list = index.byTarget.get(targetKey(kind, id));
-    if (list) for (const policy of list) attached.push({ kind, policy });
-  }
+export function evaluate(index: PolicyIndex, scope: RequestScope, facts: RequestFacts, trace?: TraceStep[]): PolicyDecision {
+  const attached: Attached = [index.byGroup.get(scope.groupId), index.byKeystore.get(scope.keystoreId), index.byKey.get(scope.keyId)];
   const fallback: Effect = index.groupDefaults.get(scope.groupId) ?? 'allow';
-  if (trace) {
-    for (const { kind, policy } of attached) {
-      for (const rule of policy.rules) {
-        const miss = mismatch(rule, facts);
-        trace.push({ policy: policy.name, mode: policy.mode, attachedTo: kind, rule: rule.id, effect: rule.effect, matched: miss === undefined, ...(miss ? { mismatch: miss } : {}) });
-      }
-    }
-  }
-  if (attached.length === 0) return { allowed: fallback === 'allow', decidedBy: `default:${fallback}` };
+  if (trace) traceAll(attached, facts, trace);
 
-  const enforced = attached.filter((a) => a.policy.mode === 'enforce').map((a) => a.policy);
-  const actual = verdict(enforced, facts);
-  const decision: PolicyDecision = actual?.rule
-    ? { allowed: actual.allowed, decidedBy: actual.rule.id, policy: actual.policy!.name }
-    : { allowed: fallback === 'allow', decidedBy: `default:${fallback}` };
-  if (!decision.allowed || enforced.length === attached.length) return decision;
+  const actual = verdict(attached, facts, false);
+  const decision: PolicyDecision = actual
+    ? { allowed: actual.allowed, decidedBy: actual.rule.id, policy: actual.policy.name }
+    : { allowed: fallback === 'allow', decidedBy: DEFAULT_RULE[fallback] };
+  if (!decision.allowed || !index.hasAuditOnly) return decision;
 
-  const rehearsed = verdict(attached.map((a) => a.policy), facts);
-  const rehearsedAllowed = rehearsed ? rehearsed.allowed : fallback === 'allow';
-  if (!rehearsedAllowed) {
+  const rehearsed = verdict(attached, facts, true);
+  if (rehearsed ? !rehearsed.allowed : fallback === 'deny') {
     decision.wouldDeny = true;
-    decision.wouldDenyBy = rehearsed?.rule?.id ?? `default:${fallback}`;
-    if (rehearsed?.policy) decision.wouldDenyPolicy = rehearsed.policy.name;
+    decision.wouldDenyBy = rehearsed?.rule.id ?? DEFAULT_RULE[fallback];
+    if (rehearsed) decision.wouldDenyPolicy = rehearsed.policy.name;
   }
   return decision;
 }
