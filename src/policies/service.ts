@@ -1,6 +1,7 @@
 import { discardAdminEvents, type AdminEvent, type AdminEventSink } from '../audit/admin-events.js';
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
+import { CANARY_GROUP } from '../keys/service.js';
 import type { LiveState } from '../registry/live-state.js';
 import type { Store } from '../storage/store.js';
 import { translateStoreError } from '../storage/translate-error.js';
@@ -88,6 +89,13 @@ export function createPolicyService({ store, live, registry, clock, newId, event
     return policy;
   }
 
+  /** A customer group: the internal one (the health canary's, `__system`) takes no policies. */
+  async function requireGroup(name: string) {
+    const group = name === CANARY_GROUP ? undefined : await store.getGroupByName(name);
+    if (!group) throw notFound(`no group named "${name}"`);
+    return group;
+  }
+
   async function requireKeystore(name: string) {
     const keystore = await store.getKeystoreByName(name);
     if (!keystore) throw notFound(`no keystore named "${name}"`);
@@ -96,8 +104,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
 
   async function resolveTarget(target: AttachTarget): Promise<{ attachKind: AttachmentKind; attachId: string }> {
     if ('group' in target) {
-      const group = await store.getGroupByName(target.group);
-      if (!group) throw notFound(`no group named "${target.group}"`);
+      const group = await requireGroup(target.group);
       return { attachKind: 'group', attachId: group.id };
     }
     const keystore = await requireKeystore(target.keystore);
@@ -233,8 +240,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
     /** What a group decides when no rule matches: allow (the default, v0.1 behaviour) or deny. */
     async setGroupDefault(group: string, effect: Effect, actor?: Actor): Promise<{ group: string; default: Effect }> {
       if (effect !== 'allow' && effect !== 'deny') throw invalid(`default must be allow or deny (got "${String(effect)}")`);
-      const found = await store.getGroupByName(group);
-      if (!found) throw notFound(`no group named "${group}"`);
+      const found = await requireGroup(group);
       await translateStoreError(() => policies.setGroupDefault(found.id, effect, clock.now()));
       await reload();
       await audit(actor, 'policy.set-default', { group, default: effect });
@@ -245,7 +251,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
     async listGroupDefaults(): Promise<{ group: string; default: Effect }[]> {
       const [groups, defaults] = await Promise.all([store.listGroups(), policies.listGroupDefaults()]);
       const effect = new Map(defaults.map((d) => [d.groupId, d.effect]));
-      return groups.filter((g) => !g.name.startsWith('__')).map((g) => ({ group: g.name, default: effect.get(g.id) ?? 'allow' }));
+      return groups.filter((g) => g.name !== CANARY_GROUP).map((g) => ({ group: g.name, default: effect.get(g.id) ?? 'allow' }));
     },
 
     /**

@@ -175,6 +175,9 @@ describe('policies admin API', () => {
       ['DELETE', '/policies/nope', undefined, 404, /no policy named "nope"/],
       ['PUT', '/policy-defaults/demo', { default: 'maybe' }, 400, /body\/default must be equal to one of the allowed values/],
       ['PUT', '/policy-defaults/nope', { default: 'deny' }, 404, /no group named "nope"/],
+      // The health canary's internal group takes no policies.
+      ['PUT', '/policy-defaults/__system', { default: 'deny' }, 404, /no group named "__system"/],
+      ['POST', '/policies/keep/attach', { group: '__system' }, 404, /no group named "__system"/],
       ['POST', '/policies/simulate', { keystore: 'demo', keyId: 'demo-key', operation: 'Sign' }, 400, /operation/],
       ['POST', '/policies/simulate', { keystore: 'demo', keyId: 'nope', operation: 'Encrypt' }, 404, /no key "nope" in keystore "demo"/],
       ['POST', '/policies/simulate', { keystore: 'demo', keyId: 'demo-key', operation: 'Encrypt', requestMetadata: { awsPrincipalArn: 7 } }, 400, /requestMetadata\.awsPrincipalArn must be a string/],
