@@ -16,6 +16,8 @@ import { unsealRoutes } from './routes/unseal.js';
 import { routePermission, type Permission } from './permissions.js';
 import { RootSealedError } from '../roots/root-of-trust.js';
 import type { UnsealService } from '../unseal/service.js';
+import { policyRoutes } from './routes/policies.js';
+import type { PolicyService } from '../policies/service.js';
 
 export interface AdminApiDeps {
   keystores: KeystoreService;
@@ -24,6 +26,7 @@ export interface AdminApiDeps {
   access: AccessService;
   /** Quorum approvals for gated operations. */
   approvals: ApprovalGate;
+  policies: PolicyService;
   nodeStatus: () => Promise<NodeStatus>;
   /** Unseal status and share entry (docs/unseal.md); while sealed, key changes are refused. */
   unseal?: UnsealService;
@@ -88,6 +91,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(keyRoutes, { keys: deps.keys, gate: deps.approvals });
   await app.register(accessRoutes, { access: deps.access, gate: deps.approvals });
   await app.register(approvalRoutes, { gate: deps.approvals });
+  await app.register(policyRoutes, { policies: deps.policies });
   if (deps.unseal) await app.register(unsealRoutes, { unseal: deps.unseal });
 }
 

@@ -7,6 +7,7 @@ import { registerApprovalCommands } from './commands/approvals.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerUnsealCommand } from './commands/unseal.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerKeystoreCommands(program);
   registerKeyCommands(program);
+  registerPolicyCommands(program);
   registerDoctorCommand(program);
   registerUnsealCommand(program);
   registerAccessCommands(program);

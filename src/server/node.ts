@@ -12,6 +12,7 @@ import { createHealthMonitor } from '../health/health-monitor.js';
 import { RootSealedError, type DataKey } from '../roots/root-of-trust.js';
 import { sealedGate } from '../unseal/gate.js';
 import { createUnsealService, type UnsealService } from '../unseal/service.js';
+import { createPolicyAuthorizer } from '../policies/authorizer.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
@@ -96,6 +97,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         options.logger.info({ event: 'node.unsealed', keys: services.live.keyCount() }, 'unsealed: keys are open, the node serves crypto');
       },
     });
+    await services.policies.loadAll();
     if (unseal.serving()) await openKeys();
     else {
       const { threshold, shares } = unseal.status();
@@ -130,6 +132,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       healthFacts,
       logger: options.logger,
       gates: [sealedGate(unseal.serving)],
+      authorizer: createPolicyAuthorizer(services.policyRegistry),
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
@@ -170,6 +173,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       unseal,
       access: services.access,
       approvals: services.approvals,
+      policies: services.policies,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,
         nodeId,

@@ -5,6 +5,8 @@ import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
+import { PolicyRegistry } from '../policies/authorizer.js';
+import { createPolicyService, type PolicyService } from '../policies/service.js';
 import { LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
 import { readRootConfig } from '../roots/root-config.js';
@@ -22,6 +24,9 @@ export interface Services {
   keys: KeyService;
   access: AccessService;
   approvals: ApprovalGate;
+  /** Compiled policies the XKS authorizer reads; `policies` keeps it current. */
+  policyRegistry: PolicyRegistry;
+  policies: PolicyService;
   close(): Promise<void>;
 }
 
@@ -46,11 +51,13 @@ export async function openServices(options: {
   }
   const live = new LiveState();
   const deps = { store, root, live, clock: options.clock, newId: randomUUID };
+  const policyRegistry = new PolicyRegistry();
   const keystores = createKeystoreService({ ...deps, secretSealer });
   const keys = createKeyService(deps);
   const access = createAccessService(deps);
   const approvals = createApprovalGate({ ...deps, userRoles: access.rolesOf, userExists: access.userExists });
   defineApprovalExecutors(approvals, { keys, keystores, access });
+  const policies = createPolicyService({ ...deps, registry: policyRegistry });
   return {
     store,
     root,
@@ -59,6 +66,8 @@ export async function openServices(options: {
     keys,
     access,
     approvals,
+    policyRegistry,
+    policies,
     async close() {
       await store.close();
       await root.close();

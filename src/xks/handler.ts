@@ -110,7 +110,7 @@ export function createXksHandler({
     const decision = authorizer.authorize({ keystore, key, operation, metadata });
     record.policyRuleId = decision.ruleId;
     record.policyWouldDeny = decision.wouldDeny;
-    if (!decision.allowed) throw new XksError('AccessDeniedException', 'The request was denied by the external key manager\'s policy');
+    if (!decision.allowed) throw new XksError('AccessDeniedException', 'The request was denied by the external key manager\'s policy', decision.detail);
     return key;
   }
 
@@ -118,7 +118,9 @@ export function createXksHandler({
   async function perform(operation: XksRoute, keystore: LiveKeystore, body: Buffer, record: RequestRecord): Promise<unknown> {
     switch (operation.operation) {
       case 'GetHealthStatus': {
-        // Health is never subject to secondary authorization (xks-spec.md §14.7 item 62).
+        /*= xks-spec.md#14.7
+         *# 62. [MUST] Exclude `/health` from secondary authorization; it must pass even with a deny-all policy.
+         * (No authorize stage here: the authorizer is only ever asked about key operations.) */
         record.metadata = decoder.metadataOnly('GetHealthStatus', body).requestMetadata;
         requireKeystoreEnabled(keystore);
         return getHealthStatus(await healthFacts());

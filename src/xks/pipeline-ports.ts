@@ -16,6 +16,8 @@ export interface AuthorizationDecision {
   ruleId?: string;
   /** A rule in audit-only mode would have denied this allowed request. */
   wouldDeny?: boolean;
+  /** For the log on denial: what denied and what it saw (never a secret). */
+  detail?: string;
 }
 
 /** Stage "authorize": secondary authorization over requestMetadata. Never called for GetHealthStatus. */
