@@ -91,7 +91,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(keyRoutes, { keys: deps.keys, gate: deps.approvals });
   await app.register(accessRoutes, { access: deps.access, gate: deps.approvals });
   await app.register(approvalRoutes, { gate: deps.approvals });
-  await app.register(policyRoutes, { policies: deps.policies });
+  await app.register(policyRoutes, { policies: deps.policies, gate: deps.approvals });
   if (deps.unseal) await app.register(unsealRoutes, { unseal: deps.unseal });
 }
 

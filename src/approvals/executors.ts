@@ -1,6 +1,8 @@
 import type { AccessService } from '../access/service.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/service.js';
+import type { AttachTarget, Effect, PolicyDocument } from '../policies/document.js';
+import type { PolicyService } from '../policies/service.js';
 import type { ApprovalPolicy } from './approval-store.js';
 import type { ApprovalGate } from './gate.js';
 
@@ -8,7 +10,37 @@ import type { ApprovalGate } from './gate.js';
  * What each gated operation does when it runs, from the plain-JSON params its route stored.
  * A new gated route adds one `gate.define(...)` here and one `gated(...)` call in its handler.
  */
-export function defineApprovalExecutors(gate: ApprovalGate, { keys, keystores, access }: { keys: KeyService; keystores: KeystoreService; access: AccessService }): void {
+/** Every policy edit, as one approval operation (`policy.edit`) whose params say which edit. */
+export type PolicyEdit =
+  | { edit: 'create'; document: PolicyDocument }
+  | { edit: 'update'; name: string; document: PolicyDocument }
+  | { edit: 'remove'; name: string }
+  | { edit: 'attach'; name: string; target: AttachTarget }
+  | { edit: 'detach'; name: string }
+  | { edit: 'set-default'; group: string; default: Effect };
+
+export function runPolicyEdit(policies: PolicyService, p: PolicyEdit, actor?: Parameters<PolicyService['create']>[1]): Promise<unknown> {
+  switch (p.edit) {
+    case 'create':
+      return policies.create(p.document, actor);
+    case 'update':
+      return policies.update(p.name, p.document, actor);
+    case 'remove':
+      return policies.remove(p.name, actor);
+    case 'attach':
+      return policies.attach(p.name, p.target, actor);
+    case 'detach':
+      return policies.detach(p.name, actor);
+    case 'set-default':
+      return policies.setGroupDefault(p.group, p.default, actor);
+  }
+}
+
+export function defineApprovalExecutors(
+  gate: ApprovalGate,
+  { keys, keystores, access, policies }: { keys: KeyService; keystores: KeystoreService; access: AccessService; policies: PolicyService },
+): void {
+  gate.define('policy.edit', (p: PolicyEdit, actor) => runPolicyEdit(policies, p, actor));
   gate.define('key.disable', (p: { id: string; keystore?: string }) => keys.disable(p.id, p.keystore));
   gate.define('keystore.disable', (p: { name: string }) => keystores.setStatus(p.name, 'DISABLED'));
   // Secret inputs (a given secret) or results (a generated secret): claimed by the requester, never stored.

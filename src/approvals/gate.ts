@@ -145,6 +145,19 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
     },
 
     /**
+     * Of the groups an operation touches, the one whose approval policy covers it (so an edit that spans
+     * groups cannot slip past the stricter one); else the first, else the node-wide scope.
+     */
+    async pickGroup(groups: readonly string[], operation: string): Promise<string> {
+      for (const group of groups) {
+        const id = await groupId(group);
+        const policy = id === undefined ? undefined : await approvals.getPolicy(id);
+        if (policy?.operations.includes(operation)) return group;
+      }
+      return groups[0] ?? NODE_WIDE;
+    },
+
+    /**
      * Runs the operation now, or stores a pending approval request when the group's policy requires one.
      * `approvalId` claims an approved request (claim-mode operations): same requester, operation and params.
      */

@@ -237,6 +237,27 @@ export function createPolicyService({ store, live, registry, clock, newId, event
       return view(policy);
     },
 
+    /**
+     * The groups an edit touches, by name: where the policy applies now and where `target` would make it
+     * apply. Quorum approval (docs/access.md) is asked of these groups. Unknown names are left out; the
+     * edit itself reports them.
+     */
+    async groupsAffected(name: string | undefined, target?: AttachTarget): Promise<string[]> {
+      const groups = new Set<string>();
+      const [allGroups, keystores] = await Promise.all([store.listGroups(), store.listKeystores()]);
+      const groupName = new Map(allGroups.map((g) => [g.id, g.name]));
+      const current = name === undefined ? undefined : await policies.getByName(name);
+      if (current?.attachKind === 'group') groups.add(groupName.get(current.attachId!) ?? '');
+      if (current?.attachKind === 'keystore') groups.add(groupName.get(keystores.find((k) => k.id === current.attachId)?.groupId ?? '') ?? '');
+      if (current?.attachKind === 'key') groups.add(groupName.get((await store.getKeyById(current.attachId!))?.groupId ?? '') ?? '');
+      if (target && typeof target === 'object') {
+        if ('group' in target) groups.add(target.group);
+        else if ('keystore' in target) groups.add(groupName.get(keystores.find((k) => k.name === target.keystore)?.groupId ?? '') ?? '');
+      }
+      groups.delete('');
+      return [...groups];
+    },
+
     /** What a group decides when no rule matches: allow (the default, v0.1 behaviour) or deny. */
     async setGroupDefault(group: string, effect: Effect, actor?: Actor): Promise<{ group: string; default: Effect }> {
       if (effect !== 'allow' && effect !== 'deny') throw invalid(`default must be allow or deny (got "${String(effect)}")`);

@@ -56,8 +56,8 @@ export async function openServices(options: {
   const keys = createKeyService(deps);
   const access = createAccessService(deps);
   const approvals = createApprovalGate({ ...deps, userRoles: access.rolesOf, userExists: access.userExists });
-  defineApprovalExecutors(approvals, { keys, keystores, access });
   const policies = createPolicyService({ ...deps, registry: policyRegistry });
+  defineApprovalExecutors(approvals, { keys, keystores, access, policies });
   return {
     store,
     root,

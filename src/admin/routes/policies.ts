@@ -1,7 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AdminEvent } from '../../audit/admin-events.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AttachTarget, type Effect, type PolicyDocument } from '../../policies/document.js';
 import type { PolicyService, SimulationInput } from '../../policies/service.js';
+import type { ApprovalGate } from '../../approvals/gate.js';
+import type { PolicyEdit } from '../../approvals/executors.js';
+import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';
 
 const nameParams = {
@@ -34,18 +36,20 @@ const simulateBody = {
   },
 } as const;
 
-/** Who acted, for the admin event a policy change records. */
-const actorOf = (request: FastifyRequest): AdminEvent['actor'] | undefined =>
-  request.actor && { kind: request.actor.kind, id: request.actor.id, name: request.actor.name };
-
 /** Policies over requestMetadata (docs/policies.md): documents, attachments, group defaults, simulate. */
-export async function policyRoutes(app: FastifyInstance, { policies }: { policies: PolicyService }): Promise<void> {
+export async function policyRoutes(app: FastifyInstance, { policies, gate }: { policies: PolicyService; gate: ApprovalGate }): Promise<void> {
+  /** Every edit goes through quorum approval (`policy.edit`) when a group it touches requires it. */
+  const edit = async (request: FastifyRequest, reply: FastifyReply, params: PolicyEdit, groups: string[], summary: string, status = 200) =>
+    gated(request, reply, gate, { operation: 'policy.edit', group: await gate.pickGroup(groups, 'policy.edit'), params, summary }, status);
+  const targetOf = (document: unknown) => (document && typeof document === 'object' ? (document as PolicyDocument).attach : undefined);
+
   app.get('/policies', { config: routePermission('policies:read') }, async () => policies.list());
 
   app.post<{ Body: PolicyDocument }>(
     '/policies',
     { config: routePermission('policies:write'), schema: { body: serviceValidatedObject } },
-    async (request, reply) => reply.code(201).send(await policies.create(request.body, actorOf(request))),
+    async (request, reply) =>
+      edit(request, reply, { edit: 'create', document: request.body }, await policies.groupsAffected(undefined, targetOf(request.body)), `create policy ${String(request.body?.name)}`, 201),
   );
 
   app.post<{ Body: SimulationInput }>(
@@ -61,28 +65,37 @@ export async function policyRoutes(app: FastifyInstance, { policies }: { policie
   app.put<{ Params: { name: string }; Body: PolicyDocument }>(
     '/policies/:name',
     { config: routePermission('policies:write'), schema: { params: nameParams, body: serviceValidatedObject } },
-    async (request) => policies.update(request.params.name, request.body, actorOf(request)),
+    async (request, reply) => {
+      const { name } = request.params;
+      return edit(request, reply, { edit: 'update', name, document: request.body }, await policies.groupsAffected(name, targetOf(request.body)), `update policy ${name}`);
+    },
   );
 
   app.delete<{ Params: { name: string } }>(
     '/policies/:name',
     { config: routePermission('policies:write'), schema: { params: nameParams } },
     async (request, reply) => {
-      await policies.remove(request.params.name, actorOf(request));
-      return reply.code(204).send();
+      const { name } = request.params;
+      return edit(request, reply, { edit: 'remove', name }, await policies.groupsAffected(name), `delete policy ${name}`);
     },
   );
 
   app.post<{ Params: { name: string }; Body: AttachTarget }>(
     '/policies/:name/attach',
     { config: routePermission('policies:write'), schema: { params: nameParams, body: serviceValidatedObject } },
-    async (request) => policies.attach(request.params.name, request.body, actorOf(request)),
+    async (request, reply) => {
+      const { name } = request.params;
+      return edit(request, reply, { edit: 'attach', name, target: request.body }, await policies.groupsAffected(name, request.body), `attach policy ${name}`);
+    },
   );
 
   app.post<{ Params: { name: string } }>(
     '/policies/:name/detach',
     { config: routePermission('policies:write'), schema: { params: nameParams } },
-    async (request) => policies.detach(request.params.name, actorOf(request)),
+    async (request, reply) => {
+      const { name } = request.params;
+      return edit(request, reply, { edit: 'detach', name }, await policies.groupsAffected(name), `detach policy ${name}`);
+    },
   );
 
   app.get('/policy-defaults', { config: routePermission('policies:read') }, async () => policies.listGroupDefaults());
@@ -96,6 +109,9 @@ export async function policyRoutes(app: FastifyInstance, { policies }: { policie
         body: { type: 'object', required: ['default'], additionalProperties: false, properties: { default: { type: 'string', enum: ['allow', 'deny'] } } },
       },
     },
-    async (request) => policies.setGroupDefault(request.params.group, request.body.default, actorOf(request)),
+    async (request, reply) => {
+      const { group } = request.params;
+      return edit(request, reply, { edit: 'set-default', group, default: request.body.default }, [group], `set the policy default of group ${group} to ${request.body.default}`);
+    },
   );
 }
