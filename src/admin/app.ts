@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ManagementError } from '../core/errors.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/service.js';
+import type { KillSwitch } from '../kill-switch/kill-switch.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
@@ -11,6 +12,7 @@ import { matchesAnyToken } from './token.js';
 export interface AdminApiDeps {
   keystores: KeystoreService;
   keys: KeyService;
+  killSwitch: KillSwitch;
   tokenHashes: () => readonly Buffer[];
   nodeStatus: () => Promise<NodeStatus>;
 }
@@ -61,7 +63,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'no such admin API route' }));
 
-  await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus });
+  await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus, killSwitch: deps.killSwitch });
   await app.register(keystoreRoutes, { keystores: deps.keystores });
   await app.register(keyRoutes, { keys: deps.keys });
 }

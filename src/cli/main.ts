@@ -5,6 +5,7 @@ import { CliError } from './admin-client.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
+import { registerKillSwitchCommands } from './commands/kill-switch.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerServeCommand } from './commands/serve.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerKeystoreCommands(program);
   registerKeyCommands(program);
+  registerKillSwitchCommands(program);
   registerDoctorCommand(program);
   return program;
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
+import { validateReason } from '../keys/attributes.js';
 import type { Keystore, StoredCredential } from '../domain/types.js';
 import type { LiveState } from '../registry/live-state.js';
 import { sealContext, type RootOfTrust } from '../roots/root-of-trust.js';
@@ -29,6 +30,7 @@ export interface KeystoreView {
   region: string;
   group: string;
   status: Keystore['status'];
+  blockReason?: string;
   createdAt: string;
   credentials: { accessKeyId: string; createdAt: string }[];
 }
@@ -78,6 +80,7 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
       region: keystore.region,
       group: group?.name ?? keystore.groupId,
       status: keystore.status,
+      blockReason: keystore.blockReason,
       createdAt: new Date(keystore.createdAt).toISOString(),
       credentials: credentials.map((c) => ({ accessKeyId: c.accessKeyId, createdAt: new Date(c.createdAt).toISOString() })),
     };
@@ -168,10 +171,32 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
     },
 
     /** Enables or disables every XKS operation of a keystore, effective on the next request. */
-    async setStatus(name: string, status: Keystore['status']): Promise<KeystoreView> {
+    async setStatus(name: string, status: 'ENABLED' | 'DISABLED'): Promise<KeystoreView> {
       const keystore = await requireKeystore(name);
+      if (keystore.status === 'BLOCKED') throw conflict(`keystore "${name}" is blocked (${keystore.blockReason ?? 'no reason given'}); unblock it first`);
       await translateStoreError(() => store.setKeystoreStatus(keystore.id, status));
       const updated = { ...keystore, status };
+      live.updateKeystore(updated);
+      return view(updated);
+    },
+
+    /** The keystore's kill switch: every XKS operation through it answers InvalidStateException, from the next request. */
+    async block(input: { name: string; reason: string }): Promise<KeystoreView> {
+      const reason = validateReason(input.reason);
+      const keystore = await requireKeystore(input.name);
+      await translateStoreError(() => store.setKeystoreStatus(keystore.id, 'BLOCKED', reason));
+      const updated: Keystore = { ...keystore, status: 'BLOCKED', blockReason: reason };
+      live.updateKeystore(updated);
+      return view(updated);
+    },
+
+    /** Lifts the keystore's kill switch; the keystore is ENABLED again. */
+    async unblock(input: { name: string }): Promise<KeystoreView> {
+      const keystore = await requireKeystore(input.name);
+      if (keystore.status !== 'BLOCKED') throw conflict(`keystore "${input.name}" is not blocked`);
+      await translateStoreError(() => store.setKeystoreStatus(keystore.id, 'ENABLED'));
+      const { blockReason: _cleared, ...rest } = keystore;
+      const updated: Keystore = { ...rest, status: 'ENABLED' };
       live.updateKeystore(updated);
       return view(updated);
     },

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
+import { startRotationScheduler, type RotationScheduler } from '../keys/rotation-scheduler.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
@@ -28,6 +29,8 @@ export interface NodeOptions {
   /** Health results are cached at most this long (≤ 60 s). */
   healthMaxAgeMs?: number;
   heartbeatIntervalMs?: number;
+  /** How often the node rotates and destroys keys that are due, and picks up other nodes' changes (default 60 s). */
+  schedulerIntervalMs?: number;
   tls?: { certPem: string | Buffer; keyPem: string | Buffer };
   /** Idle keep-alive connections are closed after this long (default 2 minutes). */
   idleTimeoutMs?: number;
@@ -41,6 +44,8 @@ export interface RunningNode {
   nodeId: string;
   services: Services;
   server: Http2SecureServer;
+  /** The node's key scheduler; tests run a pass with `scheduler.tick()`. */
+  scheduler: RotationScheduler;
   close(): Promise<void>;
 }
 
@@ -55,9 +60,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
   const services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
   let stopFleet = () => {};
+  let stopScheduler = () => {};
   try {
     await services.keystores.loadAll();
     await services.keys.loadAll();
+    await services.killSwitch.refresh();
     const canary = await services.keys.ensureCanary();
     const tokenHashes = (await services.store.listAdminTokens()).map((t) => t.tokenHash);
 
@@ -69,6 +76,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       intervalMs: options.heartbeatIntervalMs,
     });
     stopFleet = fleet.stop;
+
+    const scheduler = startRotationScheduler({
+      keys: services.keys,
+      nodeId,
+      logger: options.logger,
+      refresh: [services.keys.syncLive, services.killSwitch.refresh],
+      intervalMs: options.schedulerIntervalMs,
+    });
+    stopScheduler = scheduler.stop;
 
     const health = createHealthMonitor({
       root: services.root,
@@ -91,6 +107,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
       healthFacts,
       logger: options.logger,
+      gates: [services.killSwitch.gate],
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
@@ -120,6 +137,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       prefix: '/api/v1',
       keystores: services.keystores,
       keys: services.keys,
+      killSwitch: services.killSwitch,
       tokenHashes: () => tokenHashes,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,
@@ -146,7 +164,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       nodeId,
       services,
       server,
+      scheduler,
       async close() {
+        scheduler.stop();
         fleet.stop();
         const closing = app.close();
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
@@ -155,6 +175,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     };
   } catch (error) {
+    stopScheduler();
     stopFleet();
     await services.close();
     throw error;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
+import { createKillSwitch, type KillSwitch } from '../kill-switch/kill-switch.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
 import { LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
@@ -15,6 +16,7 @@ export interface Services {
   live: LiveState;
   keystores: KeystoreService;
   keys: KeyService;
+  killSwitch: KillSwitch;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function openServices(options: { paths: DataDirPaths; databaseUrl?:
     live,
     keystores: createKeystoreService(deps),
     keys: createKeyService(deps),
+    killSwitch: createKillSwitch({ store, clock: options.clock }),
     async close() {
       await store.close();
       await root.close();

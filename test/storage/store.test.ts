@@ -86,6 +86,9 @@ const newKey = (groupId: string, externalId = `key-${unique()}`): KeyRecord => (
   status: 'ENABLED',
   internal: false,
   currentVersion: 1,
+  description: '',
+  tags: {},
+  minDecryptVersion: 1,
   createdAt: T0 + 3,
   updatedAt: T0 + 3,
 });
@@ -93,6 +96,8 @@ const versionOf = (key: KeyRecord, version = 1): StoredKeyVersion => ({
   keyId: key.id,
   version,
   sealedMaterial: bytes(60),
+  state: 'ENABLED',
+  origin: 'GENERATED',
   createdAt: T0 + 4 + version,
 });
 

@@ -68,6 +68,22 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores }: { keys
     );
   }
 
+  app.post<{ Params: { name: string }; Body: { reason: string } }>(
+    '/keystores/:name/block',
+    {
+      config: routePermission('keystores:write'),
+      schema: {
+        params: nameParams,
+        body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string' } } },
+      },
+    },
+    async (request) => keystores.block({ name: request.params.name, reason: request.body.reason }),
+  );
+
+  app.post<{ Params: { name: string } }>('/keystores/:name/unblock', { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request) =>
+    keystores.unblock({ name: request.params.name }),
+  );
+
   app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
     '/keystores/:name/kms-json',
     // It reveals a SigV4 secret.
