@@ -316,7 +316,7 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       transition({ id: externalId, keystore: keystoreName }, ['ENABLED', 'DISABLED'], 'disable it', () => ({ status: 'DISABLED' })),
 
     /** The key's kill switch: every XKS crypto operation answers InvalidStateException until unblocked. */
-    block(input: KeyRef & { reason: string }): Promise<KeyView> {
+    async block(input: KeyRef & { reason: string }): Promise<KeyView> {
       const reason = validateReason(input.reason);
       return transition(input, LIVE, 'block it', () => ({ status: 'BLOCKED', blockReason: reason }));
     },
@@ -325,7 +325,7 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
     unblock: (input: KeyRef): Promise<KeyView> => transition(input, ['BLOCKED'], 'unblock it', () => ({ status: 'ENABLED', blockReason: null })),
 
     /** Destroys the key after `days` (7–30) days unless cancelled; until then it does no crypto. */
-    scheduleDeletion(input: KeyRef & { days: number }): Promise<KeyView> {
+    async scheduleDeletion(input: KeyRef & { days: number }): Promise<KeyView> {
       if (!Number.isInteger(input.days) || input.days < MIN_DELETION_DAYS || input.days > MAX_DELETION_DAYS) {
         throw invalid(`the waiting period must be ${MIN_DELETION_DAYS} to ${MAX_DELETION_DAYS} days (got ${input.days})`);
       }
@@ -341,7 +341,7 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       transition(input, ['PENDING_DELETION'], 'cancel its deletion', () => ({ status: 'DISABLED', deletionDate: null })),
 
     /** Rotate every `days` days (the node does it), or `null` for manual rotation only. */
-    setRotationPolicy(input: KeyRef & { days: number | null }): Promise<KeyView> {
+    async setRotationPolicy(input: KeyRef & { days: number | null }): Promise<KeyView> {
       if (input.days !== null && (!Number.isInteger(input.days) || input.days < 1 || input.days > MAX_ROTATION_DAYS)) {
         throw invalid(`the rotation period must be 1 to ${MAX_ROTATION_DAYS} days, or off (got ${input.days})`);
       }
@@ -412,14 +412,14 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       const record = await requireKey(input.id, input.keystore);
       const tags = { ...record.tags, ...(input.set ?? {}) };
       for (const name of input.remove ?? []) {
-        if (!(name in tags)) throw notFound(`key "${record.externalId}" has no tag "${name}"`);
+        if (!(name in tags)) throw notFound(`key "${record.externalId}" has no tag ${JSON.stringify(name)}`);
         delete tags[name];
       }
       validateTags(tags);
       return transition(input, [...LIVE, 'PENDING_DELETION'], 'change its tags', () => ({ tags }));
     },
 
-    describe(input: KeyRef & { description: string }): Promise<KeyView> {
+    async describe(input: KeyRef & { description: string }): Promise<KeyView> {
       validateDescription(input.description);
       return transition(input, [...LIVE, 'PENDING_DELETION'], 'change its description', () => ({ description: input.description }));
     },
