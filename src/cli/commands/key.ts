@@ -34,6 +34,8 @@ export function registerKeyCommands(program: Command): void {
   const json = (command: Command) => Boolean(flags(command).json);
   const connection = (command: Command) => resolveConnection(flags(command));
   const keystoreQuery = (keystore?: string) => (keystore ? `?keystore=${encodeURIComponent(keystore)}` : '');
+  // Text shows tags as name=value pairs; --json keeps the API's object.
+  const printKey = (view: KeyView, command: Command) => (json(command) ? printRecord({ ...view }, true) : printRecord(printable(view), false));
   const keyPath = (id: string, suffix: string, keystore?: string) => `/keys/${pathSegment(id)}${suffix}${keystoreQuery(keystore)}`;
 
   key
@@ -47,7 +49,7 @@ export function registerKeyCommands(program: Command): void {
       const usageList = usage(() => parseUsage(options.usage));
       const tags = options.tag ? usage(() => parseTagPairs(options.tag!)) : undefined;
       const view = await callAdmin<KeyView>(connection(command), 'POST', '/keys', { id, keystore: options.keystore, usage: usageList, description: options.description, tags });
-      printRecord(printable(view), json(command));
+      printKey(view, command);
     });
 
   key
@@ -76,7 +78,7 @@ export function registerKeyCommands(program: Command): void {
         const args = all.slice(0, -2).flat() as string[];
         const payload = bodyOf(args, options);
         const view = await callAdmin<KeyView>(connection(command), method, keyPath(args[0]!, suffix, options.keystore), payload);
-        printRecord(printable(view), json(command));
+        printKey(view, command);
       });
 
   simple('show <id>', 'show one key', 'GET', '');
@@ -208,7 +210,7 @@ export function registerKeyCommands(program: Command): void {
               description: options.description,
               tags,
             });
-        printRecord(printable(view), json(command));
+        printKey(view, command);
       },
     );
 }
