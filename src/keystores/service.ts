@@ -225,6 +225,19 @@ export function createKeystoreService({ store, root, live, clock, newId }: Keyst
       };
     },
 
+    /**
+     * Picks up status changes (enable, disable, block) other nodes of a fleet made: one query. New keystores
+     * and credentials still reach a node when it starts.
+     */
+    async syncStatus(): Promise<void> {
+      for (const keystore of await store.listKeystores()) {
+        const current = live.keystoreByPrefix(keystore.prefix)?.keystore;
+        if (current && current.id === keystore.id && (current.status !== keystore.status || current.blockReason !== keystore.blockReason)) {
+          live.updateKeystore(keystore);
+        }
+      }
+    },
+
     /** Loads every keystore and its secrets into the live state (node start). */
     async loadAll(): Promise<void> {
       for (const keystore of await store.listKeystores()) await refreshLive(keystore);

@@ -81,7 +81,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       keys: services.keys,
       nodeId,
       logger: options.logger,
-      refresh: [services.keys.syncLive, services.killSwitch.refresh],
+      refresh: [services.keys.syncLive, services.keystores.syncStatus, services.killSwitch.refresh],
       intervalMs: options.schedulerIntervalMs,
     });
     stopScheduler = scheduler.stop;

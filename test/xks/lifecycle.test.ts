@@ -51,7 +51,7 @@ function assertError(response: { status: number; json: { errorName?: string }; t
 }
 
 describe('key state → XKS answer', () => {
-  it('ENABLED, DISABLED, BLOCKED, PENDING_DELETION and DESTROYED each answer as documented', async () => {
+  it('30/77: ENABLED, DISABLED, BLOCKED, PENDING_DELETION and DESTROYED each answer as documented (GetKeyMetadata DISABLED, crypto InvalidStateException, destroyed KeyNotFoundException)', async () => {
     await adminOk('POST', '/keys', { id: 'states', keystore: 'demo' });
     const before = await sealedRoundTrip('states');
     const expectRefused = async (status: string) => {
