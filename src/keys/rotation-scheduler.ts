@@ -5,7 +5,8 @@ import type { KeyService, ScheduledWork } from './service.js';
 export interface RotationScheduler {
   /** One pass: pick up other nodes' changes, then rotate and destroy what is due. Never runs twice at once. */
   tick(): Promise<ScheduledWork>;
-  stop(): void;
+  /** Stops the timer; resolves once a pass in flight has finished (so the store can be closed after it). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -55,5 +56,11 @@ export function startRotationScheduler(options: {
     tick().catch((error: unknown) => logger.warn({ err: error }, 'key scheduler pass failed'));
   }, options.intervalMs ?? 60_000);
   timer.unref();
-  return { tick, stop: () => clearInterval(timer) };
+  return {
+    tick,
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
 }

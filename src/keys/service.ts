@@ -56,6 +56,7 @@ export const MIN_DELETION_DAYS = 7;
 export const MAX_DELETION_DAYS = 30;
 export const MAX_ROTATION_DAYS = 3650;
 const DAY_MS = 24 * 60 * 60 * 1000;
+const refOf = (key: KeyRef | string, keystore?: string): KeyRef => (typeof key === 'string' ? { id: key, keystore } : key);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 /**
@@ -310,10 +311,11 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       return view(await requireKey(externalId, keystoreName));
     },
 
-    enable: (externalId: string, keystoreName?: string) =>
-      transition({ id: externalId, keystore: keystoreName }, ['ENABLED', 'DISABLED'], 'enable it', () => ({ status: 'ENABLED' })),
-    disable: (externalId: string, keystoreName?: string) =>
-      transition({ id: externalId, keystore: keystoreName }, ['ENABLED', 'DISABLED'], 'disable it', () => ({ status: 'DISABLED' })),
+    /** Takes `{ id, keystore }` (as every lifecycle method, for approvals to replay) or the id and keystore. */
+    enable: (key: KeyRef | string, keystoreName?: string) =>
+      transition(refOf(key, keystoreName), ['ENABLED', 'DISABLED'], 'enable it', () => ({ status: 'ENABLED' })),
+    disable: (key: KeyRef | string, keystoreName?: string) =>
+      transition(refOf(key, keystoreName), ['ENABLED', 'DISABLED'], 'disable it', () => ({ status: 'DISABLED' })),
 
     /** The key's kill switch: every XKS crypto operation answers InvalidStateException until unblocked. */
     async block(input: KeyRef & { reason: string }): Promise<KeyView> {

@@ -60,7 +60,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
   const services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
   let stopFleet = () => {};
-  let stopScheduler = () => {};
+  let stopScheduler = async () => {};
   try {
     await services.keystores.loadAll();
     await services.keys.loadAll();
@@ -166,16 +166,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       server,
       scheduler,
       async close() {
-        scheduler.stop();
+        const schedulerStopped = scheduler.stop();
         fleet.stop();
         const closing = app.close();
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
         await closing;
+        await schedulerStopped;
         await services.close();
       },
     };
   } catch (error) {
-    stopScheduler();
+    await stopScheduler();
     stopFleet();
     await services.close();
     throw error;
