@@ -169,7 +169,7 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
           ],
         );
       } finally {
-        scheduler.stop();
+        await scheduler.stop();
       }
     });
 
