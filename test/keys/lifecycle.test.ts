@@ -182,6 +182,36 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
       assert.deepEqual((await store.listKeysDue(clock.now())).filter((k) => k.id === record.id), []);
     });
 
+    it('a destruction the root of trust refuses is reported as a failure, the key stays unusable, and the next pass finishes it', async () => {
+      const failing = nodeOn(store, clock);
+      let refusals = 1;
+      const root = failing.root;
+      const flaky = createKeyService({
+        store,
+        root: { ...root, destroyKeyMaterial: async (reference, context) => (refusals-- > 0 ? Promise.reject(new Error('HSM session lost')) : root.destroyKeyMaterial(reference, context)) },
+        live: failing.live,
+        clock,
+        newId: randomUUID,
+      });
+      const id = await fresh();
+      await keys.scheduleDeletion({ id, days: 7 });
+      clock.advance(7 * DAY);
+      const events: AdminEvent[] = [];
+      const scheduler = startRotationScheduler({ keys: flaky, nodeId: 'node-b', logger: pino({ level: 'silent' }), events: { record: async (e) => void events.push(e) }, intervalMs: 3_600_000 });
+      try {
+        const first = await scheduler.tick();
+        assert.deepEqual(first.failed.map((f) => [f.key, f.action, f.reason]), [[id, 'destroy', 'HSM session lost']]);
+        assert.deepEqual(events.map((e) => [e.action, e.outcome, e.detail]), [['key.destroy', 'failure', 'HSM session lost']]);
+        assert.equal((await keys.show(id)).status, 'DESTROYED', 'the key is never usable again, whatever the root says');
+        const second = await scheduler.tick();
+        assert.deepEqual(second.failed, []);
+        const record = (await store.listKeys()).find((k) => k.externalId === id)!;
+        assert.deepEqual((await store.listKeyVersions(record.id)).map((v) => [v.state, v.sealedMaterial.length]), [['DESTROYED', 0]]);
+      } finally {
+        await scheduler.stop();
+      }
+    });
+
     it('two nodes running the scheduler at once rotate a due key once and destroy a due key once; the other node catches up', async () => {
       const other = nodeOn(store, clock);
       await other.keys.loadAll();

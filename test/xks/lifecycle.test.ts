@@ -250,3 +250,36 @@ describe('rotation as KMS sees it', () => {
     assert.deepEqual((await node.node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'), []);
   });
 });
+
+describe('bad input to the lifecycle routes', () => {
+  it('answers 400/404/409 with one line, never 500, and changes nothing', async () => {
+    await adminOk('POST', '/keys', { id: 'untouched', keystore: 'demo' });
+    const before = JSON.stringify(await adminOk('GET', '/keys/untouched'));
+    const cases: [string, string, unknown, number, RegExp][] = [
+      ['POST', '/keys/untouched/block', {}, 400, /reason/],
+      ['POST', '/keys/untouched/block', { reason: 'a\nb' }, 400, /printable/],
+      ['POST', '/keys/untouched/schedule-deletion', { days: 'soon' }, 400, /days/],
+      ['PUT', '/keys/untouched/rotation-policy', { days: 'weekly' }, 400, /days/],
+      ['PUT', '/keys/untouched/rotation-policy', {}, 400, /days/],
+      ['PUT', '/keys/untouched/min-decrypt-version', { version: 0 }, 400, /must be 1 to 1/],
+      ['POST', '/keys/untouched/versions/0/revoke', undefined, 400, /version/],
+      ['POST', '/keys/untouched/versions/abc/destroy', undefined, 400, /version/],
+      ['POST', '/keys/nope/rotate', undefined, 404, /no key "nope"/],
+      ['PATCH', '/keys/untouched/tags', { set: 'team=7' }, 400, /set/],
+      ['POST', '/keys/import', { id: 'imp', keystore: 'demo', wrappingKeyId: 'x' }, 400, /wrappedKey/],
+      ['POST', '/keys/import', { id: 'imp', keystore: 'demo', wrappingKeyId: 'x', wrappedKey: 'AAAA' }, 404, /no import wrapping key "x"/],
+      ['POST', '/keys/untouched/import', { wrappingKeyId: 'x', wrappedKey: 'AAAA' }, 404, /no import wrapping key "x"/],
+      ['PUT', '/node/kill-switch', { on: 'maybe' }, 400, /on/],
+      ['POST', '/keystores/demo/block', {}, 400, /reason/],
+    ];
+    for (const [method, path, body, status, message] of cases) {
+      const response = await admin(node, method, path, body);
+      assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
+      assert.match(response.json.error, message, `${method} ${path}`);
+      assert.ok(!String(response.json.error).includes('\n'), 'one line');
+    }
+    assert.equal(JSON.stringify(await adminOk('GET', '/keys/untouched')), before);
+    assert.equal((await adminOk('GET', '/node/kill-switch')).on, false);
+    assert.equal((await adminOk('GET', '/keystores/demo')).status, 'ENABLED');
+  });
+});
