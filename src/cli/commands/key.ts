@@ -121,7 +121,7 @@ export function registerKeyCommands(program: Command): void {
   );
   simple(
     'tag <id> [pairs...]',
-    'set tags (name=value) and remove others (--remove name)',
+    'set tags (name=value) and/or remove tags (--remove name)',
     'PATCH',
     '/tags',
     (c) => c.option('--remove <name...>', 'tag names to remove'),
