@@ -9,6 +9,7 @@ import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/service.js';
 import { accessRoutes } from './routes/access.js';
 import { approvalRoutes } from './routes/approvals.js';
+import type { KillSwitch } from '../kill-switch/kill-switch.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
@@ -27,6 +28,7 @@ export interface AdminApiDeps {
   /** Quorum approvals for gated operations. */
   approvals: ApprovalGate;
   policies: PolicyService;
+  killSwitch: KillSwitch;
   nodeStatus: () => Promise<NodeStatus>;
   /** Unseal status and share entry (docs/unseal.md); while sealed, key changes are refused. */
   unseal?: UnsealService;
@@ -86,9 +88,9 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'no such admin API route' }));
 
   await registerOpenApi(app);
-  await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus });
+  await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus, killSwitch: deps.killSwitch });
   await app.register(keystoreRoutes, { keystores: deps.keystores, gate: deps.approvals });
-  await app.register(keyRoutes, { keys: deps.keys, gate: deps.approvals });
+  await app.register(keyRoutes, { keys: deps.keys, keystores: deps.keystores, gate: deps.approvals });
   await app.register(accessRoutes, { access: deps.access, gate: deps.approvals });
   await app.register(approvalRoutes, { gate: deps.approvals });
   await app.register(policyRoutes, { policies: deps.policies, gate: deps.approvals });

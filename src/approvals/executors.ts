@@ -42,6 +42,12 @@ export function defineApprovalExecutors(
 ): void {
   gate.define('policy.edit', (p: PolicyEdit, actor) => runPolicyEdit(policies, p, actor));
   gate.define('key.disable', (p: { id: string; keystore?: string }) => keys.disable(p.id, p.keystore));
+  gate.define('key.block', (p: Parameters<KeyService['block']>[0]) => keys.block(p));
+  gate.define('key.schedule-deletion', (p: Parameters<KeyService['scheduleDeletion']>[0]) => keys.scheduleDeletion(p));
+  gate.define('key.rotation-policy', (p: Parameters<KeyService['setRotationPolicy']>[0]) => keys.setRotationPolicy(p));
+  gate.define('key.import', (p: Parameters<KeyService['importKey']>[0]) => keys.importKey(p));
+  gate.define('key.destroy', (p: Parameters<KeyService['destroyVersion']>[0]) => keys.destroyVersion(p));
+  gate.define('keystore.block', (p: Parameters<KeystoreService['block']>[0]) => keystores.block(p));
   gate.define('keystore.disable', (p: { name: string }) => keystores.setStatus(p.name, 'DISABLED'));
   // Secret inputs (a given secret) or results (a generated secret): claimed by the requester, never stored.
   gate.define('credential.add', (p: { name: string; accessKeyId?: string; secret?: string }) => keystores.addCredential(p.name, { accessKeyId: p.accessKeyId, secret: p.secret }), { claim: true });

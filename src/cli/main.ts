@@ -8,6 +8,7 @@ import { registerDoctorCommand } from './commands/doctor.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerKillSwitchCommands } from './commands/kill-switch.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerUnsealCommand } from './commands/unseal.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerKeystoreCommands(program);
   registerKeyCommands(program);
   registerPolicyCommands(program);
+  registerKillSwitchCommands(program);
   registerDoctorCommand(program);
   registerUnsealCommand(program);
   registerAccessCommands(program);

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
+import { validateReason } from '../keys/attributes.js';
 import type { Keystore, StoredCredential } from '../domain/types.js';
 import type { LiveState } from '../registry/live-state.js';
 import { sealContext, type RootOfTrust, type SecretSealer } from '../roots/root-of-trust.js';
@@ -31,6 +32,7 @@ export interface KeystoreView {
   region: string;
   group: string;
   status: Keystore['status'];
+  blockReason?: string;
   createdAt: string;
   credentials: { accessKeyId: string; createdAt: string }[];
 }
@@ -80,6 +82,7 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
       region: keystore.region,
       group: group?.name ?? keystore.groupId,
       status: keystore.status,
+      blockReason: keystore.blockReason,
       createdAt: new Date(keystore.createdAt).toISOString(),
       credentials: credentials.map((c) => ({ accessKeyId: c.accessKeyId, createdAt: new Date(c.createdAt).toISOString() })),
     };
@@ -170,10 +173,32 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
     },
 
     /** Enables or disables every XKS operation of a keystore, effective on the next request. */
-    async setStatus(name: string, status: Keystore['status']): Promise<KeystoreView> {
+    async setStatus(name: string, status: 'ENABLED' | 'DISABLED'): Promise<KeystoreView> {
       const keystore = await requireKeystore(name);
+      if (keystore.status === 'BLOCKED') throw conflict(`keystore "${name}" is blocked (${keystore.blockReason ?? 'no reason given'}); unblock it first`);
       await translateStoreError(() => store.setKeystoreStatus(keystore.id, status));
       const updated = { ...keystore, status };
+      live.updateKeystore(updated);
+      return view(updated);
+    },
+
+    /** The keystore's kill switch: every XKS operation through it answers InvalidStateException, from the next request. */
+    async block(input: { name: string; reason: string }): Promise<KeystoreView> {
+      const reason = validateReason(input.reason);
+      const keystore = await requireKeystore(input.name);
+      await translateStoreError(() => store.setKeystoreStatus(keystore.id, 'BLOCKED', reason));
+      const updated: Keystore = { ...keystore, status: 'BLOCKED', blockReason: reason };
+      live.updateKeystore(updated);
+      return view(updated);
+    },
+
+    /** Lifts the keystore's kill switch; the keystore is ENABLED again. */
+    async unblock(input: { name: string }): Promise<KeystoreView> {
+      const keystore = await requireKeystore(input.name);
+      if (keystore.status !== 'BLOCKED') throw conflict(`keystore "${input.name}" is not blocked`);
+      await translateStoreError(() => store.setKeystoreStatus(keystore.id, 'ENABLED'));
+      const { blockReason: _cleared, ...rest } = keystore;
+      const updated: Keystore = { ...rest, status: 'ENABLED' };
       live.updateKeystore(updated);
       return view(updated);
     },
@@ -200,6 +225,19 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
           ).toString('utf8'),
         },
       };
+    },
+
+    /**
+     * Picks up status changes (enable, disable, block) other nodes of a fleet made: one query. New keystores
+     * and credentials still reach a node when it starts.
+     */
+    async syncStatus(): Promise<void> {
+      for (const keystore of await store.listKeystores()) {
+        const current = live.keystoreByPrefix(keystore.prefix)?.keystore;
+        if (current && current.id === keystore.id && (current.status !== keystore.status || current.blockReason !== keystore.blockReason)) {
+          live.updateKeystore(keystore);
+        }
+      }
     },
 
     /** Loads every keystore and its secrets into the live state (node start). */

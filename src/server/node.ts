@@ -13,6 +13,7 @@ import { RootSealedError, type DataKey } from '../roots/root-of-trust.js';
 import { sealedGate } from '../unseal/gate.js';
 import { createUnsealService, type UnsealService } from '../unseal/service.js';
 import { createPolicyAuthorizer } from '../policies/authorizer.js';
+import { startRotationScheduler, type RotationScheduler } from '../keys/rotation-scheduler.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
@@ -32,6 +33,8 @@ export interface NodeOptions {
   /** Health results are cached at most this long (≤ 60 s). */
   healthMaxAgeMs?: number;
   heartbeatIntervalMs?: number;
+  /** How often the node rotates and destroys keys that are due, and picks up other nodes' changes (default 60 s). */
+  schedulerIntervalMs?: number;
   tls?: { certPem: string | Buffer; keyPem: string | Buffer };
   /** Idle keep-alive connections are closed after this long (default 2 minutes). */
   idleTimeoutMs?: number;
@@ -57,6 +60,8 @@ export interface RunningNode {
   /** Seal status and share entry (a Shamir node starts sealed; others are never sealed). */
   unseal: UnsealService;
   server: Http2SecureServer;
+  /** The node's key scheduler; tests run a pass with `scheduler.tick()`. */
+  scheduler: RotationScheduler;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
   const services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
   let stopFleet = () => {};
+  let stopScheduler = async () => {};
   try {
     // Keystores and credentials load even while sealed (their secrets are not under a Shamir master key),
     // so KMS can authenticate and read health UNAVAILABLE; keys and the canary wait for the root.
@@ -98,6 +104,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     });
     await services.policies.loadAll();
+    await services.killSwitch.refresh();
     if (unseal.serving()) await openKeys();
     else {
       const { threshold, shares } = unseal.status();
@@ -116,6 +123,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     stopFleet = fleet.stop;
 
+    const scheduler = startRotationScheduler({
+      keys: services.keys,
+      nodeId,
+      logger: options.logger,
+      // While sealed, keys cannot be opened: only keystore status and the kill switch are refreshed.
+      refresh: [async () => unseal.serving() && services.keys.syncLive(), services.keystores.syncStatus, services.killSwitch.refresh],
+      canWork: unseal.serving,
+      intervalMs: options.schedulerIntervalMs,
+    });
+    stopScheduler = scheduler.stop;
+
     const healthFacts = async () => {
       const snapshot = await health.current();
       return {
@@ -131,7 +149,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
       healthFacts,
       logger: options.logger,
-      gates: [sealedGate(unseal.serving)],
+      gates: [sealedGate(unseal.serving), services.killSwitch.gate],
       authorizer: createPolicyAuthorizer(services.policyRegistry),
     });
 
@@ -174,6 +192,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       access: services.access,
       approvals: services.approvals,
       policies: services.policies,
+      killSwitch: services.killSwitch,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,
         nodeId,
@@ -201,15 +220,19 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       services,
       unseal,
       server,
+      scheduler,
       async close() {
+        const schedulerStopped = scheduler.stop();
         fleet.stop();
         const closing = app.close();
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
         await closing;
+        await schedulerStopped;
         await services.close();
       },
     };
   } catch (error) {
+    await stopScheduler();
     stopFleet();
     await services.close();
     throw error;

@@ -4,6 +4,7 @@ import { createApprovalGate, type ApprovalGate } from '../approvals/gate.js';
 import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
+import { createKillSwitch, type KillSwitch } from '../kill-switch/kill-switch.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
 import { PolicyRegistry } from '../policies/authorizer.js';
 import { createPolicyService, type PolicyService } from '../policies/service.js';
@@ -27,6 +28,7 @@ export interface Services {
   /** Compiled policies the XKS authorizer reads; `policies` keeps it current. */
   policyRegistry: PolicyRegistry;
   policies: PolicyService;
+  killSwitch: KillSwitch;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function openServices(options: {
     approvals,
     policyRegistry,
     policies,
+    killSwitch: createKillSwitch({ store, clock: options.clock }),
     async close() {
       await store.close();
       await root.close();

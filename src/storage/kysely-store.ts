@@ -1,5 +1,5 @@
 import type { Kysely, Updateable } from 'kysely';
-import { StoreConflictError, StoreNotFoundError, type Store } from './store.js';
+import { StoreConflictError, StoreNotFoundError, type KeyChanges, type Store } from './store.js';
 import { constraintViolation, type ConstraintViolation } from './db-errors.js';
 import {
   adminTokenRow,
@@ -19,8 +19,24 @@ import {
   toNode,
   type Database,
   type KeyRow,
+  type KeyVersionRow,
   type SqlDialect,
 } from './rows.js';
+
+function keyValues(changes: KeyChanges, updatedAt: number): Updateable<KeyRow> {
+  const values: Updateable<KeyRow> = { updated_at: updatedAt };
+  if (changes.status !== undefined) values.status = changes.status;
+  if (changes.usage !== undefined) values.usage = joinUsage(changes.usage);
+  if (changes.currentVersion !== undefined) values.current_version = changes.currentVersion;
+  if (changes.blockReason !== undefined) values.block_reason = changes.blockReason;
+  if (changes.deletionDate !== undefined) values.deletion_date = changes.deletionDate;
+  if (changes.description !== undefined) values.description = changes.description;
+  if (changes.tags !== undefined) values.tags = JSON.stringify(changes.tags);
+  if (changes.rotationPeriodDays !== undefined) values.rotation_period_days = changes.rotationPeriodDays;
+  if (changes.nextRotationAt !== undefined) values.next_rotation_at = changes.nextRotationAt;
+  if (changes.minDecryptVersion !== undefined) values.min_decrypt_version = changes.minDecryptVersion;
+  return values;
+}
 
 /** Says what a constraint violation meant for this operation; undefined falls back to a generic message. */
 type Explain = (violation: ConstraintViolation) => string | undefined | Promise<string | undefined>;
@@ -127,8 +143,12 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
       return rows.map(toKeystore);
     },
 
-    async setKeystoreStatus(id, status) {
-      const result = await db.updateTable('keystores').set({ status }).where('id', '=', id).executeTakeFirst();
+    async setKeystoreStatus(id, status, blockReason) {
+      const result = await db
+        .updateTable('keystores')
+        .set({ status, block_reason: status === 'BLOCKED' ? (blockReason ?? null) : null })
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (result.numUpdatedRows === 0n) throw new StoreNotFoundError(`keystore "${id}" does not exist`);
     },
 
@@ -238,15 +258,18 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
       return (await query.execute()).map(toKey);
     },
 
-    async updateKey(id, changes, updatedAt) {
-      const values: Updateable<KeyRow> = { updated_at: updatedAt };
-      if (changes.status !== undefined) values.status = changes.status;
-      if (changes.usage !== undefined) values.usage = joinUsage(changes.usage);
-      if (changes.currentVersion !== undefined) values.current_version = changes.currentVersion;
-
-      await db.transaction().execute(async (trx) => {
-        const result = await trx.updateTable('keys').set(values).where('id', '=', id).executeTakeFirst();
-        if (result.numUpdatedRows === 0n) throw new StoreNotFoundError(`key "${id}" does not exist`);
+    async updateKey(id, changes, updatedAt, expect) {
+      return db.transaction().execute(async (trx) => {
+        let query = trx.updateTable('keys').set(keyValues(changes, updatedAt)).where('id', '=', id);
+        if (expect?.status !== undefined) query = query.where('status', 'in', expect.status);
+        if (expect?.currentVersion !== undefined) query = query.where('current_version', '=', expect.currentVersion);
+        if (expect?.deletionDueBy !== undefined) query = query.where('deletion_date', '<=', expect.deletionDueBy);
+        const result = await query.executeTakeFirst();
+        if (result.numUpdatedRows === 0n) {
+          const exists = await trx.selectFrom('keys').select('id').where('id', '=', id).executeTakeFirst();
+          if (exists === undefined) throw new StoreNotFoundError(`key "${id}" does not exist`);
+          return false;
+        }
         // The current version must be one the key has; rolling back undoes the update above.
         if (changes.currentVersion !== undefined) {
           const version = await trx
@@ -259,7 +282,28 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
             throw new StoreNotFoundError(`key "${id}" has no version ${changes.currentVersion}`);
           }
         }
+        return true;
       });
+    },
+
+    async addCurrentVersion(version, expectedCurrent, changes, updatedAt) {
+      return guarded(
+        () =>
+          db.transaction().execute(async (trx) => {
+            // The conditional update takes the row lock first (PostgreSQL); a racing node waits, then
+            // re-reads current_version, matches nothing and adds no version.
+            const result = await trx
+              .updateTable('keys')
+              .set(keyValues({ ...changes, currentVersion: version.version }, updatedAt))
+              .where('id', '=', version.keyId)
+              .where('current_version', '=', expectedCurrent)
+              .executeTakeFirst();
+            if (result.numUpdatedRows === 0n) return false;
+            await trx.insertInto('key_versions').values(keyVersionRow(version)).execute();
+            return true;
+          }),
+        (v) => (v.kind === 'foreignKey' ? `key "${version.keyId}" does not exist` : `version ${version.version} of key "${version.keyId}" already exists`),
+      );
     },
 
     async listKeyVersions(keyId) {
@@ -277,6 +321,46 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
             ? `key "${version.keyId}" does not exist`
             : `version ${version.version} of key "${version.keyId}" already exists`,
       );
+    },
+
+    async updateKeyVersion(keyId, version, changes, expectStates) {
+      const values: Updateable<KeyVersionRow> = {};
+      if (changes.state !== undefined) values.state = changes.state;
+      if (changes.sealedMaterial !== undefined) values.sealed_material = changes.sealedMaterial;
+      if (changes.revokedAt !== undefined) values.revoked_at = changes.revokedAt;
+      if (changes.destroyedAt !== undefined) values.destroyed_at = changes.destroyedAt;
+      let query = db.updateTable('key_versions').set(values).where('key_id', '=', keyId).where('version', '=', version);
+      if (expectStates !== undefined) query = query.where('state', 'in', expectStates);
+      const result = await query.executeTakeFirst();
+      if (result.numUpdatedRows > 0n) return true;
+      const exists = await db.selectFrom('key_versions').select('version').where('key_id', '=', keyId).where('version', '=', version).executeTakeFirst();
+      if (exists === undefined) throw new StoreNotFoundError(`key "${keyId}" has no version ${version}`);
+      return false;
+    },
+
+    async listKeysDue(now) {
+      const rows = await db
+        .selectFrom('keys')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('status', '=', 'ENABLED'), eb('next_rotation_at', '<=', now)]),
+            eb.and([eb('status', '=', 'PENDING_DELETION'), eb('deletion_date', '<=', now)]),
+            eb.and([
+              eb('status', '=', 'DESTROYED'),
+              eb.exists(
+                eb
+                  .selectFrom('key_versions')
+                  .select('version')
+                  .whereRef('key_versions.key_id', '=', 'keys.id')
+                  .where('key_versions.state', '!=', 'DESTROYED'),
+              ),
+            ]),
+          ]),
+        )
+        .orderBy('id')
+        .execute();
+      return rows.map(toKey);
     },
 
     // admin tokens

@@ -10,6 +10,8 @@ import type {
   KeyStatus,
   KeystoreStatus,
   KeyUsage,
+  KeyVersionOrigin,
+  KeyVersionState,
   NodeRecord,
   StoredCredential,
   StoredKeyVersion,
@@ -30,6 +32,7 @@ export interface KeystoreRow {
   region: string;
   group_id: string;
   status: KeystoreStatus;
+  block_reason: string | null;
   created_at: number;
 }
 
@@ -50,6 +53,14 @@ export interface KeyRow {
   /** 0 or 1: an integer on both dialects, so reads, writes and filters need no per-dialect code. */
   internal: number;
   current_version: number;
+  block_reason: string | null;
+  deletion_date: number | null;
+  description: string;
+  /** JSON object of string → string. */
+  tags: string;
+  rotation_period_days: number | null;
+  next_rotation_at: number | null;
+  min_decrypt_version: number;
   created_at: number;
   updated_at: number;
 }
@@ -58,7 +69,11 @@ export interface KeyVersionRow {
   key_id: string;
   version: number;
   sealed_material: Buffer;
+  state: KeyVersionState;
+  origin: KeyVersionOrigin;
   created_at: number;
+  revoked_at: number | null;
+  destroyed_at: number | null;
 }
 
 export interface AdminTokenRow {
@@ -95,6 +110,7 @@ export const keystoreRow = (k: Keystore): KeystoreRow => ({
   region: k.region,
   group_id: k.groupId,
   status: k.status,
+  block_reason: k.blockReason ?? null,
   created_at: k.createdAt,
 });
 export const toKeystore = (r: KeystoreRow): Keystore => ({
@@ -104,6 +120,7 @@ export const toKeystore = (r: KeystoreRow): Keystore => ({
   region: r.region,
   groupId: r.group_id,
   status: r.status,
+  ...(r.block_reason === null ? {} : { blockReason: r.block_reason }),
   createdAt: r.created_at,
 });
 
@@ -132,6 +149,13 @@ export const keyRow = (k: KeyRecord): KeyRow => ({
   status: k.status,
   internal: k.internal ? 1 : 0,
   current_version: k.currentVersion,
+  block_reason: k.blockReason ?? null,
+  deletion_date: k.deletionDate ?? null,
+  description: k.description,
+  tags: JSON.stringify(k.tags),
+  rotation_period_days: k.rotationPeriodDays ?? null,
+  next_rotation_at: k.nextRotationAt ?? null,
+  min_decrypt_version: k.minDecryptVersion,
   created_at: k.createdAt,
   updated_at: k.updatedAt,
 });
@@ -143,6 +167,13 @@ export const toKey = (r: KeyRow): KeyRecord => ({
   status: r.status,
   internal: r.internal === 1,
   currentVersion: r.current_version,
+  ...(r.block_reason === null ? {} : { blockReason: r.block_reason }),
+  ...(r.deletion_date === null ? {} : { deletionDate: Number(r.deletion_date) }),
+  description: r.description,
+  tags: JSON.parse(r.tags) as Record<string, string>,
+  ...(r.rotation_period_days === null ? {} : { rotationPeriodDays: r.rotation_period_days }),
+  ...(r.next_rotation_at === null ? {} : { nextRotationAt: Number(r.next_rotation_at) }),
+  minDecryptVersion: r.min_decrypt_version,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -151,13 +182,21 @@ export const keyVersionRow = (v: StoredKeyVersion): KeyVersionRow => ({
   key_id: v.keyId,
   version: v.version,
   sealed_material: v.sealedMaterial,
+  state: v.state,
+  origin: v.origin,
   created_at: v.createdAt,
+  revoked_at: v.revokedAt ?? null,
+  destroyed_at: v.destroyedAt ?? null,
 });
 export const toKeyVersion = (r: KeyVersionRow): StoredKeyVersion => ({
   keyId: r.key_id,
   version: r.version,
   sealedMaterial: r.sealed_material,
+  state: r.state,
+  origin: r.origin,
   createdAt: r.created_at,
+  ...(r.revoked_at === null ? {} : { revokedAt: Number(r.revoked_at) }),
+  ...(r.destroyed_at === null ? {} : { destroyedAt: Number(r.destroyed_at) }),
 });
 
 export const adminTokenRow = (t: AdminToken): AdminTokenRow => ({

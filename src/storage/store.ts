@@ -6,6 +6,8 @@ import type {
   KeyRecord,
   Keystore,
   KeystoreStatus,
+  KeyStatus,
+  KeyVersionState,
   NodeRecord,
   StoredCredential,
   StoredKeyVersion,
@@ -35,7 +37,8 @@ export interface Store {
   createKeystore(keystore: Keystore, firstCredential: StoredCredential): Promise<void>;
   getKeystoreByName(name: string): Promise<Keystore | undefined>;
   listKeystores(): Promise<Keystore[]>;
-  setKeystoreStatus(id: string, status: KeystoreStatus): Promise<void>;
+  /** Sets the status; `blockReason` is kept only with BLOCKED. */
+  setKeystoreStatus(id: string, status: KeystoreStatus, blockReason?: string): Promise<void>;
 
   // credentials
   addCredential(credential: StoredCredential): Promise<void>;
@@ -49,14 +52,27 @@ export interface Store {
   getKey(groupId: string, externalId: string): Promise<KeyRecord | undefined>;
   getKeyById(id: string): Promise<KeyRecord | undefined>;
   listKeys(groupId?: string, options?: { includeInternal?: boolean }): Promise<KeyRecord[]>;
-  updateKey(
-    id: string,
-    changes: Partial<Pick<KeyRecord, 'status' | 'usage' | 'currentVersion'>>,
-    updatedAt: number,
-  ): Promise<void>;
+  /**
+   * Changes a key. With `expect`, only while the key still has that status / current version
+   * (compare-and-set, for nodes racing on the same row): returns false, changing nothing, when it has not.
+   * Throws StoreNotFoundError when the key does not exist.
+   */
+  updateKey(id: string, changes: KeyChanges, updatedAt: number, expect?: KeyExpectation): Promise<boolean>;
+  /**
+   * Adds `version` and makes it current, in one transaction, only while the key's current version is still
+   * `expectedCurrent` (so two nodes rotating the same key rotate it once). Returns false when it was not.
+   */
+  addCurrentVersion(version: StoredKeyVersion, expectedCurrent: number, changes: KeyChanges, updatedAt: number): Promise<boolean>;
   /** One key's versions, or every key's (node start) when no key is named; each key's in version order. */
   listKeyVersions(keyId?: string): Promise<StoredKeyVersion[]>;
   addKeyVersion(version: StoredKeyVersion): Promise<void>;
+  /** Changes one version, only while it is in one of `expectStates` when given; false when it was not. */
+  updateKeyVersion(keyId: string, version: number, changes: KeyVersionChanges, expectStates?: KeyVersionState[]): Promise<boolean>;
+  /**
+   * Keys the node has work on at `now`: ENABLED keys due for rotation, PENDING_DELETION keys past their
+   * deletion date, and DESTROYED keys with a version not yet erased (a destruction that was interrupted).
+   */
+  listKeysDue(now: number): Promise<KeyRecord[]>;
 
   // admin tokens
   createAdminToken(token: AdminToken): Promise<void>;
@@ -67,6 +83,35 @@ export interface Store {
   listNodesSeenSince(since: number): Promise<NodeRecord[]>;
 
   close(): Promise<void>;
+}
+
+/** Key fields a management action changes; `null` clears an optional field. */
+export interface KeyChanges {
+  status?: KeyStatus;
+  usage?: KeyRecord['usage'];
+  currentVersion?: number;
+  blockReason?: string | null;
+  deletionDate?: number | null;
+  description?: string;
+  tags?: Record<string, string>;
+  rotationPeriodDays?: number | null;
+  nextRotationAt?: number | null;
+  minDecryptVersion?: number;
+}
+
+/** What a compare-and-set update requires of the key row. */
+export interface KeyExpectation {
+  status?: KeyStatus[];
+  currentVersion?: number;
+  /** The deletion date is at or before this (epoch ms). */
+  deletionDueBy?: number;
+}
+
+export interface KeyVersionChanges {
+  state?: KeyVersionState;
+  sealedMaterial?: Buffer;
+  revokedAt?: number;
+  destroyedAt?: number;
 }
 
 /** A uniqueness or integrity rule refused the change (duplicate name, prefix, key id, last credential…). */

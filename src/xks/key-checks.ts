@@ -12,7 +12,8 @@ import { XksError } from './errors.js';
  */
 export function resolveKey(live: LiveState, keystore: LiveKeystore, keyId: string): LiveKey {
   const key = live.key(keystore.keystore.groupId, keyId);
-  if (!key || key.record.internal) {
+  // A destroyed key keeps its row (its id is never reused) but, for KMS, no longer exists.
+  if (!key || key.record.internal || key.record.status === 'DESTROYED') {
     throw new XksError('KeyNotFoundException', 'The external key does not exist in this key store');
   }
   return key;
@@ -25,14 +26,31 @@ export function resolveKey(live: LiveState, keystore: LiveKeystore, keyId: strin
  *# 77. [SPEC] Disabled external key or key store → 400 `InvalidStateException`.
  */
 export function requireKeystoreEnabled(keystore: LiveKeystore): void {
-  if (keystore.keystore.status !== 'ENABLED') {
+  const { status, blockReason } = keystore.keystore;
+  if (status === 'BLOCKED') {
+    // The operator's reason goes to the log and audit record, not to AWS callers.
+    throw new XksError('InvalidStateException', 'The key store is blocked in the external key manager', `keystore blocked: ${blockReason ?? ''}`);
+  }
+  if (status !== 'ENABLED') {
     throw new XksError('InvalidStateException', 'The key store is disabled in the external key manager');
   }
 }
 
+const KEY_STATE_MESSAGE: Record<string, string> = {
+  DISABLED: 'The external key is disabled in the external key manager',
+  BLOCKED: 'The external key is blocked in the external key manager',
+  PENDING_DELETION: 'The external key is pending deletion in the external key manager',
+};
+
+/** Only ENABLED keys do crypto; each other state answers InvalidStateException saying which it is. */
 export function requireKeyEnabled(key: LiveKey): void {
-  if (key.record.status !== 'ENABLED') {
-    throw new XksError('InvalidStateException', 'The external key is disabled in the external key manager');
+  const { status, blockReason } = key.record;
+  if (status !== 'ENABLED') {
+    throw new XksError(
+      'InvalidStateException',
+      KEY_STATE_MESSAGE[status] ?? 'The external key is not enabled in the external key manager',
+      status === 'BLOCKED' ? `key blocked: ${blockReason ?? ''}` : `key ${status.toLowerCase()}`,
+    );
   }
 }
 

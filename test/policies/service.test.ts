@@ -91,8 +91,8 @@ function suite(dialect: string, target: Target) {
       keystore = { id: randomUUID(), name: 'team-ks', prefix: '/team', region: 'us-east-1', groupId: group.id, status: 'ENABLED', createdAt: T0 };
       await store.createKeystore(keystore, { accessKeyId: 'AKIAPOLICYTEST000001', keystoreId: keystore.id, sealedSecret: randomBytes(48), createdAt: T0 });
       for (const externalId of ['locked', 'open']) {
-        const record: KeyRecord = { id: randomUUID(), groupId: group.id, externalId, usage: ['ENCRYPT', 'DECRYPT'], status: 'ENABLED', internal: false, currentVersion: 1, createdAt: T0, updatedAt: T0 };
-        await store.createKey(record, { keyId: record.id, version: 1, sealedMaterial: randomBytes(60), createdAt: T0 });
+        const record: KeyRecord = { id: randomUUID(), groupId: group.id, externalId, usage: ['ENCRYPT', 'DECRYPT'], status: 'ENABLED', internal: false, currentVersion: 1, minDecryptVersion: 1, description: '', tags: {}, createdAt: T0, updatedAt: T0 };
+        await store.createKey(record, { keyId: record.id, version: 1, sealedMaterial: randomBytes(60), state: 'ENABLED', origin: 'GENERATED', createdAt: T0 });
         if (externalId === 'locked') key = record;
         else otherKey = record;
       }

@@ -86,6 +86,9 @@ const newKey = (groupId: string, externalId = `key-${unique()}`): KeyRecord => (
   status: 'ENABLED',
   internal: false,
   currentVersion: 1,
+  description: '',
+  tags: {},
+  minDecryptVersion: 1,
   createdAt: T0 + 3,
   updatedAt: T0 + 3,
 });
@@ -93,6 +96,8 @@ const versionOf = (key: KeyRecord, version = 1): StoredKeyVersion => ({
   keyId: key.id,
   version,
   sealedMaterial: bytes(60),
+  state: 'ENABLED',
+  origin: 'GENERATED',
   createdAt: T0 + 4 + version,
 });
 
@@ -402,6 +407,101 @@ function storeSuite(name: string, target: Target) {
         const all = await store.listKeyVersions();
         assert.deepEqual(all.filter((v) => v.keyId === a.id), [a1, a2]);
         assert.deepEqual(all.filter((v) => v.keyId === b.id), [b1]);
+      });
+    });
+
+    describe('key lifecycle (0002_key_lifecycle)', () => {
+      async function seedKey() {
+        const group = newGroup();
+        await store.createGroup(group);
+        const key = newKey(group.id);
+        await store.createKey(key, versionOf(key));
+        return key;
+      }
+
+      it('round-trips every lifecycle field and clears optional ones with null', async () => {
+        const key = await seedKey();
+        const changes = {
+          status: 'BLOCKED' as const,
+          blockReason: 'incident',
+          deletionDate: T0 + 10 * 86_400_000,
+          description: 'payments',
+          tags: { team: 'core', 'cost:centre': '42' },
+          rotationPeriodDays: 90,
+          nextRotationAt: T0 + 90 * 86_400_000,
+          minDecryptVersion: 1,
+        };
+        assert.equal(await store.updateKey(key.id, changes, T0 + 100), true);
+        assert.deepEqual(await store.getKeyById(key.id), { ...key, ...changes, updatedAt: T0 + 100 });
+        await store.updateKey(key.id, { blockReason: null, deletionDate: null, rotationPeriodDays: null, nextRotationAt: null }, T0 + 200);
+        assert.deepEqual(await store.getKeyById(key.id), { ...key, status: 'BLOCKED', description: 'payments', tags: changes.tags, updatedAt: T0 + 200 });
+      });
+
+      it('updates compare-and-set: a key no longer in the expected status or version is left alone (false)', async () => {
+        const key = await seedKey();
+        assert.equal(await store.updateKey(key.id, { status: 'DISABLED' }, T0 + 100, { status: ['BLOCKED'] }), false);
+        assert.equal(await store.updateKey(key.id, { status: 'DISABLED' }, T0 + 100, { currentVersion: 2 }), false);
+        assert.deepEqual(await store.getKeyById(key.id), key);
+        assert.equal(await store.updateKey(key.id, { status: 'DISABLED' }, T0 + 100, { status: ['ENABLED', 'BLOCKED'], currentVersion: 1 }), true);
+        await assert.rejects(store.updateKey('k-missing', {}, T0, { status: ['ENABLED'] }), StoreNotFoundError);
+        await store.updateKey(key.id, { status: 'PENDING_DELETION', deletionDate: T0 + 1000 }, T0 + 100);
+        assert.equal(await store.updateKey(key.id, { status: 'DESTROYED' }, T0 + 100, { status: ['PENDING_DELETION'], deletionDueBy: T0 + 999 }), false);
+        assert.equal(await store.updateKey(key.id, { status: 'DESTROYED' }, T0 + 100, { status: ['PENDING_DELETION'], deletionDueBy: T0 + 1000 }), true);
+      });
+
+      it('adds a current version once when two writers race on the same current version', async () => {
+        const key = await seedKey();
+        const [a, b] = await Promise.all([
+          store.addCurrentVersion({ ...versionOf(key, 2), sealedMaterial: bytes(61) }, 1, { nextRotationAt: T0 + 5 }, T0 + 100),
+          store.addCurrentVersion({ ...versionOf(key, 2), sealedMaterial: bytes(61) }, 1, { nextRotationAt: T0 + 6 }, T0 + 100),
+        ].map((p) => p.catch((error: unknown) => error)));
+        // One adds version 2; the other finds the key moved on (false), or, on SQLite's serialized
+        // writers, may lose at the insert (a conflict): either way nothing of it is kept.
+        assert.equal([a, b].filter((r) => r === true).length, 1, String([a, b]));
+        for (const r of [a, b]) if (r !== true) assert.ok(r === false || r instanceof StoreConflictError, String(r));
+        assert.deepEqual((await store.listKeyVersions(key.id)).map((v) => v.version), [1, 2]);
+        assert.equal((await store.getKeyById(key.id))?.currentVersion, 2);
+        assert.equal(await store.addCurrentVersion(versionOf(key, 3), 1, {}, T0 + 200), false);
+        assert.deepEqual((await store.listKeyVersions(key.id)).map((v) => v.version), [1, 2]);
+      });
+
+      it('changes a version\'s state and material, compare-and-set on its state', async () => {
+        const key = await seedKey();
+        assert.equal(await store.updateKeyVersion(key.id, 1, { state: 'REVOKED', revokedAt: T0 + 10 }, ['ENABLED']), true);
+        assert.equal(await store.updateKeyVersion(key.id, 1, { state: 'REVOKED' }, ['ENABLED']), false);
+        assert.equal(await store.updateKeyVersion(key.id, 1, { state: 'DESTROYED', sealedMaterial: Buffer.alloc(0), destroyedAt: T0 + 20 }), true);
+        const [version] = await store.listKeyVersions(key.id);
+        assert.deepEqual({ ...version, sealedMaterial: version!.sealedMaterial.length }, {
+          ...versionOf(key),
+          sealedMaterial: 0,
+          state: 'DESTROYED',
+          revokedAt: T0 + 10,
+          destroyedAt: T0 + 20,
+          createdAt: version!.createdAt,
+        });
+        await assert.rejects(store.updateKeyVersion(key.id, 7, { state: 'REVOKED' }), StoreNotFoundError);
+      });
+
+      it('lists the keys due: rotation passed, deletion passed, or destroyed with material left', async () => {
+        const [rotate, notYet, remove, unfinished, disabled] = await Promise.all([seedKey(), seedKey(), seedKey(), seedKey(), seedKey()]);
+        await store.updateKey(rotate.id, { nextRotationAt: T0 + 50 }, T0);
+        await store.updateKey(notYet.id, { nextRotationAt: T0 + 500 }, T0);
+        await store.updateKey(remove.id, { status: 'PENDING_DELETION', deletionDate: T0 + 100 }, T0);
+        await store.updateKey(unfinished.id, { status: 'DESTROYED' }, T0);
+        await store.updateKey(disabled.id, { status: 'DISABLED', nextRotationAt: T0 }, T0);
+        const due = (await store.listKeysDue(T0 + 100)).map((k) => k.id);
+        const mine = [rotate.id, notYet.id, remove.id, unfinished.id, disabled.id];
+        assert.deepEqual(due.filter((id) => mine.includes(id)).sort(), [rotate.id, remove.id, unfinished.id].sort());
+        await store.updateKeyVersion(unfinished.id, 1, { state: 'DESTROYED', sealedMaterial: Buffer.alloc(0) });
+        assert.ok(!(await store.listKeysDue(T0 + 100)).some((k) => k.id === unfinished.id));
+      });
+
+      it('keeps a keystore\'s block reason only while it is BLOCKED', async () => {
+        const { keystore } = await seedKeystore();
+        await store.setKeystoreStatus(keystore.id, 'BLOCKED', 'leak');
+        assert.deepEqual(await store.getKeystoreByName(keystore.name), { ...keystore, status: 'BLOCKED', blockReason: 'leak' });
+        await store.setKeystoreStatus(keystore.id, 'ENABLED', 'ignored');
+        assert.deepEqual(await store.getKeystoreByName(keystore.name), keystore);
       });
     });
 

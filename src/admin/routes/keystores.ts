@@ -78,6 +78,27 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: 
     });
   }
 
+  app.post<{ Params: { name: string }; Body: { reason: string } }>(
+    '/keystores/:name/block',
+    {
+      config: routePermission('keystores:write'),
+      schema: {
+        params: nameParams,
+        body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string' } } },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params;
+      const { group } = await keystores.show(name);
+      const params = { name, reason: request.body.reason };
+      return gated(request, reply, gate, { operation: 'keystore.block', group, params, summary: `block keystore ${name}` });
+    },
+  );
+
+  app.post<{ Params: { name: string } }>('/keystores/:name/unblock', { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request) =>
+    keystores.unblock({ name: request.params.name }),
+  );
+
   app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
     '/keystores/:name/kms-json',
     // It reveals a SigV4 secret.

@@ -1,30 +1,55 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseUsage, type KeyView } from '../../keys/service.js';
+import { parseTagPairs } from '../../keys/attributes.js';
+import { parseUsage, type KeyVersionView, type KeyView } from '../../keys/service.js';
+import type { WrappingKeyView } from '../../keys/import-wrapping.js';
 import { CliError, callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
 
+/** A key as printed: tags as `name=value` pairs. */
+const printable = (view: KeyView) => ({
+  ...view,
+  tags: Object.keys(view.tags).length === 0 ? 'none' : Object.entries(view.tags).map(([k, v]) => `${k}=${v}`).join(', '),
+});
+
+/** Argument parsing failures are usage errors: exit 2, one line, nothing sent. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
+}
+
+function positiveInteger(text: string, what: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new CliError(`${what} must be a whole number (got "${text}")`, 2);
+  return Number(text);
+}
+
 export function registerKeyCommands(program: Command): void {
-  const key = program.command('key').description('manage root keys');
+  const key = program.command('key').description('manage root keys: lifecycle, versions, rotation, import (see docs/rotation.md)');
   const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
+  const json = (command: Command) => Boolean(flags(command).json);
   const connection = (command: Command) => resolveConnection(flags(command));
   const keystoreQuery = (keystore?: string) => (keystore ? `?keystore=${encodeURIComponent(keystore)}` : '');
+  // Text shows tags as name=value pairs; --json keeps the API's object.
+  const printKey = (view: KeyView, command: Command) => (json(command) ? printRecord({ ...view }, true) : printRecord(printable(view), false));
+  const keyPath = (id: string, suffix: string, keystore?: string) => `/keys/${pathSegment(id)}${suffix}${keystoreQuery(keystore)}`;
 
   key
     .command('create <id>')
     .description('generate a new AES-256 key (material from a CSPRNG, stored wrapped under the root of trust)')
     .requiredOption('--keystore <name>', 'keystore whose group holds the key')
     .option('--usage <usage>', 'ENCRYPT,DECRYPT | ENCRYPT | DECRYPT | none', 'ENCRYPT,DECRYPT')
-    .action(async (id: string, options: { keystore: string; usage: string }, command: Command) => {
-      let usage;
-      try {
-        usage = parseUsage(options.usage);
-      } catch (error) {
-        throw new CliError((error as Error).message, 2);
-      }
-      const view = await callAdmin<KeyView>(connection(command), 'POST', '/keys', { id, keystore: options.keystore, usage });
-      printRecord({ ...view }, Boolean(flags(command).json));
+    .option('--description <text>', 'what the key is for')
+    .option('--tag <name=value...>', 'tags (repeatable)')
+    .action(async (id: string, options: { keystore: string; usage: string; description?: string; tag?: string[] }, command: Command) => {
+      const usageList = usage(() => parseUsage(options.usage));
+      const tags = options.tag ? usage(() => parseTagPairs(options.tag!)) : undefined;
+      const view = await callAdmin<KeyView>(connection(command), 'POST', '/keys', { id, keystore: options.keystore, usage: usageList, description: options.description, tags });
+      printKey(view, command);
     });
 
   key
@@ -33,21 +58,159 @@ export function registerKeyCommands(program: Command): void {
     .option('--keystore <name>', 'only keys reachable through this keystore')
     .action(async (options: { keystore?: string }, command: Command) => {
       const rows = await callAdmin<KeyView[]>(connection(command), 'GET', `/keys${keystoreQuery(options.keystore)}`);
-      printTable(rows as unknown as Record<string, unknown>[], ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'], Boolean(flags(command).json));
+      printTable(rows as unknown as Record<string, unknown>[], ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'], json(command));
     });
 
-  for (const [name, method, path] of [
-    ['show', 'GET', ''],
-    ['enable', 'POST', '/enable'],
-    ['disable', 'POST', '/disable'],
-  ] as const) {
-    key
-      .command(`${name} <id>`)
-      .description(name === 'show' ? 'show one key' : `${name} a key (effective on the next request)`)
+  /** `key <name> <id> [args]`: one admin call on one key, printing the key it returns. */
+  const simple = (
+    name: string,
+    description: string,
+    method: string,
+    suffix: string,
+    extra: (command: Command) => Command = (c) => c,
+    bodyOf: (args: string[], options: Record<string, unknown>) => unknown = () => undefined,
+  ) =>
+    extra(key.command(name).description(description))
       .option('--keystore <name>', 'disambiguate when the id exists in several groups')
-      .action(async (id: string, options: { keystore?: string }, command: Command) => {
-        const view = await callAdmin<KeyView>(connection(command), method, `/keys/${pathSegment(id)}${path}${keystoreQuery(options.keystore)}`);
-        printRecord({ ...view }, Boolean(flags(command).json));
+      .action(async (...all: unknown[]) => {
+        const command = all[all.length - 1] as Command;
+        const options = all[all.length - 2] as Record<string, unknown> & { keystore?: string };
+        const args = all.slice(0, -2).flat() as string[];
+        const payload = bodyOf(args, options);
+        const view = await callAdmin<KeyView>(connection(command), method, keyPath(args[0]!, suffix, options.keystore), payload);
+        printKey(view, command);
       });
+
+  simple('show <id>', 'show one key', 'GET', '');
+  simple('enable <id>', 'enable a key (effective on the next request)', 'POST', '/enable');
+  simple('disable <id>', 'disable a key (effective on the next request)', 'POST', '/disable');
+  simple(
+    'block <id>',
+    'kill switch for one key: every XKS crypto operation answers InvalidStateException until unblocked',
+    'POST',
+    '/block',
+    (c) => c.requiredOption('--reason <text>', 'why (shown to operators, logged)'),
+    (_args, options) => ({ reason: options.reason }),
+  );
+  simple('unblock <id>', 'lift a key\'s kill switch (the key is ENABLED again)', 'POST', '/unblock');
+  simple(
+    'schedule-deletion <id>',
+    'destroy the key after a waiting period (it does no crypto meanwhile; cancellable)',
+    'POST',
+    '/schedule-deletion',
+    (c) => c.requiredOption('--days <n>', 'waiting period, 7 to 30 days'),
+    (_args, options) => ({ days: positiveInteger(String(options.days), '--days') }),
+  );
+  simple('cancel-deletion <id>', 'cancel a scheduled deletion (the key comes back DISABLED)', 'POST', '/cancel-deletion');
+  simple('rotate <id>', 'create a new key version and make it current (older versions still decrypt)', 'POST', '/rotate');
+  simple(
+    'set-rotation <id>',
+    'rotate automatically every N days, or off',
+    'PUT',
+    '/rotation-policy',
+    (c) => c.requiredOption('--days <n|off>', 'rotation period in days, or off'),
+    (_args, options) => ({ days: String(options.days).toLowerCase() === 'off' ? null : positiveInteger(String(options.days), '--days') }),
+  );
+  simple(
+    'set-min-decrypt-version <id> <version>',
+    'refuse ciphertexts made under versions older than VERSION',
+    'PUT',
+    '/min-decrypt-version',
+    undefined,
+    (args) => ({ version: positiveInteger(args[1]!, 'version') }),
+  );
+  simple(
+    'tag <id> [pairs...]',
+    'set tags (name=value) and/or remove tags (--remove name)',
+    'PATCH',
+    '/tags',
+    (c) => c.option('--remove <name...>', 'tag names to remove'),
+    (args, options) => {
+      const set = usage(() => parseTagPairs(args.slice(1)));
+      const remove = (options.remove as string[] | undefined) ?? [];
+      if (Object.keys(set).length === 0 && remove.length === 0) throw new CliError('give tags as name=value, or --remove name', 2);
+      return { set, remove };
+    },
+  );
+  simple('describe <id> <description>', 'set the key\'s description', 'PUT', '/description', undefined, (args) => ({ description: args[1] }));
+
+  key
+    .command('versions <id>')
+    .description('list a key\'s versions: state, origin, whether they still decrypt')
+    .option('--keystore <name>', 'disambiguate when the id exists in several groups')
+    .action(async (id: string, options: { keystore?: string }, command: Command) => {
+      const rows = await callAdmin<KeyVersionView[]>(connection(command), 'GET', keyPath(id, '/versions', options.keystore));
+      printTable(rows as unknown as Record<string, unknown>[], ['version', 'state', 'origin', 'current', 'decrypts', 'createdAt'], json(command));
+    });
+
+  for (const [name, verb, description] of [
+    ['revoke-version', 'revoke', 'stop one old version from decrypting (not the current one)'],
+    ['destroy-version', 'destroy', 'erase one revoked (or below-minimum) version for good: its ciphertexts are lost; needs --yes'],
+  ] as const) {
+    const command = key.command(`${name} <id> <version>`).description(description).option('--keystore <name>', 'disambiguate when the id exists in several groups');
+    if (verb === 'destroy') command.option('--yes', 'confirm that ciphertexts of this version can never be decrypted again');
+    command.action(async (id: string, versionText: string, options: { keystore?: string; yes?: boolean }, cmd: Command) => {
+      const version = positiveInteger(versionText, 'version');
+      if (verb === 'destroy' && !options.yes) throw new CliError(`destroying version ${version} of "${id}" cannot be undone; add --yes to confirm`, 2);
+      const view = await callAdmin<KeyVersionView>(connection(cmd), 'POST', keyPath(id, `/versions/${version}/${verb}`, options.keystore));
+      printRecord({ key: id, ...view }, json(cmd));
+    });
   }
+
+  key
+    .command('import-wrapping-key')
+    .description('get an RSA-3072 public key to wrap key material with (RSA-OAEP-SHA256); valid 24 h, for one import')
+    .option('--out <file>', 'write the public key PEM here (default: print it)')
+    .action(async (options: { out?: string }, command: Command) => {
+      const wrapping = await callAdmin<WrappingKeyView>(connection(command), 'POST', '/keys/import-wrapping-keys');
+      if (options.out) writeFileSync(options.out, wrapping.publicKeyPem, { mode: 0o644 });
+      if (json(command)) {
+        console.log(JSON.stringify(wrapping, null, 2));
+        return;
+      }
+      printRecord({ wrappingKeyId: wrapping.wrappingKeyId, algorithm: wrapping.algorithm, expiresAt: wrapping.expiresAt, publicKey: options.out ?? '(below)' }, false);
+      if (!options.out) process.stdout.write(wrapping.publicKeyPem);
+    });
+
+  key
+    .command('import <id>')
+    .description('bring your own key: upload a wrapped 256-bit AES key as a new key (with --keystore) or as the next version of an existing key')
+    .requiredOption('--wrapping-key-id <id>', 'from `keyhold key import-wrapping-key`')
+    .requiredOption('--wrapped-key-file <file>', 'the RSA-OAEP-SHA256 ciphertext (raw bytes, as openssl pkeyutl writes it)')
+    .option('--keystore <name>', 'keystore whose group holds (or will hold) the key')
+    .option('--usage <usage>', 'for a new key: ENCRYPT,DECRYPT | ENCRYPT | DECRYPT | none')
+    .option('--description <text>', 'for a new key: what it is for')
+    .option('--tag <name=value...>', 'for a new key: tags')
+    .action(
+      async (
+        id: string,
+        options: { wrappingKeyId: string; wrappedKeyFile: string; keystore?: string; usage?: string; description?: string; tag?: string[] },
+        command: Command,
+      ) => {
+        if (!existsSync(options.wrappedKeyFile)) throw new CliError(`no file ${options.wrappedKeyFile}`, 2);
+        const wrappedKey = readFileSync(options.wrappedKeyFile).toString('base64');
+        const usageList = options.usage === undefined ? undefined : usage(() => parseUsage(options.usage!));
+        const tags = options.tag ? usage(() => parseTagPairs(options.tag!)) : undefined;
+        const conn = connection(command);
+        const exists = await callAdmin<KeyView>(conn, 'GET', keyPath(id, '', options.keystore)).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof CliError && /^no key /.test(error.message) && options.keystore !== undefined) return false;
+            throw error;
+          },
+        );
+        const view = exists
+          ? await callAdmin<KeyView>(conn, 'POST', keyPath(id, '/import', options.keystore), { wrappingKeyId: options.wrappingKeyId, wrappedKey })
+          : await callAdmin<KeyView>(conn, 'POST', '/keys/import', {
+              id,
+              keystore: options.keystore,
+              wrappingKeyId: options.wrappingKeyId,
+              wrappedKey,
+              usage: usageList,
+              description: options.description,
+              tags,
+            });
+        printKey(view, command);
+      },
+    );
 }

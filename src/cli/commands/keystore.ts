@@ -64,6 +64,23 @@ export function registerKeystoreCommands(program: Command): void {
   }
 
   keystore
+    .command('block <name>')
+    .description('kill switch for one keystore: every XKS operation through it answers InvalidStateException until unblocked')
+    .requiredOption('--reason <text>', 'why (shown to operators, logged)')
+    .action(async (name: string, options: { reason: string }, command: Command) => {
+      const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/block`, { reason: options.reason });
+      printRecord({ keystore: view.name, status: view.status, blockReason: view.blockReason }, Boolean(flags(command).json));
+    });
+
+  keystore
+    .command('unblock <name>')
+    .description('lift a keystore\'s kill switch (the keystore is ENABLED again)')
+    .action(async (name: string, _options, command: Command) => {
+      const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/unblock`);
+      printRecord({ keystore: view.name, status: view.status }, Boolean(flags(command).json));
+    });
+
+  keystore
     .command('kms-json <name>')
     .description('print the KMS console configuration JSON (includes the secret)')
     .option('--access-key-id <id>', 'which credential (default: the newest)')

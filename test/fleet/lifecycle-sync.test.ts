@@ -1,0 +1,72 @@
+/**
+ * Lifecycle changes made on one node of a fleet reach the other on its next scheduler pass: a rotation
+ * (the other node decrypts the new version's ciphertexts), a blocked key, a blocked keystore and the
+ * node-wide kill switch. Two real nodes on one PostgreSQL database.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { systemClock } from '../../src/core/clock.js';
+import { startNode, type RunningNode } from '../../src/server/node.js';
+import { startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
+import { admin, decryptBody, encryptBody, xks } from '../helpers/xks-client.js';
+
+describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
+  let database: ScratchDatabase;
+  let first: TestNode;
+  let second: RunningNode;
+  let secondDir: string;
+
+  before(async () => {
+    database = await createScratchDatabase();
+    first = await startTestNode({ databaseUrl: database.url });
+    secondDir = mkdtempSync(join(tmpdir(), 'keyhold-fleet-'));
+    cpSync(first.dataDir, secondDir, { recursive: true });
+    writeFileSync(join(secondDir, 'node-id'), `${randomUUID()}\n`);
+    second = await startNode({ dataDir: secondDir, host: '127.0.0.1', port: 0, databaseUrl: database.url, logger: pino({ level: 'silent' }), clock: systemClock });
+  });
+
+  after(async () => {
+    await second?.close();
+    await first?.close();
+    rmSync(secondDir, { recursive: true, force: true });
+    await database?.drop();
+  });
+
+  const secondNode = (): TestNode => ({ ...first, node: second, port: second.port, host: `localhost:${second.port}`, url: `https://localhost:${second.port}` });
+
+  it('a rotation on one node: after its next pass the other encrypts with and decrypts the new version', async () => {
+    assert.equal((await admin(first, 'POST', `/keys/${first.keyId}/rotate`)).status, 200);
+    const plaintext = randomBytes(32);
+    const encrypted = await xks(first, { operation: 'encrypt', body: encryptBody(plaintext) });
+    assert.equal(Buffer.from(encrypted.json.ciphertextMetadata, 'base64').readUInt32BE(1), 2);
+    await second.scheduler.tick();
+    const decrypted = await xks(secondNode(), { operation: 'decrypt', body: decryptBody(encrypted.json) });
+    assert.equal(decrypted.status, 200, decrypted.text);
+    assert.deepEqual(Buffer.from(decrypted.json.plaintext, 'base64'), plaintext);
+    const fromSecond = await xks(secondNode(), { operation: 'encrypt', body: encryptBody(plaintext) });
+    assert.equal(Buffer.from(fromSecond.json.ciphertextMetadata, 'base64').readUInt32BE(1), 2);
+  });
+
+  for (const [what, on, off] of [
+    ['a blocked key', ['POST', `/keys/demo-key/block`, { reason: 'r' }], ['POST', `/keys/demo-key/unblock`]],
+    ['a blocked keystore', ['POST', '/keystores/demo/block', { reason: 'r' }], ['POST', '/keystores/demo/unblock']],
+    ['the node-wide kill switch', ['PUT', '/node/kill-switch', { on: true, reason: 'r' }], ['PUT', '/node/kill-switch', { on: false }]],
+  ] as const) {
+    it(`${what}: refused on the other node after its next pass, and released the same way`, async () => {
+      const [method, path, body] = on;
+      assert.equal((await admin(first, method, path, body)).status, 200);
+      assert.equal((await xks(first, { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'InvalidStateException');
+      await second.scheduler.tick();
+      assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'InvalidStateException');
+      assert.equal((await admin(first, off[0], off[1], off.length > 2 ? (off as readonly unknown[])[2] : undefined)).status, 200);
+      await second.scheduler.tick();
+      assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
+    });
+  }
+});
