@@ -128,7 +128,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       nodeId,
       logger: options.logger,
       // While sealed, keys cannot be opened: only keystore status and the kill switch are refreshed.
-      refresh: [async () => unseal.serving() && services.keys.syncLive(), services.keystores.syncStatus, services.killSwitch.refresh],
+      // Policies are re-read too, so a policy changed on another node of the fleet applies here within a pass.
+      refresh: [
+        async () => unseal.serving() && services.keys.syncLive(),
+        services.keystores.syncStatus,
+        services.killSwitch.refresh,
+        services.policies.loadAll,
+      ],
       canWork: unseal.serving,
       intervalMs: options.schedulerIntervalMs,
     });

@@ -1,7 +1,7 @@
 /**
  * Lifecycle changes made on one node of a fleet reach the other on its next scheduler pass: a rotation
  * (the other node decrypts the new version's ciphertexts), a blocked key, a blocked keystore and the
- * node-wide kill switch. Two real nodes on one PostgreSQL database.
+ * node-wide kill switch, and policies. Two real nodes on one PostgreSQL database.
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -69,4 +69,15 @@ describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
       assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
     });
   }
+
+  it('a policy changed on one node applies on the other after its next pass', async () => {
+    const denyAll = { name: 'fleet-deny', attach: { keystore: 'demo' }, rules: [{ effect: 'deny', principal: ['*'] }] };
+    assert.equal((await admin(first, 'POST', '/policies', denyAll)).status, 201);
+    assert.equal((await xks(first, { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'AccessDeniedException');
+    await second.scheduler.tick();
+    assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'AccessDeniedException');
+    assert.equal((await admin(first, 'DELETE', '/policies/fleet-deny')).status, 204);
+    await second.scheduler.tick();
+    assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
+  });
 });
