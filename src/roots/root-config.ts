@@ -10,7 +10,20 @@ export type RootConfig =
   /** AES-256-GCM under a master key split into Shamir shares; the node starts sealed. */
   | { kind: 'shamir'; shares: number; threshold: number }
   /** A PKCS#11 token: keys inside the HSM (`keys`) or only the master wrapping key (`wrap`). */
-  | { kind: 'pkcs11'; mode: 'keys' | 'wrap'; library: string; tokenLabel: string; pinFile?: string };
+  | Pkcs11RootConfig;
+
+/**
+ * The PIN comes from `pinFile` (mode 0600) or $KEYHOLD_PKCS11_PIN, never from this file.
+ * `masterKeyId` is the hex CKA_ID of this data directory's master key on the token (set by `keyhold init`).
+ */
+export interface Pkcs11RootConfig {
+  kind: 'pkcs11';
+  mode: 'keys' | 'wrap';
+  library: string;
+  tokenLabel: string;
+  pinFile?: string;
+  masterKeyId?: string;
+}
 
 export const DEFAULT_ROOT_CONFIG: RootConfig = { kind: 'master-key-file' };
 
