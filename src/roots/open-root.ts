@@ -11,7 +11,10 @@ export async function openRootOfTrust(paths: DataDirPaths, config: RootConfig = 
       return createSoftwareRoot(readMasterKeyFile(paths.masterKey));
     case 'shamir':
       throw new Error('the Shamir root of trust is not built yet');
-    case 'pkcs11':
-      throw new Error('the PKCS#11 root of trust is not built yet');
+    case 'pkcs11': {
+      // Loaded on demand: only a PKCS#11 node loads the native addon and starts worker threads.
+      const { createPkcs11Root } = await import('./pkcs11/pkcs11-root.js');
+      return createPkcs11Root(config);
+    }
   }
 }

@@ -23,6 +23,12 @@ export interface Pkcs11RootConfig {
   tokenLabel: string;
   pinFile?: string;
   masterKeyId?: string;
+  /** Pooled sessions, one worker thread each (default 2). */
+  sessions?: number;
+  /** An HSM call not answered within this long fails with DependencyTimeoutException (default 2000). */
+  callTimeoutMs?: number;
+  /** Pause between reconnect attempts after a lost session or token (default 1000). */
+  reconnectIntervalMs?: number;
 }
 
 export const DEFAULT_ROOT_CONFIG: RootConfig = { kind: 'master-key-file' };

@@ -5,6 +5,7 @@ import { generateAdminToken, hashToken } from '../admin/token.js';
 import type { Clock } from '../core/clock.js';
 import { conflict } from '../core/errors.js';
 import { createMasterKeyFile } from '../roots/master-key-file.js';
+import { writeRootConfig, type RootConfig } from '../roots/root-config.js';
 import { dataDirPaths, type DataDirPaths } from './data-dir.js';
 import { openServices, type Services } from './services.js';
 import { createSelfSignedCertificate } from './self-signed-cert.js';
@@ -20,6 +21,8 @@ export interface InitOptions {
   demo: boolean;
   clock: Clock;
   hostnames?: string[];
+  /** The root of trust to set up (default: a master key file). */
+  root?: RootConfig;
 }
 
 export interface InitResult {
@@ -47,7 +50,13 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   let services: Services | undefined;
   try {
-    createMasterKeyFile(paths.masterKey);
+    if (options.root?.kind === 'pkcs11') {
+      // The master key is created on the token; root.json names it, and no master.key file exists.
+      const { createPkcs11MasterKey } = await import('../roots/pkcs11/pkcs11-root.js');
+      writeRootConfig(paths.rootConfig, await createPkcs11MasterKey(options.root));
+    } else {
+      createMasterKeyFile(paths.masterKey);
+    }
     const pem = await createSelfSignedCertificate({
       hostnames: options.hostnames ?? ['localhost', '127.0.0.1', '::1'],
       now: new Date(options.clock.now()),

@@ -125,6 +125,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         version: KEYHOLD_VERSION,
         nodeId,
         rootOfTrust: services.root.kind,
+        rootOfTrustState: services.root.state(),
+        rootOfTrustModel: services.root.model,
         ekmHealth: (await health.current()).status,
         keystores: services.live.keystores().length,
         keys: services.live.keyCount(),

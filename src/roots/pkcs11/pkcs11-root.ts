@@ -38,6 +38,9 @@ function expect<T extends WorkerResult['op']>(result: WorkerResult, op: T): Extr
 
 function openPool(config: Pkcs11RootConfig, options: Pkcs11RootOptions): Promise<SessionPool> {
   return SessionPool.open({
+    sessions: config.sessions,
+    callTimeoutMs: config.callTimeoutMs,
+    reconnectIntervalMs: config.reconnectIntervalMs,
     ...options.pool,
     library: config.library,
     tokenLabel: config.tokenLabel,

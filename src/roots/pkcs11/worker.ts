@@ -288,7 +288,7 @@ function classify(error: unknown): { kind: FailureKind; message: string } {
   if (LOST.has(code) || HANDLE_INVALID.has(code)) return { kind: 'lost', message: code };
   // A general error outside a decrypt usually means the library lost the token under us.
   if (code === 'CKR_GENERAL_ERROR' && !sessionAlive()) return { kind: 'lost', message: code };
-  return { kind: 'failed', message: code };
+  return { kind: 'failed', message: code.startsWith('CKR_') ? code : String((error as Error)?.message ?? error).split('\n')[0] };
 }
 
 parentPort!.on('message', ({ id, request }: WorkerMessage) => {
