@@ -27,6 +27,8 @@ export interface Pkcs11RootConfig {
   sessions?: number;
   /** An HSM call not answered within this long fails with DependencyTimeoutException (default 2000). */
   callTimeoutMs?: number;
+  /** Calls waiting per session before new ones are refused with DependencyTimeoutException (default 256). */
+  maxQueuePerSession?: number;
   /** Pause between reconnect attempts after a lost session or token (default 1000). */
   reconnectIntervalMs?: number;
 }

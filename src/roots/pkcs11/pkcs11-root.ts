@@ -41,6 +41,7 @@ function openPool(config: Pkcs11RootConfig, options: Pkcs11RootOptions): Promise
     sessions: config.sessions,
     callTimeoutMs: config.callTimeoutMs,
     reconnectIntervalMs: config.reconnectIntervalMs,
+    maxQueuePerSession: config.maxQueuePerSession,
     ...options.pool,
     library: config.library,
     tokenLabel: config.tokenLabel,

@@ -143,7 +143,10 @@ export class SessionPool {
     }
     this.next = (this.next + 1) % this.members.length;
     if (!best) return Promise.reject(new RootUnavailableError('no PKCS#11 worker is running'));
-    if (best.pending.size >= this.maxQueue) return Promise.reject(new RootTimeoutError('HSM queue is full'));
+    if (best.pending.size >= this.maxQueue) {
+      this.lastTimeoutAt = this.options.clock.now();
+      return Promise.reject(new RootTimeoutError('HSM queue is full'));
+    }
     return this.send(best, request);
   }
 

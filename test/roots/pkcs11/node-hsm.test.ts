@@ -108,6 +108,24 @@ describe('keys mode keeps key material inside the HSM', () => {
   });
 });
 
+describe('a busy HSM', () => {
+  test('an XKS call that cannot be queued is answered 503 DependencyTimeoutException, and served once the HSM is free', async () => {
+    const token = createSoftHsmToken();
+    const node = await startTestNode({ root: { ...token.rootConfig('keys'), sessions: 1, maxQueuePerSession: 1 }, healthMaxAgeMs: 0 });
+    try {
+      // Occupy the only session with a long HSM call (sealing 32 MiB under the master key).
+      const busy = node.node.services.root.sealSecret(Buffer.alloc(32 * 1024 * 1024), 'busy');
+      const refused = await xks(node, { operation: 'encrypt', body: encryptBody(Buffer.from('wait your turn')) });
+      assert.equal(refused.status, 503, refused.text);
+      assert.equal(refused.json.errorName, 'DependencyTimeoutException');
+      await busy;
+      await encryptDecrypt(node);
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('a lost token', () => {
   test('is reported UNAVAILABLE and answered with errors within a bounded time, then recovered from without a restart', async () => {
     const token = createSoftHsmToken();

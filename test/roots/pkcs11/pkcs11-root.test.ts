@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
+import { ManualClock } from '../../../src/core/clock.js';
 import { AuthenticationTagMismatchError, aesGcmDecrypt } from '../../../src/crypto/aes-gcm.js';
 import { createPkcs11MasterKey, createPkcs11Root } from '../../../src/roots/pkcs11/pkcs11-root.js';
+import { masterKeyName } from '../../../src/roots/pkcs11/references.js';
+import { SessionPool } from '../../../src/roots/pkcs11/session-pool.js';
 import { readPin } from '../../../src/roots/pkcs11/pin.js';
-import { RootUnavailableError, sealContext, type RootOfTrust } from '../../../src/roots/root-of-trust.js';
+import { RootTimeoutError, RootUnavailableError, sealContext, type RootOfTrust } from '../../../src/roots/root-of-trust.js';
 import { createSoftHsmToken, removeSoftHsmTokens, type SoftHsmToken } from '../../helpers/softhsm.js';
 
 after(removeSoftHsmTokens);
@@ -118,6 +121,41 @@ describe('PKCS#11 root lifecycle', () => {
         }),
       );
       assert.ok(results.every(Boolean));
+    } finally {
+      await root.close();
+    }
+  });
+
+  test('a call past its deadline fails with RootTimeoutError and the pool reports DEGRADED for a while', async () => {
+    const token = createSoftHsmToken();
+    const clock = new ManualClock();
+    const config = await createPkcs11MasterKey(token.rootConfig('keys'));
+    const pool = await SessionPool.open({ library: token.library, tokenLabel: token.label, pin: token.pin, sessions: 1, callTimeoutMs: 5, degradedForMs: 30_000, clock });
+    try {
+      assert.equal(pool.state(), 'ACTIVE');
+      const started = Date.now();
+      // A 64 MiB encrypt keeps the only session busy far longer than the 5 ms deadline.
+      const call = pool.call({ op: 'encrypt', id: masterKeyName(config.masterKeyId!).id, iv: randomBytes(12), aad: Buffer.alloc(0), plaintext: Buffer.alloc(64 * 1024 * 1024) });
+      await assert.rejects(call, RootTimeoutError);
+      assert.ok(Date.now() - started < 1_000, 'the caller is answered at the deadline, not when the HSM finishes');
+      assert.equal(pool.state(), 'DEGRADED');
+      clock.advance(30_001);
+      assert.equal(pool.state(), 'ACTIVE');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a full queue refuses new calls at once with RootTimeoutError', async () => {
+    const token = createSoftHsmToken();
+    const config = await createPkcs11MasterKey(token.rootConfig('wrap'));
+    const root = await createPkcs11Root({ ...config, sessions: 1, maxQueuePerSession: 1 });
+    try {
+      const busy = root.sealSecret(Buffer.alloc(32 * 1024 * 1024), 'big');
+      await assert.rejects(root.sealSecret(Buffer.from('small'), 'small'), (error: Error) => error instanceof RootTimeoutError && /queue is full/.test(error.message));
+      assert.equal(root.state(), 'DEGRADED');
+      await busy;
+      assert.ok((await root.sealSecret(Buffer.from('small'), 'small')).length > 0, 'served again once the queue drains');
     } finally {
       await root.close();
     }
