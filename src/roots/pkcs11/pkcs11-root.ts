@@ -27,6 +27,14 @@ export interface Pkcs11RootOptions {
   pool?: Partial<Omit<SessionPoolOptions, 'library' | 'tokenLabel' | 'pin' | 'clock'>>;
 }
 
+/**
+ * A copy with its own exact-size ArrayBuffer. Small Buffers are views into Node's shared 8 KiB pool,
+ * and posting a view to a worker copies its whole ArrayBuffer: this keeps each call's message small.
+ */
+function own(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -90,12 +98,13 @@ export async function createPkcs11Root(config: Pkcs11RootConfig, options: Pkcs11
   }
 
   async function gcmEncrypt(key: KeyObjectName, iv: Buffer, plaintext: Buffer, aad: Buffer) {
-    const result = expect(await pool.call({ op: 'encrypt', id: key.id, iv, aad, plaintext }), 'encrypt');
+    const result = expect(await pool.call({ op: 'encrypt', id: key.id, iv: own(iv), aad: own(aad), plaintext: own(plaintext) }), 'encrypt');
     return { ciphertext: asBuffer(result.ciphertext), tag: asBuffer(result.tag) };
   }
 
   async function gcmDecrypt(key: KeyObjectName, iv: Buffer, ciphertext: Buffer, aad: Buffer, tag: Buffer): Promise<Buffer> {
-    return asBuffer(expect(await pool.call({ op: 'decrypt', id: key.id, iv, aad, ciphertext, tag }), 'decrypt').plaintext);
+    const call = { op: 'decrypt' as const, id: key.id, iv: own(iv), aad: own(aad), ciphertext: own(ciphertext), tag: own(tag) };
+    return asBuffer(expect(await pool.call(call), 'decrypt').plaintext);
   }
 
   async function seal(format: number, plaintext: Buffer, context: string): Promise<Buffer> {
@@ -155,7 +164,11 @@ export async function createPkcs11Root(config: Pkcs11RootConfig, options: Pkcs11
     },
     async destroyKeyMaterial(reference, context) {
       // Wrapped material lives only in the stored row; deleting the row erases it.
-      if (config.mode === 'keys') await pool.call({ op: 'destroy', id: Buffer.from(objectIdOf(reference, context)) });
+      if (config.mode !== 'keys') return;
+      const id = new Uint8Array(objectIdOf(reference, context));
+      // Every session drops its copy first, so no session can use the key once it is destroyed.
+      await pool.broadcast({ op: 'forget', id });
+      await pool.call({ op: 'destroy', id });
     },
     sealSecret: (secret, context) => seal(SEALED_SECRET_FORMAT, secret, context),
     unsealSecret: (sealed, context) => unseal(SEALED_SECRET_FORMAT, sealed, context),

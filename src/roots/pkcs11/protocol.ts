@@ -26,6 +26,8 @@ export type WorkerRequest =
   /** Resolves a key by CKA_ID and checks its label; fails with `notFound` when absent or different. */
   | { op: 'find'; key: KeyObjectName }
   | { op: 'destroy'; id: Uint8Array }
+  /** Drops this session's copy of a key (every session is told before the key is destroyed). */
+  | { op: 'forget'; id: Uint8Array }
   | { op: 'encrypt'; id: Uint8Array; iv: Uint8Array; aad: Uint8Array; plaintext: Uint8Array }
   | { op: 'decrypt'; id: Uint8Array; iv: Uint8Array; aad: Uint8Array; ciphertext: Uint8Array; tag: Uint8Array }
   | { op: 'tokenInfo' };
@@ -56,4 +58,12 @@ export type WorkerReply =
   | { id: number; ok: true; result: WorkerResult }
   | { id: number; ok: false; kind: FailureKind; message: string };
 
-export type WorkerMessage = { id: number; request: WorkerRequest };
+/** `expiresAt` (epoch ms): the caller has given up by then, so the worker skips the call instead of doing stale work. */
+export type WorkerMessage = { id: number; expiresAt: number; request: WorkerRequest };
+
+/**
+ * Calls travel in batches: the main thread posts every call made in one turn of its event loop as one
+ * message, and the worker answers a batch with one message. Messages, not HSM calls, are the cost here.
+ */
+export type WorkerBatch = WorkerMessage[];
+export type ReplyBatch = WorkerReply[];

@@ -30,8 +30,9 @@ export function objectIdOf(reference: Buffer, context: string): Buffer {
 }
 
 /** The CKA_LABEL binds the object to the record it was created for. */
-export function keyObjectName(id: Buffer, context: string): KeyObjectName {
-  return { id, label: `keyhold:${context}` };
+export function keyObjectName(id: Uint8Array, context: string): KeyObjectName {
+  // Its own 16-byte buffer: the id travels with every call to a worker thread.
+  return { id: new Uint8Array(id), label: `keyhold:${context}` };
 }
 
 export function sealedBlob(format: number, iv: Buffer, tag: Buffer, ciphertext: Buffer): Buffer {
@@ -51,5 +52,5 @@ export function openSealedBlob(format: number, blob: Buffer, context: string): {
 
 /** The master key's CKA_ID for a data directory, as kept in root.json. */
 export function masterKeyName(masterKeyId: string): KeyObjectName {
-  return { id: Buffer.from(masterKeyId, 'hex'), label: `keyhold:master:${masterKeyId}` };
+  return { id: new Uint8Array(Buffer.from(masterKeyId, 'hex')), label: `keyhold:master:${masterKeyId}` };
 }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { AuthenticationTagMismatchError } from '../../crypto/aes-gcm.js';
 import type { Clock } from '../../core/clock.js';
 import { RootTimeoutError, RootUnavailableError, type EkmHealth } from '../root-of-trust.js';
-import type { ConnectParams, WorkerReply, WorkerRequest, WorkerResult } from './protocol.js';
+import type { ConnectParams, ReplyBatch, WorkerBatch, WorkerRequest, WorkerResult } from './protocol.js';
 
 export interface SessionPoolOptions {
   library: string;
@@ -32,6 +32,8 @@ interface Pending {
 interface Member {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Calls made in this turn of the event loop, posted together. */
+  outbox: WorkerBatch;
   exited: boolean;
 }
 
@@ -83,14 +85,16 @@ export class SessionPool {
 
   private spawn(): Member {
     const worker = newWorker();
-    const member: Member = { worker, pending: new Map(), exited: false };
-    worker.on('message', (reply: WorkerReply) => {
-      const pending = member.pending.get(reply.id);
-      if (!pending) return; // timed out already
-      member.pending.delete(reply.id);
-      clearTimeout(pending.timer);
-      if (reply.ok) pending.resolve(reply.result);
-      else pending.reject(this.failure(reply.kind, reply.message));
+    const member: Member = { worker, pending: new Map(), outbox: [], exited: false };
+    worker.on('message', (replies: ReplyBatch) => {
+      for (const reply of replies) {
+        const pending = member.pending.get(reply.id);
+        if (!pending) continue; // timed out already
+        member.pending.delete(reply.id);
+        clearTimeout(pending.timer);
+        if (reply.ok) pending.resolve(reply.result);
+        else pending.reject(this.failure(reply.kind, reply.message));
+      }
     });
     const fail = (message: string) => {
       member.exited = true;
@@ -127,7 +131,13 @@ export class SessionPool {
         reject(new RootTimeoutError(`HSM did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       member.pending.set(id, { resolve, reject, timer });
-      member.worker.postMessage({ id, request });
+      if (member.outbox.push({ id, expiresAt: Date.now() + timeoutMs, request }) === 1) {
+        queueMicrotask(() => {
+          const batch = member.outbox;
+          member.outbox = [];
+          if (!member.exited) member.worker.postMessage(batch);
+        });
+      }
     });
   }
 
@@ -148,6 +158,12 @@ export class SessionPool {
       return Promise.reject(new RootTimeoutError('HSM queue is full'));
     }
     return this.send(best, request);
+  }
+
+  /** Runs one call on every session (e.g. to drop per-session copies of a key). */
+  async broadcast(request: WorkerRequest): Promise<void> {
+    if (!this.connected) throw new RootUnavailableError(`HSM unavailable: ${this.lastError || 'reconnecting'}`);
+    await Promise.all(this.members.filter((member) => !member.exited).map((member) => this.send(member, request)));
   }
 
   private connectParams(reinitialize: boolean): ConnectParams {
