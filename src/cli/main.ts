@@ -3,6 +3,7 @@ import { ManagementError } from '../core/errors.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { CliError } from './admin-client.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerHsmCommands } from './commands/hsm.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
 import { registerInitCommand } from './commands/init.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerKeystoreCommands(program);
   registerKeyCommands(program);
   registerDoctorCommand(program);
+  registerHsmCommands(program);
   return program;
 }
 

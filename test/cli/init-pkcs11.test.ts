@@ -36,6 +36,11 @@ describe('keyhold init --root pkcs11 (SoftHSMv2)', () => {
       assert.equal(status.json.rootOfTrust, 'pkcs11');
       assert.equal(status.json.rootOfTrustState, 'ACTIVE');
       assert.match(status.json.rootOfTrustModel, /SoftHSM.*keys mode/);
+      const hsmStatus = JSON.parse(ok(await keyhold(['--data-dir', 'hsm', '--json', 'hsm', 'status'], { cwd })).stdout);
+      assert.equal(hsmStatus.rootOfTrust, 'pkcs11');
+      assert.equal(hsmStatus.state, 'ACTIVE');
+      assert.match(hsmStatus.model, new RegExp(`SoftHSM.*token "${token.label}".*keys mode`));
+      assert.match(ok(await keyhold(['--data-dir', 'hsm', 'hsm', 'status'], { cwd })).stdout, /state\s+ACTIVE/);
       const created = ok(await keyhold(['--data-dir', 'hsm', '--json', 'key', 'create', 'on-the-token', '--keystore', 'demo'], { cwd }));
       assert.equal(JSON.parse(created.stdout).id, 'on-the-token');
       assert.match(token.pkcs11Tool(['--list-objects', '--type', 'secrkey']), /keyhold:key-material:[^\n]+:1/);
