@@ -29,6 +29,8 @@ export interface Pkcs11RootConfig {
   callTimeoutMs?: number;
   /** Calls waiting per session before new ones are refused with DependencyTimeoutException (default 256). */
   maxQueuePerSession?: number;
+  /** Idle sessions are probed this often to notice a lost token (default 5000; 0 never). */
+  probeIntervalMs?: number;
   /** Pause between reconnect attempts after a lost session or token (default 1000). */
   reconnectIntervalMs?: number;
 }

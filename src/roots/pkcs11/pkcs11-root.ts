@@ -49,6 +49,7 @@ function openPool(config: Pkcs11RootConfig, options: Pkcs11RootOptions): Promise
     sessions: config.sessions,
     callTimeoutMs: config.callTimeoutMs,
     reconnectIntervalMs: config.reconnectIntervalMs,
+    probeIntervalMs: config.probeIntervalMs,
     maxQueuePerSession: config.maxQueuePerSession,
     ...options.pool,
     library: config.library,
@@ -172,7 +173,12 @@ export async function createPkcs11Root(config: Pkcs11RootConfig, options: Pkcs11
     },
     sealSecret: (secret, context) => seal(SEALED_SECRET_FORMAT, secret, context),
     unsealSecret: (sealed, context) => unseal(SEALED_SECRET_FORMAT, sealed, context),
-    state: () => pool.state(),
+    // Wrap mode serves loaded keys from memory without the HSM: a lost token degrades it (no new keys or
+    // credentials) rather than making it unavailable.
+    state: () => {
+      const state = pool.state();
+      return config.mode === 'wrap' && state === 'UNAVAILABLE' ? 'DEGRADED' : state;
+    },
     close: () => pool.close(),
   };
 }

@@ -30,7 +30,9 @@ export type WorkerRequest =
   | { op: 'forget'; id: Uint8Array }
   | { op: 'encrypt'; id: Uint8Array; iv: Uint8Array; aad: Uint8Array; plaintext: Uint8Array }
   | { op: 'decrypt'; id: Uint8Array; iv: Uint8Array; aad: Uint8Array; ciphertext: Uint8Array; tag: Uint8Array }
-  | { op: 'tokenInfo' };
+  | { op: 'tokenInfo' }
+  /** Fails with `lost` unless the session is alive and the token still present. */
+  | { op: 'probe' };
 
 export interface TokenInfo {
   label: string;

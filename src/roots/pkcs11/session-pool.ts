@@ -16,6 +16,8 @@ export interface SessionPoolOptions {
   callTimeoutMs?: number;
   /** Pause between reconnect attempts after a lost session or token (default 1000 ms). */
   reconnectIntervalMs?: number;
+  /** Every session is probed this often, so a lost token is noticed even when idle (default 5000 ms; 0: never). */
+  probeIntervalMs?: number;
   /** How long after a timeout the pool still reports DEGRADED (default 30 s). */
   degradedForMs?: number;
   clock: Clock;
@@ -80,7 +82,19 @@ export class SessionPool {
       await pool.close();
       throw error;
     }
+    const probeIntervalMs = options.probeIntervalMs ?? 5_000;
+    if (probeIntervalMs > 0) pool.probeTimer = setInterval(() => pool.probe(), probeIntervalMs).unref();
     return pool;
+  }
+
+  private probeTimer: NodeJS.Timeout | undefined;
+
+  /** A cheap liveness call on every idle session; a failure starts recovery like any lost call. */
+  private probe(): void {
+    if (!this.connected || this.closed) return;
+    for (const member of this.members) {
+      if (!member.exited && member.pending.size === 0) this.send(member, { op: 'probe' }).catch(() => undefined);
+    }
   }
 
   private spawn(): Member {
@@ -223,6 +237,7 @@ export class SessionPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.probeTimer);
     const live = this.members.filter((member) => !member.exited);
     await Promise.all(live.slice(1).map((member) => this.send(member, { op: 'disconnect', finalize: false }, 5_000).catch(() => undefined)));
     if (live[0]) await this.send(live[0], { op: 'disconnect', finalize: true }, 5_000).catch(() => undefined);

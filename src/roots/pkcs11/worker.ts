@@ -303,6 +303,9 @@ function perform(request: WorkerRequest): WorkerResult {
           throw error;
         }
       });
+    case 'probe':
+      if (!sessionAlive()) throw new CallFailure('lost', 'the session or the token is gone');
+      return { op: 'done' };
     case 'tokenInfo': {
       if (!slot) throw new CallFailure('lost', 'not connected');
       const info = lib().C_GetTokenInfo(slot);

@@ -17,7 +17,7 @@ import { admin, decryptBody, encryptBody, healthBody, xks } from '../../helpers/
 after(removeSoftHsmTokens);
 
 async function startHsmNode(token: SoftHsmToken, mode: 'keys' | 'wrap'): Promise<TestNode> {
-  return startTestNode({ root: { ...token.rootConfig(mode), reconnectIntervalMs: 100, callTimeoutMs: 2_000 }, healthMaxAgeMs: 0 });
+  return startTestNode({ root: { ...token.rootConfig(mode), reconnectIntervalMs: 100, probeIntervalMs: 100, callTimeoutMs: 2_000 }, healthMaxAgeMs: 0 });
 }
 
 async function encryptDecrypt(node: TestNode): Promise<void> {
@@ -166,6 +166,37 @@ describe('a lost token', () => {
       assert.equal(decrypted.status, 200, decrypted.text);
       assert.equal(Buffer.from(decrypted.json.plaintext, 'base64').toString(), 'written before the outage');
       await encryptDecrypt(node);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('wrap mode: an idle node notices the loss (DEGRADED), keeps serving loaded keys from memory, refuses new keys, and recovers', async () => {
+    const token = createSoftHsmToken();
+    const node = await startHsmNode(token, 'wrap');
+    const waitFor = async (state: string) => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        if ((await admin(node, 'GET', '/node')).json.rootOfTrustState === state) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.fail(`root of trust never became ${state}`);
+    };
+    try {
+      token.unplug();
+      try {
+        // No request touches the HSM here: the background probe notices.
+        await waitFor('DEGRADED');
+        assert.equal((await healthOf(node)).healthStatus, 'DEGRADED');
+        await encryptDecrypt(node);
+        const refused = await admin(node, 'POST', '/keys', { id: 'during-outage', keystore: 'demo' });
+        assert.ok(refused.status >= 500, refused.text);
+      } finally {
+        token.plugBack();
+      }
+      await waitFor('ACTIVE');
+      assert.equal((await admin(node, 'POST', '/keys', { id: 'after-outage', keystore: 'demo' })).status, 201);
+      assert.equal((await xks(node, { operation: 'encrypt', keyId: 'after-outage', body: encryptBody(Buffer.from('x')) })).status, 200);
     } finally {
       await node.close();
     }
