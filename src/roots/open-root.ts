@@ -1,11 +1,16 @@
 import type { DataDirPaths } from '../server/data-dir.js';
 import { readMasterKeyFile } from './master-key-file.js';
 import { readRootConfig, type RootConfig } from './root-config.js';
-import type { RootOfTrust } from './root-of-trust.js';
+import type { RootEventListener, RootOfTrust } from './root-of-trust.js';
 import { createSoftwareRoot } from './software-root.js';
 
 /** Opens the root of trust a data directory is configured for. */
-export async function openRootOfTrust(paths: DataDirPaths, config: RootConfig = readRootConfig(paths.rootConfig)): Promise<RootOfTrust> {
+export async function openRootOfTrust(
+  paths: DataDirPaths,
+  config: RootConfig = readRootConfig(paths.rootConfig),
+  /** Told when a device-backed root loses or regains its device (for the log). */
+  onRootEvent?: RootEventListener,
+): Promise<RootOfTrust> {
   switch (config.kind) {
     case 'master-key-file':
       return createSoftwareRoot(readMasterKeyFile(paths.masterKey));
@@ -14,7 +19,7 @@ export async function openRootOfTrust(paths: DataDirPaths, config: RootConfig = 
     case 'pkcs11': {
       // Loaded on demand: only a PKCS#11 node loads the native addon and starts worker threads.
       const { createPkcs11Root } = await import('./pkcs11/pkcs11-root.js');
-      return createPkcs11Root(config);
+      return createPkcs11Root(config, { pool: { onEvent: onRootEvent } });
     }
   }
 }

@@ -42,6 +42,9 @@ export const sealContext = {
   credentialSecret: (accessKeyId: string) => `credential-secret:${accessKeyId}`,
 };
 
+/** A device-backed root lost its device (`lost`), failed to reconnect, or got it back (`recovered`). Details hold no secrets. */
+export type RootEventListener = (event: 'lost' | 'recovered' | 'reconnect_failed', detail: string) => void;
+
 /**
  * The root did not answer within its deadline (a slow or hung device, a full queue). The data plane
  * answers DependencyTimeoutException (503), so the caller may retry.

@@ -4,7 +4,7 @@ import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
 import { LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
-import type { RootOfTrust } from '../roots/root-of-trust.js';
+import type { RootEventListener, RootOfTrust } from '../roots/root-of-trust.js';
 import { openStore } from '../storage/open-store.js';
 import type { Store } from '../storage/store.js';
 import type { DataDirPaths } from './data-dir.js';
@@ -19,8 +19,8 @@ export interface Services {
 }
 
 /** The composition root of the management side: store, root of trust, live state and services. */
-export async function openServices(options: { paths: DataDirPaths; databaseUrl?: string; clock: Clock }): Promise<Services> {
-  const root = await openRootOfTrust(options.paths);
+export async function openServices(options: { paths: DataDirPaths; databaseUrl?: string; clock: Clock; onRootEvent?: RootEventListener }): Promise<Services> {
+  const root = await openRootOfTrust(options.paths, undefined, options.onRootEvent);
   let store: Store;
   try {
     store = await openStore({ databaseUrl: options.databaseUrl, sqlitePath: options.paths.database });

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { AuthenticationTagMismatchError } from '../../crypto/aes-gcm.js';
 import type { Clock } from '../../core/clock.js';
-import { RootTimeoutError, RootUnavailableError, type EkmHealth } from '../root-of-trust.js';
+import { RootTimeoutError, RootUnavailableError, type EkmHealth, type RootEventListener } from '../root-of-trust.js';
 import type { ConnectParams, ReplyBatch, WorkerBatch, WorkerRequest, WorkerResult } from './protocol.js';
 
 export interface SessionPoolOptions {
@@ -22,7 +22,7 @@ export interface SessionPoolOptions {
   degradedForMs?: number;
   clock: Clock;
   /** Told about losses and recoveries; messages never hold the PIN. */
-  onEvent?: (event: 'lost' | 'recovered' | 'reconnect_failed', detail: string) => void;
+  onEvent?: RootEventListener;
 }
 
 interface Pending {
@@ -215,8 +215,10 @@ export class SessionPool {
         this.options.onEvent?.('recovered', this.options.tokenLabel);
         return;
       } catch (error) {
-        this.lastError = (error as Error).message;
-        this.options.onEvent?.('reconnect_failed', this.lastError);
+        const message = (error as Error).message;
+        // Reported when the reason changes, not on every attempt.
+        if (message !== this.lastError) this.options.onEvent?.('reconnect_failed', message);
+        this.lastError = message;
         // A wrong PIN stays wrong; retrying would lock the token.
         if (/PIN_INCORRECT|PIN_LOCKED|PIN_EXPIRED|PIN_INVALID/.test(this.lastError)) {
           this.stopRetrying = true;

@@ -162,6 +162,9 @@ describe('a lost token', () => {
         if (!recovered) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.ok(recovered, 'health is ACTIVE again without a restart');
+      const events = node.logs.map((line) => line.event);
+      assert.ok(events.includes('root.lost') && events.includes('root.recovered'), `the loss and the recovery are logged: ${events.join(' ')}`);
+      assert.ok(!node.logText().includes(token.pin), 'the PIN is never logged');
       const decrypted = await xks(node, { operation: 'decrypt', body: decryptBody(before.json) });
       assert.equal(decrypted.status, 200, decrypted.text);
       assert.equal(Buffer.from(decrypted.json.plaintext, 'base64').toString(), 'written before the outage');
