@@ -119,7 +119,11 @@ export class SessionPool {
       }
     };
     worker.on('error', (error) => fail(`PKCS#11 worker failed: ${error.message}`));
-    worker.on('exit', () => fail('PKCS#11 worker exited'));
+    worker.on('exit', () => {
+      fail('PKCS#11 worker exited');
+      // A crashed worker is replaced by the recovery, which respawns exited workers.
+      if (!this.closed) this.markLost('a PKCS#11 worker exited');
+    });
     return member;
   }
 

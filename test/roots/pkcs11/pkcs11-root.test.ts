@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { ManualClock } from '../../../src/core/clock.js';
+import { ManualClock, systemClock } from '../../../src/core/clock.js';
 import { AuthenticationTagMismatchError, aesGcmDecrypt } from '../../../src/crypto/aes-gcm.js';
 import { createPkcs11MasterKey, createPkcs11Root } from '../../../src/roots/pkcs11/pkcs11-root.js';
 import { masterKeyName } from '../../../src/roots/pkcs11/references.js';
@@ -141,6 +141,26 @@ describe('PKCS#11 root lifecycle', () => {
       assert.equal(pool.state(), 'DEGRADED');
       clock.advance(30_001);
       assert.equal(pool.state(), 'ACTIVE');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a crashed worker thread is replaced without a restart', async () => {
+    const token = createSoftHsmToken();
+    const config = await createPkcs11MasterKey(token.rootConfig('keys'));
+    const pool = await SessionPool.open({ library: token.library, tokenLabel: token.label, pin: token.pin, sessions: 2, reconnectIntervalMs: 50, clock: systemClock });
+    try {
+      const master = masterKeyName(config.masterKeyId!);
+      const encrypt = () => pool.call({ op: 'encrypt', id: master.id, iv: randomBytes(12), aad: Buffer.alloc(0), plaintext: Buffer.from('x') });
+      await encrypt();
+      await (pool as unknown as { members: { worker: { terminate(): Promise<number> } }[] }).members[0]!.worker.terminate();
+      assert.equal(pool.state(), 'UNAVAILABLE');
+      await assert.rejects(encrypt(), RootUnavailableError);
+      const deadline = Date.now() + 10_000;
+      while (pool.state() !== 'ACTIVE' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(pool.state(), 'ACTIVE');
+      await Promise.all([encrypt(), encrypt(), encrypt(), encrypt()]);
     } finally {
       await pool.close();
     }
