@@ -5,7 +5,7 @@ import { generateAdminToken, hashToken } from '../admin/token.js';
 import type { Clock } from '../core/clock.js';
 import { conflict } from '../core/errors.js';
 import { createMasterKeyFile } from '../roots/master-key-file.js';
-import { writeRootConfig, type RootConfig } from '../roots/root-config.js';
+import { writeRootConfig, type Pkcs11RootConfig, type RootConfig } from '../roots/root-config.js';
 import { dataDirPaths, type DataDirPaths } from './data-dir.js';
 import { openServices, type Services } from './services.js';
 import { createSelfSignedCertificate } from './self-signed-cert.js';
@@ -49,11 +49,13 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const createdRoot = !existsSync(paths.root);
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   let services: Services | undefined;
+  let hsmMasterKey: Pkcs11RootConfig | undefined;
   try {
     if (options.root?.kind === 'pkcs11') {
       // The master key is created on the token; root.json names it, and no master.key file exists.
       const { createPkcs11MasterKey } = await import('../roots/pkcs11/pkcs11-root.js');
-      writeRootConfig(paths.rootConfig, await createPkcs11MasterKey(options.root));
+      hsmMasterKey = await createPkcs11MasterKey(options.root);
+      writeRootConfig(paths.rootConfig, hsmMasterKey);
     } else {
       createMasterKeyFile(paths.masterKey);
     }
@@ -83,6 +85,11 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   } catch (error) {
     await services?.close().catch(() => undefined);
     services = undefined;
+    if (hsmMasterKey) {
+      // Best effort: a failed init leaves no master key behind on the token.
+      const { destroyPkcs11MasterKey } = await import('../roots/pkcs11/pkcs11-root.js');
+      await destroyPkcs11MasterKey(hsmMasterKey).catch(() => undefined);
+    }
     if (createdRoot) rmSync(paths.root, { recursive: true, force: true });
     else for (const entry of readdirSync(paths.root)) rmSync(join(paths.root, entry), { recursive: true, force: true });
     throw error;

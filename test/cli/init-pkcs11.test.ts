@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createSoftHsmToken, removeSoftHsmTokens, SOFTHSM_LIBRARY } from '../helpers/softhsm.js';
 import { adminGet, describeRun, failureLine, keyhold, ok, removeTempDirs, startServe, tempDir } from './helpers.js';
 
@@ -73,12 +73,20 @@ describe('keyhold init --root pkcs11 (SoftHSMv2)', () => {
       ['PIN file readable by others', replace('--pkcs11-pin-file', loosePin), /readable by others/],
       ['no PIN file and no KEYHOLD_PKCS11_PIN', pkcs11Args().slice(0, -4).concat(['--pkcs11-mode', 'keys']), /PKCS#11 PIN is missing/],
       ['wrong PIN', replace('--pkcs11-pin-file', wrongPin), /CKR_PIN_INCORRECT/],
+      // Fails after the master key was created on the token: the key is destroyed again.
+      ['unreachable database', [...pkcs11Args(), '--database-url', 'postgres://127.0.0.1:1/none'], /ECONNREFUSED|connect/],
     ];
+    const masterKeys = () => token.pkcs11Tool(['--list-objects', '--type', 'secrkey']).match(/keyhold:master:/g)?.length ?? 0;
+    let mastersBefore = 0;
+    before(() => {
+      mastersBefore = masterKeys();
+    });
     for (const [label, args, reason] of cases) {
       it(`${label} → ${reason.source}`, async () => {
         const result = await keyhold(['init', '--data-dir', 'failed', ...args], { cwd });
         assert.match(failureLine(result), reason);
         assert.ok(!existsSync(join(cwd, 'failed')), 'no data directory left behind');
+        assert.equal(masterKeys(), mastersBefore, 'no master key left behind on the token');
       });
     }
   });

@@ -74,6 +74,17 @@ export async function createPkcs11MasterKey(config: Pkcs11RootConfig, options: P
   }
 }
 
+/** Destroys a data directory's master key on the token (undoing a failed `keyhold init`). */
+export async function destroyPkcs11MasterKey(config: Pkcs11RootConfig, options: Pkcs11RootOptions = {}): Promise<void> {
+  if (!config.masterKeyId) return;
+  const pool = await openPool(config, options);
+  try {
+    await pool.call({ op: 'destroy', id: masterKeyName(config.masterKeyId).id });
+  } finally {
+    await pool.close();
+  }
+}
+
 /**
  * A root of trust in a PKCS#11 token (DESIGN.md §4).
  * - `keys` mode: every key is a non-extractable, sensitive AES-256 object on the token; Keyhold stores
