@@ -63,6 +63,7 @@ export class SessionPool {
   private lastTimeoutAt = Number.NEGATIVE_INFINITY;
   private lastError = '';
   private stopRetrying = false;
+  private probeTimer: NodeJS.Timeout | undefined;
   private readonly callTimeoutMs: number;
   private readonly maxQueue: number;
 
@@ -86,8 +87,6 @@ export class SessionPool {
     if (probeIntervalMs > 0) pool.probeTimer = setInterval(() => pool.probe(), probeIntervalMs).unref();
     return pool;
   }
-
-  private probeTimer: NodeJS.Timeout | undefined;
 
   /** A cheap liveness call on every idle session; a failure starts recovery like any lost call. */
   private probe(): void {
