@@ -8,6 +8,7 @@
  * asynchronous), into --log-file instead of stdout, so its cost is part of the figures.
  *
  * Run as a child: node bench/keyhold-child.mjs --data-dir DIR --log-file FILE [--port N]
+ *   [--pkcs11-library LIB --pkcs11-token-label L --pkcs11-pin-file F [--pkcs11-mode keys|wrap]]
  * Reports a KeyholdReady message (bench/protocol.ts) over IPC.
  */
 import { parseArgs } from 'node:util';
@@ -17,13 +18,31 @@ import { createLogger, flushLogger } from '../dist/server/logger.js';
 import { startNode } from '../dist/server/node.js';
 
 const { values } = parseArgs({
-  options: { 'data-dir': { type: 'string' }, 'log-file': { type: 'string' }, port: { type: 'string', default: '0' } },
+  options: {
+    'data-dir': { type: 'string' },
+    'log-file': { type: 'string' },
+    port: { type: 'string', default: '0' },
+    // A PKCS#11 root of trust (e.g. SoftHSMv2) instead of the master key file.
+    'pkcs11-library': { type: 'string' },
+    'pkcs11-token-label': { type: 'string' },
+    'pkcs11-pin-file': { type: 'string' },
+    'pkcs11-mode': { type: 'string', default: 'keys' },
+  },
 });
 const dataDir = values['data-dir'];
 const logFile = values['log-file'];
 if (!dataDir || !logFile) throw new Error('usage: keyhold-child.mjs --data-dir DIR --log-file FILE [--port N]');
 
-const init = await initDataDir({ dataDir, demo: true, clock: systemClock });
+const root = values['pkcs11-library']
+  ? {
+      kind: 'pkcs11',
+      mode: values['pkcs11-mode'],
+      library: values['pkcs11-library'],
+      tokenLabel: values['pkcs11-token-label'],
+      pinFile: values['pkcs11-pin-file'],
+    }
+  : undefined;
+const init = await initDataDir({ dataDir, demo: true, clock: systemClock, root });
 if (!init.demo) throw new Error('initDataDir did not create the demo keystore');
 
 const logger = createLogger({ level: 'info', file: logFile });

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: XKS Encrypt throughput and latency of Keyhold against a bare HTTPS+AES-GCM baseline.
  *
- *   npm run bench [-- --duration S] [--rate N] [--concurrency N] [--connections N] [--repeat N] [--out FILE] [--quick]
+ *   npm run bench [-- --duration S] [--rate N] [--concurrency N] [--connections N] [--repeat N] [--out FILE] [--quick] [--hsm]
  *
  * Starts a Keyhold node (bench/keyhold-child.mjs) and the baseline (bench/baseline-server.mjs) as child
  * processes on 127.0.0.1, then runs each phase with a fresh load-generator child (bench/load.ts):
@@ -9,6 +9,9 @@
  *   2. saturation, keyhold
  *   3. fixed rate, keyhold      open loop at --rate req/s, latency from the scheduled send time
  *   4. fixed rate, baseline     for reference
+ * With --hsm, a second Keyhold node whose root of trust is a SoftHSMv2 token in keys mode (every
+ * Encrypt is CKM_AES_GCM inside the HSM) runs the same saturation and fixed-rate phases, reported
+ * beside the software root as `keyhold_hsm` in the JSON (needs softhsm2-util and libsofthsm2.so).
  * Before each phase a sample request is checked for correctness (see checks.ts), and the load
  * generator checks statuses and a sample of bodies. Writes JSON to --out (default
  * bench-results.json) and prints a summary. Exits 1 if a server failed to start or any phase saw a
@@ -28,7 +31,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,6 +55,7 @@ const { values: flags } = parseArgs({
     repeat: { type: 'string', default: '1' },
     out: { type: 'string', default: 'bench-results.json' },
     quick: { type: 'boolean', default: false },
+    hsm: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -68,7 +72,8 @@ if (flags.help) {
                     ignoring runs disturbed by other processes if any run was not (default 1; use 3
                     or 5 on a noisy machine before comparing figures)
   --out FILE        JSON results (default bench-results.json)
-  --quick           short smoke run (1 s phases) for CI`);
+  --quick           short smoke run (1 s phases) for CI
+  --hsm             also run Keyhold with a SoftHSMv2 root of trust in keys mode (HSM does every AES-GCM)`);
   process.exit(0);
 }
 
@@ -106,7 +111,7 @@ const outFile = resolve(flags.out);
 // ---------------------------------------------------------------------------------------------- phases
 
 interface Server {
-  name: 'baseline' | 'keyhold';
+  name: 'baseline' | 'keyhold' | 'keyhold-hsm';
   child: ChildProcess;
   port: number;
   ca: string;
@@ -272,7 +277,12 @@ function gitCommit(): { commit?: string; dirty?: boolean } {
   }
 }
 
-function printSummary(baseline: Record<'saturation' | 'fixed', PhaseResult>, keyhold: Record<'saturation' | 'fixed', PhaseResult>, ratio: number): void {
+function printSummary(
+  baseline: Record<'saturation' | 'fixed', PhaseResult>,
+  keyhold: Record<'saturation' | 'fixed', PhaseResult>,
+  ratio: number,
+  hsm?: Record<'saturation' | 'fixed', PhaseResult>,
+): void {
   const rows = [
     ['', 'baseline', 'keyhold'],
     ['saturation req/s', fmt(baseline.saturation.rps), fmt(keyhold.saturation.rps)],
@@ -290,9 +300,52 @@ function printSummary(baseline: Record<'saturation' | 'fixed', PhaseResult>, key
     ['  server CPU %', fmt(baseline.fixed.serverCpuPct), fmt(keyhold.fixed.serverCpuPct)],
     ['  other processes CPU %', fmt(baseline.fixed.otherCpuPct), fmt(keyhold.fixed.otherCpuPct)],
   ];
+  if (hsm) {
+    // A third column: the same rows for Keyhold on the HSM root (keys mode).
+    const column = [
+      'keyhold-hsm',
+      fmt(hsm.saturation.rps),
+      `${fmt(round((hsm.saturation.rps / baseline.saturation.rps) * 100, 1))}%`,
+      fmt(saturationFigures(hsm.saturation).rps_per_server_core),
+      fmt(hsm.saturation.serverCpuPct),
+      fmt(hsm.saturation.loadgenCpuPct),
+      fmt(hsm.saturation.otherCpuPct),
+      fmt(hsm.fixed.rps),
+      fmt(hsm.fixed.latency.p50_ms),
+      fmt(hsm.fixed.latency.p99_ms),
+      fmt(hsm.fixed.latency.p999_ms),
+      fmt(hsm.fixed.latency.max_ms),
+      `${hsm.fixed.errors} / ${hsm.fixed.late}`,
+      fmt(hsm.fixed.serverCpuPct),
+      fmt(hsm.fixed.otherCpuPct),
+    ];
+    rows.forEach((row, i) => row.push(column[i]!));
+  }
   console.log();
-  for (const [label, a, b] of rows) console.log(`${label!.padEnd(28)}${a!.padStart(12)}${b!.padStart(12)}`);
+  for (const [label, ...cells] of rows) console.log(`${label!.padEnd(28)}${cells.map((cell) => cell!.padStart(12)).join('')}`);
 }
+
+/** A SoftHSMv2 token in the temporary directory for the --hsm node: returns the child's extra args and env. */
+function prepareSoftHsm(dir: string): { args: string[]; env: NodeJS.ProcessEnv } {
+  const tokens = join(dir, 'tokens');
+  mkdirSync(tokens, { recursive: true });
+  const conf = join(dir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  const pin = randomBytes(8).toString('hex');
+  const pinFile = join(dir, 'pin');
+  writeFileSync(pinFile, pin, { mode: 0o600 });
+  const env = { SOFTHSM2_CONF: conf };
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'keyhold-bench', '--pin', pin, '--so-pin', randomBytes(8).toString('hex')], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  return {
+    args: ['--pkcs11-library', SOFTHSM_LIBRARY, '--pkcs11-token-label', 'keyhold-bench', '--pkcs11-pin-file', pinFile, '--pkcs11-mode', 'keys'],
+    env,
+  };
+}
+
+const SOFTHSM_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
 
 /** Reasons not to trust a phase's figures: CPU contention from other processes, a load generator behind schedule. */
 function warningsFor(phases: PhaseResult[]): string[] {
@@ -353,6 +406,30 @@ async function main(): Promise<number> {
   children.push(baselineStart.child);
   const baselinePort = (await baselineStart.ready).port;
 
+  let hsm: Server | undefined;
+  if (flags.hsm) {
+    const softhsm = prepareSoftHsm(join(tempDir, 'softhsm'));
+    const hsmStart = startServer<KeyholdReady>(
+      'keyhold-hsm',
+      'keyhold-child.mjs',
+      ['--data-dir', join(tempDir, 'data-hsm'), '--log-file', join(tempDir, 'keyhold-hsm.log'), ...softhsm.args],
+      softhsm.env,
+    );
+    children.push(hsmStart.child);
+    const h = await hsmStart.ready;
+    const hsmCa = readFileSync(h.certPath, 'utf8');
+    const hsmPath = `${h.uriPath}/keys/${h.keyId}/encrypt`;
+    hsm = {
+      name: 'keyhold-hsm',
+      child: hsmStart.child,
+      port: h.port,
+      ca: hsmCa,
+      pool: () => preparePool({ host: `127.0.0.1:${h.port}`, path: hsmPath, credential: h.credential, size: config.poolSize }),
+      check: () => checkKeyhold({ port: h.port, ca: hsmCa }, h.uriPath, h.keyId, h.credential),
+    };
+    console.log(`  keyhold-hsm (SoftHSMv2, keys mode) on :${h.port} (pid ${hsmStart.child.pid})`);
+  }
+
   const credential = k.credential;
   const encryptPath = `${k.uriPath}/keys/${k.keyId}/encrypt`;
   const keyhold: Server = {
@@ -384,9 +461,16 @@ async function main(): Promise<number> {
   const keyholdSaturation = medianRun(keyholdRuns);
   const keyholdFixed = await runPhase(keyhold, 'fixed-rate');
   const baselineFixed = await runPhase(baseline, 'fixed-rate');
+  const hsmRuns: PhaseResult[] = [];
+  let hsmFixed: PhaseResult | undefined;
+  if (hsm) {
+    for (let i = 1; i <= config.repeat; i++) hsmRuns.push(await runPhase(hsm, 'saturation', config.repeat > 1 ? i : undefined));
+    hsmFixed = await runPhase(hsm, 'fixed-rate');
+  }
+  const hsmSaturation = hsm ? medianRun(hsmRuns) : undefined;
 
   const ratio = keyholdSaturation.rps / baselineSaturation.rps;
-  const warnings = warningsFor([baselineSaturation, keyholdSaturation, keyholdFixed, baselineFixed]);
+  const warnings = warningsFor([baselineSaturation, keyholdSaturation, keyholdFixed, baselineFixed, ...(hsmSaturation && hsmFixed ? [hsmSaturation, hsmFixed] : [])]);
   const cpu = cpus();
   const results = {
     meta: {
@@ -417,13 +501,30 @@ async function main(): Promise<number> {
       saturation: { ...saturationFigures(keyholdSaturation), runs_rps: keyholdRuns.map((r) => r.rps) },
       fixed_rate: fixedRateFigures(keyholdFixed),
     },
+    ...(hsmSaturation && hsmFixed
+      ? {
+          keyhold_hsm: {
+            root_of_trust: 'pkcs11 keys mode, SoftHSMv2 (every AES-GCM inside the HSM)',
+            saturation_rps: hsmSaturation.rps,
+            ratio_to_baseline: round(hsmSaturation.rps / baselineSaturation.rps, 3),
+            ratio_to_software_root: round(hsmSaturation.rps / keyholdSaturation.rps, 3),
+            saturation: { ...saturationFigures(hsmSaturation), runs_rps: hsmRuns.map((r) => r.rps) },
+            fixed_rate: fixedRateFigures(hsmFixed),
+          },
+        }
+      : {}),
     failures,
     warnings,
-    phases: [...baselineRuns, ...keyholdRuns, keyholdFixed, baselineFixed],
+    phases: [...baselineRuns, ...keyholdRuns, keyholdFixed, baselineFixed, ...hsmRuns, ...(hsmFixed ? [hsmFixed] : [])],
   };
   writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
 
-  printSummary({ saturation: baselineSaturation, fixed: baselineFixed }, { saturation: keyholdSaturation, fixed: keyholdFixed }, ratio);
+  printSummary(
+    { saturation: baselineSaturation, fixed: baselineFixed },
+    { saturation: keyholdSaturation, fixed: keyholdFixed },
+    ratio,
+    hsmSaturation && hsmFixed ? { saturation: hsmSaturation, fixed: hsmFixed } : undefined,
+  );
   if (warnings.length > 0) console.log(`\nWARNING ${warnings.join('\nWARNING ')}`);
   console.log(`\nResults written to ${outFile}`);
   if (failures.length > 0) {

@@ -5,6 +5,7 @@ import { CliError } from './admin-client.js';
 import { registerAccessCommands } from './commands/access.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerHsmCommands } from './commands/hsm.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
 import { registerPolicyCommands } from './commands/policy.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerUnsealCommand(program);
   registerAccessCommands(program);
   registerApprovalCommands(program);
+  registerHsmCommands(program);
   return program;
 }
 

@@ -1,19 +1,27 @@
 import type { DataDirPaths } from '../server/data-dir.js';
 import { readMasterKeyFile } from './master-key-file.js';
 import { readRootConfig, type RootConfig } from './root-config.js';
-import type { RootOfTrust } from './root-of-trust.js';
+import type { RootEventListener, RootOfTrust } from './root-of-trust.js';
 import { createSealableRoot } from './shamir/sealable-root.js';
 import { createSoftwareRoot } from './software-root.js';
 
 /** Opens the root of trust a data directory is configured for. */
-export async function openRootOfTrust(paths: DataDirPaths, config: RootConfig = readRootConfig(paths.rootConfig)): Promise<RootOfTrust> {
+export async function openRootOfTrust(
+  paths: DataDirPaths,
+  config: RootConfig = readRootConfig(paths.rootConfig),
+  /** Told when a device-backed root loses or regains its device (for the log). */
+  onRootEvent?: RootEventListener,
+): Promise<RootOfTrust> {
   switch (config.kind) {
     case 'master-key-file':
       return createSoftwareRoot(readMasterKeyFile(paths.masterKey));
     case 'shamir':
       // Starts sealed: crypto waits for the custodians' shares (src/unseal/, docs/unseal.md).
       return createSealableRoot(config);
-    case 'pkcs11':
-      throw new Error('the PKCS#11 root of trust is not built yet');
+    case 'pkcs11': {
+      // Loaded on demand: only a PKCS#11 node loads the native addon and starts worker threads.
+      const { createPkcs11Root } = await import('./pkcs11/pkcs11-root.js');
+      return createPkcs11Root(config, { pool: { onEvent: onRootEvent } });
+    }
   }
 }

@@ -10,7 +10,30 @@ export type RootConfig =
   /** AES-256-GCM under a master key split into Shamir shares; the node starts sealed. */
   | ShamirRootConfig
   /** A PKCS#11 token: keys inside the HSM (`keys`) or only the master wrapping key (`wrap`). */
-  | { kind: 'pkcs11'; mode: 'keys' | 'wrap'; library: string; tokenLabel: string; pinFile?: string };
+  | Pkcs11RootConfig;
+
+/**
+ * The PIN comes from `pinFile` (mode 0600) or $KEYHOLD_PKCS11_PIN, never from this file.
+ * `masterKeyId` is the hex CKA_ID of this data directory's master key on the token (set by `keyhold init`).
+ */
+export interface Pkcs11RootConfig {
+  kind: 'pkcs11';
+  mode: 'keys' | 'wrap';
+  library: string;
+  tokenLabel: string;
+  pinFile?: string;
+  masterKeyId?: string;
+  /** Pooled sessions, one worker thread each (default 2). */
+  sessions?: number;
+  /** An HSM call not answered within this long fails with DependencyTimeoutException (default 2000). */
+  callTimeoutMs?: number;
+  /** Calls waiting per session before new ones are refused with DependencyTimeoutException (default 256). */
+  maxQueuePerSession?: number;
+  /** Idle sessions are probed this often to notice a lost token (default 5000; 0 never). */
+  probeIntervalMs?: number;
+  /** Pause between reconnect attempts after a lost session or token (default 1000). */
+  reconnectIntervalMs?: number;
+}
 
 /**
  * A master key split into `shares` Shamir shares of which `threshold` reconstruct it. The shares are

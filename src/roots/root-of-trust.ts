@@ -52,3 +52,25 @@ export const sealContext = {
   keyMaterial: (keyId: string, version: number) => `key-material:${keyId}:${version}`,
   credentialSecret: (accessKeyId: string) => `credential-secret:${accessKeyId}`,
 };
+
+/** A device-backed root lost its device (`lost`), failed to reconnect, or got it back (`recovered`). Details hold no secrets. */
+export type RootEventListener = (event: 'lost' | 'recovered' | 'reconnect_failed', detail: string) => void;
+
+/**
+ * The root did not answer within its deadline (a slow or hung device, a full queue). The data plane
+ * answers DependencyTimeoutException (503), so the caller may retry.
+ */
+export class RootTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RootTimeoutError';
+  }
+}
+
+/** The root cannot serve right now (session or token lost, login failed); the data plane answers InternalException. */
+export class RootUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RootUnavailableError';
+  }
+}

@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { dirname, join } from 'node:path';
 import { generateAdminToken, hashToken } from '../admin/token.js';
 import type { Clock } from '../core/clock.js';
-import { conflict } from '../core/errors.js';
+import { conflict, invalid } from '../core/errors.js';
 import { createMasterKeyFile } from '../roots/master-key-file.js';
 import type { RootOfTrust } from '../roots/root-of-trust.js';
 import { initShamirRoot } from '../roots/shamir/init-shamir.js';
 import { validateShareCounts } from '../roots/shamir/shares.js';
+import { writeRootConfig, type Pkcs11RootConfig, type RootConfig } from '../roots/root-config.js';
 import { dataDirPaths, type DataDirPaths } from './data-dir.js';
 import { openServices, type Services } from './services.js';
 import { createSelfSignedCertificate } from './self-signed-cert.js';
@@ -25,6 +26,8 @@ export interface InitOptions {
   hostnames?: string[];
   /** Split the master key into Shamir shares instead of keeping it in master.key; the node then starts sealed. */
   shamir?: { shares: number; threshold: number };
+  /** The root of trust to set up (default: a master key file). */
+  root?: RootConfig;
 }
 
 export interface InitResult {
@@ -51,14 +54,23 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     throw conflict(`data directory ${paths.root} already exists and is not empty; refusing to touch it`);
   }
   if (options.shamir) validateShareCounts(options.shamir.shares, options.shamir.threshold);
+  if (options.shamir && options.root) throw invalid('Shamir shares split a master key; they do not combine with a PKCS#11 root of trust');
   const createdRoot = !existsSync(paths.root);
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   let services: Services | undefined;
   let root: RootOfTrust | undefined;
   let shares: string[] | undefined;
+  let hsmMasterKey: Pkcs11RootConfig | undefined;
   try {
     if (options.shamir) ({ root, shares } = await initShamirRoot(paths, options.shamir));
-    else createMasterKeyFile(paths.masterKey);
+    else if (options.root?.kind === 'pkcs11') {
+      // The master key is created on the token; root.json names it, and no master.key file exists.
+      const { createPkcs11MasterKey } = await import('../roots/pkcs11/pkcs11-root.js');
+      hsmMasterKey = await createPkcs11MasterKey(options.root);
+      writeRootConfig(paths.rootConfig, hsmMasterKey);
+    } else {
+      createMasterKeyFile(paths.masterKey);
+    }
     const pem = await createSelfSignedCertificate({
       hostnames: options.hostnames ?? ['localhost', '127.0.0.1', '::1'],
       now: new Date(options.clock.now()),
@@ -87,6 +99,11 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     if (!services) await root?.close().catch(() => undefined);
     await services?.close().catch(() => undefined);
     services = undefined;
+    if (hsmMasterKey) {
+      // Best effort: a failed init leaves no master key behind on the token.
+      const { destroyPkcs11MasterKey } = await import('../roots/pkcs11/pkcs11-root.js');
+      await destroyPkcs11MasterKey(hsmMasterKey).catch(() => undefined);
+    }
     if (createdRoot) rmSync(paths.root, { recursive: true, force: true });
     else for (const entry of readdirSync(paths.root)) rmSync(join(paths.root, entry), { recursive: true, force: true });
     throw error;

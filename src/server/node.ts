@@ -74,7 +74,15 @@ function isAdminPath(url: string | undefined): boolean {
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const paths = dataDirPaths(options.dataDir);
   const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
-  const services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
+  const services = await openServices({
+    paths,
+    databaseUrl: options.databaseUrl,
+    clock: options.clock,
+    onRootEvent: (event, detail) => {
+      if (event === 'recovered') options.logger.info({ event: 'root.recovered', detail }, 'root of trust recovered');
+      else options.logger.error({ event: `root.${event}`, detail }, 'root of trust lost its device');
+    },
+  });
   let stopFleet = () => {};
   let stopScheduler = async () => {};
   try {
@@ -203,6 +211,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         version: KEYHOLD_VERSION,
         nodeId,
         rootOfTrust: services.root.kind,
+        rootOfTrustState: services.root.state(),
+        rootOfTrustModel: services.root.model,
         ekmHealth: (await health.current()).status,
         keystores: services.live.keystores().length,
         keys: services.live.keyCount(),

@@ -11,7 +11,7 @@ import { createPolicyService, type PolicyService } from '../policies/service.js'
 import { LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
 import { readRootConfig } from '../roots/root-config.js';
-import type { RootOfTrust } from '../roots/root-of-trust.js';
+import type { RootEventListener, RootOfTrust } from '../roots/root-of-trust.js';
 import { openSecretSealer } from '../roots/secret-sealer.js';
 import { openStore } from '../storage/open-store.js';
 import type { Store } from '../storage/store.js';
@@ -39,9 +39,10 @@ export async function openServices(options: {
   clock: Clock;
   /** An already open root (init of a Shamir node: the master key before it is split away). */
   root?: RootOfTrust;
+  onRootEvent?: RootEventListener;
 }): Promise<Services> {
   const config = readRootConfig(options.paths.rootConfig);
-  const root = options.root ?? (await openRootOfTrust(options.paths, config));
+  const root = options.root ?? (await openRootOfTrust(options.paths, config, options.onRootEvent));
   let store: Store;
   let secretSealer;
   try {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { LiveKeystore, LiveState } from '../registry/live-state.js';
+import { RootTimeoutError } from '../roots/root-of-trust.js';
 import { XksError, errorBody } from './errors.js';
 import { ClientAbortedError, type AnyRequest, type AnyResponse, readBody, sendJson } from './http-io.js';
 import { requireKeystoreEnabled, resolveKey } from './key-checks.js';
@@ -237,7 +238,7 @@ export function createXksHandler({
         logger.info({ event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' }, 'xks request aborted by the client');
         return;
       }
-      const error = caught instanceof XksError ? caught : new XksError('InternalException', undefined, (caught as Error)?.message);
+      const error = caught instanceof XksError ? caught : rootFailure(caught);
       await answerError(response, record, error);
       return;
     }
@@ -251,4 +252,12 @@ export function createXksHandler({
     }
     sendJson(response, 200, result);
   };
+}
+
+/** A failure of the root of trust: a deadline missed is retryable (503); anything else is an internal error. */
+function rootFailure(caught: unknown): XksError {
+  if (caught instanceof RootTimeoutError) {
+    return new XksError('DependencyTimeoutException', 'The key manager did not answer in time', caught.message);
+  }
+  return new XksError('InternalException', undefined, (caught as Error)?.message);
 }

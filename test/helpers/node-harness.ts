@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { systemClock, type Clock } from '../../src/core/clock.js';
+import type { RootConfig } from '../../src/roots/root-config.js';
 import { initDataDir } from '../../src/server/init.js';
 import { startNode, type RunningNode } from '../../src/server/node.js';
 import { closeAgents } from './xks-client.js';
@@ -35,11 +36,11 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number } } = {},
+  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number }; root?: RootConfig } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
   const clock = options.clock ?? systemClock;
-  const init = await initDataDir({ dataDir, databaseUrl: options.databaseUrl, demo: true, clock, shamir: options.shamir });
+  const init = await initDataDir({ dataDir, databaseUrl: options.databaseUrl, demo: true, clock, shamir: options.shamir, root: options.root });
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {

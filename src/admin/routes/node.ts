@@ -6,6 +6,9 @@ export interface NodeStatus {
   version: string;
   nodeId: string;
   rootOfTrust: string;
+  /** The root's own liveness (e.g. an HSM session lost) and what it is (e.g. the token model). */
+  rootOfTrustState?: string;
+  rootOfTrustModel?: string;
   ekmHealth: string;
   keystores: number;
   keys: number;

@@ -1,3 +1,4 @@
+import { AuthenticationTagMismatchError } from '../../crypto/aes-gcm.js';
 import { createRandomPool } from '../../crypto/random-pool.js';
 import type { LiveKey } from '../../registry/live-state.js';
 import { buildEkmAad, computeCdiv } from '../aad.js';
@@ -58,7 +59,12 @@ export async function encrypt(key: LiveKey, request: EncryptRequest): Promise<{ 
      *# 38. [MUST] When `ciphertextDataIntegrityValueAlgorithm` is present, the response includes `ciphertextDataIntegrityValue`.
      *# 50. [rec, Appendix C] Compute the CDIV before the verification decrypt; on verification failure return an error. */
     response.ciphertextDataIntegrityValue = computeCdiv({ aad: request.aad, ciphertextMetadata, iv, ciphertext, tag });
-    const roundTrip = await dataKey.decrypt(iv, ciphertext, ekmAad, tag).catch(() => undefined);
+    // Only a tag that does not verify counts as a failed round trip; a root that times out or fails is
+    // reported as such (503 DependencyTimeoutException, 500 InternalException) by the handler.
+    const roundTrip = await dataKey.decrypt(iv, ciphertext, ekmAad, tag).catch((error: unknown) => {
+      if (error instanceof AuthenticationTagMismatchError) return undefined;
+      throw error;
+    });
     if (!roundTrip?.equals(request.plaintext)) {
       throw new XksError('InternalException', 'The encryption could not be verified', 'CDIV verification decrypt failed');
     }
