@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ManagementError } from '../core/errors.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/service.js';
+import type { AdminEventSink } from '../audit/admin-events.js';
+import { recordAdminRequests } from './plugins/audit-hook.js';
+import { auditRoutes, type AuditApi } from './routes/audit.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
@@ -13,6 +16,8 @@ export interface AdminApiDeps {
   keys: KeyService;
   tokenHashes: () => readonly Buffer[];
   nodeStatus: () => Promise<NodeStatus>;
+  /** The audit log: search routes, and where mutating admin requests are recorded. */
+  audit?: AuditApi & { adminEvents: AdminEventSink };
 }
 
 const STATUS_BY_KIND: Record<ManagementError['kind'], number> = {
@@ -49,6 +54,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     }
   });
 
+  if (deps.audit) recordAdminRequests(app, deps.audit.adminEvents);
+
   app.setErrorHandler((error: unknown, _request, reply) => {
     if (error instanceof ManagementError) return reply.code(STATUS_BY_KIND[error.kind]).send({ error: error.message });
     const fastifyError = error as { validation?: unknown; statusCode?: number; message?: string };
@@ -64,4 +71,5 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus });
   await app.register(keystoreRoutes, { keystores: deps.keystores });
   await app.register(keyRoutes, { keys: deps.keys });
+  if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
 }

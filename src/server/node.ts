@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { adminApi } from '../admin/app.js';
+import { startAudit, type Audit, type AuditConfig } from '../audit/audit-service.js';
 import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
@@ -33,6 +34,8 @@ export interface NodeOptions {
   idleTimeoutMs?: number;
   /** On close, in-flight requests get this long before connections are cut. */
   shutdownGraceMs?: number;
+  /** The audit log: mode (default durable), syslog forwarding, retention. */
+  audit?: AuditConfig;
 }
 
 export interface RunningNode {
@@ -40,6 +43,8 @@ export interface RunningNode {
   port: number;
   nodeId: string;
   services: Services;
+  /** The node's audit log; `audit.adminEvents` is the AdminEventSink for management actions. */
+  audit: Audit;
   server: Http2SecureServer;
   close(): Promise<void>;
 }
@@ -55,7 +60,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
   const services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock });
   let stopFleet = () => {};
+  let audit: Audit | undefined;
   try {
+    audit = await startAudit({
+      store: services.store,
+      root: services.root,
+      nodeId,
+      dataDir: options.dataDir,
+      clock: options.clock,
+      logger: options.logger,
+      config: options.audit,
+    });
     await services.keystores.loadAll();
     await services.keys.loadAll();
     const canary = await services.keys.ensureCanary();
@@ -91,6 +106,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
       healthFacts,
       logger: options.logger,
+      recorder: audit.recorder,
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
@@ -121,6 +137,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       keystores: services.keystores,
       keys: services.keys,
       tokenHashes: () => tokenHashes,
+      audit,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,
         nodeId,
@@ -145,17 +162,20 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       port,
       nodeId,
       services,
+      audit,
       server,
       async close() {
         fleet.stop();
         const closing = app.close();
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
         await closing;
+        await audit!.close();
         await services.close();
       },
     };
   } catch (error) {
     stopFleet();
+    await audit?.close().catch(() => undefined);
     await services.close();
     throw error;
   }

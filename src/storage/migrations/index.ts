@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { SqlDialect } from '../rows.js';
 import { initialMigration } from './0001_initial.js';
+import { auditMigration } from './0003_audit.js';
 
 /**
  * Every migration, in order, listed in code rather than found by scanning a folder, so the
@@ -9,6 +10,7 @@ import { initialMigration } from './0001_initial.js';
 function migrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
+    '0003_audit': auditMigration(dialect),
   };
 }
 
