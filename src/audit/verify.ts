@@ -1,6 +1,16 @@
 import type { AuditStore, Checkpoint } from './audit-store.js';
 import { verifyCheckpoint } from './checkpoint-signing.js';
+import { createPublicKey } from 'node:crypto';
 import { eventHash } from './event.js';
+
+function samePublicKey(a: string, b: string): boolean {
+  try {
+    const der = (pem: string) => createPublicKey(pem).export({ format: 'der', type: 'spki' });
+    return der(a).equals(der(b));
+  } catch {
+    return false;
+  }
+}
 
 export type BreakKind = 'edited' | 'deleted' | 'reordered' | 'inserted' | 'truncated' | 'checkpoint';
 
@@ -80,10 +90,10 @@ async function verifyChain(
   const report: ChainReport = { chain, events: 0, checkpoints: stored.length, checkpointsVerified: 0 };
   const fail = (seq: number, kind: BreakKind, detail: string): ChainReport => ({ ...report, problem: { chain, seq, kind, detail } });
 
-  if (pinnedKey && pinnedKey.trim() !== storedKey.trim()) {
-    // Keep going with the pinned key: every checkpoint signed by another key will fail below.
-  }
   const given = options.checkpoint?.chain === chain ? options.checkpoint : undefined;
+  if (pinnedKey && !samePublicKey(pinnedKey, storedKey)) {
+    return fail(given?.seq ?? anchorSeq + 1, 'checkpoint', 'the public key in the database is not the pinned one (checkpoints may have been re-signed)');
+  }
   if (given && !verifyCheckpoint(given, publicKey)) return fail(given.seq, 'checkpoint', 'the given checkpoint\'s signature does not verify with the chain\'s public key');
   for (const cp of stored) {
     if (!verifyCheckpoint(cp, publicKey)) return fail(cp.seq, 'checkpoint', 'a stored checkpoint\'s signature does not verify');
