@@ -52,6 +52,8 @@ export interface AuditStatus {
   spooled: number;
   /** Events dropped (lossy mode only). */
   dropped: number;
+  /** Batches committed by this process (each one transaction). */
+  commits: number;
   lastCheckpoint?: { seq: number; time: number };
   /** A checkpoint is due but the root of trust cannot sign yet. */
   checkpointPostponed: boolean;
@@ -91,6 +93,7 @@ export async function openAuditLog(options: AuditLogOptions) {
   let spooling = false;
   let lastRetry = 0;
   let dropped = 0;
+  let commits = 0;
   let lastError: string | undefined;
   let queue: Pending[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -150,6 +153,7 @@ export async function openAuditLog(options: AuditLogOptions) {
       if (spooling) await replaySpool();
       if (spooling) throw new Error('database still unreachable');
       await audit.appendBatch(events);
+      commits++;
       committedSeq = seq;
       head = { seq, hash };
       lastError = undefined;
@@ -302,6 +306,7 @@ export async function openAuditLog(options: AuditLogOptions) {
         queued: queue.length,
         spooled: spool.size,
         dropped,
+        commits,
         lastCheckpoint: lastCheckpoint && { seq: lastCheckpoint.seq, time: lastCheckpoint.time },
         checkpointPostponed,
         lastError,
