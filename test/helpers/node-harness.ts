@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import { initDataDir } from '../../src/server/init.js';
+import type { AuditConfig } from '../../src/audit/audit-service.js';
 import { startNode, type RunningNode } from '../../src/server/node.js';
 import { closeAgents } from './xks-client.js';
 
@@ -33,7 +34,7 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number } = {},
+  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; audit?: AuditConfig } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
   const clock = options.clock ?? systemClock;
@@ -54,6 +55,7 @@ export async function startTestNode(
     clock,
     healthMaxAgeMs: options.healthMaxAgeMs,
     idleTimeoutMs: options.idleTimeoutMs,
+    audit: options.audit,
   });
   const testNode: TestNode = {
     node,
