@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ManagementError } from '../core/errors.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { CliError } from './admin-client.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerKeystoreCommands(program);
   registerKeyCommands(program);
+  registerAuditCommands(program);
   registerDoctorCommand(program);
   return program;
 }
