@@ -7,7 +7,9 @@
  * Per-request logging stays ON at info level, as in `serve`, through the same logger (buffered,
  * asynchronous), into --log-file instead of stdout, so its cost is part of the figures.
  *
- * Run as a child: node bench/keyhold-child.mjs --data-dir DIR --log-file FILE [--port N]
+ * The audit log is on (durable mode unless --audit-mode says otherwise), as in `serve`.
+ *
+ * Run as a child: node bench/keyhold-child.mjs --data-dir DIR --log-file FILE [--port N] [--audit-mode M]
  * Reports a KeyholdReady message (bench/protocol.ts) over IPC.
  */
 import { parseArgs } from 'node:util';
@@ -17,7 +19,12 @@ import { createLogger, flushLogger } from '../dist/server/logger.js';
 import { startNode } from '../dist/server/node.js';
 
 const { values } = parseArgs({
-  options: { 'data-dir': { type: 'string' }, 'log-file': { type: 'string' }, port: { type: 'string', default: '0' } },
+  options: {
+    'data-dir': { type: 'string' },
+    'log-file': { type: 'string' },
+    port: { type: 'string', default: '0' },
+    'audit-mode': { type: 'string', default: 'durable' },
+  },
 });
 const dataDir = values['data-dir'];
 const logFile = values['log-file'];
@@ -27,7 +34,8 @@ const init = await initDataDir({ dataDir, demo: true, clock: systemClock });
 if (!init.demo) throw new Error('initDataDir did not create the demo keystore');
 
 const logger = createLogger({ level: 'info', file: logFile });
-const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock });
+// The audit log is on, in durable mode by default, as in `keyhold serve`: each response waits for its event's commit.
+const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock, audit: { mode: values['audit-mode'] } });
 
 /** @type {import('./protocol.ts').KeyholdReady} */
 const ready = {

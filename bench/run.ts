@@ -52,6 +52,7 @@ const { values: flags } = parseArgs({
     repeat: { type: 'string', default: '1' },
     out: { type: 'string', default: 'bench-results.json' },
     quick: { type: 'boolean', default: false },
+    'audit-mode': { type: 'string', default: 'durable' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -68,7 +69,8 @@ if (flags.help) {
                     ignoring runs disturbed by other processes if any run was not (default 1; use 3
                     or 5 on a noisy machine before comparing figures)
   --out FILE        JSON results (default bench-results.json)
-  --quick           short smoke run (1 s phases) for CI`);
+  --quick           short smoke run (1 s phases) for CI
+  --audit-mode M    Keyhold's audit log: durable (default, as \`serve\`), fail-closed or lossy`);
   process.exit(0);
 }
 
@@ -338,7 +340,7 @@ async function main(): Promise<number> {
   );
 
   const logFile = join(tempDir, 'keyhold.log');
-  const keyholdStart = startServer<KeyholdReady>('keyhold', 'keyhold-child.mjs', ['--data-dir', join(tempDir, 'data'), '--log-file', logFile]);
+  const keyholdStart = startServer<KeyholdReady>('keyhold', 'keyhold-child.mjs', ['--data-dir', join(tempDir, 'data'), '--log-file', logFile, '--audit-mode', flags['audit-mode']!]);
   children.push(keyholdStart.child);
   const k = await keyholdStart.ready;
   const ca = readFileSync(k.certPath, 'utf8');
@@ -397,6 +399,7 @@ async function main(): Promise<number> {
       cpu_model: cpu[0]?.model,
       git: gitCommit(),
       quick,
+      audit_mode: flags['audit-mode'],
       durations: { warmup_s: config.warmupS, saturation_s: config.saturationS, fixed_rate_s: config.fixedRateS },
       saturation_repeats: config.repeat,
       concurrency: config.concurrency,

@@ -68,6 +68,7 @@ export interface AuditStatus {
 export async function openAuditLog(options: AuditLogOptions) {
   const { audit, chain, signer, spool, clock, logger } = options;
   const mode = options.mode ?? 'durable';
+  if (!AUDIT_MODES.includes(mode)) throw new Error(`unknown audit mode "${String(mode)}": expected ${AUDIT_MODES.join(', ')}`);
   const maxBatch = options.maxBatch ?? 256;
   const flushDelayMs = options.flushDelayMs ?? 1;
   const checkpointEvery = options.checkpointEvery ?? 1000;
