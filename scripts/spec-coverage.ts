@@ -74,7 +74,6 @@ export const NOT_IMPLEMENTED: Record<number, string> = {
   93: 'secondary authorization: planned',
   94: 'secondary authorization: planned',
   95: 'secondary authorization: planned',
-  98: 'MAY: one EKM per node; the node id is in health',
   100: 'MAY: logs are JSON lines on stdout for any collector',
   103: 'measured by npm run bench (README), not a test',
 };

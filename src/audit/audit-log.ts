@@ -4,6 +4,7 @@ import type { AuditStore, Checkpoint } from './audit-store.js';
 import type { CheckpointSigner } from './checkpoint-signing.js';
 import { chainEvent, type AuditEventFields } from './event.js';
 import type { AuditSpool } from './spool.js';
+import type { AuditAppender } from './sqlite-appender.js';
 
 /**
  * durable: a request is answered only once its event is committed (or, while the database is
@@ -15,6 +16,8 @@ export const AUDIT_MODES: readonly AuditMode[] = ['durable', 'fail-closed', 'los
 
 export interface AuditLogOptions {
   audit: AuditStore;
+  /** Where batches are committed (default: `audit`; on SQLite, a writer thread). */
+  appender?: AuditAppender;
   chain: string;
   signer: CheckpointSigner;
   spool: AuditSpool;
@@ -67,6 +70,7 @@ export interface AuditStatus {
  */
 export async function openAuditLog(options: AuditLogOptions) {
   const { audit, chain, signer, spool, clock, logger } = options;
+  const appender = options.appender ?? audit;
   const mode = options.mode ?? 'durable';
   if (!AUDIT_MODES.includes(mode)) throw new Error(`unknown audit mode "${String(mode)}": expected ${AUDIT_MODES.join(', ')}`);
   const maxBatch = options.maxBatch ?? 256;
@@ -153,7 +157,7 @@ export async function openAuditLog(options: AuditLogOptions) {
     try {
       if (spooling) await replaySpool();
       if (spooling) throw new Error('database still unreachable');
-      await audit.appendBatch(events);
+      await appender.appendBatch(events);
       commits++;
       committedSeq = seq;
       head = { seq, hash };
@@ -192,7 +196,7 @@ export async function openAuditLog(options: AuditLogOptions) {
     lastRetry = now;
     try {
       const events = spool.read();
-      await audit.appendBatch(events);
+      await appender.appendBatch(events);
       await spool.clear();
       spooling = false;
       committedSeq = head.seq;

@@ -10,6 +10,7 @@ import { openCheckpointSigner } from './checkpoint-signing.js';
 import { auditAdminSink, auditXksRecorder } from './recorders.js';
 import { applyRetention } from './retention.js';
 import { AuditSpool } from './spool.js';
+import { openSqliteAppender, type AuditAppender } from './sqlite-appender.js';
 import { startSyslogForwarder, type SyslogForwarder, type SyslogTarget } from './syslog-forwarder.js';
 import { verifyAuditLog, type VerifyOptions } from './verify.js';
 import type { XksRecorder } from '../xks/pipeline-ports.js';
@@ -44,6 +45,8 @@ export async function startAudit(options: {
   root: RootOfTrust;
   nodeId: string;
   dataDir: string;
+  /** The SQLite file when the store is SQLite (default: the data directory's keyhold.db). */
+  sqlitePath?: string;
   clock: Clock;
   logger: Logger;
   config?: AuditConfig;
@@ -52,8 +55,11 @@ export async function startAudit(options: {
   const audit = createAuditStore(options.store);
   const chain = options.nodeId;
   const signer = await openCheckpointSigner({ audit, root: options.root, chain, now: options.clock.now() });
+  // On SQLite, commits (and their fsync) run on a writer thread so they never stall the event loop.
+  const appender: AuditAppender | undefined = options.store.dialect === 'sqlite' ? await openSqliteAppender(options.sqlitePath ?? join(options.dataDir, 'keyhold.db'), audit) : undefined;
   const log = await openAuditLog({
     audit,
+    appender,
     chain,
     signer,
     spool: new AuditSpool(join(options.dataDir, 'audit-spool.jsonl')),
@@ -114,6 +120,7 @@ export async function startAudit(options: {
       if (retentionTimer) clearInterval(retentionTimer);
       stopWaking();
       await log.close();
+      await appender?.close?.();
       await forwarder?.stop();
     },
   };

@@ -75,6 +75,10 @@ const FIELD_ORDER: readonly (keyof AuditEventFields)[] = [
   'target',
 ];
 
+/*= xks-spec.md#14.10
+ *# 97. [MUST NOT] Log sensitive plaintext; [must] protect log integrity.
+ * Integrity: every event is hashed over this form and chained to the one before; checkpoints are signed. */
+
 /**
  * Canonical serialization: the UTF-8 bytes of JSON.stringify of the array
  * ["keyhold-audit-v1", chain, seq, prevHash, ...fields in FIELD_ORDER], with null for absent values,

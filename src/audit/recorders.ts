@@ -46,8 +46,9 @@ export function adminEventFields(event: AdminEvent, now: number): AuditEventFiel
     actorId: event.actor.id,
     actorName: event.actor.name,
     action: event.action,
-    keystore: str(target.keystore),
-    keyId: str(target.key ?? target.keyId),
+    // Admin API routes name keys `:id` under /keys and keystores `:name` under /keystores.
+    keystore: str(target.keystore ?? (/\/keystores(\/|$)/.test(event.action) ? target.name : undefined)),
+    keyId: str(target.key ?? target.keyId ?? (/\/keys(\/|$)/.test(event.action) ? target.id : undefined)),
     keyVersion: typeof target.version === 'number' ? target.version : null,
     kmsOperation: null,
     kmsRequestId: null,
@@ -65,7 +66,13 @@ export function adminEventFields(event: AdminEvent, now: number): AuditEventFiel
   };
 }
 
-/** The data plane's recorder: resolves when the event is durable (per the audit mode). */
+/**
+ * The data plane's recorder: resolves when the event is durable (per the audit mode). Each event
+ * lands in the chain of the node that served it (chain id = node id).
+ *
+ *= xks-spec.md#14.10
+ *# 98. [MAY] Log the identifier of the EKM that served each request.
+ */
 export function auditXksRecorder(log: Pick<AuditLog, 'append'>, clock: Clock): XksRecorder {
   return { record: (record) => log.append(xksEventFields(record, clock.now())) };
 }

@@ -67,6 +67,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       root: services.root,
       nodeId,
       dataDir: options.dataDir,
+      sqlitePath: paths.database,
       clock: options.clock,
       logger: options.logger,
       config: options.audit,

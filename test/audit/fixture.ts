@@ -13,6 +13,7 @@ import { createAuditStore, type AuditStore } from '../../src/audit/audit-store.j
 import { openCheckpointSigner } from '../../src/audit/checkpoint-signing.js';
 import type { AuditEventFields } from '../../src/audit/event.js';
 import { AuditSpool } from '../../src/audit/spool.js';
+import { openSqliteAppender } from '../../src/audit/sqlite-appender.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
 import { openStore } from '../../src/storage/open-store.js';
 import type { Store } from '../../src/storage/store.js';
@@ -23,6 +24,8 @@ export interface Dialect {
   setUp(): Promise<void>;
   store(): Store;
   url?: () => string;
+  /** The SQLite file (production commits to it from a writer thread). */
+  sqlitePath?: () => string;
   tearDown(): Promise<void>;
 }
 
@@ -39,6 +42,7 @@ export function dialects(): Dialect[] {
         sqliteStore = await openStore({ sqlitePath: join(dir, 'keyhold.db') });
       },
       store: () => sqliteStore,
+      sqlitePath: () => join(dir, 'keyhold.db'),
       async tearDown() {
         await sqliteStore?.close();
         rmSync(dir, { recursive: true, force: true });
@@ -73,7 +77,9 @@ export interface ChainFixture {
 
 export async function openChain(
   store: Store,
-  options: { mode?: AuditMode; checkpointEvery?: number; lossyQueueLimit?: number; clock?: ManualClock; chain?: string; retryIntervalMs?: number } = {},
+  options: {
+    /** SQLite: commit through the writer thread, as a node does. */
+    sqlitePath?: string; mode?: AuditMode; checkpointEvery?: number; lossyQueueLimit?: number; clock?: ManualClock; chain?: string; retryIntervalMs?: number } = {},
 ): Promise<ChainFixture> {
   const chain = options.chain ?? randomUUID();
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 10, 1));
@@ -81,8 +87,10 @@ export async function openChain(
   const root = createSoftwareRoot(randomBytes(32));
   const signer = await openCheckpointSigner({ audit, root, chain, now: clock.now() });
   const spoolDir = mkdtempSync(join(tmpdir(), 'keyhold-spool-'));
+  const appender = options.sqlitePath ? await openSqliteAppender(options.sqlitePath) : undefined;
   const log = await openAuditLog({
     audit,
+    appender,
     chain,
     signer,
     spool: new AuditSpool(join(spoolDir, 'audit-spool.jsonl')),
@@ -102,6 +110,7 @@ export async function openChain(
     spoolDir,
     async close() {
       await log.close().catch(() => undefined);
+      await appender?.close?.();
       await root.close();
       rmSync(spoolDir, { recursive: true, force: true });
     },

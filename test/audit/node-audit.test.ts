@@ -61,6 +61,14 @@ describe('audit events from a running node', () => {
     assert.equal(typeof event!.latencyUs, 'number');
   });
 
+  it('98: every XKS audit event names the node (EKM) that served it: its chain is the node id', async () => {
+    const kmsRequestId = `ekm-${randomUUID()}`;
+    await xks(node, { operation: 'metadata', body: { requestMetadata: { ...metadata('DescribeKey'), kmsRequestId } } });
+    const [event] = (await search(`kmsRequestId=${kmsRequestId}`)).events;
+    assert.equal(event!.chain, node.node.nodeId);
+    assert.equal(event!.action, 'GetKeyMetadata');
+  });
+
   it('failures carry the error name; search filters by key, outcome and time, paginated by cursor', async () => {
     const from = Date.now();
     for (let i = 0; i < 3; i++) await xks(node, { operation: 'encrypt', keyId: 'no-such-key', body: encryptBody(randomBytes(4)) });
@@ -95,7 +103,11 @@ describe('audit events from a running node', () => {
     assert.ok(actions.includes('POST /api/v1/keys 409'));
     assert.ok(actions.includes('GET /api/v1/keystores/:name/kms-json 200'));
     assert.ok(!actions.some((a) => a.startsWith('GET /api/v1/keys ')));
+    const created = events.find((e) => e.action === 'POST /api/v1/keys' && e.status === 201 && e.keyId === id);
+    assert.ok(created, 'the key creation names the key (identifying body fields only)');
+    assert.equal(created.keystore, 'demo');
     const disable = events.find((e) => e.action === 'POST /api/v1/keys/:id/disable')!;
+    assert.equal(disable.keyId, id);
     assert.equal(disable.actorName, 'bootstrap');
     assert.equal(disable.target, JSON.stringify({ id }));
     assert.equal(disable.outcome, 'success');
@@ -127,9 +139,14 @@ describe('audit events from a running node', () => {
       body: decryptBody(encrypted.json as Record<string, string>, { additionalAuthenticatedData: aad.toString('base64') }),
     });
     assert.equal(decrypted.status, 200);
-    const credentials = await admin(node, 'POST', '/keystores/demo/credentials');
+    const credentials = await admin(node, 'POST', '/keystores/demo/credentials', {});
+    assert.equal(credentials.status, 201, credentials.text);
     const newSecret = (credentials.json as { secret?: string; secretAccessKey?: string }).secret ?? (credentials.json as { secretAccessKey?: string }).secretAccessKey;
     assert.ok(newSecret, 'the new credential\'s secret');
+    // A credential migrated in with its secret in the request body: the body's secret is never recorded.
+    const migratedSecret = randomBytes(40).toString('base64').slice(0, 50);
+    const accessKeyId = 'AUDITTEST' + 'A'.repeat(15);
+    assert.equal((await admin(node, 'POST', '/keystores/demo/credentials', { accessKeyId, secret: migratedSecret })).status, 201);
     await node.node.audit.log.flush();
     await new Promise((r) => setTimeout(r, 300)); // let syslog catch up
 
@@ -148,7 +165,10 @@ describe('audit events from a running node', () => {
       'Bearer',
       (encrypted.json as { ciphertext: string }).ciphertext,
       newSecret!,
+      migratedSecret,
     ];
+    const migrated = rows.find((r) => r.target?.includes(accessKeyId));
+    assert.ok(migrated, 'the credential migration is recorded with its (non-secret) access key id');
     for (const text of forbidden) {
       assert.ok(!table.includes(text), `audit table contains ${text.slice(0, 12)}…`);
       assert.ok(!forwarded.includes(text), `syslog output contains ${text.slice(0, 12)}…`);

@@ -47,7 +47,7 @@ for (const dialect of [sqlite!, postgres!]) {
     });
 
     it('concurrent appends share commits, keep arrival order, and each resolves only once committed', async () => {
-      const f = await openChain(store, { checkpointEvery: 1000 });
+      const f = await openChain(store, { checkpointEvery: 1000, sqlitePath: dialect.sqlitePath?.() });
       fixtures.push(f);
       const committedAtResolve: number[] = [];
       await Promise.all(

@@ -4,13 +4,19 @@ import type { AdminEventSink } from '../../audit/admin-events.js';
 /** GET routes whose answer reveals a secret, so reading them is audited like a change. */
 const isSecretRead = (routeUrl: string | undefined) => routeUrl !== undefined && routeUrl.endsWith('/kms-json');
 
+/**
+ * Body fields that name what a request acts on and are never secret; only these are copied from a
+ * body (as short scalars), so a new secret-bearing field can never leak into the log by default.
+ */
+const IDENTIFYING_BODY_FIELDS = ['id', 'keystore', 'name', 'prefix', 'region', 'group', 'usage', 'accessKeyId', 'version'] as const;
+
 /** Query parameters never copied into the audit target. */
 const SENSITIVE = /token|secret|password|key-?material|plaintext/i;
 
 /**
  * Records every mutating admin request (and reads that reveal secrets) as an admin audit event:
- * method, route pattern, path and query parameters, status, actor, latency. Never bodies, which may
- * hold secrets, tokens or key material. Runs before the response is sent, so an answered change is
+ * method, route pattern, path and query parameters, identifying body fields (IDENTIFYING_BODY_FIELDS),
+ * status, actor, latency. Never the rest of a body, which may hold secrets, tokens or key material. Runs before the response is sent, so an answered change is
  * already in the log.
  */
 export function recordAdminRequests(app: FastifyInstance, sink: AdminEventSink): void {
@@ -23,6 +29,16 @@ export function recordAdminRequests(app: FastifyInstance, sink: AdminEventSink):
     for (const [name, value] of Object.entries((request.params ?? {}) as Record<string, unknown>)) target[name] = String(value);
     for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
       if (!SENSITIVE.test(name) && target[name] === undefined) target[name] = String(value);
+    }
+    const body = request.body;
+    if (body && typeof body === 'object' && !Array.isArray(body)) {
+      for (const name of IDENTIFYING_BODY_FIELDS) {
+        const value = (body as Record<string, unknown>)[name];
+        const scalar = Array.isArray(value) && value.every((v) => typeof v === 'string') ? value.join(',') : value;
+        if ((typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean') && target[name] === undefined) {
+          target[name] = String(scalar).slice(0, 200);
+        }
+      }
     }
     let detail: string | undefined;
     if (status >= 400 && typeof payload === 'string' && payload.length < 1000) {
