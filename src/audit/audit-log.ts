@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { AuditStore, Checkpoint } from './audit-store.js';
 import type { CheckpointSigner } from './checkpoint-signing.js';
-import { chainEvent, type AuditEventFields } from './event.js';
+import { chainEvent, GENESIS_HASH, type AuditEventFields } from './event.js';
 import type { AuditSpool } from './spool.js';
 import type { AuditAppender } from './sqlite-appender.js';
 
@@ -82,7 +82,7 @@ export async function openAuditLog(options: AuditLogOptions) {
 
   // Head: the database's, then whatever an earlier run left in the spool (replayed now).
   const chainRow = await audit.getChain(chain);
-  let head = (await audit.head(chain)) ?? { seq: chainRow?.anchor_seq ?? 0, hash: chainRow!.anchor_hash };
+  let head = (await audit.head(chain)) ?? { seq: chainRow?.anchor_seq ?? 0, hash: chainRow?.anchor_hash ?? GENESIS_HASH };
   const leftOver = spool.readExisting();
   if (leftOver.length > 0) {
     await audit.appendBatch(leftOver);
