@@ -98,6 +98,7 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions) {
   let again = false;
   let forwarded = 0;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  let warned = false;
 
   function connect(): void {
     if (stopped || socket || connecting) return;
@@ -105,6 +106,7 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions) {
     const onConnected = () => {
       connecting = false;
       backoff = minBackoff;
+      warned = false;
       socket = s;
       sentAtTick = undefined;
       logger.info({ event: 'audit.syslog_connected', host: target.host, port: target.port }, 'forwarding audit events to syslog');
@@ -115,7 +117,12 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions) {
         ? tlsConnect({ host: target.host, port: target.port, ca: target.ca, servername: target.host }, onConnected)
         : netConnect({ host: target.host, port: target.port }, onConnected);
     s.setNoDelay(true);
-    s.on('error', () => {});
+    s.on('error', (error) => {
+      // Once per outage, not once per retry.
+      if (warned) return;
+      warned = true;
+      logger.warn({ event: 'audit.syslog_unreachable', target: `${target.protocol}://${target.host}:${target.port}`, reason: error.message }, 'syslog collector unreachable; retrying, nothing is lost');
+    });
     s.on('data', () => {});
     s.once('close', () => {
       connecting = false;
