@@ -88,7 +88,7 @@ export async function startAudit(options: {
 
   async function runRetention() {
     if (config.retentionDays === undefined) return { deleted: 0 };
-    const result = await applyRetention(audit, chain, config.retentionDays, options.clock.now());
+    const result = await applyRetention(audit, chain, config.retentionDays, options.clock.now(), Boolean(forwarder));
     if (result.deleted > 0) options.logger.info({ event: 'audit.retention', ...result }, 'old audit events deleted up to a signed checkpoint');
     return result;
   }

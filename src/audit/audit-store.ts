@@ -280,7 +280,7 @@ export function createAuditStore(store: Pick<Store, 'db'>) {
     },
 
     /** The latest checkpoint at or before the last event older than `before` (retention's cut). */
-    async retentionCut(chain: string, before: number): Promise<Checkpoint | undefined> {
+    async retentionCut(chain: string, before: number, notBeyond = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | undefined> {
       const last = await db
         .selectFrom('audit_events')
         .select('seq')
@@ -294,7 +294,7 @@ export function createAuditStore(store: Pick<Store, 'db'>) {
         .selectFrom('audit_checkpoints')
         .selectAll()
         .where('chain_id', '=', chain)
-        .where('seq', '<=', Number(last.seq))
+        .where('seq', '<=', Math.min(Number(last.seq), notBeyond))
         .orderBy('seq', 'desc')
         .limit(1)
         .executeTakeFirst();

@@ -149,7 +149,10 @@ for (const dialect of dialects()) {
       f.clock.advance(10 * 86_400_000);
       await appendEvents(f, 5, 8); // checkpoint at 10
       await f.log.flush();
-      const result = await applyRetention(f.audit, f.chain, 7, f.clock.now());
+      // With syslog forwarding, events not yet forwarded are kept.
+      assert.deepEqual(await applyRetention(f.audit, f.chain, 7, f.clock.now(), true), { deleted: 0 });
+      await f.audit.setForwarded(f.chain, 12);
+      const result = await applyRetention(f.audit, f.chain, 7, f.clock.now(), true);
       assert.deepEqual(result, { deleted: 5, anchorSeq: 5 });
       const remaining = await f.audit.chainEvents(f.chain, 0, 100);
       assert.deepEqual(remaining.map((e) => e.seq), [6, 7, 8, 9, 10, 11, 12]);
