@@ -7,7 +7,9 @@
  * Per-request logging stays ON at info level, as in `serve`, through the same logger (buffered,
  * asynchronous), into --log-file instead of stdout, so its cost is part of the figures.
  *
- * Run as a child: node bench/keyhold-child.mjs --data-dir DIR --log-file FILE [--port N]
+ * The audit log is on (durable mode unless --audit-mode says otherwise), as in `serve`.
+ *
+ * Run as a child: node bench/keyhold-child.mjs --data-dir DIR --log-file FILE [--port N] [--audit-mode M]
  *   [--pkcs11-library LIB --pkcs11-token-label L --pkcs11-pin-file F [--pkcs11-mode keys|wrap]]
  * Reports a KeyholdReady message (bench/protocol.ts) over IPC.
  */
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     'pkcs11-token-label': { type: 'string' },
     'pkcs11-pin-file': { type: 'string' },
     'pkcs11-mode': { type: 'string', default: 'keys' },
+    'audit-mode': { type: 'string', default: 'durable' },
   },
 });
 const dataDir = values['data-dir'];
@@ -46,7 +49,8 @@ const init = await initDataDir({ dataDir, demo: true, clock: systemClock, root }
 if (!init.demo) throw new Error('initDataDir did not create the demo keystore');
 
 const logger = createLogger({ level: 'info', file: logFile });
-const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock });
+// The audit log is on, in durable mode by default, as in `keyhold serve`: each response waits for its event's commit.
+const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock, audit: { mode: values['audit-mode'] } });
 
 /** @type {import('./protocol.ts').KeyholdReady} */
 const ready = {

@@ -56,6 +56,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'bench-results.json' },
     quick: { type: 'boolean', default: false },
     hsm: { type: 'boolean', default: false },
+    'audit-mode': { type: 'string', default: 'durable' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -73,7 +74,8 @@ if (flags.help) {
                     or 5 on a noisy machine before comparing figures)
   --out FILE        JSON results (default bench-results.json)
   --quick           short smoke run (1 s phases) for CI
-  --hsm             also run Keyhold with a SoftHSMv2 root of trust in keys mode (HSM does every AES-GCM)`);
+  --hsm             also run Keyhold with a SoftHSMv2 root of trust in keys mode (HSM does every AES-GCM)
+  --audit-mode M    Keyhold's audit log: durable (default, as \`serve\`), fail-closed or lossy`);
   process.exit(0);
 }
 
@@ -391,7 +393,7 @@ async function main(): Promise<number> {
   );
 
   const logFile = join(tempDir, 'keyhold.log');
-  const keyholdStart = startServer<KeyholdReady>('keyhold', 'keyhold-child.mjs', ['--data-dir', join(tempDir, 'data'), '--log-file', logFile]);
+  const keyholdStart = startServer<KeyholdReady>('keyhold', 'keyhold-child.mjs', ['--data-dir', join(tempDir, 'data'), '--log-file', logFile, '--audit-mode', flags['audit-mode']!]);
   children.push(keyholdStart.child);
   const k = await keyholdStart.ready;
   const ca = readFileSync(k.certPath, 'utf8');
@@ -481,6 +483,7 @@ async function main(): Promise<number> {
       cpu_model: cpu[0]?.model,
       git: gitCommit(),
       quick,
+      audit_mode: flags['audit-mode'],
       durations: { warmup_s: config.warmupS, saturation_s: config.saturationS, fixed_rate_s: config.fixedRateS },
       saturation_repeats: config.repeat,
       concurrency: config.concurrency,

@@ -69,7 +69,6 @@ export const NOT_IMPLEMENTED: Record<number, string> = {
   89: 'mTLS not offered yet',
   90: 'mTLS not offered yet',
   91: 'mTLS not offered yet',
-  98: 'MAY: one EKM per node; the node id is in health',
   100: 'MAY: logs are JSON lines on stdout for any collector',
   103: 'measured by npm run bench (README), not a test',
 };

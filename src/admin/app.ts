@@ -10,6 +10,9 @@ import type { KeystoreService } from '../keystores/service.js';
 import { accessRoutes } from './routes/access.js';
 import { approvalRoutes } from './routes/approvals.js';
 import type { KillSwitch } from '../kill-switch/kill-switch.js';
+import type { AdminEventSink } from '../audit/admin-events.js';
+import { recordAdminRequests } from './plugins/audit-hook.js';
+import { auditRoutes, type AuditApi } from './routes/audit.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
@@ -32,6 +35,8 @@ export interface AdminApiDeps {
   nodeStatus: () => Promise<NodeStatus>;
   /** Unseal status and share entry (docs/unseal.md); while sealed, key changes are refused. */
   unseal?: UnsealService;
+  /** The audit log: search routes, and where mutating admin requests are recorded. */
+  audit?: AuditApi & { adminEvents: AdminEventSink };
 }
 
 /** Routes that change keys need the root of trust; a sealed node refuses them before touching anything. */
@@ -73,6 +78,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     }
   });
 
+  if (deps.audit) recordAdminRequests(app, deps.audit.adminEvents);
+
   app.setErrorHandler((error: unknown, _request, reply) => {
     if (error instanceof ManagementError) return reply.code(STATUS_BY_KIND[error.kind]).send({ error: error.message });
     if (error instanceof RootSealedError) return reply.code(409).send({ error: error.message });
@@ -95,6 +102,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(approvalRoutes, { gate: deps.approvals });
   await app.register(policyRoutes, { policies: deps.policies, gate: deps.approvals });
   if (deps.unseal) await app.register(unsealRoutes, { unseal: deps.unseal });
+  if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
 }
 
 /**

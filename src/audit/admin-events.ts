@@ -22,3 +22,23 @@ export interface AdminEventSink {
 }
 
 export const discardAdminEvents: AdminEventSink = { record: async () => undefined };
+
+/**
+ * A sink the management services are built with before the audit log is open (the audit log starts with
+ * the node, after the services). Events recorded before `connect` are kept and handed over on connect,
+ * so nothing done during start-up goes unrecorded.
+ */
+export function createDeferredAdminEventSink(): AdminEventSink & { connect(target: AdminEventSink): Promise<void> } {
+  let target: AdminEventSink | undefined;
+  const pending: AdminEvent[] = [];
+  return {
+    async record(event) {
+      if (target) return target.record(event);
+      pending.push(event);
+    },
+    async connect(next) {
+      target = next;
+      for (const event of pending.splice(0)) await next.record(event);
+    },
+  };
+}

@@ -4,6 +4,7 @@ import { KEYHOLD_VERSION } from '../core/version.js';
 import { CliError } from './admin-client.js';
 import { registerAccessCommands } from './commands/access.js';
 import { registerApprovalCommands } from './commands/approvals.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerHsmCommands } from './commands/hsm.js';
 import { registerKeyCommands } from './commands/key.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerPolicyCommands(program);
   registerKillSwitchCommands(program);
+  registerAuditCommands(program);
   registerDoctorCommand(program);
   registerUnsealCommand(program);
   registerAccessCommands(program);

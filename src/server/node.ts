@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { adminApi } from '../admin/app.js';
+import { startAudit, type Audit, type AuditConfig } from '../audit/audit-service.js';
 import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
@@ -40,6 +41,8 @@ export interface NodeOptions {
   idleTimeoutMs?: number;
   /** On close, in-flight requests get this long before connections are cut. */
   shutdownGraceMs?: number;
+  /** The audit log: mode (default durable), syslog forwarding, retention. */
+  audit?: AuditConfig;
 }
 
 /** An admin API route and what it requires (for the route-walk and OpenAPI tests). */
@@ -59,6 +62,8 @@ export interface RunningNode {
   services: Services;
   /** Seal status and share entry (a Shamir node starts sealed; others are never sealed). */
   unseal: UnsealService;
+  /** The node's audit log; `audit.adminEvents` is the AdminEventSink for management actions. */
+  audit: Audit;
   server: Http2SecureServer;
   /** The node's key scheduler; tests run a pass with `scheduler.tick()`. */
   scheduler: RotationScheduler;
@@ -85,7 +90,20 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   let stopFleet = () => {};
   let stopScheduler = async () => {};
+  let audit: Audit | undefined;
   try {
+    audit = await startAudit({
+      store: services.store,
+      root: services.root,
+      nodeId,
+      dataDir: options.dataDir,
+      sqlitePath: paths.database,
+      clock: options.clock,
+      logger: options.logger,
+      config: options.audit,
+    });
+    // Management actions (approvals, scheduled key work, policy and access changes, unseal) are audited from here on.
+    await services.adminEvents.connect(audit.adminEvents);
     // Keystores and credentials load even while sealed (their secrets are not under a Shamir master key),
     // so KMS can authenticate and read health UNAVAILABLE; keys and the canary wait for the root.
     await services.keystores.loadAll();
@@ -106,6 +124,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
     const unseal = createUnsealService({
       root: services.root,
+      events: services.adminEvents,
       onUnsealed: async () => {
         await openKeys();
         options.logger.info({ event: 'node.unsealed', keys: services.live.keyCount() }, 'unsealed: keys are open, the node serves crypto');
@@ -135,6 +154,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       keys: services.keys,
       nodeId,
       logger: options.logger,
+      events: services.adminEvents,
       // While sealed, keys cannot be opened: only keystore status and the kill switch are refreshed.
       // Policies are re-read too, so a policy changed on another node of the fleet applies here within a pass.
       refresh: [
@@ -165,6 +185,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       logger: options.logger,
       gates: [sealedGate(unseal.serving), services.killSwitch.gate],
       authorizer: createPolicyAuthorizer(services.policyRegistry),
+      recorder: audit.recorder,
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
@@ -207,6 +228,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       approvals: services.approvals,
       policies: services.policies,
       killSwitch: services.killSwitch,
+      audit,
       nodeStatus: async () => ({
         version: KEYHOLD_VERSION,
         nodeId,
@@ -235,6 +257,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       nodeId,
       services,
       unseal,
+      audit,
       server,
       scheduler,
       async close() {
@@ -244,12 +267,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
         await closing;
         await schedulerStopped;
+        await audit!.close();
         await services.close();
       },
     };
   } catch (error) {
     await stopScheduler();
     stopFleet();
+    await audit?.close().catch(() => undefined);
     await services.close();
     throw error;
   }

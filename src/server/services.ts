@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createAccessService, type AccessService } from '../access/service.js';
+import { createDeferredAdminEventSink } from '../audit/admin-events.js';
 import { createApprovalGate, type ApprovalGate } from '../approvals/gate.js';
 import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
@@ -29,6 +30,8 @@ export interface Services {
   policyRegistry: PolicyRegistry;
   policies: PolicyService;
   killSwitch: KillSwitch;
+  /** Where management actions are recorded; connected to the audit log when a node starts. */
+  adminEvents: ReturnType<typeof createDeferredAdminEventSink>;
   close(): Promise<void>;
 }
 
@@ -54,12 +57,14 @@ export async function openServices(options: {
   }
   const live = new LiveState();
   const deps = { store, root, live, clock: options.clock, newId: randomUUID };
+  // Management actions reach the audit log once the node has opened it (node.ts connects it).
+  const adminEvents = createDeferredAdminEventSink();
   const policyRegistry = new PolicyRegistry();
   const keystores = createKeystoreService({ ...deps, secretSealer });
   const keys = createKeyService(deps);
-  const access = createAccessService(deps);
-  const approvals = createApprovalGate({ ...deps, userRoles: access.rolesOf, userExists: access.userExists });
-  const policies = createPolicyService({ ...deps, registry: policyRegistry });
+  const access = createAccessService({ ...deps, events: adminEvents });
+  const approvals = createApprovalGate({ ...deps, userRoles: access.rolesOf, userExists: access.userExists, events: adminEvents });
+  const policies = createPolicyService({ ...deps, registry: policyRegistry, events: adminEvents });
   defineApprovalExecutors(approvals, { keys, keystores, access, policies });
   return {
     store,
@@ -72,6 +77,7 @@ export async function openServices(options: {
     policyRegistry,
     policies,
     killSwitch: createKillSwitch({ store, clock: options.clock }),
+    adminEvents,
     async close() {
       await store.close();
       await root.close();

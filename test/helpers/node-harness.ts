@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { RootConfig } from '../../src/roots/root-config.js';
 import { initDataDir } from '../../src/server/init.js';
+import type { AuditConfig } from '../../src/audit/audit-service.js';
 import { startNode, type RunningNode } from '../../src/server/node.js';
 import { closeAgents } from './xks-client.js';
 
@@ -36,7 +37,7 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number }; root?: RootConfig } = {},
+  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number }; root?: RootConfig; audit?: AuditConfig } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
   const clock = options.clock ?? systemClock;
@@ -57,6 +58,7 @@ export async function startTestNode(
     clock,
     healthMaxAgeMs: options.healthMaxAgeMs,
     idleTimeoutMs: options.idleTimeoutMs,
+    audit: options.audit,
   });
   const testNode: TestNode = {
     node,

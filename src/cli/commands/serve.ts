@@ -1,5 +1,7 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { AUDIT_MODES, type AuditMode } from '../../audit/audit-log.js';
+import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.js';
 import { KEYHOLD_VERSION } from '../../core/version.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
 import { CliError } from '../admin-client.js';
@@ -12,12 +14,37 @@ export function parsePort(value: string): number {
   return port;
 }
 
+export function parseAuditMode(value: string): AuditMode {
+  if (!(AUDIT_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${AUDIT_MODES.join(', ')}`);
+  return value as AuditMode;
+}
+
+function parseSyslog(value: string): string {
+  try {
+    parseSyslogUrl(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+}
+
+function parseRetentionDays(value: string): number {
+  const days = Number(value);
+  if (!Number.isInteger(days) || days < 1) throw new InvalidArgumentError('must be a whole number of days, at least 1');
+  return days;
+}
+
 interface ServeOptions {
   dataDir?: string;
   host: string;
   port: number;
   databaseUrl?: string;
   logLevel: string;
+  /** Audit flags (and their environment defaults) arrive as text and are checked in serve(). */
+  auditMode: string;
+  syslog?: string;
+  syslogCa?: string;
+  auditRetentionDays?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -28,12 +55,34 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', parsePort, Number(process.env.KEYHOLD_PORT ?? 8443))
     .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)')
     .option('--log-level <level>', 'log level (info logs one line per XKS request)', process.env.KEYHOLD_LOG_LEVEL ?? 'info')
+    .option('--audit-mode <mode>', 'durable (answer after commit; spool if the database is down) | fail-closed | lossy ($KEYHOLD_AUDIT_MODE)', process.env.KEYHOLD_AUDIT_MODE || 'durable')
+    .option('--syslog <url>', 'forward audit events to tcp://host:port or tls://host:port (RFC 5424, octet counting) ($KEYHOLD_SYSLOG)', process.env.KEYHOLD_SYSLOG || undefined)
+    .option('--syslog-ca <file>', 'CA certificate (PEM) for tls:// syslog ($KEYHOLD_SYSLOG_CA)', process.env.KEYHOLD_SYSLOG_CA)
+    .option('--audit-retention-days <n>', 'delete audit events older than N days, up to a signed checkpoint ($KEYHOLD_AUDIT_RETENTION_DAYS)', process.env.KEYHOLD_AUDIT_RETENTION_DAYS || undefined)
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
     });
 }
 
 async function serve(options: ServeOptions): Promise<void> {
+  // Audit settings are checked before anything is initialized, so a bad one leaves nothing behind.
+  const checked = <T>(name: string, parse: (value: string) => T, value: unknown): T => {
+    if (typeof value !== 'string') return value as T;
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new CliError(`${name}: ${(error as Error).message}`, 2);
+    }
+  };
+  const auditMode = checked('--audit-mode / $KEYHOLD_AUDIT_MODE', parseAuditMode, options.auditMode);
+  const retentionDays = options.auditRetentionDays === undefined ? undefined : checked('--audit-retention-days / $KEYHOLD_AUDIT_RETENTION_DAYS', parseRetentionDays, options.auditRetentionDays);
+  if (options.syslog) checked('--syslog / $KEYHOLD_SYSLOG', parseSyslog, options.syslog);
+  let syslog: SyslogTarget | undefined;
+  if (options.syslog) {
+    if (options.syslogCa !== undefined && !existsSync(options.syslogCa)) throw new CliError(`no syslog CA certificate at ${options.syslogCa}`);
+    syslog = parseSyslogUrl(options.syslog, options.syslogCa === undefined ? undefined : readFileSync(options.syslogCa));
+  }
+  const audit = { mode: auditMode, syslog, retentionDays };
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
     import('../../server/logger.js'),
@@ -52,7 +101,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = createLogger({ level: options.logLevel });
   let node;
   try {
-    node = await startNode({ dataDir, host: options.host, port: options.port, databaseUrl, logger, clock: systemClock });
+    node = await startNode({ dataDir, host: options.host, port: options.port, databaseUrl, logger, clock: systemClock, audit });
   } catch (error) {
     // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
     if (initResult) rmSync(dataDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { SqlDialect } from '../rows.js';
 import { initialMigration } from './0001_initial.js';
 import { keyLifecycleMigration } from './0002_key_lifecycle.js';
+import { auditMigration } from './0003_audit.js';
 import { policiesMigration } from './0004_policies.js';
 import { accessMigration } from './0005_access.js';
 
@@ -13,6 +14,7 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
     '0002_key_lifecycle': keyLifecycleMigration(dialect),
+    '0003_audit': auditMigration(dialect),
     '0004_policies': policiesMigration(dialect),
     '0005_access': accessMigration(dialect),
   };

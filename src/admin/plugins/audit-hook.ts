@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AdminEventSink } from '../../audit/admin-events.js';
+
+/** GET routes whose answer reveals a secret, so reading them is audited like a change. */
+const isSecretRead = (routeUrl: string | undefined) => routeUrl !== undefined && routeUrl.endsWith('/kms-json');
+
+/**
+ * Body fields that name what a request acts on and are never secret; only these are copied from a
+ * body (as short scalars), so a new secret-bearing field can never leak into the log by default.
+ */
+const IDENTIFYING_BODY_FIELDS = ['id', 'keystore', 'name', 'prefix', 'region', 'group', 'usage', 'accessKeyId', 'version'] as const;
+
+/** Query parameters never copied into the audit target. */
+const SENSITIVE = /token|secret|password|key-?material|plaintext/i;
+
+/**
+ * Records every mutating admin request (and reads that reveal secrets) as an admin audit event:
+ * method, route pattern, path and query parameters, identifying body fields (IDENTIFYING_BODY_FIELDS),
+ * status, actor, latency. Never the rest of a body, which may hold secrets, tokens or key material. Runs before the response is sent, so an answered change is
+ * already in the log.
+ */
+export function recordAdminRequests(app: FastifyInstance, sink: AdminEventSink): void {
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const routeUrl = request.routeOptions.url;
+    const mutating = request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS';
+    if (!mutating && !isSecretRead(routeUrl)) return payload;
+    const status = reply.statusCode;
+    const target: Record<string, string> = {};
+    for (const [name, value] of Object.entries((request.params ?? {}) as Record<string, unknown>)) target[name] = String(value);
+    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      if (!SENSITIVE.test(name) && target[name] === undefined) target[name] = String(value);
+    }
+    const body = request.body;
+    if (body && typeof body === 'object' && !Array.isArray(body)) {
+      for (const name of IDENTIFYING_BODY_FIELDS) {
+        const value = (body as Record<string, unknown>)[name];
+        const scalar = Array.isArray(value) && value.every((v) => typeof v === 'string') ? value.join(',') : value;
+        if ((typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean') && target[name] === undefined) {
+          target[name] = String(scalar).slice(0, 200);
+        }
+      }
+    }
+    let detail: string | undefined;
+    if (status >= 400 && typeof payload === 'string' && payload.length < 1000) {
+      try {
+        detail = (JSON.parse(payload) as { error?: string }).error;
+      } catch {
+        detail = undefined;
+      }
+    }
+    const actor = request.actor ?? { kind: 'token' as const, id: '-', name: 'unauthenticated' };
+    try {
+      await sink.record({
+        actor: { kind: actor.kind, id: actor.id, name: actor.name },
+        action: `${request.method} ${routeUrl ?? request.url.split('?')[0]}`,
+        target,
+        outcome: status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'failure',
+        detail,
+        status,
+        latencyMs: reply.elapsedTime,
+      });
+    } catch (error) {
+      request.log.error({ event: 'audit.admin_record_failed', err: error }, 'could not record an admin request in the audit log');
+    }
+    return payload;
+  });
+}

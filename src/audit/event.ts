@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One audit event as stored and exported (docs/audit.md). Absent fields are null, so the canonical
+ * form has no optional parts. Never plaintext, AAD, key material, secrets, tokens or request bodies.
+ */
+export interface AuditEventFields {
+  /** Epoch milliseconds. */
+  time: number;
+  /** `xks` (data plane) or `admin` (management, including the node's own scheduled work). */
+  kind: 'xks' | 'admin';
+  actorKind: string;
+  /** XKS: the SigV4 access key id; admin: the user's or token's id. */
+  actorId: string | null;
+  /** XKS: the keystore; admin: the user or token name. */
+  actorName: string | null;
+  /** XKS operation (`Encrypt`…) or admin action (`POST /api/v1/keys/:id/rotate`, `key.rotate`…). */
+  action: string;
+  keystore: string | null;
+  keyId: string | null;
+  keyVersion: number | null;
+  kmsOperation: string | null;
+  kmsRequestId: string | null;
+  principalArn: string | null;
+  sourceVpc: string | null;
+  sourceVpce: string | null;
+  kmsViaService: string | null;
+  /** `success`, `error` (XKS), `failure`, `denied`, `pending` (admin). */
+  outcome: string;
+  status: number | null;
+  errorName: string | null;
+  /** One-line reason (authentication failure reason, error detail); never a secret. */
+  detail: string | null;
+  policyRuleId: string | null;
+  /** Request latency in whole microseconds. */
+  latencyUs: number | null;
+  /** Admin target/params as canonical JSON (sorted keys), e.g. `{"id":"demo-key"}`. */
+  target: string | null;
+}
+
+export interface ChainedAuditEvent extends AuditEventFields {
+  /** The node whose chain holds the event (chain id = node id). */
+  chain: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** prev_hash of a chain's first event: 64 zeros. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The canonical field order; changing it (or the tag) breaks every existing chain. */
+const FIELD_ORDER: readonly (keyof AuditEventFields)[] = [
+  'time',
+  'kind',
+  'actorKind',
+  'actorId',
+  'actorName',
+  'action',
+  'keystore',
+  'keyId',
+  'keyVersion',
+  'kmsOperation',
+  'kmsRequestId',
+  'principalArn',
+  'sourceVpc',
+  'sourceVpce',
+  'kmsViaService',
+  'outcome',
+  'status',
+  'errorName',
+  'detail',
+  'policyRuleId',
+  'latencyUs',
+  'target',
+];
+
+/*= xks-spec.md#14.10
+ *# 97. [MUST NOT] Log sensitive plaintext; [must] protect log integrity.
+ * Integrity: every event is hashed over this form and chained to the one before; checkpoints are signed. */
+
+/**
+ * Canonical serialization: the UTF-8 bytes of JSON.stringify of the array
+ * ["keyhold-audit-v1", chain, seq, prevHash, ...fields in FIELD_ORDER], with null for absent values,
+ * integers for numbers and strings as JSON.stringify writes them (ECMAScript's deterministic escaping).
+ */
+export function canonicalEvent(event: Omit<ChainedAuditEvent, 'hash'>): string {
+  return JSON.stringify(['keyhold-audit-v1', event.chain, event.seq, event.prevHash, ...FIELD_ORDER.map((field) => event[field] ?? null)]);
+}
+
+/** hash = lowercase hex SHA-256 of the canonical serialization (which includes prevHash). */
+export function eventHash(event: Omit<ChainedAuditEvent, 'hash'>): string {
+  return createHash('sha256').update(canonicalEvent(event), 'utf8').digest('hex');
+}
+
+/** Links `fields` after (prevSeq, prevHash) on `chain`. */
+export function chainEvent(fields: AuditEventFields, chain: string, seq: number, prevHash: string): ChainedAuditEvent {
+  const linked = { ...fields, chain, seq, prevHash };
+  return { ...linked, hash: eventHash(linked) };
+}
+
+/** JSON with object keys sorted, for `target`. */
+export function sortedJson(value: Record<string, unknown>): string {
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) if (value[key] !== undefined) sorted[key] = value[key];
+  return JSON.stringify(sorted);
+}

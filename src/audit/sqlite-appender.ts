@@ -1,0 +1,63 @@
+import { Worker } from 'node:worker_threads';
+import { toRow } from './audit-store.js';
+import type { ChainedAuditEvent } from './event.js';
+
+/** Where the audit writer commits batches (the audit store itself, or the SQLite worker below). */
+export interface AuditAppender {
+  appendBatch(events: readonly ChainedAuditEvent[]): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/**
+ * Commits audit batches to the SQLite file from a worker thread with its own connection: the
+ * commit's fsync happens off the event loop, and meanwhile the next batch keeps filling. Should the
+ * thread die, batches go to `fallback` (the main connection).
+ */
+export async function openSqliteAppender(path: string, fallback?: AuditAppender): Promise<AuditAppender> {
+  // Compiled, this module is .js next to the worker's .js; under the TypeScript loader (tests) both
+  // are .ts, and the worker needs the loader too.
+  const typescript = import.meta.url.endsWith('.ts');
+  const script = new URL(`./sqlite-appender-worker${typescript ? '.ts' : '.js'}`, import.meta.url);
+  const worker = typescript
+    ? new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); });`,
+        { eval: true, workerData: { path } },
+      )
+    : new Worker(script, { workerData: { path } });
+  worker.unref();
+  let nextId = 0;
+  const waiting = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  let failed: Error | undefined;
+  worker.on('message', (message: { id: number; error?: string }) => {
+    const entry = waiting.get(message.id);
+    waiting.delete(message.id);
+    if (message.error === undefined) entry?.resolve();
+    else entry?.reject(new Error(message.error));
+  });
+  const failAll = (error: Error) => {
+    failed = error;
+    for (const entry of waiting.values()) entry.reject(error);
+    waiting.clear();
+  };
+  worker.on('error', failAll);
+  worker.on('exit', () => failAll(failed ?? new Error('the audit writer thread stopped')));
+  const call = (message: object) =>
+    new Promise<void>((resolve, reject) => {
+      if (failed) return reject(failed);
+      const id = ++nextId;
+      waiting.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ id, ...message });
+    }).finally(() => {
+      if (waiting.size === 0) worker.unref();
+    });
+  return {
+    // If the thread is gone, commit on the caller's connection rather than not at all.
+    appendBatch: (events) =>
+      events.length === 0 ? Promise.resolve() : failed && fallback ? fallback.appendBatch(events) : call({ rows: events.map(toRow) }),
+    async close() {
+      if (!failed) await call({ close: true }).catch(() => undefined);
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
+import { CliError, callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { printRecord, printTable } from '../output.js';
+
+type GlobalFlags = ConnectionFlags & { json?: boolean };
+
+interface SearchFlags {
+  key?: string;
+  keystore?: string;
+  requestId?: string;
+  principal?: string;
+  outcome?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+interface EventPage {
+  events: Record<string, unknown>[];
+  nextCursor: string | null;
+}
+
+function searchQuery(flags: SearchFlags, extra: Record<string, string | undefined> = {}): string {
+  const params = new URLSearchParams();
+  const add = (name: string, value: string | undefined) => value !== undefined && params.set(name, value);
+  add('keyId', flags.key);
+  add('keystore', flags.keystore);
+  add('kmsRequestId', flags.requestId);
+  add('principal', flags.principal);
+  add('outcome', flags.outcome);
+  add('action', flags.action);
+  add('from', flags.from);
+  add('to', flags.to);
+  add('limit', flags.limit);
+  add('cursor', flags.cursor);
+  for (const [name, value] of Object.entries(extra)) add(name, value);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+function filterOptions(command: Command): Command {
+  return command
+    .option('--key <id>', 'only this key id')
+    .option('--keystore <name>', 'only this keystore')
+    .option('--outcome <outcome>', 'success | error | denied (XKS), success | failure | denied (admin)')
+    .option('--from <time>', 'from this time (ISO 8601 or epoch ms), inclusive')
+    .option('--to <time>', 'until this time (ISO 8601 or epoch ms), exclusive');
+}
+
+/** Opens the data directory's database (or --database-url / $KEYHOLD_DATABASE_URL) directly. */
+async function openAuditDatabase(flags: { dataDir?: string; databaseUrl?: string }) {
+  const paths = dataDirPaths(resolveDataDir(flags.dataDir));
+  const databaseUrl = flags.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
+  if (!databaseUrl && !existsSync(paths.database)) throw new CliError(`no Keyhold database in ${paths.root}; pass --data-dir or --database-url`);
+  const [{ openStore }, { createAuditStore }] = await Promise.all([import('../../storage/open-store.js'), import('../../audit/audit-store.js')]);
+  const store = await openStore({ databaseUrl, sqlitePath: paths.database });
+  return { store, audit: createAuditStore(store), paths };
+}
+
+function readJsonFile(file: string, what: string): unknown {
+  if (!existsSync(file)) throw new CliError(`no ${what} at ${file}`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new CliError(`${file} is not a ${what} (not JSON)`);
+  }
+}
+
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('the tamper-evident audit log: search, export, checkpoints, verification');
+  const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
+  const connection = (command: Command) => resolveConnection(flags(command));
+
+  audit
+    .command('verify')
+    .description('check every hash link and checkpoint signature, directly on the database (works with the node down)')
+    .option('--checkpoint <file>', 'a checkpoint exported earlier with `keyhold audit checkpoint` (detects a truncated tail)')
+    .option('--public-key <file>', 'the chain\'s public key (PEM) to pin; default: the one in the checkpoint file')
+    .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory\'s SQLite)')
+    .action(async (options: { checkpoint?: string; publicKey?: string; databaseUrl?: string }, command: Command) => {
+      const checkpoint = options.checkpoint === undefined ? undefined : parseCheckpointFile(readJsonFile(options.checkpoint, 'checkpoint file'), options.checkpoint);
+      let publicKeyPem = checkpoint?.publicKey;
+      if (options.publicKey !== undefined) {
+        if (!existsSync(options.publicKey)) throw new CliError(`no public key at ${options.publicKey}`);
+        publicKeyPem = readFileSync(options.publicKey, 'utf8');
+        if (!publicKeyPem.includes('BEGIN PUBLIC KEY')) throw new CliError(`${options.publicKey} is not a PEM public key`);
+      }
+      if (publicKeyPem !== undefined && !checkpoint) throw new CliError('--public-key pins the key of a checkpoint\'s chain; give --checkpoint too');
+      const { store, audit: auditStore } = await openAuditDatabase({ dataDir: flags(command).dataDir, databaseUrl: options.databaseUrl });
+      try {
+        const { verifyAuditLog } = await import('../../audit/verify.js');
+        const report = await verifyAuditLog(auditStore, { checkpoint, publicKeyPem });
+        if (flags(command).json) console.log(JSON.stringify(report, null, 2));
+        else {
+          for (const chain of report.chains) {
+            const range = chain.firstSeq === undefined ? 'no events' : `events ${chain.firstSeq}-${chain.lastSeq}`;
+            const state = chain.problem ? `BROKEN at seq ${chain.problem.seq} (${chain.problem.kind}): ${chain.problem.detail}` : 'ok';
+            console.log(`chain ${chain.chain}: ${range}, ${chain.checkpointsVerified} checkpoint(s) verified: ${state}`);
+          }
+          if (report.chains.length === 0) console.log('no audit chains yet');
+        }
+        const broken = report.chains.find((c) => c.problem);
+        if (broken) throw new CliError(`audit log is not intact: chain ${broken.chain}, seq ${broken.problem!.seq}: ${broken.problem!.kind}`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  audit
+    .command('checkpoint')
+    .description('print the latest signed checkpoint of this node\'s chain as JSON (keep it: `audit verify --checkpoint`)')
+    .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory\'s SQLite)')
+    .action(async (options: { databaseUrl?: string }, command: Command) => {
+      const { store, audit: auditStore, paths } = await openAuditDatabase({ dataDir: flags(command).dataDir, databaseUrl: options.databaseUrl });
+      try {
+        if (!existsSync(paths.nodeId)) throw new CliError(`${paths.root} is not a Keyhold data directory (no node-id)`);
+        const chain = readFileSync(paths.nodeId, 'utf8').trim();
+        const checkpoint = await auditStore.latestCheckpoint(chain);
+        if (!checkpoint) throw new CliError(`no signed checkpoint yet for chain ${chain}`);
+        const publicKey = (await auditStore.getChain(chain))!.public_key;
+        console.log(JSON.stringify({ ...checkpoint, publicKey }, null, 2));
+      } finally {
+        await store.close();
+      }
+    });
+
+  filterOptions(
+    audit
+      .command('search')
+      .description('search audit events by key, keystore, request id, principal, time, outcome (oldest first, paginated)')
+      .option('--request-id <id>', 'only this kmsRequestId')
+      .option('--principal <arn>', 'only this AWS principal ARN')
+      .option('--action <action>', 'only this action (e.g. Encrypt, or "POST /api/v1/keys")')
+      .option('--limit <n>', 'page size (max 1000)', '50')
+      .option('--cursor <cursor>', 'continue after the previous page'),
+  ).action(async (options: SearchFlags, command: Command) => {
+    const page = await callAdmin<EventPage>(connection(command), 'GET', `/audit/events${searchQuery(options)}`);
+    if (flags(command).json) {
+      console.log(JSON.stringify(page, null, 2));
+      return;
+    }
+    const rows = page.events.map((e) => ({ ...e, time: new Date(e.time as number).toISOString(), chain: String(e.chain).slice(0, 8) }));
+    printTable(rows, ['time', 'chain', 'seq', 'action', 'keystore', 'keyId', 'outcome', 'status', 'errorName', 'kmsRequestId', 'actorName'], false);
+    if (page.nextCursor) console.log(`more: --cursor ${page.nextCursor}`);
+  });
+
+  filterOptions(audit.command('export').description('write matching audit events to stdout as JSON lines (all pages)')).action(
+    async (options: SearchFlags, command: Command) => {
+      const conn = connection(command);
+      let cursor: string | undefined;
+      do {
+        const page: EventPage = await callAdmin<EventPage>(conn, 'GET', `/audit/events${searchQuery({ ...options, limit: '1000', cursor })}`);
+        if (page.events.length > 0) process.stdout.write(page.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    },
+  );
+
+  audit
+    .command('status')
+    .description('audit mode, committed sequence, queue, spool, drops, last checkpoint, syslog forwarding')
+    .action(async (_options: unknown, command: Command) => {
+      const status = await callAdmin<Record<string, unknown>>(connection(command), 'GET', '/audit/status');
+      const { publicKey, syslog, lastCheckpoint, ...rest } = status as Record<string, unknown> & { lastCheckpoint?: { seq: number; time: number }; syslog?: Record<string, unknown> };
+      if (flags(command).json) {
+        console.log(JSON.stringify(status, null, 2));
+        return;
+      }
+      printRecord(
+        {
+          ...rest,
+          lastCheckpoint: lastCheckpoint ? `seq ${lastCheckpoint.seq} at ${new Date(lastCheckpoint.time).toISOString()}` : 'none yet',
+          syslog: syslog ? `${syslog.target} (${syslog.connected ? 'connected' : 'disconnected'}, forwarded to seq ${syslog.forwardedSeq})` : 'off',
+          publicKey: String(publicKey).replace(/-----[A-Z ]+-----|\n/g, ''),
+        },
+        false,
+      );
+    });
+}
+
+interface CheckpointFile {
+  chain: string;
+  seq: number;
+  hash: string;
+  time: number;
+  signature: string;
+  publicKey?: string;
+}
+
+function parseCheckpointFile(value: unknown, file: string): CheckpointFile {
+  const c = value as Partial<CheckpointFile> | null;
+  if (
+    !c ||
+    typeof c.chain !== 'string' ||
+    !Number.isInteger(c.seq) ||
+    typeof c.hash !== 'string' ||
+    !Number.isInteger(c.time) ||
+    typeof c.signature !== 'string' ||
+    (c.publicKey !== undefined && typeof c.publicKey !== 'string')
+  ) {
+    throw new CliError(`${file} is not a checkpoint (expected chain, seq, hash, time, signature from \`keyhold audit checkpoint\`)`);
+  }
+  return c as CheckpointFile;
+}

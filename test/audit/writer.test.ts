@@ -1,0 +1,152 @@
+// The group-commit writer and its modes. Database outages are real: PostgreSQL refuses new
+// connections (ALLOW_CONNECTIONS false) and its sessions are terminated.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { verifyAuditLog } from '../../src/audit/verify.js';
+import type { Store } from '../../src/storage/store.js';
+import { dialects, openChain, sampleEvent, type ChainFixture } from './fixture.js';
+
+const [sqlite, postgres] = dialects();
+
+async function adminQuery(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: process.env.KEYHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Takes the scratch database away from every client, and gives it back. */
+function outage(url: string) {
+  const name = new URL(url).pathname.slice(1);
+  return {
+    async begin() {
+      await adminQuery(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`);
+    },
+    end: () => adminQuery(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`),
+  };
+}
+
+for (const dialect of [sqlite!, postgres!]) {
+  describe(`audit group commit on ${dialect.name}`, () => {
+    let store: Store;
+    const fixtures: ChainFixture[] = [];
+    before(async () => {
+      await dialect.setUp();
+      store = dialect.store();
+    });
+    after(async () => {
+      for (const f of fixtures) await f.close();
+      await dialect.tearDown();
+    });
+
+    it('concurrent appends share commits, keep arrival order, and each resolves only once committed', async () => {
+      const f = await openChain(store, { checkpointEvery: 1000, sqlitePath: dialect.sqlitePath?.() });
+      fixtures.push(f);
+      const committedAtResolve: number[] = [];
+      await Promise.all(
+        Array.from({ length: 600 }, (_, i) =>
+          f.log.append(sampleEvent(i, f.clock.now(), { kmsRequestId: `order-${i}` })).then(async () => {
+            // When a request's promise resolves its event is already in the database.
+            if (i % 97 === 0) committedAtResolve.push((await f.audit.search({ kmsRequestId: `order-${i}`, limit: 1 })).length);
+          }),
+        ),
+      );
+      assert.ok(committedAtResolve.every((n) => n === 1));
+      const events = await f.audit.chainEvents(f.chain, 0, 1000);
+      assert.equal(events.length, 600);
+      assert.deepEqual(events.map((e) => e.kmsRequestId), Array.from({ length: 600 }, (_, i) => `order-${i}`));
+      assert.equal(f.log.status().committedSeq, 600);
+      assert.ok(f.log.status().commits < 100, `600 events in ${f.log.status().commits} commits`);
+    });
+
+    it('lossy mode never waits, and counts what it drops when its queue is full', async () => {
+      const f = await openChain(store, { mode: 'lossy', lossyQueueLimit: 10 });
+      fixtures.push(f);
+      for (let i = 0; i < 25; i++) await f.log.append(sampleEvent(i, f.clock.now()));
+      await f.log.flush();
+      const status = f.log.status();
+      assert.equal(status.dropped, 15);
+      assert.equal(status.committedSeq, 10);
+      assert.equal((await f.audit.chainEvents(f.chain, 0, 100)).length, 10);
+    });
+  });
+}
+
+describe('audit modes when PostgreSQL goes away', () => {
+  let store: Store;
+  const fixtures: ChainFixture[] = [];
+  before(async () => {
+    await postgres!.setUp();
+    store = postgres!.store();
+  });
+  after(async () => {
+    for (const f of fixtures) await f.close();
+    await postgres!.tearDown();
+  });
+
+  it('durable: spools to local disk (fsync per batch), answers, and replays in order on recovery', async () => {
+    const f = await openChain(store, { checkpointEvery: 1000 });
+    fixtures.push(f);
+    for (let i = 1; i <= 3; i++) await f.log.append(sampleEvent(i, f.clock.now(), { kmsRequestId: `before-${i}` }));
+    const db = outage(postgres!.url!());
+    await db.begin();
+    try {
+      await Promise.all([1, 2, 3, 4].map((i) => f.log.append(sampleEvent(i, f.clock.now(), { kmsRequestId: `during-${i}` }))));
+      await f.log.append(sampleEvent(5, f.clock.now(), { kmsRequestId: 'during-5' }));
+      assert.equal(f.log.status().spooled, 5);
+      assert.ok(existsSync(join(f.spoolDir, 'audit-spool.jsonl')));
+    } finally {
+      await db.end();
+    }
+    await f.log.append(sampleEvent(9, f.clock.now(), { kmsRequestId: 'after-1' }));
+    await f.log.flush();
+    assert.equal(f.log.status().spooled, 0);
+    assert.ok(!existsSync(join(f.spoolDir, 'audit-spool.jsonl')));
+    const events = await f.audit.chainEvents(f.chain, 0, 100);
+    assert.deepEqual(
+      events.map((e) => e.kmsRequestId),
+      ['before-1', 'before-2', 'before-3', 'during-1', 'during-2', 'during-3', 'during-4', 'during-5', 'after-1'],
+    );
+    const report = await verifyAuditLog(f.audit);
+    assert.equal(report.chains.find((c) => c.chain === f.chain)!.problem, undefined);
+  });
+
+  it('fail-closed: an event that cannot be committed fails its request, and nothing is spooled', async () => {
+    const f = await openChain(store, { mode: 'fail-closed' });
+    fixtures.push(f);
+    await f.log.append(sampleEvent(1, f.clock.now()));
+    const db = outage(postgres!.url!());
+    await db.begin();
+    try {
+      await assert.rejects(f.log.append(sampleEvent(2, f.clock.now())), /could not be recorded/);
+      assert.equal(f.log.status().spooled, 0);
+    } finally {
+      await db.end();
+    }
+    await f.log.append(sampleEvent(3, f.clock.now(), { kmsRequestId: 'after' }));
+    const events = await f.audit.chainEvents(f.chain, 0, 100);
+    assert.deepEqual(events.map((e) => e.seq), [1, 2]);
+    assert.equal(events[1]!.kmsRequestId, 'after');
+  });
+
+  it('lossy: a failed commit drops its events and counts them', async () => {
+    const f = await openChain(store, { mode: 'lossy' });
+    fixtures.push(f);
+    const db = outage(postgres!.url!());
+    await db.begin();
+    try {
+      for (let i = 0; i < 4; i++) await f.log.append(sampleEvent(i, f.clock.now()));
+      await f.log.flush();
+      assert.equal(f.log.status().dropped, 4);
+    } finally {
+      await db.end();
+    }
+  });
+});
