@@ -61,11 +61,13 @@ export function createSoftwareRoot(masterKey: Buffer): RootOfTrust {
   };
 }
 
-function aadFor(context: string): Buffer {
+/** The AAD a sealed record is bound to (its identity); the same for every root that seals with AES-GCM. */
+export function aadFor(context: string): Buffer {
   return Buffer.from(`keyhold:sealed:v1:${context}`, 'utf8');
 }
 
-function softwareDataKey(key: KeyObject): DataKey {
+/** A DataKey over key material held in memory (the software root, and the PKCS#11 root in wrap mode). */
+export function softwareDataKey(key: KeyObject): DataKey {
   return {
     encrypt: async (iv, plaintext, aad) => aesGcmEncrypt(key, iv, plaintext, aad),
     decrypt: async (iv, ciphertext, aad, tag) => aesGcmDecrypt(key, iv, ciphertext, aad, tag),

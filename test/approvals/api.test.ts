@@ -1,25 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { admin, adminAs } from '../helpers/xks-client.js';
+import { admin } from '../helpers/xks-client.js';
+import { createUsers } from '../helpers/users.js';
 
 describe('approvals through the admin API', () => {
   let node: TestNode;
-  const token = new Map<string, string>();
-  const as = (who: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) => adminAs(node, token.get(who), method, path, body, headers);
+  let as: Awaited<ReturnType<typeof createUsers>>;
 
   before(async () => {
     node = await startTestNode();
-    for (const [name, roles] of [
+    as = await createUsers(node, [
       ['olivia', ['key-officer']],
       ['ann', ['approver']],
       ['ben', ['approver']],
       ['root', ['administrator']],
       ['root2', ['administrator']],
-    ] as const) {
-      assert.equal((await admin(node, 'POST', '/users', { name, password: `${name} password 123`, roles })).status, 201);
-      token.set(name, (await admin(node, 'POST', '/tokens', { name: 'test', user: name })).json.token);
-    }
+    ]);
     const policy = await as('root', 'PUT', '/groups/demo/approval-policy', {
       operations: ['key.disable', 'keystore.disable', 'credential.add', 'credential.reveal', 'approval-policy.change'],
       approvers: { role: 'approver' },

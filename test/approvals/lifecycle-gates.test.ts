@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { admin, adminAs } from '../helpers/xks-client.js';
+import { admin } from '../helpers/xks-client.js';
+import { createUsers } from '../helpers/users.js';
 
 describe('key lifecycle operations under quorum approval', () => {
   let node: TestNode;
-  const token = new Map<string, string>();
-  const as = (who: string, method: string, path: string, body?: unknown) => adminAs(node, token.get(who), method, path, body);
+  let as: Awaited<ReturnType<typeof createUsers>>;
   /** Requests (as the key officer unless told), checks nothing changed while pending, then two approvers complete it. */
   const throughQuorum = async (method: string, path: string, body: unknown, unchanged: () => Promise<void>, requester = 'olivia') => {
     const requested = await as(requester, method, path, body);
@@ -21,15 +21,12 @@ describe('key lifecycle operations under quorum approval', () => {
 
   before(async () => {
     node = await startTestNode();
-    for (const [name, roles] of [
+    as = await createUsers(node, [
       ['olivia', ['key-officer']],
       ['ann', ['approver']],
       ['ben', ['approver']],
       ['root', ['administrator']],
-    ] as const) {
-      assert.equal((await admin(node, 'POST', '/users', { name, password: `${name} password 123`, roles })).status, 201);
-      token.set(name, (await admin(node, 'POST', '/tokens', { name: 'test', user: name })).json.token);
-    }
+    ]);
     const policy = await as('root', 'PUT', '/groups/demo/approval-policy', {
       operations: ['key.block', 'key.schedule-deletion', 'key.rotation-policy', 'key.destroy', 'keystore.block'],
       approvers: { role: 'approver' },

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { admin, adminAs } from '../helpers/xks-client.js';
+import { admin } from '../helpers/xks-client.js';
+import { createUsers } from '../helpers/users.js';
 
 describe('policy edits under quorum approval (policy.edit)', () => {
   let node: TestNode;
-  const token = new Map<string, string>();
-  const as = (who: string, method: string, path: string, body?: unknown) => adminAs(node, token.get(who), method, path, body);
+  let as: Awaited<ReturnType<typeof createUsers>>;
   const approveTwice = async (id: string) => {
     assert.equal((await as('ann', 'POST', `/approvals/${id}/approve`)).json.status, 'pending');
     const done = await as('ben', 'POST', `/approvals/${id}/approve`);
@@ -17,14 +17,11 @@ describe('policy edits under quorum approval (policy.edit)', () => {
 
   before(async () => {
     node = await startTestNode();
-    for (const [name, roles] of [
+    as = await createUsers(node, [
       ['root', ['administrator']],
       ['ann', ['approver']],
       ['ben', ['approver']],
-    ] as const) {
-      assert.equal((await admin(node, 'POST', '/users', { name, password: `${name} password 123`, roles })).status, 201);
-      token.set(name, (await admin(node, 'POST', '/tokens', { name: 'test', user: name })).json.token);
-    }
+    ]);
     const policy = await as('root', 'PUT', '/groups/demo/approval-policy', {
       operations: ['policy.edit'],
       approvers: { role: 'approver' },

@@ -1,8 +1,8 @@
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { aesGcmDecrypt, aesGcmEncrypt } from '../../crypto/aes-gcm.js';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Pkcs11RootConfig } from '../root-config.js';
 import type { DataKey, RootOfTrust } from '../root-of-trust.js';
+import { aadFor, softwareDataKey } from '../software-root.js';
 import { readPin } from './pin.js';
 import type { KeyObjectName, WorkerResult } from './protocol.js';
 import {
@@ -191,16 +191,5 @@ export async function createPkcs11Root(config: Pkcs11RootConfig, options: Pkcs11
       return config.mode === 'wrap' && state === 'UNAVAILABLE' ? 'DEGRADED' : state;
     },
     close: () => pool.close(),
-  };
-}
-
-function aadFor(context: string): Buffer {
-  return Buffer.from(`keyhold:sealed:v1:${context}`, 'utf8');
-}
-
-function softwareDataKey(key: KeyObject): DataKey {
-  return {
-    encrypt: async (iv, plaintext, aad) => aesGcmEncrypt(key, iv, plaintext, aad),
-    decrypt: async (iv, ciphertext, aad, tag) => aesGcmDecrypt(key, iv, ciphertext, aad, tag),
   };
 }
