@@ -68,4 +68,15 @@ describe('key lifecycle operations under quorum approval', () => {
     await throughQuorum('POST', `/keys/${node.keyId}/schedule-deletion`, { days: 7 }, async () => assert.equal((await key()).status, 'ENABLED'));
     assert.equal((await key()).status, 'PENDING_DELETION');
   });
+
+  it('every approval step is in the audit log, with the approver as actor', async () => {
+    const search = async (action: string) => (await admin(node, 'GET', `/audit/events?action=${action}&limit=100`)).json;
+    const requested = await search('approval.request');
+    const approvals = await search('approval.approve');
+    const executed = await search('approval.execute');
+    const events = (page: { events?: unknown[] } | unknown[]) => (Array.isArray(page) ? page : (page.events ?? [])) as { actorName?: string; outcome?: string }[];
+    assert.ok(events(requested).length >= 5, JSON.stringify(requested).slice(0, 300));
+    assert.ok(events(approvals).some((e) => e.actorName === 'ann') && events(approvals).some((e) => e.actorName === 'ben'));
+    assert.ok(events(executed).length >= 5 && events(executed).every((e) => e.outcome === 'success'));
+  });
 });
