@@ -40,7 +40,7 @@ export function registerKeyCommands(program: Command): void {
 
   key
     .command('create <id>')
-    .description('generate a new AES-256 key (material from a CSPRNG, stored wrapped under the root of trust)')
+    .description('generate a new AES-256 key in the root of trust (wrapped under the master key, or generated inside the HSM in PKCS#11 keys mode)')
     .requiredOption('--keystore <name>', 'keystore whose group holds the key')
     .option('--usage <usage>', 'ENCRYPT,DECRYPT | ENCRYPT | DECRYPT | none', 'ENCRYPT,DECRYPT')
     .option('--description <text>', 'what the key is for')
