@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
-import type { TLSSocket } from 'node:tls';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,15 +9,16 @@ import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
-import { RootSealedError, type DataKey } from '../roots/root-of-trust.js';
 import { sealedGate } from '../unseal/gate.js';
-import { createUnsealService, type UnsealService } from '../unseal/service.js';
+import { openKeysWhenUnsealed, type KeyAccess } from '../unseal/key-access.js';
+import type { UnsealService } from '../unseal/service.js';
 import { createPolicyAuthorizer } from '../policies/authorizer.js';
 import { startRotationScheduler, type RotationScheduler } from '../keys/rotation-scheduler.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
 import { answerMalformedRequest } from './client-errors.js';
+import { trackConnections } from './connections.js';
 import { dataDirPaths, type NodeInfo } from './data-dir.js';
 import { openServices, type Services } from './services.js';
 import { tlsServerOptions } from './tls-options.js';
@@ -107,39 +107,24 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Keystores and credentials load even while sealed (their secrets are not under a Shamir master key),
     // so KMS can authenticate and read health UNAVAILABLE; keys and the canary wait for the root.
     await services.keystores.loadAll();
-    let canary: DataKey | undefined;
+    await services.policies.loadAll();
+    await services.killSwitch.refresh();
+    // `keyAccess` is assigned below, before anything asks the monitor for a result.
+    let keyAccess!: KeyAccess;
     const health = createHealthMonitor({
       root: services.root,
-      canary: async () => {
-        if (!canary) throw new RootSealedError();
-        return canary;
-      },
+      canary: () => keyAccess.canary(),
       clock: options.clock,
       maxAgeMs: options.healthMaxAgeMs,
     });
-    const openKeys = async () => {
-      await services.keys.loadAll();
-      canary = await services.keys.ensureCanary();
-      health.invalidate();
-    };
-    const unseal = createUnsealService({
+    keyAccess = await openKeysWhenUnsealed({
       root: services.root,
+      keys: services.keys,
       events: services.adminEvents,
-      onUnsealed: async () => {
-        await openKeys();
-        options.logger.info({ event: 'node.unsealed', keys: services.live.keyCount() }, 'unsealed: keys are open, the node serves crypto');
-      },
+      logger: options.logger,
+      onOpened: () => health.invalidate(),
     });
-    await services.policies.loadAll();
-    await services.killSwitch.refresh();
-    if (unseal.serving()) await openKeys();
-    else {
-      const { threshold, shares } = unseal.status();
-      options.logger.warn(
-        { event: 'node.sealed', threshold, shares },
-        `the node is sealed: ${threshold} of ${shares} key custodians must each run \`keyhold unseal\` (or POST /api/v1/unseal) before it serves crypto`,
-      );
-    }
+    const { unseal } = keyAccess;
 
     const fleet = await startFleetHeartbeat({
       store: services.store,
@@ -278,33 +263,4 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await services.close();
     throw error;
   }
-}
-
-/**
- * Keeps track of open connections. Keep-alive connections (HTTP/2 sessions and HTTP/1.1 sockets alike)
- * stay open for reuse, but are closed after `idleTimeoutMs` without traffic. close() ends them: HTTP/2
- * sessions get a GOAWAY (in-flight streams finish), HTTP/1.1 sockets end; whatever is left after the
- * grace period is cut.
- */
-function trackConnections(server: Http2SecureServer, idleTimeoutMs: number) {
-  server.setTimeout(idleTimeoutMs);
-  const sockets = new Set<TLSSocket>();
-  const sessions = new Set<ServerHttp2Session>();
-  server.on('secureConnection', (socket: TLSSocket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.on('session', (session: ServerHttp2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
-  return {
-    closeAll(graceMs: number): void {
-      for (const session of sessions) session.close();
-      for (const socket of sockets) if (socket.alpnProtocol !== 'h2') socket.end();
-      setTimeout(() => {
-        for (const socket of sockets) socket.destroy();
-      }, graceMs).unref();
-    },
-  };
 }
