@@ -1,6 +1,7 @@
 /**
  * Worker thread that commits audit batches to SQLite on its own connection, so a commit's fsync
- * (synchronous=FULL: a committed event survives power loss) never blocks the node's event loop.
+ * (synchronous=FULL, the default: a committed event survives power loss; NORMAL: it survives a crash
+ * of the process, see docs/audit.md) never blocks the node's event loop.
  * Messages: { id, canonical, hashes } (see encodeBatch in sqlite-appender.ts) → { id } or { id, error }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,10 +17,11 @@ const COLUMNS: (keyof AuditEventRow)[] = [
 const TAG = 'keyhold-audit-v1';
 const HASH_LENGTH = 64;
 
-const db = new SqliteDatabase((workerData as { path: string }).path);
+const { path, sync } = workerData as { path: string; sync: 'full' | 'normal' };
+const db = new SqliteDatabase(path);
 db.pragma('journal_mode = WAL');
 db.pragma('busy_timeout = 5000');
-db.pragma('synchronous = FULL');
+db.pragma(sync === 'normal' ? 'synchronous = NORMAL' : 'synchronous = FULL');
 const insert = db.prepare(
   `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (chain_id, seq) do nothing`,
 );
