@@ -9,7 +9,7 @@
  *
  * The audit log is on (durable mode unless --audit-mode says otherwise), as in `serve`.
  *
- * Run as a child: node bench/keyhold-child.mjs --data-dir DIR --log-file FILE [--port N] [--audit-mode M]
+ * Run as a child: node bench/keyhold-child.mjs --data-dir DIR --log-file FILE [--port N] [--audit-mode M] [--audit-sync full|normal]
  *   [--pkcs11-library LIB --pkcs11-token-label L --pkcs11-pin-file F [--pkcs11-mode keys|wrap]]
  * Reports a KeyholdReady message (bench/protocol.ts) over IPC.
  */
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'pkcs11-pin-file': { type: 'string' },
     'pkcs11-mode': { type: 'string', default: 'keys' },
     'audit-mode': { type: 'string', default: 'durable' },
+    'audit-sync': { type: 'string', default: 'full' },
   },
 });
 const dataDir = values['data-dir'];
@@ -50,7 +51,7 @@ if (!init.demo) throw new Error('initDataDir did not create the demo keystore');
 
 const logger = createLogger({ level: 'info', file: logFile });
 // The audit log is on, in durable mode by default, as in `keyhold serve`: each response waits for its event's commit.
-const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock, audit: { mode: values['audit-mode'] } });
+const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock, audit: { mode: values['audit-mode'], sync: values['audit-sync'] } });
 
 /** @type {import('./protocol.ts').KeyholdReady} */
 const ready = {

@@ -57,6 +57,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     hsm: { type: 'boolean', default: false },
     'audit-mode': { type: 'string', default: 'durable' },
+    'audit-sync': { type: 'string', default: 'full' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -75,7 +76,8 @@ if (flags.help) {
   --out FILE        JSON results (default bench-results.json)
   --quick           short smoke run (1 s phases) for CI
   --hsm             also run Keyhold with a SoftHSMv2 root of trust in keys mode (HSM does every AES-GCM)
-  --audit-mode M    Keyhold's audit log: durable (default, as \`serve\`), fail-closed or lossy`);
+  --audit-mode M    Keyhold's audit log: durable (default, as \`serve\`), fail-closed or lossy
+  --audit-sync S    SQLite audit commits: full (default, as \`serve\`) or normal`);
   process.exit(0);
 }
 
@@ -393,7 +395,7 @@ async function main(): Promise<number> {
   );
 
   const logFile = join(tempDir, 'keyhold.log');
-  const keyholdStart = startServer<KeyholdReady>('keyhold', 'keyhold-child.mjs', ['--data-dir', join(tempDir, 'data'), '--log-file', logFile, '--audit-mode', flags['audit-mode']!]);
+  const keyholdStart = startServer<KeyholdReady>('keyhold', 'keyhold-child.mjs', ['--data-dir', join(tempDir, 'data'), '--log-file', logFile, '--audit-mode', flags['audit-mode']!, '--audit-sync', flags['audit-sync']!]);
   children.push(keyholdStart.child);
   const k = await keyholdStart.ready;
   const ca = readFileSync(k.certPath, 'utf8');
@@ -484,6 +486,7 @@ async function main(): Promise<number> {
       git: gitCommit(),
       quick,
       audit_mode: flags['audit-mode'],
+      audit_sync: flags['audit-sync'],
       durations: { warmup_s: config.warmupS, saturation_s: config.saturationS, fixed_rate_s: config.fixedRateS },
       saturation_repeats: config.repeat,
       concurrency: config.concurrency,

@@ -26,7 +26,11 @@ export interface AuditLogOptions {
   mode?: AuditMode;
   /** A batch is committed when it holds this many events… */
   maxBatch?: number;
-  /** …or this long after its first event arrived. */
+  /**
+   * …or, when no commit is in flight, this long after its first event arrived. Default 0: at the
+   * end of the current event-loop turn, so an idle writer never adds a fixed delay; under load the
+   * batch fills while the previous commit is in flight (true group commit).
+   */
   flushDelayMs?: number;
   /** A checkpoint is signed every this many events… */
   checkpointEvery?: number;
@@ -74,7 +78,7 @@ export async function openAuditLog(options: AuditLogOptions) {
   const mode = options.mode ?? 'durable';
   if (!AUDIT_MODES.includes(mode)) throw new Error(`unknown audit mode "${String(mode)}": expected ${AUDIT_MODES.join(', ')}`);
   const maxBatch = options.maxBatch ?? 256;
-  const flushDelayMs = options.flushDelayMs ?? 1;
+  const flushDelayMs = options.flushDelayMs ?? 0;
   const checkpointEvery = options.checkpointEvery ?? 1000;
   const checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
   const lossyQueueLimit = options.lossyQueueLimit ?? 10_000;
@@ -101,7 +105,7 @@ export async function openAuditLog(options: AuditLogOptions) {
   let commits = 0;
   let lastError: string | undefined;
   let queue: Pending[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let flushing: Promise<void> | undefined;
   let closed = false;
   const listeners = new Set<(seq: number) => void>();
@@ -109,16 +113,25 @@ export async function openAuditLog(options: AuditLogOptions) {
   function schedule(): void {
     if (flushing) return;
     if (queue.length >= maxBatch) {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      cancelTimer();
       flushing = flushLoop();
       return;
     }
     if (timer) return;
-    timer = setTimeout(() => {
+    const start = () => {
       timer = undefined;
       if (!flushing) flushing = flushLoop();
-    }, flushDelayMs);
+    };
+    // setImmediate runs after this turn's I/O callbacks: requests answered in the same turn share a commit.
+    timer = flushDelayMs > 0 ? setTimeout(start, flushDelayMs) : setImmediate(start);
+  }
+
+  function cancelTimer(): void {
+    if (timer) {
+      clearTimeout(timer as NodeJS.Timeout);
+      clearImmediate(timer as NodeJS.Immediate);
+    }
+    timer = undefined;
   }
 
   async function flushLoop(): Promise<void> {
@@ -283,8 +296,7 @@ export async function openAuditLog(options: AuditLogOptions) {
     async flush(): Promise<void> {
       while (flushing || queue.length > 0 || timer) {
         if (!flushing && queue.length > 0) {
-          if (timer) clearTimeout(timer);
-          timer = undefined;
+          cancelTimer();
           flushing = flushLoop();
         }
         await (flushing ?? new Promise((r) => setTimeout(r, 1)));

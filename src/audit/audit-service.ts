@@ -10,13 +10,15 @@ import { openCheckpointSigner } from './checkpoint-signing.js';
 import { auditAdminSink, auditXksRecorder } from './recorders.js';
 import { applyRetention } from './retention.js';
 import { AuditSpool } from './spool.js';
-import { openSqliteAppender, type AuditAppender } from './sqlite-appender.js';
+import { openSqliteAppender, type AuditAppender, type AuditSync } from './sqlite-appender.js';
 import { startSyslogForwarder, type SyslogForwarder, type SyslogTarget } from './syslog-forwarder.js';
 import { verifyAuditLog, type VerifyOptions } from './verify.js';
 import type { XksRecorder } from '../xks/pipeline-ports.js';
 
 export interface AuditConfig {
   mode?: AuditMode;
+  /** SQLite only: `full` (default) fsyncs every commit; `normal` survives a process crash, not power loss. */
+  sync?: AuditSync;
   syslog?: SyslogTarget;
   /** Delete events older than this many days (up to a signed checkpoint); absent: keep everything. */
   retentionDays?: number;
@@ -56,7 +58,7 @@ export async function startAudit(options: {
   const chain = options.nodeId;
   const signer = await openCheckpointSigner({ audit, root: options.root, chain, now: options.clock.now() });
   // On SQLite, commits (and their fsync) run on a writer thread so they never stall the event loop.
-  const appender: AuditAppender | undefined = options.store.dialect === 'sqlite' ? await openSqliteAppender(options.sqlitePath ?? join(options.dataDir, 'keyhold.db'), audit) : undefined;
+  const appender: AuditAppender | undefined = options.store.dialect === 'sqlite' ? await openSqliteAppender(options.sqlitePath ?? join(options.dataDir, 'keyhold.db'), audit, config.sync) : undefined;
   const log = await openAuditLog({
     audit,
     appender,

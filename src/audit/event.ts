@@ -90,13 +90,35 @@ export function canonicalEvent(event: Omit<ChainedAuditEvent, 'hash'>): string {
 
 /** hash = lowercase hex SHA-256 of the canonical serialization (which includes prevHash). */
 export function eventHash(event: Omit<ChainedAuditEvent, 'hash'>): string {
-  return createHash('sha256').update(canonicalEvent(event), 'utf8').digest('hex');
+  return sha256Hex(canonicalEvent(event));
+}
+
+const sha256Hex = (canonical: string) => createHash('sha256').update(canonical, 'utf8').digest('hex');
+
+/**
+ * The canonical form each event was hashed over when it was chained here: it already holds every
+ * column, so the SQLite writer thread gets a batch as one string instead of cloned objects.
+ */
+const canonicalForms = new WeakMap<ChainedAuditEvent, string>();
+
+/** The canonical serialization of `event` (remembered from chaining, else computed). */
+export function canonicalOf(event: ChainedAuditEvent): string {
+  return canonicalForms.get(event) ?? canonicalEvent(event);
 }
 
 /** Links `fields` after (prevSeq, prevHash) on `chain`. */
 export function chainEvent(fields: AuditEventFields, chain: string, seq: number, prevHash: string): ChainedAuditEvent {
-  const linked = { ...fields, chain, seq, prevHash };
-  return { ...linked, hash: eventHash(linked) };
+  // The same array as canonicalEvent, written out: this runs once per request on the event loop.
+  const f = fields;
+  const canonical = JSON.stringify([
+    'keyhold-audit-v1', chain, seq, prevHash, f.time, f.kind, f.actorKind, f.actorId ?? null, f.actorName ?? null, f.action,
+    f.keystore ?? null, f.keyId ?? null, f.keyVersion ?? null, f.kmsOperation ?? null, f.kmsRequestId ?? null,
+    f.principalArn ?? null, f.sourceVpc ?? null, f.sourceVpce ?? null, f.kmsViaService ?? null, f.outcome, f.status ?? null,
+    f.errorName ?? null, f.detail ?? null, f.policyRuleId ?? null, f.latencyUs ?? null, f.target ?? null,
+  ]);
+  const event: ChainedAuditEvent = { ...fields, chain, seq, prevHash, hash: sha256Hex(canonical) };
+  canonicalForms.set(event, canonical);
+  return event;
 }
 
 /** JSON with object keys sorted, for `target`. */

@@ -1,6 +1,13 @@
 import { Worker } from 'node:worker_threads';
-import { toRow } from './audit-store.js';
-import type { ChainedAuditEvent } from './event.js';
+import { canonicalOf, type ChainedAuditEvent } from './event.js';
+
+/**
+ * SQLite `synchronous` for audit commits (WAL). full: every commit is fsynced before the request is
+ * answered, so it survives power loss. normal: the commit reaches the OS at once (it survives the
+ * process crashing) but is fsynced only at WAL checkpoints, so power loss can take the last ones.
+ */
+export type AuditSync = 'full' | 'normal';
+export const AUDIT_SYNCS: readonly AuditSync[] = ['full', 'normal'];
 
 /** Where the audit writer commits batches (the audit store itself, or the SQLite worker below). */
 export interface AuditAppender {
@@ -13,7 +20,8 @@ export interface AuditAppender {
  * commit's fsync happens off the event loop, and meanwhile the next batch keeps filling. Should the
  * thread die, batches go to `fallback` (the main connection).
  */
-export async function openSqliteAppender(path: string, fallback?: AuditAppender): Promise<AuditAppender> {
+export async function openSqliteAppender(path: string, fallback?: AuditAppender, sync: AuditSync = 'full'): Promise<AuditAppender> {
+  if (!AUDIT_SYNCS.includes(sync)) throw new Error(`unknown audit sync "${String(sync)}": expected ${AUDIT_SYNCS.join(', ')}`);
   // Compiled, this module is .js next to the worker's .js; under the TypeScript loader (tests) both
   // are .ts, and the worker needs the loader too.
   const typescript = import.meta.url.endsWith('.ts');
@@ -21,9 +29,9 @@ export async function openSqliteAppender(path: string, fallback?: AuditAppender)
   const worker = typescript
     ? new Worker(
         `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); });`,
-        { eval: true, workerData: { path } },
+        { eval: true, workerData: { path, sync } },
       )
-    : new Worker(script, { workerData: { path } });
+    : new Worker(script, { workerData: { path, sync } });
   worker.unref();
   let nextId = 0;
   const waiting = new Map<number, { resolve(): void; reject(error: Error): void }>();
@@ -54,10 +62,24 @@ export async function openSqliteAppender(path: string, fallback?: AuditAppender)
   return {
     // If the thread is gone, commit on the caller's connection rather than not at all.
     appendBatch: (events) =>
-      events.length === 0 ? Promise.resolve() : failed && fallback ? fallback.appendBatch(events) : call({ rows: events.map(toRow) }),
+      events.length === 0 ? Promise.resolve() : failed && fallback ? fallback.appendBatch(events) : call(encodeBatch(events)),
     async close() {
       if (!failed) await call({ close: true }).catch(() => undefined);
       await worker.terminate();
     },
   };
+}
+
+/**
+ * A batch as two strings (copied, not structured-cloned field by field): a JSON array of the events'
+ * canonical forms, which hold every column but the hash, and the hashes concatenated (64 hex each).
+ */
+function encodeBatch(events: readonly ChainedAuditEvent[]): { canonical: string; hashes: string } {
+  let canonical = '[';
+  let hashes = '';
+  for (let i = 0; i < events.length; i++) {
+    canonical += (i === 0 ? '' : ',') + canonicalOf(events[i]!);
+    hashes += events[i]!.hash;
+  }
+  return { canonical: canonical + ']', hashes };
 }

@@ -13,7 +13,7 @@ import { createAuditStore, type AuditStore } from '../../src/audit/audit-store.j
 import { openCheckpointSigner } from '../../src/audit/checkpoint-signing.js';
 import type { AuditEventFields } from '../../src/audit/event.js';
 import { AuditSpool } from '../../src/audit/spool.js';
-import { openSqliteAppender } from '../../src/audit/sqlite-appender.js';
+import { openSqliteAppender, type AuditSync } from '../../src/audit/sqlite-appender.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
 import { openStore } from '../../src/storage/open-store.js';
 import type { Store } from '../../src/storage/store.js';
@@ -79,7 +79,7 @@ export async function openChain(
   store: Store,
   options: {
     /** SQLite: commit through the writer thread, as a node does. */
-    sqlitePath?: string; mode?: AuditMode; checkpointEvery?: number; lossyQueueLimit?: number; clock?: ManualClock; chain?: string; retryIntervalMs?: number } = {},
+    sqlitePath?: string; sync?: AuditSync; mode?: AuditMode; checkpointEvery?: number; lossyQueueLimit?: number; clock?: ManualClock; chain?: string; retryIntervalMs?: number } = {},
 ): Promise<ChainFixture> {
   const chain = options.chain ?? randomUUID();
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 10, 1));
@@ -87,7 +87,7 @@ export async function openChain(
   const root = createSoftwareRoot(randomBytes(32));
   const signer = await openCheckpointSigner({ audit, root, chain, now: clock.now() });
   const spoolDir = mkdtempSync(join(tmpdir(), 'keyhold-spool-'));
-  const appender = options.sqlitePath ? await openSqliteAppender(options.sqlitePath) : undefined;
+  const appender = options.sqlitePath ? await openSqliteAppender(options.sqlitePath, undefined, options.sync) : undefined;
   const log = await openAuditLog({
     audit,
     appender,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { verifyAuditLog } from '../../src/audit/verify.js';
+import type { AuditSync } from '../../src/audit/sqlite-appender.js';
 import type { Store } from '../../src/storage/store.js';
 import { dialects, openChain, sampleEvent, type ChainFixture } from './fixture.js';
 
@@ -65,6 +66,19 @@ for (const dialect of [sqlite!, postgres!]) {
       assert.equal(f.log.status().committedSeq, 600);
       assert.ok(f.log.status().commits < 100, `600 events in ${f.log.status().commits} commits`);
     });
+
+    const sqlitePath = dialect.sqlitePath;
+    if (sqlitePath) {
+      it('--audit-sync normal commits through the writer thread too; an unknown level is refused', async () => {
+        const f = await openChain(store, { sqlitePath: sqlitePath(), sync: 'normal' });
+        fixtures.push(f);
+        await Promise.all(Array.from({ length: 20 }, (_, i) => f.log.append(sampleEvent(i, f.clock.now()))));
+        assert.equal((await f.audit.chainEvents(f.chain, 0, 100)).length, 20);
+        const report = await verifyAuditLog(f.audit);
+        assert.equal(report.chains.find((c) => c.chain === f.chain)!.problem, undefined);
+        await assert.rejects(openChain(store, { sqlitePath: sqlitePath(), sync: 'off' as AuditSync }), /unknown audit sync "off": expected full, normal/);
+      });
+    }
 
     it('lossy mode never waits, and counts what it drops when its queue is full', async () => {
       const f = await openChain(store, { mode: 'lossy', lossyQueueLimit: 10 });

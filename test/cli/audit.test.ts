@@ -71,6 +71,8 @@ describe('serve refuses bad audit settings before touching anything', () => {
     [[], { KEYHOLD_AUDIT_MODE: 'often' }, /KEYHOLD_AUDIT_MODE: must be one of/],
     [['--syslog', 'udp://127.0.0.1:514'], {}, /expected tcp:\/\/host:port/],
     [['--audit-retention-days', '0'], {}, /at least 1/],
+    [['--audit-sync', 'off'], {}, /--audit-sync \/ \$KEYHOLD_AUDIT_SYNC: must be one of full, normal/],
+    [[], { KEYHOLD_AUDIT_SYNC: 'extra' }, /KEYHOLD_AUDIT_SYNC: must be one of full, normal/],
   ] as [string[], Record<string, string>, RegExp][]) {
     it(`serve ${args.join(' ') || JSON.stringify(env)} → ${reason.source}`, async () => {
       const dir = tempDir('audit-bad');

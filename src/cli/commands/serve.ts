@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { AUDIT_MODES, type AuditMode } from '../../audit/audit-log.js';
+import { AUDIT_SYNCS, type AuditSync } from '../../audit/sqlite-appender.js';
 import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.js';
 import { KEYHOLD_VERSION } from '../../core/version.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
@@ -12,6 +13,11 @@ export function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
   return port;
+}
+
+export function parseAuditSync(value: string): AuditSync {
+  if (!(AUDIT_SYNCS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${AUDIT_SYNCS.join(', ')}`);
+  return value as AuditSync;
 }
 
 export function parseAuditMode(value: string): AuditMode {
@@ -42,6 +48,7 @@ interface ServeOptions {
   logLevel: string;
   /** Audit flags (and their environment defaults) arrive as text and are checked in serve(). */
   auditMode: string;
+  auditSync: string;
   syslog?: string;
   syslogCa?: string;
   auditRetentionDays?: string;
@@ -56,6 +63,7 @@ export function registerServeCommand(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)')
     .option('--log-level <level>', 'log level (info logs one line per XKS request)', process.env.KEYHOLD_LOG_LEVEL ?? 'info')
     .option('--audit-mode <mode>', 'durable (answer after commit; spool if the database is down) | fail-closed | lossy ($KEYHOLD_AUDIT_MODE)', process.env.KEYHOLD_AUDIT_MODE || 'durable')
+    .option('--audit-sync <level>', 'SQLite audit commits: full (fsync each; survives power loss) | normal (survives a process crash, not power loss) ($KEYHOLD_AUDIT_SYNC)', process.env.KEYHOLD_AUDIT_SYNC || 'full')
     .option('--syslog <url>', 'forward audit events to tcp://host:port or tls://host:port (RFC 5424, octet counting) ($KEYHOLD_SYSLOG)', process.env.KEYHOLD_SYSLOG || undefined)
     .option('--syslog-ca <file>', 'CA certificate (PEM) for tls:// syslog ($KEYHOLD_SYSLOG_CA)', process.env.KEYHOLD_SYSLOG_CA)
     .option('--audit-retention-days <n>', 'delete audit events older than N days, up to a signed checkpoint ($KEYHOLD_AUDIT_RETENTION_DAYS)', process.env.KEYHOLD_AUDIT_RETENTION_DAYS || undefined)
@@ -75,6 +83,7 @@ async function serve(options: ServeOptions): Promise<void> {
     }
   };
   const auditMode = checked('--audit-mode / $KEYHOLD_AUDIT_MODE', parseAuditMode, options.auditMode);
+  const auditSync = checked('--audit-sync / $KEYHOLD_AUDIT_SYNC', parseAuditSync, options.auditSync);
   const retentionDays = options.auditRetentionDays === undefined ? undefined : checked('--audit-retention-days / $KEYHOLD_AUDIT_RETENTION_DAYS', parseRetentionDays, options.auditRetentionDays);
   if (options.syslog) checked('--syslog / $KEYHOLD_SYSLOG', parseSyslog, options.syslog);
   let syslog: SyslogTarget | undefined;
@@ -82,7 +91,7 @@ async function serve(options: ServeOptions): Promise<void> {
     if (options.syslogCa !== undefined && !existsSync(options.syslogCa)) throw new CliError(`no syslog CA certificate at ${options.syslogCa}`);
     syslog = parseSyslogUrl(options.syslog, options.syslogCa === undefined ? undefined : readFileSync(options.syslogCa));
   }
-  const audit = { mode: auditMode, syslog, retentionDays };
+  const audit = { mode: auditMode, sync: auditSync, syslog, retentionDays };
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
     import('../../server/logger.js'),
