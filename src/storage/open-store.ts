@@ -50,10 +50,6 @@ function openSqlite(path: string): SqliteDatabase.Database {
   const sqlite = new SqliteDatabase(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
-  // Every commit reaches the disk (fsync) before it returns: key material, credentials and the audit
-  // events committed here (the audit writer's fallback, spool replay) survive a power loss. Writes on
-  // this connection are management actions, so the cost does not touch the XKS hot path.
-  sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   return sqlite;
 }
