@@ -1,38 +1,23 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { systemClock } from '../../src/core/clock.js';
-import { startNode, type RunningNode } from '../../src/server/node.js';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
+import type { RunningNode } from '../../src/server/node.js';
+import { startTwoNodeFleet, type TwoNodeFleet } from '../helpers/fleet.js';
+import type { TestNode } from '../helpers/node-harness.js';
 import { decryptBody, encryptBody, healthBody, xks } from '../helpers/xks-client.js';
 
 describe('a fleet of nodes on one PostgreSQL database', () => {
-  let database: ScratchDatabase;
+  let fleet: TwoNodeFleet;
   let first: TestNode;
   let second: RunningNode;
-  let secondDir: string;
+  const secondNode = () => fleet.secondNode();
 
   before(async () => {
-    database = await createScratchDatabase();
-    first = await startTestNode({ databaseUrl: database.url });
-    // A second node: the same master key and certificate, its own node id, the same database.
-    secondDir = mkdtempSync(join(tmpdir(), 'keyhold-fleet-'));
-    cpSync(first.dataDir, secondDir, { recursive: true });
-    writeFileSync(join(secondDir, 'node-id'), `${randomUUID()}\n`);
-    second = await startNode({ dataDir: secondDir, host: '127.0.0.1', port: 0, databaseUrl: database.url, logger: pino({ level: 'silent' }), clock: systemClock });
+    fleet = await startTwoNodeFleet();
+    ({ first, second } = fleet);
   });
 
-  after(async () => {
-    await second?.close();
-    await first?.close();
-    rmSync(secondDir, { recursive: true, force: true });
-    await database?.drop();
-  });
+  after(() => fleet?.close());
 
   it('the fleet table holds both nodes', async () => {
     const nodes = await first.node.services.store.listNodesSeenSince(Date.now() - 30_000);
@@ -54,8 +39,4 @@ describe('a fleet of nodes on one PostgreSQL database', () => {
     assert.deepEqual(Buffer.from(decrypted.json.plaintext, 'base64'), plaintext);
   });
 
-  /** The second node seen through the test client (same keystore, credential and certificate). */
-  function secondNode(): TestNode {
-    return { ...first, node: second, port: second.port, host: `localhost:${second.port}`, url: `https://localhost:${second.port}` };
-  }
 });

@@ -4,41 +4,25 @@
  * node-wide kill switch, and policies. Two real nodes on one PostgreSQL database.
  */
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { systemClock } from '../../src/core/clock.js';
-import { startNode, type RunningNode } from '../../src/server/node.js';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
+import type { RunningNode } from '../../src/server/node.js';
+import { startTwoNodeFleet, type TwoNodeFleet } from '../helpers/fleet.js';
+import type { TestNode } from '../helpers/node-harness.js';
 import { admin, decryptBody, encryptBody, xks } from '../helpers/xks-client.js';
 
 describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
-  let database: ScratchDatabase;
+  let fleet: TwoNodeFleet;
   let first: TestNode;
   let second: RunningNode;
-  let secondDir: string;
+  const secondNode = () => fleet.secondNode();
 
   before(async () => {
-    database = await createScratchDatabase();
-    first = await startTestNode({ databaseUrl: database.url });
-    secondDir = mkdtempSync(join(tmpdir(), 'keyhold-fleet-'));
-    cpSync(first.dataDir, secondDir, { recursive: true });
-    writeFileSync(join(secondDir, 'node-id'), `${randomUUID()}\n`);
-    second = await startNode({ dataDir: secondDir, host: '127.0.0.1', port: 0, databaseUrl: database.url, logger: pino({ level: 'silent' }), clock: systemClock });
+    fleet = await startTwoNodeFleet();
+    ({ first, second } = fleet);
   });
 
-  after(async () => {
-    await second?.close();
-    await first?.close();
-    rmSync(secondDir, { recursive: true, force: true });
-    await database?.drop();
-  });
-
-  const secondNode = (): TestNode => ({ ...first, node: second, port: second.port, host: `localhost:${second.port}`, url: `https://localhost:${second.port}` });
+  after(() => fleet?.close());
 
   it('a rotation on one node: after its next pass the other encrypts with and decrypts the new version', async () => {
     assert.equal((await admin(first, 'POST', `/keys/${first.keyId}/rotate`)).status, 200);

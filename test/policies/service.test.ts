@@ -2,9 +2,6 @@
 // (test/helpers/postgres.ts; unreachable PostgreSQL fails, never skips).
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { ManagementError } from '../../src/core/errors.js';
@@ -13,47 +10,14 @@ import type { KeyRecord, Keystore } from '../../src/domain/types.js';
 import { PolicyRegistry, createPolicyAuthorizer } from '../../src/policies/authorizer.js';
 import { createPolicyService, type PolicyService } from '../../src/policies/service.js';
 import { LiveState } from '../../src/registry/live-state.js';
-import { openStore } from '../../src/storage/open-store.js';
 import type { Store } from '../../src/storage/store.js';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
-
-interface Target {
-  setUp(): Promise<void>;
-  open(): Promise<Store>;
-  tearDown(): Promise<void>;
-}
-
-function sqliteTarget(): Target {
-  let dir = '';
-  return {
-    async setUp() {
-      dir = mkdtempSync(join(tmpdir(), 'keyhold-policies-'));
-    },
-    open: () => openStore({ sqlitePath: join(dir, 'keyhold.db') }),
-    async tearDown() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function postgresTarget(): Target {
-  let database: ScratchDatabase | undefined;
-  return {
-    async setUp() {
-      database = await createScratchDatabase();
-    },
-    open: () => openStore({ databaseUrl: database!.url }),
-    async tearDown() {
-      await database?.drop();
-    },
-  };
-}
+import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
 
 const T0 = 1_700_000_000_000;
 const APP = 'arn:aws:iam::111122223333:role/app';
 const OTHER = 'arn:aws:iam::444455556666:role/other';
 
-function suite(dialect: string, target: Target) {
+function suite(dialect: string, target: DialectTarget) {
   describe(`policy service on ${dialect}`, () => {
     let store: Store;
     let live: LiveState;
@@ -201,5 +165,4 @@ function suite(dialect: string, target: Target) {
   });
 }
 
-suite('SQLite', sqliteTarget());
-suite('PostgreSQL', postgresTarget());
+for (const target of dialectTargets()) suite(target.name === 'sqlite' ? 'SQLite' : 'PostgreSQL', target);

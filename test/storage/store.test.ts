@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
 import { openStore } from '../../src/storage/open-store.js';
 import { StoreConflictError, StoreNotFoundError, type Store } from '../../src/storage/store.js';
+import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
 import type {
   AdminToken,
   Group,
@@ -20,39 +20,6 @@ import type {
   StoredCredential,
   StoredKeyVersion,
 } from '../../src/domain/types.js';
-
-/** A database the suite can open any number of stores on. */
-interface Target {
-  setUp(): Promise<void>;
-  open(): Promise<Store>;
-  tearDown(): Promise<void>;
-}
-
-function sqliteTarget(): Target {
-  let dir = '';
-  return {
-    async setUp() {
-      dir = mkdtempSync(join(tmpdir(), 'keyhold-store-'));
-    },
-    open: () => openStore({ sqlitePath: join(dir, 'keyhold.db') }),
-    async tearDown() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function postgresTarget(): Target {
-  let database: ScratchDatabase | undefined;
-  return {
-    async setUp() {
-      database = await createScratchDatabase();
-    },
-    open: () => openStore({ databaseUrl: database!.url }),
-    async tearDown() {
-      await database?.drop();
-    },
-  };
-}
 
 // Fixtures. Timestamps are above 2^32 so an unparsed PostgreSQL int8 (a string) would show.
 const T0 = 1_700_000_000_000;
@@ -101,7 +68,7 @@ const versionOf = (key: KeyRecord, version = 1): StoredKeyVersion => ({
   createdAt: T0 + 4 + version,
 });
 
-function storeSuite(name: string, target: Target) {
+function storeSuite(name: string, target: DialectTarget) {
   describe(`Store on ${name}`, () => {
     let store: Store;
 
@@ -536,8 +503,7 @@ function storeSuite(name: string, target: Target) {
   });
 }
 
-storeSuite('sqlite', sqliteTarget());
-storeSuite('postgres', postgresTarget());
+for (const target of dialectTargets()) storeSuite(target.name, target);
 
 describe('openStore', () => {
   it('creates the SQLite file and its directory, in WAL mode', async () => {
