@@ -3,29 +3,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
+import { createScratchDatabase, databaseOutage, type ScratchDatabase } from '../helpers/postgres.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { encryptBody, metadata, xks } from '../helpers/xks-client.js';
 
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: process.env.KEYHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
 async function withOutage<T>(url: string, during: () => Promise<T>): Promise<T> {
-  const name = new URL(url).pathname.slice(1);
-  await adminQuery(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
-  await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`);
+  const outage = databaseOutage(url);
+  await outage.begin();
   try {
     return await during();
   } finally {
-    await adminQuery(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+    await outage.end();
   }
 }
 

@@ -4,35 +4,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { verifyAuditLog } from '../../src/audit/verify.js';
 import type { AuditSync } from '../../src/audit/sqlite-appender.js';
 import type { Store } from '../../src/storage/store.js';
+import { databaseOutage } from '../helpers/postgres.js';
 import { dialects, openChain, sampleEvent, type ChainFixture } from './fixture.js';
 
 const [sqlite, postgres] = dialects();
-
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: process.env.KEYHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Takes the scratch database away from every client, and gives it back. */
-function outage(url: string) {
-  const name = new URL(url).pathname.slice(1);
-  return {
-    async begin() {
-      await adminQuery(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
-      await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`);
-    },
-    end: () => adminQuery(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`),
-  };
-}
 
 for (const dialect of [sqlite!, postgres!]) {
   describe(`audit group commit on ${dialect.name}`, () => {
@@ -109,7 +87,7 @@ describe('audit modes when PostgreSQL goes away', () => {
     const f = await openChain(store, { checkpointEvery: 1000 });
     fixtures.push(f);
     for (let i = 1; i <= 3; i++) await f.log.append(sampleEvent(i, f.clock.now(), { kmsRequestId: `before-${i}` }));
-    const db = outage(postgres!.url!());
+    const db = databaseOutage(postgres!.url!());
     await db.begin();
     try {
       await Promise.all([1, 2, 3, 4].map((i) => f.log.append(sampleEvent(i, f.clock.now(), { kmsRequestId: `during-${i}` }))));
@@ -136,7 +114,7 @@ describe('audit modes when PostgreSQL goes away', () => {
     const f = await openChain(store, { mode: 'fail-closed' });
     fixtures.push(f);
     await f.log.append(sampleEvent(1, f.clock.now()));
-    const db = outage(postgres!.url!());
+    const db = databaseOutage(postgres!.url!());
     await db.begin();
     try {
       await assert.rejects(f.log.append(sampleEvent(2, f.clock.now())), /could not be recorded/);
@@ -153,7 +131,7 @@ describe('audit modes when PostgreSQL goes away', () => {
   it('lossy: a failed commit drops its events and counts them', async () => {
     const f = await openChain(store, { mode: 'lossy' });
     fixtures.push(f);
-    const db = outage(postgres!.url!());
+    const db = databaseOutage(postgres!.url!());
     await db.begin();
     try {
       for (let i = 0; i < 4; i++) await f.log.append(sampleEvent(i, f.clock.now()));

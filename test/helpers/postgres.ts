@@ -10,20 +10,35 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
+const adminUrl = process.env.KEYHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Runs one statement as the server's administrator, on its own connection. */
+async function run(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function createScratchDatabase(): Promise<ScratchDatabase> {
-  const adminUrl = process.env.KEYHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const database = `keyhold_test_${randomBytes(6).toString('hex')}`;
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
-  const run = async (statement: string) => {
-    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
   await run(`CREATE DATABASE "${database}"`);
   return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`) };
+}
+
+/** Takes a scratch database away from every client (`begin`: new connections refused, open ones cut), and gives it back (`end`). */
+export function databaseOutage(url: string): { begin(): Promise<void>; end(): Promise<void> } {
+  const name = new URL(url).pathname.slice(1);
+  return {
+    async begin() {
+      await run(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await run(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`);
+    },
+    end: () => run(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`),
+  };
 }
