@@ -8,7 +8,7 @@ import { decrypt } from './operations/decrypt.js';
 import { encrypt } from './operations/encrypt.js';
 import { getHealthStatus, type HealthFacts } from './operations/get-health-status.js';
 import { getKeyMetadata } from './operations/get-key-metadata.js';
-import { allowAll, recordNothing, type XksAuthorizer, type XksGate, type XksRecorder } from './pipeline-ports.js';
+import { admitAll, allowAll, recordNothing, type XksAdmission, type XksAdmissionTicket, type XksAuthorizer, type XksGate, type XksObserver, type XksRecorder } from './pipeline-ports.js';
 import type { XksRequestRecord } from './request-record.js';
 import type { RequestDecoder, RequestMetadata } from './requests.js';
 import { invalidPath, parseXksPath, type XksOperation, type XksRoute } from './route.js';
@@ -27,6 +27,10 @@ export interface XksHandlerDeps {
   recorder?: XksRecorder;
   /** Node-wide conditions that stop key operations (sealed root, kill switch). */
   gates?: readonly XksGate[];
+  /** Load shedding and per-keystore quotas (429 ThrottlingException); admits everything when absent. */
+  admission?: XksAdmission;
+  /** Told about each answered request once its response is sent (metrics). */
+  observers?: readonly XksObserver[];
   /** Largest body read before authentication (xks-spec.md §4: ~21 KB is the largest legitimate one). */
   maxBodyBytes?: number;
 }
@@ -51,6 +55,8 @@ export function createXksHandler({
   authorizer = allowAll,
   recorder = recordNothing,
   gates = [],
+  admission = admitAll,
+  observers = [],
   maxBodyBytes = 64 * 1024,
 }: XksHandlerDeps) {
   /** Stage "route": prefix → keystore, operation. */
@@ -218,39 +224,72 @@ export function createXksHandler({
     if (!response.headersSent) sendJson(response, error.status, errorBody(error), headers);
   }
 
-  return async function handleXksRequest(request: AnyRequest, response: AnyResponse): Promise<void> {
-    const record: RequestRecord = { startedAt: process.hrtime.bigint() };
+  /** Stage "admit": quotas and load shedding, before the body is read (a 429 costs almost nothing). */
+  function admit(keystore: LiveKeystore, operation: XksOperation, record: RequestRecord): XksAdmissionTicket {
+    const admitted = admission.admit({ keystore, operation, startedAt: record.startedAt });
+    if (admitted instanceof XksError) throw admitted;
+    return admitted;
+  }
+
+  function observe(record: RequestRecord): void {
+    if (observers.length === 0) return;
+    const latencyMs = Number(process.hrtime.bigint() - record.startedAt) / 1e6;
+    for (const observer of observers) observer.observe(record, latencyMs);
+  }
+
+  /** Routes, admits, authenticates, performs and records one request; returns the answer to send. */
+  async function answer(request: AnyRequest, response: AnyResponse, record: RequestRecord, admitted: { ticket?: XksAdmissionTicket }): Promise<{ status: number; body: unknown } | undefined> {
     let result: unknown;
     try {
       const { route: operation, keystore } = route(request, record);
       /*= xks-spec.md#14.1
        *# 8. [MUST] HTTP GET to any of the four API URIs → 405 Method Not Allowed. */
       if (request.method !== 'POST') {
-        await answerError(response, record, new XksError('ValidationException', 'Method Not Allowed; use POST', 'method not allowed', 405), ALLOW_POST);
-        return;
+        const error = new XksError('ValidationException', 'Method Not Allowed; use POST', 'method not allowed', 405);
+        await answerError(response, record, error, ALLOW_POST);
+        return undefined;
       }
+      const ticket = (admitted.ticket = admit(keystore, operation.operation, record));
       const body = await readBody(request, maxBodyBytes);
       authenticate(request, keystore, body, record);
       requireJsonContentType(request);
+      const late = ticket.stillWorthIt?.(record.startedAt);
+      if (late) throw late;
       result = await perform(operation, keystore, body, record);
     } catch (caught) {
       if (caught instanceof ClientAbortedError) {
         logger.info({ event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' }, 'xks request aborted by the client');
-        return;
+        return undefined;
       }
       const error = caught instanceof XksError ? caught : rootFailure(caught);
       await answerError(response, record, error);
-      return;
+      return undefined;
     }
     try {
       await finish(record, 200);
     } catch (recordError) {
       // Fail closed: a success that could not be recorded is not answered as a success.
       logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request; failing it');
-      if (!response.headersSent) sendJson(response, 500, errorBody(new XksError('InternalException')));
-      return;
+      const error = new XksError('InternalException');
+      record.status = error.status;
+      record.errorName = error.errorName;
+      if (!response.headersSent) sendJson(response, 500, errorBody(error));
+      return undefined;
     }
-    sendJson(response, 200, result);
+    return { status: 200, body: result };
+  }
+
+  return async function handleXksRequest(request: AnyRequest, response: AnyResponse): Promise<void> {
+    const record: RequestRecord = { startedAt: process.hrtime.bigint() };
+    // The admission ticket is held until the answer is recorded: waiting for the audit commit is load too.
+    const admitted: { ticket?: XksAdmissionTicket } = {};
+    try {
+      const success = await answer(request, response, record, admitted);
+      if (success) sendJson(response, success.status, success.body);
+    } finally {
+      admitted.ticket?.release();
+    }
+    if (record.status !== undefined) observe(record);
   };
 }
 

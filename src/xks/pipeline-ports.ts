@@ -39,5 +39,33 @@ export interface XksRecorder {
  */
 export type XksGate = (operation: Exclude<XksOperation, 'GetHealthStatus'>, keystore: LiveKeystore) => XksError | undefined;
 
+/**
+ * Stage "admit": load shedding and request quotas, checked right after routing and before the body is
+ * read or the signature verified (xks-spec.md §8.4 step 11: "check early, even before auth, to shed load").
+ * Returns a ticket released once the request is answered, or the error to answer with (429 ThrottlingException).
+ * `stillWorthIt` is asked again just before the work starts: a request that already waited so long that
+ * KMS will have given up (250 ms) is shed rather than served late.
+ */
+export interface XksAdmission {
+  admit(request: { keystore: LiveKeystore; operation: XksOperation; startedAt: bigint }): XksAdmissionTicket | XksError;
+}
+
+export interface XksAdmissionTicket {
+  /** Called once the request is answered (or aborted). */
+  release(): void;
+  /** Asked before the work starts; an error sheds the request. */
+  stillWorthIt?(startedAt: bigint): XksError | undefined;
+}
+
+/**
+ * Sees each request once its response has been handed to the socket (metrics). `latencyMs` is from
+ * arrival to that point, recording included. Must not throw and must not do I/O.
+ */
+export interface XksObserver {
+  observe(record: XksRequestRecord, latencyMs: number): void;
+}
+
 export const allowAll: XksAuthorizer = { authorize: () => ({ allowed: true }) };
 export const recordNothing: XksRecorder = { record: () => undefined };
+const NO_TICKET: XksAdmissionTicket = { release: () => undefined };
+export const admitAll: XksAdmission = { admit: () => NO_TICKET };
