@@ -17,6 +17,12 @@ export interface RootOfTrust {
   readonly kind: string;
   readonly model: string;
   /**
+   * True when an opened key keeps working while the device behind the root is unreachable (PKCS#11 wrap
+   * mode unwraps into memory): the node then opens every key at start, so an outage leaves them all
+   * serving. Otherwise keys are opened on first use, and a node with many keys starts quickly.
+   */
+  readonly opensKeysAtStart?: boolean;
+  /**
    * Creates new key material and returns the opaque reference to store: sealed material for the
    * software root, a handle (never material) for keys that live inside an HSM.
    */

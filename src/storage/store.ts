@@ -53,6 +53,11 @@ export interface Store {
   getKeyById(id: string): Promise<KeyRecord | undefined>;
   listKeys(groupId?: string, options?: { includeInternal?: boolean }): Promise<KeyRecord[]>;
   /**
+   * Identity and change time of customer keys changed at or after `since` (ms), in (updatedAt, id)
+   * order, at most `limit`, starting after the stamp `after` (keyset paging): cheap to read in bulk.
+   */
+  listKeyStamps(since: number, limit: number, after?: KeyStamp): Promise<KeyStamp[]>;
+  /**
    * Changes a key. With `expect`, only while the key still has that status / current version
    * (compare-and-set, for nodes racing on the same row): returns false, changing nothing, when it has not.
    * Throws StoreNotFoundError when the key does not exist.
@@ -86,6 +91,14 @@ export interface Store {
 }
 
 /** Key fields a management action changes; `null` clears an optional field. */
+/** What a node needs to tell whether its in-memory copy of a key is current. */
+export interface KeyStamp {
+  id: string;
+  groupId: string;
+  externalId: string;
+  updatedAt: number;
+}
+
 export interface KeyChanges {
   status?: KeyStatus;
   usage?: KeyRecord['usage'];

@@ -17,7 +17,7 @@ export interface UnsealStatus {
 
 export interface UnsealServiceDeps {
   root: RootOfTrust;
-  /** Runs once, when the root becomes unsealed: open every key and the canary (node start's deferred half). */
+  /** Runs once, when the root becomes unsealed: load every key (opened on first use) and the canary (node start's deferred half). */
   onUnsealed: () => Promise<void>;
   events?: AdminEventSink;
 }

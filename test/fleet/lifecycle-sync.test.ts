@@ -64,4 +64,18 @@ describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
     await second.scheduler.tick();
     assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
   });
+
+  it('a change stamped by a writer whose clock runs minutes behind still reaches the other node (syncLive reads back a margin)', async () => {
+    const store = first.node.services.store;
+    const groupId = (await store.getKeystoreByName('demo'))!.groupId;
+    const key = (await store.getKey(groupId, first.keyId))!;
+    // The other node has read everything up to now; a writer 4 minutes behind then blocks the key.
+    await second.scheduler.tick();
+    assert.ok(await store.updateKey(key.id, { status: 'BLOCKED', blockReason: 'skewed writer' }, Date.now() - 4 * 60_000));
+    await second.scheduler.tick();
+    assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'InvalidStateException');
+    assert.ok(await store.updateKey(key.id, { status: 'ENABLED', blockReason: null }, Date.now()));
+    await second.scheduler.tick();
+    assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
+  });
 });

@@ -140,6 +140,8 @@ export async function createPkcs11Root(config: Pkcs11RootConfig, options: Pkcs11
   return {
     kind: 'pkcs11',
     model,
+    // Wrap mode unwraps into memory: keys opened at start keep serving while the token is away.
+    opensKeysAtStart: config.mode === 'wrap',
     async createKeyMaterial(context) {
       if (config.mode === 'keys') {
         const id = newObjectId();
