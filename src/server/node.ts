@@ -103,9 +103,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   let stopFleet = () => {};
   let stopScheduler = async () => {};
   let audit: Audit | undefined;
-  // Metrics (docs/metrics.md): this node's own registry, fed by the audit log, the XKS handler and, at scrape time, the node's state.
-  const metrics = createMetrics();
   try {
+    // Metrics (docs/metrics.md): this node's own registry, fed by the audit log, the XKS handler and, at scrape time, the node's state.
+    const metrics = createMetrics();
     audit = await startAudit({
       store: services.store,
       root: services.root,
