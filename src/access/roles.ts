@@ -10,8 +10,9 @@ export const ROLES = {
     description: 'key lifecycle',
     permissions: ['keys:read', 'keys:create', 'keys:manage', 'keys:destroy', 'keystores:read', 'policies:read', 'node:read'],
   },
-  auditor: { description: 'reads the audit log, nothing else', permissions: ['audit:read'] },
+  auditor: { description: 'reads the audit log and the metrics, nothing else', permissions: ['audit:read', 'metrics:read'] },
   approver: { description: 'sees and decides approval requests', permissions: ['approvals:read', 'approvals:decide'] },
+  monitor: { description: 'scrapes GET /metrics (a Prometheus service token), nothing else', permissions: ['metrics:read'] },
 } as const satisfies Record<string, { description: string; permissions: readonly Permission[] }>;
 
 export type RoleName = keyof typeof ROLES;

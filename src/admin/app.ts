@@ -7,6 +7,7 @@ import { ManagementError } from '../core/errors.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/service.js';
+import { checkBearer } from './bearer-auth.js';
 import { accessRoutes } from './routes/access.js';
 import { approvalRoutes } from './routes/approvals.js';
 import type { KillSwitch } from '../kill-switch/kill-switch.js';
@@ -64,15 +65,10 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.routeOptions.config?.public) return;
-    const header = request.headers.authorization;
-    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    const actor = token ? await deps.access.authenticate(token) : undefined;
-    if (!actor) return reply.code(401).send({ error: 'missing or invalid admin token (unknown, expired or revoked)' });
-    request.actor = actor;
     const permission = request.routeOptions.config?.permission;
-    if (permission && !request.actor.permissions.has(permission)) {
-      return reply.code(403).send({ error: `this needs the ${permission} permission` });
-    }
+    const checked = await checkBearer(deps.access, request.headers.authorization, permission);
+    if (!checked.ok) return reply.code(checked.status).send({ error: checked.error });
+    request.actor = checked.actor;
     if (permission && NEEDS_UNSEALED_ROOT.has(permission) && deps.unseal && !deps.unseal.serving()) {
       return reply.code(409).send({ error: SEALED_REFUSAL });
     }

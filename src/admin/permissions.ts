@@ -21,6 +21,8 @@ export const PERMISSIONS = [
   'users:manage',
   'approvals:read',
   'approvals:decide',
+  /** GET /metrics (Prometheus); outside /api/v1, unless the node serves it publicly (--metrics-public). */
+  'metrics:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

@@ -52,6 +52,8 @@ export async function startAudit(options: {
   clock: Clock;
   logger: Logger;
   config?: AuditConfig;
+  /** Told of each batch committed to the database: how long the commit took and how many events it held (metrics). */
+  onCommit?: (latencyMs: number, events: number) => void;
 }) {
   const config = options.config ?? {};
   const audit = createAuditStore(options.store);
@@ -61,7 +63,7 @@ export async function startAudit(options: {
   const appender: AuditAppender | undefined = options.store.dialect === 'sqlite' ? await openSqliteAppender(options.sqlitePath ?? join(options.dataDir, 'keyhold.db'), audit, config.sync) : undefined;
   const log = await openAuditLog({
     audit,
-    appender,
+    appender: options.onCommit ? timedAppender(appender ?? audit, options.onCommit) : appender,
     chain,
     signer,
     spool: new AuditSpool(join(options.dataDir, 'audit-spool.jsonl')),
@@ -124,6 +126,17 @@ export async function startAudit(options: {
       await log.close();
       await appender?.close?.();
       await forwarder?.stop();
+    },
+  };
+}
+
+/** Reports each successful batch commit (its duration and size) to `onCommit`. */
+function timedAppender(appender: AuditAppender, onCommit: (latencyMs: number, events: number) => void): AuditAppender {
+  return {
+    async appendBatch(events) {
+      const started = performance.now();
+      await appender.appendBatch(events);
+      if (events.length > 0) onCommit(performance.now() - started, events.length);
     },
   };
 }

@@ -240,6 +240,15 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
       }
     },
 
+    /** When each keystore's SigV4 credentials were created, without their secrets (metrics: credential age). */
+    async credentialTimes(): Promise<{ keystore: string; accessKeyId: string; createdAt: number }[]> {
+      const names = new Map((await store.listKeystores()).map((k) => [k.id, k.name]));
+      return (await store.listCredentials()).flatMap((c) => {
+        const keystore = names.get(c.keystoreId);
+        return keystore === undefined ? [] : [{ keystore, accessKeyId: c.accessKeyId, createdAt: c.createdAt }];
+      });
+    },
+
     /** Loads every keystore and its secrets into the live state (node start). */
     async loadAll(): Promise<void> {
       for (const keystore of await store.listKeystores()) await refreshLive(keystore);

@@ -9,6 +9,10 @@ import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
+import { createReadiness } from '../health/readiness.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { certificateFacts } from '../metrics/certificate.js';
+import { observabilityRoutes } from '../admin/routes/observability.js';
 import { sealedGate } from '../unseal/gate.js';
 import { openKeysWhenUnsealed, type KeyAccess } from '../unseal/key-access.js';
 import type { UnsealService } from '../unseal/service.js';
@@ -43,6 +47,8 @@ export interface NodeOptions {
   shutdownGraceMs?: number;
   /** The audit log: mode (default durable), syslog forwarding, retention. */
   audit?: AuditConfig;
+  /** Serve GET /metrics without a token (default: a token with metrics:read is required). */
+  metricsPublic?: boolean;
 }
 
 /** An admin API route and what it requires (for the route-walk and OpenAPI tests). */
@@ -70,9 +76,15 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/** Paths outside /api/ that the admin side serves too (load balancers, monitoring, orchestrators). */
+const ADMIN_SIDE_PATHS = ['/ping', '/metrics', '/healthz', '/readyz'];
+
 /** Paths served by the admin side (Fastify); everything else is the XKS data plane. */
 function isAdminPath(url: string | undefined): boolean {
-  return url !== undefined && (url.startsWith('/api/') || url === '/ping' || url.startsWith('/ping?'));
+  if (url === undefined) return false;
+  if (url.startsWith('/api/')) return true;
+  const query = url.indexOf('?');
+  return ADMIN_SIDE_PATHS.includes(query === -1 ? url : url.slice(0, query));
 }
 
 /** The composition root of a serving node: storage, live state, XKS data plane, admin API, HTTPS. */
@@ -92,6 +104,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   let stopScheduler = async () => {};
   let audit: Audit | undefined;
   try {
+    // Metrics (docs/metrics.md): this node's own registry, fed by the audit log, the XKS handler and, at scrape time, the node's state.
+    const metrics = createMetrics();
     audit = await startAudit({
       store: services.store,
       root: services.root,
@@ -101,6 +115,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       clock: options.clock,
       logger: options.logger,
       config: options.audit,
+      onCommit: metrics.observeAuditCommit,
     });
     // Management actions (approvals, scheduled key work, policy and access changes, unseal) are audited from here on.
     await services.adminEvents.connect(audit.adminEvents);
@@ -171,9 +186,23 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       gates: [sealedGate(unseal.serving), services.killSwitch.gate],
       authorizer: createPolicyAuthorizer(services.policyRegistry),
       recorder: audit.recorder,
+      observers: [metrics.xksObserver],
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
+    const auditLog = audit.log;
+    metrics.watchNode({
+      clock: options.clock,
+      version: KEYHOLD_VERSION,
+      root: services.root,
+      ekmHealth: async () => (await health.current()).status,
+      sealed: () => !unseal.serving(),
+      killSwitchOn: () => services.killSwitch.status().on,
+      audit: () => auditLog.status(),
+      fleetSize: fleet.fleetSize,
+      certificate: certificateFacts(tls.certPem),
+      credentials: services.keystores.credentialTimes,
+    });
     let server!: Http2SecureServer;
     const app = Fastify({
       loggerInstance: options.logger,
@@ -203,6 +232,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith('/api/')) return;
       for (const method of [route.method].flat()) adminRoutes.push({ method, url: route.url, permission: route.config?.permission, public: route.config?.public });
+    });
+    await app.register(observabilityRoutes, {
+      metrics,
+      readiness: createReadiness({ seal: unseal.status, root: services.root, store: services.store, audit: () => auditLog.status() }),
+      access: services.access,
+      metricsPublic: options.metricsPublic,
     });
     await app.register(adminApi, {
       prefix: '/api/v1',

@@ -58,12 +58,12 @@ for (const target of dialectTargets()) {
       assert.ok(actor.permissions.has('keys:manage') && !actor.permissions.has('audit:read'));
       await access.setRoles('olga', ['auditor', 'approver'], BOOTSTRAP_ACTOR);
       const after = await access.authenticate(token);
-      assert.deepEqual([...after!.permissions].sort(), ['approvals:decide', 'approvals:read', 'audit:read']);
+      assert.deepEqual([...after!.permissions].sort(), ['approvals:decide', 'approvals:read', 'audit:read', 'metrics:read']);
 
       const service = await access.createToken({ name: 'siem', role: 'auditor' }, BOOTSTRAP_ACTOR);
       const serviceActor = await access.authenticate(service.token);
       assert.equal(serviceActor?.kind, 'token');
-      assert.deepEqual([...serviceActor!.permissions], ['audit:read']);
+      assert.deepEqual([...serviceActor!.permissions], ['audit:read', 'metrics:read']);
     });
 
     it('tokens are stored as SHA-256 only, never in the clear', async () => {

@@ -23,11 +23,12 @@ describe('roles', () => {
     assert.equal(table, rolesTable(), `update docs/access.md with:\n${rolesTable()}`);
   });
 
-  it('administrator has every permission; auditor only audit:read; approver only approvals', () => {
+  it('administrator has every permission; auditor only audit and metrics; approver only approvals; monitor only metrics', () => {
     assert.deepEqual([...permissionsOf(['administrator'])].sort(), [...PERMISSIONS].sort());
-    assert.deepEqual([...permissionsOf(['auditor'])], ['audit:read']);
+    assert.deepEqual([...permissionsOf(['auditor'])], ['audit:read', 'metrics:read']);
+    assert.deepEqual([...permissionsOf(['monitor'])], ['metrics:read']);
     assert.deepEqual([...permissionsOf(['approver'])].sort(), ['approvals:decide', 'approvals:read']);
     assert.ok(!permissionsOf(['key-officer']).has('users:manage'));
-    assert.deepEqual([...permissionsOf(['auditor', 'approver'])].sort(), ['approvals:decide', 'approvals:read', 'audit:read']);
+    assert.deepEqual([...permissionsOf(['auditor', 'approver'])].sort(), ['approvals:decide', 'approvals:read', 'audit:read', 'metrics:read']);
   });
 });

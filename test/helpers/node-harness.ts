@@ -37,7 +37,7 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number }; root?: RootConfig; audit?: AuditConfig } = {},
+  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number }; root?: RootConfig; audit?: AuditConfig; metricsPublic?: boolean } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
   const clock = options.clock ?? systemClock;
@@ -59,6 +59,7 @@ export async function startTestNode(
     healthMaxAgeMs: options.healthMaxAgeMs,
     idleTimeoutMs: options.idleTimeoutMs,
     audit: options.audit,
+    metricsPublic: options.metricsPublic,
   });
   const testNode: TestNode = {
     node,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApprovalPolicy, ApprovalStatus } from '../../approvals/approval-store.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { APPROVAL_OPERATIONS } from '../../approvals/operations.js';
+import { ROLE_NAMES } from '../../access/roles.js';
 import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';
 
@@ -18,7 +19,7 @@ const policyBody = {
     approvers: {
       type: 'object',
       additionalProperties: false,
-      properties: { users: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 } }, role: { type: 'string', enum: ['administrator', 'key-officer', 'auditor', 'approver'] } },
+      properties: { users: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 } }, role: { type: 'string', enum: [...ROLE_NAMES] } },
     },
     required: { type: 'integer', minimum: 1, maximum: 64 },
     expiresAfterHours: { type: 'number' },

@@ -37,7 +37,7 @@ export function registerAccessCommands(program: Command): void {
   user
     .command('create <name>')
     .description('create a user; the password is read without echo, or from stdin')
-    .option('--roles <roles>', 'comma-separated: administrator, key-officer, auditor, approver')
+    .option('--roles <roles>', 'comma-separated: administrator, key-officer, auditor, approver, monitor')
     .action(async (name: string, options: { roles?: string }, command: Command) => {
       const target = connection(command);
       const password = await readPassword(`Password for ${name}: `);

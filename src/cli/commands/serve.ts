@@ -52,6 +52,7 @@ interface ServeOptions {
   syslog?: string;
   syslogCa?: string;
   auditRetentionDays?: string;
+  metricsPublic?: boolean;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -67,6 +68,7 @@ export function registerServeCommand(program: Command): void {
     .option('--syslog <url>', 'forward audit events to tcp://host:port or tls://host:port (RFC 5424, octet counting) ($KEYHOLD_SYSLOG)', process.env.KEYHOLD_SYSLOG || undefined)
     .option('--syslog-ca <file>', 'CA certificate (PEM) for tls:// syslog ($KEYHOLD_SYSLOG_CA)', process.env.KEYHOLD_SYSLOG_CA)
     .option('--audit-retention-days <n>', 'delete audit events older than N days, up to a signed checkpoint ($KEYHOLD_AUDIT_RETENTION_DAYS)', process.env.KEYHOLD_AUDIT_RETENTION_DAYS || undefined)
+    .option('--metrics-public', 'serve GET /metrics without a token (default: a token with metrics:read) ($KEYHOLD_METRICS_PUBLIC=true)', process.env.KEYHOLD_METRICS_PUBLIC === 'true')
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
     });
@@ -110,7 +112,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = createLogger({ level: options.logLevel });
   let node;
   try {
-    node = await startNode({ dataDir, host: options.host, port: options.port, databaseUrl, logger, clock: systemClock, audit });
+    node = await startNode({ dataDir, host: options.host, port: options.port, databaseUrl, logger, clock: systemClock, audit, metricsPublic: options.metricsPublic });
   } catch (error) {
     // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
     if (initResult) rmSync(dataDir, { recursive: true, force: true });

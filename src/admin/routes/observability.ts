@@ -1,0 +1,58 @@
+import type { FastifyContextConfig, FastifyInstance } from 'fastify';
+import type { AccessService } from '../../access/service.js';
+import { READINESS_CHECKS, type ReadinessCheckName, type ReadinessProbe } from '../../health/readiness.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import { checkBearer } from '../bearer-auth.js';
+import { publicRoute, routePermission } from '../permissions.js';
+
+export interface ObservabilityRouteDeps {
+  metrics: Metrics;
+  readiness: ReadinessProbe;
+  access: Pick<AccessService, 'authenticate'>;
+  /** Serve /metrics without a token (`keyhold serve --metrics-public`), like Vault's unauthenticated_metrics_access. */
+  metricsPublic?: boolean;
+}
+
+const NO_STORE = 'no-store';
+
+/**
+ * Endpoints for monitoring systems and orchestrators, on the node's HTTPS port outside /api/v1
+ * (docs/metrics.md). GET /metrics needs a token with metrics:read unless the node serves it publicly;
+ * /healthz and /readyz are public and say nothing secret.
+ */
+export async function observabilityRoutes(app: FastifyInstance, deps: ObservabilityRouteDeps): Promise<void> {
+  const metricsAccess: FastifyContextConfig = deps.metricsPublic ? publicRoute() : routePermission('metrics:read');
+  app.get('/metrics', { config: metricsAccess }, async (request, reply) => {
+    reply.header('cache-control', NO_STORE);
+    if (!deps.metricsPublic) {
+      const checked = await checkBearer(deps.access, request.headers.authorization, 'metrics:read');
+      if (!checked.ok) return reply.code(checked.status).send({ error: checked.error });
+    }
+    const { contentType, body } = await deps.metrics.render();
+    return reply.type(contentType).send(body);
+  });
+
+  /**
+   * Liveness: 200 whenever the process serves HTTP; it checks no dependency, so an orchestrator never
+   * restarts a node for a database outage it would survive.
+   *
+   *= xks-spec.md#14.10
+   *# 101. [MUST] Implement the health checks the supported load balancers need (e.g. GET `/ping` → 200, not on the API URIs).
+   */
+  app.get('/healthz', { config: publicRoute() }, async (_request, reply) => reply.header('cache-control', NO_STORE).send({ status: 'alive' }));
+
+  /**
+   * Readiness: 200 only when every check passes (503 otherwise), with each check's state. `?exclude=NAME`
+   * (repeatable, or comma-separated) leaves a check out of the verdict, as Kubernetes' own /readyz does.
+   */
+  app.get<{ Querystring: { exclude?: string | string[] } }>('/readyz', { config: publicRoute() }, async (request, reply) => {
+    reply.header('cache-control', NO_STORE);
+    const exclude = [request.query.exclude ?? []].flat().flatMap((value) => value.split(',')).filter(Boolean);
+    const unknown = exclude.find((name) => !(READINESS_CHECKS as readonly string[]).includes(name));
+    if (unknown !== undefined) {
+      return reply.code(400).send({ error: `unknown readiness check "${unknown.slice(0, 64)}"; checks are ${READINESS_CHECKS.join(', ')}` });
+    }
+    const result = await deps.readiness(new Set(exclude as ReadinessCheckName[]));
+    return reply.code(result.ready ? 200 : 503).send({ status: result.ready ? 'ready' : 'not ready', excluded: exclude, checks: result.checks });
+  });
+}
