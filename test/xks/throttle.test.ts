@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { DataKey } from '../../src/roots/root-of-trust.js';
 import { startNode } from '../../src/server/node.js';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { httpsJson } from '../helpers/https-json.js';
 import { signKmsStyle } from '../helpers/signers.js';
 import { admin, closeAgents, encryptBody, healthBody, metadata, xks, xksPath, type XksResponse } from '../helpers/xks-client.js';
 
@@ -229,5 +230,44 @@ describe('the node-wide limits', () => {
     onTime.finish();
     assert.equal((await onTime.response).status, 200);
     assert.equal((await health(node)).status, 200, 'the shed request gave its place back');
+  });
+});
+
+describe('overload, bounded, to loopback', () => {
+  let node: TestNode;
+  before(async () => {
+    node = await startTestNode({ throttle: { maxInFlight: 4 } });
+  });
+  after(() => node?.close());
+
+  it('400 Encrypts, 64 at a time against a limit of 4: every answer is 200 or 429 ThrottlingException, and the node serves normally afterwards', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 64, ca: node.ca, servername: 'localhost' });
+    const path = xksPath(node, 'encrypt');
+    const one = async () => {
+      const body = JSON.stringify(encryptBody(randomBytes(32)));
+      const headers = await signKmsStyle({ host: node.host, path, body, accessKeyId: node.credential.accessKeyId, secret: node.credential.secret, region: node.region });
+      return httpsJson({ host: '127.0.0.1', port: node.port, path, method: 'POST', agent, headers }, {}, body);
+    };
+    const counts = new Map<string, number>();
+    let next = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (next < 400) {
+            next += 1;
+            const response = await one();
+            const outcome = `${response.status} ${response.json?.errorName ?? ''}`.trim();
+            counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+          }
+        }),
+      );
+    } finally {
+      agent.destroy();
+    }
+    const outcomes = Object.fromEntries(counts);
+    assert.deepEqual(Object.keys(outcomes).filter((o) => o !== '200' && o !== '429 ThrottlingException'), [], JSON.stringify(outcomes));
+    assert.equal([...counts.values()].reduce((a, b) => a + b, 0), 400);
+    assert.ok((outcomes['200'] ?? 0) > 0, JSON.stringify(outcomes));
+    for (let i = 0; i < 5; i++) assert.equal((await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
   });
 });
