@@ -6,8 +6,8 @@ import { TokenBucket, type MonotonicMs } from './token-bucket.js';
 
 export interface ThrottleSettings {
   /**
-   * Most requests working at once on this node (from the start of their work until their answer is
-   * recorded); more answer 429 at once. 0: no limit.
+   * Most requests in flight on this node, from admission (before the body is read) until the answer is
+   * recorded; more answer 429 at once. 0: no limit.
    */
   maxInFlight?: number;
   /** A request that waited longer than this between arrival and the start of its work is shed (429). 0: never. */
@@ -34,14 +34,21 @@ const throttled = (reason: ThrottleReason, detail: string) => new XksError('Thro
 
 /**
  * Admission for the XKS data plane (DESIGN.md §3 stage "admit"): per-keystore request quotas, a node-wide
- * limit on requests in flight, and queue-time shedding. Reads memory only.
+ * limit on requests in flight, and queue-time shedding. Reads memory only; O(1) amortized per request.
  *
- * Checked twice. At admission (after routing, before the body is read) a request is refused cheaply when
- * the node is already full or its keystore's bucket is empty. Just before its work starts (body read,
- * signature verified) it is shed if it waited too long, refused if the node filled up meanwhile, and only
- * then takes a quota token and a slot. So only requests signed with a keystore's credentials spend its
- * quota (an unauthenticated flood to a known prefix cannot starve the tenant), and a client that sends
- * its body slowly holds no slot.
+ * At admission (after routing, before the body is read or the signature checked) a request is refused at
+ * once when the node already has `maxInFlight` requests in flight or its keystore's bucket is empty; a
+ * refusal there costs no body read and no HMAC. Just before its work starts it is shed if it waited longer
+ * than `shedAfterMs` since admission, and only then takes a quota token: only requests signed with a
+ * keystore's credentials spend its quota, so an unauthenticated flood to a known prefix cannot starve the
+ * tenant (it is refused only while the bucket is empty anyway).
+ *
+ * A request still waiting for its body more than `shedAfterMs` after admission stops counting toward the
+ * limit (it will be shed when its body arrives): a client that sends bodies slowly cannot hold the
+ * node's slots for longer than that.
+ *
+ * Queue time is measured from admission, on the admission's own clock (so tests can drive it); arrival
+ * precedes admission by the routing only.
  *
  *= xks-spec.md#14.1
  *# 15. [MAY] Per-prefix request quotas answered with 429 `ThrottlingException`.
@@ -55,7 +62,12 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
 
   /** Buckets by keystore id; a keystore's bucket follows its live quota (created, re-rated, dropped). */
   const buckets = new Map<string, TokenBucket>();
+  /** Requests admitted and working (past stillWorthIt), until released. */
   let working = 0;
+  /** Requests admitted and not yet at stillWorthIt, oldest first; entries that left are skipped lazily. */
+  let waiting: Ticket[] = [];
+  let waitingHead = 0;
+  let waitingCount = 0;
 
   function bucketFor(keystore: LiveKeystore): TokenBucket | undefined {
     const { id, quota } = keystore.keystore;
@@ -73,45 +85,75 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
     return bucket;
   }
 
-  const full = () => maxInFlight > 0 && working >= maxInFlight;
+  /** Stops counting waiting requests that are past their queue-time budget (they will be shed), and drops left ones. */
+  function expireWaiting(at: number): void {
+    while (waitingHead < waiting.length) {
+      const ticket = waiting[waitingHead]!;
+      if (ticket.state === 'waiting') {
+        if (shedAfterMs === 0 || at - ticket.admittedAt <= shedAfterMs) break;
+        ticket.state = 'expired';
+        waitingCount -= 1;
+      }
+      waitingHead += 1;
+    }
+    // Compact: drop what was skipped, and entries that left behind a long-waiting head (shedding off).
+    if (waitingHead > 1024 && waitingHead * 2 > waiting.length) {
+      waiting = waiting.slice(waitingHead);
+      waitingHead = 0;
+    } else if (waiting.length > 4096 && waiting.length - waitingHead > 4 * (waitingCount + 1)) {
+      waiting = waiting.slice(waitingHead).filter((t) => t.state === 'waiting');
+      waitingHead = 0;
+    }
+  }
+
+  const inFlight = () => working + waitingCount;
   const overQuota = (quota: KeystoreQuota | undefined) => throttled('quota', `keystore request quota exceeded (${quota?.rps}/s, burst ${quota?.burst})`);
-  const overConcurrency = () => throttled('concurrency', `node limit of ${maxInFlight} requests in flight reached`);
 
   class Ticket implements XksAdmissionTicket {
-    private holdsSlot = false;
+    state: 'waiting' | 'expired' | 'working' | 'done' = 'waiting';
     constructor(
       private readonly keystore: LiveKeystore,
-      private readonly admittedAt: number,
+      readonly admittedAt: number,
     ) {}
 
     stillWorthIt(): XksError | undefined {
       const waitedMs = now() - this.admittedAt;
+      const wasWaiting = this.state === 'waiting';
+      this.state = 'done';
+      if (wasWaiting) waitingCount -= 1;
       if (shedAfterMs > 0 && waitedMs > shedAfterMs) {
         return throttled('queue-time', `waited ${Math.round(waitedMs)} ms before its work started (limit ${shedAfterMs} ms)`);
       }
-      if (full()) return overConcurrency();
       const bucket = bucketFor(this.keystore);
       if (bucket && !bucket.take()) return overQuota(this.keystore.keystore.quota);
+      this.state = 'working';
       working += 1;
-      this.holdsSlot = true;
       return undefined;
     }
 
     release(): void {
-      if (!this.holdsSlot) return;
-      this.holdsSlot = false;
-      working -= 1;
+      if (this.state === 'working') working -= 1;
+      else if (this.state === 'waiting') waitingCount -= 1;
+      this.state = 'done';
     }
   }
 
   return {
     admit({ keystore }) {
-      if (full()) return overConcurrency();
+      const at = now();
+      if (maxInFlight > 0) {
+        expireWaiting(at);
+        if (inFlight() >= maxInFlight) return throttled('concurrency', `node limit of ${maxInFlight} requests in flight reached`);
+      }
       const bucket = bucketFor(keystore);
       if (bucket && !bucket.hasToken()) return overQuota(keystore.keystore.quota);
-      return new Ticket(keystore, now());
+      const ticket = new Ticket(keystore, at);
+      // Only a limit needs to know which waiting requests have expired.
+      if (maxInFlight > 0) waiting.push(ticket);
+      waitingCount += 1;
+      return ticket;
     },
-    inFlight: () => working,
+    inFlight,
   };
 }
 

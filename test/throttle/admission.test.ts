@@ -27,22 +27,57 @@ function ticket(result: XksAdmissionTicket | XksError): XksAdmissionTicket {
 const reasonOf = (result: XksAdmissionTicket | XksError | undefined) => (result instanceof XksError ? throttleReason(result.detail) : undefined);
 
 describe('createThrottleAdmission', () => {
-  it('counts a slot from the start of the work to release; refused tickets and double releases give nothing back', () => {
+  it('counts a slot from admission to release, refusing at once beyond the limit; double releases give nothing back', () => {
     const admission = createThrottleAdmission({ maxInFlight: 2, now: manualTime().now });
     const ks = keystore('a');
-    const [a, b, c] = [ticket(admission.admit(request(ks))), ticket(admission.admit(request(ks))), ticket(admission.admit(request(ks)))];
-    assert.equal(admission.inFlight(), 0, 'admitted but not yet working holds no slot');
+    const [a, b] = [ticket(admission.admit(request(ks))), ticket(admission.admit(request(ks)))];
+    assert.equal(admission.inFlight(), 2, 'admitted requests count before their work starts');
+    const refused = admission.admit(request(ks));
+    assert.equal(reasonOf(refused), 'concurrency');
+    assert.equal((refused as XksError).status, 429);
     assert.equal(a.stillWorthIt!(0n), undefined);
-    assert.equal(b.stillWorthIt!(0n), undefined);
-    assert.equal(admission.inFlight(), 2);
-    assert.equal(reasonOf(c.stillWorthIt!(0n)), 'concurrency');
-    assert.equal(reasonOf(admission.admit(request(ks))), 'concurrency', 'a full node refuses at admission');
-    c.release();
-    assert.equal(admission.inFlight(), 2, 'a refused ticket held no slot');
+    assert.equal(admission.inFlight(), 2, 'working still counts');
     a.release();
     a.release();
     assert.equal(admission.inFlight(), 1, 'released once');
-    b.release();
+    const c = ticket(admission.admit(request(ks)));
+    b.release(); // aborted before its work started
+    c.release();
+    assert.equal(admission.inFlight(), 0);
+  });
+
+  it('a request still waiting for its body after shedAfterMs stops holding its slot, and is shed when the body comes', () => {
+    const time = manualTime();
+    const admission = createThrottleAdmission({ maxInFlight: 1, shedAfterMs: 100, now: time.now });
+    const ks = keystore('a');
+    const slow = ticket(admission.admit(request(ks)));
+    assert.equal(reasonOf(admission.admit(request(ks))), 'concurrency');
+    time.advance(100);
+    assert.equal(reasonOf(admission.admit(request(ks))), 'concurrency', 'within its budget it holds the slot');
+    time.advance(1);
+    const next = ticket(admission.admit(request(ks)));
+    assert.equal(admission.inFlight(), 1);
+    assert.equal(reasonOf(slow.stillWorthIt!(0n)), 'queue-time');
+    slow.release();
+    assert.equal(admission.inFlight(), 1, 'the expired ticket gave nothing back twice');
+    assert.equal(next.stillWorthIt!(0n), undefined);
+    next.release();
+    assert.equal(admission.inFlight(), 0);
+  });
+
+  it('keeps its bookkeeping small under sustained traffic', () => {
+    const time = manualTime();
+    const admission = createThrottleAdmission({ maxInFlight: 8, shedAfterMs: 100, now: time.now });
+    const ks = keystore('a');
+    for (let i = 0; i < 100_000; i++) {
+      const t = ticket(admission.admit(request(ks)));
+      if (i % 3 === 0) t.release();
+      else {
+        assert.equal(t.stillWorthIt!(0n), undefined);
+        t.release();
+      }
+      time.advance(0.01);
+    }
     assert.equal(admission.inFlight(), 0);
   });
 
