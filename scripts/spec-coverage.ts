@@ -60,7 +60,6 @@ function specItems(path: string): Map<number, string> {
 export const NOT_IMPLEMENTED: Record<number, string> = {
   11: 'operations: the operator installs a certificate from a CA in TrustedCertificateAuthorities (README)',
   12: 'operations: the endpoint AWS is given is an FQDN (README)',
-  15: 'per-prefix quotas: planned with throttling',
   18: 'KMS-side rule; the KMS simulator enforces it (test/e2e XksKeyAlreadyInUseException)',
   28: 'MAY: Keyhold keys are AES-256 for ENCRYPT/DECRYPT only',
   31: 'by design: key status changes only through Keyhold\'s admin API and CLI',

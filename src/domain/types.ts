@@ -32,7 +32,15 @@ export interface Keystore {
   status: KeystoreStatus;
   /** Why the keystore's kill switch is on (status BLOCKED). */
   blockReason?: string;
+  /** Its request quota on each node (docs/throttling.md); none when absent. */
+  quota?: KeystoreQuota;
   createdAt: number;
+}
+
+/** A per-keystore request quota: a token bucket of `rps` requests a second, holding at most `burst`. */
+export interface KeystoreQuota {
+  rps: number;
+  burst: number;
 }
 
 /** A SigV4 credential as stored: the secret is sealed under the root of trust. */

@@ -1,13 +1,14 @@
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { validateReason } from '../keys/attributes.js';
-import type { Keystore, StoredCredential } from '../domain/types.js';
+import type { Keystore, KeystoreQuota, StoredCredential } from '../domain/types.js';
 import type { LiveState } from '../registry/live-state.js';
 import { sealContext, type RootOfTrust, type SecretSealer } from '../roots/root-of-trust.js';
 import { translateStoreError } from '../storage/translate-error.js';
 import type { Store } from '../storage/store.js';
 import { generateAccessKeyId, generateSecret, validateAccessKeyId, validateSecret } from './credentials.js';
 import { normalizePrefix, uriPathFor } from './prefix.js';
+import { validateQuota } from './quota.js';
 
 export interface KeystoreServiceDeps {
   store: Store;
@@ -33,6 +34,8 @@ export interface KeystoreView {
   group: string;
   status: Keystore['status'];
   blockReason?: string;
+  /** Its request quota on each node; absent when it has none. */
+  quota?: KeystoreQuota;
   createdAt: string;
   credentials: { accessKeyId: string; createdAt: string }[];
 }
@@ -83,6 +86,7 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
       group: group?.name ?? keystore.groupId,
       status: keystore.status,
       blockReason: keystore.blockReason,
+      quota: keystore.quota,
       createdAt: new Date(keystore.createdAt).toISOString(),
       credentials: credentials.map((c) => ({ accessKeyId: c.accessKeyId, createdAt: new Date(c.createdAt).toISOString() })),
     };
@@ -204,6 +208,21 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
     },
 
     /**
+     * Sets the keystore's request quota (`rps` a second, `burst` at once; burst defaults to one second's
+     * worth), or removes it with `undefined`. Enforced on each node separately, from the next request here
+     * and from the next scheduler pass on the other nodes of a fleet (enforced in src/throttle/admission.ts).
+     */
+    async setQuota(name: string, input: { rps: unknown; burst?: unknown } | undefined): Promise<KeystoreView> {
+      const quota = input === undefined ? undefined : validateQuota(input);
+      const keystore = await requireKeystore(name);
+      await translateStoreError(() => store.setKeystoreQuota(keystore.id, quota));
+      const { quota: _previous, ...rest } = keystore;
+      const updated: Keystore = quota ? { ...rest, quota } : rest;
+      live.updateKeystore(updated);
+      return view(updated);
+    },
+
+    /**
      * Reveals a secret: only for the KMS console file an operator downloads.
      *
      *= xks-spec.md#14.10
@@ -228,13 +247,17 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
     },
 
     /**
-     * Picks up status changes (enable, disable, block) other nodes of a fleet made: one query. New keystores
-     * and credentials still reach a node when it starts.
+     * Picks up status changes (enable, disable, block) and quota changes other nodes of a fleet made: one
+     * query. New keystores and credentials still reach a node when it starts.
      */
     async syncStatus(): Promise<void> {
       for (const keystore of await store.listKeystores()) {
         const current = live.keystoreByPrefix(keystore.prefix)?.keystore;
-        if (current && current.id === keystore.id && (current.status !== keystore.status || current.blockReason !== keystore.blockReason)) {
+        if (
+          current &&
+          current.id === keystore.id &&
+          (current.status !== keystore.status || current.blockReason !== keystore.blockReason || !sameQuota(current.quota, keystore.quota))
+        ) {
           live.updateKeystore(keystore);
         }
       }
@@ -254,6 +277,10 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
       for (const keystore of await store.listKeystores()) await refreshLive(keystore);
     },
   };
+}
+
+function sameQuota(a: KeystoreQuota | undefined, b: KeystoreQuota | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.rps === b.rps && a.burst === b.burst);
 }
 
 export type KeystoreService = ReturnType<typeof createKeystoreService>;

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { HotPathCounter, HotPathHistogram, type CounterSeries, type HistogramSeries } from './hot-path-metrics.js';
 import type { XksObserver } from '../xks/pipeline-ports.js';
 import type { XksRequestRecord } from '../xks/request-record.js';
+import { throttleReason } from '../throttle/admission.js';
 import { authFailureLabel, errorTypeOf, exceptionNameOf, kmsOperationLabel, NONE } from './xks-labels.js';
 
 /**
@@ -38,8 +39,8 @@ export function createXksRequestMetrics(registry: Registry): XksObserver {
   );
   const throttles = new HotPathCounter(
     'keyhold_xks_proxy_throttles_total',
-    'XKS requests Keyhold answered with 429 ThrottlingException (keystore quota or load shedding)',
-    ['keystore', 'xks_operation'],
+    'XKS requests Keyhold answered with 429 ThrottlingException, by reason: quota (keystore quota), concurrency (in-flight limit), queue-time (waited too long)',
+    ['keystore', 'xks_operation', 'reason'],
     registry,
   );
   const authFailures = new HotPathCounter(
@@ -90,7 +91,7 @@ export function createXksRequestMetrics(registry: Registry): XksObserver {
         return;
       }
       // Refusals are the uncommon path: a lookup by joined label values is cheap enough there.
-      if (errorName === 'ThrottlingException') throttles.seriesFor([keystore, xksOperation]).inc();
+      if (errorName === 'ThrottlingException') throttles.seriesFor([keystore, xksOperation, throttleReason(record.detail) ?? 'other']).inc();
       else if (errorName === 'AuthenticationFailedException') authFailures.seriesFor([keystore, authFailureLabel(record.authFailure ?? 'other')]).inc();
       else if (errorName === 'AccessDeniedException' && record.policyRuleId) policyDenials.seriesFor([keystore, record.policyRuleId, 'enforce']).inc();
       else if (record.policyWouldDeny && record.policyRuleId) policyDenials.seriesFor([keystore, record.policyRuleId, 'audit-only']).inc();

@@ -18,6 +18,7 @@ import { openKeysWhenUnsealed, type KeyAccess } from '../unseal/key-access.js';
 import type { UnsealService } from '../unseal/service.js';
 import { createPolicyAuthorizer } from '../policies/authorizer.js';
 import { startRotationScheduler, type RotationScheduler } from '../keys/rotation-scheduler.js';
+import { createThrottleAdmission, type ThrottleSettings } from '../throttle/admission.js';
 import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
@@ -49,6 +50,8 @@ export interface NodeOptions {
   audit?: AuditConfig;
   /** Serve GET /metrics without a token (default: a token with metrics:read is required). */
   metricsPublic?: boolean;
+  /** Requests in flight and queue-time shedding (docs/throttling.md); keystore quotas come from the database. */
+  throttle?: ThrottleSettings;
 }
 
 /** An admin API route and what it requires (for the route-walk and OpenAPI tests). */
@@ -187,6 +190,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       authorizer: createPolicyAuthorizer(services.policyRegistry),
       recorder: audit.recorder,
       observers: [metrics.xksObserver],
+      admission: createThrottleAdmission(options.throttle),
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };

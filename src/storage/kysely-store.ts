@@ -152,6 +152,15 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
       if (result.numUpdatedRows === 0n) throw new StoreNotFoundError(`keystore "${id}" does not exist`);
     },
 
+    async setKeystoreQuota(id, quota) {
+      const result = await db
+        .updateTable('keystores')
+        .set({ quota_rps: quota?.rps ?? null, quota_burst: quota?.burst ?? null })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw new StoreNotFoundError(`keystore "${id}" does not exist`);
+    },
+
     // credentials
 
     async addCredential(credential) {

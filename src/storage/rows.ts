@@ -33,6 +33,9 @@ export interface KeystoreRow {
   group_id: string;
   status: KeystoreStatus;
   block_reason: string | null;
+  /** Both null, or both set: the keystore's request quota. */
+  quota_rps: number | null;
+  quota_burst: number | null;
   created_at: number;
 }
 
@@ -111,6 +114,8 @@ export const keystoreRow = (k: Keystore): KeystoreRow => ({
   group_id: k.groupId,
   status: k.status,
   block_reason: k.blockReason ?? null,
+  quota_rps: k.quota?.rps ?? null,
+  quota_burst: k.quota?.burst ?? null,
   created_at: k.createdAt,
 });
 export const toKeystore = (r: KeystoreRow): Keystore => ({
@@ -121,6 +126,7 @@ export const toKeystore = (r: KeystoreRow): Keystore => ({
   groupId: r.group_id,
   status: r.status,
   ...(r.block_reason === null ? {} : { blockReason: r.block_reason }),
+  ...(r.quota_rps === null || r.quota_burst === null ? {} : { quota: { rps: Number(r.quota_rps), burst: Number(r.quota_burst) } }),
   createdAt: r.created_at,
 });
 

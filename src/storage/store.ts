@@ -5,6 +5,7 @@ import type {
   Group,
   KeyRecord,
   Keystore,
+  KeystoreQuota,
   KeystoreStatus,
   KeyStatus,
   KeyVersionState,
@@ -39,6 +40,8 @@ export interface Store {
   listKeystores(): Promise<Keystore[]>;
   /** Sets the status; `blockReason` is kept only with BLOCKED. */
   setKeystoreStatus(id: string, status: KeystoreStatus, blockReason?: string): Promise<void>;
+  /** Sets the keystore's request quota, or removes it (undefined). */
+  setKeystoreQuota(id: string, quota: KeystoreQuota | undefined): Promise<void>;
 
   // credentials
   addCredential(credential: StoredCredential): Promise<void>;

@@ -225,9 +225,14 @@ export function createXksHandler({
   }
 
   /** Stage "admit": quotas and load shedding, before the body is read (a 429 costs almost nothing). */
-  function admit(keystore: LiveKeystore, operation: XksOperation, record: RequestRecord): XksAdmissionTicket {
+  function admit(request: AnyRequest, keystore: LiveKeystore, operation: XksOperation, record: RequestRecord): XksAdmissionTicket {
     const admitted = admission.admit({ keystore, operation, startedAt: record.startedAt });
-    if (admitted instanceof XksError) throw admitted;
+    if (admitted instanceof XksError) {
+      // Discard the unread body: under HTTP/2 unread data would hold the connection's flow-control window,
+      // stalling the bodies of the requests that were admitted on the same connection.
+      request.resume();
+      throw admitted;
+    }
     return admitted;
   }
 
@@ -249,7 +254,7 @@ export function createXksHandler({
         await answerError(response, record, error, ALLOW_POST);
         return undefined;
       }
-      const ticket = (admitted.ticket = admit(keystore, operation.operation, record));
+      const ticket = (admitted.ticket = admit(request, keystore, operation.operation, record));
       const body = await readBody(request, maxBodyBytes);
       authenticate(request, keystore, body, record);
       requireJsonContentType(request);

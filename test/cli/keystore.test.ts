@@ -98,8 +98,8 @@ describe('keystore create / list / show', () => {
       ok(result);
       for (const secret of [generated.secret, MIGRATED.secret, demoSecret]) assert.ok(!result.stdout.includes(secret), `no secret in ${result.stdout}`);
     }
-    assert.match(list.stdout, /^NAME\s+URIPATH\s+REGION\s+GROUP\s+STATUS\s+CREDENTIALS$/m);
-    assert.match(list.stdout, /^acme\s+\/acme\/kms\/xks\/v1\s+eu-west-1\s+acme\s+ENABLED\s+1$/m);
+    assert.match(list.stdout, /^NAME\s+URIPATH\s+REGION\s+GROUP\s+STATUS\s+QUOTA\s+CREDENTIALS$/m);
+    assert.match(list.stdout, /^acme\s+\/acme\/kms\/xks\/v1\s+eu-west-1\s+acme\s+ENABLED\s+off\s+1$/m);
 
     const rows = JSON.parse(listJson.stdout) as { name: string; uriPath: string; credentials: number }[];
     assert.deepEqual(rows.map((r) => r.name).sort(), ['acme', 'demo', 'mig']);
@@ -165,6 +165,30 @@ describe('keystore credentials and kms-json', () => {
   });
 });
 
+describe('keystore quota', () => {
+  it('15: keystore quota NAME --rps N --burst M sets it (show and list say so), throttles XKS requests above it, and --off removes it', async () => {
+    const set = parseRecord(ok(await cli('keystore', 'quota', 'acme', '--rps', '0.001', '--burst', '2')).stdout);
+    assert.deepEqual(set, { keystore: 'acme', quota: '0.001/s, burst 2' });
+    assert.equal(parseRecord(ok(await cli('keystore', 'show', 'acme')).stdout).quota, '0.001/s, burst 2');
+    assert.deepEqual(JSON.parse(ok(await cli('keystore', 'show', 'acme', '--json')).stdout).quota, { rps: 0.001, burst: 2 });
+    const table = ok(await cli('keystore', 'list')).stdout;
+    assert.match(table, /^NAME\s.*\sQUOTA\s/m);
+    assert.match(table, /^acme\s.*0\.001\/s, burst 2/m);
+    assert.match(table, /^demo\s.*\soff\s/m);
+
+    assert.equal((await health(added)).status, 200);
+    assert.equal((await health(added)).status, 200);
+    const throttled = await health(added);
+    assert.equal(throttled.status, 429, throttled.text);
+    assert.equal(throttled.json.errorName, 'ThrottlingException');
+
+    assert.deepEqual(parseRecord(ok(await cli('keystore', 'quota', 'acme', '--off')).stdout), { keystore: 'acme', quota: 'off' });
+    await assertWorks(added);
+    assert.deepEqual(JSON.parse(ok(await cli('keystore', 'quota', 'acme', '--rps', '50', '--json')).stdout), { keystore: 'acme', quota: { rps: 50, burst: 50 } });
+    assert.deepEqual(JSON.parse(ok(await cli('keystore', 'quota', 'acme', '--off', '--json')).stdout), { keystore: 'acme', quota: null });
+  });
+});
+
 describe('keystore failures: one "keyhold: " line, non-zero exit, nothing changed', () => {
   const VALID_SECRET = 'dmFsaWQtc2VjcmV0LWJ1dC1uZXZlci11c2VkLWJ5LWtleWhvbGQ=';
   const cases: [string, string[], RegExp][] = [
@@ -176,6 +200,12 @@ describe('keystore failures: one "keyhold: " line, non-zero exit, nothing change
     ['bad secret', ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH', '--secret', 'short'], /secret must be/],
     ['only one of --access-key-id/--secret', ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH'], /give both an access key id and a secret/],
     ['unknown keystore: show', ['keystore', 'show', 'nope'], /no keystore named "nope"/],
+    ['unknown keystore: quota', ['keystore', 'quota', 'nope', '--rps', '5'], /no keystore named "nope"/],
+    ['negative rps', ['keystore', 'quota', 'acme', '--rps=-1'], /rps must be a number of requests per second above 0/],
+    ['rps not a number', ['keystore', 'quota', 'acme', '--rps', 'fast'], /--rps must be a number \(got "fast"\)/],
+    ['fractional burst', ['keystore', 'quota', 'acme', '--rps', '5', '--burst', '1.5'], /burst must be a whole number/],
+    ['quota without --rps or --off', ['keystore', 'quota', 'acme'], /give --rps N \[--burst M\] to set a quota, or --off/],
+    ['quota with both --rps and --off', ['keystore', 'quota', 'acme', '--rps', '5', '--off'], /either --rps \[--burst\] or --off, not both/],
     ['unknown credential: credential remove', ['keystore', 'credential', 'remove', 'mig', 'NOSUCHKEYID234567ABCDEFG'], /does not exist/],
     ['wrong admin token (--token wrong)', ['--token', 'wrong', 'keystore', 'create', 'other', '--prefix', '/other'], /missing or invalid admin token/],
   ];

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningNode } from '../../src/server/node.js';
 import { startTwoNodeFleet, type TwoNodeFleet } from '../helpers/fleet.js';
 import type { TestNode } from '../helpers/node-harness.js';
-import { admin, decryptBody, encryptBody, xks } from '../helpers/xks-client.js';
+import { admin, decryptBody, encryptBody, healthBody, xks } from '../helpers/xks-client.js';
 
 describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
   let fleet: TwoNodeFleet;
@@ -77,5 +77,18 @@ describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
     assert.ok(await store.updateKey(key.id, { status: 'ENABLED', blockReason: null }, Date.now()));
     await second.scheduler.tick();
     assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
+  });
+
+  it('15: a keystore quota set on one node applies on the other after its next pass, per node; removing it too', async () => {
+    // One request per 1000 s with a burst of one: each node admits exactly one, then throttles.
+    assert.equal((await admin(first, 'PUT', '/keystores/demo/quota', { rps: 0.001, burst: 1 })).status, 200);
+    await second.scheduler.tick();
+    for (const node of [first, secondNode()]) {
+      assert.equal((await xks(node, { operation: 'health', body: healthBody() })).status, 200);
+      assert.equal((await xks(node, { operation: 'health', body: healthBody() })).json.errorName, 'ThrottlingException');
+    }
+    assert.equal((await admin(first, 'DELETE', '/keystores/demo/quota')).status, 200);
+    await second.scheduler.tick();
+    for (let i = 0; i < 3; i++) assert.equal((await xks(secondNode(), { operation: 'health', body: healthBody() })).status, 200);
   });
 });

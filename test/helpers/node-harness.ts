@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { RootConfig } from '../../src/roots/root-config.js';
 import { initDataDir } from '../../src/server/init.js';
 import type { AuditConfig } from '../../src/audit/audit-service.js';
-import { startNode, type RunningNode } from '../../src/server/node.js';
+import { startNode, type NodeOptions, type RunningNode } from '../../src/server/node.js';
 import { closeAgents } from './xks-client.js';
 
 export interface TestNode {
@@ -37,7 +37,7 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number }; root?: RootConfig; audit?: AuditConfig; metricsPublic?: boolean } = {},
+  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number }; root?: RootConfig; audit?: AuditConfig; metricsPublic?: boolean; throttle?: NodeOptions['throttle'] } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
   const clock = options.clock ?? systemClock;
@@ -60,6 +60,7 @@ export async function startTestNode(
     idleTimeoutMs: options.idleTimeoutMs,
     audit: options.audit,
     metricsPublic: options.metricsPublic,
+    throttle: options.throttle,
   });
   const testNode: TestNode = {
     node,

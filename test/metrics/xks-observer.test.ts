@@ -15,13 +15,13 @@ describe('the XKS request observer', () => {
   it('counts 429 ThrottlingException as a retryable error and a throttle; an unknown auth reason as other', async () => {
     const registry = new Registry();
     const observer = createXksRequestMetrics(registry);
-    for (let i = 0; i < 3; i++) observer.observe(base({ errorName: 'ThrottlingException', status: 429 }), 0.2);
-    observer.observe(base({ xksOperation: 'Decrypt', errorName: 'ThrottlingException', status: 429 }), 0.2);
+    for (let i = 0; i < 3; i++) observer.observe(base({ errorName: 'ThrottlingException', status: 429, detail: 'quota: keystore request quota exceeded' }), 0.2);
+    observer.observe(base({ xksOperation: 'Decrypt', errorName: 'ThrottlingException', status: 429, detail: 'concurrency: node limit reached' }), 0.2);
     observer.observe(base({ errorName: 'AuthenticationFailedException', status: 401, authFailure: 'not-a-known-reason' }), 1);
     observer.observe(base({ errorName: 'AccessDeniedException', status: 403 }), 1); // denied without a rule id: no denial series
     const samples = parseExposition(await registry.metrics());
-    assert.equal(valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'ks-a', xks_operation: 'Encrypt' }), 3);
-    assert.equal(valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'ks-a', xks_operation: 'Decrypt' }), 1);
+    assert.equal(valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'ks-a', xks_operation: 'Encrypt', reason: 'quota' }), 3);
+    assert.equal(valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'ks-a', xks_operation: 'Decrypt', reason: 'concurrency' }), 1);
     assert.equal(
       valueOf(samples, 'keyhold_xks_proxy_errors_total', { keystore: 'ks-a', kms_operation: '(none)', xks_operation: 'Encrypt', error_type: 'retryable', exception_name: 'ThrottlingException' }),
       3,

@@ -198,6 +198,18 @@ function storeSuite(name: string, target: DialectTarget) {
       it('reports a missing keystore when setting status', async () => {
         await assert.rejects(store.setKeystoreStatus('ks-missing', 'DISABLED'), StoreNotFoundError);
       });
+
+      it('sets, changes and removes a request quota (fractional rps kept exactly); none by default', async () => {
+        const { keystore } = await seedKeystore();
+        assert.equal((await store.getKeystoreByName(keystore.name))?.quota, undefined);
+        await store.setKeystoreQuota(keystore.id, { rps: 0.25, burst: 3 });
+        assert.deepEqual((await store.getKeystoreByName(keystore.name))?.quota, { rps: 0.25, burst: 3 });
+        await store.setKeystoreQuota(keystore.id, { rps: 1500, burst: 3000 });
+        assert.deepEqual((await store.listKeystores()).find((k) => k.id === keystore.id)?.quota, { rps: 1500, burst: 3000 });
+        await store.setKeystoreQuota(keystore.id, undefined);
+        assert.equal((await store.getKeystoreByName(keystore.name))?.quota, undefined);
+        await assert.rejects(store.setKeystoreQuota('ks-missing', { rps: 1, burst: 1 }), StoreNotFoundError);
+      });
     });
 
     describe('credentials', () => {

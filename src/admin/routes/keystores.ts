@@ -99,6 +99,23 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: 
     keystores.unblock({ name: request.params.name }),
   );
 
+  // The keystore's request quota (docs/throttling.md); the service checks the values and says why it refuses them.
+  app.put<{ Params: { name: string }; Body: { rps: number; burst?: number } }>(
+    '/keystores/:name/quota',
+    {
+      config: routePermission('keystores:write'),
+      schema: {
+        params: nameParams,
+        body: { type: 'object', required: ['rps'], additionalProperties: false, properties: { rps: { type: 'number' }, burst: { type: 'number' } } },
+      },
+    },
+    async (request) => keystores.setQuota(request.params.name, request.body),
+  );
+
+  app.delete<{ Params: { name: string } }>('/keystores/:name/quota', { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request) =>
+    keystores.setQuota(request.params.name, undefined),
+  );
+
   app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
     '/keystores/:name/kms-json',
     // It reveals a SigV4 secret.

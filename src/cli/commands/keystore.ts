@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import type { KeystoreQuota } from '../../domain/types.js';
 import type { KeystoreView, KmsConsoleJson, NewCredential } from '../../keystores/service.js';
-import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin, CliError, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
@@ -39,8 +40,8 @@ export function registerKeystoreCommands(program: Command): void {
     .action(async (_options, command: Command) => {
       const rows = await callAdmin<KeystoreView[]>(connection(command), 'GET', '/keystores');
       printTable(
-        rows.map((k) => ({ ...k, credentials: k.credentials.length })),
-        ['name', 'uriPath', 'region', 'group', 'status', 'credentials'],
+        rows.map((k) => ({ ...k, credentials: k.credentials.length, quota: formatQuota(k.quota) })),
+        ['name', 'uriPath', 'region', 'group', 'status', 'quota', 'credentials'],
         Boolean(flags(command).json),
       );
     });
@@ -50,7 +51,8 @@ export function registerKeystoreCommands(program: Command): void {
     .description('show one keystore and its credentials (never the secrets)')
     .action(async (name: string, _options, command: Command) => {
       const view = await callAdmin<KeystoreView>(connection(command), 'GET', `/keystores/${pathSegment(name)}`);
-      printRecord({ ...view, credentials: view.credentials.map((c) => `${c.accessKeyId} (${c.createdAt})`) }, Boolean(flags(command).json));
+      const json = Boolean(flags(command).json);
+      printRecord({ ...view, quota: json ? view.quota : formatQuota(view.quota), credentials: view.credentials.map((c) => `${c.accessKeyId} (${c.createdAt})`) }, json);
     });
 
   for (const action of ['enable', 'disable'] as const) {
@@ -78,6 +80,27 @@ export function registerKeystoreCommands(program: Command): void {
     .action(async (name: string, _options, command: Command) => {
       const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/unblock`);
       printRecord({ keystore: view.name, status: view.status }, Boolean(flags(command).json));
+    });
+
+  keystore
+    .command('quota <name>')
+    .description('set a keystore\'s request quota on each node (429 ThrottlingException above it), or remove it with --off')
+    .option('--rps <n>', 'requests per second (may be fractional, e.g. 0.5)')
+    .option('--burst <m>', 'requests at once after a quiet spell (default: one second\'s worth)')
+    .option('--off', 'remove the quota')
+    .action(async (name: string, options: { rps?: string; burst?: string; off?: boolean }, command: Command) => {
+      const path = `/keystores/${pathSegment(name)}/quota`;
+      let view: KeystoreView;
+      if (options.off) {
+        if (options.rps !== undefined || options.burst !== undefined) throw new CliError('give either --rps [--burst] or --off, not both');
+        view = await callAdmin<KeystoreView>(connection(command), 'DELETE', path);
+      } else {
+        if (options.rps === undefined) throw new CliError('give --rps N [--burst M] to set a quota, or --off to remove it');
+        const body = { rps: parseNumber('--rps', options.rps), ...(options.burst === undefined ? {} : { burst: parseNumber('--burst', options.burst) }) };
+        view = await callAdmin<KeystoreView>(connection(command), 'PUT', path, body);
+      }
+      const json = Boolean(flags(command).json);
+      printRecord({ keystore: view.name, quota: json ? (view.quota ?? null) : formatQuota(view.quota) }, json);
     });
 
   keystore
@@ -114,4 +137,16 @@ export function registerKeystoreCommands(program: Command): void {
       await callAdmin(connection(command), 'DELETE', `/keystores/${pathSegment(name)}/credentials/${pathSegment(accessKeyId)}`);
       console.log(`Removed credential ${accessKeyId} from keystore ${name}`);
     });
+}
+
+/** `100/s, burst 200`, or `off`. */
+function formatQuota(quota: KeystoreQuota | undefined): string {
+  return quota ? `${quota.rps}/s, burst ${quota.burst}` : 'off';
+}
+
+/** A number as typed; the server checks its range and says why it refuses one. */
+function parseNumber(flag: string, value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) throw new CliError(`${flag} must be a number (got "${value}")`);
+  return number;
 }

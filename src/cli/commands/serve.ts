@@ -4,6 +4,7 @@ import { AUDIT_MODES, type AuditMode } from '../../audit/audit-log.js';
 import { AUDIT_SYNCS, type AuditSync } from '../../audit/sqlite-appender.js';
 import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.js';
 import { KEYHOLD_VERSION } from '../../core/version.js';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS } from '../../throttle/admission.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
 import { CliError } from '../admin-client.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
@@ -40,6 +41,19 @@ function parseRetentionDays(value: string): number {
   return days;
 }
 
+function parseMaxInFlight(value: string): number {
+  const limit = Number(value);
+  if (value.trim() === '' || !Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError('must be a whole number of requests, 0 for no limit');
+  return limit;
+}
+
+function parseShedAfterMs(value: string): number {
+  const ms = Number(value);
+  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed');
+  if (ms >= 250) throw new InvalidArgumentError('must be under 250 (KMS gives up on a request after 250 ms), 0 to never shed');
+  return ms;
+}
+
 interface ServeOptions {
   dataDir?: string;
   host: string;
@@ -53,6 +67,9 @@ interface ServeOptions {
   syslogCa?: string;
   auditRetentionDays?: string;
   metricsPublic?: boolean;
+  /** Throttle flags (and their environment defaults) arrive as text and are checked in serve(). */
+  maxInFlight: string;
+  shedAfterMs: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -69,13 +86,15 @@ export function registerServeCommand(program: Command): void {
     .option('--syslog-ca <file>', 'CA certificate (PEM) for tls:// syslog ($KEYHOLD_SYSLOG_CA)', process.env.KEYHOLD_SYSLOG_CA)
     .option('--audit-retention-days <n>', 'delete audit events older than N days, up to a signed checkpoint ($KEYHOLD_AUDIT_RETENTION_DAYS)', process.env.KEYHOLD_AUDIT_RETENTION_DAYS || undefined)
     .option('--metrics-public', 'serve GET /metrics without a token (default: a token with metrics:read) ($KEYHOLD_METRICS_PUBLIC=true)', process.env.KEYHOLD_METRICS_PUBLIC === 'true')
+    .option('--max-in-flight <n>', 'requests working at once on this node; more answer 429 ThrottlingException, 0 for no limit ($KEYHOLD_MAX_IN_FLIGHT)', process.env.KEYHOLD_MAX_IN_FLIGHT || String(DEFAULT_MAX_IN_FLIGHT))
+    .option('--shed-after-ms <ms>', 'answer 429 to a request that waited this long before its work started, 0 to never ($KEYHOLD_SHED_AFTER_MS)', process.env.KEYHOLD_SHED_AFTER_MS || String(DEFAULT_SHED_AFTER_MS))
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
     });
 }
 
 async function serve(options: ServeOptions): Promise<void> {
-  // Audit settings are checked before anything is initialized, so a bad one leaves nothing behind.
+  // Audit and throttle settings are checked before anything is initialized, so a bad one leaves nothing behind.
   const checked = <T>(name: string, parse: (value: string) => T, value: unknown): T => {
     if (typeof value !== 'string') return value as T;
     try {
@@ -94,6 +113,10 @@ async function serve(options: ServeOptions): Promise<void> {
     syslog = parseSyslogUrl(options.syslog, options.syslogCa === undefined ? undefined : readFileSync(options.syslogCa));
   }
   const audit = { mode: auditMode, sync: auditSync, syslog, retentionDays };
+  const throttle = {
+    maxInFlight: checked('--max-in-flight / $KEYHOLD_MAX_IN_FLIGHT', parseMaxInFlight, options.maxInFlight),
+    shedAfterMs: checked('--shed-after-ms / $KEYHOLD_SHED_AFTER_MS', parseShedAfterMs, options.shedAfterMs),
+  };
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
     import('../../server/logger.js'),
@@ -112,7 +135,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = createLogger({ level: options.logLevel });
   let node;
   try {
-    node = await startNode({ dataDir, host: options.host, port: options.port, databaseUrl, logger, clock: systemClock, audit, metricsPublic: options.metricsPublic });
+    node = await startNode({ dataDir, host: options.host, port: options.port, databaseUrl, logger, clock: systemClock, audit, metricsPublic: options.metricsPublic, throttle });
   } catch (error) {
     // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
     if (initResult) rmSync(dataDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { keyLifecycleMigration } from './0002_key_lifecycle.js';
 import { auditMigration } from './0003_audit.js';
 import { policiesMigration } from './0004_policies.js';
 import { accessMigration } from './0005_access.js';
+import { keystoreQuotasMigration } from './0006_keystore_quotas.js';
 import { keysUpdatedAtIndexMigration } from './0007_keys_updated_at_index.js';
 
 /**
@@ -18,6 +19,7 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0003_audit': auditMigration(dialect),
     '0004_policies': policiesMigration(dialect),
     '0005_access': accessMigration(dialect),
+    '0006_keystore_quotas': keystoreQuotasMigration(dialect),
     '0007_keys_updated_at_index': keysUpdatedAtIndexMigration(),
   };
 }

@@ -1,0 +1,364 @@
+/**
+ * Overload: what KMS sees when it sends a Keyhold node far more than it can serve (docs/throttling.md).
+ *
+ *   npm run build && node --import tsx bench/overload.ts [--factor 3] [--duration S] [--max-in-flight N] [--shed-after-ms MS] [--connections N] [--h2] [--out FILE]
+ *
+ * 1. Starts a node (the compiled dist/, durable audit, info logging to a file, as `keyhold serve`) in a
+ *    child process, with the throttle settings given (default: serve's defaults).
+ * 2. Probes its capacity: closed loop, 32 Encrypts in flight, for --probe seconds.
+ * 3. Offers --factor times that rate, open loop, for --duration seconds, over up to --connections (512)
+ *    HTTP/1.1 keep-alive connections, more than the node admits at once, so requests pile up at the node
+ *    rather than in the client (--h2: over that many HTTP/2 connections instead). Each request's latency
+ *    runs from the moment it was sent to its answer: what KMS's 250 ms timer sees.
+ * Prints the share of 200 and 429 ThrottlingException (and anything else), latency percentiles of each,
+ * how many answers came after 250 ms, and the node's reasons (from its log); writes the figures as JSON (--out). Bounded: loopback only, a few
+ * seconds, at most --max-outstanding requests outstanding (beyond that a slot is skipped and counted).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { Agent, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LatencyRecorder, summarize, type LatencySummary } from './stats.js';
+import { preparePool, type PreparedRequest } from './xks-requests.js';
+
+const KMS_TIMEOUT_MS = 250;
+
+interface ChildReady {
+  type: 'ready';
+  port: number;
+  certPath: string;
+  uriPath: string;
+  credential: { accessKeyId: string; secret: string; region: string };
+}
+
+// ------------------------------------------------------------------------------------- the node (child)
+
+async function serveChild(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(3),
+    options: { 'data-dir': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'shed-after-ms': { type: 'string' } },
+  });
+  const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
+  const { systemClock } = (await import(dist('core/clock.js'))) as typeof import('../src/core/clock.js');
+  const { initDataDir } = (await import(dist('server/init.js'))) as typeof import('../src/server/init.js');
+  const { createLogger, flushLogger } = (await import(dist('server/logger.js'))) as typeof import('../src/server/logger.js');
+  const { startNode } = (await import(dist('server/node.js'))) as typeof import('../src/server/node.js');
+  const dataDir = values['data-dir']!;
+  const init = await initDataDir({ dataDir, demo: true, clock: systemClock });
+  const logger = createLogger({ level: 'info', file: join(dataDir, 'node.log') });
+  const throttle = {
+    ...(values['max-in-flight'] === undefined ? {} : { maxInFlight: Number(values['max-in-flight']) }),
+    ...(values['shed-after-ms'] === undefined ? {} : { shedAfterMs: Number(values['shed-after-ms']) }),
+  };
+  const node = await startNode({ dataDir, host: '127.0.0.1', port: 0, logger, clock: systemClock, throttle });
+  const ready: ChildReady = {
+    type: 'ready',
+    port: node.port,
+    certPath: init.paths.tlsCert,
+    uriPath: init.demo!.keystore.uriPath,
+    credential: { ...init.demo!.credential, region: init.demo!.keystore.region },
+  };
+  process.send!(ready);
+  const stop = () => void node.close().then(() => flushLogger(logger)).finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('disconnect', stop);
+}
+
+// --------------------------------------------------------------------------------- the load (parent)
+
+interface Outcome {
+  status: number;
+  errorName?: string;
+  latencyMs: number;
+}
+
+interface Client {
+  send(): Promise<Outcome>;
+  close(): void;
+}
+
+function errorNameOf(status: number, body: string): string | undefined {
+  if (status === 200) return undefined;
+  try {
+    return (JSON.parse(body) as { errorName?: string }).errorName;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * HTTP/1.1 keep-alive, up to `connections` sockets, one request on each at a time (as KMS may send).
+ * Latency runs from the moment a request gets its socket: time spent waiting for a free connection is
+ * the client's own queue, not the proxy's.
+ */
+class Http1Client implements Client {
+  private readonly agent: Agent;
+  private request = 0;
+  constructor(
+    ca: Buffer,
+    connections: number,
+    private readonly port: number,
+    private readonly pool: PreparedRequest[],
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+  }
+
+  send(): Promise<Outcome> {
+    const prepared = this.pool[this.request++ % this.pool.length]!;
+    return new Promise((resolve) => {
+      let sentAt = performance.now();
+      const request = httpsRequest({ agent: this.agent, host: '127.0.0.1', port: this.port, method: 'POST', path: prepared.path, headers: prepared.headers }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, errorName: errorNameOf(response.statusCode ?? 0, body), latencyMs: performance.now() - sentAt }));
+      });
+      request.on('socket', () => (sentAt = performance.now()));
+      request.on('error', () => resolve({ status: 0, errorName: 'transport error', latencyMs: performance.now() - sentAt }));
+      request.end(prepared.body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/**
+ * HTTP/2, `count` connections, streams unlimited. Note: under load Node's client (nghttp2) sends the
+ * HEADERS of new streams ahead of the DATA of older ones, so bodies arrive late and the node sheds them
+ * for queue time: a property of that client, which this mode shows.
+ */
+class Http2Client implements Client {
+  private readonly sessions: ClientHttp2Session[];
+  private next = 0;
+  private request = 0;
+  constructor(
+    origin: string,
+    ca: Buffer,
+    count: number,
+    private readonly pool: PreparedRequest[],
+  ) {
+    this.sessions = Array.from({ length: count }, () => connect(origin, { ca, servername: 'localhost', settings: { enablePush: false } }));
+    for (const session of this.sessions) session.on('error', () => undefined);
+  }
+
+  send(): Promise<Outcome> {
+    const prepared = this.pool[this.request++ % this.pool.length]!;
+    const session = this.sessions[this.next++ % this.sessions.length]!;
+    const sentAt = performance.now();
+    return new Promise((resolve) => {
+      const { host: _host, 'content-length': _length, ...headers } = prepared.headers;
+      const stream = session.request({ ...headers, [constants.HTTP2_HEADER_METHOD]: 'POST', [constants.HTTP2_HEADER_PATH]: prepared.path, [constants.HTTP2_HEADER_AUTHORITY]: prepared.headers.host! });
+      let status = 0;
+      let body = '';
+      stream.setEncoding('utf8');
+      stream.on('response', (h) => (status = Number(h[constants.HTTP2_HEADER_STATUS])));
+      stream.on('data', (chunk: string) => (body += chunk));
+      stream.on('end', () => resolve({ status, errorName: errorNameOf(status, body), latencyMs: performance.now() - sentAt }));
+      stream.on('error', () => resolve({ status: 0, errorName: 'transport error', latencyMs: performance.now() - sentAt }));
+      stream.end(prepared.body);
+    });
+  }
+
+  close(): void {
+    for (const session of this.sessions) session.close();
+  }
+}
+
+/** Closed loop: `concurrency` requests in flight for `seconds`; returns 200s per second. */
+async function probeCapacity(client: Client, concurrency: number, seconds: number): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let ok = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) if ((await client.send()).status === 200) ok += 1;
+    }),
+  );
+  return ok / seconds;
+}
+
+interface OverloadResult {
+  offeredRps: number;
+  sentRps: number;
+  skipped: number;
+  counts: Record<string, number>;
+  latency: Record<string, LatencySummary>;
+  answeredAfter250Ms: number;
+  sendLagP99Ms: number;
+}
+
+/** Open loop: request i is due at t0 + i/rate; each is sent when due (checked every ms) unless too many are outstanding. */
+async function overload(client: Client, rate: number, seconds: number, maxOutstanding: number): Promise<OverloadResult> {
+  const recorders = new Map<string, LatencyRecorder>();
+  const counts: Record<string, number> = {};
+  const lags = new LatencyRecorder(rate * seconds);
+  let outstanding = 0;
+  let sent = 0;
+  let skipped = 0;
+  let late = 0;
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  const total = Math.floor(rate * seconds);
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
+      while (sent + skipped < due) {
+        const slot = t0 + ((sent + skipped) / rate) * 1000;
+        if (outstanding >= maxOutstanding) {
+          skipped += 1;
+          continue;
+        }
+        lags.record(now - slot);
+        sent += 1;
+        outstanding += 1;
+        pending.push(
+          client.send().then((outcome) => {
+            outstanding -= 1;
+            const key = outcome.status === 200 ? '200' : `${outcome.status} ${outcome.errorName ?? ''}`.trim();
+            counts[key] = (counts[key] ?? 0) + 1;
+            if (outcome.latencyMs > KMS_TIMEOUT_MS) late += 1;
+            let recorder = recorders.get(key);
+            if (!recorder) recorders.set(key, (recorder = new LatencyRecorder(rate * seconds)));
+            recorder.record(outcome.latencyMs);
+          }),
+        );
+      }
+      if (sent + skipped >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await Promise.all(pending);
+  const lagSummary = summarize(lags);
+  return {
+    offeredRps: rate,
+    sentRps: Math.round(sent / seconds),
+    skipped,
+    counts,
+    latency: Object.fromEntries([...recorders].map(([key, recorder]) => [key, summarize(recorder)])),
+    answeredAfter250Ms: late,
+    sendLagP99Ms: lagSummary.p99_ms,
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function main(): Promise<void> {
+  const { values: flags } = parseArgs({
+    options: {
+      factor: { type: 'string', default: '3' },
+      probe: { type: 'string', default: '3' },
+      duration: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '512' },
+      h2: { type: 'boolean', default: false },
+      'max-outstanding': { type: 'string', default: '20000' },
+      'max-in-flight': { type: 'string' },
+      'shed-after-ms': { type: 'string' },
+      out: { type: 'string', default: 'overload-results.json' },
+    },
+  });
+  const number = (name: string, value: string, max: number) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`--${name} must be a number above 0 and at most ${max}`);
+    return n;
+  };
+  const factor = number('factor', flags.factor!, 10);
+  const probeS = number('probe', flags.probe!, 30);
+  const durationS = number('duration', flags.duration!, 30);
+  const connections = Math.round(number('connections', flags.connections!, 4096));
+  const maxOutstanding = Math.round(number('max-outstanding', flags['max-outstanding']!, 100_000));
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-overload-'));
+  const throttleArgs = [
+    ...(flags['max-in-flight'] === undefined ? [] : ['--max-in-flight', flags['max-in-flight']]),
+    ...(flags['shed-after-ms'] === undefined ? [] : ['--shed-after-ms', flags['shed-after-ms']]),
+  ];
+  const child = fork(fileURLToPath(import.meta.url), ['--child', '--data-dir', dataDir, ...throttleArgs], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const ready = await new Promise<ChildReady>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the node exited (code ${code}) before it was ready`)));
+      child.on('message', (message: ChildReady) => message?.type === 'ready' && resolve(message));
+    });
+    const host = `localhost:${ready.port}`;
+    const path = `${ready.uriPath}/keys/demo-key/encrypt`;
+    const pool = await preparePool({ host, path, credential: ready.credential, size: 512 });
+    const ca = readFileSync(ready.certPath);
+    const client: Client = flags.h2 ? new Http2Client(`https://${host}`, ca, connections, pool) : new Http1Client(ca, connections, ready.port, pool);
+    const transport = flags.h2 ? `${connections} HTTP/2 connections` : `up to ${connections} HTTP/1.1 keep-alive connections`;
+    try {
+      const capacity = await probeCapacity(client, 32, probeS);
+      const rate = Math.round(capacity * factor);
+      console.log(`capacity (closed loop, 32 in flight, ${probeS} s): ${Math.round(capacity)} Encrypt/s; offering ${rate}/s (${factor}x) for ${durationS} s over ${transport}`);
+      const result = await overload(client, rate, durationS, maxOutstanding);
+      const answered = Object.values(result.counts).reduce((a, b) => a + b, 0);
+      console.log(`sent ${result.sentRps}/s (skipped ${result.skipped}; client send lag p99 ${result.sendLagP99Ms} ms)`);
+      for (const [key, count] of Object.entries(result.counts).sort()) {
+        const l = result.latency[key]!;
+        console.log(`  ${key.padEnd(26)} ${String(count).padStart(7)}  ${((100 * count) / answered).toFixed(1).padStart(5)} %   p50 ${l.p50_ms}  p99 ${l.p99_ms}  p99.9 ${l.p999_ms}  max ${l.max_ms} ms`);
+      }
+      console.log(`answered after ${KMS_TIMEOUT_MS} ms: ${result.answeredAfter250Ms} of ${answered}`);
+      writeFileSync(flags.out!, JSON.stringify({ capacityRps: Math.round(capacity), factor, durationS, transport, throttle: throttleArgs, ...result }, null, 2) + '\n');
+    } finally {
+      client.close();
+    }
+  } finally {
+    await stopChild(child);
+    printNodeView(join(dataDir, 'node.log'));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * From the node's log: why it throttled (`reason` starts with quota:, concurrency: or queue-time:), and
+ * its own view of latency per status: from handler entry to the log line, which is written just before
+ * the audit commit. It leaves out the time a request waited before the handler saw it (socket buffers,
+ * TLS, a busy event loop), the audit commit, and the time its answer took to leave.
+ */
+function printNodeView(logFile: string): void {
+  const reasons: Record<string, number> = {};
+  const latencies = new Map<number, LatencyRecorder>();
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.includes('"xks.request"')) continue;
+    const entry = JSON.parse(line) as { status?: number; errorName?: string; reason?: string; latencyMs?: number };
+    if (entry.status === undefined || entry.latencyMs === undefined) continue;
+    let recorder = latencies.get(entry.status);
+    if (!recorder) latencies.set(entry.status, (recorder = new LatencyRecorder(1024)));
+    recorder.record(entry.latencyMs);
+    if (entry.errorName === 'ThrottlingException') {
+      const reason = String(entry.reason ?? '').split(':')[0]!;
+      reasons[reason] = (reasons[reason] ?? 0) + 1;
+    }
+  }
+  console.log(`node's throttle reasons: ${JSON.stringify(reasons)}`);
+  for (const [status, recorder] of [...latencies].sort((a, b) => a[0] - b[0])) {
+    const l = summarize(recorder);
+    console.log(`node's own latency (handler entry to log line, before the audit commit), ${status}: p50 ${l.p50_ms}  p99 ${l.p99_ms}  max ${l.max_ms} ms (${l.count} requests, probe included)`);
+  }
+}
+
+if (process.argv[2] === '--child') await serveChild();
+else await main();

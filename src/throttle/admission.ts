@@ -1,0 +1,162 @@
+import type { KeystoreQuota } from '../domain/types.js';
+import type { LiveKeystore } from '../registry/live-state.js';
+import { XksError } from '../xks/errors.js';
+import type { XksAdmission, XksAdmissionTicket } from '../xks/pipeline-ports.js';
+import { TokenBucket, type MonotonicMs } from './token-bucket.js';
+
+export interface ThrottleSettings {
+  /**
+   * Most requests in flight on this node, from admission (before the body is read) until the answer is
+   * recorded; more answer 429 at once. 0: no limit.
+   */
+  maxInFlight?: number;
+  /** A request that waited longer than this between arrival and the start of its work is shed (429). 0: never. */
+  shedAfterMs?: number;
+  /** Monotonic milliseconds (default performance.now); tests drive quotas and queue time with a manual one. */
+  now?: MonotonicMs;
+}
+
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+export const DEFAULT_SHED_AFTER_MS = 100;
+
+/** Why a request was throttled; the record's `detail` starts with it (`quota: …`), for logs, audit and metrics. */
+export type ThrottleReason = 'quota' | 'concurrency' | 'queue-time';
+
+/** The reason of a throttled request's record detail, or undefined when it was not throttled. */
+export function throttleReason(detail: string | undefined): ThrottleReason | undefined {
+  const reason = detail?.slice(0, detail.indexOf(':'));
+  return reason === 'quota' || reason === 'concurrency' || reason === 'queue-time' ? reason : undefined;
+}
+
+// The public message is what KMS relays to its caller; details stay in the log and audit.
+const PUBLIC_MESSAGE = 'The request rate is too high; reduce the frequency of calls';
+const throttled = (reason: ThrottleReason, detail: string) => new XksError('ThrottlingException', PUBLIC_MESSAGE, `${reason}: ${detail}`);
+
+/**
+ * Admission for the XKS data plane (DESIGN.md §3 stage "admit"): per-keystore request quotas, a node-wide
+ * limit on requests in flight, and queue-time shedding. Reads memory only; O(1) amortized per request.
+ *
+ * At admission (after routing, before the body is read or the signature checked) a request is refused at
+ * once when the node already has `maxInFlight` requests in flight or its keystore's bucket is empty; a
+ * refusal there costs no body read and no HMAC. Just before its work starts it is shed if it waited longer
+ * than `shedAfterMs` since admission, and only then takes a quota token: only requests signed with a
+ * keystore's credentials spend its quota, so an unauthenticated flood to a known prefix cannot starve the
+ * tenant (it is refused only while the bucket is empty anyway).
+ *
+ * A request still waiting for its body more than `shedAfterMs` after admission stops counting toward the
+ * limit (it will be shed when its body arrives): a client that sends bodies slowly cannot hold the
+ * node's slots for longer than that.
+ *
+ * Queue time is measured from admission, on the admission's own clock (so tests can drive it); arrival
+ * precedes admission by the routing only.
+ *
+ *= xks-spec.md#14.1
+ *# 15. [MAY] Per-prefix request quotas answered with 429 `ThrottlingException`.
+ */
+export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdmission & { inFlight(): number } {
+  const maxInFlight = settings.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const shedAfterMs = settings.shedAfterMs ?? DEFAULT_SHED_AFTER_MS;
+  const now = settings.now ?? (() => performance.now());
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 0) throw new RangeError('maxInFlight must be a whole number, 0 for no limit');
+  if (!Number.isFinite(shedAfterMs) || shedAfterMs < 0) throw new RangeError('shedAfterMs must be a number of milliseconds, 0 for never');
+
+  /** Buckets by keystore id; a keystore's bucket follows its live quota (created, re-rated, dropped). */
+  const buckets = new Map<string, TokenBucket>();
+  /** Requests admitted and working (past stillWorthIt), until released. */
+  let working = 0;
+  /** Requests admitted and not yet at stillWorthIt, oldest first; entries that left are skipped lazily. */
+  let waiting: Ticket[] = [];
+  let waitingHead = 0;
+  let waitingCount = 0;
+
+  function bucketFor(keystore: LiveKeystore): TokenBucket | undefined {
+    const { id, quota } = keystore.keystore;
+    const bucket = buckets.get(id);
+    if (!quota) {
+      if (bucket) buckets.delete(id);
+      return undefined;
+    }
+    if (!bucket) {
+      const created = new TokenBucket(quota, now);
+      buckets.set(id, created);
+      return created;
+    }
+    if (!sameQuota(bucket.currentRate(), quota)) bucket.setRate(quota);
+    return bucket;
+  }
+
+  /** Stops counting waiting requests that are past their queue-time budget (they will be shed), and drops left ones. */
+  function expireWaiting(at: number): void {
+    while (waitingHead < waiting.length) {
+      const ticket = waiting[waitingHead]!;
+      if (ticket.state === 'waiting') {
+        if (shedAfterMs === 0 || at - ticket.admittedAt <= shedAfterMs) break;
+        ticket.state = 'expired';
+        waitingCount -= 1;
+      }
+      waitingHead += 1;
+    }
+    // Compact: drop what was skipped, and entries that left behind a long-waiting head (shedding off).
+    if (waitingHead > 1024 && waitingHead * 2 > waiting.length) {
+      waiting = waiting.slice(waitingHead);
+      waitingHead = 0;
+    } else if (waiting.length > 4096 && waiting.length - waitingHead > 4 * (waitingCount + 1)) {
+      waiting = waiting.slice(waitingHead).filter((t) => t.state === 'waiting');
+      waitingHead = 0;
+    }
+  }
+
+  const inFlight = () => working + waitingCount;
+  const overQuota = (quota: KeystoreQuota | undefined) => throttled('quota', `keystore request quota exceeded (${quota?.rps}/s, burst ${quota?.burst})`);
+
+  class Ticket implements XksAdmissionTicket {
+    state: 'waiting' | 'expired' | 'working' | 'done' = 'waiting';
+    constructor(
+      private readonly keystore: LiveKeystore,
+      readonly admittedAt: number,
+    ) {}
+
+    stillWorthIt(): XksError | undefined {
+      const waitedMs = now() - this.admittedAt;
+      const wasWaiting = this.state === 'waiting';
+      this.state = 'done';
+      if (wasWaiting) waitingCount -= 1;
+      if (shedAfterMs > 0 && waitedMs > shedAfterMs) {
+        return throttled('queue-time', `waited ${Math.round(waitedMs)} ms before its work started (limit ${shedAfterMs} ms)`);
+      }
+      const bucket = bucketFor(this.keystore);
+      if (bucket && !bucket.take()) return overQuota(this.keystore.keystore.quota);
+      this.state = 'working';
+      working += 1;
+      return undefined;
+    }
+
+    release(): void {
+      if (this.state === 'working') working -= 1;
+      else if (this.state === 'waiting') waitingCount -= 1;
+      this.state = 'done';
+    }
+  }
+
+  return {
+    admit({ keystore }) {
+      const at = now();
+      if (maxInFlight > 0) {
+        expireWaiting(at);
+        if (inFlight() >= maxInFlight) return throttled('concurrency', `node limit of ${maxInFlight} requests in flight reached`);
+      }
+      const bucket = bucketFor(keystore);
+      if (bucket && !bucket.hasToken()) return overQuota(keystore.keystore.quota);
+      const ticket = new Ticket(keystore, at);
+      // Only a limit needs to know which waiting requests have expired.
+      if (maxInFlight > 0) waiting.push(ticket);
+      waitingCount += 1;
+      return ticket;
+    },
+    inFlight,
+  };
+}
+
+function sameQuota(a: KeystoreQuota, b: KeystoreQuota): boolean {
+  return a.rps === b.rps && a.burst === b.burst;
+}

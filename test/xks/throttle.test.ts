@@ -1,0 +1,279 @@
+/**
+ * Throttling as KMS sees it (docs/throttling.md): per-keystore quotas, the node's limit on requests in
+ * flight, and queue-time shedding, each answering 429 ThrottlingException with the spec's body, logged
+ * and audited with the reason. Real nodes, real SigV4 signers; time for quotas and queue time comes from
+ * a manual monotonic source the test advances.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Agent, request as httpsRequest } from 'node:https';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { DataKey } from '../../src/roots/root-of-trust.js';
+import { startNode } from '../../src/server/node.js';
+import { scrape, valueOf } from '../helpers/metrics.js';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
+import { startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { httpsJson } from '../helpers/https-json.js';
+import { signKmsStyle } from '../helpers/signers.js';
+import { admin, closeAgents, encryptBody, healthBody, metadata, xks, xksPath, type XksResponse } from '../helpers/xks-client.js';
+
+/** Monotonic milliseconds the test sets; `nextRead()` resolves the next time the node reads it. */
+function manualTime() {
+  let now = 1_000_000;
+  let waiting: (() => void)[] = [];
+  return {
+    now: () => {
+      const resolve = waiting;
+      waiting = [];
+      for (const r of resolve) r();
+      return now;
+    },
+    advance: (ms: number) => void (now += ms),
+    nextRead: () => new Promise<void>((resolve) => waiting.push(resolve)),
+  };
+}
+
+function assertThrottled(response: XksResponse, reason?: RegExp): void {
+  assert.equal(response.status, 429, response.text);
+  assert.equal(response.headers['content-type'], 'application/json');
+  assert.deepEqual(Object.keys(response.json).sort(), ['errorMessage', 'errorName']);
+  assert.equal(response.json.errorName, 'ThrottlingException');
+  assert.match(response.json.errorMessage, /^[\x20-\x7e]{1,511}$/);
+  if (reason) assert.doesNotMatch(response.json.errorMessage, reason, 'the reason stays in the log, not in the answer');
+}
+
+const health = (node: TestNode, credential = node.credential, prefix = node.prefix) =>
+  xks(node, { path: `${prefix}/kms/xks/v1/health`, body: healthBody(), credential });
+
+async function adminOk(node: TestNode, method: string, path: string, body?: unknown) {
+  const response = await admin(node, method, path, body);
+  assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${response.text}`);
+  return response.json;
+}
+
+function throttleLogs(node: TestNode) {
+  return node.logs.filter((l) => l.event === 'xks.request' && l.errorName === 'ThrottlingException');
+}
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`keystore quotas on ${dialect}`, () => {
+    const time = manualTime();
+    let node: TestNode;
+    let database: ScratchDatabase | undefined;
+    let other: { accessKeyId: string; secret: string };
+    before(async () => {
+      database = dialect === 'postgres' ? await createScratchDatabase() : undefined;
+      node = await startTestNode({ databaseUrl: database?.url, throttle: { now: time.now } });
+      const created = await adminOk(node, 'POST', '/keystores', { name: 'other', prefix: '/other', region: node.region });
+      other = created.credential;
+    });
+    after(async () => {
+      await node?.close();
+      await database?.drop();
+    });
+
+    it('15: a quota of 1/s with burst 2 admits two requests and answers the third 429 ThrottlingException; another keystore is unaffected', async () => {
+      const view = await adminOk(node, 'PUT', '/keystores/demo/quota', { rps: 1, burst: 2 });
+      assert.deepEqual(view.quota, { rps: 1, burst: 2 });
+      assert.equal((await health(node)).status, 200);
+      assert.equal((await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(16)) })).status, 200);
+      const third = await xks(node, { operation: 'metadata', body: { requestMetadata: metadata('DescribeKey') } });
+      assertThrottled(third, /quota/);
+      for (let i = 0; i < 5; i++) assert.equal((await health(node, other, '/other')).status, 200, 'keystore "other" has no quota');
+
+      const logged = throttleLogs(node).at(-1)!;
+      assert.equal(logged.keystore, 'demo');
+      assert.equal(logged.status, 429);
+      assert.match(String(logged.reason), /^quota: keystore request quota exceeded \(1\/s, burst 2\)$/);
+      const audited = await adminOk(node, 'GET', '/audit/events?keystore=demo&outcome=error&limit=10');
+      const event = audited.events.find((e: Record<string, unknown>) => e.errorName === 'ThrottlingException');
+      assert.ok(event, 'the throttled request is in the audit log');
+      assert.equal(event.status, 429);
+      assert.match(event.detail, /^quota: /);
+      const { samples } = await scrape(node, node.adminToken);
+      assert.equal(valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'demo', xks_operation: 'GetKeyMetadata', reason: 'quota' }), 1);
+    });
+
+    it('15: the bucket refills with time: one request a second, never more than the burst', async () => {
+      time.advance(1_000);
+      assert.equal((await health(node)).status, 200);
+      assertThrottled(await health(node));
+      time.advance(60_000);
+      assert.equal((await health(node)).status, 200);
+      assert.equal((await health(node)).status, 200);
+      assertThrottled(await health(node));
+    });
+
+    it('15: requests that fail authentication do not spend the quota', async () => {
+      time.advance(60_000);
+      for (let i = 0; i < 5; i++) {
+        const forged = await health(node, { accessKeyId: node.credential.accessKeyId, secret: 'd3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZw==' });
+        assert.equal(forged.status, 401, forged.text);
+      }
+      assert.equal((await health(node)).status, 200);
+      assert.equal((await health(node)).status, 200);
+    });
+
+    it('15: a quota is kept across a restart, and turning it off removes it at once', async () => {
+      time.advance(60_000);
+      await node.node.close();
+      closeAgents();
+      node.node = await startNode({ dataDir: node.dataDir, host: '127.0.0.1', port: node.port, databaseUrl: database?.url, logger: pino({ level: 'silent' }), clock: { now: Date.now }, throttle: { now: time.now } });
+      assert.deepEqual((await adminOk(node, 'GET', '/keystores/demo')).quota, { rps: 1, burst: 2 });
+      assert.equal((await health(node)).status, 200);
+      assert.equal((await health(node)).status, 200);
+      assertThrottled(await health(node));
+
+      const view = await adminOk(node, 'DELETE', '/keystores/demo/quota');
+      assert.equal(view.quota, undefined);
+      for (let i = 0; i < 10; i++) assert.equal((await health(node)).status, 200);
+    });
+
+    it('refuses bad quotas with a reason and changes nothing', async () => {
+      await adminOk(node, 'PUT', '/keystores/other/quota', { rps: 5 });
+      assert.deepEqual((await adminOk(node, 'GET', '/keystores/other')).quota, { rps: 5, burst: 5 }, 'burst defaults to one second of requests');
+      for (const [body, reason] of [
+        [{ rps: -1 }, /rps must be a number of requests per second above 0/],
+        [{ rps: 0 }, /rps must be/],
+        [{ rps: 10, burst: 0 }, /burst must be a whole number/],
+        [{ rps: 10, burst: 2.5 }, /burst must be a whole number/],
+        [{ rps: 1e9 }, /at most 1000000/],
+        [{ rps: 10, extra: 1 }, /must NOT have additional properties/],
+      ] as const) {
+        const response = await admin(node, 'PUT', '/keystores/other/quota', body);
+        assert.equal(response.status, 400, response.text);
+        assert.match(response.json.error, reason);
+      }
+      assert.equal((await admin(node, 'PUT', '/keystores/nope/quota', { rps: 1 })).status, 404);
+      assert.deepEqual((await adminOk(node, 'GET', '/keystores/other')).quota, { rps: 5, burst: 5 });
+    });
+  });
+}
+
+/** A raw HTTP/1.1 XKS request whose body is sent in two parts, the second when the test says. */
+async function slowBodyRequest(node: TestNode, body: string) {
+  const path = xksPath(node, 'health');
+  const headers = await signKmsStyle({ host: node.host, path, body, accessKeyId: node.credential.accessKeyId, secret: node.credential.secret, region: node.region });
+  const request = httpsRequest({ host: '127.0.0.1', port: node.port, path, method: 'POST', ca: node.ca, servername: 'localhost', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
+  const response = new Promise<{ status: number; json: Record<string, string> }>((resolve, reject) => {
+    request.on('error', reject);
+    request.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+    });
+  });
+  const half = Math.floor(body.length / 2);
+  request.write(body.slice(0, half));
+  return { finish: () => request.end(body.slice(half)), response };
+}
+
+describe('the node-wide limits', () => {
+  const time = manualTime();
+  let node: TestNode;
+  before(async () => {
+    node = await startTestNode({ throttle: { maxInFlight: 1, shedAfterMs: 100, now: time.now } });
+  });
+  after(() => node?.close());
+
+  it('with --max-in-flight 1, a request while another is working answers 429 at once; after it, requests succeed', async () => {
+    // Hold the demo key's encryption (the real key, wrapped) until the test lets it go.
+    const demo = node.node.services.live.keystoreByName('demo')!;
+    const key = node.node.services.live.key(demo.keystore.groupId, node.keyId)!;
+    const version = key.record.currentVersion;
+    const real = key.versions.get(version)!;
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holding: DataKey = {
+      encrypt: async (...args) => {
+        entered();
+        await held;
+        return real.encrypt(...args);
+      },
+      decrypt: (...args) => real.decrypt(...args),
+    };
+    key.versions.set(version, holding);
+    try {
+      const first = xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(16)) });
+      await inside;
+      const second = await health(node);
+      assertThrottled(second, /flight/);
+      assert.match(String(throttleLogs(node).at(-1)!.reason), /^concurrency: node limit of 1 requests in flight reached$/);
+      release();
+      assert.equal((await first).status, 200);
+    } finally {
+      key.versions.set(version, real);
+    }
+    assert.equal((await health(node)).status, 200);
+    assert.equal((await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(16)) })).status, 200);
+  });
+
+  it('a request that waited longer than --shed-after-ms before its work started is shed with 429; a slow body holds its slot no longer than that', async () => {
+    const body = JSON.stringify(healthBody());
+    const read = time.nextRead();
+    const slow = await slowBodyRequest(node, body);
+    await read; // admitted: the node stamped its arrival
+    // Within its queue-time budget the slow request holds the only slot.
+    assertThrottled(await health(node));
+    assert.match(String(throttleLogs(node).at(-1)!.reason), /^concurrency: /);
+    // Past it, the slot is free for others; the slow request is shed once its body arrives.
+    time.advance(101);
+    assert.equal((await health(node)).status, 200);
+    slow.finish();
+    const answer = await slow.response;
+    assert.equal(answer.status, 429);
+    assert.equal(answer.json.errorName, 'ThrottlingException');
+    assert.match(String(throttleLogs(node).at(-1)!.reason), /^queue-time: waited 101 ms before its work started \(limit 100 ms\)$/);
+
+    // Within the budget it is served.
+    const admitted = time.nextRead();
+    const onTime = await slowBodyRequest(node, JSON.stringify(healthBody()));
+    await admitted;
+    time.advance(100);
+    onTime.finish();
+    assert.equal((await onTime.response).status, 200);
+    assert.equal((await health(node)).status, 200, 'nothing left holding the slot');
+  });
+});
+
+describe('overload, bounded, to loopback', () => {
+  let node: TestNode;
+  before(async () => {
+    node = await startTestNode({ throttle: { maxInFlight: 4 } });
+  });
+  after(() => node?.close());
+
+  it('400 Encrypts, 64 at a time against a limit of 4: every answer is 200 or 429 ThrottlingException, and the node serves normally afterwards', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 64, ca: node.ca, servername: 'localhost' });
+    const path = xksPath(node, 'encrypt');
+    const one = async () => {
+      const body = JSON.stringify(encryptBody(randomBytes(32)));
+      const headers = await signKmsStyle({ host: node.host, path, body, accessKeyId: node.credential.accessKeyId, secret: node.credential.secret, region: node.region });
+      return httpsJson({ host: '127.0.0.1', port: node.port, path, method: 'POST', agent, headers }, {}, body);
+    };
+    const counts = new Map<string, number>();
+    let next = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (next < 400) {
+            next += 1;
+            const response = await one();
+            const outcome = `${response.status} ${response.json?.errorName ?? ''}`.trim();
+            counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+          }
+        }),
+      );
+    } finally {
+      agent.destroy();
+    }
+    const outcomes = Object.fromEntries(counts);
+    assert.deepEqual(Object.keys(outcomes).filter((o) => o !== '200' && o !== '429 ThrottlingException'), [], JSON.stringify(outcomes));
+    assert.equal([...counts.values()].reduce((a, b) => a + b, 0), 400);
+    assert.ok((outcomes['200'] ?? 0) > 0, JSON.stringify(outcomes));
+    for (let i = 0; i < 5; i++) assert.equal((await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
+  });
+});
