@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { adminApi } from '../admin/app.js';
-import { startAudit, type Audit, type AuditConfig } from '../audit/audit-service.js';
+import { startAudit, workerSpoolFile, type Audit, type AuditConfig } from '../audit/audit-service.js';
 import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
@@ -18,6 +19,8 @@ import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
 import { answerMalformedRequest } from './client-errors.js';
+import type { ClusterMember } from './cluster/member.js';
+import { announceAdminChanges, workerNodeId } from './cluster/node-membership.js';
 import { trackConnections } from './connections.js';
 import { dataDirPaths, type NodeInfo } from './data-dir.js';
 import { openServices, type Services } from './services.js';
@@ -43,6 +46,8 @@ export interface NodeOptions {
   shutdownGraceMs?: number;
   /** The audit log: mode (default durable), syslog forwarding, retention. */
   audit?: AuditConfig;
+  /** Set when this node is one worker of `serve --workers N` (docs/workers.md). */
+  member?: ClusterMember;
 }
 
 /** An admin API route and what it requires (for the route-walk and OpenAPI tests). */
@@ -70,6 +75,11 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/** Tells `keyhold` CLI commands where the admin API listens. */
+export function writeNodeInfo(path: string, info: NodeInfo): void {
+  writeFileSync(path, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+}
+
 /** Paths served by the admin side (Fastify); everything else is the XKS data plane. */
 function isAdminPath(url: string | undefined): boolean {
   return url !== undefined && (url.startsWith('/api/') || url === '/ping' || url.startsWith('/ping?'));
@@ -78,7 +88,9 @@ function isAdminPath(url: string | undefined): boolean {
 /** The composition root of a serving node: storage, live state, XKS data plane, admin API, HTTPS. */
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const paths = dataDirPaths(options.dataDir);
-  const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
+  const { member } = options;
+  // Each worker is a fleet member of its own: own audit chain, checkpoint key and heartbeat.
+  const nodeId = workerNodeId(readFileSync(paths.nodeId, 'utf8').trim(), member);
   const services = await openServices({
     paths,
     databaseUrl: options.databaseUrl,
@@ -98,6 +110,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       nodeId,
       dataDir: options.dataDir,
       sqlitePath: paths.database,
+      spoolPath: member ? join(options.dataDir, workerSpoolFile(member.index)) : undefined,
       clock: options.clock,
       logger: options.logger,
       config: options.audit,
@@ -134,6 +147,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       intervalMs: options.heartbeatIntervalMs,
     });
     stopFleet = fleet.stop;
+
+    // Another worker of this node changed something: apply it now rather than at the next pass
+    // (keys while unsealed; keystores with their credentials, the kill switch, policies always).
+    member?.onRefresh(async () => {
+      if (unseal.serving()) await services.keys.syncLive();
+      await services.keystores.loadAll();
+      await services.killSwitch.refresh();
+      await services.policies.loadAll();
+    });
 
     const scheduler = startRotationScheduler({
       keys: services.keys,
@@ -199,6 +221,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     /*= xks-spec.md#14.10
      *# 101. [MUST] Implement the health checks the supported load balancers need (e.g. GET `/ping` → 200, not on the API URIs). */
     app.get('/ping', async (_request, reply) => reply.type('text/plain').send(`pong from keyhold v${KEYHOLD_VERSION}`));
+    if (member) app.addHook('onSend', announceAdminChanges(member));
     const adminRoutes: AdminRoute[] = [];
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith('/api/')) return;
@@ -223,6 +246,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         ekmHealth: (await health.current()).status,
         keystores: services.live.keystores().length,
         keys: services.live.keyCount(),
+        worker: { index: member?.index ?? 1, count: member?.count ?? 1, pid: process.pid },
       }),
     });
 
@@ -232,8 +256,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Wildcard and loopback addresses are reached as localhost, the name the development certificate carries.
     const urlHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(options.host) ? 'localhost' : options.host;
     const url = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
-    const info: NodeInfo = { adminUrl: url, pid: process.pid, startedAt: new Date(options.clock.now()).toISOString() };
-    writeFileSync(paths.nodeInfo, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+    // Workers share one address; their primary writes node.json once they all listen.
+    if (!member) writeNodeInfo(paths.nodeInfo, { adminUrl: url, pid: process.pid, startedAt: new Date(options.clock.now()).toISOString() });
 
     return {
       url,

@@ -1,9 +1,12 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { AUDIT_MODES, type AuditMode } from '../../audit/audit-log.js';
 import { AUDIT_SYNCS, type AuditSync } from '../../audit/sqlite-appender.js';
 import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.js';
 import { KEYHOLD_VERSION } from '../../core/version.js';
+import { parseWorkers } from '../../server/cluster/workers-option.js';
+import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
 import { CliError } from '../admin-client.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
@@ -52,6 +55,8 @@ interface ServeOptions {
   syslog?: string;
   syslogCa?: string;
   auditRetentionDays?: string;
+  /** `--workers` / $KEYHOLD_WORKERS, as text: a number or `auto`. */
+  workers: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -67,6 +72,7 @@ export function registerServeCommand(program: Command): void {
     .option('--syslog <url>', 'forward audit events to tcp://host:port or tls://host:port (RFC 5424, octet counting) ($KEYHOLD_SYSLOG)', process.env.KEYHOLD_SYSLOG || undefined)
     .option('--syslog-ca <file>', 'CA certificate (PEM) for tls:// syslog ($KEYHOLD_SYSLOG_CA)', process.env.KEYHOLD_SYSLOG_CA)
     .option('--audit-retention-days <n>', 'delete audit events older than N days, up to a signed checkpoint ($KEYHOLD_AUDIT_RETENTION_DAYS)', process.env.KEYHOLD_AUDIT_RETENTION_DAYS || undefined)
+    .option('--workers <n>', 'worker processes serving on the same port: a number, or auto for one per core (docs/workers.md) ($KEYHOLD_WORKERS)', process.env.KEYHOLD_WORKERS || '1')
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
     });
@@ -92,6 +98,7 @@ async function serve(options: ServeOptions): Promise<void> {
     syslog = parseSyslogUrl(options.syslog, options.syslogCa === undefined ? undefined : readFileSync(options.syslogCa));
   }
   const audit = { mode: auditMode, sync: auditSync, syslog, retentionDays };
+  const workers = checked('--workers / $KEYHOLD_WORKERS', (value) => parseWorkers(value, availableParallelism), options.workers);
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
     import('../../server/logger.js'),
@@ -102,10 +109,21 @@ async function serve(options: ServeOptions): Promise<void> {
   const dataDir = resolveDataDir(options.dataDir);
   const paths = dataDirPaths(dataDir);
   const databaseUrl = options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
+  const startFailure = (error: unknown): Error =>
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`) : (error as Error);
+  const cluster = { dataDir, host: options.host, port: options.port, databaseUrl, logLevel: options.logLevel, audit, workers, clock: systemClock, startFailure };
+  const { serveAsPrimary, serveAsWorker, workerIndex } = workers > 1 ? await import('./serve-workers.js') : ({} as Partial<typeof import('./serve-workers.js')>);
+  // A worker forked by the primary below: the primary prepared the data directory already.
+  const index = workerIndex?.();
+  if (index !== undefined) return serveAsWorker!({ ...cluster, index });
+
   const firstRun = !existsSync(dataDir) || readdirSync(dataDir).length === 0;
   if (!firstRun && !existsSync(paths.nodeId)) {
     throw new CliError(`${dataDir} is not a Keyhold data directory (no node-id); give an empty or new directory to initialize one`);
   }
+  const stranded = firstRun ? undefined : strandedSpoolProblem(dataDir, workers);
+  if (stranded) throw new CliError(stranded);
+  if (serveAsPrimary) return serveAsPrimary({ ...cluster, firstRun });
   const initResult = firstRun ? await initDataDir({ dataDir, databaseUrl, demo: true, clock: systemClock }) : undefined;
   const logger = createLogger({ level: options.logLevel });
   let node;
@@ -114,10 +132,7 @@ async function serve(options: ServeOptions): Promise<void> {
   } catch (error) {
     // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
     if (initResult) rmSync(dataDir, { recursive: true, force: true });
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`);
-    }
-    throw error;
+    throw startFailure(error);
   }
   console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${node.url} (data: ${display(dataDir)})`);
   console.log(
@@ -128,7 +143,10 @@ async function serve(options: ServeOptions): Promise<void> {
   const seal = node.unseal.status();
   if (seal.sealed) console.log(sealedNotice(seal));
 
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     node
       .close()
