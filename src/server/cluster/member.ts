@@ -27,6 +27,32 @@ export interface WorkerLink {
 }
 
 /**
+ * Runs `task` for callers that need a run started after they called: while one run is in flight, every
+ * new caller waits for the single next run, so a burst of admin changes costs two refreshes, not one each.
+ */
+export function coalescing(task: () => Promise<void>): () => Promise<void> {
+  let current: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = (): Promise<void> => {
+    const run = task().finally(() => {
+      if (current === run) current = undefined;
+    });
+    current = run;
+    return run;
+  };
+  return () => {
+    if (!current) return start();
+    next ??= current
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return start();
+      });
+    return next;
+  };
+}
+
+/**
  * The worker's end of the channel to the primary. A refresh requested before the node registered its
  * refresh (it is still starting, and will load everything fresh anyway) is answered at once.
  */
@@ -55,7 +81,7 @@ export function joinCluster(options: { index: number; count: number; endpoint: I
       }
     },
     onRefresh(handler) {
-      refresh = handler;
+      refresh = coalescing(handler);
     },
   };
   return {
