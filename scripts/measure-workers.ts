@@ -27,9 +27,13 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1800' },
     concurrency: { type: 'string', default: '32' },
     connections: { type: 'string', default: '16' },
+    /** More `serve` flags, e.g. "--audit-mode lossy" or "--database-url postgres://…" (a fresh database each run is up to you). */
+    'serve-args': { type: 'string', default: '' },
   },
 });
 const BIN = new URL('../bin/keyhold.js', import.meta.url).pathname;
+const serveArgs = values['serve-args'].split(/\s+/).filter(Boolean);
+const databaseArgs = serveArgs.includes('--database-url') ? ['--database-url', serveArgs[serveArgs.indexOf('--database-url') + 1]!] : [];
 
 /** The server's processes: the one started, and (with workers) its children. */
 function serverPids(pid: number): number[] {
@@ -42,10 +46,10 @@ const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + (processCpuSec
 async function startKeyhold(workers: number): Promise<{ child: ChildProcess; port: number; dir: string; ca: string; credential: { accessKeyId: string; secret: string; region: string } }> {
   const dir = mkdtempSync(join(tmpdir(), `keyhold-workers-${workers}-`));
   const dataDir = join(dir, 'data');
-  execFileSync(process.execPath, [BIN, 'init', '--data-dir', dataDir], { stdio: 'ignore' });
+  execFileSync(process.execPath, [BIN, 'init', '--data-dir', dataDir, ...databaseArgs], { stdio: 'ignore' });
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const log = join(dir, 'serve.log');
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', String(port), '--workers', String(workers)], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', String(port), '--workers', String(workers), ...serveArgs], {
     stdio: ['ignore', openSync(log, 'a'), 'inherit'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });
@@ -68,23 +72,27 @@ async function startKeyhold(workers: number): Promise<{ child: ChildProcess; por
   };
 }
 
-async function phase(job: LoadJob, pids: number[]): Promise<LoadResult & { serverCpuPct: number; machineBusyPct: number }> {
+async function phase(job: LoadJob, pids: number[]): Promise<LoadResult & { serverCpuPct: number; primaryCpuPct: number; machineBusyPct: number }> {
   const child = forkScript('load.ts');
   let cpu0 = 0;
   let machine0 = machineCpu();
   let start = 0;
   let serverCpuPct = 0;
+  let primaryCpu0 = 0;
+  let primaryCpuPct = 0;
   let machineBusyPct = 0;
   try {
     const result = await new Promise<LoadResult>((resolve, reject) => {
       child.on('message', (message: { type: string; result?: LoadResult }) => {
         if (message.type === 'measure-start') {
           cpu0 = cpuOf(pids);
+          primaryCpu0 = cpuOf(pids.slice(0, 1));
           machine0 = machineCpu();
           start = performance.now();
         } else if (message.type === 'measure-end') {
           const seconds = (performance.now() - start) / 1000;
           serverCpuPct = Math.round(((cpuOf(pids) - cpu0) / seconds) * 100);
+          primaryCpuPct = Math.round(((cpuOf(pids.slice(0, 1)) - primaryCpu0) / seconds) * 100);
           const machine1 = machineCpu();
           if (machine0 && machine1) machineBusyPct = Math.round(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100);
         } else if (message.type === 'result' && message.result) resolve(message.result);
@@ -92,13 +100,13 @@ async function phase(job: LoadJob, pids: number[]): Promise<LoadResult & { serve
       child.once('exit', (code) => reject(new Error(`load generator exited (${code})`)));
       child.send({ type: 'job', job });
     });
-    return { ...result, serverCpuPct, machineBusyPct };
+    return { ...result, serverCpuPct, primaryCpuPct, machineBusyPct };
   } finally {
     await stopChild(child);
   }
 }
 
-console.log(`${cpus().length} cores, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, policy ${process.env.NODE_CLUSTER_SCHED_POLICY ?? 'rr (default)'}`);
+console.log(`${cpus().length} cores, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}, policy ${process.env.NODE_CLUSTER_SCHED_POLICY ?? 'rr (default)'}, serve ${serveArgs.join(' ') || '(defaults)'}`);
 for (const workers of values.workers.split(',').map(Number)) {
   const server = await startKeyhold(workers);
   try {
@@ -109,7 +117,7 @@ for (const workers of values.workers.split(',').map(Number)) {
     const saturation = await phase({ ...base, mode: 'saturation', requests: await requests(), concurrency: Number(values.concurrency) }, pids);
     const fixed = await phase({ ...base, mode: 'fixed-rate', requests: await requests(), rate: Number(values.rate), maxInFlight: Number(values.rate) }, pids);
     console.log(
-      `--workers ${workers}: saturation ${Math.round(saturation.rps)} req/s (errors ${saturation.errors}, p99 ${saturation.latency.p99_ms} ms), server CPU ${saturation.serverCpuPct} % of a core, loadgen ${Math.round(saturation.loadgenCpuPct)} %, machine ${saturation.machineBusyPct} % busy` +
+      `--workers ${workers}: saturation ${Math.round(saturation.rps)} req/s (errors ${saturation.errors}, p99 ${saturation.latency.p99_ms} ms), server CPU ${saturation.serverCpuPct} % of a core${workers > 1 ? ` (primary ${saturation.primaryCpuPct} %)` : ''}, ${Math.round((saturation.serverCpuPct * 10_000) / Math.max(1, saturation.rps))} µs CPU per request, loadgen ${Math.round(saturation.loadgenCpuPct)} %, machine ${saturation.machineBusyPct} % busy` +
         ` | ${values.rate} req/s open loop: p50 ${fixed.latency.p50_ms} ms, p99 ${fixed.latency.p99_ms} ms, max ${fixed.latency.max_ms} ms, errors ${fixed.errors}, server CPU ${fixed.serverCpuPct} %`,
     );
   } finally {
