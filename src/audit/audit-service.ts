@@ -15,6 +15,10 @@ import { startSyslogForwarder, type SyslogForwarder, type SyslogTarget } from '.
 import { verifyAuditLog, type VerifyOptions } from './verify.js';
 import type { XksRecorder } from '../xks/pipeline-ports.js';
 
+/** The spool of a single-process node's chain; worker N of `serve --workers` uses `audit-spool-wN.jsonl`. */
+export const AUDIT_SPOOL_FILE = 'audit-spool.jsonl';
+export const workerSpoolFile = (worker: number) => `audit-spool-w${worker}.jsonl`;
+
 export interface AuditConfig {
   mode?: AuditMode;
   /** SQLite only: `full` (default) fsyncs every commit; `normal` survives a process crash, not power loss. */
@@ -49,6 +53,8 @@ export async function startAudit(options: {
   dataDir: string;
   /** The SQLite file when the store is SQLite (default: the data directory's keyhold.db). */
   sqlitePath?: string;
+  /** This chain's local spool (default: the data directory's audit-spool.jsonl); one file per chain. */
+  spoolPath?: string;
   clock: Clock;
   logger: Logger;
   config?: AuditConfig;
@@ -66,7 +72,7 @@ export async function startAudit(options: {
     appender: options.onCommit ? timedAppender(appender ?? audit, options.onCommit) : appender,
     chain,
     signer,
-    spool: new AuditSpool(join(options.dataDir, 'audit-spool.jsonl')),
+    spool: new AuditSpool(options.spoolPath ?? join(options.dataDir, AUDIT_SPOOL_FILE)),
     clock: options.clock,
     logger: options.logger,
     mode: config.mode,

@@ -44,6 +44,8 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
 
   new Gauge({
     name: 'keyhold_build_info',
+    // Across `serve --workers N` (AggregatorRegistry): every worker reports the same node-wide value.
+    aggregator: 'first',
     help: 'Always 1; the version label says which Keyhold serves',
     labelNames: ['version'],
     registers,
@@ -76,6 +78,8 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
 
   new Gauge({
     name: 'keyhold_sealed',
+    // Across `serve --workers N` (AggregatorRegistry): every worker reports the same node-wide value.
+    aggregator: 'max',
     help: '1 while the node is sealed (waiting for its custodians\' Shamir shares) and serves no crypto',
     registers,
     collect() {
@@ -85,6 +89,8 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
 
   new Gauge({
     name: 'keyhold_kill_switch_engaged',
+    // Across `serve --workers N` (AggregatorRegistry): every worker reports the same node-wide value.
+    aggregator: 'max',
     help: '1 while the node-wide kill switch stops every XKS key operation',
     registers,
     collect() {
@@ -124,6 +130,8 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
 
   new Gauge({
     name: 'keyhold_fleet_size',
+    // Across `serve --workers N` (AggregatorRegistry): every worker reports the same node-wide value.
+    aggregator: 'max',
     help: 'Keyhold nodes that heartbeated recently, this one included (GetHealthStatus xksProxyFleetSize)',
     registers,
     collect() {
@@ -133,6 +141,8 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
 
   new Gauge({
     name: 'keyhold_xks_proxy_certificate_days_to_expire',
+    // Across `serve --workers N` (AggregatorRegistry): every worker reports the same node-wide value.
+    aggregator: 'min',
     help: 'Days until the TLS certificate the node serves expires (CloudWatch XksProxyCertificateDaysToExpire)',
     labelNames: ['certificate_name'],
     registers,
@@ -146,6 +156,8 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
   let credentialsReadAt = Number.NEGATIVE_INFINITY;
   new Gauge({
     name: 'keyhold_xks_proxy_credential_age_days',
+    // Across `serve --workers N` (AggregatorRegistry): every worker reports the same node-wide value.
+    aggregator: 'max',
     help: 'Days since each SigV4 credential of a keystore was created on Keyhold (compare CloudWatch XksProxyCredentialAge)',
     labelNames: ['keystore', 'access_key_id'],
     registers,

@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { adminApi } from '../admin/app.js';
-import { startAudit, type Audit, type AuditConfig } from '../audit/audit-service.js';
+import { startAudit, workerSpoolFile, type Audit, type AuditConfig } from '../audit/audit-service.js';
 import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
@@ -23,6 +24,8 @@ import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
 import { answerMalformedRequest } from './client-errors.js';
+import type { ClusterMember } from './cluster/member.js';
+import { announceAdminChanges, workerNodeId } from './cluster/node-membership.js';
 import { trackConnections } from './connections.js';
 import { dataDirPaths, type NodeInfo } from './data-dir.js';
 import { openServices, type Services } from './services.js';
@@ -52,6 +55,8 @@ export interface NodeOptions {
   metricsPublic?: boolean;
   /** Requests in flight and queue-time shedding (docs/throttling.md); keystore quotas come from the database. */
   throttle?: ThrottleSettings;
+  /** Set when this node is one worker of `serve --workers N` (docs/workers.md). */
+  member?: ClusterMember;
 }
 
 /** An admin API route and what it requires (for the route-walk and OpenAPI tests). */
@@ -79,6 +84,11 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/** Tells `keyhold` CLI commands where the admin API listens. */
+export function writeNodeInfo(path: string, info: NodeInfo): void {
+  writeFileSync(path, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+}
+
 /** Paths outside /api/ that the admin side serves too (load balancers, monitoring, orchestrators). */
 const ADMIN_SIDE_PATHS = ['/ping', '/metrics', '/healthz', '/readyz'];
 
@@ -93,7 +103,9 @@ function isAdminPath(url: string | undefined): boolean {
 /** The composition root of a serving node: storage, live state, XKS data plane, admin API, HTTPS. */
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const paths = dataDirPaths(options.dataDir);
-  const nodeId = readFileSync(paths.nodeId, 'utf8').trim();
+  const { member } = options;
+  // Each worker is a fleet member of its own: own audit chain, checkpoint key and heartbeat.
+  const nodeId = workerNodeId(readFileSync(paths.nodeId, 'utf8').trim(), member);
   const services = await openServices({
     paths,
     databaseUrl: options.databaseUrl,
@@ -115,6 +127,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       nodeId,
       dataDir: options.dataDir,
       sqlitePath: paths.database,
+      spoolPath: member ? join(options.dataDir, workerSpoolFile(member.index)) : undefined,
       clock: options.clock,
       logger: options.logger,
       config: options.audit,
@@ -152,6 +165,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       intervalMs: options.heartbeatIntervalMs,
     });
     stopFleet = fleet.stop;
+
+    // Another worker of this node changed something: apply it now rather than at the next pass
+    // (keys while unsealed; keystores with their credentials, the kill switch, policies always).
+    member?.onRefresh(async () => {
+      if (unseal.serving()) await services.keys.syncLive();
+      await services.keystores.loadAll();
+      await services.killSwitch.refresh();
+      await services.policies.loadAll();
+    });
 
     const scheduler = startRotationScheduler({
       keys: services.keys,
@@ -232,13 +254,16 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     /*= xks-spec.md#14.10
      *# 101. [MUST] Implement the health checks the supported load balancers need (e.g. GET `/ping` → 200, not on the API URIs). */
     app.get('/ping', async (_request, reply) => reply.type('text/plain').send(`pong from keyhold v${KEYHOLD_VERSION}`));
+    if (member) app.addHook('onSend', announceAdminChanges(member));
     const adminRoutes: AdminRoute[] = [];
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith('/api/')) return;
       for (const method of [route.method].flat()) adminRoutes.push({ method, url: route.url, permission: route.config?.permission, public: route.config?.public });
     });
+    // Under `serve --workers N` a scrape reaches one worker, which answers for all of them.
+    member?.serveMetrics(() => metrics.registry.getMetricsAsJSON());
     await app.register(observabilityRoutes, {
-      metrics,
+      metrics: member ? { render: member.clusterMetrics } : metrics,
       readiness: createReadiness({ seal: unseal.status, root: services.root, store: services.store, audit: () => auditLog.status() }),
       access: services.access,
       metricsPublic: options.metricsPublic,
@@ -262,6 +287,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         ekmHealth: (await health.current()).status,
         keystores: services.live.keystores().length,
         keys: services.live.keyCount(),
+        worker: { index: member?.index ?? 1, count: member?.count ?? 1, pid: process.pid },
       }),
     });
 
@@ -271,8 +297,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Wildcard and loopback addresses are reached as localhost, the name the development certificate carries.
     const urlHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(options.host) ? 'localhost' : options.host;
     const url = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
-    const info: NodeInfo = { adminUrl: url, pid: process.pid, startedAt: new Date(options.clock.now()).toISOString() };
-    writeFileSync(paths.nodeInfo, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+    // Workers share one address; their primary writes node.json once they all listen.
+    if (!member) writeNodeInfo(paths.nodeInfo, { adminUrl: url, pid: process.pid, startedAt: new Date(options.clock.now()).toISOString() });
 
     return {
       url,

@@ -317,7 +317,7 @@ export function extractCurl(stdout: string): string {
 
 export type HttpResult = JsonResponse;
 
-function httpsCall(
+export function httpsCall(
   url: string,
   options: { method: string; ca: Buffer; headers: Record<string, string>; body?: string; timeoutMs?: number },
 ): Promise<HttpResult> {

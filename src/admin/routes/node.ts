@@ -12,6 +12,8 @@ export interface NodeStatus {
   ekmHealth: string;
   keystores: number;
   keys: number;
+  /** Which worker process answered, of how many (`serve --workers N`; 1 of 1 otherwise). */
+  worker: { index: number; count: number; pid: number };
 }
 
 export async function nodeRoutes(app: FastifyInstance, options: { nodeStatus: () => Promise<NodeStatus>; killSwitch: KillSwitch }): Promise<void> {

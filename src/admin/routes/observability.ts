@@ -6,7 +6,8 @@ import { checkBearer } from '../bearer-auth.js';
 import { publicRoute, routePermission } from '../permissions.js';
 
 export interface ObservabilityRouteDeps {
-  metrics: Metrics;
+  /** Renders the exposition: this node's registry, or (a worker of `serve --workers N`) every worker's, summed. */
+  metrics: Pick<Metrics, 'render'>;
   readiness: ReadinessProbe;
   access: Pick<AccessService, 'authenticate'>;
   /** Serve /metrics without a token (`keyhold serve --metrics-public`), like Vault's unauthenticated_metrics_access. */

@@ -1,10 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { MAX_WORKERS } from '../../server/cluster/workers-option.js';
+import { workerNodeId } from '../../server/cluster/node-membership.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
 import { CliError, callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
+
+function parseWorkerNumber(value: string): number {
+  const worker = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(worker >= 1 && worker <= MAX_WORKERS)) throw new InvalidArgumentError(`must be a worker number from 1 to ${MAX_WORKERS}`);
+  return worker;
+}
 
 interface SearchFlags {
   key?: string;
@@ -114,11 +122,12 @@ export function registerAuditCommands(program: Command): void {
     .command('checkpoint')
     .description('print the latest signed checkpoint of this node\'s chain as JSON (keep it: `audit verify --checkpoint`)')
     .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory\'s SQLite)')
-    .action(async (options: { databaseUrl?: string }, command: Command) => {
+    .option('--worker <n>', 'the chain of worker N of `serve --workers` (each worker keeps its own chain)', parseWorkerNumber)
+    .action(async (options: { databaseUrl?: string; worker?: number }, command: Command) => {
       const { store, audit: auditStore, paths } = await openAuditDatabase({ dataDir: flags(command).dataDir, databaseUrl: options.databaseUrl });
       try {
         if (!existsSync(paths.nodeId)) throw new CliError(`${paths.root} is not a Keyhold data directory (no node-id)`);
-        const chain = readFileSync(paths.nodeId, 'utf8').trim();
+        const chain = workerNodeId(readFileSync(paths.nodeId, 'utf8').trim(), options.worker === undefined ? undefined : { index: options.worker });
         const checkpoint = await auditStore.latestCheckpoint(chain);
         if (!checkpoint) throw new CliError(`no signed checkpoint yet for chain ${chain}`);
         const publicKey = (await auditStore.getChain(chain))!.public_key;

@@ -1,10 +1,13 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { AUDIT_MODES, type AuditMode } from '../../audit/audit-log.js';
 import { AUDIT_SYNCS, type AuditSync } from '../../audit/sqlite-appender.js';
 import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.js';
 import { KEYHOLD_VERSION } from '../../core/version.js';
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS } from '../../throttle/admission.js';
+import { parseWorkers } from '../../server/cluster/workers-option.js';
+import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
 import { CliError } from '../admin-client.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
@@ -70,6 +73,8 @@ interface ServeOptions {
   /** Throttle flags (and their environment defaults) arrive as text and are checked in serve(). */
   maxInFlight: string;
   shedAfterMs: string;
+  /** `--workers` / $KEYHOLD_WORKERS, as text: a number or `auto`. */
+  workers: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -88,6 +93,7 @@ export function registerServeCommand(program: Command): void {
     .option('--metrics-public', 'serve GET /metrics without a token (default: a token with metrics:read) ($KEYHOLD_METRICS_PUBLIC=true)', process.env.KEYHOLD_METRICS_PUBLIC === 'true')
     .option('--max-in-flight <n>', 'requests working at once on this node; more answer 429 ThrottlingException, 0 for no limit ($KEYHOLD_MAX_IN_FLIGHT)', process.env.KEYHOLD_MAX_IN_FLIGHT || String(DEFAULT_MAX_IN_FLIGHT))
     .option('--shed-after-ms <ms>', 'answer 429 to a request that waited this long before its work started, 0 to never ($KEYHOLD_SHED_AFTER_MS)', process.env.KEYHOLD_SHED_AFTER_MS || String(DEFAULT_SHED_AFTER_MS))
+    .option('--workers <n>', 'worker processes serving on the same port: a number, or auto for one per core (docs/workers.md) ($KEYHOLD_WORKERS)', process.env.KEYHOLD_WORKERS || '1')
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
     });
@@ -117,6 +123,7 @@ async function serve(options: ServeOptions): Promise<void> {
     maxInFlight: checked('--max-in-flight / $KEYHOLD_MAX_IN_FLIGHT', parseMaxInFlight, options.maxInFlight),
     shedAfterMs: checked('--shed-after-ms / $KEYHOLD_SHED_AFTER_MS', parseShedAfterMs, options.shedAfterMs),
   };
+  const workers = checked('--workers / $KEYHOLD_WORKERS', (value) => parseWorkers(value, availableParallelism), options.workers);
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
     import('../../server/logger.js'),
@@ -127,10 +134,21 @@ async function serve(options: ServeOptions): Promise<void> {
   const dataDir = resolveDataDir(options.dataDir);
   const paths = dataDirPaths(dataDir);
   const databaseUrl = options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
+  const startFailure = (error: unknown): Error =>
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`) : (error as Error);
+  const cluster = { dataDir, host: options.host, port: options.port, databaseUrl, logLevel: options.logLevel, audit, throttle, metricsPublic: options.metricsPublic, workers, clock: systemClock, startFailure };
+  const { serveAsPrimary, serveAsWorker, workerIndex } = workers > 1 ? await import('./serve-workers.js') : ({} as Partial<typeof import('./serve-workers.js')>);
+  // A worker forked by the primary below: the primary prepared the data directory already.
+  const index = workerIndex?.();
+  if (index !== undefined) return serveAsWorker!({ ...cluster, index });
+
   const firstRun = !existsSync(dataDir) || readdirSync(dataDir).length === 0;
   if (!firstRun && !existsSync(paths.nodeId)) {
     throw new CliError(`${dataDir} is not a Keyhold data directory (no node-id); give an empty or new directory to initialize one`);
   }
+  const stranded = firstRun ? undefined : strandedSpoolProblem(dataDir, workers);
+  if (stranded) throw new CliError(stranded);
+  if (serveAsPrimary) return serveAsPrimary({ ...cluster, firstRun });
   const initResult = firstRun ? await initDataDir({ dataDir, databaseUrl, demo: true, clock: systemClock }) : undefined;
   const logger = createLogger({ level: options.logLevel });
   let node;
@@ -139,10 +157,7 @@ async function serve(options: ServeOptions): Promise<void> {
   } catch (error) {
     // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
     if (initResult) rmSync(dataDir, { recursive: true, force: true });
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`);
-    }
-    throw error;
+    throw startFailure(error);
   }
   console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${node.url} (data: ${display(dataDir)})`);
   console.log(
@@ -153,7 +168,10 @@ async function serve(options: ServeOptions): Promise<void> {
   const seal = node.unseal.status();
   if (seal.sealed) console.log(sealedNotice(seal));
 
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     node
       .close()

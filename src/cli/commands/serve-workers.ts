@@ -1,0 +1,177 @@
+import cluster from 'node:cluster';
+import { rmSync } from 'node:fs';
+import type { AuditConfig } from '../../audit/audit-service.js';
+import type { Clock } from '../../core/clock.js';
+import type { ThrottleSettings } from '../../throttle/admission.js';
+import { KEYHOLD_VERSION } from '../../core/version.js';
+import { readRootConfig } from '../../roots/root-config.js';
+import type { IpcEndpoint } from '../../server/cluster/ipc.js';
+import { joinCluster } from '../../server/cluster/member.js';
+import { startPrimary } from '../../server/cluster/primary.js';
+import { WORKER_INDEX_ENV } from '../../server/cluster/protocol.js';
+import { dataDirPaths } from '../../server/data-dir.js';
+import { DEMO_KEY, DEMO_KEYSTORE, initDataDir } from '../../server/init.js';
+import { createLogger, flushLogger } from '../../server/logger.js';
+import { startNode, writeNodeInfo } from '../../server/node.js';
+import { openStore } from '../../storage/open-store.js';
+import { CliError } from '../admin-client.js';
+import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
+
+export interface ClusterServeSettings {
+  dataDir: string;
+  firstRun: boolean;
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  logLevel: string;
+  audit: AuditConfig;
+  /** Per worker: each worker enforces its own in-flight limit and quotas (docs/throttling.md). */
+  throttle: ThrottleSettings;
+  metricsPublic?: boolean;
+  workers: number;
+  clock: Clock;
+  /** Turns a start-up failure into the line the operator sees (e.g. the port is taken). */
+  startFailure(error: unknown): Error;
+}
+
+/** This process's worker number when it was forked by a `serve --workers N` primary. */
+export function workerIndex(): number | undefined {
+  const value = process.env[WORKER_INDEX_ENV];
+  return cluster.isWorker && value !== undefined ? Number(value) : undefined;
+}
+
+/**
+ * The primary of `serve --workers N`: prepares the data directory and the database schema once (so
+ * workers never race on init or migrations), forks the workers, prints the banner once they all listen,
+ * and stops them on SIGTERM/SIGINT. See docs/workers.md.
+ */
+export async function serveAsPrimary(settings: ClusterServeSettings): Promise<void> {
+  const { dataDir, workers, clock } = settings;
+  const paths = dataDirPaths(dataDir);
+  if (!settings.firstRun && readRootConfig(paths.rootConfig).kind === 'shamir') {
+    throw new CliError(
+      `--workers ${workers} cannot serve a Shamir-sealed node: every worker would need the custodians' shares (and again after each restart); serve it with --workers 1 (docs/workers.md)`,
+      2,
+    );
+  }
+  const initResult = settings.firstRun ? await initDataDir({ dataDir, databaseUrl: settings.databaseUrl, demo: true, clock }) : undefined;
+  const logger = createLogger({ level: settings.logLevel, worker: 'primary' });
+  const cleanUp = () => {
+    // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
+    if (initResult) rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    // Migrations run here, once; each worker then finds the schema current.
+    if (!initResult) await (await openStore({ databaseUrl: settings.databaseUrl, sqlitePath: paths.database })).close();
+  } catch (error) {
+    throw settings.startFailure(error);
+  }
+
+  let fatal = false;
+  const primary = startPrimary({
+    workers,
+    logger,
+    clock,
+    fork: (index) => {
+      const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+      return {
+        pid: worker.process.pid,
+        kill: (signal) => worker.process.kill(signal),
+        send: (message, callback) => worker.send(message as Parameters<typeof worker.send>[0], callback),
+        on: (event, listener) => worker.on(event, listener),
+        off: (event, listener) => worker.off(event, listener),
+        once: (event, listener) => worker.once(event, listener),
+      };
+    },
+    onFatal: (message) => {
+      fatal = true;
+      void primary.stop().then(async () => {
+        await flushLogger(logger);
+        console.error(`keyhold: ${message}`);
+        process.exit(1);
+      });
+    },
+  });
+  let started;
+  try {
+    started = await primary.started;
+  } catch (error) {
+    await primary.stop();
+    await flushLogger(logger);
+    cleanUp();
+    throw new CliError((error as Error).message);
+  }
+  writeNodeInfo(paths.nodeInfo, { adminUrl: started.url, pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
+  console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${started.url} with ${workers} worker processes (data: ${display(dataDir)})`);
+  console.log(initResult ? firstRunBanner(initResult, started.url) : await primary.banner());
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping || fatal) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down the workers');
+    primary
+      .stop()
+      .then(() => flushLogger(logger))
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/**
+ * One worker of `serve --workers N`: a full node (startNode) on the shared port, with its own node id,
+ * audit chain and heartbeat, linked to the primary for refreshes after management changes.
+ */
+export async function serveAsWorker(settings: Omit<ClusterServeSettings, 'firstRun'> & { index: number }): Promise<void> {
+  const { index, dataDir } = settings;
+  const logger = createLogger({ level: settings.logLevel, worker: index });
+  const link = joinCluster({ index, count: settings.workers, endpoint: process as unknown as IpcEndpoint, logger });
+  let node;
+  try {
+    node = await startNode({
+      dataDir,
+      host: settings.host,
+      port: settings.port,
+      databaseUrl: settings.databaseUrl,
+      logger,
+      clock: settings.clock,
+      audit: settings.audit,
+      throttle: settings.throttle,
+      metricsPublic: settings.metricsPublic,
+      member: link.member,
+    });
+  } catch (error) {
+    const failure = settings.startFailure(error);
+    logger.error({ event: 'worker.start_failed', err: error }, 'worker could not start');
+    await flushLogger(logger);
+    await link.failed({ message: failure.message, exitCode: failure instanceof CliError ? failure.exitCode : 1 });
+    process.exit(failure instanceof CliError ? failure.exitCode : 1);
+  }
+  const running = node;
+  link.handle('banner', async () => ({
+    text: laterRunBanner(dataDirPaths(dataDir), running.services.live, running.url, { keystore: DEMO_KEYSTORE, key: DEMO_KEY }),
+  }));
+  await link.ready({ url: running.url, port: running.port, pid: process.pid, nodeId: running.nodeId });
+
+  let stopping = false;
+  const stop = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'worker shutting down');
+    running
+      .close()
+      .then(() => flushLogger(logger))
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+  };
+  // The primary sends SIGTERM; a terminal's Ctrl-C reaches every process of the group as SIGINT.
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Should the primary die, Node's cluster module ends its workers (they never serve unsupervised).
+}
