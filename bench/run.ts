@@ -60,7 +60,7 @@ import {
   type CellRecord,
   type StartupRecord,
 } from './results.js';
-import { prepareDataset, startBaseline, startKeyhold, type BaselineServer, type KeyholdServer, type PreparedDataset } from './servers.js';
+import { prepareDataset, softHsmMissing, startBaseline, startKeyhold, type BaselineServer, type KeyholdServer, type PreparedDataset } from './servers.js';
 import { round } from './stats.js';
 import { AAD_BYTES, keyPath, OPERATIONS, PLAINTEXT_BYTES, preparePool, type Operation } from './xks-requests.js';
 
@@ -252,6 +252,8 @@ function byServer(variants: Variant[]): Variant[][] {
 }
 
 async function main(): Promise<number> {
+  const missing = flags.hsm ? softHsmMissing() : undefined;
+  if (missing) throw new Error(missing);
   const variants = benchmarkMatrix({ hsm: flags.hsm });
   const cellCount = variants.reduce((n, v) => n + v.operations.length, 0);
   console.log(

@@ -4,7 +4,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { forkScript, REPO_DIR, startServer } from './children.js';
@@ -12,6 +12,17 @@ import type { Dataset, Variant } from './matrix.js';
 import type { KeyholdInfo, KeyholdReady } from './protocol.js';
 
 export const SOFTHSM_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
+
+/** Says what is missing for an HSM dataset, or undefined when SoftHSMv2 is installed. */
+export function softHsmMissing(): string | undefined {
+  if (!existsSync(SOFTHSM_LIBRARY)) return `--hsm needs SoftHSMv2: no ${SOFTHSM_LIBRARY} (install the softhsm2 package)`;
+  try {
+    execFileSync('softhsm2-util', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return '--hsm needs SoftHSMv2: softhsm2-util is not on the PATH (install the softhsm2 package)';
+  }
+  return undefined;
+}
 
 export interface AuditOptions {
   mode: string;
