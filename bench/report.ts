@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { BenchResults } from './run.js';
-import type { CellRecord, FixedRateFigures } from './results.js';
+import { NOISY_OTHER_CPU_PCT, type CellRecord, type FixedRateFigures } from './results.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const CHART_FILE = join(REPO, 'docs', 'bench', 'latency.svg');
@@ -150,9 +150,21 @@ export function figuresMarkdown(results: BenchResults, chartPath: string): strin
     '',
     startup,
     '',
-    results.warnings.length > 0 ? `Warnings from the run:\n\n${results.warnings.map((w) => `- ${w}`).join('\n')}\n` : 'No phase was flagged as disturbed by other processes.\n',
+    noiseNote(results),
     END,
   ].join('\n');
+}
+
+/** How disturbed the run was: phases where other processes competed, and the run's warnings (folded). */
+function noiseNote(results: BenchResults): string {
+  const noisy = results.phases.filter((p) => (p.otherCpuPct ?? 0) > NOISY_OTHER_CPU_PCT).length;
+  if (results.warnings.length === 0) return 'No phase was flagged as disturbed by other processes or a late load generator.\n';
+  const summary =
+    noisy > 0
+      ? `**${noisy} of ${results.phases.length} phases ran while other processes used more than ${NOISY_OTHER_CPU_PCT} % of a core** ` +
+        '(the "other CPU %" column): their figures measure the contention as much as Keyhold, and are not comparable.'
+      : 'The load generator fell behind schedule in some phases.';
+  return `${summary}\n\n<details><summary>${results.warnings.length} warnings from the run</summary>\n\n${results.warnings.map((w) => `- ${w}`).join('\n')}\n\n</details>\n`;
 }
 
 /** Writes the chart and the figures section; returns the files written. */
