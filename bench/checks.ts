@@ -8,15 +8,23 @@
  */
 import { createDecipheriv } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
-import { randomUUID } from 'node:crypto';
-import { checkEncryptResponse, encryptBody, PLAINTEXT_BYTES, signRequest, type SigningCredential } from './xks-requests.js';
+import {
+  checkEncryptResponse,
+  decryptBody,
+  encryptBody,
+  keyPath,
+  PLAINTEXT_BYTES,
+  signRequest,
+  type Sealed,
+  type SigningCredential,
+} from './xks-requests.js';
 
 export interface Target {
   port: number;
   ca: string;
 }
 
-function post(target: Target, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+export function post(target: Target, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       { host: '127.0.0.1', port: target.port, method: 'POST', path, headers, ca: target.ca, agent: false, timeout: 5000 },
@@ -65,16 +73,8 @@ export async function checkKeyhold(target: Target, uriPath: string, keyId: strin
   if (typeof parts === 'string') return [`keyhold Encrypt: ${parts}`];
 
   const decryptPath = `${uriPath}/keys/${keyId}/decrypt`;
-  const decryptBody = JSON.stringify({
-    requestMetadata: { ...request.requestMetadata, kmsOperation: 'Decrypt', kmsRequestId: randomUUID() },
-    ciphertext: parts.ciphertext.toString('base64'),
-    ...(parts.ciphertextMetadata ? { ciphertextMetadata: parts.ciphertextMetadata.toString('base64') } : {}),
-    initializationVector: parts.iv.toString('base64'),
-    authenticationTag: parts.tag.toString('base64'),
-    encryptionAlgorithm: 'AES_GCM',
-    additionalAuthenticatedData: request.additionalAuthenticatedData,
-  });
-  const decrypted = await post(target, decryptPath, await signRequest(host, decryptPath, decryptBody, credential), decryptBody);
+  const decryptRequest = decryptBody({ keyId, request, parts });
+  const decrypted = await post(target, decryptPath, await signRequest(host, decryptPath, decryptRequest, credential), decryptRequest);
   const plaintext = decrypted.status === 200 ? (JSON.parse(decrypted.body) as { plaintext?: string }).plaintext : undefined;
   if (plaintext !== request.plaintext) problems.push(`keyhold Decrypt of its own ciphertext failed (HTTP ${decrypted.status})`);
 
@@ -83,4 +83,32 @@ export async function checkKeyhold(target: Target, uriPath: string, keyId: strin
   const refused = await post(target, encryptPath, forged, body);
   if (refused.status !== 401) problems.push(`keyhold accepted a bad signature (HTTP ${refused.status}, expected 401)`);
   return problems;
+}
+
+/**
+ * Real ciphertexts for a Decrypt pool: `count` Encrypt calls to the server itself (8 at a time),
+ * request i to keyIds[i % length], each response checked. The baseline ignores the signatures.
+ */
+export async function sealSamples(
+  target: Target,
+  options: { uriPath: string; keyIds: string[]; credential: SigningCredential; count: number },
+): Promise<Sealed[]> {
+  const host = `127.0.0.1:${target.port}`;
+  const sealed: Sealed[] = new Array(options.count);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < options.count; i = next++) {
+      const keyId = options.keyIds[i % options.keyIds.length]!;
+      const path = keyPath(options.uriPath, keyId, 'encrypt');
+      const request = encryptBody();
+      const body = JSON.stringify(request);
+      const response = await post(target, path, await signRequest(host, path, body, options.credential), body);
+      if (response.status !== 200) throw new Error(`Encrypt for the Decrypt pool returned HTTP ${response.status}: ${response.body.slice(0, 200)}`);
+      const parts = checkEncryptResponse(response.body, PLAINTEXT_BYTES);
+      if (typeof parts === 'string') throw new Error(`Encrypt for the Decrypt pool: ${parts}`);
+      sealed[i] = { keyId, request, parts };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, options.count) }, worker));
+  return sealed;
 }

@@ -5,10 +5,12 @@
  * Also: CPU accounting for a child (from /proc, Linux only) and for the whole machine.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+export const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 export function forkScript(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): ChildProcess {
   return fork(`${BENCH_DIR}${script}`, args, {
@@ -64,17 +66,39 @@ export async function stopChild(child: ChildProcess | undefined, graceMs = 3000)
 /** Clock ticks per second for /proc/<pid>/stat; 100 on every mainstream Linux build. */
 const CLK_TCK = 100;
 
-/** CPU seconds (user + system) used so far by a process, or undefined off Linux. */
-export function processCpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+/** Fields of /proc/<pid>/stat after "pid (comm) ": state is field 3, so ppid (4) is at index 1, utime (14) and stime (15) at 11 and 12. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds (user + system) used so far by a process and its live descendants (a server with
+ * worker processes), or undefined off Linux.
+ */
+export function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const own = statFields(pid);
+  if (!own) return undefined;
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = Number(statFields(Number(entry))?.[1]);
+    if (ppid) children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  let seconds = 0;
+  const pending = [pid];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    const fields = next === pid ? own : statFields(next);
+    if (fields) seconds += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    pending.push(...(children.get(next) ?? []));
+  }
+  return seconds;
 }
 
 /** Machine-wide busy and total CPU time (all cores), from /proc/stat, or undefined off Linux. */

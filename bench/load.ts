@@ -1,8 +1,14 @@
 /**
- * The load generator, run in its own process (so it never shares an event loop with a server):
- * HTTPS over TLS, HTTP/1.1, keep-alive (node:https Agent, `maxSockets` = connections), replaying a
- * pool of pre-signed Encrypt requests. Two modes:
+ * The load generator, run in its own process (so it never shares an event loop with a server),
+ * replaying a pool of pre-signed XKS requests over TLS in one of three transports:
  *
+ * - h1 keep-alive: node:https Agent, HTTP/1.1 (ALPN http/1.1), `maxSockets` = connections;
+ * - h1 cold: a new TCP connection and a FULL TLS handshake per request (no keep-alive, no TLS
+ *   session resumption: the agent caches no sessions), as a client that never reuses connections;
+ * - h2: `connections` node:http2 sessions (ALPN h2), requests spread round-robin over them as
+ *   concurrent streams.
+ *
+ * Two modes:
  * - saturation: closed loop. `concurrency` requests are in flight at all times (each completion
  *   sends the next one). Counts responses that complete inside the measurement window.
  * - fixed-rate: open loop. Request i is scheduled at t0 + i/rate on an absolute timetable, whatever
@@ -15,24 +21,40 @@
  * `drainMs` for outstanding requests. In fixed-rate mode every measured slot ends up in the latency
  * distribution: successes and failures with their latency, and requests still outstanding after the
  * drain as timeouts (errors) with their latency so far; only unsent slots have none. Every response's
- * status is checked, and every `checkEvery`-th 200 body is checked as an Encrypt response; a bad one
- * is a correctness failure.
+ * status is checked, and every `checkEvery`-th 200 body is checked against its operation
+ * (xks-requests.ts checkResponse); a bad one is a correctness failure. The negotiated ALPN protocol
+ * is reported, so the parent can check the transport was the one asked for.
  *
  * Protocol (IPC): parent sends `{ type: 'job', job }`; child sends `{ type: 'measure-start' }`,
  * `{ type: 'measure-end' }` (so the parent can sample server CPU), then `{ type: 'result', result }`.
+ * One process runs the phases of a whole benchmark run, one job at a time (each job opens its own
+ * connections and closes them at the end), so no phase pays for starting a process.
  */
 import { Agent, request as httpsRequest } from 'node:https';
+import { connect as http2Connect, constants as h2, type ClientHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { LatencyRecorder, percentile, round, summarize, type LatencySummary } from './stats.js';
-import { checkEncryptResponse, type PreparedRequest } from './xks-requests.js';
+import { checkResponse, type PreparedRequest } from './xks-requests.js';
 
 /** A request dispatched this long after its slot counts as late (fixed-rate mode). */
 export const LATE_MS = 10;
+/**
+ * A slot this far behind schedule is not sent but counted as unsent (fixed-rate mode): the load
+ * generator cannot keep up (e.g. cold connections, where each request costs it a TLS handshake), and
+ * sending anyway would only stretch the phase without measuring the server.
+ */
+export const MAX_LAG_MS = 1000;
+
+export type Protocol = 'h1' | 'h2';
+export type Connection = 'keep-alive' | 'cold';
 
 export interface LoadJob {
   mode: 'saturation' | 'fixed-rate';
+  protocol: Protocol;
+  /** cold: a new connection and full TLS handshake per request (HTTP/1.1 only). */
+  connection: Connection;
   port: number;
   ca: string;
   requests: PreparedRequest[];
@@ -61,7 +83,7 @@ export interface LoadResult {
   timeouts: number;
   unsent: number;
   late: number;
-  /** Bodies checked, and how many of them were not valid Encrypt responses. */
+  /** Bodies checked, and how many of them were not valid responses for their operation. */
   checked: number;
   badResponses: number;
   firstProblem?: string;
@@ -73,43 +95,68 @@ export interface LoadResult {
   windowMs: number;
   /** CPU used by this process (user + system) over the window, in % of one core. */
   loadgenCpuPct: number;
-  tls?: { protocol: string | null; cipher: string };
+  /** TLS version, cipher and negotiated ALPN protocol (`http/1.1` or `h2`) of the first response. */
+  tls?: TlsInfo;
   statusCounts: Record<string, number>;
 }
 
 type Done = (status: number, body: string | undefined, error?: Error) => void;
 
-class Sender {
+export interface TlsInfo {
+  protocol: string | null;
+  cipher: string;
+  alpn: string | false | null;
+}
+
+function tlsInfo(socket: TLSSocket): TlsInfo {
+  return { protocol: socket.getProtocol(), cipher: socket.getCipher().name, alpn: socket.alpnProtocol ?? null };
+}
+
+/** Sends pooled requests over one transport, cycling through the pool. */
+interface Sender {
+  tls?: TlsInfo;
+  /** Sends the next pooled request; returns it so the caller knows what to expect. */
+  send(done: Done): PreparedRequest;
+  close(): void;
+}
+
+/** Calls `done` once: a request can report an error after its response ended. */
+function once(done: Done): Done {
+  let finished = false;
+  return (status, body, error) => {
+    if (finished) return;
+    finished = true;
+    done(status, body, error);
+  };
+}
+
+/** HTTP/1.1 over node:https: keep-alive sockets, or (cold) a new connection and full handshake per request. */
+class Http1Sender implements Sender {
   private readonly agent: Agent;
   private next = 0;
-  tls?: LoadResult['tls'];
+  tls?: TlsInfo;
 
   constructor(private readonly job: LoadJob) {
+    const cold = job.connection === 'cold';
     this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: job.connections,
-      maxFreeSockets: job.connections,
+      keepAlive: !cold,
+      // Cold: as many sockets as requests in flight, each closed after its response.
+      maxSockets: cold ? Infinity : job.connections,
+      maxFreeSockets: cold ? 0 : job.connections,
+      // Cold: no TLS session cache, so every connection pays the full handshake.
+      maxCachedSessions: cold ? 0 : 100,
       ca: job.ca,
       ALPNProtocols: ['http/1.1'],
     });
   }
 
-  /** Sends the next pooled request; returns it so the caller knows what to expect. */
   send(done: Done): PreparedRequest {
     const prepared = this.job.requests[this.next++ % this.job.requests.length]!;
-    let finished = false;
-    const finish: Done = (status, body, error) => {
-      if (finished) return; // a request can report an error after its response ended; count it once
-      finished = true;
-      done(status, body, error);
-    };
+    const finish = once(done);
     const req = httpsRequest(
       { agent: this.agent, host: '127.0.0.1', port: this.job.port, method: 'POST', path: prepared.path, headers: prepared.headers },
       (res) => {
-        if (!this.tls) {
-          const socket = res.socket as TLSSocket;
-          this.tls = { protocol: socket.getProtocol(), cipher: socket.getCipher().name };
-        }
+        this.tls ??= tlsInfo(res.socket as TLSSocket);
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
@@ -125,6 +172,62 @@ class Sender {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** HTTP/2: `connections` sessions opened up front; each request is a stream on the next session in turn. */
+class Http2Sender implements Sender {
+  private readonly sessions: ClientHttp2Session[] = [];
+  private next = 0;
+  tls?: TlsInfo;
+
+  constructor(private readonly job: LoadJob) {
+    for (let i = 0; i < job.connections; i++) {
+      const session = http2Connect(`https://127.0.0.1:${job.port}`, { ca: job.ca, ALPNProtocols: ['h2'] });
+      // A session error fails its streams (counted as transport errors); it must not crash the process.
+      session.on('error', () => {});
+      this.sessions.push(session);
+    }
+  }
+
+  send(done: Done): PreparedRequest {
+    const index = this.next++;
+    const prepared = this.job.requests[index % this.job.requests.length]!;
+    const session = this.sessions[index % this.sessions.length]!;
+    const finish = once(done);
+    // HTTP/2 carries the signed `host` as `:authority`; a `host` header beside it would be redundant.
+    const { host, ...headers } = prepared.headers;
+    let stream;
+    try {
+      stream = session.request({ ...headers, [h2.HTTP2_HEADER_METHOD]: 'POST', [h2.HTTP2_HEADER_PATH]: prepared.path, [h2.HTTP2_HEADER_AUTHORITY]: host });
+    } catch (error) {
+      queueMicrotask(() => finish(0, undefined, error as Error));
+      return prepared;
+    }
+    let status = 0;
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('response', (responseHeaders) => {
+      status = Number(responseHeaders[h2.HTTP2_HEADER_STATUS] ?? 0);
+      this.tls ??= tlsInfo(session.socket as TLSSocket);
+    });
+    stream.on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => finish(status, body));
+    stream.on('error', (error) => finish(0, undefined, error));
+    stream.end(prepared.body);
+    return prepared;
+  }
+
+  close(): void {
+    for (const session of this.sessions) session.destroy();
+  }
+}
+
+function createSender(job: LoadJob): Sender {
+  if (job.protocol === 'h2') {
+    if (job.connection === 'cold') throw new Error('cold connections are measured over HTTP/1.1 only');
+    return new Http2Sender(job);
+  }
+  return new Http1Sender(job);
 }
 
 class Tally {
@@ -143,7 +246,7 @@ class Tally {
   constructor(private readonly checkEvery: number) {}
 
   /** Classifies one finished request; returns whether it succeeded. */
-  add(status: number, body: string | undefined, error: Error | undefined, plaintextBytes: number): boolean {
+  add(status: number, body: string | undefined, error: Error | undefined, prepared: PreparedRequest): boolean {
     const key = error ? `error:${(error as NodeJS.ErrnoException).code ?? error.message}` : String(status);
     this.statusCounts[key] = (this.statusCounts[key] ?? 0) + 1;
     if (error) {
@@ -159,10 +262,10 @@ class Tally {
     if (++this.sinceCheck >= this.checkEvery) {
       this.sinceCheck = 0;
       this.checked++;
-      const check = checkEncryptResponse(body ?? '', plaintextBytes);
-      if (typeof check === 'string') {
+      const problem = checkResponse(prepared.expect, body ?? '');
+      if (problem !== undefined) {
         this.badResponses++;
-        this.firstProblem ??= `bad Encrypt response: ${check}`;
+        this.firstProblem ??= `bad ${prepared.expect.operation} response: ${problem}`;
         return false;
       }
     }
@@ -233,7 +336,7 @@ function result(job: LoadJob, tally: Tally, latency: LatencyRecorder, cpu: Retur
 /** Closed loop: `concurrency` workers, each sending its next request when the previous completes. */
 export async function runSaturation(job: LoadJob): Promise<LoadResult> {
   const concurrency = job.concurrency ?? job.connections;
-  const sender = new Sender(job);
+  const sender = createSender(job);
   const tally = new Tally(job.checkEvery);
   const latency = new LatencyRecorder(job.durationMs * 20); // room for 20 000 req/s; grows if needed
   const cpu = cpuWindow();
@@ -256,7 +359,7 @@ export async function runSaturation(job: LoadJob): Promise<LoadResult> {
       const doneAt = now();
       // Throughput counts completions inside the window (a request started in warm-up may count).
       if (doneAt >= measureFrom && doneAt < measureTo) {
-        tally.add(status, body, error, prepared.plaintextBytes);
+        tally.add(status, body, error, prepared);
         latency.record(doneAt - sentAt);
       }
       worker();
@@ -275,7 +378,7 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
   const rate = job.rate ?? 1800;
   const interval = 1000 / rate;
   const maxInFlight = job.maxInFlight ?? rate;
-  const sender = new Sender(job);
+  const sender = createSender(job);
   const tally = new Tally(job.checkEvery);
   const totalSlots = Math.ceil(((job.warmupMs + job.durationMs) / 1000) * rate);
   const firstMeasured = Math.ceil((job.warmupMs / 1000) * rate);
@@ -304,10 +407,11 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
       sendLag.record(lag);
       if (lag > LATE_MS) tally.late++;
     }
-    if (outstanding >= maxInFlight) {
+    if (outstanding >= maxInFlight || lag > MAX_LAG_MS) {
       if (measured) {
         tally.unsent++;
-        tally.firstProblem ??= `not sent: ${maxInFlight} requests already outstanding`;
+        tally.firstProblem ??=
+          outstanding >= maxInFlight ? `not sent: ${maxInFlight} requests already outstanding` : `not sent: load generator more than ${MAX_LAG_MS} ms behind schedule`;
       }
       return;
     }
@@ -318,7 +422,7 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
       if (!measured || !inFlightMeasured.delete(i)) return; // already counted as a timeout
       lastDoneAt = now();
       latency.record(lastDoneAt - slotAt);
-      tally.add(status, body, error, prepared.plaintextBytes);
+      tally.add(status, body, error, prepared);
     });
   };
 
@@ -355,13 +459,14 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
   });
 }
 
-// Entry point when forked (run.ts only imports types and LATE_MS from this module).
+// Entry point when forked (run.ts only imports types and constants from this module).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   process.once('disconnect', () => process.exit(0)); // the parent went away (or we are done)
-  process.once('message', (message: { type: 'job'; job: LoadJob }) => {
+  process.on('message', (message: { type: 'job'; job: LoadJob }) => {
+    if (message.type !== 'job') return;
     const run = message.job.mode === 'saturation' ? runSaturation : runFixedRate;
     run(message.job).then(
-      (loadResult) => process.send?.({ type: 'result', result: loadResult }, () => process.disconnect()),
+      (loadResult) => process.send?.({ type: 'result', result: loadResult }),
       (error: Error) => {
         console.error(error);
         process.exit(1);
