@@ -298,8 +298,7 @@ async function main(): Promise<void> {
       child.on('message', (message: ChildReady) => message?.type === 'ready' && resolve(message));
     });
     const host = `localhost:${ready.port}`;
-    const path = `${ready.uriPath}/keys/demo-key/encrypt`;
-    const pool = await preparePool({ host, path, credential: ready.credential, size: 512 });
+    const pool = await preparePool({ operation: 'Encrypt', host, uriPath: ready.uriPath, credential: ready.credential, size: 512, keyIds: ['demo-key'] });
     const ca = readFileSync(ready.certPath);
     const client: Client = flags.h2 ? new Http2Client(`https://${host}`, ca, connections, pool) : new Http1Client(ca, connections, ready.port, pool);
     const transport = flags.h2 ? `${connections} HTTP/2 connections` : `up to ${connections} HTTP/1.1 keep-alive connections`;

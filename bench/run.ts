@@ -78,6 +78,8 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'bench-results.json' },
     quick: { type: 'boolean', default: false },
     hsm: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '2' },
+    variants: { type: 'string' },
     report: { type: 'boolean', default: false },
     'audit-mode': { type: 'string', default: 'durable' },
     'audit-sync': { type: 'string', default: 'full' },
@@ -99,6 +101,8 @@ if (flags.help) {
   --out FILE        JSON results (default bench-results.json)
   --quick           short smoke run for CI: every cell, briefly
   --hsm             also the SoftHSMv2 root of trust in keys mode (needs softhsm2)
+  --workers N       the workers-N variant: \`keyhold serve --workers N\` (default 2; 1 leaves it out)
+  --variants LIST   only these variants, comma-separated (e.g. default,http2; names in bench/matrix.ts)
   --report          afterwards, regenerate docs/bench/latency.svg and BENCHMARKS.md from the results
   --audit-mode M    Keyhold's audit log: durable (default, as \`serve\`), fail-closed or lossy
   --audit-sync S    SQLite audit commits: full (default, as \`serve\`) or normal`);
@@ -254,7 +258,12 @@ function byServer(variants: Variant[]): Variant[][] {
 async function main(): Promise<number> {
   const missing = flags.hsm ? softHsmMissing() : undefined;
   if (missing) throw new Error(missing);
-  const variants = benchmarkMatrix({ hsm: flags.hsm });
+  const only = flags.variants?.split(',').map((name) => name.trim()).filter(Boolean);
+  const variants = benchmarkMatrix({ hsm: flags.hsm, workers: Math.round(positive('workers', flags.workers, 2)) }).filter((variant) => !only || only.includes(variant.name));
+  if (variants.length === 0) {
+    console.error(`--variants ${flags.variants}: no such variant (see bench/matrix.ts)`);
+    process.exit(2);
+  }
   const cellCount = variants.reduce((n, v) => n + v.operations.length, 0);
   console.log(
     `Keyhold XKS benchmark: ${cellCount} cells (${variants.map((v) => v.name).join(', ')}); per phase warm-up ${config.warmupS} s, ` +
