@@ -4,7 +4,7 @@ import { AUDIT_MODES, type AuditMode } from '../../audit/audit-log.js';
 import { AUDIT_SYNCS, type AuditSync } from '../../audit/sqlite-appender.js';
 import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.js';
 import { KEYHOLD_VERSION } from '../../core/version.js';
-import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS } from '../../throttle/admission.js';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS, DEFAULT_SHED_ON_LAG_MS } from '../../throttle/admission.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
 import { CliError } from '../admin-client.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
@@ -54,6 +54,13 @@ function parseShedAfterMs(value: string): number {
   return ms;
 }
 
+function parseShedOnLagMs(value: string): number {
+  const ms = Number(value);
+  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed on lag');
+  if (ms >= 250) throw new InvalidArgumentError('must be under 250 (KMS gives up on a request after 250 ms), 0 to never shed on lag');
+  return ms;
+}
+
 interface ServeOptions {
   dataDir?: string;
   host: string;
@@ -70,6 +77,7 @@ interface ServeOptions {
   /** Throttle flags (and their environment defaults) arrive as text and are checked in serve(). */
   maxInFlight: string;
   shedAfterMs: string;
+  shedOnLagMs: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -88,6 +96,7 @@ export function registerServeCommand(program: Command): void {
     .option('--metrics-public', 'serve GET /metrics without a token (default: a token with metrics:read) ($KEYHOLD_METRICS_PUBLIC=true)', process.env.KEYHOLD_METRICS_PUBLIC === 'true')
     .option('--max-in-flight <n>', 'requests working at once on this node; more answer 429 ThrottlingException, 0 for no limit ($KEYHOLD_MAX_IN_FLIGHT)', process.env.KEYHOLD_MAX_IN_FLIGHT || String(DEFAULT_MAX_IN_FLIGHT))
     .option('--shed-after-ms <ms>', 'answer 429 to a request that waited this long before its work started, 0 to never ($KEYHOLD_SHED_AFTER_MS)', process.env.KEYHOLD_SHED_AFTER_MS || String(DEFAULT_SHED_AFTER_MS))
+    .option('--shed-on-lag-ms <ms>', 'answer 429 to new requests while the event loop runs this late (until half of it), 0 to never ($KEYHOLD_SHED_ON_LAG_MS)', process.env.KEYHOLD_SHED_ON_LAG_MS || String(DEFAULT_SHED_ON_LAG_MS))
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
     });
@@ -116,6 +125,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const throttle = {
     maxInFlight: checked('--max-in-flight / $KEYHOLD_MAX_IN_FLIGHT', parseMaxInFlight, options.maxInFlight),
     shedAfterMs: checked('--shed-after-ms / $KEYHOLD_SHED_AFTER_MS', parseShedAfterMs, options.shedAfterMs),
+    shedOnLagMs: checked('--shed-on-lag-ms / $KEYHOLD_SHED_ON_LAG_MS', parseShedOnLagMs, options.shedOnLagMs),
   };
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
