@@ -26,7 +26,12 @@ export interface ThrottleSettings {
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 export const DEFAULT_SHED_AFTER_MS = 100;
-export const DEFAULT_SHED_ON_LAG_MS = 50;
+/**
+ * Off by default: measured with bench/overload.ts (docs/throttling.md), a node's per-request cost is mostly
+ * TLS, HTTP and the audit record, which a 429 pays too, so shedding on lag turned 200s into 429s without
+ * making answers earlier. An operator can turn it on as a safety valve.
+ */
+export const DEFAULT_SHED_ON_LAG_MS = 0;
 
 /** Why a request was throttled; the record's `detail` starts with it (`quota: …`), for logs, audit and metrics. */
 export type ThrottleReason = 'quota' | 'concurrency' | 'queue-time' | 'overload';

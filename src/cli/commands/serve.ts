@@ -96,7 +96,7 @@ export function registerServeCommand(program: Command): void {
     .option('--metrics-public', 'serve GET /metrics without a token (default: a token with metrics:read) ($KEYHOLD_METRICS_PUBLIC=true)', process.env.KEYHOLD_METRICS_PUBLIC === 'true')
     .option('--max-in-flight <n>', 'requests working at once on this node; more answer 429 ThrottlingException, 0 for no limit ($KEYHOLD_MAX_IN_FLIGHT)', process.env.KEYHOLD_MAX_IN_FLIGHT || String(DEFAULT_MAX_IN_FLIGHT))
     .option('--shed-after-ms <ms>', 'answer 429 to a request that waited this long before its work started, 0 to never ($KEYHOLD_SHED_AFTER_MS)', process.env.KEYHOLD_SHED_AFTER_MS || String(DEFAULT_SHED_AFTER_MS))
-    .option('--shed-on-lag-ms <ms>', 'answer 429 to new requests while the event loop runs this late (until half of it), 0 to never ($KEYHOLD_SHED_ON_LAG_MS)', process.env.KEYHOLD_SHED_ON_LAG_MS || String(DEFAULT_SHED_ON_LAG_MS))
+    .option('--shed-on-lag-ms <ms>', 'while the event loop runs this late, answer 429 to a growing share of new requests (until it is back to half of it); default 0: never ($KEYHOLD_SHED_ON_LAG_MS)', process.env.KEYHOLD_SHED_ON_LAG_MS || String(DEFAULT_SHED_ON_LAG_MS))
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
     });
