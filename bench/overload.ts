@@ -1,7 +1,7 @@
 /**
  * Overload: what KMS sees when it sends a Keyhold node far more than it can serve (docs/throttling.md).
  *
- *   npm run build && node --import tsx bench/overload.ts [--factor 3] [--duration S] [--max-in-flight N] [--shed-after-ms MS] [--connections N] [--h2] [--out FILE]
+ *   npm run build && node --import tsx bench/overload.ts [--factor 3] [--duration S] [--max-in-flight N] [--shed-after-ms MS] [--shed-on-lag-ms MS] [--connections N] [--h2] [--out FILE]
  *
  * 1. Starts a node (the compiled dist/, durable audit, info logging to a file, as `keyhold serve`) in a
  *    child process, with the throttle settings given (default: serve's defaults).
@@ -20,7 +20,7 @@ import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LatencyRecorder, summarize, type LatencySummary } from './stats.js';
@@ -41,7 +41,7 @@ interface ChildReady {
 async function serveChild(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(3),
-    options: { 'data-dir': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'shed-after-ms': { type: 'string' } },
+    options: { 'data-dir': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'shed-after-ms': { type: 'string' }, 'shed-on-lag-ms': { type: 'string' } },
   });
   const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
   const { systemClock } = (await import(dist('core/clock.js'))) as typeof import('../src/core/clock.js');
@@ -54,6 +54,7 @@ async function serveChild(): Promise<void> {
   const throttle = {
     ...(values['max-in-flight'] === undefined ? {} : { maxInFlight: Number(values['max-in-flight']) }),
     ...(values['shed-after-ms'] === undefined ? {} : { shedAfterMs: Number(values['shed-after-ms']) }),
+    ...(values['shed-on-lag-ms'] === undefined ? {} : { shedOnLagMs: Number(values['shed-on-lag-ms']) }),
   };
   const node = await startNode({ dataDir, host: '127.0.0.1', port: 0, logger, clock: systemClock, throttle });
   const ready: ChildReady = {
@@ -63,8 +64,16 @@ async function serveChild(): Promise<void> {
     uriPath: init.demo!.keystore.uriPath,
     credential: { ...init.demo!.credential, region: init.demo!.keystore.region },
   };
+  // The node's own event-loop delay over the whole run (probe included), logged at the end.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   process.send!(ready);
-  const stop = () => void node.close().then(() => flushLogger(logger)).finally(() => process.exit(0));
+  const stop = () => {
+    loopDelay.disable();
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+    logger.info({ event: 'bench.loop_delay', p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) }, 'event-loop delay');
+    void node.close().then(() => flushLogger(logger)).finally(() => process.exit(0));
+  };
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
 }
@@ -272,6 +281,7 @@ async function main(): Promise<void> {
       'max-outstanding': { type: 'string', default: '20000' },
       'max-in-flight': { type: 'string' },
       'shed-after-ms': { type: 'string' },
+      'shed-on-lag-ms': { type: 'string' },
       out: { type: 'string', default: 'overload-results.json' },
     },
   });
@@ -290,6 +300,7 @@ async function main(): Promise<void> {
   const throttleArgs = [
     ...(flags['max-in-flight'] === undefined ? [] : ['--max-in-flight', flags['max-in-flight']]),
     ...(flags['shed-after-ms'] === undefined ? [] : ['--shed-after-ms', flags['shed-after-ms']]),
+    ...(flags['shed-on-lag-ms'] === undefined ? [] : ['--shed-on-lag-ms', flags['shed-on-lag-ms']]),
   ];
   const child = fork(fileURLToPath(import.meta.url), ['--child', '--data-dir', dataDir, ...throttleArgs], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
@@ -326,7 +337,7 @@ async function main(): Promise<void> {
 }
 
 /**
- * From the node's log: why it throttled (`reason` starts with quota:, concurrency: or queue-time:), and
+ * From the node's log: why it throttled (`reason` starts with quota:, concurrency:, queue-time: or overload:), and
  * its own view of latency per status: from handler entry to the log line, which is written just before
  * the audit commit. It leaves out the time a request waited before the handler saw it (socket buffers,
  * TLS, a busy event loop), the audit commit, and the time its answer took to leave.
@@ -341,6 +352,10 @@ function printNodeView(logFile: string): void {
     return;
   }
   for (const line of text.split('\n')) {
+    if (line.includes('"bench.loop_delay"')) {
+      const { p50, p99, max } = JSON.parse(line) as { p50: number; p99: number; max: number };
+      console.log(`node's event-loop delay (whole run): p50 ${p50}  p99 ${p99}  max ${max} ms`);
+    }
     if (!line.includes('"xks.request"')) continue;
     const entry = JSON.parse(line) as { status?: number; errorName?: string; reason?: string; latencyMs?: number };
     if (entry.status === undefined || entry.latencyMs === undefined) continue;

@@ -39,7 +39,7 @@ export function createXksRequestMetrics(registry: Registry): XksObserver {
   );
   const throttles = new HotPathCounter(
     'keyhold_xks_proxy_throttles_total',
-    'XKS requests Keyhold answered with 429 ThrottlingException, by reason: quota (keystore quota), concurrency (in-flight limit), queue-time (waited too long)',
+    'XKS requests Keyhold answered with 429 ThrottlingException, by reason: quota (keystore quota), concurrency (in-flight limit), queue-time (waited too long), overload (event loop behind)',
     ['keystore', 'xks_operation', 'reason'],
     registry,
   );

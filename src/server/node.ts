@@ -202,6 +202,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       };
     };
 
+    const admission = createThrottleAdmission(options.throttle);
     const handleXks = createXksHandler({
       live: services.live,
       verifier: createSigV4Verifier({ clock: options.clock }),
@@ -212,7 +213,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       authorizer: createPolicyAuthorizer(services.policyRegistry),
       recorder: audit.recorder,
       observers: [metrics.xksObserver],
-      admission: createThrottleAdmission(options.throttle),
+      admission,
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
@@ -313,6 +314,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       async close() {
         const schedulerStopped = scheduler.stop();
         fleet.stop();
+        admission.close();
         const closing = app.close();
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
         await closing;

@@ -1,7 +1,8 @@
 import type { KeystoreQuota } from '../domain/types.js';
 import type { LiveKeystore } from '../registry/live-state.js';
-import { XksError } from '../xks/errors.js';
+import { LoadShedError, XksError } from '../xks/errors.js';
 import type { XksAdmission, XksAdmissionTicket } from '../xks/pipeline-ports.js';
+import { LagGate, monitorEventLoopLag, type EventLoopLag } from './event-loop-lag.js';
 import { TokenBucket, type MonotonicMs } from './token-bucket.js';
 
 export interface ThrottleSettings {
@@ -12,25 +13,47 @@ export interface ThrottleSettings {
   maxInFlight?: number;
   /** A request that waited longer than this between arrival and the start of its work is shed (429). 0: never. */
   shedAfterMs?: number;
+  /**
+   * While the event loop runs more than this late, a growing share of new requests answers 429 at once
+   * (overload; at most 9 in 10), until the lag is back to half of it (LagGate). 0: never. Must be under 250.
+   */
+  shedOnLagMs?: number;
+  /** Where the lag is read (default: a monitor the admission starts and `close()` stops); tests inject one. */
+  eventLoopLag?: EventLoopLag;
   /** Monotonic milliseconds (default performance.now); tests drive quotas and queue time with a manual one. */
   now?: MonotonicMs;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 export const DEFAULT_SHED_AFTER_MS = 100;
+/**
+ * Off by default: measured with bench/overload.ts (docs/throttling.md), a node's per-request cost is mostly
+ * TLS, HTTP and the audit record, which a 429 pays too, so shedding on lag turned 200s into 429s without
+ * making answers earlier. An operator can turn it on as a safety valve.
+ */
+export const DEFAULT_SHED_ON_LAG_MS = 0;
 
 /** Why a request was throttled; the record's `detail` starts with it (`quota: …`), for logs, audit and metrics. */
-export type ThrottleReason = 'quota' | 'concurrency' | 'queue-time';
+export type ThrottleReason = 'quota' | 'concurrency' | 'queue-time' | 'overload';
+const THROTTLE_REASONS: readonly string[] = ['quota', 'concurrency', 'queue-time', 'overload'] satisfies ThrottleReason[];
 
 /** The reason of a throttled request's record detail, or undefined when it was not throttled. */
 export function throttleReason(detail: string | undefined): ThrottleReason | undefined {
   const reason = detail?.slice(0, detail.indexOf(':'));
-  return reason === 'quota' || reason === 'concurrency' || reason === 'queue-time' ? reason : undefined;
+  return reason !== undefined && THROTTLE_REASONS.includes(reason) ? (reason as ThrottleReason) : undefined;
 }
 
 // The public message is what KMS relays to its caller; details stay in the log and audit.
 const PUBLIC_MESSAGE = 'The request rate is too high; reduce the frequency of calls';
-const throttled = (reason: ThrottleReason, detail: string) => new XksError('ThrottlingException', PUBLIC_MESSAGE, `${reason}: ${detail}`);
+/**
+ * Which refusals are load shedding, decided here: the node-wide limits (in flight, queue time, event-loop
+ * overload) refuse work the node cannot do in time, before any policy, key or crypto work, so their answer
+ * need not wait for the audit commit (LoadShedError). A quota refusal is a decision about one keystore's
+ * use, set by its operator: it keeps its full record, committed before the answer, like a policy denial.
+ */
+const shed = (reason: Exclude<ThrottleReason, 'quota'>, detail: string) => new LoadShedError(PUBLIC_MESSAGE, `${reason}: ${detail}`);
+const overQuota = (quota: KeystoreQuota | undefined) =>
+  new XksError('ThrottlingException', PUBLIC_MESSAGE, `quota: keystore request quota exceeded (${quota?.rps}/s, burst ${quota?.burst})`);
 
 /**
  * Admission for the XKS data plane (DESIGN.md §3 stage "admit"): per-keystore request quotas, a node-wide
@@ -48,17 +71,26 @@ const throttled = (reason: ThrottleReason, detail: string) => new XksError('Thro
  * node's slots for longer than that.
  *
  * Queue time is measured from admission, on the admission's own clock (so tests can drive it); arrival
- * precedes admission by the routing only.
+ * precedes admission by the routing only. What neither sees is the time a request waited before the
+ * handler saw it (socket buffers, TLS, a busy event loop): while the event loop itself runs more than
+ * `shedOnLagMs` late, a share of new requests is refused at admission too (overload), so the node spends
+ * its turns answering cheap 429s instead of starting work whose answer would come after KMS's 250 ms.
  *
  *= xks-spec.md#14.1
  *# 15. [MAY] Per-prefix request quotas answered with 429 `ThrottlingException`.
  */
-export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdmission & { inFlight(): number } {
+export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdmission & { inFlight(): number; close(): void } {
   const maxInFlight = settings.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const shedAfterMs = settings.shedAfterMs ?? DEFAULT_SHED_AFTER_MS;
+  const shedOnLagMs = settings.shedOnLagMs ?? DEFAULT_SHED_ON_LAG_MS;
   const now = settings.now ?? (() => performance.now());
   if (!Number.isInteger(maxInFlight) || maxInFlight < 0) throw new RangeError('maxInFlight must be a whole number, 0 for no limit');
   if (!Number.isFinite(shedAfterMs) || shedAfterMs < 0) throw new RangeError('shedAfterMs must be a number of milliseconds, 0 for never');
+  if (!Number.isFinite(shedOnLagMs) || shedOnLagMs < 0 || shedOnLagMs >= 250) throw new RangeError('shedOnLagMs must be a number of milliseconds under 250, 0 for never');
+
+  // The lag monitor runs only when the gate is on, and only if the caller did not bring its own source.
+  const monitor = shedOnLagMs > 0 && !settings.eventLoopLag ? monitorEventLoopLag() : undefined;
+  const lagGate = shedOnLagMs > 0 ? new LagGate(settings.eventLoopLag ?? monitor!, shedOnLagMs, now) : undefined;
 
   /** Buckets by keystore id; a keystore's bucket follows its live quota (created, re-rated, dropped). */
   const buckets = new Map<string, TokenBucket>();
@@ -107,7 +139,6 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
   }
 
   const inFlight = () => working + waitingCount;
-  const overQuota = (quota: KeystoreQuota | undefined) => throttled('quota', `keystore request quota exceeded (${quota?.rps}/s, burst ${quota?.burst})`);
 
   class Ticket implements XksAdmissionTicket {
     state: 'waiting' | 'expired' | 'working' | 'done' = 'waiting';
@@ -122,7 +153,7 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
       this.state = 'done';
       if (wasWaiting) waitingCount -= 1;
       if (shedAfterMs > 0 && waitedMs > shedAfterMs) {
-        return throttled('queue-time', `waited ${Math.round(waitedMs)} ms before its work started (limit ${shedAfterMs} ms)`);
+        return shed('queue-time', `waited ${Math.round(waitedMs)} ms before its work started (limit ${shedAfterMs} ms)`);
       }
       const bucket = bucketFor(this.keystore);
       if (bucket && !bucket.take()) return overQuota(this.keystore.keystore.quota);
@@ -140,10 +171,15 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
 
   return {
     admit({ keystore }) {
+      const overload = lagGate?.check();
+      if (overload) {
+        const { lagMs, admitShare } = overload;
+        return shed('overload', `event loop ${Math.round(lagMs)} ms behind (limit ${shedOnLagMs} ms), admitting ${Math.round(admitShare * 100)} % of requests`);
+      }
       const at = now();
       if (maxInFlight > 0) {
         expireWaiting(at);
-        if (inFlight() >= maxInFlight) return throttled('concurrency', `node limit of ${maxInFlight} requests in flight reached`);
+        if (inFlight() >= maxInFlight) return shed('concurrency', `node limit of ${maxInFlight} requests in flight reached`);
       }
       const bucket = bucketFor(keystore);
       if (bucket && !bucket.hasToken()) return overQuota(keystore.keystore.quota);
@@ -154,6 +190,8 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
       return ticket;
     },
     inFlight,
+    /** Stops the lag monitor the admission started (none when a source was given or the gate is off). */
+    close: () => monitor?.stop(),
   };
 }
 

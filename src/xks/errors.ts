@@ -41,6 +41,18 @@ export class XksError extends Error {
 }
 
 /**
+ * A 429 ThrottlingException that sheds load (a node-wide limit, not a keystore's quota): the request is
+ * refused before any policy, key or crypto work. The handler sends it without waiting for its audit
+ * record to be committed (the record is still appended); see `finish` in handler.ts.
+ */
+export class LoadShedError extends XksError {
+  constructor(publicMessage: string, detail: string) {
+    super('ThrottlingException', publicMessage, detail);
+    this.name = 'LoadShedError';
+  }
+}
+
+/**
  *= xks-spec.md#14.8
  *# 73. [MUST] `errorMessage`, when present, is under 512 characters and only 0x20–0x7E.
  */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LiveKeystore, LiveState } from '../registry/live-state.js';
 import { RootTimeoutError } from '../roots/root-of-trust.js';
-import { XksError, errorBody } from './errors.js';
+import { LoadShedError, XksError, errorBody } from './errors.js';
 import { ClientAbortedError, type AnyRequest, type AnyResponse, readBody, sendJson } from './http-io.js';
 import { requireKeystoreEnabled, resolveKey } from './key-checks.js';
 import { decrypt } from './operations/decrypt.js';
@@ -211,7 +211,20 @@ export function createXksHandler({
     record.errorName = error?.errorName;
     record.detail = error?.detail;
     logRequest(record);
-    await recorder.record(record);
+    const recorded = recorder.record(record);
+    if (error instanceof LoadShedError) {
+      // A load-shedding 429 (node-wide limit or overload; never a quota, a policy denial or anything that
+      // touched a key) is answered without waiting for its audit commit: no work was done, so all a crash
+      // could lose is the record of a refusal, while waiting would keep the node busy with a request it
+      // refused because it is too busy. The event is still appended; a failure to record it is logged.
+      Promise.resolve(recorded).catch((recordError: unknown) => logRecordFailed(record, recordError));
+      return;
+    }
+    await recorded;
+  }
+
+  function logRecordFailed(record: RequestRecord, recordError: unknown): void {
+    logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request');
   }
 
   /** Answers with `error` after recording it; a record that cannot be written is logged, the answer still goes out. */
@@ -219,7 +232,7 @@ export function createXksHandler({
     try {
       await finish(record, error.status, error);
     } catch (recordError) {
-      logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request');
+      logRecordFailed(record, recordError);
     }
     if (!response.headersSent) sendJson(response, error.status, errorBody(error), headers);
   }

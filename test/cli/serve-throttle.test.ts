@@ -1,4 +1,4 @@
-/** `keyhold serve --max-in-flight / --shed-after-ms`: checked before anything is initialized; good values serve. */
+/** `keyhold serve --max-in-flight / --shed-after-ms / --shed-on-lag-ms`: checked before anything is initialized; good values serve. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ describe('serve refuses bad throttle settings before touching anything', () => {
     [[], { KEYHOLD_MAX_IN_FLIGHT: '2.5' }, /KEYHOLD_MAX_IN_FLIGHT: must be a whole number/],
     [['--shed-after-ms', '250'], {}, /--shed-after-ms \/ \$KEYHOLD_SHED_AFTER_MS: must be under 250 \(KMS gives up on a request after 250 ms\)/],
     [[], { KEYHOLD_SHED_AFTER_MS: 'soon' }, /KEYHOLD_SHED_AFTER_MS: must be a whole number of milliseconds/],
+    [['--shed-on-lag-ms', '250'], {}, /--shed-on-lag-ms \/ \$KEYHOLD_SHED_ON_LAG_MS: must be under 250 \(KMS gives up on a request after 250 ms\)/],
+    [[], { KEYHOLD_SHED_ON_LAG_MS: '-5' }, /KEYHOLD_SHED_ON_LAG_MS: must be a whole number of milliseconds, 0 to never shed on lag/],
   ] as [string[], Record<string, string>, RegExp][]) {
     it(`serve ${args.join(' ') || JSON.stringify(env)} → ${reason.source}`, async () => {
       const dir = tempDir('throttle-bad');
@@ -23,9 +25,9 @@ describe('serve refuses bad throttle settings before touching anything', () => {
     });
   }
 
-  it('serve --max-in-flight 8 --shed-after-ms 50 serves XKS requests', async () => {
+  it('serve --max-in-flight 8 --shed-after-ms 50 --shed-on-lag-ms 100 serves XKS requests', async () => {
     const cwd = tempDir('throttle-serve');
-    const node = await startServe({ cwd, dataDirArg: 'data', args: ['--max-in-flight', '8', '--shed-after-ms', '50'] });
+    const node = await startServe({ cwd, dataDirArg: 'data', args: ['--max-in-flight', '8', '--shed-after-ms', '50', '--shed-on-lag-ms', '100'] });
     try {
       const { uriPath, credential } = readKmsConsole(node.dataDir);
       const response = await xksCall(node, { uriPath, operation: 'health', credential });

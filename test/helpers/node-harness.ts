@@ -60,7 +60,9 @@ export async function startTestNode(
     idleTimeoutMs: options.idleTimeoutMs,
     audit: options.audit,
     metricsPublic: options.metricsPublic,
-    throttle: options.throttle,
+    // The in-process test client shares the node's event loop (and a busy machine), so the event-loop lag
+    // gate is off unless a test asks for it (test/xks/throttle.test.ts injects a lag source).
+    throttle: { shedOnLagMs: 0, ...options.throttle },
   });
   const testNode: TestNode = {
     node,

@@ -42,3 +42,23 @@ export function databaseOutage(url: string): { begin(): Promise<void>; end(): Pr
     end: () => run(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`),
   };
 }
+
+/**
+ * Holds an EXCLUSIVE lock on one table of a scratch database (reads go on, writes wait) until `release`:
+ * a commit that stalls for as long as a test needs, with nothing in the node changed.
+ */
+export async function lockTable(url: string, table: string): Promise<{ release(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query(`LOCK TABLE ${client.escapeIdentifier(table)} IN EXCLUSIVE MODE`);
+  return {
+    async release() {
+      try {
+        await client.query('ROLLBACK');
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Keystore } from '../../src/domain/types.js';
 import type { LiveKeystore } from '../../src/registry/live-state.js';
-import { createThrottleAdmission, throttleReason } from '../../src/throttle/admission.js';
-import { XksError } from '../../src/xks/errors.js';
+import { createThrottleAdmission as createAdmission, throttleReason, type ThrottleSettings } from '../../src/throttle/admission.js';
+import { LoadShedError, XksError } from '../../src/xks/errors.js';
 import type { XksAdmissionTicket } from '../../src/xks/pipeline-ports.js';
+
+/** Without the event-loop lag gate unless a test gives a lag source: this test's own loop is not the subject. */
+const createThrottleAdmission = (settings: ThrottleSettings = {}) => createAdmission({ shedOnLagMs: 0, ...settings });
 
 function manualTime() {
   let now = 0;
@@ -141,12 +144,71 @@ describe('createThrottleAdmission', () => {
     assert.throws(() => createThrottleAdmission({ maxInFlight: -1 }), /maxInFlight/);
     assert.throws(() => createThrottleAdmission({ maxInFlight: 1.5 }), /maxInFlight/);
     assert.throws(() => createThrottleAdmission({ shedAfterMs: Number.NaN }), /shedAfterMs/);
+    assert.throws(() => createAdmission({ shedOnLagMs: 250 }), /shedOnLagMs must be a number of milliseconds under 250/);
+    assert.throws(() => createAdmission({ shedOnLagMs: -1 }), /shedOnLagMs/);
   });
+
+  it('sheds a share of new requests while the event loop is behind (reason overload); working requests are untouched', () => {
+    let lag = 0;
+    const time = manualTime();
+    const admission = createAdmission({ maxInFlight: 4, shedOnLagMs: 50, eventLoopLag: { lagMs: () => lag }, now: time.now });
+    const ks = keystore('a');
+    const working = ticket(admission.admit(request(ks)));
+    assert.equal(working.stillWorthIt!(0n), undefined);
+    lag = 51;
+    const refused = admission.admit(request(ks));
+    assert.equal(reasonOf(refused), 'overload');
+    assert.equal((refused as XksError).detail, 'overload: event loop 51 ms behind (limit 50 ms), admitting 75 % of requests');
+    assert.equal(admission.inFlight(), 1, 'a refusal takes no slot');
+    for (let i = 0; i < 20; i++) {
+      time.advance(10);
+      const admitted = admission.admit(request(ks));
+      if (!(admitted instanceof XksError)) admitted.release();
+    }
+    const outcomes = Array.from({ length: 10 }, () => reasonOf(admission.admit(request(ks))) ?? 'admitted');
+    assert.equal(outcomes.filter((o) => o === 'overload').length, 9, outcomes.join());
+    assert.equal(admission.inFlight(), 2, 'the one admitted counts');
+  });
+
+  it('shedOnLagMs 0 never reads the lag', () => {
+    const admission = createAdmission({ shedOnLagMs: 0, eventLoopLag: { lagMs: () => assert.fail('read') } });
+    ticket(admission.admit(request(keystore('a')))).release();
+  });
+
+  it('node-wide refusals are load shedding (answered before their audit commit); a quota refusal is not', () => {
+    const time = manualTime();
+    let lag = 0;
+    const admission = createAdmission({ maxInFlight: 1, shedAfterMs: 100, shedOnLagMs: 50, eventLoopLag: { lagMs: () => lag }, now: time.now });
+    const ks = keystore('a', { rps: 1, burst: 1 });
+    const first = ticket(admission.admit(request(ks)));
+    const concurrency = admission.admit(request(ks));
+    time.advance(101);
+    const queueTime = first.stillWorthIt!(0n);
+    lag = 60;
+    const overload = admission.admit(request(ks));
+    lag = 0;
+    for (let i = 0; i < 20; i++) {
+      // Back on time, the share grows back to all with the requests that come.
+      time.advance(10);
+      const admitted = admission.admit(request(keystore('b')));
+      if (!(admitted instanceof XksError)) admitted.release();
+    }
+    const spent = ticket(admission.admit(request(ks)));
+    assert.equal(spent.stillWorthIt!(0n), undefined);
+    spent.release();
+    const quota = admission.admit(request(ks));
+    assert.deepEqual([concurrency, queueTime, overload, quota].map(reasonOf), ['concurrency', 'queue-time', 'overload', 'quota']);
+    for (const error of [concurrency, queueTime, overload]) assert.ok(error instanceof LoadShedError, (error as XksError).detail);
+    assert.ok(quota instanceof XksError && !(quota instanceof LoadShedError));
+    for (const error of [concurrency, queueTime, overload, quota]) assert.equal((error as XksError).errorName, 'ThrottlingException');
+  });
+
 
   it('throttleReason reads the reason back from a record detail, and nothing else', () => {
     assert.equal(throttleReason('quota: x'), 'quota');
     assert.equal(throttleReason('concurrency: x'), 'concurrency');
     assert.equal(throttleReason('queue-time: x'), 'queue-time');
+    assert.equal(throttleReason('overload: x'), 'overload');
     assert.equal(throttleReason('signature mismatch'), undefined);
     assert.equal(throttleReason(undefined), undefined);
   });

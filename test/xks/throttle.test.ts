@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import type { DataKey } from '../../src/roots/root-of-trust.js';
 import { startNode } from '../../src/server/node.js';
 import { scrape, valueOf } from '../helpers/metrics.js';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
+import { createScratchDatabase, lockTable, type ScratchDatabase } from '../helpers/postgres.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { httpsJson } from '../helpers/https-json.js';
 import { signKmsStyle } from '../helpers/signers.js';
@@ -275,5 +275,115 @@ describe('overload, bounded, to loopback', () => {
     assert.equal([...counts.values()].reduce((a, b) => a + b, 0), 400);
     assert.ok((outcomes['200'] ?? 0) > 0, JSON.stringify(outcomes));
     for (let i = 0; i < 5; i++) assert.equal((await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
+  });
+});
+
+describe('overload: the event loop running late', () => {
+  // The lag source and the admission's clock are the test's: the gate sees exactly the lag the test sets.
+  let lag = 0;
+  const time = manualTime();
+  let node: TestNode;
+  before(async () => {
+    node = await startTestNode({ throttle: { shedOnLagMs: 50, eventLoopLag: { lagMs: () => lag }, now: time.now } });
+  });
+  after(() => node?.close());
+
+  it('above --shed-on-lag-ms a share of new requests answers 429 (reason overload); once on time all are served again; logged, audited and counted', async () => {
+    assert.equal((await health(node)).status, 200);
+    lag = 80;
+    assertThrottled(await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(16)) }), /loop/);
+    assert.match(String(throttleLogs(node).at(-1)!.reason), /^overload: event loop 80 ms behind \(limit 50 ms\), admitting 75 % of requests$/);
+    lag = 0;
+    for (let i = 0; i < 8; i++) {
+      time.advance(10);
+      assert.equal((await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(16)) })).status, 200);
+    }
+
+    const { samples } = await scrape(node, node.adminToken);
+    assert.equal(valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'demo', xks_operation: 'Encrypt', reason: 'overload' }), 1);
+    await node.node.audit.log.flush();
+    const audited = await adminOk(node, 'GET', '/audit/events?keystore=demo&outcome=error&limit=10');
+    const details = audited.events.filter((e: Record<string, unknown>) => e.errorName === 'ThrottlingException').map((e: Record<string, unknown>) => e.detail);
+    assert.deepEqual(details, ['overload: event loop 80 ms behind (limit 50 ms), admitting 75 % of requests']);
+  });
+});
+
+describe('a load-shedding 429 does not wait for the audit commit; a quota 429 and a success do', () => {
+  let lag = 0;
+  let node: TestNode;
+  let database: ScratchDatabase;
+  before(async () => {
+    database = await createScratchDatabase();
+    node = await startTestNode({ databaseUrl: database.url, throttle: { maxInFlight: 1, shedOnLagMs: 50, eventLoopLag: { lagMs: () => lag } } });
+  });
+  after(async () => {
+    await node?.close();
+    await database?.drop();
+  });
+
+  /** Sends a request and notes when it is answered, without waiting for it. */
+  function send(body: Record<string, unknown>, operation: 'health' | 'encrypt' = 'health') {
+    const state = { answered: false, response: undefined as unknown as Promise<XksResponse> };
+    state.response = xks(node, { operation, body }).finally(() => (state.answered = true));
+    return state;
+  }
+  /** Resolves once the node has written a log line that `matches`: the step just before its audit record. */
+  async function logged(matches: (line: Record<string, unknown>) => boolean): Promise<void> {
+    while (!node.logs.some((l) => l.event === 'xks.request' && matches(l))) await new Promise((r) => setTimeout(r, 5));
+  }
+  /** The details of the demo keystore's audited throttles (a request refused at admission has no kmsRequestId). */
+  async function auditedThrottles(): Promise<string[]> {
+    const found = await adminOk(node, 'GET', '/audit/events?keystore=demo&outcome=error&limit=100');
+    return found.events.filter((e: Record<string, unknown>) => e.errorName === 'ThrottlingException').map((e: Record<string, string>) => e.detail.split(':')[0]);
+  }
+
+  it('while the audit table is locked, a success waits; concurrency and overload 429s are answered at once and audited once it is free', async () => {
+    const lock = await lockTable(database.url, 'audit_events');
+    let released = false;
+    try {
+      const successBody = encryptBody(randomBytes(16));
+      const success = send(successBody, 'encrypt');
+      await logged((l) => l.kmsRequestId === successBody.requestMetadata.kmsRequestId);
+
+      // The success holds the only slot until its record is committed: the next request is refused.
+      assertThrottled(await send(healthBody()).response);
+      lag = 80;
+      assertThrottled(await send(healthBody()).response);
+      lag = 0;
+      assert.deepEqual(throttleLogs(node).map((l) => String(l.reason).split(':')[0]), ['concurrency', 'overload']);
+      assert.equal(success.answered, false, 'the success is still waiting for its commit');
+
+      await lock.release();
+      released = true;
+      assert.equal((await success.response).status, 200);
+      await node.node.audit.log.flush();
+      assert.deepEqual((await auditedThrottles()).sort(), ['concurrency', 'overload']);
+      const audited = await adminOk(node, 'GET', `/audit/events?kmsRequestId=${successBody.requestMetadata.kmsRequestId}&limit=1`);
+      assert.equal(audited.events[0]?.outcome, 'success');
+    } finally {
+      if (!released) await lock.release();
+    }
+  });
+
+  it('15: a quota 429 is a policy decision: its answer waits for its record like a success', async () => {
+    await adminOk(node, 'PUT', '/keystores/demo/quota', { rps: 0.001, burst: 1 });
+    assert.equal((await health(node)).status, 200, 'spends the one token');
+    const lock = await lockTable(database.url, 'audit_events');
+    let released = false;
+    try {
+      const quota = send(healthBody());
+      await logged((l) => String(l.reason).startsWith('quota:'));
+      // A shed is sent in the same turn as its log line; a round trip later the quota refusal still waits.
+      assert.equal((await httpsJson({ host: '127.0.0.1', port: node.port, path: '/ping', method: 'GET', ca: node.ca, servername: 'localhost', agent: false }, {})).status, 200);
+      assert.equal(quota.answered, false, 'the quota refusal waits for its commit');
+      await lock.release();
+      released = true;
+      assertThrottled(await quota.response);
+      await node.node.audit.log.flush();
+      assert.deepEqual((await auditedThrottles()).sort(), ['concurrency', 'overload', 'quota']);
+    } finally {
+      if (!released) await lock.release();
+      await adminOk(node, 'DELETE', '/keystores/demo/quota');
+    }
   });
 });

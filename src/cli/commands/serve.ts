@@ -5,7 +5,7 @@ import { AUDIT_MODES, type AuditMode } from '../../audit/audit-log.js';
 import { AUDIT_SYNCS, type AuditSync } from '../../audit/sqlite-appender.js';
 import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.js';
 import { KEYHOLD_VERSION } from '../../core/version.js';
-import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS } from '../../throttle/admission.js';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS, DEFAULT_SHED_ON_LAG_MS } from '../../throttle/admission.js';
 import { parseWorkers } from '../../server/cluster/workers-option.js';
 import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
@@ -57,6 +57,13 @@ function parseShedAfterMs(value: string): number {
   return ms;
 }
 
+function parseShedOnLagMs(value: string): number {
+  const ms = Number(value);
+  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed on lag');
+  if (ms >= 250) throw new InvalidArgumentError('must be under 250 (KMS gives up on a request after 250 ms), 0 to never shed on lag');
+  return ms;
+}
+
 interface ServeOptions {
   dataDir?: string;
   host: string;
@@ -73,6 +80,7 @@ interface ServeOptions {
   /** Throttle flags (and their environment defaults) arrive as text and are checked in serve(). */
   maxInFlight: string;
   shedAfterMs: string;
+  shedOnLagMs: string;
   /** `--workers` / $KEYHOLD_WORKERS, as text: a number or `auto`. */
   workers: string;
 }
@@ -93,6 +101,7 @@ export function registerServeCommand(program: Command): void {
     .option('--metrics-public', 'serve GET /metrics without a token (default: a token with metrics:read) ($KEYHOLD_METRICS_PUBLIC=true)', process.env.KEYHOLD_METRICS_PUBLIC === 'true')
     .option('--max-in-flight <n>', 'requests working at once on this node; more answer 429 ThrottlingException, 0 for no limit ($KEYHOLD_MAX_IN_FLIGHT)', process.env.KEYHOLD_MAX_IN_FLIGHT || String(DEFAULT_MAX_IN_FLIGHT))
     .option('--shed-after-ms <ms>', 'answer 429 to a request that waited this long before its work started, 0 to never ($KEYHOLD_SHED_AFTER_MS)', process.env.KEYHOLD_SHED_AFTER_MS || String(DEFAULT_SHED_AFTER_MS))
+    .option('--shed-on-lag-ms <ms>', 'while the event loop runs this late, answer 429 to a growing share of new requests (until it is back to half of it); default 0: never ($KEYHOLD_SHED_ON_LAG_MS)', process.env.KEYHOLD_SHED_ON_LAG_MS || String(DEFAULT_SHED_ON_LAG_MS))
     .option('--workers <n>', 'worker processes serving on the same port: a number, or auto for one per core (docs/workers.md) ($KEYHOLD_WORKERS)', process.env.KEYHOLD_WORKERS || '1')
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
@@ -122,6 +131,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const throttle = {
     maxInFlight: checked('--max-in-flight / $KEYHOLD_MAX_IN_FLIGHT', parseMaxInFlight, options.maxInFlight),
     shedAfterMs: checked('--shed-after-ms / $KEYHOLD_SHED_AFTER_MS', parseShedAfterMs, options.shedAfterMs),
+    shedOnLagMs: checked('--shed-on-lag-ms / $KEYHOLD_SHED_ON_LAG_MS', parseShedOnLagMs, options.shedOnLagMs),
   };
   const workers = checked('--workers / $KEYHOLD_WORKERS', (value) => parseWorkers(value, availableParallelism), options.workers);
   // Loaded here so management commands do not pay for the server's modules.
