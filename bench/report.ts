@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { BenchResults } from './run.js';
-import { NOISY_OTHER_CPU_PCT, type CellRecord, type FixedRateFigures } from './results.js';
+import { CELL_COLUMNS, NOISY_OTHER_CPU_PCT, type CellRecord, type FixedRateFigures } from './results.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const CHART_FILE = join(REPO, 'docs', 'bench', 'latency.svg');
@@ -89,25 +89,13 @@ function markdownTable(head: string[], rows: string[][], numericFrom = 1): strin
 export function figuresMarkdown(results: BenchResults, chartPath: string): string {
   const m = results.meta;
   const cells = markdownTable(
-    ['variant', 'operation', 'protocol', 'connection', 'keys', 'root', 'saturation req/s', 'baseline req/s', 'ratio', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors', 'baseline p99 ms', 'other CPU %'],
-    results.cells.map((c) => [
-      c.variant,
-      c.operation,
-      c.protocol,
-      c.connection,
-      c.keys.toLocaleString('en'),
-      c.root,
-      num(c.saturation_rps, 0),
-      num(c.baseline_saturation_rps, 0),
-      num(c.ratio_to_baseline, 2),
-      num(c.fixed_rate.p50_ms),
-      num(c.fixed_rate.p99_ms),
-      num(c.fixed_rate.p999_ms),
-      num(c.fixed_rate.max_ms),
-      String(c.fixed_rate.errors),
-      num(c.baseline_fixed_rate.p99_ms),
-      num(Math.max(c.cpu.saturation.other_pct ?? 0, c.cpu.fixed_rate.other_pct ?? 0), 0),
-    ]),
+    CELL_COLUMNS.map((column) => column.head),
+    results.cells.map((c) =>
+      CELL_COLUMNS.map((column) => {
+        const value = column.value(c);
+        return typeof value === 'number' ? (column.head === 'keys' ? value.toLocaleString('en') : num(value, column.digits)) : (value ?? '–');
+      }),
+    ),
     4,
   );
   const startup = markdownTable(

@@ -182,29 +182,32 @@ function table(rows: string[][]): string {
   return rows.map((row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
+/**
+ * The columns a cell shows in the printed summary (`short`) and in BENCHMARKS.md (`head`), in order;
+ * `digits` rounds the value for BENCHMARKS.md.
+ */
+export const CELL_COLUMNS: readonly { head: string; short: string; value: (c: CellRecord) => string | number | undefined; digits?: number }[] = [
+  { head: 'variant', short: 'variant', value: (c) => c.variant },
+  { head: 'operation', short: 'operation', value: (c) => c.operation },
+  { head: 'protocol', short: 'proto', value: (c) => c.protocol },
+  { head: 'connection', short: 'conn', value: (c) => c.connection },
+  { head: 'keys', short: 'keys', value: (c) => c.keys },
+  { head: 'root', short: 'root', value: (c) => c.root },
+  { head: 'saturation req/s', short: 'sat/s', value: (c) => c.saturation_rps, digits: 0 },
+  { head: 'baseline req/s', short: 'base/s', value: (c) => c.baseline_saturation_rps, digits: 0 },
+  { head: 'ratio', short: 'ratio', value: (c) => c.ratio_to_baseline },
+  { head: 'p50 ms', short: 'p50@rate', value: (c) => c.fixed_rate.p50_ms },
+  { head: 'p99 ms', short: 'p99', value: (c) => c.fixed_rate.p99_ms },
+  { head: 'p99.9 ms', short: 'p99.9', value: (c) => c.fixed_rate.p999_ms },
+  { head: 'max ms', short: 'max', value: (c) => c.fixed_rate.max_ms },
+  { head: 'errors', short: 'errors', value: (c) => c.fixed_rate.errors },
+  { head: 'late', short: 'late', value: (c) => c.fixed_rate.late },
+  { head: 'baseline p99 ms', short: 'base p99', value: (c) => c.baseline_fixed_rate.p99_ms },
+  { head: 'other CPU %', short: 'other%', value: (c) => Math.max(c.cpu.saturation.other_pct ?? 0, c.cpu.fixed_rate.other_pct ?? 0), digits: 0 },
+];
+
 export function printSummary(cells: CellRecord[], startup: StartupRecord[], targets: Target[], rate: number): void {
-  const rows = [
-    ['variant', 'operation', 'proto', 'conn', 'keys', 'root', 'sat/s', 'base/s', 'ratio', `p50@${rate}`, 'p99', 'p99.9', 'max', 'errors', 'late', 'base p99', 'other%'],
-    ...cells.map((c) => [
-      c.variant,
-      c.operation,
-      c.protocol === 'HTTP/2' ? 'h2' : 'h1',
-      c.connection,
-      String(c.keys),
-      c.root,
-      fmt(c.saturation_rps),
-      fmt(c.baseline_saturation_rps),
-      fmt(c.ratio_to_baseline),
-      fmt(c.fixed_rate.p50_ms),
-      fmt(c.fixed_rate.p99_ms),
-      fmt(c.fixed_rate.p999_ms),
-      fmt(c.fixed_rate.max_ms),
-      String(c.fixed_rate.errors),
-      String(c.fixed_rate.late),
-      fmt(c.baseline_fixed_rate.p99_ms),
-      fmt(Math.max(c.cpu.saturation.other_pct ?? 0, c.cpu.fixed_rate.other_pct ?? 0)),
-    ]),
-  ];
+  const rows = [CELL_COLUMNS.map((column) => column.short.replace('@rate', `@${rate}`)), ...cells.map((c) => CELL_COLUMNS.map((column) => { const value = column.value(c); return typeof value === 'string' ? value : fmt(value); }))];
   console.log(`\n${table(rows)}`);
   console.log('\nnode start-up:');
   for (const s of startup) {

@@ -15,6 +15,7 @@ import { createLogger, flushLogger } from '../../server/logger.js';
 import { startNode, writeNodeInfo } from '../../server/node.js';
 import { openStore } from '../../storage/open-store.js';
 import { CliError } from '../admin-client.js';
+import { stopOnSignals } from '../shutdown.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 
 export interface ClusterServeSettings {
@@ -105,21 +106,7 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
   console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${started.url} with ${workers} worker processes (data: ${display(dataDir)})`);
   console.log(initResult ? firstRunBanner(initResult, started.url) : await primary.banner());
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping || fatal) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down the workers');
-    primary
-      .stop()
-      .then(() => flushLogger(logger))
-      .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignals({ logger, message: 'shutting down the workers', close: () => primary.stop().then(() => flushLogger(logger)), skip: () => fatal });
 }
 
 /**
@@ -157,21 +144,7 @@ export async function serveAsWorker(settings: Omit<ClusterServeSettings, 'firstR
   }));
   await link.ready({ url: running.url, port: running.port, pid: process.pid, nodeId: running.nodeId });
 
-  let stopping = false;
-  const stop = (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ reason }, 'worker shutting down');
-    running
-      .close()
-      .then(() => flushLogger(logger))
-      .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-  };
-  // The primary sends SIGTERM; a terminal's Ctrl-C reaches every process of the group as SIGINT.
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  // The primary sends SIGTERM to each worker when it stops.
+  stopOnSignals({ logger, message: 'worker shutting down', close: () => running.close().then(() => flushLogger(logger)) });
   // Should the primary die, Node's cluster module ends its workers (they never serve unsupervised).
 }

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS, DEFAULT_SHED_ON_LAG_MS } 
 import { parseWorkers } from '../../server/cluster/workers-option.js';
 import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
+import { stopOnSignals } from '../shutdown.js';
 import { CliError } from '../admin-client.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 import { sealedNotice } from '../shares-banner.js';
@@ -178,19 +179,5 @@ async function serve(options: ServeOptions): Promise<void> {
   const seal = node.unseal.status();
   if (seal.sealed) console.log(sealedNotice(seal));
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    node
-      .close()
-      .then(() => flushLogger(logger))
-      .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  stopOnSignals({ logger, message: 'shutting down', close: () => node.close().then(() => flushLogger(logger)) });
 }
