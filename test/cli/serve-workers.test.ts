@@ -40,8 +40,10 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
 
   it('prints the serving line once, with the quick start, and both workers answer with their own node ids', async () => {
     assert.match(node.stdout(), /serving XKS and the admin API on https:\/\/localhost:\d+ with 2 worker processes/);
-    assert.equal(node.stdout().match(/serving XKS/g)?.length, 1);
+    // The quick start follows the serving line; it may reach the pipe a moment later.
+    for (let waited = 0; !/secret access key/.test(node.stdout()) && waited < 5_000; waited += 50) await delay(50);
     assert.match(node.stdout(), /secret access key/);
+    assert.equal(node.stdout().match(/serving XKS/g)?.length, 1);
     const seen = await workersAnswering(node);
     assert.deepEqual([...seen.keys()].sort(), [1, 2]);
     const base = seen.get(1)!.nodeId.replace(/-w1$/, '');
