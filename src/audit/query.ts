@@ -4,15 +4,8 @@ import type { AuditQuery } from './audit-store.js';
 export const MAX_PAGE = 1000;
 export const DEFAULT_PAGE = 100;
 
-/** Search filters as the admin API and the CLI take them (strings). */
-export interface AuditSearchParams {
-  keyId?: string;
-  keystore?: string;
-  kmsRequestId?: string;
-  principal?: string;
-  outcome?: string;
-  action?: string;
-  chain?: string;
+/** Search filters as the admin API and the CLI take them: the store's filters, with times and the page as text. */
+export interface AuditSearchParams extends Omit<AuditQuery, 'from' | 'to' | 'after' | 'limit'> {
   /** ISO 8601 time or epoch milliseconds; inclusive. */
   from?: string;
   /** ISO 8601 time or epoch milliseconds; exclusive. */

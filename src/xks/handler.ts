@@ -238,8 +238,8 @@ export function createXksHandler({
   }
 
   /** Stage "admit": quotas and load shedding, before the body is read (a 429 costs almost nothing). */
-  function admit(request: AnyRequest, keystore: LiveKeystore, operation: XksOperation, record: RequestRecord): XksAdmissionTicket {
-    const admitted = admission.admit({ keystore, operation, startedAt: record.startedAt });
+  function admit(request: AnyRequest, keystore: LiveKeystore, operation: XksOperation): XksAdmissionTicket {
+    const admitted = admission.admit({ keystore, operation });
     if (admitted instanceof XksError) {
       // Discard the unread body: under HTTP/2 unread data would hold the connection's flow-control window,
       // stalling the bodies of the requests that were admitted on the same connection.
@@ -255,58 +255,56 @@ export function createXksHandler({
     for (const observer of observers) observer.observe(record, latencyMs);
   }
 
-  /** Routes, admits, authenticates, performs and records one request; returns the answer to send. */
-  async function answer(request: AnyRequest, response: AnyResponse, record: RequestRecord, admitted: { ticket?: XksAdmissionTicket }): Promise<{ status: number; body: unknown } | undefined> {
-    let result: unknown;
+  /**
+   * Routes, admits, authenticates, performs, records and answers one request. The admission ticket is
+   * held until the answer is recorded: waiting for the audit commit is load too.
+   */
+  async function answer(request: AnyRequest, response: AnyResponse, record: RequestRecord): Promise<void> {
+    let ticket: XksAdmissionTicket | undefined;
     try {
-      const { route: operation, keystore } = route(request, record);
-      /*= xks-spec.md#14.1
-       *# 8. [MUST] HTTP GET to any of the four API URIs → 405 Method Not Allowed. */
-      if (request.method !== 'POST') {
-        const error = new XksError('ValidationException', 'Method Not Allowed; use POST', 'method not allowed', 405);
-        await answerError(response, record, error, ALLOW_POST);
-        return undefined;
+      let result: unknown;
+      try {
+        const { route: operation, keystore } = route(request, record);
+        /*= xks-spec.md#14.1
+         *# 8. [MUST] HTTP GET to any of the four API URIs → 405 Method Not Allowed. */
+        if (request.method !== 'POST') {
+          const error = new XksError('ValidationException', 'Method Not Allowed; use POST', 'method not allowed', 405);
+          return await answerError(response, record, error, ALLOW_POST);
+        }
+        ticket = admit(request, keystore, operation.operation);
+        const body = await readBody(request, maxBodyBytes);
+        authenticate(request, keystore, body, record);
+        requireJsonContentType(request);
+        const late = ticket.stillWorthIt?.();
+        if (late) throw late;
+        result = await perform(operation, keystore, body, record);
+      } catch (caught) {
+        if (caught instanceof ClientAbortedError) {
+          logger.info({ event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' }, 'xks request aborted by the client');
+          return;
+        }
+        return await answerError(response, record, caught instanceof XksError ? caught : rootFailure(caught));
       }
-      const ticket = (admitted.ticket = admit(request, keystore, operation.operation, record));
-      const body = await readBody(request, maxBodyBytes);
-      authenticate(request, keystore, body, record);
-      requireJsonContentType(request);
-      const late = ticket.stillWorthIt?.(record.startedAt);
-      if (late) throw late;
-      result = await perform(operation, keystore, body, record);
-    } catch (caught) {
-      if (caught instanceof ClientAbortedError) {
-        logger.info({ event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' }, 'xks request aborted by the client');
-        return undefined;
+      try {
+        await finish(record, 200);
+      } catch (recordError) {
+        // Fail closed: a success that could not be recorded is not answered as a success.
+        logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request; failing it');
+        const error = new XksError('InternalException');
+        record.status = error.status;
+        record.errorName = error.errorName;
+        if (!response.headersSent) sendJson(response, 500, errorBody(error));
+        return;
       }
-      const error = caught instanceof XksError ? caught : rootFailure(caught);
-      await answerError(response, record, error);
-      return undefined;
+      sendJson(response, 200, result);
+    } finally {
+      ticket?.release();
     }
-    try {
-      await finish(record, 200);
-    } catch (recordError) {
-      // Fail closed: a success that could not be recorded is not answered as a success.
-      logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request; failing it');
-      const error = new XksError('InternalException');
-      record.status = error.status;
-      record.errorName = error.errorName;
-      if (!response.headersSent) sendJson(response, 500, errorBody(error));
-      return undefined;
-    }
-    return { status: 200, body: result };
   }
 
   return async function handleXksRequest(request: AnyRequest, response: AnyResponse): Promise<void> {
     const record: RequestRecord = { startedAt: process.hrtime.bigint() };
-    // The admission ticket is held until the answer is recorded: waiting for the audit commit is load too.
-    const admitted: { ticket?: XksAdmissionTicket } = {};
-    try {
-      const success = await answer(request, response, record, admitted);
-      if (success) sendJson(response, success.status, success.body);
-    } finally {
-      admitted.ticket?.release();
-    }
+    await answer(request, response, record);
     if (record.status !== undefined) observe(record);
   };
 }

@@ -47,14 +47,14 @@ export type XksGate = (operation: Exclude<XksOperation, 'GetHealthStatus'>, keys
  * KMS will have given up (250 ms) is shed rather than served late.
  */
 export interface XksAdmission {
-  admit(request: { keystore: LiveKeystore; operation: XksOperation; startedAt: bigint }): XksAdmissionTicket | XksError;
+  admit(request: { keystore: LiveKeystore; operation: XksOperation }): XksAdmissionTicket | XksError;
 }
 
 export interface XksAdmissionTicket {
   /** Called once the request is answered (or aborted). */
   release(): void;
   /** Asked before the work starts; an error sheds the request. */
-  stillWorthIt?(startedAt: bigint): XksError | undefined;
+  stillWorthIt?(): XksError | undefined;
 }
 
 /**

@@ -20,7 +20,7 @@ const keystore = (id: string, quota?: Keystore['quota']): LiveKeystore => ({
   secrets: new Map(),
 });
 
-const request = (live: LiveKeystore) => ({ keystore: live, operation: 'Encrypt' as const, startedAt: 0n });
+const request = (live: LiveKeystore) => ({ keystore: live, operation: 'Encrypt' as const });
 
 function ticket(result: XksAdmissionTicket | XksError): XksAdmissionTicket {
   assert.ok(!(result instanceof XksError), `refused: ${(result as XksError).detail}`);
@@ -38,7 +38,7 @@ describe('createThrottleAdmission', () => {
     const refused = admission.admit(request(ks));
     assert.equal(reasonOf(refused), 'concurrency');
     assert.equal((refused as XksError).status, 429);
-    assert.equal(a.stillWorthIt!(0n), undefined);
+    assert.equal(a.stillWorthIt!(), undefined);
     assert.equal(admission.inFlight(), 2, 'working still counts');
     a.release();
     a.release();
@@ -60,10 +60,10 @@ describe('createThrottleAdmission', () => {
     time.advance(1);
     const next = ticket(admission.admit(request(ks)));
     assert.equal(admission.inFlight(), 1);
-    assert.equal(reasonOf(slow.stillWorthIt!(0n)), 'queue-time');
+    assert.equal(reasonOf(slow.stillWorthIt!()), 'queue-time');
     slow.release();
     assert.equal(admission.inFlight(), 1, 'the expired ticket gave nothing back twice');
-    assert.equal(next.stillWorthIt!(0n), undefined);
+    assert.equal(next.stillWorthIt!(), undefined);
     next.release();
     assert.equal(admission.inFlight(), 0);
   });
@@ -76,7 +76,7 @@ describe('createThrottleAdmission', () => {
       const t = ticket(admission.admit(request(ks)));
       if (i % 3 === 0) t.release();
       else {
-        assert.equal(t.stillWorthIt!(0n), undefined);
+        assert.equal(t.stillWorthIt!(), undefined);
         t.release();
       }
       time.advance(0.01);
@@ -89,7 +89,7 @@ describe('createThrottleAdmission', () => {
     const admission = createThrottleAdmission({ maxInFlight: 0, shedAfterMs: 0, now: time.now });
     const tickets = Array.from({ length: 1000 }, () => ticket(admission.admit(request(keystore('a')))));
     time.advance(10_000);
-    for (const t of tickets) assert.equal(t.stillWorthIt!(0n), undefined);
+    for (const t of tickets) assert.equal(t.stillWorthIt!(), undefined);
     assert.equal(admission.inFlight(), 1000);
   });
 
@@ -99,12 +99,12 @@ describe('createThrottleAdmission', () => {
     const ks = keystore('a', { rps: 1, burst: 1 });
     const late = ticket(admission.admit(request(ks)));
     time.advance(101);
-    const shed = late.stillWorthIt!(0n);
+    const shed = late.stillWorthIt!();
     assert.equal(reasonOf(shed), 'queue-time');
     assert.equal((shed as XksError).status, 429);
     assert.equal(admission.inFlight(), 0);
     const next = ticket(admission.admit(request(ks)));
-    assert.equal(next.stillWorthIt!(0n), undefined, 'the quota token was not spent by the shed request');
+    assert.equal(next.stillWorthIt!(), undefined, 'the quota token was not spent by the shed request');
   });
 
   it('a quota follows the live keystore: set, changed and removed without a restart', () => {
@@ -114,7 +114,7 @@ describe('createThrottleAdmission', () => {
     const work = () => {
       const admitted = admission.admit(request(ks));
       if (admitted instanceof XksError) return admitted;
-      const refused = admitted.stillWorthIt!(0n);
+      const refused = admitted.stillWorthIt!();
       admitted.release();
       return refused;
     };
@@ -135,9 +135,9 @@ describe('createThrottleAdmission', () => {
   it('keystores have separate buckets', () => {
     const admission = createThrottleAdmission({ now: manualTime().now });
     const [a, b] = [keystore('a', { rps: 1, burst: 1 }), keystore('b', { rps: 1, burst: 1 })];
-    assert.equal(ticket(admission.admit(request(a))).stillWorthIt!(0n), undefined);
+    assert.equal(ticket(admission.admit(request(a))).stillWorthIt!(), undefined);
     assert.equal(reasonOf(admission.admit(request(a))), 'quota');
-    assert.equal(ticket(admission.admit(request(b))).stillWorthIt!(0n), undefined);
+    assert.equal(ticket(admission.admit(request(b))).stillWorthIt!(), undefined);
   });
 
   it('refuses settings that make no sense', () => {
@@ -154,7 +154,7 @@ describe('createThrottleAdmission', () => {
     const admission = createAdmission({ maxInFlight: 4, shedOnLagMs: 50, eventLoopLag: { lagMs: () => lag }, now: time.now });
     const ks = keystore('a');
     const working = ticket(admission.admit(request(ks)));
-    assert.equal(working.stillWorthIt!(0n), undefined);
+    assert.equal(working.stillWorthIt!(), undefined);
     lag = 51;
     const refused = admission.admit(request(ks));
     assert.equal(reasonOf(refused), 'overload');
@@ -183,7 +183,7 @@ describe('createThrottleAdmission', () => {
     const first = ticket(admission.admit(request(ks)));
     const concurrency = admission.admit(request(ks));
     time.advance(101);
-    const queueTime = first.stillWorthIt!(0n);
+    const queueTime = first.stillWorthIt!();
     lag = 60;
     const overload = admission.admit(request(ks));
     lag = 0;
@@ -194,7 +194,7 @@ describe('createThrottleAdmission', () => {
       if (!(admitted instanceof XksError)) admitted.release();
     }
     const spent = ticket(admission.admit(request(ks)));
-    assert.equal(spent.stillWorthIt!(0n), undefined);
+    assert.equal(spent.stillWorthIt!(), undefined);
     spent.release();
     const quota = admission.admit(request(ks));
     assert.deepEqual([concurrency, queueTime, overload, quota].map(reasonOf), ['concurrency', 'queue-time', 'overload', 'quota']);
