@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { admin } from '../helpers/xks-client.js';
-import { createUsers } from '../helpers/users.js';
+import { createUsers, requireTwoApprovers } from '../helpers/users.js';
 
 describe('approvals through the admin API', () => {
   let node: TestNode;
@@ -17,13 +17,7 @@ describe('approvals through the admin API', () => {
       ['root', ['administrator']],
       ['root2', ['administrator']],
     ]);
-    const policy = await as('root', 'PUT', '/groups/demo/approval-policy', {
-      operations: ['key.disable', 'keystore.disable', 'credential.add', 'credential.reveal', 'approval-policy.change'],
-      approvers: { role: 'approver' },
-      required: 2,
-      expiresAfterHours: 4,
-    });
-    assert.equal(policy.status, 200, policy.text);
+    await requireTwoApprovers(as, 'root', ['key.disable', 'keystore.disable', 'credential.add', 'credential.reveal', 'approval-policy.change'], 4);
   });
   after(() => node?.close());
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { admin } from '../helpers/xks-client.js';
-import { createUsers } from '../helpers/users.js';
+import { createUsers, requireTwoApprovers } from '../helpers/users.js';
 
 describe('key lifecycle operations under quorum approval', () => {
   let node: TestNode;
@@ -27,13 +27,7 @@ describe('key lifecycle operations under quorum approval', () => {
       ['ben', ['approver']],
       ['root', ['administrator']],
     ]);
-    const policy = await as('root', 'PUT', '/groups/demo/approval-policy', {
-      operations: ['key.block', 'key.schedule-deletion', 'key.rotation-policy', 'key.destroy', 'keystore.block'],
-      approvers: { role: 'approver' },
-      required: 2,
-      expiresAfterHours: 1,
-    });
-    assert.equal(policy.status, 200, policy.text);
+    await requireTwoApprovers(as, 'root', ['key.block', 'key.schedule-deletion', 'key.rotation-policy', 'key.destroy', 'keystore.block']);
   });
   after(() => node?.close());
 

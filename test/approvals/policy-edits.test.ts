@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { admin } from '../helpers/xks-client.js';
-import { createUsers } from '../helpers/users.js';
+import { createUsers, requireTwoApprovers } from '../helpers/users.js';
 
 describe('policy edits under quorum approval (policy.edit)', () => {
   let node: TestNode;
@@ -22,13 +22,7 @@ describe('policy edits under quorum approval (policy.edit)', () => {
       ['ann', ['approver']],
       ['ben', ['approver']],
     ]);
-    const policy = await as('root', 'PUT', '/groups/demo/approval-policy', {
-      operations: ['policy.edit'],
-      approvers: { role: 'approver' },
-      required: 2,
-      expiresAfterHours: 1,
-    });
-    assert.equal(policy.status, 200, policy.text);
+    await requireTwoApprovers(as, 'root', ['policy.edit']);
   });
   after(() => node?.close());
 

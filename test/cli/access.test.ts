@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { adminCall, bash, BIN, failureLine, failuresChangeNothing, keyhold, ok, removeTempDirs, startServe, tempDir, type ServedNode } from './helpers.js';
+import { adminCall, bash, BIN, failureLine, failuresChangeNothing, keyhold, ok, removeTempDirs, startServe, tempDir, type ServedNode, parseRecord } from './helpers.js';
 
 let node: ServedNode;
 let cwd: string;
@@ -27,15 +27,6 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Runs keyhold with a password piped on stdin, as a script would. */
 const withPassword = (password: string, ...args: string[]) =>
   bash(`printf '%s\\n' ${quote(password)} | ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`, { cwd, env: env() });
-
-function parseRecord(stdout: string): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const match = line.match(/^(\S+)\s{2,}(.*)$/);
-    if (match) record[match[1]!] = match[2]!;
-  }
-  return record;
-}
 
 const PASSWORD = 'alice has a long password';
 const tokenOf = (stdout: string) => parseRecord(stdout).token!.match(/^(kh_\S+)\s+\(shown once\)$/)![1]!;

@@ -462,3 +462,13 @@ export function failuresChangeNothing(options: {
     assert.equal(ok(await cli(...listArgs)).stdout, listBefore);
   });
 }
+
+/** The `label  value` lines of a record the CLI printed. */
+export function parseRecord(stdout: string): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = line.match(/^(\S+)\s{2,}(.*)$/);
+    if (match) record[match[1]!] = match[2]!;
+  }
+  return record;
+}

@@ -16,6 +16,7 @@ import {
   xksCall,
   type Credential,
   type ServedNode,
+  parseRecord,
 } from './helpers.js';
 
 let node: ServedNode;
@@ -38,15 +39,6 @@ after(async () => {
 });
 
 const cli = (...args: string[]) => keyhold(args, { cwd });
-
-function parseRecord(stdout: string): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const match = line.match(/^(\S+)\s{2,}(.*)$/);
-    if (match) record[match[1]!] = match[2]!;
-  }
-  return record;
-}
 
 const metadata = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'metadata', keyId, credential: demo.credential });
 const encrypt = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId, credential: demo.credential });

@@ -21,6 +21,7 @@ import {
   type Credential,
   type RunResult,
   type ServedNode,
+  parseRecord,
 } from './helpers.js';
 
 let node: ServedNode;
@@ -35,16 +36,6 @@ after(async () => {
 });
 
 const cli = (...args: string[]) => keyhold(args, { cwd });
-
-/** `label  value` lines of a printed record. */
-function parseRecord(stdout: string): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const match = line.match(/^(\S+)\s{2,}(.*)$/);
-    if (match) record[match[1]!] = match[2]!;
-  }
-  return record;
-}
 
 const ACME = '/acme/kms/xks/v1';
 const health = (credential: Credential, uriPath = ACME, region = 'eu-west-1') => xksCall(node, { uriPath, operation: 'health', credential, region });

@@ -18,6 +18,7 @@ import {
   xksCall,
   type Credential,
   type ServedNode,
+  parseRecord,
 } from './helpers.js';
 
 let node: ServedNode;
@@ -154,15 +155,6 @@ describe('bring your own key with openssl', () => {
     assert.deepEqual((await json('key', 'versions', 'byok')).map((v: { origin: string }) => v.origin), ['IMPORTED', 'IMPORTED']);
   });
 });
-
-function parseRecord(stdout: string): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const match = line.match(/^(\S+)\s{2,}(.*)$/);
-    if (match) record[match[1]!] = match[2]!;
-  }
-  return record;
-}
 
 describe('lifecycle failures: one "keyhold: " line, non-zero exit, nothing changed', () => {
   const cases: [string, string[], RegExp][] = [
