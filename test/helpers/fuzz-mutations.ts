@@ -208,7 +208,7 @@ export function flipBits(bytes: Buffer, bits: number[]): Buffer {
   if (out.length === 0) return out;
   for (const bit of bits) {
     const index = bit % (out.length * 8);
-    out[index >> 3] ^= 1 << (index & 7);
+    out.writeUInt8(out.readUInt8(index >> 3) ^ (1 << (index & 7)), index >> 3);
   }
   return out;
 }

@@ -96,7 +96,7 @@ describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
   it('43/54: ciphertextMetadata is bound into the tag: altered or dropped metadata → InvalidCiphertextException', async () => {
     const encrypted = await roundTrip(randomBytes(32));
     const altered = Buffer.from(encrypted.ciphertextMetadata!, 'base64');
-    altered[altered.length - 1] ^= 1;
+    altered.writeUInt8(altered.readUInt8(altered.length - 1) ^ 1, altered.length - 1);
     for (const ciphertextMetadata of [altered.toString('base64'), undefined, Buffer.from('key_version=1').toString('base64')]) {
       const response = await decrypt(decryptBody({ ...encrypted, ciphertextMetadata: ciphertextMetadata as string }));
       assert.equal(response.status, 400);
@@ -168,7 +168,7 @@ describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
     const encrypted = await roundTrip(randomBytes(48), aad);
     const flip = (value: string) => {
       const bytes = Buffer.from(value, 'base64');
-      bytes[0] ^= 0x80;
+      bytes.writeUInt8(bytes.readUInt8(0) ^ 0x80, 0);
       return bytes.toString('base64');
     };
     const cases = [

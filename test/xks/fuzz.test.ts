@@ -761,7 +761,8 @@ function flipField(value: string, spec: LegC): string {
       const chars = [...value].map((c) => c.charCodeAt(0));
       for (const bit of spec.bits) {
         const index = bit % (chars.length * 7);
-        chars[Math.floor(index / 7)] ^= 1 << (index % 7);
+        const at = Math.floor(index / 7);
+        chars[at] = (chars[at] ?? 0) ^ (1 << (index % 7));
       }
       return String.fromCharCode(...chars);
     }

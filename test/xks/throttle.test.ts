@@ -334,7 +334,7 @@ describe('a load-shedding 429 does not wait for the audit commit; a quota 429 an
   /** The details of the demo keystore's audited throttles (a request refused at admission has no kmsRequestId). */
   async function auditedThrottles(): Promise<string[]> {
     const found = await adminOk(node, 'GET', '/audit/events?keystore=demo&outcome=error&limit=100');
-    return found.events.filter((e: Record<string, unknown>) => e.errorName === 'ThrottlingException').map((e: Record<string, string>) => e.detail.split(':')[0]);
+    return found.events.filter((e: Record<string, unknown>) => e.errorName === 'ThrottlingException').map((e: Record<string, string>) => e.detail?.split(':')[0]);
   }
 
   it('while the audit table is locked, a success waits; concurrency and overload 429s are answered at once and audited once it is free', async () => {

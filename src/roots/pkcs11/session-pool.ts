@@ -54,7 +54,7 @@ function newWorker(): Worker {
  * in the background until the token is back. Nothing here needs a restart.
  */
 export class SessionPool {
-  private readonly members: Member[] = [];
+  private members: Member[] = [];
   private nextId = 1;
   private next = 0;
   private connected = false;
@@ -165,7 +165,7 @@ export class SessionPool {
     let best: Member | undefined;
     for (let i = 0; i < this.members.length; i++) {
       const member = this.members[(this.next + i) % this.members.length];
-      if (member.exited) continue;
+      if (!member || member.exited) continue;
       if (!best || member.pending.size < best.pending.size) best = member;
     }
     this.next = (this.next + 1) % this.members.length;
@@ -190,6 +190,7 @@ export class SessionPool {
   /** Connects the first session (which initializes the library), then the others. */
   private async connectAll(reinitialize: boolean): Promise<void> {
     const [first, ...rest] = this.members;
+    if (!first) throw new RootUnavailableError('no PKCS#11 worker is running');
     await this.send(first, { op: 'connect', params: this.connectParams(reinitialize) }, Math.max(this.callTimeoutMs, 10_000));
     await Promise.all(rest.map((member) => this.send(member, { op: 'connect', params: this.connectParams(false) }, Math.max(this.callTimeoutMs, 10_000))));
     this.connected = true;
@@ -211,7 +212,7 @@ export class SessionPool {
       await new Promise((resolve) => setTimeout(resolve, this.options.reconnectIntervalMs ?? 1_000).unref());
       if (this.closed) return;
       try {
-        for (let i = 0; i < this.members.length; i++) if (this.members[i].exited) this.members[i] = this.spawn();
+        this.members = this.members.map((member) => (member.exited ? this.spawn() : member));
         // Every session closes before the library is reinitialized, so no worker holds a stale one.
         await Promise.all(this.members.map((member) => this.send(member, { op: 'disconnect', finalize: false })));
         await this.connectAll(true);

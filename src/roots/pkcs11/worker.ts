@@ -37,7 +37,7 @@ class CallFailure extends Error {
 }
 
 function codeOf(error: unknown): string {
-  return error instanceof Error ? error.message.split(/\s/)[0] : String(error);
+  return error instanceof Error ? (error.message.split(/\s/)[0] ?? '') : String(error);
 }
 
 let pkcs11: pkcs11js.PKCS11 | undefined;
@@ -172,15 +172,15 @@ function handleFor(id: Uint8Array, label?: string): Buffer {
   const hex = Buffer.from(id).toString('hex');
   const cached = handles.get(hex);
   if (cached && label === undefined) return cached;
-  const found = findObjects(id);
-  if (found.length !== 1) throw new CallFailure(sessionAlive() ? 'notFound' : 'lost', `key object ${hex} not found on the token`);
+  const [found, ...others] = findObjects(id);
+  if (!found || others.length > 0) throw new CallFailure(sessionAlive() ? 'notFound' : 'lost', `key object ${hex} not found on the token`);
   if (label !== undefined) {
-    const [attribute] = lib().C_GetAttributeValue(currentSession(), found[0], [{ type: P.CKA_LABEL }]);
-    if (Buffer.from(attribute.value as Buffer).toString('utf8') !== label) {
+    const [attribute] = lib().C_GetAttributeValue(currentSession(), found, [{ type: P.CKA_LABEL }]);
+    if (Buffer.from((attribute?.value as Buffer | undefined) ?? []).toString('utf8') !== label) {
       throw new CallFailure('notFound', `key object ${hex} belongs to another record`);
     }
   }
-  return cacheSessionCopy(hex, found[0]);
+  return cacheSessionCopy(hex, found);
 }
 
 /**
@@ -215,7 +215,7 @@ function forget(hex: string): void {
   handles.delete(hex);
   if (!copy || !session) return;
   try {
-    if (lib().C_GetAttributeValue(session, copy, [{ type: P.CKA_TOKEN }])[0].value?.[0] === 0) lib().C_DestroyObject(session, copy);
+    if (lib().C_GetAttributeValue(session, copy, [{ type: P.CKA_TOKEN }])[0]?.value?.[0] === 0) lib().C_DestroyObject(session, copy);
   } catch {
     // Gone with its session already.
   }
@@ -328,7 +328,7 @@ function classify(error: unknown): { kind: FailureKind; message: string } {
   if (LOST.has(code) || HANDLE_INVALID.has(code)) return { kind: 'lost', message: code };
   // A general error outside a decrypt usually means the library lost the token under us.
   if (code === 'CKR_GENERAL_ERROR' && !sessionAlive()) return { kind: 'lost', message: code };
-  return { kind: 'failed', message: code.startsWith('CKR_') ? code : String((error as Error)?.message ?? error).split('\n')[0] };
+  return { kind: 'failed', message: code.startsWith('CKR_') ? code : (String((error as Error)?.message ?? error).split('\n')[0] ?? '') };
 }
 
 parentPort!.on('message', (batch: WorkerBatch) => {

@@ -28,7 +28,7 @@ async function encryptDecrypt(node: TestNode): Promise<void> {
   assert.equal(decrypted.status, 200, decrypted.text);
   assert.equal(decrypted.json.plaintext, plaintext.toString('base64'));
   const tag = Buffer.from(encrypted.json.authenticationTag, 'base64');
-  tag[0] ^= 1;
+  tag.writeUInt8(tag.readUInt8(0) ^ 1, 0);
   const tampered = await xks(node, { operation: 'decrypt', body: decryptBody({ ...encrypted.json, authenticationTag: tag.toString('base64') }) });
   assert.equal(tampered.status, 400);
   assert.equal(tampered.json.errorName, 'InvalidCiphertextException');

@@ -28,7 +28,7 @@ async function roundTrip(root: RootOfTrust, reference: Buffer, context: string):
   assert.equal(tag.length, 16);
   assert.deepEqual(await key.decrypt(iv, ciphertext, aad, tag), plaintext);
   const badTag = Buffer.from(tag);
-  badTag[0] ^= 1;
+  badTag.writeUInt8(badTag.readUInt8(0) ^ 1, 0);
   await assert.rejects(key.decrypt(iv, ciphertext, aad, badTag), AuthenticationTagMismatchError);
   await assert.rejects(key.decrypt(iv, ciphertext, Buffer.from('other aad'), tag), AuthenticationTagMismatchError);
 }
