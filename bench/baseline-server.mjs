@@ -61,25 +61,28 @@ function decrypt(body) {
 
 const answer = { encrypt, decrypt, metadata: () => METADATA, health: () => HEALTH };
 
-const server = createSecureServer({ ...tlsServerOptions({ certPem: readFileSync(values.cert), keyPem: readFileSync(values.key) }) }, (request, response) => {
-  const chunks = [];
-  request.on('data', (chunk) => chunks.push(chunk));
-  request.on('end', () => {
-    let status = 200;
-    let payload;
-    try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const operation = answer[request.url.slice(request.url.lastIndexOf('/') + 1)];
-      if (!operation) throw new Error('unknown operation');
-      payload = operation(body);
-    } catch {
-      status = 400;
-      payload = JSON.stringify({ errorName: 'ValidationException' });
-    }
-    response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) });
-    response.end(payload);
-  });
-});
+const server = createSecureServer(
+  { ...tlsServerOptions({ certPem: readFileSync(values.cert), keyPem: readFileSync(values.key) }) },
+  (request, response) => {
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      let status = 200;
+      let payload;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const operation = answer[request.url.slice(request.url.lastIndexOf('/') + 1)];
+        if (!operation) throw new Error('unknown operation');
+        payload = operation(body);
+      } catch {
+        status = 400;
+        payload = JSON.stringify({ errorName: 'ValidationException' });
+      }
+      response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) });
+      response.end(payload);
+    });
+  },
+);
 
 server.listen(Number(values.port), '127.0.0.1', () => {
   const ready = { type: 'ready', port: server.address().port };

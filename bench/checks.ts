@@ -24,7 +24,12 @@ export interface Target {
   ca: string;
 }
 
-export function post(target: Target, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+export function post(
+  target: Target,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       { host: '127.0.0.1', port: target.port, method: 'POST', path, headers, ca: target.ca, agent: false, timeout: 5000 },
@@ -44,7 +49,12 @@ export function post(target: Target, path: string, headers: Record<string, strin
 export async function checkBaseline(target: Target, path: string, aesKey: Buffer): Promise<string[]> {
   const request = encryptBody();
   const body = JSON.stringify(request);
-  const response = await post(target, path, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body);
+  const response = await post(
+    target,
+    path,
+    { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+    body,
+  );
   if (response.status !== 200) return [`baseline Encrypt returned HTTP ${response.status}`];
   const parts = checkEncryptResponse(response.body, PLAINTEXT_BYTES);
   if (typeof parts === 'string') return [`baseline Encrypt: ${parts}`];
@@ -103,7 +113,8 @@ export async function sealSamples(
       const request = encryptBody();
       const body = JSON.stringify(request);
       const response = await post(target, path, await signRequest(host, path, body, options.credential), body);
-      if (response.status !== 200) throw new Error(`Encrypt for the Decrypt pool returned HTTP ${response.status}: ${response.body.slice(0, 200)}`);
+      if (response.status !== 200)
+        throw new Error(`Encrypt for the Decrypt pool returned HTTP ${response.status}: ${response.body.slice(0, 200)}`);
       const parts = checkEncryptResponse(response.body, PLAINTEXT_BYTES);
       if (typeof parts === 'string') throw new Error(`Encrypt for the Decrypt pool: ${parts}`);
       sealed[i] = { keyId, request, parts };

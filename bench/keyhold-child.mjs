@@ -93,9 +93,22 @@ const info = JSON.parse(readFileSync(infoFile, 'utf8'));
 const logger = createLogger({ level: 'info', file: logFile });
 const started = performance.now();
 // The audit log is on, in durable mode by default, as in `keyhold serve`: each response waits for its event's commit.
-const node = await startNode({ dataDir, host: '127.0.0.1', port: Number(values.port), logger, clock: systemClock, audit: { mode: values['audit-mode'], sync: values['audit-sync'] } });
+const node = await startNode({
+  dataDir,
+  host: '127.0.0.1',
+  port: Number(values.port),
+  logger,
+  clock: systemClock,
+  audit: { mode: values['audit-mode'], sync: values['audit-sync'] },
+});
 /** @type {import('./protocol.ts').KeyholdReady} */
-const ready = { type: 'ready', port: node.port, startNodeMs: performance.now() - started, liveKeys: node.services.live.keyCount(), ...info };
+const ready = {
+  type: 'ready',
+  port: node.port,
+  startNodeMs: performance.now() - started,
+  liveKeys: node.services.live.keyCount(),
+  ...info,
+};
 send(ready);
 
 let stopping = false;

@@ -198,7 +198,12 @@ class Http2Sender implements Sender {
     const { host, ...headers } = prepared.headers;
     let stream;
     try {
-      stream = session.request({ ...headers, [h2.HTTP2_HEADER_METHOD]: 'POST', [h2.HTTP2_HEADER_PATH]: prepared.path, [h2.HTTP2_HEADER_AUTHORITY]: host });
+      stream = session.request({
+        ...headers,
+        [h2.HTTP2_HEADER_METHOD]: 'POST',
+        [h2.HTTP2_HEADER_PATH]: prepared.path,
+        [h2.HTTP2_HEADER_AUTHORITY]: host,
+      });
     } catch (error) {
       queueMicrotask(() => finish(0, undefined, error as Error));
       return prepared;
@@ -310,7 +315,14 @@ function drain(outstanding: () => number, drainMs: number): Promise<void> {
   });
 }
 
-function result(job: LoadJob, tally: Tally, latency: LatencyRecorder, cpu: ReturnType<typeof cpuWindow>, sender: Sender, extra: Partial<LoadResult> = {}): LoadResult {
+function result(
+  job: LoadJob,
+  tally: Tally,
+  latency: LatencyRecorder,
+  cpu: ReturnType<typeof cpuWindow>,
+  sender: Sender,
+  extra: Partial<LoadResult> = {},
+): LoadResult {
   return {
     mode: job.mode,
     rps: round(tally.ok / (job.durationMs / 1000), 1),
@@ -411,7 +423,9 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
       if (measured) {
         tally.unsent++;
         tally.firstProblem ??=
-          outstanding >= maxInFlight ? `not sent: ${maxInFlight} requests already outstanding` : `not sent: load generator more than ${MAX_LAG_MS} ms behind schedule`;
+          outstanding >= maxInFlight
+            ? `not sent: ${maxInFlight} requests already outstanding`
+            : `not sent: load generator more than ${MAX_LAG_MS} ms behind schedule`;
       }
       return;
     }

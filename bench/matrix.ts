@@ -52,17 +52,65 @@ const CRYPTO: readonly Operation[] = ['Encrypt', 'Decrypt'];
  */
 export function benchmarkMatrix(options: { hsm: boolean; workers: number }): Variant[] {
   const variants: Variant[] = [
-    { name: 'default', description: 'software root, 10 keys, HTTP/1.1 keep-alive', dataset: TEN_KEYS, server: CHILD, protocol: 'h1', connection: 'keep-alive', operations: OPERATIONS },
-    { name: 'http2', description: 'software root, 10 keys, HTTP/2 keep-alive', dataset: TEN_KEYS, server: CHILD, protocol: 'h2', connection: 'keep-alive', operations: OPERATIONS },
-    { name: 'cold', description: 'software root, 10 keys, HTTP/1.1, new connection + full TLS handshake per request', dataset: TEN_KEYS, server: CHILD, protocol: 'h1', connection: 'cold', operations: CRYPTO },
-    { name: 'keys-100k', description: 'software root, 100,000 keys, HTTP/1.1 keep-alive', dataset: MANY_KEYS, server: CHILD, protocol: 'h1', connection: 'keep-alive', operations: OPERATIONS },
+    {
+      name: 'default',
+      description: 'software root, 10 keys, HTTP/1.1 keep-alive',
+      dataset: TEN_KEYS,
+      server: CHILD,
+      protocol: 'h1',
+      connection: 'keep-alive',
+      operations: OPERATIONS,
+    },
+    {
+      name: 'http2',
+      description: 'software root, 10 keys, HTTP/2 keep-alive',
+      dataset: TEN_KEYS,
+      server: CHILD,
+      protocol: 'h2',
+      connection: 'keep-alive',
+      operations: OPERATIONS,
+    },
+    {
+      name: 'cold',
+      description: 'software root, 10 keys, HTTP/1.1, new connection + full TLS handshake per request',
+      dataset: TEN_KEYS,
+      server: CHILD,
+      protocol: 'h1',
+      connection: 'cold',
+      operations: CRYPTO,
+    },
+    {
+      name: 'keys-100k',
+      description: 'software root, 100,000 keys, HTTP/1.1 keep-alive',
+      dataset: MANY_KEYS,
+      server: CHILD,
+      protocol: 'h1',
+      connection: 'keep-alive',
+      operations: OPERATIONS,
+    },
   ];
   if (options.workers > 1) {
     const workers = options.workers;
-    variants.push({ name: `workers-${workers}`, description: `keyhold serve --workers ${workers}, software root, 10 keys, HTTP/1.1 keep-alive`, dataset: TEN_KEYS, server: { kind: 'serve', workers }, protocol: 'h1', connection: 'keep-alive', operations: CRYPTO });
+    variants.push({
+      name: `workers-${workers}`,
+      description: `keyhold serve --workers ${workers}, software root, 10 keys, HTTP/1.1 keep-alive`,
+      dataset: TEN_KEYS,
+      server: { kind: 'serve', workers },
+      protocol: 'h1',
+      connection: 'keep-alive',
+      operations: CRYPTO,
+    });
   }
   if (options.hsm) {
-    variants.push({ name: 'hsm', description: 'SoftHSMv2 root (keys mode), 10 keys, HTTP/1.1 keep-alive', dataset: HSM_KEYS, server: CHILD, protocol: 'h1', connection: 'keep-alive', operations: OPERATIONS });
+    variants.push({
+      name: 'hsm',
+      description: 'SoftHSMv2 root (keys mode), 10 keys, HTTP/1.1 keep-alive',
+      dataset: HSM_KEYS,
+      server: CHILD,
+      protocol: 'h1',
+      connection: 'keep-alive',
+      operations: OPERATIONS,
+    });
   }
   return variants;
 }

@@ -41,7 +41,12 @@ interface ChildReady {
 async function serveChild(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(3),
-    options: { 'data-dir': { type: 'string' }, 'max-in-flight': { type: 'string' }, 'shed-after-ms': { type: 'string' }, 'shed-on-lag-ms': { type: 'string' } },
+    options: {
+      'data-dir': { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      'shed-after-ms': { type: 'string' },
+      'shed-on-lag-ms': { type: 'string' },
+    },
   });
   const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
   const { systemClock } = (await import(dist('core/clock.js'))) as typeof import('../src/core/clock.js');
@@ -71,8 +76,14 @@ async function serveChild(): Promise<void> {
   const stop = () => {
     loopDelay.disable();
     const ms = (ns: number) => Math.round(ns / 1e5) / 10;
-    logger.info({ event: 'bench.loop_delay', p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) }, 'event-loop delay');
-    void node.close().then(() => flushLogger(logger)).finally(() => process.exit(0));
+    logger.info(
+      { event: 'bench.loop_delay', p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+      'event-loop delay',
+    );
+    void node
+      .close()
+      .then(() => flushLogger(logger))
+      .finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
@@ -114,19 +125,35 @@ class Http1Client implements Client {
     private readonly port: number,
     private readonly pool: PreparedRequest[],
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: connections,
+      maxFreeSockets: connections,
+      ca,
+      servername: 'localhost',
+      ALPNProtocols: ['http/1.1'],
+    });
   }
 
   send(): Promise<Outcome> {
     const prepared = this.pool[this.request++ % this.pool.length]!;
     return new Promise((resolve) => {
       let sentAt = performance.now();
-      const request = httpsRequest({ agent: this.agent, host: '127.0.0.1', port: this.port, method: 'POST', path: prepared.path, headers: prepared.headers }, (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, errorName: errorNameOf(response.statusCode ?? 0, body), latencyMs: performance.now() - sentAt }));
-      });
+      const request = httpsRequest(
+        { agent: this.agent, host: '127.0.0.1', port: this.port, method: 'POST', path: prepared.path, headers: prepared.headers },
+        (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (body += chunk));
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              errorName: errorNameOf(response.statusCode ?? 0, body),
+              latencyMs: performance.now() - sentAt,
+            }),
+          );
+        },
+      );
       request.on('socket', () => (sentAt = performance.now()));
       request.on('error', () => resolve({ status: 0, errorName: 'transport error', latencyMs: performance.now() - sentAt }));
       request.end(prepared.body);
@@ -163,7 +190,12 @@ class Http2Client implements Client {
     const sentAt = performance.now();
     return new Promise((resolve) => {
       const { host: _host, 'content-length': _length, ...headers } = prepared.headers;
-      const stream = session.request({ ...headers, [constants.HTTP2_HEADER_METHOD]: 'POST', [constants.HTTP2_HEADER_PATH]: prepared.path, [constants.HTTP2_HEADER_AUTHORITY]: prepared.headers.host! });
+      const stream = session.request({
+        ...headers,
+        [constants.HTTP2_HEADER_METHOD]: 'POST',
+        [constants.HTTP2_HEADER_PATH]: prepared.path,
+        [constants.HTTP2_HEADER_AUTHORITY]: prepared.headers.host!,
+      });
       let status = 0;
       let body = '';
       stream.setEncoding('utf8');
@@ -302,30 +334,50 @@ async function main(): Promise<void> {
     ...(flags['shed-after-ms'] === undefined ? [] : ['--shed-after-ms', flags['shed-after-ms']]),
     ...(flags['shed-on-lag-ms'] === undefined ? [] : ['--shed-on-lag-ms', flags['shed-on-lag-ms']]),
   ];
-  const child = fork(fileURLToPath(import.meta.url), ['--child', '--data-dir', dataDir, ...throttleArgs], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--child', '--data-dir', dataDir, ...throttleArgs], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const ready = await new Promise<ChildReady>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`the node exited (code ${code}) before it was ready`)));
       child.on('message', (message: ChildReady) => message?.type === 'ready' && resolve(message));
     });
     const host = `localhost:${ready.port}`;
-    const pool = await preparePool({ operation: 'Encrypt', host, uriPath: ready.uriPath, credential: ready.credential, size: 512, keyIds: ['demo-key'] });
+    const pool = await preparePool({
+      operation: 'Encrypt',
+      host,
+      uriPath: ready.uriPath,
+      credential: ready.credential,
+      size: 512,
+      keyIds: ['demo-key'],
+    });
     const ca = readFileSync(ready.certPath);
-    const client: Client = flags.h2 ? new Http2Client(`https://${host}`, ca, connections, pool) : new Http1Client(ca, connections, ready.port, pool);
+    const client: Client = flags.h2
+      ? new Http2Client(`https://${host}`, ca, connections, pool)
+      : new Http1Client(ca, connections, ready.port, pool);
     const transport = flags.h2 ? `${connections} HTTP/2 connections` : `up to ${connections} HTTP/1.1 keep-alive connections`;
     try {
       const capacity = await probeCapacity(client, 32, probeS);
       const rate = Math.round(capacity * factor);
-      console.log(`capacity (closed loop, 32 in flight, ${probeS} s): ${Math.round(capacity)} Encrypt/s; offering ${rate}/s (${factor}x) for ${durationS} s over ${transport}`);
+      console.log(
+        `capacity (closed loop, 32 in flight, ${probeS} s): ${Math.round(capacity)} Encrypt/s; offering ${rate}/s (${factor}x) for ${durationS} s over ${transport}`,
+      );
       const result = await overload(client, rate, durationS, maxOutstanding);
       const answered = Object.values(result.counts).reduce((a, b) => a + b, 0);
       console.log(`sent ${result.sentRps}/s (skipped ${result.skipped}; client send lag p99 ${result.sendLagP99Ms} ms)`);
       for (const [key, count] of Object.entries(result.counts).sort()) {
         const l = result.latency[key]!;
-        console.log(`  ${key.padEnd(26)} ${String(count).padStart(7)}  ${((100 * count) / answered).toFixed(1).padStart(5)} %   p50 ${l.p50_ms}  p99 ${l.p99_ms}  p99.9 ${l.p999_ms}  max ${l.max_ms} ms`);
+        console.log(
+          `  ${key.padEnd(26)} ${String(count).padStart(7)}  ${((100 * count) / answered).toFixed(1).padStart(5)} %   p50 ${l.p50_ms}  p99 ${l.p99_ms}  p99.9 ${l.p999_ms}  max ${l.max_ms} ms`,
+        );
       }
       console.log(`answered after ${KMS_TIMEOUT_MS} ms: ${result.answeredAfter250Ms} of ${answered}`);
-      writeFileSync(flags.out!, JSON.stringify({ capacityRps: Math.round(capacity), factor, durationS, transport, throttle: throttleArgs, ...result }, null, 2) + '\n');
+      writeFileSync(
+        flags.out!,
+        JSON.stringify({ capacityRps: Math.round(capacity), factor, durationS, transport, throttle: throttleArgs, ...result }, null, 2) +
+          '\n',
+      );
     } finally {
       client.close();
     }
@@ -370,7 +422,9 @@ function printNodeView(logFile: string): void {
   console.log(`node's throttle reasons: ${JSON.stringify(reasons)}`);
   for (const [status, recorder] of [...latencies].sort((a, b) => a[0] - b[0])) {
     const l = summarize(recorder);
-    console.log(`node's own latency (handler entry to log line, before the audit commit), ${status}: p50 ${l.p50_ms}  p99 ${l.p99_ms}  max ${l.max_ms} ms (${l.count} requests, probe included)`);
+    console.log(
+      `node's own latency (handler entry to log line, before the audit commit), ${status}: p50 ${l.p50_ms}  p99 ${l.p99_ms}  max ${l.max_ms} ms (${l.count} requests, probe included)`,
+    );
   }
 }
 

@@ -120,7 +120,9 @@ export async function runPhase(
   });
   const overload = OVERLOAD_STATUSES.reduce((sum, status) => sum + (result.statusCounts[status] ?? 0), 0);
   if (result.badResponses > 0 || result.non200 > overload) {
-    context.failures.push(`${phase}: ${result.non200 - overload} non-200 responses, ${result.badResponses} malformed ${target.operation} responses (${result.firstProblem})`);
+    context.failures.push(
+      `${phase}: ${result.non200 - overload} non-200 responses, ${result.badResponses} malformed ${target.operation} responses (${result.firstProblem})`,
+    );
   }
   // Cold connections at a fixed rate may get nothing through (each request costs both sides a full
   // handshake): an overload outcome, reported with the figures, not a correctness failure.

@@ -17,7 +17,13 @@ import { validatePolicyDocument } from '../src/policies/document.js';
 import { buildIndex, type AttachmentKind } from '../src/policies/evaluator.js';
 import type { RequestMetadata } from '../src/xks/requests.js';
 
-const { values } = parseArgs({ options: { policies: { type: 'string', default: '10' }, rules: { type: 'string', default: '10' }, iterations: { type: 'string', default: '200000' } } });
+const { values } = parseArgs({
+  options: {
+    policies: { type: 'string', default: '10' },
+    rules: { type: 'string', default: '10' },
+    iterations: { type: 'string', default: '200000' },
+  },
+});
 const policyCount = Number(values.policies);
 const ruleCount = Number(values.rules);
 const iterations = Number(values.iterations);
@@ -36,16 +42,37 @@ const policies = Array.from({ length: policyCount }, (_, p) => {
   const name = `policy-${p}`;
   validatePolicyDocument({ name, rules });
   const kind = kinds[p % 3]!;
-  return { id: name, name, mode: 'enforce' as const, rules, attachKind: kind, attachId: kind === 'group' ? scope.groupId : kind === 'keystore' ? scope.keystoreId : scope.keyId };
+  return {
+    id: name,
+    name,
+    mode: 'enforce' as const,
+    rules,
+    attachKind: kind,
+    attachId: kind === 'group' ? scope.groupId : kind === 'keystore' ? scope.keystoreId : scope.keyId,
+  };
 });
 const index = buildIndex(policies, [[scope.groupId, 'deny']]);
 
-const base = { kmsRequestId: 'bench', kmsOperation: 'Encrypt', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' };
+const base = {
+  kmsRequestId: 'bench',
+  kmsOperation: 'Encrypt',
+  kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+};
 const last = policyCount - 1;
 const lastRule = ruleCount - 1;
 const cases: [string, RequestMetadata][] = [
-  ['no rule matches (every rule tested, default decides)', { ...base, awsPrincipalArn: 'arn:aws:iam::999999999999:role/nobody', kmsViaService: 'svc1.us-east-1.amazonaws.com' }],
-  ['denied by the last rule of the last policy', { ...base, awsPrincipalArn: `arn:aws:iam::${100000000000 + last * 100 + lastRule}:role/team-${lastRule}-x`, kmsViaService: `svc${lastRule}.us-east-1.amazonaws.com` }],
+  [
+    'no rule matches (every rule tested, default decides)',
+    { ...base, awsPrincipalArn: 'arn:aws:iam::999999999999:role/nobody', kmsViaService: 'svc1.us-east-1.amazonaws.com' },
+  ],
+  [
+    'denied by the last rule of the last policy',
+    {
+      ...base,
+      awsPrincipalArn: `arn:aws:iam::${100000000000 + last * 100 + lastRule}:role/team-${lastRule}-x`,
+      kmsViaService: `svc${lastRule}.us-east-1.amazonaws.com`,
+    },
+  ],
   ['allowed by the first rule', { ...base, awsPrincipalArn: 'arn:aws:iam::100000000000:role/team-0-app' }],
 ];
 
@@ -66,5 +93,7 @@ for (const [label, metadata] of cases) {
     }
   }
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!.toFixed(2);
-  console.log(`  ${label}: ${median(cpu)} µs CPU (${median(wall)} µs wall) per decision  → ${decision.allowed ? 'allow' : 'deny'} by ${decision.decidedBy}`);
+  console.log(
+    `  ${label}: ${median(cpu)} µs CPU (${median(wall)} µs wall) per decision  → ${decision.allowed ? 'allow' : 'deny'} by ${decision.decidedBy}`,
+  );
 }

@@ -28,13 +28,18 @@ type Baseline = BenchResults['baseline_cells'][number];
 const proto = (protocol: string) => (protocol === 'HTTP/2' ? 'h2' : 'h1');
 const cellLabel = (c: CellRecord) => `${c.variant} · ${c.operation}`;
 const baselineLabel = (b: Baseline) => `baseline ${proto(b.protocol)} ${b.connection} · ${b.operation}`;
-const num = (n: number | null | undefined, digits = 2) => (typeof n === 'number' && Number.isFinite(n) ? String(Math.round(n * 10 ** digits) / 10 ** digits) : '–');
+const num = (n: number | null | undefined, digits = 2) =>
+  typeof n === 'number' && Number.isFinite(n) ? String(Math.round(n * 10 ** digits) / 10 ** digits) : '–';
 
 /** The chart's Vega-Lite spec: one row per cell, a dot per percentile, log-scale milliseconds. */
 export function chartSpec(results: BenchResults): TopLevelSpec {
   const rows: { row: string; who: string; percentile: string; ms: number }[] = [];
   const add = (row: string, who: string, f: FixedRateFigures) => {
-    for (const [percentile, ms] of [['p50', f.p50_ms], ['p99', f.p99_ms], ['p99.9', f.p999_ms]] as const) {
+    for (const [percentile, ms] of [
+      ['p50', f.p50_ms],
+      ['p99', f.p99_ms],
+      ['p99.9', f.p999_ms],
+    ] as const) {
       if (typeof ms === 'number' && Number.isFinite(ms)) rows.push({ row, who, percentile, ms: Math.max(ms, 0.01) });
     }
   };
@@ -44,7 +49,10 @@ export function chartSpec(results: BenchResults): TopLevelSpec {
   const rate = results.meta.rate;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: `XKS latency at ${rate} requests/s (open loop)`, subtitle: `${results.meta.date.slice(0, 10)}, ${results.meta.cpus} × ${results.meta.cpu_model ?? 'CPU'}, load generator on the same machine` },
+    title: {
+      text: `XKS latency at ${rate} requests/s (open loop)`,
+      subtitle: `${results.meta.date.slice(0, 10)}, ${results.meta.cpus} × ${results.meta.cpu_model ?? 'CPU'}, load generator on the same machine`,
+    },
     width: 640,
     background: 'white',
     layer: [
@@ -54,13 +62,28 @@ export function chartSpec(results: BenchResults): TopLevelSpec {
         encoding: {
           y: { field: 'row', type: 'nominal', sort: order, title: null, axis: { labelLimit: 400 } },
           x: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency from scheduled send, ms (log scale)' },
-          color: { field: 'percentile', type: 'nominal', sort: ['p50', 'p99', 'p99.9'], scale: { range: ['#4c78a8', '#f58518', '#e45756'] } },
-          shape: { field: 'who', type: 'nominal', title: 'server', scale: { domain: ['keyhold', 'baseline'], range: ['circle', 'triangle-up'] } },
+          color: {
+            field: 'percentile',
+            type: 'nominal',
+            sort: ['p50', 'p99', 'p99.9'],
+            scale: { range: ['#4c78a8', '#f58518', '#e45756'] },
+          },
+          shape: {
+            field: 'who',
+            type: 'nominal',
+            title: 'server',
+            scale: { domain: ['keyhold', 'baseline'], range: ['circle', 'triangle-up'] },
+          },
           tooltip: [{ field: 'row' }, { field: 'percentile' }, { field: 'ms' }],
         },
       },
       {
-        data: { values: [{ ms: 5, label: '5 ms: keep-alive p99 target' }, { ms: 10, label: '10 ms: HSM p99 target' }] },
+        data: {
+          values: [
+            { ms: 5, label: '5 ms: keep-alive p99 target' },
+            { ms: 10, label: '10 ms: HSM p99 target' },
+          ],
+        },
         layer: [
           { mark: { type: 'rule', strokeDash: [4, 3], color: '#555' }, encoding: { x: { field: 'ms', type: 'quantitative' } } },
           {
@@ -93,14 +116,26 @@ export function figuresMarkdown(results: BenchResults, chartPath: string): strin
     results.cells.map((c) =>
       CELL_COLUMNS.map((column) => {
         const value = column.value(c);
-        return typeof value === 'number' ? (column.head === 'keys' ? value.toLocaleString('en') : num(value, column.digits)) : (value ?? '–');
+        return typeof value === 'number'
+          ? column.head === 'keys'
+            ? value.toLocaleString('en')
+            : num(value, column.digits)
+          : (value ?? '–');
       }),
     ),
     4,
   );
   const startup = markdownTable(
     ['data directory', 'keys', 'root', 'process → serving ms', 'startNode() ms', 'init ms', 'seed ms'],
-    results.startup.map((s) => [s.dataset, s.keys.toLocaleString('en'), s.root, num(s.process_to_ready_ms, 0), num(s.start_node_ms, 0), num(s.init_ms, 0), num(s.seed_ms, 0)]),
+    results.startup.map((s) => [
+      s.dataset,
+      s.keys.toLocaleString('en'),
+      s.root,
+      num(s.process_to_ready_ms, 0),
+      num(s.start_node_ms, 0),
+      num(s.init_ms, 0),
+      num(s.seed_ms, 0),
+    ]),
     1,
   );
   const targets = markdownTable(
@@ -113,7 +148,10 @@ export function figuresMarkdown(results: BenchResults, chartPath: string): strin
   const coldNote =
     cold.length > 0
       ? `\nCold connections (a full TLS handshake per request; no target applies): ${cold
-          .map((c) => `${c.operation} ${num(c.fixed_rate.rps, 0)} req/s achieved of ${c.fixed_rate.target_rps}, ${c.fixed_rate.errors} errors (${c.fixed_rate.timeouts} timeouts, ${c.fixed_rate.unsent} unsent, ${c.fixed_rate.transport_errors} transport)`)
+          .map(
+            (c) =>
+              `${c.operation} ${num(c.fixed_rate.rps, 0)} req/s achieved of ${c.fixed_rate.target_rps}, ${c.fixed_rate.errors} errors (${c.fixed_rate.timeouts} timeouts, ${c.fixed_rate.unsent} unsent, ${c.fixed_rate.transport_errors} transport)`,
+          )
           .join('; ')}.\n`
       : '';
   return [

@@ -80,7 +80,12 @@ export interface CellMeasurement {
   baseline: BaselineMeasurement;
 }
 
-const cpuOf = (r: PhaseResult) => ({ server_pct: r.serverCpuPct, loadgen_pct: r.loadgenCpuPct, other_pct: r.otherCpuPct, machine_busy_pct: r.machineBusyPct });
+const cpuOf = (r: PhaseResult) => ({
+  server_pct: r.serverCpuPct,
+  loadgen_pct: r.loadgenCpuPct,
+  other_pct: r.otherCpuPct,
+  machine_busy_pct: r.machineBusyPct,
+});
 
 export function cellRecord(cell: CellMeasurement, rate: number) {
   const { variant } = cell;
@@ -136,19 +141,55 @@ export function evaluateTargets(cells: CellRecord[], startup: StartupRecord[]): 
   const keepAlive = cells.filter((c) => c.connection === 'keep-alive');
   for (const c of keepAlive.filter((c) => c.root === 'software')) {
     const p99 = c.fixed_rate.p99_ms;
-    targets.push({ name: `p99 at ${c.fixed_rate.target_rps}/s: ${label(c)}`, target: '≤ 5 ms', measured: p99, unit: 'ms', met: finite(p99) && p99 <= 5 });
-    targets.push({ name: `errors at ${c.fixed_rate.target_rps}/s: ${label(c)}`, target: '0', measured: c.fixed_rate.errors, unit: '', met: c.fixed_rate.errors === 0 });
-    targets.push({ name: `saturation / baseline: ${label(c)}`, target: '≥ 0.75', measured: c.ratio_to_baseline, unit: '×', met: c.ratio_to_baseline >= 0.75 });
+    targets.push({
+      name: `p99 at ${c.fixed_rate.target_rps}/s: ${label(c)}`,
+      target: '≤ 5 ms',
+      measured: p99,
+      unit: 'ms',
+      met: finite(p99) && p99 <= 5,
+    });
+    targets.push({
+      name: `errors at ${c.fixed_rate.target_rps}/s: ${label(c)}`,
+      target: '0',
+      measured: c.fixed_rate.errors,
+      unit: '',
+      met: c.fixed_rate.errors === 0,
+    });
+    targets.push({
+      name: `saturation / baseline: ${label(c)}`,
+      target: '≥ 0.75',
+      measured: c.ratio_to_baseline,
+      unit: '×',
+      met: c.ratio_to_baseline >= 0.75,
+    });
   }
   for (const many of keepAlive.filter((c) => c.keys >= 100_000)) {
-    const few = keepAlive.find((c) => c.keys === 10 && c.root === many.root && c.protocol === many.protocol && c.operation === many.operation && c.server === many.server);
+    const few = keepAlive.find(
+      (c) =>
+        c.keys === 10 && c.root === many.root && c.protocol === many.protocol && c.operation === many.operation && c.server === many.server,
+    );
     if (!few) continue;
-    const change = finite(many.fixed_rate.p99_ms) && finite(few.fixed_rate.p99_ms) ? round((many.fixed_rate.p99_ms / few.fixed_rate.p99_ms - 1) * 100, 1) : null;
-    targets.push({ name: `p99 change, ${many.keys.toLocaleString('en')} keys vs 10: ${many.operation}`, target: '< +20 %', measured: change, unit: '%', met: change !== null && change < 20 });
+    const change =
+      finite(many.fixed_rate.p99_ms) && finite(few.fixed_rate.p99_ms)
+        ? round((many.fixed_rate.p99_ms / few.fixed_rate.p99_ms - 1) * 100, 1)
+        : null;
+    targets.push({
+      name: `p99 change, ${many.keys.toLocaleString('en')} keys vs 10: ${many.operation}`,
+      target: '< +20 %',
+      measured: change,
+      unit: '%',
+      met: change !== null && change < 20,
+    });
   }
   for (const s of startup.filter((s) => s.keys >= 100_000)) {
     const seconds = round(s.process_to_ready_ms / 1000, 2);
-    targets.push({ name: `node start (process → serving), ${s.keys.toLocaleString('en')} keys`, target: '< 2 s', measured: seconds, unit: 's', met: seconds < 2 });
+    targets.push({
+      name: `node start (process → serving), ${s.keys.toLocaleString('en')} keys`,
+      target: '< 2 s',
+      measured: seconds,
+      unit: 's',
+      met: seconds < 2,
+    });
   }
   for (const c of keepAlive.filter((c) => c.root === 'hsm')) {
     const p99 = c.fixed_rate.p99_ms;
@@ -186,7 +227,12 @@ function table(rows: string[][]): string {
  * The columns a cell shows in the printed summary (`short`) and in BENCHMARKS.md (`head`), in order;
  * `digits` rounds the value for BENCHMARKS.md.
  */
-export const CELL_COLUMNS: readonly { head: string; short: string; value: (c: CellRecord) => string | number | undefined; digits?: number }[] = [
+export const CELL_COLUMNS: readonly {
+  head: string;
+  short: string;
+  value: (c: CellRecord) => string | number | undefined;
+  digits?: number;
+}[] = [
   { head: 'variant', short: 'variant', value: (c) => c.variant },
   { head: 'operation', short: 'operation', value: (c) => c.operation },
   { head: 'protocol', short: 'proto', value: (c) => c.protocol },
@@ -203,11 +249,24 @@ export const CELL_COLUMNS: readonly { head: string; short: string; value: (c: Ce
   { head: 'errors', short: 'errors', value: (c) => c.fixed_rate.errors },
   { head: 'late', short: 'late', value: (c) => c.fixed_rate.late },
   { head: 'baseline p99 ms', short: 'base p99', value: (c) => c.baseline_fixed_rate.p99_ms },
-  { head: 'other CPU %', short: 'other%', value: (c) => Math.max(c.cpu.saturation.other_pct ?? 0, c.cpu.fixed_rate.other_pct ?? 0), digits: 0 },
+  {
+    head: 'other CPU %',
+    short: 'other%',
+    value: (c) => Math.max(c.cpu.saturation.other_pct ?? 0, c.cpu.fixed_rate.other_pct ?? 0),
+    digits: 0,
+  },
 ];
 
 export function printSummary(cells: CellRecord[], startup: StartupRecord[], targets: Target[], rate: number): void {
-  const rows = [CELL_COLUMNS.map((column) => column.short.replace('@rate', `@${rate}`)), ...cells.map((c) => CELL_COLUMNS.map((column) => { const value = column.value(c); return typeof value === 'string' ? value : fmt(value); }))];
+  const rows = [
+    CELL_COLUMNS.map((column) => column.short.replace('@rate', `@${rate}`)),
+    ...cells.map((c) =>
+      CELL_COLUMNS.map((column) => {
+        const value = column.value(c);
+        return typeof value === 'string' ? value : fmt(value);
+      }),
+    ),
+  ];
   console.log(`\n${table(rows)}`);
   console.log('\nnode start-up:');
   for (const s of startup) {
@@ -216,5 +275,8 @@ export function printSummary(cells: CellRecord[], startup: StartupRecord[], targ
     );
   }
   console.log('\ntargets:');
-  for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(52)} ${t.target.padEnd(18)} measured ${fmt(t.measured)}${t.unit ? ` ${t.unit}` : ''}`);
+  for (const t of targets)
+    console.log(
+      `  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(52)} ${t.target.padEnd(18)} measured ${fmt(t.measured)}${t.unit ? ` ${t.unit}` : ''}`,
+    );
 }

@@ -60,7 +60,15 @@ import {
   type CellRecord,
   type StartupRecord,
 } from './results.js';
-import { prepareDataset, softHsmMissing, startBaseline, startKeyhold, type BaselineServer, type KeyholdServer, type PreparedDataset } from './servers.js';
+import {
+  prepareDataset,
+  softHsmMissing,
+  startBaseline,
+  startKeyhold,
+  type BaselineServer,
+  type KeyholdServer,
+  type PreparedDataset,
+} from './servers.js';
 import { round } from './stats.js';
 import { AAD_BYTES, keyPath, OPERATIONS, PLAINTEXT_BYTES, preparePool, type Operation } from './xks-requests.js';
 
@@ -198,7 +206,10 @@ function keyholdTarget(variant: Variant, operation: Operation, server: KeyholdSe
         credential: info.credential,
         size: poolSize,
         keyIds,
-        sealed: operation === 'Decrypt' ? await sealSamples(endpoint, { uriPath: info.uriPath, keyIds, credential: info.credential, count: poolSize }) : undefined,
+        sealed:
+          operation === 'Decrypt'
+            ? await sealSamples(endpoint, { uriPath: info.uriPath, keyIds, credential: info.credential, count: poolSize })
+            : undefined,
       }),
     check: () => checkKeyhold(endpoint, info.uriPath, keyIds[keyIds.length - 1]!, info.credential),
   };
@@ -226,7 +237,10 @@ function baselineTarget(variant: Variant, operation: Operation, baseline: Baseli
         credential: info.credential,
         size: poolSize,
         keyIds,
-        sealed: operation === 'Decrypt' ? await sealSamples(endpoint, { uriPath: info.uriPath, keyIds, credential: info.credential, count: poolSize }) : undefined,
+        sealed:
+          operation === 'Decrypt'
+            ? await sealSamples(endpoint, { uriPath: info.uriPath, keyIds, credential: info.credential, count: poolSize })
+            : undefined,
       }),
     check: () => checkBaseline(endpoint, keyPath(info.uriPath, keyIds[0]!, 'encrypt'), baseline.aesKey),
   };
@@ -258,8 +272,13 @@ function byServer(variants: Variant[]): Variant[][] {
 async function main(): Promise<number> {
   const missing = flags.hsm ? softHsmMissing() : undefined;
   if (missing) throw new Error(missing);
-  const only = flags.variants?.split(',').map((name) => name.trim()).filter(Boolean);
-  const variants = benchmarkMatrix({ hsm: flags.hsm, workers: Math.round(positive('workers', flags.workers, 2)) }).filter((variant) => !only || only.includes(variant.name));
+  const only = flags.variants
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const variants = benchmarkMatrix({ hsm: flags.hsm, workers: Math.round(positive('workers', flags.workers, 2)) }).filter(
+    (variant) => !only || only.includes(variant.name),
+  );
   if (variants.length === 0) {
     console.error(`--variants ${flags.variants}: no such variant (see bench/matrix.ts)`);
     process.exit(2);
@@ -275,7 +294,9 @@ async function main(): Promise<number> {
   for (const dataset of datasets) {
     const ready = await prepareDataset(dataset, tempDir, track);
     prepared.set(dataset.name, ready);
-    console.log(`  data directory ${dataset.name}: ${dataset.keys} keys, ${dataset.root} root (init ${round(ready.initMs, 0)} ms, seeding ${round(ready.seedMs, 0)} ms)`);
+    console.log(
+      `  data directory ${dataset.name}: ${dataset.keys} keys, ${dataset.root} root (init ${round(ready.initMs, 0)} ms, seeding ${round(ready.seedMs, 0)} ms)`,
+    );
   }
   const first = prepared.get(datasets[0]!.name)!;
   const firstInfo = JSON.parse(readFileSync(first.infoFile, 'utf8')) as KeyholdInfo;
@@ -326,7 +347,11 @@ async function main(): Promise<number> {
             keyholdRuns.push(await runPhase(keyhold, 'saturation', config, { ...context, run }));
           }
           const fixed = await runPhase(keyhold, 'fixed-rate', config, context);
-          const measured = known ?? { saturationRuns: baselineRuns, saturation: medianRun(baselineRuns), fixed: await runPhase(bare, 'fixed-rate', config, context) };
+          const measured = known ?? {
+            saturationRuns: baselineRuns,
+            saturation: medianRun(baselineRuns),
+            fixed: await runPhase(bare, 'fixed-rate', config, context),
+          };
           if (!known) {
             baselines.set(key, measured);
             phases.push(...baselineRuns, measured.fixed);
@@ -393,7 +418,11 @@ function buildResults(
       rate: config.rate,
       operations: OPERATIONS,
       request: { operation: 'Encrypt', plaintext_bytes: PLAINTEXT_BYTES, aad_bytes: AAD_BYTES, pool_size: poolSize },
-      transport: { protocol: 'HTTP/1.1 keep-alive', tls: main?.saturation.tls ?? null, client: 'node:https Agent / node:http2 sessions, separate process' },
+      transport: {
+        protocol: 'HTTP/1.1 keep-alive',
+        tls: main?.saturation.tls ?? null,
+        client: 'node:https Agent / node:http2 sessions, separate process',
+      },
       keyhold_log_bytes: logFiles.reduce((sum, file) => sum + (statSync(file, { throwIfNoEntry: false })?.size ?? 0), 0),
     },
     ...(main

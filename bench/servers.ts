@@ -50,12 +50,25 @@ function prepareSoftHsm(dir: string): { args: string[]; env: NodeJS.ProcessEnv }
   const pinFile = join(dir, 'pin');
   writeFileSync(pinFile, pin, { mode: 0o600 });
   const env = { SOFTHSM2_CONF: conf };
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'keyhold-bench', '--pin', pin, '--so-pin', randomBytes(8).toString('hex')], {
-    env: { ...process.env, ...env },
-    stdio: 'ignore',
-  });
+  execFileSync(
+    'softhsm2-util',
+    ['--init-token', '--free', '--label', 'keyhold-bench', '--pin', pin, '--so-pin', randomBytes(8).toString('hex')],
+    {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    },
+  );
   return {
-    args: ['--pkcs11-library', SOFTHSM_LIBRARY, '--pkcs11-token-label', 'keyhold-bench', '--pkcs11-pin-file', pinFile, '--pkcs11-mode', 'keys'],
+    args: [
+      '--pkcs11-library',
+      SOFTHSM_LIBRARY,
+      '--pkcs11-token-label',
+      'keyhold-bench',
+      '--pkcs11-pin-file',
+      pinFile,
+      '--pkcs11-mode',
+      'keys',
+    ],
     env,
   };
 }
@@ -72,7 +85,11 @@ export async function prepareDataset(dataset: Dataset, tempDir: string, track: (
   const dataDir = join(dir, 'data');
   const infoFile = join(dir, 'info.json');
   const env = hsm?.env ?? {};
-  const child = forkScript('keyhold-child.mjs', ['--init-only', '--data-dir', dataDir, '--info', infoFile, '--keys', String(dataset.keys), ...(hsm?.args ?? [])], env);
+  const child = forkScript(
+    'keyhold-child.mjs',
+    ['--init-only', '--data-dir', dataDir, '--info', infoFile, '--keys', String(dataset.keys), ...(hsm?.args ?? [])],
+    env,
+  );
   track(child);
   const timing = await new Promise<{ initMs: number; seedMs: number }>((resolve, reject) => {
     let reported: { initMs: number; seedMs: number } | undefined;
@@ -80,7 +97,9 @@ export async function prepareDataset(dataset: Dataset, tempDir: string, track: (
       if (message.type === 'initialized') reported = message;
     });
     child.once('exit', (code) =>
-      reported && code === 0 ? resolve(reported) : reject(new Error(`initializing the ${dataset.name} data directory failed (exit code ${code})`)),
+      reported && code === 0
+        ? resolve(reported)
+        : reject(new Error(`initializing the ${dataset.name} data directory failed (exit code ${code})`)),
     );
   });
   return { dataset, dataDir, infoFile, env, ...timing };
@@ -112,18 +131,56 @@ export async function startKeyhold(
       const started = startServer<KeyholdReady>(
         `keyhold (${variant.dataset.name})`,
         'keyhold-child.mjs',
-        ['--data-dir', prepared.dataDir, '--info', prepared.infoFile, '--log-file', options.logFile, '--audit-mode', options.audit.mode, '--audit-sync', options.audit.sync],
+        [
+          '--data-dir',
+          prepared.dataDir,
+          '--info',
+          prepared.infoFile,
+          '--log-file',
+          options.logFile,
+          '--audit-mode',
+          options.audit.mode,
+          '--audit-sync',
+          options.audit.sync,
+        ],
         prepared.env,
       );
       options.track(started.child);
       const ready = await started.ready;
-      return { child: started.child, port: ready.port, ca, info, logFile: options.logFile, processToReadyMs: performance.now() - spawnedAt, startNodeMs: ready.startNodeMs };
+      return {
+        child: started.child,
+        port: ready.port,
+        ca,
+        info,
+        logFile: options.logFile,
+        processToReadyMs: performance.now() - spawnedAt,
+        startNodeMs: ready.startNodeMs,
+      };
     }
     case 'serve': {
-      const args = ['bin/keyhold.js', 'serve', '--data-dir', prepared.dataDir, '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', '--audit-mode', options.audit.mode, '--audit-sync', options.audit.sync];
+      const args = [
+        'bin/keyhold.js',
+        'serve',
+        '--data-dir',
+        prepared.dataDir,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--log-level',
+        'info',
+        '--audit-mode',
+        options.audit.mode,
+        '--audit-sync',
+        options.audit.sync,
+      ];
       if (variant.server.workers !== undefined) args.push('--workers', String(variant.server.workers));
       const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
-      const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: REPO_DIR, env: { ...process.env, ...prepared.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [...nodeArgs, ...args], {
+        cwd: REPO_DIR,
+        env: { ...process.env, ...prepared.env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       options.track(child);
       const port = await servePort(child, options.logFile);
       return { child, port, ca, info, logFile: options.logFile, processToReadyMs: performance.now() - spawnedAt };

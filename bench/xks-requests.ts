@@ -92,7 +92,12 @@ export const healthPath = (uriPath: string) => `${uriPath}/health`;
  * Signs like KMS: SigV4, service `kms-xks-proxy`, SignedHeaders exactly `host;x-amz-date`, no
  * `x-amz-content-sha256`; `content-type` is sent but not signed. Signatures stay valid ±5 minutes.
  */
-export async function signRequest(host: string, path: string, body: string, credential: SigningCredential): Promise<Record<string, string>> {
+export async function signRequest(
+  host: string,
+  path: string,
+  body: string,
+  credential: SigningCredential,
+): Promise<Record<string, string>> {
   const signer = new SignatureV4({
     service: 'kms-xks-proxy',
     region: credential.region,
@@ -177,7 +182,9 @@ export interface EncryptResponseParts {
 function parseObject(body: string): Record<string, unknown> | string {
   try {
     const parsed: unknown = JSON.parse(body);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : `response is not a JSON object: ${body.slice(0, 80)}`;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : `response is not a JSON object: ${body.slice(0, 80)}`;
   } catch {
     return `response is not JSON: ${body.slice(0, 80)}`;
   }
@@ -201,7 +208,8 @@ export function checkEncryptResponse(body: string, plaintextBytes: number): Encr
   const iv = b64('initializationVector');
   const tag = b64('authenticationTag');
   const ciphertextMetadata = b64('ciphertextMetadata');
-  if (!ciphertext || ciphertext.length !== plaintextBytes) return `ciphertext is ${ciphertext?.length ?? 'missing'} bytes, expected ${plaintextBytes}`;
+  if (!ciphertext || ciphertext.length !== plaintextBytes)
+    return `ciphertext is ${ciphertext?.length ?? 'missing'} bytes, expected ${plaintextBytes}`;
   if (!iv || (iv.length !== 12 && iv.length !== 16)) return `initializationVector is ${iv?.length ?? 'missing'} bytes, expected 12 or 16`;
   if (!tag || tag.length !== 16) return `authenticationTag is ${tag?.length ?? 'missing'} bytes, expected 16`;
   if (parsed.ciphertextMetadata !== undefined && (!ciphertextMetadata || ciphertextMetadata.length > 20)) {
@@ -223,7 +231,8 @@ function checkMetadataResponse(body: string): string | undefined {
   if (typeof parsed === 'string') return parsed;
   if (parsed.keySpec !== 'AES_256') return `keySpec is ${JSON.stringify(parsed.keySpec)}, expected "AES_256"`;
   const usage = parsed.keyUsage;
-  if (!Array.isArray(usage) || !usage.includes('ENCRYPT') || !usage.includes('DECRYPT') || usage.length > 10) return `keyUsage ${JSON.stringify(usage)} lacks ENCRYPT/DECRYPT`;
+  if (!Array.isArray(usage) || !usage.includes('ENCRYPT') || !usage.includes('DECRYPT') || usage.length > 10)
+    return `keyUsage ${JSON.stringify(usage)} lacks ENCRYPT/DECRYPT`;
   if (parsed.keyStatus !== 'ENABLED') return `keyStatus is ${JSON.stringify(parsed.keyStatus)}, expected "ENABLED"`;
   return undefined;
 }

@@ -62,7 +62,7 @@ export const NOT_IMPLEMENTED: Record<number, string> = {
   12: 'operations: the endpoint AWS is given is an FQDN (README)',
   18: 'KMS-side rule; the KMS simulator enforces it (test/e2e XksKeyAlreadyInUseException)',
   28: 'MAY: Keyhold keys are AES-256 for ENCRYPT/DECRYPT only',
-  31: 'by design: key status changes only through Keyhold\'s admin API and CLI',
+  31: "by design: key status changes only through Keyhold's admin API and CLI",
   51: 'KMS-side rule; the KMS simulator enforces it (src/kms-sim/validators.ts)',
   88: 'mTLS not offered yet (the KMS guide marks it deprecated)',
   89: 'mTLS not offered yet',
@@ -75,9 +75,19 @@ export const NOT_IMPLEMENTED: Record<number, string> = {
 function main(): void {
   const { cited, tested } = scanCoverage();
   const items = specItems(join('..', 'shared', 'xks-spec.md'));
-  const numbers = [...new Set([...items.keys(), ...cited.keys(), ...tested.keys(), ...Object.keys(NOT_IMPLEMENTED).map(Number)])].sort((a, b) => a - b);
+  const numbers = [...new Set([...items.keys(), ...cited.keys(), ...tested.keys(), ...Object.keys(NOT_IMPLEMENTED).map(Number)])].sort(
+    (a, b) => a - b,
+  );
   const rows = numbers.map((n) => {
-    const status = NOT_IMPLEMENTED[n] ? `not implemented: ${NOT_IMPLEMENTED[n]}` : tested.has(n) && cited.has(n) ? 'implemented, tested' : tested.has(n) ? 'tested, not cited in code' : cited.has(n) ? 'cited, no test' : 'missing';
+    const status = NOT_IMPLEMENTED[n]
+      ? `not implemented: ${NOT_IMPLEMENTED[n]}`
+      : tested.has(n) && cited.has(n)
+        ? 'implemented, tested'
+        : tested.has(n)
+          ? 'tested, not cited in code'
+          : cited.has(n)
+            ? 'cited, no test'
+            : 'missing';
     const code = (cited.get(n) ?? []).map((c) => `\`${c}\``).join('<br>');
     const tests = (tested.get(n) ?? []).length;
     return `| ${n} | ${(items.get(n) ?? '').replace(/\|/g, '\\|')} | ${status} | ${code} | ${tests} |`;
@@ -96,7 +106,8 @@ ${rows.join('\n')}
   writeFileSync(join('docs', 'spec-coverage.md'), doc);
   console.log(`${covered} of ${numbers.length} §14 items implemented, tested and cited; docs/spec-coverage.md written`);
   for (const n of numbers) {
-    if (!NOT_IMPLEMENTED[n] && !(tested.has(n) && cited.has(n))) console.log(`  item ${n}: ${tested.has(n) ? 'no code citation' : cited.has(n) ? 'no test' : 'neither'}`);
+    if (!NOT_IMPLEMENTED[n] && !(tested.has(n) && cited.has(n)))
+      console.log(`  item ${n}: ${tested.has(n) ? 'no code citation' : cited.has(n) ? 'no test' : 'neither'}`);
   }
 }
 

@@ -16,7 +16,9 @@ describe('xks-spec.md §14 traceability', () => {
   });
 
   it('no item is both implemented and listed as not implemented', () => {
-    const both = Object.keys(NOT_IMPLEMENTED).map(Number).filter((n) => cited.has(n) || tested.has(n));
+    const both = Object.keys(NOT_IMPLEMENTED)
+      .map(Number)
+      .filter((n) => cited.has(n) || tested.has(n));
     assert.deepEqual(both, []);
   });
 });

@@ -11,7 +11,7 @@ type UserRow = {
   disabled: number;
   created_at: number;
   updated_at: number;
-}
+};
 
 type ApiTokenRow = {
   id: string;
@@ -24,21 +24,21 @@ type ApiTokenRow = {
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
-}
+};
 
 type BootstrapTokenRow = {
   id: string;
   name: string;
   token_hash: Buffer;
   created_at: number;
-}
+};
 
 export type AccessTables = {
   users: UserRow;
   api_tokens: ApiTokenRow;
   /** The v0.1 table: the bootstrap token(s) from `init`. */
   admin_tokens: BootstrapTokenRow;
-}
+};
 
 export interface User {
   id: string;
@@ -194,7 +194,12 @@ export function createAccessStore(store: Store) {
 
     /** Revokes a token; false when it was already revoked (or does not exist). */
     async revokeToken(id: string, at: number): Promise<boolean> {
-      const result = await db.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      const result = await db
+        .updateTable('api_tokens')
+        .set({ revoked_at: at })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
 

@@ -4,7 +4,15 @@ import type { Clock } from '../core/clock.js';
  * Slows password guessing: at most `maxFailures` failed logins per user name in a sliding `windowMs`
  * (per node, in memory). A successful login clears the user's count.
  */
-export function createLoginLimiter({ clock, maxFailures = 5, windowMs = 60_000 }: { clock: Clock; maxFailures?: number; windowMs?: number }) {
+export function createLoginLimiter({
+  clock,
+  maxFailures = 5,
+  windowMs = 60_000,
+}: {
+  clock: Clock;
+  maxFailures?: number;
+  windowMs?: number;
+}) {
   const failures = new Map<string, number[]>();
   const recent = (user: string) => (failures.get(user) ?? []).filter((at) => at > clock.now() - windowMs);
   return {

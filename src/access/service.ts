@@ -113,7 +113,9 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
     const isAdmin = !after.disabled && after.roles.includes('administrator');
     if (!wasAdmin || isAdmin) return;
     if ((await access.countActiveUsersWithRole('administrator')) <= 1 && !(await hasBootstrapToken())) {
-      throw conflict(`"${user.name}" is the last active administrator and the bootstrap token is retired; make another administrator first`);
+      throw conflict(
+        `"${user.name}" is the last active administrator and the bootstrap token is retired; make another administrator first`,
+      );
     }
   }
 
@@ -138,7 +140,8 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
     if (!TOKEN_NAME.test(input.name)) throw invalid('token name must be 1-64 printable characters');
     if ((input.user === undefined) === (input.role === undefined)) throw invalid('give exactly one of a user or a role for the token');
     const ttlMs = input.ttlHours === undefined ? DEFAULT_TOKEN_TTL_MS : input.ttlHours * 3_600_000;
-    if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) throw invalid(`token lifetime must be more than 0 and at most ${MAX_TOKEN_TTL_MS / 3_600_000} hours`);
+    if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS))
+      throw invalid(`token lifetime must be more than 0 and at most ${MAX_TOKEN_TTL_MS / 3_600_000} hours`);
     const userId = input.user === undefined ? undefined : (await requireUser(input.user)).id;
     const role = input.role === undefined ? undefined : parseRoles([input.role])[0];
     return { ttlMs, userId, role };
@@ -151,7 +154,15 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
       if (problem) throw invalid(problem);
       if (await access.getUserByName(input.name)) throw conflict(`user "${input.name}" already exists`);
       const now = clock.now();
-      const user: User = { id: newId(), name: input.name, passwordHash: await hashPassword(input.password, scryptParams), roles: [], disabled: false, createdAt: now, updatedAt: now };
+      const user: User = {
+        id: newId(),
+        name: input.name,
+        passwordHash: await hashPassword(input.password, scryptParams),
+        roles: [],
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+      };
       await translateStoreError(() => access.createUser(user));
       await events.record({ actor: eventActor(actor), action: 'user.create', target: { user: user.name }, outcome: 'success' });
       return userView(user);
@@ -176,7 +187,12 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
       const parsed = parseRoles(roles);
       await keepAnAdministrator(user, { roles: parsed, disabled: user.disabled });
       await access.updateUser(user.id, { roles: parsed }, clock.now());
-      await events.record({ actor: eventActor(actor), action: 'user.set-roles', target: { user: name, roles: parsed.join(',') }, outcome: 'success' });
+      await events.record({
+        actor: eventActor(actor),
+        action: 'user.set-roles',
+        target: { user: name, roles: parsed.join(',') },
+        outcome: 'success',
+      });
       return userView((await access.getUser(user.id))!);
     },
 
@@ -185,7 +201,12 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
       if (disabled && actor.kind === 'user' && actor.id === user.id) throw invalid('you cannot disable yourself');
       await keepAnAdministrator(user, { roles: user.roles, disabled });
       await access.updateUser(user.id, { disabled }, clock.now());
-      await events.record({ actor: eventActor(actor), action: disabled ? 'user.disable' : 'user.enable', target: { user: name }, outcome: 'success' });
+      await events.record({
+        actor: eventActor(actor),
+        action: disabled ? 'user.disable' : 'user.enable',
+        target: { user: name },
+        outcome: 'success',
+      });
       return userView((await access.getUser(user.id))!);
     },
 
@@ -208,7 +229,10 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
     checkToken,
 
     /** A token for a user (acts with the user's current roles) or for a role (a service token). Shown once. */
-    async createToken(input: { name: string; user?: string; role?: string; ttlHours?: number }, actor: Actor): Promise<{ token: string; view: TokenView }> {
+    async createToken(
+      input: { name: string; user?: string; role?: string; ttlHours?: number },
+      actor: Actor,
+    ): Promise<{ token: string; view: TokenView }> {
       const { ttlMs, userId, role } = await checkToken(input);
       const issued = await issueToken({ name: input.name, userId, role, ttlMs, createdBy: actor.name });
       await events.record({
@@ -229,7 +253,12 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
       const token = await access.getToken(id);
       if (!token) throw notFound(`no token with id "${id}"`);
       if (!(await access.revokeToken(id, clock.now()))) throw conflict(`token "${id}" is already revoked`);
-      await events.record({ actor: eventActor(actor), action: 'token.revoke', target: { token: id, name: token.name }, outcome: 'success' });
+      await events.record({
+        actor: eventActor(actor),
+        action: 'token.revoke',
+        target: { token: id, name: token.name },
+        outcome: 'success',
+      });
       return tokenView((await access.getToken(id))!);
     },
 
@@ -239,11 +268,20 @@ export function createAccessService({ store, clock, newId, events = discardAdmin
       if (wait > 0) throw new AccessDenied(429, `too many failed logins for "${name}"; try again in ${Math.ceil(wait / 1000)} s`);
       const user = await access.getUserByName(name);
       // Unknown users cost a hash too, so timing does not tell which names exist.
-      const good = await verifyPassword(password, user?.passwordHash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+      const good = await verifyPassword(
+        password,
+        user?.passwordHash ?? 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      );
       const loginActor = { kind: 'user' as const, id: user?.id ?? '-', name };
       if (!user || !good || user.disabled) {
         limiter.failed(name);
-        await events.record({ actor: loginActor, action: 'auth.login', target: { user: name }, outcome: 'failure', detail: 'wrong user name or password' });
+        await events.record({
+          actor: loginActor,
+          action: 'auth.login',
+          target: { user: name },
+          outcome: 'failure',
+          detail: 'wrong user name or password',
+        });
         throw new AccessDenied(401, 'wrong user name or password (or the user is disabled)');
       }
       limiter.succeeded(name);

@@ -125,5 +125,7 @@ async function registerOpenApi(app: FastifyInstance): Promise<void> {
       };
     },
   });
-  app.get('/openapi.json', { config: routePermission('node:read'), schema: { summary: 'This OpenAPI document' } }, async () => app.swagger());
+  app.get('/openapi.json', { config: routePermission('node:read'), schema: { summary: 'This OpenAPI document' } }, async () =>
+    app.swagger(),
+  );
 }

@@ -7,7 +7,11 @@ export type BearerCheck = { ok: true; actor: Actor } | { ok: false; status: 401 
  * Who presents this `Authorization: Bearer …` header, and may they do what `permission` guards?
  * The one check behind every admin route and `GET /metrics`.
  */
-export async function checkBearer(access: Pick<AccessService, 'authenticate'>, header: unknown, permission?: Permission): Promise<BearerCheck> {
+export async function checkBearer(
+  access: Pick<AccessService, 'authenticate'>,
+  header: unknown,
+  permission?: Permission,
+): Promise<BearerCheck> {
   const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
   const actor = token ? await access.authenticate(token) : undefined;
   if (!actor) return { ok: false, status: 401, error: 'missing or invalid admin token (unknown, expired or revoked)' };

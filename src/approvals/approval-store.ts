@@ -152,7 +152,12 @@ export function createApprovalStore(store: Store) {
 
     /** Pending requests whose expiry has passed. */
     async listDue(now: number): Promise<ApprovalRequest[]> {
-      const rows = await db.selectFrom('approval_requests').selectAll().where('status', '=', 'pending').where('expires_at', '<=', now).execute();
+      const rows = await db
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('status', '=', 'pending')
+        .where('expires_at', '<=', now)
+        .execute();
       return rows.map(toRequest);
     },
 
@@ -160,7 +165,13 @@ export function createApprovalStore(store: Store) {
      * Moves a request from one status to another only if it is still in `from`: one statement, so of
      * several nodes or callers racing, exactly one sees true.
      */
-    async transition(id: string, from: ApprovalStatus, to: ApprovalStatus, at: number, outcome: { result?: unknown; error?: string } = {}): Promise<boolean> {
+    async transition(
+      id: string,
+      from: ApprovalStatus,
+      to: ApprovalStatus,
+      at: number,
+      outcome: { result?: unknown; error?: string } = {},
+    ): Promise<boolean> {
       const final = to === 'done' || to === 'failed' || to === 'denied' || to === 'expired';
       const result = await db
         .updateTable('approval_requests')
@@ -180,7 +191,13 @@ export function createApprovalStore(store: Store) {
       try {
         await db
           .insertInto('approval_votes')
-          .values({ request_id: requestId, voter_id: vote.voterId, voter_name: vote.voterName, decision: vote.decision, created_at: vote.createdAt })
+          .values({
+            request_id: requestId,
+            voter_id: vote.voterId,
+            voter_name: vote.voterName,
+            decision: vote.decision,
+            created_at: vote.createdAt,
+          })
           .execute();
       } catch (error) {
         if (constraintViolation(error)?.kind === 'unique') throw new StoreConflictError('you have already decided on this request');
@@ -189,8 +206,19 @@ export function createApprovalStore(store: Store) {
     },
 
     async listVotes(requestId: string): Promise<ApprovalVote[]> {
-      const rows = await db.selectFrom('approval_votes').selectAll().where('request_id', '=', requestId).orderBy('created_at').orderBy('voter_name').execute();
-      return rows.map((r) => ({ voterId: r.voter_id, voterName: r.voter_name, decision: r.decision as 'approve' | 'deny', createdAt: Number(r.created_at) }));
+      const rows = await db
+        .selectFrom('approval_votes')
+        .selectAll()
+        .where('request_id', '=', requestId)
+        .orderBy('created_at')
+        .orderBy('voter_name')
+        .execute();
+      return rows.map((r) => ({
+        voterId: r.voter_id,
+        voterName: r.voter_name,
+        decision: r.decision as 'approve' | 'deny',
+        createdAt: Number(r.created_at),
+      }));
     },
   };
 }

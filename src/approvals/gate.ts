@@ -5,7 +5,14 @@ import type { Clock } from '../core/clock.js';
 import { conflict, invalid, ManagementError, notFound } from '../core/errors.js';
 import type { Store } from '../storage/store.js';
 import { translateStoreError } from '../storage/translate-error.js';
-import { createApprovalStore, type ApprovalMode, type ApprovalPolicy, type ApprovalRequest, type ApprovalStatus, type ApprovalVote } from './approval-store.js';
+import {
+  createApprovalStore,
+  type ApprovalMode,
+  type ApprovalPolicy,
+  type ApprovalRequest,
+  type ApprovalStatus,
+  type ApprovalVote,
+} from './approval-store.js';
 import { APPROVAL_OPERATIONS, NODE_WIDE } from './operations.js';
 
 /** What a gated route hands the gate: a named operation on a group, with plain-JSON parameters. */
@@ -54,7 +61,10 @@ export interface ApprovalGateDeps {
 }
 
 const MAX_EXPIRY_HOURS = 24 * 30;
-const digest = (params: unknown) => createHash('sha256').update(JSON.stringify(params ?? null)).digest('hex');
+const digest = (params: unknown) =>
+  createHash('sha256')
+    .update(JSON.stringify(params ?? null))
+    .digest('hex');
 const iso = (ms: number) => new Date(ms).toISOString();
 const who = (actor: { kind: 'user' | 'token'; id: string; name: string }) => ({ kind: actor.kind, id: actor.id, name: actor.name });
 const oneLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 500);
@@ -79,7 +89,8 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
 
   async function view(request: ApprovalRequest, votes?: ApprovalVote[]): Promise<ApprovalView> {
     const all = votes ?? (await approvals.listVotes(request.id));
-    const pick = (decision: ApprovalVote['decision']) => all.filter((v) => v.decision === decision).map((v) => ({ user: v.voterName, at: iso(v.createdAt) }));
+    const pick = (decision: ApprovalVote['decision']) =>
+      all.filter((v) => v.decision === decision).map((v) => ({ user: v.voterName, at: iso(v.createdAt) }));
     return {
       id: request.id,
       operation: request.operation,
@@ -107,7 +118,13 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
     const now = clock.now();
     for (const request of await approvals.listDue(now)) {
       if (await approvals.transition(request.id, 'pending', 'expired', now)) {
-        await events.record({ actor: { kind: 'system', id: 'system', name: 'system' }, action: 'approval.expire', target: eventTarget(request), outcome: 'failure', detail: 'expired before the quorum was met' });
+        await events.record({
+          actor: { kind: 'system', id: 'system', name: 'system' },
+          action: 'approval.expire',
+          target: eventTarget(request),
+          outcome: 'failure',
+          detail: 'expired before the quorum was met',
+        });
       }
     }
   }
@@ -130,7 +147,13 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
       return result;
     } catch (error) {
       await approvals.transition(request.id, 'executing', 'failed', clock.now(), { error: oneLine(error) });
-      await events.record({ actor: who(actor), action: 'approval.execute', target: eventTarget(request), outcome: 'failure', detail: oneLine(error) });
+      await events.record({
+        actor: who(actor),
+        action: 'approval.execute',
+        target: eventTarget(request),
+        outcome: 'failure',
+        detail: oneLine(error),
+      });
       throw error;
     }
   }
@@ -186,7 +209,13 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
         expiresAt: now + policy.expiresAfterHours * 3_600_000,
       };
       await approvals.createRequest(request);
-      await events.record({ actor: who(actor), action: 'approval.request', target: eventTarget(request), outcome: 'pending', detail: operation.summary });
+      await events.record({
+        actor: who(actor),
+        action: 'approval.request',
+        target: eventTarget(request),
+        outcome: 'pending',
+        detail: operation.summary,
+      });
       return { kind: 'pending', approval: await view(request, []) };
     },
 
@@ -195,7 +224,8 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
       if (request.operation !== operation.operation || request.groupName !== operation.group || request.mode !== 'claim') {
         throw invalid(`approval request ${approvalId} is for ${request.operation} in ${request.groupName}, not this operation`);
       }
-      if (request.requester.id !== actor.id) throw invalid(`approval request ${approvalId} belongs to ${request.requester.name}; only the requester can use it`);
+      if (request.requester.id !== actor.id)
+        throw invalid(`approval request ${approvalId} belongs to ${request.requester.name}; only the requester can use it`);
       if ((request.params as { sha256?: string }).sha256 !== digest(operation.params)) {
         throw invalid(`approval request ${approvalId} was approved for different parameters`);
       }
@@ -242,7 +272,10 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
       const votes = await approvals.listVotes(id);
       if (decision === 'deny') {
         await approvals.transition(id, 'pending', 'denied', now);
-      } else if (votes.filter((v) => v.decision === 'approve').length >= request.policy.required && !votes.some((v) => v.decision === 'deny')) {
+      } else if (
+        votes.filter((v) => v.decision === 'approve').length >= request.policy.required &&
+        !votes.some((v) => v.decision === 'deny')
+      ) {
         if (request.mode === 'claim') {
           await approvals.transition(id, 'pending', 'approved', now);
         } else if (await approvals.transition(id, 'pending', 'executing', now)) {
@@ -271,14 +304,20 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
       const users = policy.approvers.users ?? [];
       if (users.length === 0 && policy.approvers.role === undefined) throw invalid('name approvers: users, a role, or both');
       for (const user of users) if (!(await userExists(user))) throw invalid(`no active user named "${user}"`);
-      if (!Number.isInteger(policy.required) || policy.required < 1) throw invalid('required approvals must be a whole number of at least 1');
+      if (!Number.isInteger(policy.required) || policy.required < 1)
+        throw invalid('required approvals must be a whole number of at least 1');
       if (policy.approvers.role === undefined && policy.required > users.length) {
         throw invalid(`${policy.required} approvals required but only ${users.length} approvers named`);
       }
       if (!(policy.expiresAfterHours > 0 && policy.expiresAfterHours <= MAX_EXPIRY_HOURS)) {
         throw invalid(`expiresAfterHours must be more than 0 and at most ${MAX_EXPIRY_HOURS}`);
       }
-      return { operations: [...new Set(policy.operations)], approvers: { ...(users.length ? { users } : {}), ...(policy.approvers.role ? { role: policy.approvers.role } : {}) }, required: policy.required, expiresAfterHours: policy.expiresAfterHours };
+      return {
+        operations: [...new Set(policy.operations)],
+        approvers: { ...(users.length ? { users } : {}), ...(policy.approvers.role ? { role: policy.approvers.role } : {}) },
+        required: policy.required,
+        expiresAfterHours: policy.expiresAfterHours,
+      };
     },
 
     /** Sets or (with undefined) removes a group's policy; validate with checkPolicy first. */
@@ -291,7 +330,12 @@ export function createApprovalGate({ store, clock, newId, userRoles, userExists,
       } else {
         await approvals.setPolicy(id, checked, clock.now());
       }
-      await events.record({ actor: who(actor), action: 'approval-policy.set', target: { group, operations: checked?.operations.join(',') ?? '(removed)', required: checked?.required }, outcome: 'success' });
+      await events.record({
+        actor: who(actor),
+        action: 'approval-policy.set',
+        target: { group, operations: checked?.operations.join(',') ?? '(removed)', required: checked?.required },
+        outcome: 'success',
+      });
       return checked;
     },
   };

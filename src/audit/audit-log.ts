@@ -190,7 +190,10 @@ export async function openAuditLog(options: AuditLogOptions) {
         }
       } else {
         if (mode === 'lossy') dropped += batch.length;
-        logger.error({ event: 'audit.commit_failed', err: error, events: batch.length }, mode === 'lossy' ? 'audit events dropped' : 'audit events not recorded; failing their requests');
+        logger.error(
+          { event: 'audit.commit_failed', err: error, events: batch.length },
+          mode === 'lossy' ? 'audit events dropped' : 'audit events not recorded; failing their requests',
+        );
         for (const p of batch) p.reject(new Error('audit event could not be recorded'));
         return;
       }

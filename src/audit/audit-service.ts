@@ -66,7 +66,10 @@ export async function startAudit(options: {
   const chain = options.nodeId;
   const signer = await openCheckpointSigner({ audit, root: options.root, chain, now: options.clock.now() });
   // On SQLite, commits (and their fsync) run on a writer thread so they never stall the event loop.
-  const appender: AuditAppender | undefined = options.store.dialect === 'sqlite' ? await openSqliteAppender(options.sqlitePath ?? join(options.dataDir, 'keyhold.db'), audit, config.sync) : undefined;
+  const appender: AuditAppender | undefined =
+    options.store.dialect === 'sqlite'
+      ? await openSqliteAppender(options.sqlitePath ?? join(options.dataDir, 'keyhold.db'), audit, config.sync)
+      : undefined;
   const log = await openAuditLog({
     audit,
     appender: options.onCommit ? timedAppender(appender ?? audit, options.onCommit) : appender,
@@ -99,7 +102,8 @@ export async function startAudit(options: {
   async function runRetention() {
     if (config.retentionDays === undefined) return { deleted: 0 };
     const result = await applyRetention(audit, chain, config.retentionDays, options.clock.now(), Boolean(forwarder));
-    if (result.deleted > 0) options.logger.info({ event: 'audit.retention', ...result }, 'old audit events deleted up to a signed checkpoint');
+    if (result.deleted > 0)
+      options.logger.info({ event: 'audit.retention', ...result }, 'old audit events deleted up to a signed checkpoint');
     return result;
   }
   let retentionTimer: NodeJS.Timeout | undefined;

@@ -30,7 +30,7 @@ export type AuditEventRow = {
   target: string | null;
   prev_hash: string;
   hash: string;
-}
+};
 
 export type AuditCheckpointRow = {
   chain_id: string;
@@ -38,7 +38,7 @@ export type AuditCheckpointRow = {
   hash: string;
   time: number;
   signature: string;
-}
+};
 
 export type AuditChainRow = {
   chain_id: string;
@@ -48,13 +48,13 @@ export type AuditChainRow = {
   anchor_hash: string;
   forwarded_seq: number;
   created_at: number;
-}
+};
 
 export type AuditTables = {
   audit_events: AuditEventRow;
   audit_checkpoints: AuditCheckpointRow;
   audit_chains: AuditChainRow;
-}
+};
 
 /** A signed checkpoint: Ed25519 over checkpointMessage(chain, seq, hash, time). */
 export interface Checkpoint {
@@ -185,28 +185,51 @@ export function createAuditStore(store: Pick<Store, 'db'>) {
     async addCheckpoint(checkpoint: Checkpoint): Promise<void> {
       await db
         .insertInto('audit_checkpoints')
-        .values({ chain_id: checkpoint.chain, seq: checkpoint.seq, hash: checkpoint.hash, time: checkpoint.time, signature: checkpoint.signature })
+        .values({
+          chain_id: checkpoint.chain,
+          seq: checkpoint.seq,
+          hash: checkpoint.hash,
+          time: checkpoint.time,
+          signature: checkpoint.signature,
+        })
         .onConflict((oc) => oc.columns(['chain_id', 'seq']).doNothing())
         .execute();
     },
 
     async head(chain: string): Promise<{ seq: number; hash: string } | undefined> {
-      const row = await db.selectFrom('audit_events').select(['seq', 'hash']).where('chain_id', '=', chain).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('audit_events')
+        .select(['seq', 'hash'])
+        .where('chain_id', '=', chain)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
       return row && { seq: Number(row.seq), hash: row.hash };
     },
 
     async getChain(chain: string): Promise<AuditChainRow | undefined> {
       const row = await db.selectFrom('audit_chains').selectAll().where('chain_id', '=', chain).executeTakeFirst();
-      return row && { ...row, anchor_seq: Number(row.anchor_seq), forwarded_seq: Number(row.forwarded_seq), created_at: Number(row.created_at) };
+      return (
+        row && { ...row, anchor_seq: Number(row.anchor_seq), forwarded_seq: Number(row.forwarded_seq), created_at: Number(row.created_at) }
+      );
     },
 
     async listChains(): Promise<AuditChainRow[]> {
       const rows = await db.selectFrom('audit_chains').selectAll().orderBy('chain_id').execute();
-      return rows.map((row) => ({ ...row, anchor_seq: Number(row.anchor_seq), forwarded_seq: Number(row.forwarded_seq), created_at: Number(row.created_at) }));
+      return rows.map((row) => ({
+        ...row,
+        anchor_seq: Number(row.anchor_seq),
+        forwarded_seq: Number(row.forwarded_seq),
+        created_at: Number(row.created_at),
+      }));
     },
 
     async createChain(row: AuditChainRow): Promise<void> {
-      await db.insertInto('audit_chains').values(row).onConflict((oc) => oc.column('chain_id').doNothing()).execute();
+      await db
+        .insertInto('audit_chains')
+        .values(row)
+        .onConflict((oc) => oc.column('chain_id').doNothing())
+        .execute();
     },
 
     async setForwarded(chain: string, seq: number): Promise<void> {
@@ -232,7 +255,13 @@ export function createAuditStore(store: Pick<Store, 'db'>) {
     },
 
     async latestCheckpoint(chain: string): Promise<Checkpoint | undefined> {
-      const row = await db.selectFrom('audit_checkpoints').selectAll().where('chain_id', '=', chain).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('audit_checkpoints')
+        .selectAll()
+        .where('chain_id', '=', chain)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
       return row && toCheckpoint(row);
     },
 
@@ -268,7 +297,11 @@ export function createAuditStore(store: Pick<Store, 'db'>) {
      */
     async truncateTo(checkpoint: Checkpoint): Promise<number> {
       return db.transaction().execute(async (trx) => {
-        const deleted = await trx.deleteFrom('audit_events').where('chain_id', '=', checkpoint.chain).where('seq', '<=', checkpoint.seq).executeTakeFirst();
+        const deleted = await trx
+          .deleteFrom('audit_events')
+          .where('chain_id', '=', checkpoint.chain)
+          .where('seq', '<=', checkpoint.seq)
+          .executeTakeFirst();
         await trx.deleteFrom('audit_checkpoints').where('chain_id', '=', checkpoint.chain).where('seq', '<', checkpoint.seq).execute();
         await trx
           .updateTable('audit_chains')

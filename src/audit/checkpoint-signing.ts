@@ -5,7 +5,10 @@ import { GENESIS_HASH } from './event.js';
 
 /** The bytes a checkpoint signature covers: JSON ["keyhold-audit-checkpoint-v1", chain, seq, hash, time] in UTF-8. */
 export function checkpointMessage(checkpoint: Pick<Checkpoint, 'chain' | 'seq' | 'hash' | 'time'>): Buffer {
-  return Buffer.from(JSON.stringify(['keyhold-audit-checkpoint-v1', checkpoint.chain, checkpoint.seq, checkpoint.hash, checkpoint.time]), 'utf8');
+  return Buffer.from(
+    JSON.stringify(['keyhold-audit-checkpoint-v1', checkpoint.chain, checkpoint.seq, checkpoint.hash, checkpoint.time]),
+    'utf8',
+  );
 }
 
 export function verifyCheckpoint(checkpoint: Checkpoint, publicKeyPem: string): boolean {
@@ -29,7 +32,12 @@ export interface CheckpointSigner {
  * the root of trust, the public key stored in the clear (audit_chains). Sealed and unsealed lazily,
  * so a root that is not unsealed yet only postpones checkpoints; requests never wait for it.
  */
-export async function openCheckpointSigner(options: { audit: AuditStore; root: RootOfTrust; chain: string; now: number }): Promise<CheckpointSigner> {
+export async function openCheckpointSigner(options: {
+  audit: AuditStore;
+  root: RootOfTrust;
+  chain: string;
+  now: number;
+}): Promise<CheckpointSigner> {
   const { audit, root, chain } = options;
   const existing = await audit.getChain(chain);
   let sealedPrivateKey = existing?.sealed_private_key;

@@ -10,9 +10,32 @@ import type { AuditEventRow } from './audit-store.js';
 
 /** The canonical form's order after its tag (event.ts: chain, seq, prevHash, then FIELD_ORDER), then the hash. */
 const COLUMNS: (keyof AuditEventRow)[] = [
-  'chain_id', 'seq', 'prev_hash', 'time', 'kind', 'actor_kind', 'actor_id', 'actor_name', 'action', 'keystore', 'key_id', 'key_version',
-  'kms_operation', 'kms_request_id', 'principal_arn', 'source_vpc', 'source_vpce', 'kms_via_service', 'outcome', 'status',
-  'error_name', 'detail', 'policy_rule_id', 'latency_us', 'target', 'hash',
+  'chain_id',
+  'seq',
+  'prev_hash',
+  'time',
+  'kind',
+  'actor_kind',
+  'actor_id',
+  'actor_name',
+  'action',
+  'keystore',
+  'key_id',
+  'key_version',
+  'kms_operation',
+  'kms_request_id',
+  'principal_arn',
+  'source_vpc',
+  'source_vpce',
+  'kms_via_service',
+  'outcome',
+  'status',
+  'error_name',
+  'detail',
+  'policy_rule_id',
+  'latency_us',
+  'target',
+  'hash',
 ];
 const TAG = 'keyhold-audit-v1';
 const HASH_LENGTH = 64;

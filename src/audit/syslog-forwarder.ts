@@ -16,7 +16,8 @@ export interface SyslogTarget {
 /** Parses `tcp://host:port` or `tls://host:port`. */
 export function parseSyslogUrl(url: string, ca?: Buffer): SyslogTarget {
   const match = /^(tcp|tls):\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(url.trim());
-  if (!match || Number(match[3]) < 1 || Number(match[3]) > 65535) throw new Error(`invalid syslog target "${url}": expected tcp://host:port or tls://host:port`);
+  if (!match || Number(match[3]) < 1 || Number(match[3]) > 65535)
+    throw new Error(`invalid syslog target "${url}": expected tcp://host:port or tls://host:port`);
   return { protocol: match[1] as 'tcp' | 'tls', host: match[2]!.replace(/^\[|\]$/g, ''), port: Number(match[3]), ca };
 }
 
@@ -121,7 +122,10 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions) {
       // Once per outage, not once per retry.
       if (warned) return;
       warned = true;
-      logger.warn({ event: 'audit.syslog_unreachable', target: `${target.protocol}://${target.host}:${target.port}`, reason: error.message }, 'syslog collector unreachable; retrying, nothing is lost');
+      logger.warn(
+        { event: 'audit.syslog_unreachable', target: `${target.protocol}://${target.host}:${target.port}`, reason: error.message },
+        'syslog collector unreachable; retrying, nothing is lost',
+      );
     });
     s.on('data', () => {});
     s.once('close', () => {
@@ -155,10 +159,11 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions) {
           const ok = current.write(data);
           sent = events[events.length - 1]!.seq;
           forwarded += events.length;
-          if (!ok) await new Promise<void>((resolve) => {
-            current.once('drain', resolve);
-            current.once('close', resolve);
-          });
+          if (!ok)
+            await new Promise<void>((resolve) => {
+              current.once('drain', resolve);
+              current.once('close', resolve);
+            });
         }
       } while (again && socket && !stopped);
     } catch (error) {
@@ -193,7 +198,13 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions) {
       if (socket) void pump();
     },
     status() {
-      return { target: `${target.protocol}://${target.host}:${target.port}`, connected: Boolean(socket), forwardedSeq: persisted, sentSeq: sent, forwardedThisRun: forwarded };
+      return {
+        target: `${target.protocol}://${target.host}:${target.port}`,
+        connected: Boolean(socket),
+        forwardedSeq: persisted,
+        sentSeq: sent,
+        forwardedThisRun: forwarded,
+      };
     },
     async stop(): Promise<void> {
       stopped = true;

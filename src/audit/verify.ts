@@ -68,7 +68,12 @@ export async function verifyAuditLog(audit: AuditStore, options: VerifyOptions =
           events: 0,
           checkpoints: 0,
           checkpointsVerified: 0,
-          problem: { chain: options.checkpoint.chain, seq: 1, kind: 'truncated', detail: 'the checkpoint\'s chain is missing from the database' },
+          problem: {
+            chain: options.checkpoint.chain,
+            seq: 1,
+            kind: 'truncated',
+            detail: "the checkpoint's chain is missing from the database",
+          },
         },
       ],
     };
@@ -98,11 +103,16 @@ async function verifyChain(
 
   const given = options.checkpoint?.chain === chain ? options.checkpoint : undefined;
   if (pinnedKey && (storedKey === undefined || !samePublicKey(pinnedKey, storedKey))) {
-    return fail(given?.seq ?? anchorSeq + 1, 'checkpoint', 'the public key in the database is not the pinned one (checkpoints may have been re-signed)');
+    return fail(
+      given?.seq ?? anchorSeq + 1,
+      'checkpoint',
+      'the public key in the database is not the pinned one (checkpoints may have been re-signed)',
+    );
   }
-  if (given && !verifyCheckpoint(given, publicKey)) return fail(given.seq, 'checkpoint', 'the given checkpoint\'s signature does not verify with the chain\'s public key');
+  if (given && !verifyCheckpoint(given, publicKey))
+    return fail(given.seq, 'checkpoint', "the given checkpoint's signature does not verify with the chain's public key");
   for (const cp of stored) {
-    if (!verifyCheckpoint(cp, publicKey)) return fail(cp.seq, 'checkpoint', 'a stored checkpoint\'s signature does not verify');
+    if (!verifyCheckpoint(cp, publicKey)) return fail(cp.seq, 'checkpoint', "a stored checkpoint's signature does not verify");
   }
   const checkpointsBySeq = new Map<number, Checkpoint[]>();
   for (const cp of given ? [...stored, given] : stored) checkpointsBySeq.set(cp.seq, [...(checkpointsBySeq.get(cp.seq) ?? []), cp]);
@@ -130,16 +140,27 @@ async function verifyChain(
         if (prevPrev !== undefined && event.prevHash === prevPrev) {
           return fail(event.seq - 1, 'inserted', `event ${event.seq - 1} was inserted: event ${event.seq} links to the one before it`);
         }
-        const elsewhere = (await audit.db.selectFrom('audit_events').select('seq').where('chain_id', '=', chain).where('hash', '=', event.prevHash).executeTakeFirst());
-        if (elsewhere) return fail(event.seq, 'reordered', `event ${event.seq} links to event ${Number(elsewhere.seq)}, not to ${event.seq - 1}`);
+        const elsewhere = await audit.db
+          .selectFrom('audit_events')
+          .select('seq')
+          .where('chain_id', '=', chain)
+          .where('hash', '=', event.prevHash)
+          .executeTakeFirst();
+        if (elsewhere)
+          return fail(event.seq, 'reordered', `event ${event.seq} links to event ${Number(elsewhere.seq)}, not to ${event.seq - 1}`);
         if (selfConsistent && event.seq > anchorSeq + 1) {
-          return fail(event.seq - 1, 'edited', `event ${event.seq - 1} was changed (and rehashed): event ${event.seq} links to a different hash`);
+          return fail(
+            event.seq - 1,
+            'edited',
+            `event ${event.seq - 1} was changed (and rehashed): event ${event.seq} links to a different hash`,
+          );
         }
         return fail(event.seq, 'edited', `event ${event.seq}'s link to the previous event was changed`);
       }
       if (!selfConsistent) return fail(event.seq, 'edited', `event ${event.seq}'s content does not match its hash`);
       for (const cp of checkpointsBySeq.get(event.seq) ?? []) {
-        if (cp.hash !== event.hash) return fail(event.seq, 'edited', `the chain up to event ${event.seq} does not match the signed checkpoint there`);
+        if (cp.hash !== event.hash)
+          return fail(event.seq, 'edited', `the chain up to event ${event.seq} does not match the signed checkpoint there`);
         report.checkpointsVerified++;
       }
       report.events++;

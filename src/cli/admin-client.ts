@@ -35,7 +35,11 @@ export interface ConnectionFlags {
  * Finds the running node's admin API: flags, then KEYHOLD_ADMIN_URL/TOKEN, then the token saved by
  * `keyhold login` (for that URL), then the data directory's bootstrap token.
  */
-export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env, options: { needToken?: boolean } = {}): AdminConnection {
+export function resolveConnection(
+  flags: ConnectionFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { needToken?: boolean } = {},
+): AdminConnection {
   const paths = dataDirPaths(resolveDataDir(flags.dataDir, env));
   let url = flags.url ?? env.KEYHOLD_ADMIN_URL;
   if (!url) {
@@ -123,5 +127,8 @@ function pendingApproval(approval: PendingApproval): CliError {
     approval.mode === 'claim'
       ? `once approved, repeat this command with --approval ${approval.id}`
       : 'it runs when the last approval arrives';
-  return new CliError(`approval required: request ${approval.id} needs ${approval.required} approval(s) before ${approval.expiresAt}; ${then}`, 3);
+  return new CliError(
+    `approval required: request ${approval.id} needs ${approval.required} approval(s) before ${approval.expiresAt}; ${then}`,
+    3,
+  );
 }

@@ -22,7 +22,7 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (default: $KEYHOLD_DATA_DIR or ./data)')
     .option('--url <url>', 'admin API base URL (default: from the data directory)')
     .option('--token <token>', 'admin token (default: $KEYHOLD_ADMIN_TOKEN or the data directory)')
-    .option('--admin-ca <file>', 'CA certificate of the admin API (default: the data directory\'s tls/cert.pem)')
+    .option('--admin-ca <file>', "CA certificate of the admin API (default: the data directory's tls/cert.pem)")
     .option('--approval <id>', 'claim an approved request: repeat the gated command with its approval id')
     .option('--json', 'print JSON')
     .exitOverride();

@@ -22,8 +22,19 @@ export function printTable(rows: Record<string, unknown>[], columns: string[], j
   }
   const cells = rows.map((row) => columns.map((c) => formatValue(row[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  console.log(columns.map((c, i) => c.toUpperCase().padEnd(widths[i]!)).join('  ').trimEnd());
-  for (const row of cells) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  console.log(
+    columns
+      .map((c, i) => c.toUpperCase().padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+  for (const row of cells)
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 function formatValue(value: unknown): string {

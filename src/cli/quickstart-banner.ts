@@ -15,7 +15,14 @@ function shellWord(text: string): string {
   return /^[A-Za-z0-9_.,:/@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-function curlCommand(url: string, region: string, uriPath: string, accessKeyId: string, secretExpression: string, certPath: string): string {
+function curlCommand(
+  url: string,
+  region: string,
+  uriPath: string,
+  accessKeyId: string,
+  secretExpression: string,
+  certPath: string,
+): string {
   const body = JSON.stringify({ requestMetadata: { kmsRequestId: 'keyhold-quickstart', kmsOperation: 'KmsHealthCheck' } });
   return `
 Try it (a signed XKS GetHealthStatus request):
@@ -40,7 +47,11 @@ Demo keystore "${keystore.name}"
   demo key id          ${result.demo.keyId}
   admin token file     ${display(result.paths.adminToken)}`;
   if (!url) return lines;
-  return lines + '\n' + curlCommand(url, keystore.region, keystore.uriPath, credential.accessKeyId, `'${credential.secret}'`, result.paths.tlsCert);
+  return (
+    lines +
+    '\n' +
+    curlCommand(url, keystore.region, keystore.uriPath, credential.accessKeyId, `'${credential.secret}'`, result.paths.tlsCert)
+  );
 }
 
 /** What later runs print: the demo keystore again, with a curl command that reads the secret from its file. */

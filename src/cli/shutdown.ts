@@ -11,12 +11,10 @@ export function stopOnSignals(options: { logger: Logger; message: string; close:
     if (stopping || options.skip?.()) return;
     stopping = true;
     options.logger.info({ signal }, options.message);
-    options
-      .close()
-      .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+    options.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   // A terminal's Ctrl-C reaches every process of the group as SIGINT; service managers send SIGTERM.
   process.on('SIGINT', stop);

@@ -41,7 +41,8 @@ export function createReadiness({ seal, root, store, audit, databaseTimeoutMs = 
       await withDeadline(sql`select 1`.execute(store.db), databaseTimeoutMs, 'database');
       return { name: 'database', ok: true, detail: `reachable (${Math.round(performance.now() - started)} ms)` };
     } catch (error) {
-      if (error instanceof DeadlineExceededError) return { name: 'database', ok: false, detail: `no answer within ${databaseTimeoutMs} ms` };
+      if (error instanceof DeadlineExceededError)
+        return { name: 'database', ok: false, detail: `no answer within ${databaseTimeoutMs} ms` };
       return { name: 'database', ok: false, detail: `unreachable${errorCode(error)}` };
     }
   }
@@ -53,13 +54,18 @@ export function createReadiness({ seal, root, store, audit, databaseTimeoutMs = 
         return {
           name: 'audit',
           ok: true,
-          detail: spooled > 0 ? `durable: ${spooled} events spooled locally until the database returns` : 'durable: events are committed before each answer',
+          detail:
+            spooled > 0
+              ? `durable: ${spooled} events spooled locally until the database returns`
+              : 'durable: events are committed before each answer',
         };
       case 'fail-closed':
         return {
           name: 'audit',
           ok: databaseOk,
-          detail: databaseOk ? 'fail-closed: events are committed before each answer' : 'fail-closed: the database is unreachable, so every request would fail',
+          detail: databaseOk
+            ? 'fail-closed: events are committed before each answer'
+            : 'fail-closed: the database is unreachable, so every request would fail',
         };
       case 'lossy':
         return { name: 'audit', ok: true, detail: `lossy: requests never wait for the audit log (${dropped} events dropped so far)` };

@@ -13,7 +13,8 @@ export function validateTags(tags: Record<string, string>): void {
   const entries = Object.entries(tags);
   if (entries.length > MAX_TAGS) throw invalid(`a key has at most ${MAX_TAGS} tags (got ${entries.length})`);
   for (const [name, value] of entries) {
-    if (!TAG_KEY.test(name)) throw invalid(`tag name ${JSON.stringify(name.slice(0, 40))} must be 1-128 characters of A-Z a-z 0-9 space _ . : / + @ -`);
+    if (!TAG_KEY.test(name))
+      throw invalid(`tag name ${JSON.stringify(name.slice(0, 40))} must be 1-128 characters of A-Z a-z 0-9 space _ . : / + @ -`);
     if (typeof value !== 'string' || value.length > MAX_TAG_VALUE || !PRINTABLE.test(value)) {
       throw invalid(`tag ${JSON.stringify(name)} value must be at most ${MAX_TAG_VALUE} printable characters`);
     }

@@ -36,7 +36,17 @@ export interface WrappingKeyView {
 const sealContextFor = (id: string) => `import-wrapping-key:${id}`;
 const generateRsa = promisify(generateKeyPair);
 
-export function createImportWrappingKeys({ store, root, clock, newId }: { store: Store; root: RootOfTrust; clock: Clock; newId: () => string }) {
+export function createImportWrappingKeys({
+  store,
+  root,
+  clock,
+  newId,
+}: {
+  store: Store;
+  root: RootOfTrust;
+  clock: Clock;
+  newId: () => string;
+}) {
   const db = store.db.withTables<{ import_wrapping_keys: WrappingKeyRow }>();
 
   async function usable(id: string): Promise<WrappingKeyRow> {
@@ -73,7 +83,12 @@ export function createImportWrappingKeys({ store, root, clock, newId }: { store:
       } finally {
         privateKey.fill(0);
       }
-      return { wrappingKeyId: id, algorithm: WRAPPING_ALGORITHM, publicKeyPem: publicKey, expiresAt: new Date(now + WRAPPING_KEY_LIFETIME_MS).toISOString() };
+      return {
+        wrappingKeyId: id,
+        algorithm: WRAPPING_ALGORITHM,
+        publicKeyPem: publicKey,
+        expiresAt: new Date(now + WRAPPING_KEY_LIFETIME_MS).toISOString(),
+      };
     },
 
     /**
@@ -84,7 +99,9 @@ export function createImportWrappingKeys({ store, root, clock, newId }: { store:
       const row = await usable(id);
       const wrapped = Buffer.from(wrappedBase64, 'base64');
       if (wrapped.length !== WRAPPING_KEY_BITS / 8 || wrapped.toString('base64') !== wrappedBase64.replace(/\s/g, '')) {
-        throw invalid(`the wrapped key must be base64 of ${WRAPPING_KEY_BITS / 8} bytes (RSA-${WRAPPING_KEY_BITS} OAEP ciphertext), got ${wrapped.length}`);
+        throw invalid(
+          `the wrapped key must be base64 of ${WRAPPING_KEY_BITS / 8} bytes (RSA-${WRAPPING_KEY_BITS} OAEP ciphertext), got ${wrapped.length}`,
+        );
       }
       const der = await root.unsealSecret(row.sealed_private_key, sealContextFor(id));
       let material: Buffer;
@@ -92,7 +109,9 @@ export function createImportWrappingKeys({ store, root, clock, newId }: { store:
         const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
         material = privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped);
       } catch {
-        throw invalid(`the wrapped key does not decrypt with wrapping key "${id}"; wrap it with RSA-OAEP, SHA-256 (openssl pkeyutl -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256)`);
+        throw invalid(
+          `the wrapped key does not decrypt with wrapping key "${id}"; wrap it with RSA-OAEP, SHA-256 (openssl pkeyutl -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256)`,
+        );
       } finally {
         der.fill(0);
       }

@@ -43,7 +43,13 @@ export function startRotationScheduler(options: {
     }
     for (const f of work.failed) {
       logger.warn({ event: `key.${f.action}`, key: f.key, reason: f.reason }, 'scheduled key work failed; retried next pass');
-      await events.record({ actor, action: `key.${f.action}`, target: { key: f.key, group: f.group }, outcome: 'failure', detail: f.reason });
+      await events.record({
+        actor,
+        action: `key.${f.action}`,
+        target: { key: f.key, group: f.group },
+        outcome: 'failure',
+        detail: f.reason,
+      });
     }
     return work;
   }

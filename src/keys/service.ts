@@ -86,7 +86,6 @@ export function parseUsage(text: string): KeyUsage[] {
 export const CANARY_GROUP = '__system';
 export const CANARY_KEY_ID = 'health-canary';
 
-
 /** What the node did by itself in one scheduler pass (see rotation-scheduler.ts). */
 export interface ScheduledWork {
   rotated: { key: string; group: string; version: number }[];
@@ -115,10 +114,7 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
     const reuse = open?.record.id === record.id ? open.versions : undefined;
     for (const version of stored ?? (await store.listKeyVersions(record.id))) {
       if (version.state !== 'ENABLED') continue;
-      versions.set(
-        version.version,
-        reuse?.get(version.version) ?? (await openVersion(record, version)),
-      );
+      versions.set(version.version, reuse?.get(version.version) ?? (await openVersion(record, version)));
     }
     return versions;
   }
@@ -244,7 +240,9 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
     const sealedMaterial = extra.material ? await root.importKeyMaterial(extra.material, context) : await root.createKeyMaterial(context);
     const origin = extra.material ? 'IMPORTED' : 'GENERATED';
     try {
-      await translateStoreError(() => store.createKey(record, { keyId: record.id, version: 1, sealedMaterial, state: 'ENABLED', origin, createdAt: now }));
+      await translateStoreError(() =>
+        store.createKey(record, { keyId: record.id, version: 1, sealedMaterial, state: 'ENABLED', origin, createdAt: now }),
+      );
     } catch (error) {
       await root.destroyKeyMaterial(sealedMaterial, context).catch(() => undefined);
       throw error;
@@ -262,7 +260,14 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
     const sealedMaterial = material ? await root.importKeyMaterial(material, context) : await root.createKeyMaterial(context);
     const now = clock.now();
     const changes: KeyChanges = record.rotationPeriodDays === undefined ? {} : { nextRotationAt: now + record.rotationPeriodDays * DAY_MS };
-    const stored: StoredKeyVersion = { keyId: record.id, version, sealedMaterial, state: 'ENABLED', origin: material ? 'IMPORTED' : 'GENERATED', createdAt: now };
+    const stored: StoredKeyVersion = {
+      keyId: record.id,
+      version,
+      sealedMaterial,
+      state: 'ENABLED',
+      origin: material ? 'IMPORTED' : 'GENERATED',
+      createdAt: now,
+    };
     let added = false;
     try {
       added = await translateStoreError(() => store.addCurrentVersion(stored, record.currentVersion, changes, now));
@@ -283,7 +288,11 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
   async function eraseVersion(record: KeyRecord, version: StoredKeyVersion): Promise<void> {
     if (version.state === 'DESTROYED') return;
     await root.destroyKeyMaterial(version.sealedMaterial, sealContext.keyMaterial(record.id, version.version));
-    await store.updateKeyVersion(record.id, version.version, { state: 'DESTROYED', sealedMaterial: Buffer.alloc(0), destroyedAt: clock.now() });
+    await store.updateKeyVersion(record.id, version.version, {
+      state: 'DESTROYED',
+      sealedMaterial: Buffer.alloc(0),
+      destroyedAt: clock.now(),
+    });
   }
 
   /** Erases every version of a DESTROYED key (also finishes a destruction a crash interrupted). */
@@ -348,7 +357,13 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
   }
 
   return {
-    async create(input: { id: string; keystore: string; usage?: KeyUsage[]; description?: string; tags?: Record<string, string> }): Promise<KeyView> {
+    async create(input: {
+      id: string;
+      keystore: string;
+      usage?: KeyUsage[];
+      description?: string;
+      tags?: Record<string, string>;
+    }): Promise<KeyView> {
       validateExternalKeyId(input.id);
       if (input.description !== undefined) validateDescription(input.description);
       if (input.tags !== undefined) validateTags(input.tags);
@@ -381,7 +396,8 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
     },
 
     /** Lifts the key's kill switch; the key is ENABLED again. */
-    unblock: (input: KeyRef): Promise<KeyView> => transition(input, ['BLOCKED'], 'unblock it', () => ({ status: 'ENABLED', blockReason: null })),
+    unblock: (input: KeyRef): Promise<KeyView> =>
+      transition(input, ['BLOCKED'], 'unblock it', () => ({ status: 'ENABLED', blockReason: null })),
 
     /** Destroys the key after `days` (7–30) days unless cancelled; until then it does no crypto. */
     async scheduleDeletion(input: KeyRef & { days: number }): Promise<KeyView> {
@@ -406,7 +422,9 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       }
       const days = input.days;
       return transition(input, LIVE, 'change its rotation policy', () =>
-        days === null ? { rotationPeriodDays: null, nextRotationAt: null } : { rotationPeriodDays: days, nextRotationAt: clock.now() + days * DAY_MS },
+        days === null
+          ? { rotationPeriodDays: null, nextRotationAt: null }
+          : { rotationPeriodDays: days, nextRotationAt: clock.now() + days * DAY_MS },
       );
     },
 
@@ -438,8 +456,10 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       const record = await requireKey(input.id, input.keystore);
       if (!LIVE.includes(record.status)) refuse(record, 'revoke a version');
       const version = await requireVersion(record, input.version);
-      if (version.version === record.currentVersion) throw conflict(`version ${version.version} is the current version of key "${record.externalId}"; rotate first`);
-      if (version.state !== 'ENABLED') throw conflict(`version ${version.version} of key "${record.externalId}" is already ${version.state.toLowerCase()}`);
+      if (version.version === record.currentVersion)
+        throw conflict(`version ${version.version} is the current version of key "${record.externalId}"; rotate first`);
+      if (version.state !== 'ENABLED')
+        throw conflict(`version ${version.version} of key "${record.externalId}" is already ${version.state.toLowerCase()}`);
       const applied = await store.updateKeyVersion(record.id, version.version, { state: 'REVOKED', revokedAt: clock.now() }, ['ENABLED']);
       if (!applied) throw conflict(`version ${version.version} of key "${record.externalId}" changed while this ran; look at it again`);
       await store.updateKey(record.id, {}, clock.now());
@@ -455,16 +475,22 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       const record = await requireKey(input.id, input.keystore);
       if (!LIVE.includes(record.status)) refuse(record, 'destroy a version');
       const version = await requireVersion(record, input.version);
-      if (version.version === record.currentVersion) throw conflict(`version ${version.version} is the current version of key "${record.externalId}"; rotate first`);
+      if (version.version === record.currentVersion)
+        throw conflict(`version ${version.version} is the current version of key "${record.externalId}"; rotate first`);
       if (version.state === 'DESTROYED') throw conflict(`version ${version.version} of key "${record.externalId}" is already destroyed`);
       if (version.state !== 'REVOKED' && version.version >= record.minDecryptVersion) {
-        throw conflict(`version ${version.version} of key "${record.externalId}" still decrypts; revoke it (or raise the minimum decryption version) first`);
+        throw conflict(
+          `version ${version.version} of key "${record.externalId}" still decrypts; revoke it (or raise the minimum decryption version) first`,
+        );
       }
-      live.putKey({ record, versions: new Map([...(live.key(record.groupId, record.externalId)?.versions ?? [])].filter(([n]) => n !== version.version)) });
+      live.putKey({
+        record,
+        versions: new Map([...(live.key(record.groupId, record.externalId)?.versions ?? [])].filter(([n]) => n !== version.version)),
+      });
       await eraseVersion(record, version);
       await store.updateKey(record.id, {}, clock.now());
       const fresh = await publish(await reread(record));
-      return versionView(fresh, (await requireVersion(fresh, version.version)));
+      return versionView(fresh, await requireVersion(fresh, version.version));
     },
 
     async setTags(input: KeyRef & { set?: Record<string, string>; remove?: string[] }): Promise<KeyView> {
@@ -513,7 +539,8 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
         if (existing?.internal) throw conflict(`key "${input.id}" is internal`);
       } else {
         existing = await requireKey(input.id).catch((error: unknown) => {
-          if ((error as { kind?: string }).kind === 'not-found') throw notFound(`no key "${input.id}"; to import a new key, name its --keystore`);
+          if ((error as { kind?: string }).kind === 'not-found')
+            throw notFound(`no key "${input.id}"; to import a new key, name its --keystore`);
           throw error;
         });
       }
@@ -553,7 +580,10 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
             const rotated = await addVersion(record);
             if (rotated) work.rotated.push({ key: record.externalId, group, version: rotated.currentVersion });
           } else if (record.status === 'PENDING_DELETION') {
-            const claimed = await store.updateKey(record.id, { status: 'DESTROYED' }, now, { status: ['PENDING_DELETION'], deletionDueBy: now });
+            const claimed = await store.updateKey(record.id, { status: 'DESTROYED' }, now, {
+              status: ['PENDING_DELETION'],
+              deletionDueBy: now,
+            });
             if (!claimed) continue;
             await eraseAllVersions({ ...record, status: 'DESTROYED', updatedAt: now });
             work.destroyed.push({ key: record.externalId, group });
@@ -561,7 +591,12 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
             await eraseAllVersions(record);
           }
         } catch (error) {
-          work.failed.push({ key: record.externalId, group, action: record.status === 'ENABLED' ? 'rotate' : 'destroy', reason: (error as Error).message });
+          work.failed.push({
+            key: record.externalId,
+            group,
+            action: record.status === 'ENABLED' ? 'rotate' : 'destroy',
+            reason: (error as Error).message,
+          });
         }
       }
       return work;
@@ -579,7 +614,8 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
         group = { id: newId(), name: CANARY_GROUP, createdAt: clock.now() };
         await store.createGroup(group);
       }
-      const record = (await store.getKey(group.id, CANARY_KEY_ID)) ?? (await insertKey(group.id, CANARY_KEY_ID, ['ENCRYPT', 'DECRYPT'], true));
+      const record =
+        (await store.getKey(group.id, CANARY_KEY_ID)) ?? (await insertKey(group.id, CANARY_KEY_ID, ['ENCRYPT', 'DECRYPT'], true));
       const versions = await openVersions(record);
       return versions.get(record.currentVersion)!;
     },

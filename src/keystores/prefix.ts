@@ -19,9 +19,7 @@ export function normalizePrefix(input: string): string {
     throw invalid('prefix must look like /segment[/segment...] using only A-Z a-z 0-9 _ -');
   }
   if (prefix.length > MAX_PREFIX_LENGTH) {
-    throw invalid(
-      `prefix is ${prefix.length} characters; at most ${MAX_PREFIX_LENGTH} keep every XKS URI within 256 characters`,
-    );
+    throw invalid(`prefix is ${prefix.length} characters; at most ${MAX_PREFIX_LENGTH} keep every XKS URI within 256 characters`);
   }
   const first = prefix.split('/')[1]!.toLowerCase();
   if (RESERVED_PREFIXES.includes(`/${first}`) || `${prefix}/`.includes('/kms/xks/')) {

@@ -11,7 +11,9 @@ export const MAX_QUOTA_RPS = 1_000_000;
 export function validateQuota(input: { rps: unknown; burst?: unknown }): KeystoreQuota {
   const { rps, burst } = input;
   if (typeof rps !== 'number' || !Number.isFinite(rps) || rps <= 0 || rps > MAX_QUOTA_RPS) {
-    throw invalid(`rps must be a number of requests per second above 0 and at most ${MAX_QUOTA_RPS} (got ${describe(rps)}); to remove a quota, turn it off`);
+    throw invalid(
+      `rps must be a number of requests per second above 0 and at most ${MAX_QUOTA_RPS} (got ${describe(rps)}); to remove a quota, turn it off`,
+    );
   }
   if (burst === undefined) return { rps, burst: Math.max(1, Math.ceil(rps)) };
   if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > MAX_QUOTA_RPS) {

@@ -54,7 +54,10 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
     return {
       accessKeyId: credential.accessKeyId,
       keystoreId,
-      sealedSecret: await secretSealer.sealSecret(Buffer.from(credential.secret, 'utf8'), sealContext.credentialSecret(credential.accessKeyId)),
+      sealedSecret: await secretSealer.sealSecret(
+        Buffer.from(credential.secret, 'utf8'),
+        sealContext.credentialSecret(credential.accessKeyId),
+      ),
       createdAt: clock.now(),
     };
   }
@@ -112,7 +115,8 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
       accessKeyId?: string;
       secret?: string;
     }): Promise<{ keystore: KeystoreView; credential: NewCredential }> {
-      if (!NAME.test(input.name)) throw invalid('keystore name must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+      if (!NAME.test(input.name))
+        throw invalid('keystore name must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
       const prefix = normalizePrefix(input.prefix);
       const region = input.region ?? 'us-east-1';
       if (!REGION.test(region)) throw invalid(`"${region}" is not an AWS region name such as us-east-1`);
@@ -179,7 +183,8 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
     /** Enables or disables every XKS operation of a keystore, effective on the next request. */
     async setStatus(name: string, status: 'ENABLED' | 'DISABLED'): Promise<KeystoreView> {
       const keystore = await requireKeystore(name);
-      if (keystore.status === 'BLOCKED') throw conflict(`keystore "${name}" is blocked (${keystore.blockReason ?? 'no reason given'}); unblock it first`);
+      if (keystore.status === 'BLOCKED')
+        throw conflict(`keystore "${name}" is blocked (${keystore.blockReason ?? 'no reason given'}); unblock it first`);
       await translateStoreError(() => store.setKeystoreStatus(keystore.id, status));
       const updated = { ...keystore, status };
       live.updateKeystore(updated);
@@ -233,7 +238,10 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
       const credentials = await store.listCredentials(keystore.id);
       const credential = accessKeyId
         ? credentials.find((c) => c.accessKeyId === accessKeyId)
-        : credentials.reduce<StoredCredential | undefined>((newest, c) => (!newest || c.createdAt > newest.createdAt ? c : newest), undefined);
+        : credentials.reduce<StoredCredential | undefined>(
+            (newest, c) => (!newest || c.createdAt > newest.createdAt ? c : newest),
+            undefined,
+          );
       if (!credential) throw notFound(`keystore "${name}" has no credential ${accessKeyId ?? ''}`.trim());
       return {
         XksProxyUriPath: uriPathFor(keystore.prefix),

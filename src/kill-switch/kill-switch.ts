@@ -62,7 +62,11 @@ export function createKillSwitch({ store, clock }: { store: Store; clock: Clock 
     /** The XKS gate: no key is touched while the switch is on. */
     gate: ((): XksGate => () =>
       state.on
-        ? new XksError('InvalidStateException', 'The external key manager has stopped all cryptographic operations', `node kill switch: ${state.reason ?? ''}`)
+        ? new XksError(
+            'InvalidStateException',
+            'The external key manager has stopped all cryptographic operations',
+            `node kill switch: ${state.reason ?? ''}`,
+          )
         : undefined)(),
   };
 }

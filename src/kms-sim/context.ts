@@ -19,7 +19,10 @@ export interface SimulatorContext {
   sendAad: boolean;
 }
 
-export function proxyTarget(state: SimulatorState, store: Pick<CustomKeyStore, 'id' | 'uriEndpoint' | 'uriPath' | 'credential'>): ProxyTarget {
+export function proxyTarget(
+  state: SimulatorState,
+  store: Pick<CustomKeyStore, 'id' | 'uriEndpoint' | 'uriPath' | 'credential'>,
+): ProxyTarget {
   return {
     uriEndpoint: store.uriEndpoint,
     uriPath: store.uriPath,
@@ -38,10 +41,7 @@ export function findStore(state: SimulatorState, customKeyStoreId: string): Cust
 }
 
 /** The KMS exception for a failed proxy call, keeping the proxy's errorName and failed checks for diagnosis. */
-export function kmsErrorFor(
-  failure: { outcome: ProxyOutcome; failedChecks?: string[] },
-  operationClass: OperationClass,
-): KmsError {
+export function kmsErrorFor(failure: { outcome: ProxyOutcome; failedChecks?: string[] }, operationClass: OperationClass): KmsError {
   const spec = mapProxyOutcome(failure.outcome, operationClass);
   return new KmsError(spec.name, spec.message, {
     ...(spec.connectionErrorCode ? { connectionErrorCode: spec.connectionErrorCode } : {}),

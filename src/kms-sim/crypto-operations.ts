@@ -4,15 +4,7 @@
  * the proxy wraps that inner blob, and the simulator's blob keeps only the proxy's outputs.
  */
 import { kmsErrorFor, proxyTarget, type SimulatorContext } from './context.js';
-import {
-  additionalDataFor,
-  openInner,
-  parseBlob,
-  sealInner,
-  serializeBlob,
-  type BlobFields,
-  type EncryptionContext,
-} from './blob.js';
+import { additionalDataFor, openInner, parseBlob, sealInner, serializeBlob, type BlobFields, type EncryptionContext } from './blob.js';
 import { KMS_MESSAGES } from './error-mapping.js';
 import { KmsError } from './kms-error.js';
 import { checkPlaintextSize } from './kms-params.js';

@@ -297,20 +297,36 @@ function doctorSteps(sim: KmsSimulator, options: DoctorOptions & { uriEndpoint: 
       name: N.wrongSecret,
       run: async () => {
         const wrongSecret = randomBytes(32).toString('base64');
-        const result = await proxy.callProxy('GetHealthStatus', healthPath(), { requestMetadata: healthRequestMetadata('KmsHealthCheck') }, {
-          credential: { accessKeyId: options.accessKeyId, secretAccessKey: wrongSecret },
-        });
-        check(hasError(result, 401, 'AuthenticationFailedException'), `expected 401 AuthenticationFailedException, got ${describeAnswer(result)}`);
+        const result = await proxy.callProxy(
+          'GetHealthStatus',
+          healthPath(),
+          { requestMetadata: healthRequestMetadata('KmsHealthCheck') },
+          {
+            credential: { accessKeyId: options.accessKeyId, secretAccessKey: wrongSecret },
+          },
+        );
+        check(
+          hasError(result, 401, 'AuthenticationFailedException'),
+          `expected 401 AuthenticationFailedException, got ${describeAnswer(result)}`,
+        );
         return 'GetHealthStatus signed with another secret: 401 AuthenticationFailedException';
       },
     },
     {
       name: N.alteredBody,
       run: async () => {
-        const result = await proxy.callProxy('GetHealthStatus', healthPath(), { requestMetadata: healthRequestMetadata('KmsHealthCheck') }, {
-          tamper: { bodyAfterSigning: () => Buffer.from(JSON.stringify({ requestMetadata: healthRequestMetadata('KmsHealthCheck') })) },
-        });
-        check(hasError(result, 401, 'AuthenticationFailedException'), `expected 401 AuthenticationFailedException, got ${describeAnswer(result)}`);
+        const result = await proxy.callProxy(
+          'GetHealthStatus',
+          healthPath(),
+          { requestMetadata: healthRequestMetadata('KmsHealthCheck') },
+          {
+            tamper: { bodyAfterSigning: () => Buffer.from(JSON.stringify({ requestMetadata: healthRequestMetadata('KmsHealthCheck') })) },
+          },
+        );
+        check(
+          hasError(result, 401, 'AuthenticationFailedException'),
+          `expected 401 AuthenticationFailedException, got ${describeAnswer(result)}`,
+        );
         return 'a body swapped after signing: 401 AuthenticationFailedException';
       },
     },
@@ -331,7 +347,10 @@ function doctorSteps(sim: KmsSimulator, options: DoctorOptions & { uriEndpoint: 
           aad,
         };
         const result = await proxy.callProxy('Decrypt', keyPath(options.keyId, 'decrypt'), decryptBody(request));
-        check(hasError(result, 400, 'InvalidCiphertextException'), `expected 400 InvalidCiphertextException, got ${describeAnswer(result)}`);
+        check(
+          hasError(result, 400, 'InvalidCiphertextException'),
+          `expected 400 InvalidCiphertextException, got ${describeAnswer(result)}`,
+        );
         return 'one flipped ciphertext bit: 400 InvalidCiphertextException';
       },
     },

@@ -53,14 +53,11 @@ export const KMS_MESSAGES = {
     'The external key store proxy denied access to the operation. Verify that the user and the external key are both authorized for this operation, and try the request again.',
   externalKeyNotFound:
     'The external key associated with this KMS key … was not found in its external key manager. If the external key ID … is incorrect, create a new KMS key…',
-  invalidUriPath:
-    'The external key store proxy rejected the request because of an invalid URI path. Verify the URI path…',
+  invalidUriPath: 'The external key store proxy rejected the request because of an invalid URI path. Verify the URI path…',
   unsupportedOperation:
     'The external key store proxy does not support the requested operation. If you see this error repeatedly, report it…',
-  dependencyTimeout:
-    'The external key store proxy did not respond to the request in the time allotted. Retry…',
-  throttled:
-    'The external key store proxy rejected the request due to a very high request rate. Reduce the frequency of your calls…',
+  dependencyTimeout: 'The external key store proxy did not respond to the request in the time allotted. Retry…',
+  throttled: 'The external key store proxy rejected the request due to a very high request rate. Reduce the frequency of your calls…',
   internal:
     'The external key store proxy rejected the request because it cannot communicate with the external key manager. Verify that the external key store proxy configuration is correct and that the external key manager is available.',
   noTcp: 'AWS KMS cannot communicate with the external key store proxy. This might be a transient network issue…',
@@ -71,16 +68,13 @@ export const KMS_MESSAGES = {
   storeNotConnected:
     'This KMS key is in a custom key store that is not connected to its external key store proxy. Connect the external key store and try the request again.',
   /** CreateKey only (kms-behaviour.md §1.5). */
-  createKeyExternalKeyNotFound:
-    'The external key store proxy rejected the request because it could not find the external key.',
+  createKeyExternalKeyNotFound: 'The external key store proxy rejected the request because it could not find the external key.',
 } as const;
 
 /** CreateKey's checks of the GetKeyMetadata answer (kms-behaviour.md §1.5, verbatim patterns). */
 export const CREATE_KEY_MESSAGES = {
-  keySpec: (keySpec: string) =>
-    `The key spec of the external key must be AES_256. The key spec of specified external key is ${keySpec}.`,
-  keyStatus: (status: string) =>
-    `The status of the external key must be ENABLED. The status of specified external key is ${status}.`,
+  keySpec: (keySpec: string) => `The key spec of the external key must be AES_256. The key spec of specified external key is ${keySpec}.`,
+  keyStatus: (status: string) => `The status of the external key must be ENABLED. The status of specified external key is ${status}.`,
   keyUsage: (usage: string) =>
     `The key usage of the external key must include ENCRYPT and DECRYPT. The key use of specified external key is ${usage}.`,
 } as const;
@@ -103,27 +97,76 @@ interface MappingRow {
 type OutcomeKey = XksErrorName | Exclude<ProxyOutcome['kind'], 'proxy-error' | 'transport'> | TransportFailureKind;
 
 export const ERROR_MAPPING_TABLE: Readonly<Record<OutcomeKey, MappingRow>> = {
-  ValidationException: { message: KMS_MESSAGES.cannotInterpret, mgmt: INVALID_RESPONSE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_INVALID_RESPONSE' },
+  ValidationException: {
+    message: KMS_MESSAGES.cannotInterpret,
+    mgmt: INVALID_RESPONSE,
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'XKS_PROXY_INVALID_RESPONSE',
+  },
   InvalidStateException: { message: KMS_MESSAGES.externalKeyNotEnabled, createKey: 'XksKeyInvalidConfigurationException' },
   InvalidCiphertextException: { message: KMS_MESSAGES.proxyRejectedCiphertext },
   InvalidKeyUsageException: { message: KMS_MESSAGES.externalKeyUsage, createKey: 'XksKeyInvalidConfigurationException' },
-  AuthenticationFailedException: { message: KMS_MESSAGES.authenticationFailed, mgmt: 'XksProxyIncorrectAuthenticationCredentialException', createKey: CKS_INVALID_STATE, connectCode: 'INVALID_CREDENTIALS' },
+  AuthenticationFailedException: {
+    message: KMS_MESSAGES.authenticationFailed,
+    mgmt: 'XksProxyIncorrectAuthenticationCredentialException',
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'INVALID_CREDENTIALS',
+  },
   // The spec says KMSInvalidStateException for CreateKey; the Developer Guide says CustomKeyStoreInvalidStateException.
   AccessDeniedException: { message: KMS_MESSAGES.accessDenied, createKey: KMS_INVALID_STATE, connectCode: 'XKS_PROXY_ACCESS_DENIED' },
-  KeyNotFoundException: { message: KMS_MESSAGES.externalKeyNotFound, createKey: 'XksKeyNotFoundException', createKeyMessage: KMS_MESSAGES.createKeyExternalKeyNotFound },
-  InvalidUriPathException: { message: KMS_MESSAGES.invalidUriPath, mgmt: 'XksProxyInvalidConfigurationException', createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_INVALID_CONFIGURATION' },
+  KeyNotFoundException: {
+    message: KMS_MESSAGES.externalKeyNotFound,
+    createKey: 'XksKeyNotFoundException',
+    createKeyMessage: KMS_MESSAGES.createKeyExternalKeyNotFound,
+  },
+  InvalidUriPathException: {
+    message: KMS_MESSAGES.invalidUriPath,
+    mgmt: 'XksProxyInvalidConfigurationException',
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'XKS_PROXY_INVALID_CONFIGURATION',
+  },
   // The spec names "XksKeyInvalidResponseException", which no SDK model has; KMS really answers CKSInvalidState.
   UnsupportedOperationException: { message: KMS_MESSAGES.unsupportedOperation, createKey: CKS_INVALID_STATE },
-  DependencyTimeoutException: { message: KMS_MESSAGES.dependencyTimeout, mgmt: URI_UNREACHABLE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_NOT_REACHABLE' },
-  ThrottlingException: { message: KMS_MESSAGES.throttled, mgmt: URI_UNREACHABLE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_NOT_REACHABLE' },
-  InternalException: { message: KMS_MESSAGES.internal, mgmt: INVALID_RESPONSE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_INVALID_RESPONSE' },
+  DependencyTimeoutException: {
+    message: KMS_MESSAGES.dependencyTimeout,
+    mgmt: URI_UNREACHABLE,
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'XKS_PROXY_NOT_REACHABLE',
+  },
+  ThrottlingException: {
+    message: KMS_MESSAGES.throttled,
+    mgmt: URI_UNREACHABLE,
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'XKS_PROXY_NOT_REACHABLE',
+  },
+  InternalException: {
+    message: KMS_MESSAGES.internal,
+    mgmt: INVALID_RESPONSE,
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'XKS_PROXY_INVALID_RESPONSE',
+  },
   'inner-layer-failed': { message: KMS_MESSAGES.proxyReturnedInvalidCiphertext },
   tcp: { message: KMS_MESSAGES.noTcp, mgmt: URI_UNREACHABLE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_NOT_REACHABLE' },
   network: { message: KMS_MESSAGES.noTcp, mgmt: URI_UNREACHABLE, createKey: CKS_INVALID_STATE, connectCode: 'NETWORK_ERRORS' },
-  tls: { message: KMS_MESSAGES.noTls, mgmt: URI_UNREACHABLE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_INVALID_TLS_CONFIGURATION' },
+  tls: {
+    message: KMS_MESSAGES.noTls,
+    mgmt: URI_UNREACHABLE,
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'XKS_PROXY_INVALID_TLS_CONFIGURATION',
+  },
   timeout: { message: KMS_MESSAGES.timedOut, mgmt: URI_UNREACHABLE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_TIMED_OUT' },
-  'malformed-response': { message: KMS_MESSAGES.cannotInterpret, mgmt: INVALID_RESPONSE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_INVALID_RESPONSE' },
-  'no-ekm-available': { message: KMS_MESSAGES.unhealthy, mgmt: URI_UNREACHABLE, createKey: CKS_INVALID_STATE, connectCode: 'XKS_PROXY_NOT_REACHABLE' },
+  'malformed-response': {
+    message: KMS_MESSAGES.cannotInterpret,
+    mgmt: INVALID_RESPONSE,
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'XKS_PROXY_INVALID_RESPONSE',
+  },
+  'no-ekm-available': {
+    message: KMS_MESSAGES.unhealthy,
+    mgmt: URI_UNREACHABLE,
+    createKey: CKS_INVALID_STATE,
+    connectCode: 'XKS_PROXY_NOT_REACHABLE',
+  },
   'store-not-connected': { message: KMS_MESSAGES.storeNotConnected, createKey: CKS_INVALID_STATE },
 };
 

@@ -148,7 +148,10 @@ export function createKeyStoreOperations(ctx: SimulatorContext) {
     if (input.uriEndpoint !== undefined) {
       checkUriEndpoint(input.uriEndpoint);
       if (store.connectionState !== 'DISCONNECTED' && input.uriEndpoint !== store.uriEndpoint) {
-        throw new KmsError('CustomKeyStoreInvalidStateException', 'XksProxyUriEndpoint can only change while the custom key store is DISCONNECTED.');
+        throw new KmsError(
+          'CustomKeyStoreInvalidStateException',
+          'XksProxyUriEndpoint can only change while the custom key store is DISCONNECTED.',
+        );
       }
     }
     if (input.uriPath !== undefined) checkUriPath(input.uriPath);

@@ -151,6 +151,8 @@ function httpLevelOutcome(result: RawProxyResult) {
   }
   if (result.status === 200 && result.json) return { outcome: 'success' as const, httpStatus: 200, ...classifyForMetrics('success') };
   const errorBody = validateErrorResponse(result.status, result.bodyText).value;
-  const outcome = errorBody ? ({ kind: 'proxy-error', errorName: errorBody.errorName } as const) : ({ kind: 'malformed-response' } as const);
+  const outcome = errorBody
+    ? ({ kind: 'proxy-error', errorName: errorBody.errorName } as const)
+    : ({ kind: 'malformed-response' } as const);
   return { outcome: outcome.kind, httpStatus: result.status, ...classifyForMetrics(outcome) };
 }

@@ -60,8 +60,7 @@ export function createKmsSimulator(options: KmsSimulatorOptions = {}) {
   const clock = options.clock ?? systemClock;
   const state: SimulatorState = createSimulatorState(options.accountId ?? '111122223333', options.region ?? 'us-east-1');
   const metrics = options.metrics ?? createProxyMetrics();
-  const transport =
-    options.transport ?? createHttpsTransport({ tls: options.tls, deadlineMs: options.timeoutMs ?? DEFAULT_DEADLINE_MS });
+  const transport = options.transport ?? createHttpsTransport({ tls: options.tls, deadlineMs: options.timeoutMs ?? DEFAULT_DEADLINE_MS });
   const client: ProxyClient = createProxyClient({ transport, sign: createKmsSigner(clock), metrics });
   const conformanceWarnings: ConformanceWarning[] = [];
   const xks: XksCaller = createXksCaller({
@@ -84,8 +83,7 @@ export function createKmsSimulator(options: KmsSimulatorOptions = {}) {
   };
 
   function proxyFor(storeIdOrTarget: string | ProxyTarget): BoundProxy {
-    const target =
-      typeof storeIdOrTarget === 'string' ? proxyTarget(state, findStore(state, storeIdOrTarget)) : storeIdOrTarget;
+    const target = typeof storeIdOrTarget === 'string' ? proxyTarget(state, findStore(state, storeIdOrTarget)) : storeIdOrTarget;
     return {
       target,
       callProxy: (operation, path, body, callOptions) => client.callProxy(target, operation, path, body, callOptions),

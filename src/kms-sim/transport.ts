@@ -174,9 +174,7 @@ function exchange(
       response.on('end', () =>
         finish({ response: { status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) } }),
       );
-      response.on('error', (error: NodeJS.ErrnoException) =>
-        finish({ failure: 'network', code: error.code, message: error.message }),
-      );
+      response.on('error', (error: NodeJS.ErrnoException) => finish({ failure: 'network', code: error.code, message: error.message }));
     });
     request.end(spec.body);
   });

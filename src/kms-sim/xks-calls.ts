@@ -22,9 +22,7 @@ import {
   type ValidationReport,
 } from './validators.js';
 
-export type CallResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; outcome: ProxyOutcome; failedChecks: string[] };
+export type CallResult<T> = { ok: true; value: T } | { ok: false; outcome: ProxyOutcome; failedChecks: string[] };
 
 export interface XksCallerDeps {
   client: ProxyClient;
@@ -159,7 +157,10 @@ function readSuccess<T>(
 function readError<T>(status: number, bodyText: string): { result: CallResult<T>; warnings: CheckFailure[] } {
   const report = validateErrorResponse(status, bodyText);
   if (report.value) {
-    return { result: { ok: false, outcome: { kind: 'proxy-error', errorName: report.value.errorName }, failedChecks: [] }, warnings: report.warnings };
+    return {
+      result: { ok: false, outcome: { kind: 'proxy-error', errorName: report.value.errorName }, failedChecks: [] },
+      warnings: report.warnings,
+    };
   }
   return {
     result: { ok: false, outcome: { kind: 'malformed-response' }, failedChecks: report.failures.map((failure) => failure.check) },

@@ -26,7 +26,8 @@ abstract class HotPathMetric<S> {
     const key = values.join('\u0001');
     let series = this.series.get(key);
     if (series === undefined) {
-      if (values.length !== this.labelNames.length) throw new Error(`${this.name} takes ${this.labelNames.length} label values, not ${values.length}`);
+      if (values.length !== this.labelNames.length)
+        throw new Error(`${this.name} takes ${this.labelNames.length} label values, not ${values.length}`);
       const labels: Record<string, string> = {};
       this.labelNames.forEach((name, i) => (labels[name] = values[i]!));
       series = this.create(labels);
@@ -58,7 +59,13 @@ export class HotPathCounter extends HotPathMetric<CounterSeries> {
   }
 
   async get() {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.all()].map((s) => ({ labels: s.labels, value: s.value })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: [...this.all()].map((s) => ({ labels: s.labels, value: s.value })),
+    };
   }
 }
 
@@ -87,7 +94,13 @@ export class HistogramSeries {
 export class HotPathHistogram extends HotPathMetric<HistogramSeries> {
   readonly type = 'histogram';
 
-  constructor(name: string, help: string, labelNames: readonly string[], private readonly buckets: readonly number[], registry: Registry) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly buckets: readonly number[],
+    registry: Registry,
+  ) {
     super(name, help, labelNames, registry);
     if (buckets.some((b, i) => i > 0 && b <= buckets[i - 1]!)) throw new Error(`${name}: buckets must increase`);
   }

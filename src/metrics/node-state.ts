@@ -80,7 +80,7 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
     name: 'keyhold_sealed',
     // Across `serve --workers N` (AggregatorRegistry): every worker reports the same node-wide value.
     aggregator: 'max',
-    help: '1 while the node is sealed (waiting for its custodians\' Shamir shares) and serves no crypto',
+    help: "1 while the node is sealed (waiting for its custodians' Shamir shares) and serves no crypto",
     registers,
     collect() {
       this.set(sources.sealed() ? 1 : 0);

@@ -67,7 +67,13 @@ export function createXksRequestMetrics(registry: Registry): XksObserver {
     return series;
   }
 
-  function countAnswer(series: OperationSeries, keystore: string, kmsOperation: string, xksOperation: string, errorName: string | undefined): void {
+  function countAnswer(
+    series: OperationSeries,
+    keystore: string,
+    kmsOperation: string,
+    xksOperation: string,
+    errorName: string | undefined,
+  ): void {
     const exceptionName = exceptionNameOf(errorName);
     let counter = series.answers.get(exceptionName);
     if (counter === undefined) {
@@ -91,9 +97,12 @@ export function createXksRequestMetrics(registry: Registry): XksObserver {
         return;
       }
       // Refusals are the uncommon path: a lookup by joined label values is cheap enough there.
-      if (errorName === 'ThrottlingException') throttles.seriesFor([keystore, xksOperation, throttleReason(record.detail) ?? 'other']).inc();
-      else if (errorName === 'AuthenticationFailedException') authFailures.seriesFor([keystore, authFailureLabel(record.authFailure ?? 'other')]).inc();
-      else if (errorName === 'AccessDeniedException' && record.policyRuleId) policyDenials.seriesFor([keystore, record.policyRuleId, 'enforce']).inc();
+      if (errorName === 'ThrottlingException')
+        throttles.seriesFor([keystore, xksOperation, throttleReason(record.detail) ?? 'other']).inc();
+      else if (errorName === 'AuthenticationFailedException')
+        authFailures.seriesFor([keystore, authFailureLabel(record.authFailure ?? 'other')]).inc();
+      else if (errorName === 'AccessDeniedException' && record.policyRuleId)
+        policyDenials.seriesFor([keystore, record.policyRuleId, 'enforce']).inc();
       else if (record.policyWouldDeny && record.policyRuleId) policyDenials.seriesFor([keystore, record.policyRuleId, 'audit-only']).inc();
     },
   };

@@ -1,6 +1,14 @@
 import type { AuthorizationDecision, XksAuthorizer } from '../xks/pipeline-ports.js';
 import type { RequestMetadata } from '../xks/requests.js';
-import { EMPTY_INDEX, evaluate, requestFacts, type PolicyDecision, type PolicyIndex, type RequestScope, type TraceStep } from './evaluator.js';
+import {
+  EMPTY_INDEX,
+  evaluate,
+  requestFacts,
+  type PolicyDecision,
+  type PolicyIndex,
+  type RequestScope,
+  type TraceStep,
+} from './evaluator.js';
 
 /**
  * The compiled policies the data plane reads. The policy service swaps in a new index after every
@@ -48,7 +56,11 @@ export function denialDetail(decision: PolicyDecision, metadata: RequestMetadata
 export function createPolicyAuthorizer(registry: PolicyRegistry): XksAuthorizer {
   return {
     authorize({ keystore, key, metadata }): AuthorizationDecision {
-      const decision = decide(registry.current, { groupId: key.record.groupId, keystoreId: keystore.keystore.id, keyId: key.record.id }, metadata);
+      const decision = decide(
+        registry.current,
+        { groupId: key.record.groupId, keystoreId: keystore.keystore.id, keyId: key.record.id },
+        metadata,
+      );
       if (!decision.allowed) return { allowed: false, ruleId: decision.decidedBy, detail: denialDetail(decision, metadata) };
       if (decision.wouldDeny) return { allowed: true, ruleId: decision.wouldDenyBy, wouldDeny: true };
       return { allowed: true, ruleId: decision.decidedBy };

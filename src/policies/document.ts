@@ -8,7 +8,16 @@ import { invalid } from '../core/errors.js';
  */
 
 /** The fields a rule can test, each a list of patterns (`*` any run of characters, `?` one character). */
-export const CONDITION_FIELDS = ['principal', 'account', 'kmsOperation', 'kmsViaService', 'sourceVpc', 'sourceVpce', 'kmsKeyArn', 'region'] as const;
+export const CONDITION_FIELDS = [
+  'principal',
+  'account',
+  'kmsOperation',
+  'kmsViaService',
+  'sourceVpc',
+  'sourceVpce',
+  'kmsKeyArn',
+  'region',
+] as const;
 export type ConditionField = (typeof CONDITION_FIELDS)[number];
 
 export type Conditions = Partial<Record<ConditionField, string[]>>;
@@ -132,7 +141,8 @@ function describe(error: ErrorObject): string {
 
 function checkTarget(attach: AttachTarget | Record<string, string>, where: string): void {
   const t = attach as { group?: string; keystore?: string; key?: string };
-  const ok = (t.group !== undefined && t.keystore === undefined && t.key === undefined) || (t.group === undefined && t.keystore !== undefined);
+  const ok =
+    (t.group !== undefined && t.keystore === undefined && t.key === undefined) || (t.group === undefined && t.keystore !== undefined);
   if (!ok) throw invalid(`${where} must be { "group": G }, { "keystore": K } or { "key": ID, "keystore": K }`);
 }
 
@@ -166,7 +176,8 @@ export function validatePolicyDocument(input: unknown): PolicyDocument {
   const ids = new Set<string>();
   document.rules.forEach((rule, i) => {
     const where = `rules[${i}]`;
-    if (rule.id !== undefined && !RULE_ID.test(rule.id)) throw invalid(`${where}.id must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`);
+    if (rule.id !== undefined && !RULE_ID.test(rule.id))
+      throw invalid(`${where}.id must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`);
     const id = ruleIdOf(rule, i);
     if (ids.has(id)) throw invalid(`${where}.id "${id}" is used by another rule of this policy`);
     ids.add(id);

@@ -1,5 +1,13 @@
 import type { RequestMetadata } from '../xks/requests.js';
-import { CONDITION_FIELDS, ruleIdOf, type ConditionField, type Conditions, type Effect, type PolicyMode, type PolicyRule } from './document.js';
+import {
+  CONDITION_FIELDS,
+  ruleIdOf,
+  type ConditionField,
+  type Conditions,
+  type Effect,
+  type PolicyMode,
+  type PolicyRule,
+} from './document.js';
 
 /**
  * Policy evaluation for the XKS hot path: documents are compiled once (exact-match sets and one
@@ -60,7 +68,12 @@ const globSource = (pattern: string) => escapeRegExp(pattern).replace(/\*/g, '.*
 export function compileMatcher(field: ConditionField, patterns: string[]): Matcher {
   const exact = new Set(patterns.filter((p) => !/[*?]/.test(p)));
   const globs = patterns.filter((p) => /[*?]/.test(p));
-  return { field, slot: CONDITION_FIELDS.indexOf(field), exact, glob: globs.length ? new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 's') : undefined };
+  return {
+    field,
+    slot: CONDITION_FIELDS.indexOf(field),
+    exact,
+    glob: globs.length ? new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 's') : undefined,
+  };
 }
 
 /** An absent field never matches a condition, whatever its patterns (even `*`). */
@@ -72,7 +85,9 @@ function matches(matcher: Matcher, facts: RequestFacts): boolean {
 
 /** Exact-match conditions first: a Set lookup that fails spares the regular expressions after it. */
 function compileConditions(conditions: Conditions): Matcher[] {
-  const matchers = CONDITION_FIELDS.filter((field) => conditions[field] !== undefined).map((field) => compileMatcher(field, conditions[field]!));
+  const matchers = CONDITION_FIELDS.filter((field) => conditions[field] !== undefined).map((field) =>
+    compileMatcher(field, conditions[field]!),
+  );
   return [...matchers.filter((m) => !m.glob), ...matchers.filter((m) => m.glob)];
 }
 
@@ -133,7 +148,11 @@ export function buildIndex(
   policies: { id: string; name: string; mode: PolicyMode; rules: PolicyRule[]; attachKind?: AttachmentKind; attachId?: string }[],
   groupDefaults: Iterable<[groupId: string, effect: Effect]>,
 ): PolicyIndex {
-  const maps = { group: new Map<string, CompiledPolicy[]>(), keystore: new Map<string, CompiledPolicy[]>(), key: new Map<string, CompiledPolicy[]>() };
+  const maps = {
+    group: new Map<string, CompiledPolicy[]>(),
+    keystore: new Map<string, CompiledPolicy[]>(),
+    key: new Map<string, CompiledPolicy[]>(),
+  };
   let hasAuditOnly = false;
   for (const policy of [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (!policy.attachKind || !policy.attachId) continue;
@@ -182,7 +201,11 @@ interface Verdict {
   policy: CompiledPolicy;
 }
 
-type Attached = readonly [group: readonly CompiledPolicy[] | undefined, keystore: readonly CompiledPolicy[] | undefined, key: readonly CompiledPolicy[] | undefined];
+type Attached = readonly [
+  group: readonly CompiledPolicy[] | undefined,
+  keystore: readonly CompiledPolicy[] | undefined,
+  key: readonly CompiledPolicy[] | undefined,
+];
 
 /** Deny wins; else the first matching allow; else undefined (the default decides). Audit-only policies count only in a rehearsal. */
 function verdict(attached: Attached, facts: RequestFacts, rehearsal: boolean): Verdict | undefined {
@@ -210,7 +233,15 @@ function traceAll(attached: Attached, facts: RequestFacts, trace: TraceStep[]): 
     for (const policy of policies ?? []) {
       for (const rule of policy.rules) {
         const miss = mismatch(rule, facts);
-        trace.push({ policy: policy.name, mode: policy.mode, attachedTo: KINDS[i]!, rule: rule.id, effect: rule.effect, matched: miss === undefined, ...(miss ? { mismatch: miss } : {}) });
+        trace.push({
+          policy: policy.name,
+          mode: policy.mode,
+          attachedTo: KINDS[i]!,
+          rule: rule.id,
+          effect: rule.effect,
+          matched: miss === undefined,
+          ...(miss ? { mismatch: miss } : {}),
+        });
       }
     }
   });

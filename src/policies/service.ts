@@ -8,7 +8,16 @@ import { translateStoreError } from '../storage/translate-error.js';
 import type { RequestMetadata } from '../xks/requests.js';
 import type { XksOperation } from '../xks/route.js';
 import { decide, type PolicyRegistry } from './authorizer.js';
-import { ruleIdOf, validateAttachTarget, validatePolicyDocument, type AttachTarget, type Effect, type PolicyDocument, type PolicyMode, type PolicyRule } from './document.js';
+import {
+  ruleIdOf,
+  validateAttachTarget,
+  validatePolicyDocument,
+  type AttachTarget,
+  type Effect,
+  type PolicyDocument,
+  type PolicyMode,
+  type PolicyRule,
+} from './document.js';
 import { buildIndex, type AttachmentKind, type TraceStep } from './evaluator.js';
 import { createPolicyStore, type StoredPolicy } from './policy-store.js';
 
@@ -54,7 +63,15 @@ export interface SimulationResult {
 }
 
 const DEFAULT_KMS_OPERATION: Record<SimulatedOperation, string> = { Encrypt: 'Encrypt', Decrypt: 'Decrypt', GetKeyMetadata: 'DescribeKey' };
-const METADATA_FIELDS = ['awsPrincipalArn', 'awsSourceVpc', 'awsSourceVpce', 'kmsKeyArn', 'kmsOperation', 'kmsRequestId', 'kmsViaService'] as const;
+const METADATA_FIELDS = [
+  'awsPrincipalArn',
+  'awsSourceVpc',
+  'awsSourceVpce',
+  'kmsKeyArn',
+  'kmsOperation',
+  'kmsRequestId',
+  'kmsViaService',
+] as const;
 
 type Actor = AdminEvent['actor'];
 const SYSTEM: Actor = { kind: 'system', id: 'system', name: 'system' };
@@ -73,7 +90,12 @@ export function createPolicyService({ store, live, registry, clock, newId, event
   function reload(): Promise<void> {
     const next = reloading.then(async () => {
       const [all, defaults] = await Promise.all([policies.list(), policies.listGroupDefaults()]);
-      registry.replace(buildIndex(all, defaults.map((d) => [d.groupId, d.effect])));
+      registry.replace(
+        buildIndex(
+          all,
+          defaults.map((d) => [d.groupId, d.effect]),
+        ),
+      );
     });
     reloading = next.catch(() => undefined);
     return next;
@@ -248,7 +270,8 @@ export function createPolicyService({ store, live, registry, clock, newId, event
       const groupName = new Map(allGroups.map((g) => [g.id, g.name]));
       const current = name === undefined ? undefined : await policies.getByName(name);
       if (current?.attachKind === 'group') groups.add(groupName.get(current.attachId!) ?? '');
-      if (current?.attachKind === 'keystore') groups.add(groupName.get(keystores.find((k) => k.id === current.attachId)?.groupId ?? '') ?? '');
+      if (current?.attachKind === 'keystore')
+        groups.add(groupName.get(keystores.find((k) => k.id === current.attachId)?.groupId ?? '') ?? '');
       if (current?.attachKind === 'key') groups.add(groupName.get((await store.getKeyById(current.attachId!))?.groupId ?? '') ?? '');
       if (target && typeof target === 'object') {
         if ('group' in target) groups.add(target.group);
@@ -291,9 +314,18 @@ export function createPolicyService({ store, live, registry, clock, newId, event
         if (!(METADATA_FIELDS as readonly string[]).includes(field)) throw invalid(`requestMetadata.${field}: unknown field`);
         if (typeof given[field as keyof RequestMetadata] !== 'string') throw invalid(`requestMetadata.${field} must be a string`);
       }
-      const metadata: RequestMetadata = { kmsRequestId: 'simulate', ...given, kmsOperation: given.kmsOperation ?? DEFAULT_KMS_OPERATION[operation] };
+      const metadata: RequestMetadata = {
+        kmsRequestId: 'simulate',
+        ...given,
+        kmsOperation: given.kmsOperation ?? DEFAULT_KMS_OPERATION[operation],
+      };
       const trace: TraceStep[] = [];
-      const decision = decide(registry.current, { groupId: key.record.groupId, keystoreId: keystore.keystore.id, keyId: key.record.id }, metadata, trace);
+      const decision = decide(
+        registry.current,
+        { groupId: key.record.groupId, keystoreId: keystore.keystore.id, keyId: key.record.id },
+        metadata,
+        trace,
+      );
       return {
         allowed: decision.allowed,
         decidedBy: decision.decidedBy,

@@ -82,7 +82,12 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     writePrivate(paths.adminToken, `${adminToken}\n`);
 
     services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock, root });
-    await services.store.createAdminToken({ id: randomUUID(), name: 'bootstrap', tokenHash: hashToken(adminToken), createdAt: options.clock.now() });
+    await services.store.createAdminToken({
+      id: randomUUID(),
+      name: 'bootstrap',
+      tokenHash: hashToken(adminToken),
+      createdAt: options.clock.now(),
+    });
     await services.keys.ensureCanary();
 
     const result: InitResult = { paths, adminToken };

@@ -259,7 +259,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const adminRoutes: AdminRoute[] = [];
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith('/api/')) return;
-      for (const method of [route.method].flat()) adminRoutes.push({ method, url: route.url, permission: route.config?.permission, public: route.config?.public });
+      for (const method of [route.method].flat())
+        adminRoutes.push({ method, url: route.url, permission: route.config?.permission, public: route.config?.public });
     });
     // Under `serve --workers N` a scrape reaches one worker, which answers for all of them.
     member?.serveMetrics(() => metrics.registry.getMetricsAsJSON());

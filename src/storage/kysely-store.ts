@@ -118,11 +118,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
             case 'keystores(name)':
               return `keystore name "${keystore.name}" already exists`;
             case 'keystores(prefix)': {
-              const owner = await db
-                .selectFrom('keystores')
-                .select('name')
-                .where('prefix', '=', keystore.prefix)
-                .executeTakeFirst();
+              const owner = await db.selectFrom('keystores').select('name').where('prefix', '=', keystore.prefix).executeTakeFirst();
               return `prefix "${keystore.prefix}" is already used by keystore "${owner?.name ?? '?'}"`;
             }
             case 'credentials(access_key_id)':
@@ -186,11 +182,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
           .executeTakeFirst();
         if (keystore === undefined) throw new StoreNotFoundError(`keystore "${keystoreId}" does not exist`);
 
-        const remaining = await trx
-          .selectFrom('credentials')
-          .select('access_key_id')
-          .where('keystore_id', '=', keystoreId)
-          .execute();
+        const remaining = await trx.selectFrom('credentials').select('access_key_id').where('keystore_id', '=', keystoreId).execute();
         if (!remaining.some((c) => c.access_key_id === accessKeyId)) {
           throw new StoreNotFoundError(`credential "${accessKeyId}" does not exist in keystore "${keystore.name}"`);
         }
@@ -204,11 +196,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
     },
 
     async getCredential(accessKeyId) {
-      const row = await db
-        .selectFrom('credentials')
-        .selectAll()
-        .where('access_key_id', '=', accessKeyId)
-        .executeTakeFirst();
+      const row = await db.selectFrom('credentials').selectAll().where('access_key_id', '=', accessKeyId).executeTakeFirst();
       return row && toCredential(row);
     },
 
@@ -276,8 +264,16 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
         .orderBy('updated_at')
         .orderBy('id')
         .limit(limit);
-      if (after) query = query.where((eb) => eb.or([eb('updated_at', '>', after.updatedAt), eb.and([eb('updated_at', '=', after.updatedAt), eb('id', '>', after.id)])]));
-      return (await query.execute()).map((row) => ({ id: row.id, groupId: row.group_id, externalId: row.external_id, updatedAt: Number(row.updated_at) }));
+      if (after)
+        query = query.where((eb) =>
+          eb.or([eb('updated_at', '>', after.updatedAt), eb.and([eb('updated_at', '=', after.updatedAt), eb('id', '>', after.id)])]),
+        );
+      return (await query.execute()).map((row) => ({
+        id: row.id,
+        groupId: row.group_id,
+        externalId: row.external_id,
+        updatedAt: Number(row.updated_at),
+      }));
     },
 
     async updateKey(id, changes, updatedAt, expect) {
@@ -324,7 +320,10 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
             await trx.insertInto('key_versions').values(keyVersionRow(version)).execute();
             return true;
           }),
-        (v) => (v.kind === 'foreignKey' ? `key "${version.keyId}" does not exist` : `version ${version.version} of key "${version.keyId}" already exists`),
+        (v) =>
+          v.kind === 'foreignKey'
+            ? `key "${version.keyId}" does not exist`
+            : `version ${version.version} of key "${version.keyId}" already exists`,
       );
     },
 
@@ -355,7 +354,12 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
       if (expectStates !== undefined) query = query.where('state', 'in', expectStates);
       const result = await query.executeTakeFirst();
       if (result.numUpdatedRows > 0n) return true;
-      const exists = await db.selectFrom('key_versions').select('version').where('key_id', '=', keyId).where('version', '=', version).executeTakeFirst();
+      const exists = await db
+        .selectFrom('key_versions')
+        .select('version')
+        .where('key_id', '=', keyId)
+        .where('version', '=', version)
+        .executeTakeFirst();
       if (exists === undefined) throw new StoreNotFoundError(`key "${keyId}" has no version ${version}`);
       return false;
     },
@@ -425,12 +429,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
     },
 
     async listNodesSeenSince(since) {
-      const rows = await db
-        .selectFrom('nodes')
-        .selectAll()
-        .where('last_seen_at', '>=', since)
-        .orderBy('id')
-        .execute();
+      const rows = await db.selectFrom('nodes').selectAll().where('last_seen_at', '>=', since).orderBy('id').execute();
       return rows.map(toNode);
     },
 

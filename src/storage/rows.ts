@@ -144,8 +144,7 @@ export const toCredential = (r: CredentialRow): StoredCredential => ({
 });
 
 export const joinUsage = (usage: readonly KeyUsage[]): string => usage.join(',');
-const splitUsage = (usage: string): KeyUsage[] =>
-  usage === '' ? [] : (usage.split(',') as KeyUsage[]);
+const splitUsage = (usage: string): KeyUsage[] => (usage === '' ? [] : (usage.split(',') as KeyUsage[]));
 
 export const keyRow = (k: KeyRecord): KeyRow => ({
   id: k.id,

@@ -86,7 +86,8 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
   const now = settings.now ?? (() => performance.now());
   if (!Number.isInteger(maxInFlight) || maxInFlight < 0) throw new RangeError('maxInFlight must be a whole number, 0 for no limit');
   if (!Number.isFinite(shedAfterMs) || shedAfterMs < 0) throw new RangeError('shedAfterMs must be a number of milliseconds, 0 for never');
-  if (!Number.isFinite(shedOnLagMs) || shedOnLagMs < 0 || shedOnLagMs >= 250) throw new RangeError('shedOnLagMs must be a number of milliseconds under 250, 0 for never');
+  if (!Number.isFinite(shedOnLagMs) || shedOnLagMs < 0 || shedOnLagMs >= 250)
+    throw new RangeError('shedOnLagMs must be a number of milliseconds under 250, 0 for never');
 
   // The lag monitor runs only when the gate is on, and only if the caller did not bring its own source.
   const monitor = shedOnLagMs > 0 && !settings.eventLoopLag ? monitorEventLoopLag() : undefined;
@@ -174,7 +175,10 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
       const overload = lagGate?.check();
       if (overload) {
         const { lagMs, admitShare } = overload;
-        return shed('overload', `event loop ${Math.round(lagMs)} ms behind (limit ${shedOnLagMs} ms), admitting ${Math.round(admitShare * 100)} % of requests`);
+        return shed(
+          'overload',
+          `event loop ${Math.round(lagMs)} ms behind (limit ${shedOnLagMs} ms), admitting ${Math.round(admitShare * 100)} % of requests`,
+        );
       }
       const at = now();
       if (maxInFlight > 0) {

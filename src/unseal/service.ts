@@ -92,7 +92,13 @@ export function createUnsealService({ root, onUnsealed, events = discardAdminEve
         throw error;
       }
       const result = status();
-      await events.record({ actor, action: 'node.unseal', outcome: 'success', detail: result.message, target: { entered: result.entered, threshold: result.threshold, sealed: result.sealed } });
+      await events.record({
+        actor,
+        action: 'node.unseal',
+        outcome: 'success',
+        detail: result.message,
+        target: { entered: result.entered, threshold: result.threshold, sealed: result.sealed },
+      });
       return result;
     },
 

@@ -28,13 +28,7 @@ export function buildEkmAad(aad: Buffer | undefined, ciphertextMetadata: Buffer 
  *# 49. [MUST] The CDIV uses the requested algorithm and equals `b64(SHA-256(AAD‖CM‖IV‖CT‖tag))`,
  *#     with empty strings for absent AAD or CM.
  */
-export function computeCdiv(parts: {
-  aad?: Buffer;
-  ciphertextMetadata?: Buffer;
-  iv: Buffer;
-  ciphertext: Buffer;
-  tag: Buffer;
-}): string {
+export function computeCdiv(parts: { aad?: Buffer; ciphertextMetadata?: Buffer; iv: Buffer; ciphertext: Buffer; tag: Buffer }): string {
   const hash = createHash('sha256');
   if (parts.aad) hash.update(parts.aad);
   if (parts.ciphertextMetadata) hash.update(parts.ciphertextMetadata);

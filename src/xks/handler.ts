@@ -8,7 +8,17 @@ import { decrypt } from './operations/decrypt.js';
 import { encrypt } from './operations/encrypt.js';
 import { getHealthStatus, type HealthFacts } from './operations/get-health-status.js';
 import { getKeyMetadata } from './operations/get-key-metadata.js';
-import { admitAll, allowAll, recordNothing, type XksAdmission, type XksAdmissionTicket, type XksAuthorizer, type XksGate, type XksObserver, type XksRecorder } from './pipeline-ports.js';
+import {
+  admitAll,
+  allowAll,
+  recordNothing,
+  type XksAdmission,
+  type XksAdmissionTicket,
+  type XksAuthorizer,
+  type XksGate,
+  type XksObserver,
+  type XksRecorder,
+} from './pipeline-ports.js';
 import type { XksRequestRecord } from './request-record.js';
 import type { RequestDecoder, RequestMetadata } from './requests.js';
 import { invalidPath, parseXksPath, type XksOperation, type XksRoute } from './route.js';
@@ -111,13 +121,20 @@ export function createXksHandler({
    * Stage "resolve" then "authorize": key id → key, then policy over requestMetadata.
    * A denying rule answers 403 AccessDeniedException and is named in the record.
    */
-  function resolveAndAuthorize(operation: KeyOperation, keystore: LiveKeystore, keyId: string, metadata: RequestMetadata, record: RequestRecord): LiveKey {
+  function resolveAndAuthorize(
+    operation: KeyOperation,
+    keystore: LiveKeystore,
+    keyId: string,
+    metadata: RequestMetadata,
+    record: RequestRecord,
+  ): LiveKey {
     passGates(operation, keystore);
     const key = resolveKey(live, keystore, keyId);
     const decision = authorizer.authorize({ keystore, key, operation, metadata });
     record.policyRuleId = decision.ruleId;
     record.policyWouldDeny = decision.wouldDeny;
-    if (!decision.allowed) throw new XksError('AccessDeniedException', 'The request was denied by the external key manager\'s policy', decision.detail);
+    if (!decision.allowed)
+      throw new XksError('AccessDeniedException', "The request was denied by the external key manager's policy", decision.detail);
     return key;
   }
 
@@ -228,7 +245,12 @@ export function createXksHandler({
   }
 
   /** Answers with `error` after recording it; a record that cannot be written is logged, the answer still goes out. */
-  async function answerError(response: AnyResponse, record: RequestRecord, error: XksError, headers?: Record<string, string>): Promise<void> {
+  async function answerError(
+    response: AnyResponse,
+    record: RequestRecord,
+    error: XksError,
+    headers?: Record<string, string>,
+  ): Promise<void> {
     try {
       await finish(record, error.status, error);
     } catch (recordError) {
@@ -280,7 +302,10 @@ export function createXksHandler({
         result = await perform(operation, keystore, body, record);
       } catch (caught) {
         if (caught instanceof ClientAbortedError) {
-          logger.info({ event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' }, 'xks request aborted by the client');
+          logger.info(
+            { event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' },
+            'xks request aborted by the client',
+          );
           return;
         }
         return await answerError(response, record, caught instanceof XksError ? caught : rootFailure(caught));
@@ -289,7 +314,10 @@ export function createXksHandler({
         await finish(record, 200);
       } catch (recordError) {
         // Fail closed: a success that could not be recorded is not answered as a success.
-        logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request; failing it');
+        logger.error(
+          { event: 'xks.record_failed', err: recordError, keystore: record.keystore },
+          'could not record an XKS request; failing it',
+        );
         const error = new XksError('InternalException');
         record.status = error.status;
         record.errorName = error.errorName;

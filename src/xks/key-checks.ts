@@ -29,7 +29,11 @@ export function requireKeystoreEnabled(keystore: LiveKeystore): void {
   const { status, blockReason } = keystore.keystore;
   if (status === 'BLOCKED') {
     // The operator's reason goes to the log and audit record, not to AWS callers.
-    throw new XksError('InvalidStateException', 'The key store is blocked in the external key manager', `keystore blocked: ${blockReason ?? ''}`);
+    throw new XksError(
+      'InvalidStateException',
+      'The key store is blocked in the external key manager',
+      `keystore blocked: ${blockReason ?? ''}`,
+    );
   }
   if (status !== 'ENABLED') {
     throw new XksError('InvalidStateException', 'The key store is disabled in the external key manager');

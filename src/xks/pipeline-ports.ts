@@ -22,7 +22,12 @@ export interface AuthorizationDecision {
 
 /** Stage "authorize": secondary authorization over requestMetadata. Never called for GetHealthStatus. */
 export interface XksAuthorizer {
-  authorize(request: { keystore: LiveKeystore; key: LiveKey; operation: Exclude<XksOperation, 'GetHealthStatus'>; metadata: RequestMetadata }): AuthorizationDecision;
+  authorize(request: {
+    keystore: LiveKeystore;
+    key: LiveKey;
+    operation: Exclude<XksOperation, 'GetHealthStatus'>;
+    metadata: RequestMetadata;
+  }): AuthorizationDecision;
 }
 
 /**

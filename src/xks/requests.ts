@@ -102,13 +102,7 @@ const schemas = {
   },
   Decrypt: {
     type: 'object',
-    required: [
-      'requestMetadata',
-      'ciphertext',
-      'encryptionAlgorithm',
-      'initializationVector',
-      'authenticationTag',
-    ],
+    required: ['requestMetadata', 'ciphertext', 'encryptionAlgorithm', 'initializationVector', 'authenticationTag'],
     properties: {
       requestMetadata: metadataSchema(['awsPrincipalArn', 'kmsKeyArn', 'kmsRequestId', 'kmsOperation']),
       ciphertext: base64,

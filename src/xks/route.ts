@@ -11,8 +11,7 @@ export interface XksRoute {
 }
 
 const MAX_URL_LENGTH = 512;
-const XKS_PATH =
-  /^((?:\/[A-Za-z0-9_-]+)*)\/kms\/xks\/v1\/(?:health|keys\/([A-Za-z0-9._-]{1,128})\/(metadata|encrypt|decrypt))$/;
+const XKS_PATH = /^((?:\/[A-Za-z0-9_-]+)*)\/kms\/xks\/v1\/(?:health|keys\/([A-Za-z0-9._-]{1,128})\/(metadata|encrypt|decrypt))$/;
 const OPERATION_BY_SUFFIX = { metadata: 'GetKeyMetadata', encrypt: 'Encrypt', decrypt: 'Decrypt' } as const;
 
 /**

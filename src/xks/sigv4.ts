@@ -39,9 +39,7 @@ export type AuthFailureReason =
   | 'unknown-access-key'
   | 'signature-mismatch';
 
-export type VerifyResult =
-  | { ok: true; accessKeyId: string }
-  | { ok: false; reason: AuthFailureReason; accessKeyId?: string };
+export type VerifyResult = { ok: true; accessKeyId: string } | { ok: false; reason: AuthFailureReason; accessKeyId?: string };
 
 export interface SigV4VerifierOptions {
   clock: Clock;
@@ -57,11 +55,7 @@ export interface SigV4Verifier {
    * @param lookupSecret the secret of an access key id of that keystore, or undefined. Called on every
    *   request, so added and removed credentials take effect at once.
    */
-  verify(
-    request: SignedRequest,
-    expectedRegion: string,
-    lookupSecret: (accessKeyId: string) => string | undefined,
-  ): VerifyResult;
+  verify(request: SignedRequest, expectedRegion: string, lookupSecret: (accessKeyId: string) => string | undefined): VerifyResult;
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -102,11 +96,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     return key;
   }
 
-  function verify(
-    request: SignedRequest,
-    expectedRegion: string,
-    lookupSecret: (accessKeyId: string) => string | undefined,
-  ): VerifyResult {
+  function verify(request: SignedRequest, expectedRegion: string, lookupSecret: (accessKeyId: string) => string | undefined): VerifyResult {
     const headers = request.headers;
 
     //= xks-spec.md#14.9
@@ -182,7 +172,7 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     let previous = '';
     let sawHost = false;
     let sawDate = false;
-    for (let start = 0; start <= signedHeaders.length; ) {
+    for (let start = 0; start <= signedHeaders.length;) {
       let end = signedHeaders.indexOf(';', start);
       if (end === -1) end = signedHeaders.length;
       if (!isLowerCaseToken(signedHeaders, start, end)) return fail('signed-headers-invalid', accessKeyId);

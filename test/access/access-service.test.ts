@@ -30,7 +30,13 @@ for (const target of dialectTargets()) {
       store = await target.open();
       clock = new ManualClock(Date.UTC(2026, 10, 28));
       events = [];
-      access = createAccessService({ store, clock, newId: randomUUID, events: { record: async (e) => void events.push(e) }, scryptParams: FAST });
+      access = createAccessService({
+        store,
+        clock,
+        newId: randomUUID,
+        events: { record: async (e) => void events.push(e) },
+        scryptParams: FAST,
+      });
       bootstrap = generateAdminToken();
       await store.createAdminToken({ id: randomUUID(), name: 'bootstrap', tokenHash: hashToken(bootstrap), createdAt: clock.now() });
     });
@@ -46,7 +52,7 @@ for (const target of dialectTargets()) {
       assert.equal(await access.authenticate(generateAdminToken()), undefined);
     });
 
-    it('a user token acts with the user\'s current roles; a service token with its role', async () => {
+    it("a user token acts with the user's current roles; a service token with its role", async () => {
       await access.createUser({ name: 'olga', password: PW }, BOOTSTRAP_ACTOR);
       await access.setRoles('olga', ['key-officer'], BOOTSTRAP_ACTOR);
       const { token, view } = await access.createToken({ name: 'olga laptop', user: 'olga', ttlHours: 24 }, BOOTSTRAP_ACTOR);
@@ -68,7 +74,11 @@ for (const target of dialectTargets()) {
 
     it('tokens are stored as SHA-256 only, never in the clear', async () => {
       const { token, view } = await access.createToken({ name: 'stored', role: 'auditor' }, BOOTSTRAP_ACTOR);
-      const rows = await store.db.withTables<{ api_tokens: { id: string; token_hash: Buffer } }>().selectFrom('api_tokens').selectAll().execute();
+      const rows = await store.db
+        .withTables<{ api_tokens: { id: string; token_hash: Buffer } }>()
+        .selectFrom('api_tokens')
+        .selectAll()
+        .execute();
       const row = rows.find((r) => r.id === view.id)!;
       assert.deepEqual(Buffer.from(row.token_hash), hashToken(token));
       assert.ok(!JSON.stringify(rows).includes(token));
@@ -95,7 +105,7 @@ for (const target of dialectTargets()) {
       assert.ok(events.some((e) => e.action === 'token.revoke' && e.target?.token === view.id));
     });
 
-    it('a disabled user\'s tokens stop working; enabling restores them', async () => {
+    it("a disabled user's tokens stop working; enabling restores them", async () => {
       await access.createUser({ name: 'dora', password: PW }, BOOTSTRAP_ACTOR);
       const { token } = await access.createToken({ name: 'd', user: 'dora' }, BOOTSTRAP_ACTOR);
       assert.ok(await access.authenticate(token));
@@ -121,7 +131,10 @@ for (const target of dialectTargets()) {
       for (let i = 0; i < 5; i++) {
         await assert.rejects(access.login('lena', 'wrong password!!'), (e: unknown) => e instanceof AccessDenied && e.status === 401);
       }
-      await assert.rejects(access.login('lena', PW), (e: unknown) => e instanceof AccessDenied && e.status === 429 && /too many failed logins/.test(e.message));
+      await assert.rejects(
+        access.login('lena', PW),
+        (e: unknown) => e instanceof AccessDenied && e.status === 429 && /too many failed logins/.test(e.message),
+      );
       clock.advance(60_001);
       assert.ok(await access.login('lena', PW));
       await assert.rejects(access.login('nobody', PW), (e: unknown) => e instanceof AccessDenied && e.status === 401);
@@ -132,13 +145,25 @@ for (const target of dialectTargets()) {
     it('bad input is refused in one line and changes nothing', async () => {
       const before = JSON.stringify(await access.listUsers());
       await assert.rejects(access.createUser({ name: 'bad name!', password: PW }, BOOTSTRAP_ACTOR), rejectsWith('invalid', /user name/));
-      await assert.rejects(access.createUser({ name: 'shorty', password: 'short' }, BOOTSTRAP_ACTOR), rejectsWith('invalid', /at least 12/));
+      await assert.rejects(
+        access.createUser({ name: 'shorty', password: 'short' }, BOOTSTRAP_ACTOR),
+        rejectsWith('invalid', /at least 12/),
+      );
       await assert.rejects(access.createUser({ name: 'olga', password: PW }, BOOTSTRAP_ACTOR), rejectsWith('conflict', /already exists/));
       await assert.rejects(access.setRoles('olga', ['wizard'], BOOTSTRAP_ACTOR), rejectsWith('invalid', /unknown role "wizard"/));
       await assert.rejects(access.setRoles('ghost', ['auditor'], BOOTSTRAP_ACTOR), rejectsWith('not-found', /no user named "ghost"/));
-      await assert.rejects(access.createToken({ name: 'x', user: 'olga', role: 'auditor' }, BOOTSTRAP_ACTOR), rejectsWith('invalid', /exactly one/));
-      await assert.rejects(access.createToken({ name: 'x', role: 'auditor', ttlHours: 0 }, BOOTSTRAP_ACTOR), rejectsWith('invalid', /lifetime/));
-      await assert.rejects(access.createToken({ name: 'x', role: 'auditor', ttlHours: 9000 }, BOOTSTRAP_ACTOR), rejectsWith('invalid', /lifetime/));
+      await assert.rejects(
+        access.createToken({ name: 'x', user: 'olga', role: 'auditor' }, BOOTSTRAP_ACTOR),
+        rejectsWith('invalid', /exactly one/),
+      );
+      await assert.rejects(
+        access.createToken({ name: 'x', role: 'auditor', ttlHours: 0 }, BOOTSTRAP_ACTOR),
+        rejectsWith('invalid', /lifetime/),
+      );
+      await assert.rejects(
+        access.createToken({ name: 'x', role: 'auditor', ttlHours: 9000 }, BOOTSTRAP_ACTOR),
+        rejectsWith('invalid', /lifetime/),
+      );
       assert.equal(JSON.stringify(await access.listUsers()), before);
     });
 

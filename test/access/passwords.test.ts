@@ -30,7 +30,10 @@ describe('password hashing (scrypt)', () => {
     const stored = await hashPassword('a password of some length', { N: 2 ** 10, r: 8, p: 1 });
     assert.equal(await verifyPassword('a password of some length', stored), true);
     const parts = stored.split('$');
-    assert.equal(await verifyPassword('a password of some length', [...parts.slice(0, 1), String(2 ** 11), ...parts.slice(2)].join('$')), false);
+    assert.equal(
+      await verifyPassword('a password of some length', [...parts.slice(0, 1), String(2 ** 11), ...parts.slice(2)].join('$')),
+      false,
+    );
     const flipped = Buffer.from(parts[5]!, 'base64url');
     flipped[0]! ^= 1;
     assert.equal(await verifyPassword('a password of some length', [...parts.slice(0, 5), flipped.toString('base64url')].join('$')), false);

@@ -12,7 +12,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 function rolesTable(): string {
   const header = `| permission | ${ROLE_NAMES.join(' | ')} |`;
   const rule = `|---|${ROLE_NAMES.map(() => ':-:').join('|')}|`;
-  const rows = PERMISSIONS.map((p) => `| \`${p}\` | ${ROLE_NAMES.map((r) => ((ROLES[r].permissions as readonly string[]).includes(p) ? '✓' : '')).join(' | ')} |`);
+  const rows = PERMISSIONS.map(
+    (p) => `| \`${p}\` | ${ROLE_NAMES.map((r) => ((ROLES[r].permissions as readonly string[]).includes(p) ? '✓' : '')).join(' | ')} |`,
+  );
   return [header, rule, ...rows].join('\n');
 }
 
@@ -29,6 +31,11 @@ describe('roles', () => {
     assert.deepEqual([...permissionsOf(['monitor'])], ['metrics:read']);
     assert.deepEqual([...permissionsOf(['approver'])].sort(), ['approvals:decide', 'approvals:read']);
     assert.ok(!permissionsOf(['key-officer']).has('users:manage'));
-    assert.deepEqual([...permissionsOf(['auditor', 'approver'])].sort(), ['approvals:decide', 'approvals:read', 'audit:read', 'metrics:read']);
+    assert.deepEqual([...permissionsOf(['auditor', 'approver'])].sort(), [
+      'approvals:decide',
+      'approvals:read',
+      'audit:read',
+      'metrics:read',
+    ]);
   });
 });

@@ -36,12 +36,21 @@ describe('every admin route requires its permission', () => {
       if (route.public) continue;
       assert.ok(PERMISSIONS.includes(route.permission as Permission), `${route.method} ${route.url}: ${route.permission}`);
     }
-    assert.deepEqual(routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`), ['POST /api/v1/auth/login']);
+    assert.deepEqual(
+      routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`),
+      ['POST /api/v1/auth/login'],
+    );
   });
 
   it('anonymous → 401, a wrong token → 401, on every non-public route', async () => {
     for (const route of walkable(node).filter((r) => !r.public)) {
-      const anonymous = await adminAs(node, undefined, route.method, fill(route.url), route.method === 'GET' || route.method === 'DELETE' ? undefined : {});
+      const anonymous = await adminAs(
+        node,
+        undefined,
+        route.method,
+        fill(route.url),
+        route.method === 'GET' || route.method === 'DELETE' ? undefined : {},
+      );
       assert.equal(anonymous.status, 401, `${route.method} ${route.url}: ${anonymous.text}`);
       assert.match(anonymous.json.error, /missing or invalid admin token/);
       const forged = await adminAs(node, 'kh_forged', route.method, fill(route.url));
@@ -49,13 +58,20 @@ describe('every admin route requires its permission', () => {
     }
   });
 
-  it('a role without the route\'s permission → 403; a role with it gets past authorization', async () => {
+  it("a role without the route's permission → 403; a role with it gets past authorization", async () => {
     let allowed = 0;
     let forbidden = 0;
     for (const route of walkable(node).filter((r) => !r.public)) {
       for (const [holder, token] of tokens) {
-        const has = holder !== '(no role)' && (ROLES[holder as keyof typeof ROLES].permissions as readonly string[]).includes(route.permission!);
-        const response = await adminAs(node, token, route.method, fill(route.url), route.method === 'GET' || route.method === 'DELETE' ? undefined : {});
+        const has =
+          holder !== '(no role)' && (ROLES[holder as keyof typeof ROLES].permissions as readonly string[]).includes(route.permission!);
+        const response = await adminAs(
+          node,
+          token,
+          route.method,
+          fill(route.url),
+          route.method === 'GET' || route.method === 'DELETE' ? undefined : {},
+        );
         const where = `${holder} ${route.method} ${route.url} (${route.permission}): ${response.status} ${response.text}`;
         if (has) {
           allowed++;

@@ -17,7 +17,12 @@ describe('approvals through the admin API', () => {
       ['root', ['administrator']],
       ['root2', ['administrator']],
     ]);
-    await requireTwoApprovers(as, 'root', ['key.disable', 'keystore.disable', 'credential.add', 'credential.reveal', 'approval-policy.change'], 4);
+    await requireTwoApprovers(
+      as,
+      'root',
+      ['key.disable', 'keystore.disable', 'credential.add', 'credential.reveal', 'approval-policy.change'],
+      4,
+    );
   });
   after(() => node?.close());
 
@@ -36,7 +41,10 @@ describe('approvals through the admin API', () => {
     assert.equal(done.json.result.status, 'DISABLED');
     assert.equal((await admin(node, 'GET', `/keys/${node.keyId}`)).json.status, 'DISABLED');
     const listed = await as('ann', 'GET', '/approvals?status=done');
-    assert.deepEqual(listed.json.map((a: { id: string }) => a.id), [id]);
+    assert.deepEqual(
+      listed.json.map((a: { id: string }) => a.id),
+      [id],
+    );
     assert.equal((await admin(node, 'POST', `/keys/${node.keyId}/enable`)).status, 200);
   });
 
@@ -59,7 +67,17 @@ describe('approvals through the admin API', () => {
   });
 
   it('role changes go through the node-wide (*) policy; the requester cannot approve', async () => {
-    assert.equal((await as('root', 'PUT', '/groups/*/approval-policy', { operations: ['role.change'], approvers: { users: ['root', 'root2'] }, required: 1, expiresAfterHours: 1 })).status, 200);
+    assert.equal(
+      (
+        await as('root', 'PUT', '/groups/*/approval-policy', {
+          operations: ['role.change'],
+          approvers: { users: ['root', 'root2'] },
+          required: 1,
+          expiresAfterHours: 1,
+        })
+      ).status,
+      200,
+    );
     const requested = await as('root', 'PUT', '/users/olivia/roles', { roles: ['administrator'] });
     assert.equal(requested.status, 202, requested.text);
     const id = requested.json.approval.id;
@@ -74,7 +92,14 @@ describe('approvals through the admin API', () => {
 
   it('node-wide: a token for another user and a password change need approval, so one administrator cannot act as an approver', async () => {
     assert.equal(
-      (await as('root', 'PUT', '/groups/*/approval-policy', { operations: ['role.change', 'token.create', 'user.passwd'], approvers: { users: ['root', 'root2'] }, required: 1, expiresAfterHours: 1 })).status,
+      (
+        await as('root', 'PUT', '/groups/*/approval-policy', {
+          operations: ['role.change', 'token.create', 'user.passwd'],
+          approvers: { users: ['root', 'root2'] },
+          required: 1,
+          expiresAfterHours: 1,
+        })
+      ).status,
       200,
     );
     const requested = await as('root', 'POST', '/tokens', { name: 'as ann', user: 'ann' });
@@ -108,9 +133,27 @@ describe('approvals through the admin API', () => {
 
   it('bad approval input is a one-line 4xx', async () => {
     const cases: [string, string, unknown, number, RegExp][] = [
-      ['PUT', '/groups/demo/approval-policy', { operations: ['key.explode'], approvers: { role: 'approver' }, required: 1, expiresAfterHours: 1 }, 400, /operations/],
-      ['PUT', '/groups/nosuch/approval-policy', { operations: ['key.disable'], approvers: { role: 'approver' }, required: 1, expiresAfterHours: 1 }, 404, /no group named "nosuch"/],
-      ['PUT', '/groups/demo/approval-policy', { operations: ['key.disable'], approvers: { users: ['ghost'] }, required: 1, expiresAfterHours: 1 }, 400, /no active user named "ghost"/],
+      [
+        'PUT',
+        '/groups/demo/approval-policy',
+        { operations: ['key.explode'], approvers: { role: 'approver' }, required: 1, expiresAfterHours: 1 },
+        400,
+        /operations/,
+      ],
+      [
+        'PUT',
+        '/groups/nosuch/approval-policy',
+        { operations: ['key.disable'], approvers: { role: 'approver' }, required: 1, expiresAfterHours: 1 },
+        404,
+        /no group named "nosuch"/,
+      ],
+      [
+        'PUT',
+        '/groups/demo/approval-policy',
+        { operations: ['key.disable'], approvers: { users: ['ghost'] }, required: 1, expiresAfterHours: 1 },
+        400,
+        /no active user named "ghost"/,
+      ],
       ['POST', '/approvals/nope/approve', undefined, 404, /no approval request/],
       ['GET', '/approvals?status=weird', undefined, 400, /status/],
     ];

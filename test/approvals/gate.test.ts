@@ -56,8 +56,21 @@ for (const target of dialectTargets()) {
       runs = [];
       gate = await newGate();
       for (const name of ['named', 'byrole', 'open']) await stores[0]!.createGroup({ id: `g-${name}`, name, createdAt: clock.now() });
-      await gate.setPolicy('named', { operations: ['key.disable', 'keystore.disable', 'credential.reveal'], approvers: { users: ['ann', 'ben', 'cat'] }, required: 2, expiresAfterHours: 24 }, ann);
-      await gate.setPolicy('byrole', { operations: ['key.disable'], approvers: { role: 'approver' }, required: 2, expiresAfterHours: 1 }, ann);
+      await gate.setPolicy(
+        'named',
+        {
+          operations: ['key.disable', 'keystore.disable', 'credential.reveal'],
+          approvers: { users: ['ann', 'ben', 'cat'] },
+          required: 2,
+          expiresAfterHours: 24,
+        },
+        ann,
+      );
+      await gate.setPolicy(
+        'byrole',
+        { operations: ['key.disable'], approvers: { role: 'approver' }, required: 2, expiresAfterHours: 1 },
+        ann,
+      );
     });
     after(async () => {
       await Promise.all(stores.map((s) => s.close()));
@@ -81,7 +94,10 @@ for (const target of dialectTargets()) {
       assert.equal(runs.length, 0);
       const first = await gate.decide(id, 'approve', ann);
       assert.equal(first.status, 'pending');
-      assert.deepEqual(first.approvals.map((a) => a.user), ['ann']);
+      assert.deepEqual(
+        first.approvals.map((a) => a.user),
+        ['ann'],
+      );
       const second = await gate.decide(id, 'approve', ben);
       assert.equal(second.status, 'done');
       assert.deepEqual(second.result, { disabled: 'k1' });
@@ -89,7 +105,13 @@ for (const target of dialectTargets()) {
       await assert.rejects(gate.decide(id, 'approve', cat), refused('conflict', /already done/));
       assert.deepEqual(
         events.filter((e) => e.target?.approval === id).map((e) => `${e.action}:${e.outcome}`),
-        ['approval.request:pending', 'approval.approve:success', 'approval.approve:success', 'approval.execute:success', 'approval.approve:denied'],
+        [
+          'approval.request:pending',
+          'approval.approve:success',
+          'approval.approve:success',
+          'approval.execute:success',
+          'approval.approve:denied',
+        ],
       );
     });
 
@@ -113,7 +135,10 @@ for (const target of dialectTargets()) {
       await assert.rejects(gate.decide(id, 'approve', token), refused('invalid', /only users/));
       const view = await gate.show(id);
       assert.equal(view.status, 'pending');
-      assert.deepEqual(view.approvals.map((a) => a.user), ['ben']);
+      assert.deepEqual(
+        view.approvals.map((a) => a.user),
+        ['ben'],
+      );
     });
 
     it('one denial rejects the request; it never runs', async () => {
@@ -137,7 +162,10 @@ for (const target of dialectTargets()) {
       assert.equal((await gate.show(id)).status, 'expired');
       assert.equal(runs.length, 0);
       assert.ok(events.some((e) => e.action === 'approval.expire' && e.target?.approval === id));
-      assert.deepEqual((await gate.list('expired')).map((a) => a.id), [id]);
+      assert.deepEqual(
+        (await gate.list('expired')).map((a) => a.id),
+        [id],
+      );
     });
 
     it('exactly once: the final approvals fired in parallel, from several nodes, run the operation once', async () => {
@@ -147,9 +175,14 @@ for (const target of dialectTargets()) {
         const outcome = await gate.run(disable('named', `race-${round}`), requester);
         const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
         // 2 of 3 required: all three approve at once, each through a different node.
-        const results = await Promise.allSettled([gates[0]!.decide(id, 'approve', ann), gates[1]!.decide(id, 'approve', ben), gates[2]!.decide(id, 'approve', cat)]);
+        const results = await Promise.allSettled([
+          gates[0]!.decide(id, 'approve', ann),
+          gates[1]!.decide(id, 'approve', ben),
+          gates[2]!.decide(id, 'approve', cat),
+        ]);
         for (const result of results) {
-          if (result.status === 'rejected') assert.ok(refused('conflict', /already (executing|done)/)(result.reason), String(result.reason));
+          if (result.status === 'rejected')
+            assert.ok(refused('conflict', /already (executing|done)/)(result.reason), String(result.reason));
         }
         assert.equal(runs.length, 1, `round ${round}: ran ${runs.length} times`);
         const view = await gate.show(id);
@@ -159,7 +192,10 @@ for (const target of dialectTargets()) {
     });
 
     it('a failed execution is stored on the request and audited', async () => {
-      const outcome = await gate.run({ operation: 'keystore.disable', group: 'named', params: { name: 'x' }, summary: 'disable keystore x' }, requester);
+      const outcome = await gate.run(
+        { operation: 'keystore.disable', group: 'named', params: { name: 'x' }, summary: 'disable keystore x' },
+        requester,
+      );
       const id = outcome.kind === 'pending' ? outcome.approval.id : assert.fail('expected pending');
       await gate.decide(id, 'approve', ann);
       const view = await gate.decide(id, 'approve', ben);
@@ -181,15 +217,26 @@ for (const target of dialectTargets()) {
       await assert.rejects(gate.run({ ...op, params: { name: 'other' } }, requester, id), refused('invalid', /different parameters/));
       assert.deepEqual(await gate.run(op, requester, id), { kind: 'done', result: { secret: 'secret-of-ks1' } });
       await assert.rejects(gate.run(op, requester, id), refused('conflict', /is done, not approved/));
-      const rows = await stores[0]!.db.withTables<{ approval_requests: { id: string; params: string; result: string | null } }>().selectFrom('approval_requests').selectAll().where('id', '=', id).execute();
+      const rows = await stores[0]!.db
+        .withTables<{ approval_requests: { id: string; params: string; result: string | null } }>()
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('id', '=', id)
+        .execute();
       assert.ok(!JSON.stringify(rows).includes('secret-of-ks1'));
       assert.ok(!rows[0]!.params.includes('ks1'));
     });
 
     it('policies are validated: known operations, existing approvers, a reachable quorum', async () => {
       const base = { operations: ['key.disable'], approvers: { users: ['ann', 'ben'] }, required: 2, expiresAfterHours: 24 };
-      await assert.rejects(gate.checkPolicy('named', { ...base, operations: ['key.explode'] }), refused('invalid', /unknown operation "key.explode"/));
-      await assert.rejects(gate.checkPolicy('named', { ...base, approvers: { users: ['zed'] }, required: 1 }), refused('invalid', /no active user named "zed"/));
+      await assert.rejects(
+        gate.checkPolicy('named', { ...base, operations: ['key.explode'] }),
+        refused('invalid', /unknown operation "key.explode"/),
+      );
+      await assert.rejects(
+        gate.checkPolicy('named', { ...base, approvers: { users: ['zed'] }, required: 1 }),
+        refused('invalid', /no active user named "zed"/),
+      );
       await assert.rejects(gate.checkPolicy('named', { ...base, required: 3 }), refused('invalid', /3 approvals required but only 2/));
       await assert.rejects(gate.checkPolicy('named', { ...base, approvers: {} }), refused('invalid', /name approvers/));
       await assert.rejects(gate.checkPolicy('named', { ...base, expiresAfterHours: 0 }), refused('invalid', /expiresAfterHours/));

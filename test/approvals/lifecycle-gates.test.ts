@@ -50,16 +50,26 @@ describe('key lifecycle operations under quorum approval', () => {
   });
 
   it('blocking the key and the keystore, and scheduling deletion, each wait for the quorum', async () => {
-    await throughQuorum('POST', `/keys/${node.keyId}/block`, { reason: 'incident 42' }, async () => assert.equal((await key()).status, 'ENABLED'));
+    await throughQuorum('POST', `/keys/${node.keyId}/block`, { reason: 'incident 42' }, async () =>
+      assert.equal((await key()).status, 'ENABLED'),
+    );
     assert.equal((await key()).status, 'BLOCKED');
     assert.equal((await as('olivia', 'POST', `/keys/${node.keyId}/unblock`)).status, 200);
 
-    await throughQuorum('POST', '/keystores/demo/block', { reason: 'incident 43' }, async () => {
-      assert.equal((await admin(node, 'GET', '/keystores/demo')).json.status, 'ENABLED');
-    }, 'root');
+    await throughQuorum(
+      'POST',
+      '/keystores/demo/block',
+      { reason: 'incident 43' },
+      async () => {
+        assert.equal((await admin(node, 'GET', '/keystores/demo')).json.status, 'ENABLED');
+      },
+      'root',
+    );
     assert.equal((await admin(node, 'GET', '/keystores/demo')).json.status, 'BLOCKED');
 
-    await throughQuorum('POST', `/keys/${node.keyId}/schedule-deletion`, { days: 7 }, async () => assert.equal((await key()).status, 'ENABLED'));
+    await throughQuorum('POST', `/keys/${node.keyId}/schedule-deletion`, { days: 7 }, async () =>
+      assert.equal((await key()).status, 'ENABLED'),
+    );
     assert.equal((await key()).status, 'PENDING_DELETION');
   });
 
@@ -68,7 +78,8 @@ describe('key lifecycle operations under quorum approval', () => {
     const requested = await search('approval.request');
     const approvals = await search('approval.approve');
     const executed = await search('approval.execute');
-    const events = (page: { events?: unknown[] } | unknown[]) => (Array.isArray(page) ? page : (page.events ?? [])) as { actorName?: string; outcome?: string }[];
+    const events = (page: { events?: unknown[] } | unknown[]) =>
+      (Array.isArray(page) ? page : (page.events ?? [])) as { actorName?: string; outcome?: string }[];
     assert.ok(events(requested).length >= 5, JSON.stringify(requested).slice(0, 300));
     assert.ok(events(approvals).some((e) => e.actorName === 'ann') && events(approvals).some((e) => e.actorName === 'ben'));
     assert.ok(events(executed).length >= 5 && events(executed).every((e) => e.outcome === 'success'));

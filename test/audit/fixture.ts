@@ -79,7 +79,15 @@ export async function openChain(
   store: Store,
   options: {
     /** SQLite: commit through the writer thread, as a node does. */
-    sqlitePath?: string; sync?: AuditSync; mode?: AuditMode; checkpointEvery?: number; lossyQueueLimit?: number; clock?: ManualClock; chain?: string; retryIntervalMs?: number } = {},
+    sqlitePath?: string;
+    sync?: AuditSync;
+    mode?: AuditMode;
+    checkpointEvery?: number;
+    lossyQueueLimit?: number;
+    clock?: ManualClock;
+    chain?: string;
+    retryIntervalMs?: number;
+  } = {},
 ): Promise<ChainFixture> {
   const chain = options.chain ?? randomUUID();
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 10, 1));

@@ -38,7 +38,16 @@ const search = async (query: string) => {
 describe('audit events from a running node', () => {
   it('an answered Encrypt is committed before its response, with its metadata, outcome and latency', async () => {
     const kmsRequestId = `audit-${randomUUID()}`;
-    const body = { ...encryptBody(randomBytes(16)), requestMetadata: { ...metadata('GenerateDataKey'), kmsRequestId, kmsViaService: 'ebs', awsSourceVpc: 'vpc-1', awsSourceVpce: 'vpce-2' } };
+    const body = {
+      ...encryptBody(randomBytes(16)),
+      requestMetadata: {
+        ...metadata('GenerateDataKey'),
+        kmsRequestId,
+        kmsViaService: 'ebs',
+        awsSourceVpc: 'vpc-1',
+        awsSourceVpce: 'vpce-2',
+      },
+    };
     assert.equal((await xks(node, { operation: 'encrypt', body })).status, 200);
     // No waiting: the event was committed before the response was sent.
     const rows = await node.node.audit.store.search({ kmsRequestId, limit: 10 });
@@ -83,7 +92,10 @@ describe('audit events from a running node', () => {
       seen.push(...page.events.map((e) => e.seq as number));
       cursor = page.nextCursor;
     } while (cursor);
-    assert.deepEqual(seen, failures.events.map((e) => e.seq));
+    assert.deepEqual(
+      seen,
+      failures.events.map((e) => e.seq),
+    );
     assert.equal((await admin(node, 'GET', '/audit/events?limit=5000')).status, 400);
     assert.equal((await admin(node, 'GET', '/audit/events?from=yesterday')).status, 400);
     assert.equal((await admin(node, 'GET', '/audit/events?cursor=bogus')).status, 400);
@@ -132,7 +144,10 @@ describe('audit events from a running node', () => {
   it('33/58/97: no plaintext, AAD, secret, token or Authorization header reaches the audit table or syslog', async () => {
     const plaintext = Buffer.from(`audit-canary-${randomBytes(12).toString('hex')}`);
     const aad = Buffer.from(`aad-canary-${randomBytes(12).toString('hex')}`);
-    const encrypted = await xks(node, { operation: 'encrypt', body: encryptBody(plaintext, { additionalAuthenticatedData: aad.toString('base64') }) });
+    const encrypted = await xks(node, {
+      operation: 'encrypt',
+      body: encryptBody(plaintext, { additionalAuthenticatedData: aad.toString('base64') }),
+    });
     assert.equal(encrypted.status, 200);
     const decrypted = await xks(node, {
       operation: 'decrypt',
@@ -141,8 +156,10 @@ describe('audit events from a running node', () => {
     assert.equal(decrypted.status, 200);
     const credentials = await admin(node, 'POST', '/keystores/demo/credentials', {});
     assert.equal(credentials.status, 201, credentials.text);
-    const newSecret = (credentials.json as { secret?: string; secretAccessKey?: string }).secret ?? (credentials.json as { secretAccessKey?: string }).secretAccessKey;
-    assert.ok(newSecret, 'the new credential\'s secret');
+    const newSecret =
+      (credentials.json as { secret?: string; secretAccessKey?: string }).secret ??
+      (credentials.json as { secretAccessKey?: string }).secretAccessKey;
+    assert.ok(newSecret, "the new credential's secret");
     // A credential migrated in with its secret in the request body: the body's secret is never recorded.
     const migratedSecret = randomBytes(40).toString('base64').slice(0, 50);
     const accessKeyId = 'AUDITTEST' + 'A'.repeat(15);

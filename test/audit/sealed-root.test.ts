@@ -51,7 +51,15 @@ for (const dialect of dialects()) {
       const chain = randomUUID();
       const clock = new ManualClock();
       const signer = await openCheckpointSigner({ audit, root, chain, now: clock.now() });
-      const log = await openAuditLog({ audit, chain, signer, spool: new AuditSpool(join(dir, `${chain}.jsonl`)), clock, logger: silentLogger, checkpointEvery: 2 });
+      const log = await openAuditLog({
+        audit,
+        chain,
+        signer,
+        spool: new AuditSpool(join(dir, `${chain}.jsonl`)),
+        clock,
+        logger: silentLogger,
+        checkpointEvery: 2,
+      });
       try {
         for (let i = 1; i <= 3; i++) await log.append(sampleEvent(i, clock.now()));
         assert.equal(log.status().committedSeq, 3);

@@ -66,7 +66,10 @@ it('formats RFC 5424 with structured data and frames it by octet count', () => {
     hash: 'ab'.repeat(32),
   };
   const message = syslogMessage(event, 'host-a');
-  assert.match(message, /^<110>1 2026-11-28T12:00:00\.000Z host-a keyhold \d+ xks \[keyhold@32473 chain="node-1" seq="7" hash="(ab){32}" action="Encrypt" outcome="success" keystore="demo" keyId="key-1" kmsRequestId="req-1"\] \{/);
+  assert.match(
+    message,
+    /^<110>1 2026-11-28T12:00:00\.000Z host-a keyhold \d+ xks \[keyhold@32473 chain="node-1" seq="7" hash="(ab){32}" action="Encrypt" outcome="success" keystore="demo" keyId="key-1" kmsRequestId="req-1"\] \{/,
+  );
   assert.deepEqual(JSON.parse(message.slice(message.indexOf('] {') + 2)).seq, 7);
   const framed = frame('héllo');
   assert.equal(framed.toString('utf8'), '6 héllo');
@@ -114,7 +117,10 @@ for (const dialect of dialects()) {
         await sink.listen(port);
         await produce(50);
         await until(() => sink.seqs().size === 200, 'every event after the restart');
-        assert.deepEqual([...sink.seqs()].sort((a, b) => a - b), Array.from({ length: 200 }, (_, i) => i + 1));
+        assert.deepEqual(
+          [...sink.seqs()].sort((a, b) => a - b),
+          Array.from({ length: 200 }, (_, i) => i + 1),
+        );
         await until(() => forwarder.status().forwardedSeq === 200, 'the persisted cursor');
         assert.equal((await f.audit.getChain(f.chain))!.forwarded_seq, 200);
       } finally {
@@ -151,7 +157,15 @@ describe('syslog forwarding over TLS', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const port = (server.address() as { port: number }).port;
     for (let i = 1; i <= 5; i++) await f.log.append(sampleEvent(i, Date.now()));
-    const options = { audit: f.audit, chain: f.chain, logger: silentLogger, pollMs: 50, ackDelayMs: 100, minBackoffMs: 20, maxBackoffMs: 100 };
+    const options = {
+      audit: f.audit,
+      chain: f.chain,
+      logger: silentLogger,
+      pollMs: 50,
+      ackDelayMs: 100,
+      minBackoffMs: 20,
+      maxBackoffMs: 100,
+    };
     // Without the CA the self-signed collector is refused: nothing is sent in the clear or to an impostor.
     const untrusted = await startSyslogForwarder({ ...options, target: parseSyslogUrl(`tls://localhost:${port}`) });
     await new Promise((r) => setTimeout(r, 300));

@@ -44,12 +44,18 @@ for (const dialect of dialects()) {
     it('links every event to the one before with SHA-256 over the canonical form, and signs checkpoints every N events', async () => {
       const f = await chainOf12();
       const events = await f.audit.chainEvents(f.chain, 0, 100);
-      assert.deepEqual(events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+      );
       assert.equal(events[0]!.prevHash, GENESIS_HASH);
       for (let i = 1; i < events.length; i++) assert.equal(events[i]!.prevHash, events[i - 1]!.hash);
       for (const e of events) assert.equal(eventHash(e), e.hash);
       const checkpoints = await f.audit.checkpoints(f.chain);
-      assert.deepEqual(checkpoints.map((c) => c.seq), [5, 10]);
+      assert.deepEqual(
+        checkpoints.map((c) => c.seq),
+        [5, 10],
+      );
       for (const c of checkpoints) assert.ok(verifyCheckpoint(c, f.log.publicKeyPem));
       const report = await verifyOne(f);
       assert.equal(report.problem, undefined);
@@ -122,7 +128,11 @@ for (const dialect of dialects()) {
 
     it('rejects a forged checkpoint, and a chain rewritten under a pinned public key', async () => {
       const f = await chainOf12();
-      await run(`update audit_checkpoints set signature = ? where chain_id = ? and seq = 5`, Buffer.alloc(64, 1).toString('base64'), f.chain);
+      await run(
+        `update audit_checkpoints set signature = ? where chain_id = ? and seq = 5`,
+        Buffer.alloc(64, 1).toString('base64'),
+        f.chain,
+      );
       const report = await verifyOne(f);
       assert.deepEqual([report.problem?.seq, report.problem?.kind], [5, 'checkpoint']);
 
@@ -136,7 +146,11 @@ for (const dialect of dialects()) {
         const resigned = sign(null, checkpointMessage(cp), attacker.privateKey).toString('base64');
         await run(`update audit_checkpoints set signature = ? where chain_id = ? and seq = ?`, resigned, g.chain, cp.seq);
       }
-      await run(`update audit_chains set public_key = ? where chain_id = ?`, attacker.publicKey.export({ format: 'pem', type: 'spki' }).toString(), g.chain);
+      await run(
+        `update audit_chains set public_key = ? where chain_id = ?`,
+        attacker.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+        g.chain,
+      );
       const pinned = await verifyOne(g, { checkpoint: exported, publicKeyPem: g.log.publicKeyPem });
       assert.equal(pinned.problem?.kind, 'checkpoint');
       assert.match(pinned.problem!.detail, /pinned/);
@@ -155,7 +169,10 @@ for (const dialect of dialects()) {
       const result = await applyRetention(f.audit, f.chain, 7, f.clock.now(), true);
       assert.deepEqual(result, { deleted: 5, anchorSeq: 5 });
       const remaining = await f.audit.chainEvents(f.chain, 0, 100);
-      assert.deepEqual(remaining.map((e) => e.seq), [6, 7, 8, 9, 10, 11, 12]);
+      assert.deepEqual(
+        remaining.map((e) => e.seq),
+        [6, 7, 8, 9, 10, 11, 12],
+      );
       const report = await verifyOne(f);
       assert.equal(report.problem, undefined);
       assert.equal(report.firstSeq, 6);
@@ -174,7 +191,10 @@ for (const dialect of dialects()) {
       await appendEvents(again, 3, 13);
       await again.log.flush();
       const events = await again.audit.chainEvents(f.chain, 10, 100);
-      assert.deepEqual(events.map((e) => e.seq), [11, 12, 13, 14, 15]);
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        [11, 12, 13, 14, 15],
+      );
       assert.equal((await verifyOne(again)).problem, undefined);
     });
   });

@@ -40,7 +40,10 @@ for (const dialect of [sqlite!, postgres!]) {
       assert.ok(committedAtResolve.every((n) => n === 1));
       const events = await f.audit.chainEvents(f.chain, 0, 1000);
       assert.equal(events.length, 600);
-      assert.deepEqual(events.map((e) => e.kmsRequestId), Array.from({ length: 600 }, (_, i) => `order-${i}`));
+      assert.deepEqual(
+        events.map((e) => e.kmsRequestId),
+        Array.from({ length: 600 }, (_, i) => `order-${i}`),
+      );
       assert.equal(f.log.status().committedSeq, 600);
       assert.ok(f.log.status().commits < 100, `600 events in ${f.log.status().commits} commits`);
     });
@@ -54,7 +57,10 @@ for (const dialect of [sqlite!, postgres!]) {
         assert.equal((await f.audit.chainEvents(f.chain, 0, 100)).length, 20);
         const report = await verifyAuditLog(f.audit);
         assert.equal(report.chains.find((c) => c.chain === f.chain)!.problem, undefined);
-        await assert.rejects(openChain(store, { sqlitePath: sqlitePath(), sync: 'off' as AuditSync }), /unknown audit sync "off": expected full, normal/);
+        await assert.rejects(
+          openChain(store, { sqlitePath: sqlitePath(), sync: 'off' as AuditSync }),
+          /unknown audit sync "off": expected full, normal/,
+        );
       });
     }
 
@@ -124,7 +130,10 @@ describe('audit modes when PostgreSQL goes away', () => {
     }
     await f.log.append(sampleEvent(3, f.clock.now(), { kmsRequestId: 'after' }));
     const events = await f.audit.chainEvents(f.chain, 0, 100);
-    assert.deepEqual(events.map((e) => e.seq), [1, 2]);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      [1, 2],
+    );
     assert.equal(events[1]!.kmsRequestId, 'after');
   });
 

@@ -6,7 +6,20 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { adminCall, bash, BIN, failureLine, failuresChangeNothing, keyhold, ok, removeTempDirs, startServe, tempDir, type ServedNode, parseRecord } from './helpers.js';
+import {
+  adminCall,
+  bash,
+  BIN,
+  failureLine,
+  failuresChangeNothing,
+  keyhold,
+  ok,
+  removeTempDirs,
+  startServe,
+  tempDir,
+  type ServedNode,
+  parseRecord,
+} from './helpers.js';
 
 let node: ServedNode;
 let cwd: string;
@@ -36,7 +49,11 @@ describe('users and login', () => {
     const created = parseRecord(ok(await withPassword(PASSWORD, 'user', 'create', 'alice', '--roles', 'administrator')).stdout);
     assert.equal(created.name, 'alice');
     assert.equal(created.roles, 'administrator');
-    for (const [name, roles] of [['ann', 'approver'], ['ben', 'approver'], ['kim', 'key-officer']]) {
+    for (const [name, roles] of [
+      ['ann', 'approver'],
+      ['ben', 'approver'],
+      ['kim', 'key-officer'],
+    ]) {
       ok(await withPassword(`${name} has a long password`, 'user', 'create', name!, '--roles', roles!));
     }
     const listed = ok(await cli('user', 'list')).stdout;
@@ -76,7 +93,10 @@ describe('tokens', () => {
     assert.match(ok(await cli('token', 'list')).stdout, new RegExp(`^${id}\\s+siem\\s+-\\s+auditor\\s+active`, 'm'));
     assert.ok(!ok(await cli('token', 'list', '--json')).stdout.includes(token));
     // An auditor may not list users.
-    assert.match(failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })), /^keyhold: this needs the users:read permission$/);
+    assert.match(
+      failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })),
+      /^keyhold: this needs the users:read permission$/,
+    );
     assert.equal(parseRecord(ok(await cli('token', 'revoke', id)).stdout).status, 'revoked');
     assert.match(failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })), /missing or invalid admin token/);
   });
@@ -93,14 +113,34 @@ describe('each failing access command says why and changes nothing', () => {
       ['user set-roles with an unknown role', ['user', 'set-roles', 'kim', 'wizard'], /^keyhold: unknown role "wizard"/],
       ['user set-roles of nobody', ['user', 'set-roles', 'ghost', 'auditor'], /^keyhold: no user named "ghost"/],
       ['user disable of nobody', ['user', 'disable', 'ghost'], /^keyhold: no user named "ghost"/],
-      ['token create for a user and a role', ['token', 'create', '--name', 'x', '--user', 'kim', '--role', 'auditor'], /^keyhold: give exactly one of a user or a role/],
+      [
+        'token create for a user and a role',
+        ['token', 'create', '--name', 'x', '--user', 'kim', '--role', 'auditor'],
+        /^keyhold: give exactly one of a user or a role/,
+      ],
       ['token create with an unknown role', ['token', 'create', '--name', 'x', '--role', 'wizard'], /^keyhold: unknown role "wizard"/],
       ['token revoke of an unknown id', ['token', 'revoke', 'no-such-token'], /^keyhold: no token with id "no-such-token"/],
-      ['approvals approve of an unknown id', ['approvals', 'approve', 'no-such-request'], /^keyhold: no approval request with id "no-such-request"/],
-      ['approval-policy set with an unknown operation', ['approval-policy', 'set', '--group', 'demo', '--operations', 'key.explode', '--required', '1', '--role', 'approver'], /^keyhold: .*operations/],
-      ['approval-policy set with too few approvers', ['approval-policy', 'set', '--group', 'demo', '--operations', 'key.disable', '--required', '3', '--users', 'ann,ben'], /^keyhold: 3 approvals required but only 2 approvers named$/],
+      [
+        'approvals approve of an unknown id',
+        ['approvals', 'approve', 'no-such-request'],
+        /^keyhold: no approval request with id "no-such-request"/,
+      ],
+      [
+        'approval-policy set with an unknown operation',
+        ['approval-policy', 'set', '--group', 'demo', '--operations', 'key.explode', '--required', '1', '--role', 'approver'],
+        /^keyhold: .*operations/,
+      ],
+      [
+        'approval-policy set with too few approvers',
+        ['approval-policy', 'set', '--group', 'demo', '--operations', 'key.disable', '--required', '3', '--users', 'ann,ben'],
+        /^keyhold: 3 approvals required but only 2 approvers named$/,
+      ],
       ['approval-policy show of an unknown group', ['approval-policy', 'show', '--group', 'nosuch'], /^keyhold: no group named "nosuch"$/],
-      ['token create with no lifetime', ['token', 'create', '--name', 'x', '--role', 'auditor', '--ttl-hours', '0'], /^keyhold: token lifetime must be more than 0/],
+      [
+        'token create with no lifetime',
+        ['token', 'create', '--name', 'x', '--role', 'auditor', '--ttl-hours', '0'],
+        /^keyhold: token lifetime must be more than 0/,
+      ],
     ],
   });
 });
@@ -114,7 +154,22 @@ describe('approvals', () => {
   });
 
   it('approval-policy set/show; a gated key disable waits (exit 3) until an approver approves', async () => {
-    ok(await cli('approval-policy', 'set', '--group', 'demo', '--operations', 'key.disable,credential.reveal', '--required', '1', '--role', 'approver', '--expires-after-hours', '2'));
+    ok(
+      await cli(
+        'approval-policy',
+        'set',
+        '--group',
+        'demo',
+        '--operations',
+        'key.disable,credential.reveal',
+        '--required',
+        '1',
+        '--role',
+        'approver',
+        '--expires-after-hours',
+        '2',
+      ),
+    );
     const shown = parseRecord(ok(await cli('approval-policy', 'show', '--group', 'demo')).stdout);
     assert.equal(shown.operations, 'key.disable, credential.reveal');
     assert.equal(shown.approvers, 'role approver');
@@ -123,7 +178,10 @@ describe('approvals', () => {
     const id = failureLine(waiting).match(/request (\S+) needs 1 approval\(s\) before \S+; it runs when the last approval arrives$/)?.[1];
     assert.ok(id, waiting.stderr);
     assert.equal((await adminCall(node, 'GET', '/keys/demo-key')).json.status, 'ENABLED');
-    assert.match(ok(await keyhold(['approvals', 'list', '--status', 'pending', '--token', annToken], { cwd, env: env() })).stdout, new RegExp(`^${id}\\s+key.disable\\s+demo\\s+pending\\s+0/1\\s+alice`, 'm'));
+    assert.match(
+      ok(await keyhold(['approvals', 'list', '--status', 'pending', '--token', annToken], { cwd, env: env() })).stdout,
+      new RegExp(`^${id}\\s+key.disable\\s+demo\\s+pending\\s+0/1\\s+alice`, 'm'),
+    );
     const approved = parseRecord(ok(await keyhold(['approvals', 'approve', id, '--token', annToken], { cwd, env: env() })).stdout);
     assert.equal(approved.status, 'done');
     assert.equal((await adminCall(node, 'GET', '/keys/demo-key')).json.status, 'DISABLED');
@@ -133,7 +191,10 @@ describe('approvals', () => {
     const waiting = await cli('keystore', 'kms-json', 'demo');
     const id = failureLine(waiting).match(/request (\S+) needs/)![1]!;
     assert.match(failureLine(await cli('approvals', 'approve', id)), /you cannot approve or deny your own request/);
-    assert.equal(parseRecord(ok(await keyhold(['approvals', 'deny', id, '--token', benToken], { cwd, env: env() })).stdout).status, 'denied');
+    assert.equal(
+      parseRecord(ok(await keyhold(['approvals', 'deny', id, '--token', benToken], { cwd, env: env() })).stdout).status,
+      'denied',
+    );
     assert.match(failureLine(await cli('keystore', 'kms-json', 'demo', '--approval', id)), /is denied, not approved/);
   });
 
@@ -147,7 +208,7 @@ describe('approvals', () => {
 });
 
 describe('retiring the bootstrap token', () => {
-  it('token retire-bootstrap deletes the bootstrap token and the data directory\'s admin-token file', async () => {
+  it("token retire-bootstrap deletes the bootstrap token and the data directory's admin-token file", async () => {
     const adminTokenFile = join(cwd, 'data', 'admin-token');
     const bootstrap = readFileSync(adminTokenFile, 'utf8').trim();
     assert.match(ok(await cli('token', 'retire-bootstrap')).stdout, /^Bootstrap token retired; removed /);

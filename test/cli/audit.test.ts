@@ -8,7 +8,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
-import { failureLine, failuresChangeNothing, keyhold, ok, readKmsConsole, removeTempDirs, startServe, tempDir, xksCall, type ServedNode } from './helpers.js';
+import {
+  failureLine,
+  failuresChangeNothing,
+  keyhold,
+  ok,
+  readKmsConsole,
+  removeTempDirs,
+  startServe,
+  tempDir,
+  xksCall,
+  type ServedNode,
+} from './helpers.js';
 
 let node: ServedNode;
 let cwd: string;
@@ -16,8 +27,15 @@ before(async () => {
   cwd = tempDir('audit');
   node = await startServe({ cwd, dataDirArg: 'data', args: ['--audit-mode', 'durable'] });
   const demo = readKmsConsole(node.dataDir);
-  for (let i = 0; i < 3; i++) assert.equal((await xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId: 'demo-key', credential: demo.credential })).status, 200);
-  assert.equal((await xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId: 'missing', credential: demo.credential })).status, 404);
+  for (let i = 0; i < 3; i++)
+    assert.equal(
+      (await xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId: 'demo-key', credential: demo.credential })).status,
+      200,
+    );
+  assert.equal(
+    (await xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId: 'missing', credential: demo.credential })).status,
+    404,
+  );
 });
 after(async () => {
   await node?.stop();
@@ -31,11 +49,16 @@ describe('audit search / export / status (through the admin API)', () => {
     const table = ok(await cli('audit', 'search', '--key', 'demo-key', '--outcome', 'success')).stdout;
     assert.equal(table.split('\n').filter((l) => l.includes('Encrypt')).length, 3, table);
     const json = JSON.parse(ok(await cli('--json', 'audit', 'search', '--key', 'missing')).stdout) as { events: { errorName: string }[] };
-    assert.deepEqual(json.events.map((e) => e.errorName), ['KeyNotFoundException']);
+    assert.deepEqual(
+      json.events.map((e) => e.errorName),
+      ['KeyNotFoundException'],
+    );
   });
 
   it('audit export writes every matching event as one JSON line, across pages', async () => {
-    const lines = ok(await cli('audit', 'export', '--keystore', 'demo')).stdout.trim().split('\n');
+    const lines = ok(await cli('audit', 'export', '--keystore', 'demo'))
+      .stdout.trim()
+      .split('\n');
     const events = lines.map((l) => JSON.parse(l) as { keystore: string; seq: number; hash: string });
     assert.equal(events.length, 4);
     assert.ok(events.every((e) => e.keystore === 'demo' && /^[0-9a-f]{64}$/.test(e.hash)));

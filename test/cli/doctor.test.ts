@@ -4,7 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { describeRun, keyhold, readKmsConsole, removeTempDirs, startServe, tempDir, type Credential, type RunResult, type ServedNode } from './helpers.js';
+import {
+  describeRun,
+  keyhold,
+  readKmsConsole,
+  removeTempDirs,
+  startServe,
+  tempDir,
+  type Credential,
+  type RunResult,
+  type ServedNode,
+} from './helpers.js';
 
 let node: ServedNode;
 let cwd: string;
@@ -29,13 +39,19 @@ const doctor = (secret: string, ...tls: string[]) =>
   keyhold(
     [
       'doctor',
-      '--endpoint', `https://localhost:${node.port}`,
-      '--prefix', '/demo',
-      '--access-key-id', credential.accessKeyId,
-      '--secret', secret,
-      '--key', 'demo-key',
+      '--endpoint',
+      `https://localhost:${node.port}`,
+      '--prefix',
+      '/demo',
+      '--access-key-id',
+      credential.accessKeyId,
+      '--secret',
+      secret,
+      '--key',
+      'demo-key',
       ...tls,
-      '--timeout-ms', '5000',
+      '--timeout-ms',
+      '5000',
     ],
     { cwd, timeoutMs: 60_000 },
   );
@@ -44,7 +60,11 @@ function assertPasses(result: RunResult): void {
   assert.equal(result.code, 0, describeRun(result));
   const checks = result.stdout.split('\n').filter((line) => /^(PASS|FAIL) /.test(line));
   assert.ok(checks.length >= 10, `PASS lines printed:\n${result.stdout}`);
-  assert.deepEqual(checks.filter((line) => !line.startsWith('PASS ')), [], 'no FAIL line');
+  assert.deepEqual(
+    checks.filter((line) => !line.startsWith('PASS ')),
+    [],
+    'no FAIL line',
+  );
   assert.match(result.stdout, new RegExp(`^doctor: all ${checks.length} checks passed$`, 'm'));
   assert.ok(!result.stdout.includes(credential.secret) && !result.stderr.includes(credential.secret), 'the secret is never printed');
 }
@@ -53,7 +73,13 @@ describe('keyhold doctor against the running node', () => {
   it('doctor --endpoint https://localhost:PORT --prefix /demo … --key demo-key --ca DATA/tls/cert.pem passes (exit 0, PASS lines)', async () => {
     const result = await doctor(credential.secret, '--ca', 'data/tls/cert.pem');
     assertPasses(result);
-    assert.match(result.stdout, new RegExp(`^doctor: https://localhost:${node.port}/demo/kms/xks/v1 \\(access key id ${credential.accessKeyId}, region us-east-1\\)$`, 'm'));
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `^doctor: https://localhost:${node.port}/demo/kms/xks/v1 \\(access key id ${credential.accessKeyId}, region us-east-1\\)$`,
+        'm',
+      ),
+    );
   });
 
   it('doctor with a wrong secret exits non-zero and reports FAIL lines', async () => {

@@ -50,7 +50,8 @@ export function ensureBuilt(): void {
       break;
     } catch {
       // A lock left behind by a crashed run is stale after five minutes (a build takes seconds).
-      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 300_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 300_000)
+        rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`could not take ${lock} within 120 s; remove it if no build is running`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
     }
@@ -60,7 +61,8 @@ export function ensureBuilt(): void {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     // tsc still emits on type errors; report them but test what was built.
-    if (result.status !== 0) process.stderr.write(`test/cli: tsc reported errors while rebuilding dist/:\n${result.stdout}${result.stderr}\n`);
+    if (result.status !== 0)
+      process.stderr.write(`test/cli: tsc reported errors while rebuilding dist/:\n${result.stdout}${result.stderr}\n`);
   } finally {
     rmdirSync(lock);
   }
@@ -405,7 +407,10 @@ export function readKmsConsole(dataDir: string, keystore = 'demo'): { uriPath: s
   const file = JSON.parse(readFileSync(join(dataDir, 'kms-console', `${keystore}.json`), 'utf8'));
   return {
     uriPath: file.XksProxyUriPath,
-    credential: { accessKeyId: file.XksProxyAuthenticationCredential.AccessKeyId, secret: file.XksProxyAuthenticationCredential.RawSecretAccessKey },
+    credential: {
+      accessKeyId: file.XksProxyAuthenticationCredential.AccessKeyId,
+      secret: file.XksProxyAuthenticationCredential.RawSecretAccessKey,
+    },
   };
 }
 

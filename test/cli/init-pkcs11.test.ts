@@ -14,7 +14,16 @@ describe('keyhold init --root pkcs11 (SoftHSMv2)', () => {
   const token = createSoftHsmToken();
   const cwd = tempDir('init-pkcs11');
   const pkcs11Args = (mode = 'keys') => [
-    '--root', 'pkcs11', '--pkcs11-library', SOFTHSM_LIBRARY, '--pkcs11-token-label', token.label, '--pkcs11-pin-file', token.pinFile, '--pkcs11-mode', mode,
+    '--root',
+    'pkcs11',
+    '--pkcs11-library',
+    SOFTHSM_LIBRARY,
+    '--pkcs11-token-label',
+    token.label,
+    '--pkcs11-pin-file',
+    token.pinFile,
+    '--pkcs11-mode',
+    mode,
   ];
 
   it('creates root.json and the master key on the token instead of master.key; serve then keeps keys on the token', async () => {

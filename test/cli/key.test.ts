@@ -81,7 +81,10 @@ describe('key create / list / show', () => {
     const all = JSON.parse(ok(listJson).stdout) as { id: string; keystore: string }[];
     assert.deepEqual(all.map((k) => k.id).sort(), ['demo-key', 'k-both', 'k-dec', 'k-enc', 'k-none', 'other-key']);
     assert.ok(!all.some((k) => k.id === 'health-canary'), 'the internal health key is not listed');
-    assert.deepEqual((JSON.parse(ok(filtered).stdout) as { id: string }[]).map((k) => k.id), ['other-key']);
+    assert.deepEqual(
+      (JSON.parse(ok(filtered).stdout) as { id: string }[]).map((k) => k.id),
+      ['other-key'],
+    );
 
     const record = parseRecord(ok(show).stdout);
     assert.equal(record.id, 'k-enc');
@@ -123,7 +126,11 @@ describe('key failures: one "keyhold: " line, non-zero exit, nothing changed', (
     ['key id of 129 characters', ['key', 'create', 'a'.repeat(129), '--keystore', 'demo'], /key id must be 1-128 characters/],
     ['key id with a slash (a/b)', ['key', 'create', 'a/b', '--keystore', 'demo'], /key id must be 1-128 characters/],
     ['key id ..', ['key', 'create', '..', '--keystore', 'demo'], /must not consist only of dots/],
-    ['bad usage', ['key', 'create', 'k-sign', '--keystore', 'demo', '--usage', 'SIGN'], /usage must be ENCRYPT,DECRYPT, ENCRYPT, DECRYPT or none/],
+    [
+      'bad usage',
+      ['key', 'create', 'k-sign', '--keystore', 'demo', '--usage', 'SIGN'],
+      /usage must be ENCRYPT,DECRYPT, ENCRYPT, DECRYPT or none/,
+    ],
     ['unknown keystore', ['key', 'create', 'k-x', '--keystore', 'nope'], /no keystore named "nope"/],
     ['unknown key: show', ['key', 'show', 'nope'], /no key "nope"/],
     ['unknown key: disable', ['key', 'disable', 'nope'], /no key "nope"/],

@@ -38,7 +38,8 @@ after(async () => {
 const cli = (...args: string[]) => keyhold(args, { cwd });
 
 const ACME = '/acme/kms/xks/v1';
-const health = (credential: Credential, uriPath = ACME, region = 'eu-west-1') => xksCall(node, { uriPath, operation: 'health', credential, region });
+const health = (credential: Credential, uriPath = ACME, region = 'eu-west-1') =>
+  xksCall(node, { uriPath, operation: 'health', credential, region });
 
 async function assertWorks(credential: Credential, uriPath = ACME, region = 'eu-west-1'): Promise<void> {
   const response = await health(credential, uriPath, region);
@@ -68,7 +69,17 @@ describe('keystore create / list / show', () => {
 
   it('keystore create with --access-key-id and --secret (migration) keeps that credential and does not echo the secret', async () => {
     const result = ok(
-      await cli('keystore', 'create', 'mig', '--prefix', '/legacy/xks', '--access-key-id', MIGRATED.accessKeyId, '--secret', MIGRATED.secret),
+      await cli(
+        'keystore',
+        'create',
+        'mig',
+        '--prefix',
+        '/legacy/xks',
+        '--access-key-id',
+        MIGRATED.accessKeyId,
+        '--secret',
+        MIGRATED.secret,
+      ),
     );
     const record = parseRecord(result.stdout);
     assert.equal(record.accessKeyId, MIGRATED.accessKeyId);
@@ -87,7 +98,8 @@ describe('keystore create / list / show', () => {
     const demoSecret = readKmsConsole(node.dataDir).credential.secret;
     for (const result of [list, listJson, show, showJson]) {
       ok(result);
-      for (const secret of [generated.secret, MIGRATED.secret, demoSecret]) assert.ok(!result.stdout.includes(secret), `no secret in ${result.stdout}`);
+      for (const secret of [generated.secret, MIGRATED.secret, demoSecret])
+        assert.ok(!result.stdout.includes(secret), `no secret in ${result.stdout}`);
     }
     assert.match(list.stdout, /^NAME\s+URIPATH\s+REGION\s+GROUP\s+STATUS\s+QUOTA\s+CREDENTIALS$/m);
     assert.match(list.stdout, /^acme\s+\/acme\/kms\/xks\/v1\s+eu-west-1\s+acme\s+ENABLED\s+off\s+1$/m);
@@ -104,7 +116,10 @@ describe('keystore create / list / show', () => {
     const mig = JSON.parse(showJson.stdout);
     assert.equal(mig.name, 'mig');
     assert.equal(mig.prefix, '/legacy/xks');
-    assert.deepEqual(mig.credentials.map((c: string) => c.split(' ')[0]), [MIGRATED.accessKeyId]);
+    assert.deepEqual(
+      mig.credentials.map((c: string) => c.split(' ')[0]),
+      [MIGRATED.accessKeyId],
+    );
   });
 });
 
@@ -147,7 +162,10 @@ describe('keystore credentials and kms-json', () => {
     assert.deepEqual(Object.keys(json), ['XksProxyUriPath', 'XksProxyAuthenticationCredential']);
     assert.deepEqual(Object.keys(json.XksProxyAuthenticationCredential), ['AccessKeyId', 'RawSecretAccessKey']);
     assert.equal(json.XksProxyUriPath, ACME);
-    const credential = { accessKeyId: json.XksProxyAuthenticationCredential.AccessKeyId, secret: json.XksProxyAuthenticationCredential.RawSecretAccessKey };
+    const credential = {
+      accessKeyId: json.XksProxyAuthenticationCredential.AccessKeyId,
+      secret: json.XksProxyAuthenticationCredential.RawSecretAccessKey,
+    };
     assert.deepEqual(credential, added);
     await assertWorks(credential, json.XksProxyUriPath);
 
@@ -175,7 +193,10 @@ describe('keystore quota', () => {
 
     assert.deepEqual(parseRecord(ok(await cli('keystore', 'quota', 'acme', '--off')).stdout), { keystore: 'acme', quota: 'off' });
     await assertWorks(added);
-    assert.deepEqual(JSON.parse(ok(await cli('keystore', 'quota', 'acme', '--rps', '50', '--json')).stdout), { keystore: 'acme', quota: { rps: 50, burst: 50 } });
+    assert.deepEqual(JSON.parse(ok(await cli('keystore', 'quota', 'acme', '--rps', '50', '--json')).stdout), {
+      keystore: 'acme',
+      quota: { rps: 50, burst: 50 },
+    });
     assert.deepEqual(JSON.parse(ok(await cli('keystore', 'quota', 'acme', '--off', '--json')).stdout), { keystore: 'acme', quota: null });
   });
 });
@@ -187,18 +208,38 @@ describe('keystore failures: one "keyhold: " line, non-zero exit, nothing change
     ['duplicate prefix', ['keystore', 'create', 'other', '--prefix', '/acme'], /prefix "\/acme" is already used by keystore "acme"/],
     ['bad prefix (space)', ['keystore', 'create', 'other', '--prefix', '/has space'], /prefix must look like/],
     ['bad region', ['keystore', 'create', 'other', '--prefix', '/other', '--region', 'mars'], /"mars" is not an AWS region/],
-    ['bad access key id', ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'lowercase-id', '--secret', VALID_SECRET], /access key id must be/],
-    ['bad secret', ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH', '--secret', 'short'], /secret must be/],
-    ['only one of --access-key-id/--secret', ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH'], /give both an access key id and a secret/],
+    [
+      'bad access key id',
+      ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'lowercase-id', '--secret', VALID_SECRET],
+      /access key id must be/,
+    ],
+    [
+      'bad secret',
+      ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH', '--secret', 'short'],
+      /secret must be/,
+    ],
+    [
+      'only one of --access-key-id/--secret',
+      ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH'],
+      /give both an access key id and a secret/,
+    ],
     ['unknown keystore: show', ['keystore', 'show', 'nope'], /no keystore named "nope"/],
     ['unknown keystore: quota', ['keystore', 'quota', 'nope', '--rps', '5'], /no keystore named "nope"/],
     ['negative rps', ['keystore', 'quota', 'acme', '--rps=-1'], /rps must be a number of requests per second above 0/],
     ['rps not a number', ['keystore', 'quota', 'acme', '--rps', 'fast'], /--rps must be a number \(got "fast"\)/],
     ['fractional burst', ['keystore', 'quota', 'acme', '--rps', '5', '--burst', '1.5'], /burst must be a whole number/],
     ['quota without --rps or --off', ['keystore', 'quota', 'acme'], /give --rps N \[--burst M\] to set a quota, or --off/],
-    ['quota with both --rps and --off', ['keystore', 'quota', 'acme', '--rps', '5', '--off'], /either --rps \[--burst\] or --off, not both/],
+    [
+      'quota with both --rps and --off',
+      ['keystore', 'quota', 'acme', '--rps', '5', '--off'],
+      /either --rps \[--burst\] or --off, not both/,
+    ],
     ['unknown credential: credential remove', ['keystore', 'credential', 'remove', 'mig', 'NOSUCHKEYID234567ABCDEFG'], /does not exist/],
-    ['wrong admin token (--token wrong)', ['--token', 'wrong', 'keystore', 'create', 'other', '--prefix', '/other'], /missing or invalid admin token/],
+    [
+      'wrong admin token (--token wrong)',
+      ['--token', 'wrong', 'keystore', 'create', 'other', '--prefix', '/other'],
+      /missing or invalid admin token/,
+    ],
   ];
 
   failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['keystore', 'list', '--json'] });
@@ -222,7 +263,10 @@ describe('finding the node: --url and --token override the data directory', () =
     assert.match(failureLine(withoutFlags), /no running node found in .*data.*pass --url/);
     const names = (result: RunResult) => (JSON.parse(ok(result).stdout) as { name: string }[]).map((k) => k.name).sort();
     assert.deepEqual(names(withFlags), ['acme', 'demo', 'mig']);
-    assert.deepEqual((JSON.parse(ok(withEnv).stdout) as { id: string }[]).map((k) => k.id), ['demo-key']);
+    assert.deepEqual(
+      (JSON.parse(ok(withEnv).stdout) as { id: string }[]).map((k) => k.id),
+      ['demo-key'],
+    );
     assert.match(failureLine(urlOnly), /no admin token in .*; pass --token or set KEYHOLD_ADMIN_TOKEN/);
   });
 });

@@ -42,7 +42,8 @@ const cli = (...args: string[]) => keyhold(args, { cwd });
 const json = async (...args: string[]) => JSON.parse(ok(await cli('--json', ...args)).stdout);
 const encrypt = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId, credential: demo.credential });
 const metadata = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'metadata', keyId, credential: demo.credential });
-const metadataVersion = (response: { json: { ciphertextMetadata: string } }) => Buffer.from(response.json.ciphertextMetadata, 'base64').readUInt32BE(1);
+const metadataVersion = (response: { json: { ciphertextMetadata: string } }) =>
+  Buffer.from(response.json.ciphertextMetadata, 'base64').readUInt32BE(1);
 
 describe('key rotate / versions / set-rotation / revoke-version / destroy-version', () => {
   it('rotates, lists versions, sets a rotation policy, revokes and destroys an old version', async () => {
@@ -65,7 +66,13 @@ describe('key rotate / versions / set-rotation / revoke-version / destroy-versio
     assert.equal((await json('key', 'revoke-version', 'life-a', '1')).state, 'REVOKED');
     assert.equal((await json('key', 'destroy-version', 'life-a', '1', '--yes')).state, 'DESTROYED');
     const versions = await json('key', 'versions', 'life-a');
-    assert.deepEqual(versions.map((v: { state: string; decrypts: boolean }) => [v.state, v.decrypts]), [['DESTROYED', false], ['ENABLED', true]]);
+    assert.deepEqual(
+      versions.map((v: { state: string; decrypts: boolean }) => [v.state, v.decrypts]),
+      [
+        ['DESTROYED', false],
+        ['ENABLED', true],
+      ],
+    );
     assert.equal((await json('key', 'set-min-decrypt-version', 'life-a', '2')).minDecryptVersion, 2);
   });
 
@@ -135,11 +142,29 @@ describe('bring your own key with openssl', () => {
       { cwd: work },
     );
     assert.equal(wrap.code, 0, wrap.stderr);
-    const imported = await json('key', 'import', 'byok', '--keystore', 'demo', '--wrapping-key-id', wrapping.wrappingKeyId!, '--wrapped-key-file', join(work, 'wrapped.bin'));
+    const imported = await json(
+      'key',
+      'import',
+      'byok',
+      '--keystore',
+      'demo',
+      '--wrapping-key-id',
+      wrapping.wrappingKeyId!,
+      '--wrapped-key-file',
+      join(work, 'wrapped.bin'),
+    );
     assert.equal(imported.status, 'ENABLED');
     assert.equal((await encrypt('byok')).status, 200);
 
-    const again = await cli('key', 'import', 'byok', '--wrapping-key-id', wrapping.wrappingKeyId!, '--wrapped-key-file', join(work, 'wrapped.bin'));
+    const again = await cli(
+      'key',
+      'import',
+      'byok',
+      '--wrapping-key-id',
+      wrapping.wrappingKeyId!,
+      '--wrapped-key-file',
+      join(work, 'wrapped.bin'),
+    );
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^keyhold: import wrapping key "\S+" was already used; ask for a new one\n$/);
 
@@ -150,9 +175,20 @@ describe('bring your own key with openssl', () => {
       { cwd: work },
     );
     assert.equal(wrap2.code, 0, wrap2.stderr);
-    const version2 = await json('key', 'import', 'byok', '--wrapping-key-id', second.wrappingKeyId, '--wrapped-key-file', join(work, 'wrapped2.bin'));
+    const version2 = await json(
+      'key',
+      'import',
+      'byok',
+      '--wrapping-key-id',
+      second.wrappingKeyId,
+      '--wrapped-key-file',
+      join(work, 'wrapped2.bin'),
+    );
     assert.equal(version2.currentVersion, 2);
-    assert.deepEqual((await json('key', 'versions', 'byok')).map((v: { origin: string }) => v.origin), ['IMPORTED', 'IMPORTED']);
+    assert.deepEqual(
+      (await json('key', 'versions', 'byok')).map((v: { origin: string }) => v.origin),
+      ['IMPORTED', 'IMPORTED'],
+    );
   });
 });
 
@@ -177,9 +213,21 @@ describe('lifecycle failures: one "keyhold: " line, non-zero exit, nothing chang
     ['block an unknown keystore', ['keystore', 'block', 'nope', '--reason', 'r'], /no keystore named "nope"/],
     ['unblock a keystore that is not blocked', ['keystore', 'unblock', 'demo'], /is not blocked/],
     ['kill switch without a reason', ['kill-switch', 'on', '--reason', ''], /give a reason/],
-    ['import with an unknown wrapping key', ['key', 'import', 'life-fail', '--wrapping-key-id', 'nope', '--wrapped-key-file', '/etc/hostname'], /no import wrapping key "nope"/],
-    ['import from a missing file', ['key', 'import', 'life-fail', '--wrapping-key-id', 'x', '--wrapped-key-file', '/nonexistent/wrapped.bin'], /no file \/nonexistent\/wrapped.bin/],
-    ['import a new key without --keystore', ['key', 'import', 'brand-new', '--wrapping-key-id', 'x', '--wrapped-key-file', '/etc/hostname'], /no key "brand-new"/],
+    [
+      'import with an unknown wrapping key',
+      ['key', 'import', 'life-fail', '--wrapping-key-id', 'nope', '--wrapped-key-file', '/etc/hostname'],
+      /no import wrapping key "nope"/,
+    ],
+    [
+      'import from a missing file',
+      ['key', 'import', 'life-fail', '--wrapping-key-id', 'x', '--wrapped-key-file', '/nonexistent/wrapped.bin'],
+      /no file \/nonexistent\/wrapped.bin/,
+    ],
+    [
+      'import a new key without --keystore',
+      ['key', 'import', 'brand-new', '--wrapping-key-id', 'x', '--wrapped-key-file', '/etc/hostname'],
+      /no key "brand-new"/,
+    ],
   ];
 
   failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['key', 'versions', 'life-fail', '--json'] });

@@ -11,7 +11,12 @@ import { describeRun, keyhold, removeTempDirs, startServe, tempDir, type ServedN
 after(removeTempDirs);
 
 const get = (node: ServedNode, path: string, token?: string) =>
-  httpsJson(new URL(path, node.url).href, { method: 'GET', ca: node.ca, agent: false, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  httpsJson(new URL(path, node.url).href, {
+    method: 'GET',
+    ca: node.ca,
+    agent: false,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
 
 describe('keyhold serve: /metrics, /healthz, /readyz', () => {
   it('by default /metrics needs a token (a monitor token from `keyhold token create --role monitor` works); health endpoints are open', async () => {
@@ -22,7 +27,9 @@ describe('keyhold serve: /metrics, /healthz, /readyz', () => {
       assert.equal((await get(node, '/healthz')).status, 200);
       const ready = await get(node, '/readyz');
       assert.equal(ready.status, 200, ready.text);
-      const created = await keyhold(['token', 'create', '--name', 'prometheus', '--role', 'monitor', '--data-dir', 'data', '--json'], { cwd });
+      const created = await keyhold(['token', 'create', '--name', 'prometheus', '--role', 'monitor', '--data-dir', 'data', '--json'], {
+        cwd,
+      });
       assert.equal(created.code, 0, describeRun(created));
       const token = (JSON.parse(created.stdout).token as string).split(' ')[0]!;
       const scraped = await get(node, '/metrics', token);

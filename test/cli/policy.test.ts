@@ -6,7 +6,19 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { adminCall, failuresChangeNothing, keyhold, ok, readKmsConsole, removeTempDirs, startServe, tempDir, xksCall, type Credential, type ServedNode } from './helpers.js';
+import {
+  adminCall,
+  failuresChangeNothing,
+  keyhold,
+  ok,
+  readKmsConsole,
+  removeTempDirs,
+  startServe,
+  tempDir,
+  xksCall,
+  type Credential,
+  type ServedNode,
+} from './helpers.js';
 
 let node: ServedNode;
 let cwd: string;
@@ -58,22 +70,53 @@ describe('keyhold policy', () => {
   });
 
   it('simulate says whether a request would be allowed and by which rule, with the trace', async () => {
-    const denied = ok(await cli('policy', 'simulate', '--keystore', 'demo', '--key', 'demo-key', '--operation', 'Encrypt', '--principal', CLI_TEST)).stdout;
+    const denied = ok(
+      await cli('policy', 'simulate', '--keystore', 'demo', '--key', 'demo-key', '--operation', 'Encrypt', '--principal', CLI_TEST),
+    ).stdout;
     assert.match(denied, /^allowed\s+no$/m);
     assert.match(denied, /^decidedBy\s+lock\/payments-only$/m);
     assert.match(denied, /^lock\/payments-only\s+enforce\s+key\s+deny\s+yes$/m);
     const allowed = JSON.parse(
-      ok(await cli('--json', 'policy', 'simulate', '--keystore', 'demo', '--key', 'demo-key', '--principal', 'arn:aws:iam::111122223333:role/payments', '--kms-operation', 'GenerateDataKey', '--via', 'rds.us-east-1.amazonaws.com', '--vpc', 'vpc-1', '--vpce', 'vpce-1', '--key-arn', 'arn:aws:kms:us-east-1:111122223333:key/x')).stdout,
+      ok(
+        await cli(
+          '--json',
+          'policy',
+          'simulate',
+          '--keystore',
+          'demo',
+          '--key',
+          'demo-key',
+          '--principal',
+          'arn:aws:iam::111122223333:role/payments',
+          '--kms-operation',
+          'GenerateDataKey',
+          '--via',
+          'rds.us-east-1.amazonaws.com',
+          '--vpc',
+          'vpc-1',
+          '--vpce',
+          'vpce-1',
+          '--key-arn',
+          'arn:aws:kms:us-east-1:111122223333:key/x',
+        ),
+      ).stdout,
     );
     assert.deepEqual({ allowed: allowed.allowed, decidedBy: allowed.decidedBy }, { allowed: true, decidedBy: 'default:allow' });
     assert.deepEqual(allowed.trace[0].mismatch, 'unless');
   });
 
   it('update to audit-only, attach, detach, set-default and delete each change what the next request gets', async () => {
-    const file = writeJson('lock-audit.json', { name: 'lock', mode: 'audit-only', rules: [{ id: 'payments-only', effect: 'deny', unless: { principal: ['arn:aws:iam::111122223333:role/payments'] } }] });
+    const file = writeJson('lock-audit.json', {
+      name: 'lock',
+      mode: 'audit-only',
+      rules: [{ id: 'payments-only', effect: 'deny', unless: { principal: ['arn:aws:iam::111122223333:role/payments'] } }],
+    });
     assert.match(ok(await cli('policy', 'update', 'lock', '--file', file)).stdout, /^mode\s+audit-only$/m);
     assert.equal((await encrypt()).status, 200);
-    assert.match(ok(await cli('policy', 'simulate', '--keystore', 'demo', '--key', 'demo-key', '--principal', CLI_TEST)).stdout, /^wouldDeny\s+yes, by lock\/payments-only \(audit-only\)$/m);
+    assert.match(
+      ok(await cli('policy', 'simulate', '--keystore', 'demo', '--key', 'demo-key', '--principal', CLI_TEST)).stdout,
+      /^wouldDeny\s+yes, by lock\/payments-only \(audit-only\)$/m,
+    );
 
     assert.match(ok(await cli('policy', 'set-default', '--group', 'demo', 'deny')).stdout, /^default\s+deny$/m);
     assert.equal((await encrypt()).status, 403);
@@ -99,7 +142,11 @@ describe('keyhold policy', () => {
 
 describe('keyhold policy failures: one "keyhold: " line, non-zero exit, nothing changed', () => {
   before(async () => {
-    const kept = await adminCall(node, 'POST', '/policies', { name: 'kept', attach: { keystore: 'demo' }, rules: [{ effect: 'deny', principal: ['arn:aws:iam::999999999999:*'] }] });
+    const kept = await adminCall(node, 'POST', '/policies', {
+      name: 'kept',
+      attach: { keystore: 'demo' },
+      rules: [{ effect: 'deny', principal: ['arn:aws:iam::999999999999:*'] }],
+    });
     assert.equal(kept.status, 201, kept.text);
     writeJson('typo.json', { name: 'typo', rules: [{ effect: 'deny', principals: ['x'] }] });
     writeJson('not-json.json', '{ "name": ');
@@ -119,8 +166,16 @@ describe('keyhold policy failures: one "keyhold: " line, non-zero exit, nothing 
     ['attach to an unknown key', ['policy', 'attach', 'kept', '--key', 'nope', '--keystore', 'demo'], /no key "nope" in keystore "demo"/],
     ['set-default maybe', ['policy', 'set-default', '--group', 'demo', 'maybe'], /the default is allow or deny, not "maybe"/],
     ['set-default unknown group', ['policy', 'set-default', '--group', 'nope', 'deny'], /no group named "nope"/],
-    ['simulate an unknown operation', ['policy', 'simulate', '--keystore', 'demo', '--key', 'demo-key', '--operation', 'Sign', '--principal', CLI_TEST], /--operation is Encrypt, Decrypt or GetKeyMetadata/],
-    ['simulate an unknown key', ['policy', 'simulate', '--keystore', 'demo', '--key', 'nope', '--principal', CLI_TEST], /no key "nope" in keystore "demo"/],
+    [
+      'simulate an unknown operation',
+      ['policy', 'simulate', '--keystore', 'demo', '--key', 'demo-key', '--operation', 'Sign', '--principal', CLI_TEST],
+      /--operation is Encrypt, Decrypt or GetKeyMetadata/,
+    ],
+    [
+      'simulate an unknown key',
+      ['policy', 'simulate', '--keystore', 'demo', '--key', 'nope', '--principal', CLI_TEST],
+      /no key "nope" in keystore "demo"/,
+    ],
   ];
   failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['--json', 'policy', 'list'] });
 

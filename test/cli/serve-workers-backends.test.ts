@@ -34,13 +34,28 @@ describe('serve --workers 2 with a PKCS#11 root of trust (SoftHSMv2, keys on the
     const token = createSoftHsmToken();
     const cwd = tempDir('workers-hsm');
     const init = await keyhold(
-      ['init', '--data-dir', 'hsm', '--root', 'pkcs11', '--pkcs11-library', SOFTHSM_LIBRARY, '--pkcs11-token-label', token.label, '--pkcs11-pin-file', token.pinFile, '--pkcs11-mode', 'keys'],
+      [
+        'init',
+        '--data-dir',
+        'hsm',
+        '--root',
+        'pkcs11',
+        '--pkcs11-library',
+        SOFTHSM_LIBRARY,
+        '--pkcs11-token-label',
+        token.label,
+        '--pkcs11-pin-file',
+        token.pinFile,
+        '--pkcs11-mode',
+        'keys',
+      ],
       { cwd },
     );
     assert.equal(init.code, 0, describeRun(init));
     const node = await startServe({ cwd, dataDirArg: 'hsm', args: ['--workers', '2'] });
     try {
-      for (const status of (await workersAnswering(node)).values()) assert.equal((status as unknown as { rootOfTrustState: string }).rootOfTrustState, 'ACTIVE');
+      for (const status of (await workersAnswering(node)).values())
+        assert.equal((status as unknown as { rootOfTrustState: string }).rootOfTrustState, 'ACTIVE');
       await keyChangesReachBothWorkers(node, 'hsm-key');
     } finally {
       await node.stop();

@@ -60,14 +60,24 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
     assert.deepEqual(new Set(statuses), new Set([200]));
   });
 
-  it('GET /metrics on whichever worker answers counts every worker\'s requests (the primary sums them)', async () => {
+  it("GET /metrics on whichever worker answers counts every worker's requests (the primary sums them)", async () => {
     const token = readFileSync(join(node.dataDir, 'admin-token'), 'utf8').trim();
     const scrape = async () => {
-      const response = await httpsCall(new URL('/metrics', node.url).href, { method: 'GET', ca: node.ca, headers: { authorization: `Bearer ${token}` } });
+      const response = await httpsCall(new URL('/metrics', node.url).href, {
+        method: 'GET',
+        ca: node.ca,
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(response.status, 200, response.text);
       const samples = parseExposition(response.text);
       const encrypts = samples
-        .filter((s) => s.name === 'keyhold_xks_proxy_errors_total' && s.labels.keystore === 'demo' && s.labels.xks_operation === 'Encrypt' && s.labels.exception_name === 'None')
+        .filter(
+          (s) =>
+            s.name === 'keyhold_xks_proxy_errors_total' &&
+            s.labels.keystore === 'demo' &&
+            s.labels.xks_operation === 'Encrypt' &&
+            s.labels.exception_name === 'None',
+        )
         .reduce((sum, s) => sum + s.value, 0);
       return { encrypts, fleet: valueOf(samples, 'keyhold_fleet_size', {}) };
     };
@@ -123,8 +133,11 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
       await delay(200);
     }
     assert.equal(seen.size, 2, 'both workers answer again');
-    assert.ok(![...seen.values()].some((s) => s.worker.pid === victim), 'a new process took the killed one\'s place');
-    assert.ok([...seen.values()].some((s) => s.worker.pid === survivor), 'the other worker was left alone');
+    assert.ok(![...seen.values()].some((s) => s.worker.pid === victim), "a new process took the killed one's place");
+    assert.ok(
+      [...seen.values()].some((s) => s.worker.pid === survivor),
+      'the other worker was left alone',
+    );
     pids = [...seen.values()].map((s) => s.worker.pid);
     assert.deepEqual(new Set(await encryptBurst(node, demo, 'demo-key')), new Set([200]));
   });
@@ -147,7 +160,11 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
     assert.equal(verified.code, 0, describeRun(verified));
     const chains = verified.stdout.split('\n').filter((line) => line.startsWith('chain '));
     assert.equal(chains.length, 2, verified.stdout);
-    assert.ok(chains[0]!.match(/-w\d: events 1-\d+, \d+ checkpoint\(s\) verified: ok$/) && chains[1]!.match(/-w\d: events 1-\d+, \d+ checkpoint\(s\) verified: ok$/), verified.stdout);
+    assert.ok(
+      chains[0]!.match(/-w\d: events 1-\d+, \d+ checkpoint\(s\) verified: ok$/) &&
+        chains[1]!.match(/-w\d: events 1-\d+, \d+ checkpoint\(s\) verified: ok$/),
+      verified.stdout,
+    );
     const checkpoint = await keyhold(['--data-dir', 'data', 'audit', 'checkpoint', '--worker', '2'], { cwd });
     assert.equal(checkpoint.code, 0, describeRun(checkpoint));
     assert.match(JSON.parse(checkpoint.stdout).chain, /-w2$/);
@@ -157,7 +174,12 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
 describe('serve --workers refuses what it cannot do, in one line, starting nothing', () => {
   const cwd = tempDir('workers-bad');
   for (const [label, args, env, reason] of [
-    ['zero', ['--workers', '0'], {}, /--workers \/ \$KEYHOLD_WORKERS: must be a whole number of worker processes from 1 to 64, or auto \(got "0"\)/],
+    [
+      'zero',
+      ['--workers', '0'],
+      {},
+      /--workers \/ \$KEYHOLD_WORKERS: must be a whole number of worker processes from 1 to 64, or auto \(got "0"\)/,
+    ],
     ['not a number', ['--workers', 'abc'], {}, /\(got "abc"\)/],
     ['too many', ['--workers', '65'], {}, /from 1 to 64/],
     ['from the environment', [], { KEYHOLD_WORKERS: '-1' }, /\(got "-1"\)/],

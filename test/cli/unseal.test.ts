@@ -6,7 +6,20 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, bash, describeRun, failureLine, keyhold, ok, readKmsConsole, removeTempDirs, startServe, tempDir, xksCall, type ServedNode } from './helpers.js';
+import {
+  BIN,
+  bash,
+  describeRun,
+  failureLine,
+  keyhold,
+  ok,
+  readKmsConsole,
+  removeTempDirs,
+  startServe,
+  tempDir,
+  xksCall,
+  type ServedNode,
+} from './helpers.js';
 
 after(removeTempDirs);
 
@@ -67,11 +80,14 @@ describe('a sealed keyhold serve and keyhold unseal', () => {
   let shares: string[];
   let foreignShare: string;
   const cli = (...args: string[]) => keyhold(['--data-dir', 'data', ...args], { cwd });
-  const pipeShare = (share: string) => bash(`printf '%s\\n' "$SHARE" | node "$BIN" --data-dir data unseal`, { cwd, env: { SHARE: share, BIN: BIN } });
+  const pipeShare = (share: string) =>
+    bash(`printf '%s\\n' "$SHARE" | node "$BIN" --data-dir data unseal`, { cwd, env: { SHARE: share, BIN: BIN } });
 
   before(async () => {
     shares = sharesIn(ok(await keyhold(['init', '--data-dir', 'data', '--shares', '3', '--threshold', '2'], { cwd })).stdout);
-    foreignShare = sharesIn(ok(await keyhold(['init', '--data-dir', 'other', '--shares', '3', '--threshold', '2', '--no-demo'], { cwd })).stdout)[0]!;
+    foreignShare = sharesIn(
+      ok(await keyhold(['init', '--data-dir', 'other', '--shares', '3', '--threshold', '2', '--no-demo'], { cwd })).stdout,
+    )[0]!;
     node = await startServe({ cwd, dataDirArg: 'data' });
   });
   after(async () => node?.stop());
@@ -123,10 +139,13 @@ describe('a sealed keyhold serve and keyhold unseal', () => {
     // `script` gives the command a pseudo-terminal; the share is typed into it after the prompt appears.
     // The share is typed only once the prompt shows, so a terminal still echoing would show it.
     const typeAfterPrompt = `until grep -q 'input hidden' "$OUT" 2>/dev/null; do sleep 0.05; done; printf '%s\\r' "$SHARE"; sleep 2`;
-    const result = await bash(`OUT=$(mktemp); (${typeAfterPrompt}) | script -qfec 'node "$BIN" --data-dir data unseal' /dev/null > "$OUT"; code=$?; cat "$OUT"; rm -f "$OUT"; exit $code`, {
-      cwd,
-      env: { SHARE: shares[0]!, BIN },
-    });
+    const result = await bash(
+      `OUT=$(mktemp); (${typeAfterPrompt}) | script -qfec 'node "$BIN" --data-dir data unseal' /dev/null > "$OUT"; code=$?; cat "$OUT"; rm -f "$OUT"; exit $code`,
+      {
+        cwd,
+        env: { SHARE: shares[0]!, BIN },
+      },
+    );
     assert.equal(result.code, 0, describeRun(result));
     assert.match(result.stdout, /Share \(input hidden\): /);
     assert.match(result.stdout, /sealed: 1 of 2 shares entered \(3 exist\)/);

@@ -19,7 +19,13 @@ export async function workersAnswering(node: ServedNode, count = 12): Promise<Ma
 }
 
 /** `count` signed Encrypt requests, `parallel` at a time, each on a new connection; their statuses. */
-export async function encryptBurst(node: ServedNode, target: { uriPath: string; credential: Credential }, keyId: string, count = 16, parallel = 4): Promise<number[]> {
+export async function encryptBurst(
+  node: ServedNode,
+  target: { uriPath: string; credential: Credential },
+  keyId: string,
+  count = 16,
+  parallel = 4,
+): Promise<number[]> {
   const statuses: number[] = [];
   for (let i = 0; i < count; i += parallel) {
     const batch = await Promise.all(

@@ -52,7 +52,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const credential = () => ({ accessKeyId: node.credential.accessKeyId, secretAccessKey: node.credential.secret });
 
     it('CreateCustomKeyStore and ConnectCustomKeyStore succeed (health with the configured credential)', async () => {
-      const created = await sim.createCustomKeyStore({ name: 'keyhold', uriEndpoint: node.url, uriPath: '/demo/kms/xks/v1', credential: credential() });
+      const created = await sim.createCustomKeyStore({
+        name: 'keyhold',
+        uriEndpoint: node.url,
+        uriPath: '/demo/kms/xks/v1',
+        credential: credential(),
+      });
       storeId = created.id;
       const connected = await sim.connectCustomKeyStore(storeId);
       assert.equal(connected.connectionState, 'CONNECTED');
@@ -83,8 +88,16 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('CreateKey accepts the demo key and refuses unknown, disabled and encrypt-only keys as KMS does', async () => {
       await sim.createKey({ customKeyStoreId: storeId, xksKeyId: node.keyId });
       await rejectsWith(sim.createKey({ customKeyStoreId: storeId, xksKeyId: 'no-such-key' }), 'XksKeyNotFoundException');
-      await rejectsWith(sim.createKey({ customKeyStoreId: storeId, xksKeyId: 'disabled-key' }), 'XksKeyInvalidConfigurationException', /status/);
-      await rejectsWith(sim.createKey({ customKeyStoreId: storeId, xksKeyId: 'encrypt-only' }), 'XksKeyInvalidConfigurationException', /usage/);
+      await rejectsWith(
+        sim.createKey({ customKeyStoreId: storeId, xksKeyId: 'disabled-key' }),
+        'XksKeyInvalidConfigurationException',
+        /status/,
+      );
+      await rejectsWith(
+        sim.createKey({ customKeyStoreId: storeId, xksKeyId: 'encrypt-only' }),
+        'XksKeyInvalidConfigurationException',
+        /usage/,
+      );
       await rejectsWith(sim.createKey({ customKeyStoreId: storeId, xksKeyId: node.keyId }), 'XksKeyAlreadyInUseException');
     });
 
@@ -124,7 +137,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('every proxy answer passed the KMS-side validators with no conformance warnings', () => {
       assert.deepEqual(sim.conformanceWarnings, []);
-      const failures = sim.metrics.calls.filter((c) => c.exceptionName !== 'None' && !['AuthenticationFailedException', 'InvalidUriPathException', 'KeyNotFoundException', 'InvalidCiphertextException'].includes(c.exceptionName));
+      const failures = sim.metrics.calls.filter(
+        (c) =>
+          c.exceptionName !== 'None' &&
+          !['AuthenticationFailedException', 'InvalidUriPathException', 'KeyNotFoundException', 'InvalidCiphertextException'].includes(
+            c.exceptionName,
+          ),
+      );
       assert.deepEqual(failures, []);
     });
 
@@ -136,7 +155,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await sim.generateDataKey({ keyId: kmsKeyId() });
       assert.equal((await admin(node, 'DELETE', `/keystores/demo/credentials/${node.credential.accessKeyId}`)).status, 204);
       await sim.generateDataKey({ keyId: kmsKeyId() });
-      await rejectsWith(sim.updateCustomKeyStore({ customKeyStoreId: storeId, credential: credential() }), 'XksProxyIncorrectAuthenticationCredentialException');
+      await rejectsWith(
+        sim.updateCustomKeyStore({ customKeyStoreId: storeId, credential: credential() }),
+        'XksProxyIncorrectAuthenticationCredentialException',
+      );
       node.credential = { accessKeyId: next.accessKeyId, secret: next.secretAccessKey };
     });
 

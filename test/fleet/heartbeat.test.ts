@@ -38,5 +38,4 @@ describe('a fleet of nodes on one PostgreSQL database', () => {
     assert.equal(decrypted.status, 200, decrypted.text);
     assert.deepEqual(Buffer.from(decrypted.json.plaintext, 'base64'), plaintext);
   });
-
 });

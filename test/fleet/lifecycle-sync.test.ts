@@ -47,7 +47,10 @@ describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
       assert.equal((await admin(first, method, path, body)).status, 200);
       assert.equal((await xks(first, { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'InvalidStateException');
       await second.scheduler.tick();
-      assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'InvalidStateException');
+      assert.equal(
+        (await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName,
+        'InvalidStateException',
+      );
       assert.equal((await admin(first, off[0], off[1], off.length > 2 ? (off as readonly unknown[])[2] : undefined)).status, 200);
       await second.scheduler.tick();
       assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
@@ -59,7 +62,10 @@ describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
     assert.equal((await admin(first, 'POST', '/policies', denyAll)).status, 201);
     assert.equal((await xks(first, { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'AccessDeniedException');
     await second.scheduler.tick();
-    assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'AccessDeniedException');
+    assert.equal(
+      (await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName,
+      'AccessDeniedException',
+    );
     assert.equal((await admin(first, 'DELETE', '/policies/fleet-deny')).status, 204);
     await second.scheduler.tick();
     assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
@@ -73,7 +79,10 @@ describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
     await second.scheduler.tick();
     assert.ok(await store.updateKey(key.id, { status: 'BLOCKED', blockReason: 'skewed writer' }, Date.now() - 4 * 60_000));
     await second.scheduler.tick();
-    assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName, 'InvalidStateException');
+    assert.equal(
+      (await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).json.errorName,
+      'InvalidStateException',
+    );
     assert.ok(await store.updateKey(key.id, { status: 'ENABLED', blockReason: null }, Date.now()));
     await second.scheduler.tick();
     assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);

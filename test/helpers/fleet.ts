@@ -26,11 +26,24 @@ export async function startTwoNodeFleet(): Promise<TwoNodeFleet> {
   const secondDir = mkdtempSync(join(tmpdir(), 'keyhold-fleet-'));
   cpSync(first.dataDir, secondDir, { recursive: true });
   writeFileSync(join(secondDir, 'node-id'), `${randomUUID()}\n`);
-  const second = await startNode({ dataDir: secondDir, host: '127.0.0.1', port: 0, databaseUrl: database.url, logger: pino({ level: 'silent' }), clock: systemClock });
+  const second = await startNode({
+    dataDir: secondDir,
+    host: '127.0.0.1',
+    port: 0,
+    databaseUrl: database.url,
+    logger: pino({ level: 'silent' }),
+    clock: systemClock,
+  });
   return {
     first,
     second,
-    secondNode: () => ({ ...first, node: second, port: second.port, host: `localhost:${second.port}`, url: `https://localhost:${second.port}` }),
+    secondNode: () => ({
+      ...first,
+      node: second,
+      port: second.port,
+      host: `localhost:${second.port}`,
+      url: `https://localhost:${second.port}`,
+    }),
     async close() {
       await second.close();
       await first.close();

@@ -167,7 +167,8 @@ export function serialize(tree: Json, m: TextMutation): Buffer {
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-export type Base64Variant = 'std' | 'urlsafe' | 'unpadded' | 'whitespace' | 'badchar' | 'noncanonical' | 'extrapad' | 'midpad' | 'latin1' | 'hex';
+export type Base64Variant =
+  'std' | 'urlsafe' | 'unpadded' | 'whitespace' | 'badchar' | 'noncanonical' | 'extrapad' | 'midpad' | 'latin1' | 'hex';
 
 /** Encodes bytes as standard Base64, or as one of the almost-Base64 forms a strict decoder must reject. */
 export function encodeBase64(bytes: Uint8Array, variant: Base64Variant, at = 0): string {

@@ -37,11 +37,28 @@ export interface TestNode {
 }
 
 export async function startTestNode(
-  options: { databaseUrl?: string; clock?: Clock; healthMaxAgeMs?: number; idleTimeoutMs?: number; shamir?: { shares: number; threshold: number }; root?: RootConfig; audit?: AuditConfig; metricsPublic?: boolean; throttle?: NodeOptions['throttle'] } = {},
+  options: {
+    databaseUrl?: string;
+    clock?: Clock;
+    healthMaxAgeMs?: number;
+    idleTimeoutMs?: number;
+    shamir?: { shares: number; threshold: number };
+    root?: RootConfig;
+    audit?: AuditConfig;
+    metricsPublic?: boolean;
+    throttle?: NodeOptions['throttle'];
+  } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
   const clock = options.clock ?? systemClock;
-  const init = await initDataDir({ dataDir, databaseUrl: options.databaseUrl, demo: true, clock, shamir: options.shamir, root: options.root });
+  const init = await initDataDir({
+    dataDir,
+    databaseUrl: options.databaseUrl,
+    demo: true,
+    clock,
+    shamir: options.shamir,
+    root: options.root,
+  });
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {

@@ -200,7 +200,14 @@ export function signRawPath(options: RawSignOptions): Record<string, string> {
   const signed: Record<string, string> = { ...options.extraSignedHeaders, host: options.host, 'x-amz-date': time };
   const names = Object.keys(signed).sort();
   const canonicalHeaders = names.map((n) => `${n}:${signed[n]!.trim().replace(/\s+/g, ' ')}\n`).join('');
-  const canonicalRequest = [options.method ?? 'POST', uri, canonicalQuery(query), canonicalHeaders, names.join(';'), sha256Hex(options.body)].join('\n');
+  const canonicalRequest = [
+    options.method ?? 'POST',
+    uri,
+    canonicalQuery(query),
+    canonicalHeaders,
+    names.join(';'),
+    sha256Hex(options.body),
+  ].join('\n');
   const scope = `${day}/${options.region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', time, scope, sha256Hex(canonicalRequest)].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${options.secret}`, day), options.region), service), 'aws4_request');
@@ -209,12 +216,18 @@ export function signRawPath(options: RawSignOptions): Record<string, string> {
     ...signed,
     authorization: `AWS4-HMAC-SHA256 Credential=${options.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
   };
-  if (options.contentType !== null && headers['content-type'] === undefined) headers['content-type'] = options.contentType ?? 'application/json';
+  if (options.contentType !== null && headers['content-type'] === undefined)
+    headers['content-type'] = options.contentType ?? 'application/json';
   return headers;
 }
 
 /** signRawPath with the node's host, region and demo credential. */
-export function signForNode(node: TestNode, path: string, body: string | Buffer, extra: Partial<RawSignOptions> = {}): Record<string, string> {
+export function signForNode(
+  node: TestNode,
+  path: string,
+  body: string | Buffer,
+  extra: Partial<RawSignOptions> = {},
+): Record<string, string> {
   return signRawPath({
     host: node.host,
     path,

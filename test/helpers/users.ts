@@ -20,7 +20,17 @@ export async function createUsers(node: TestNode, users: readonly (readonly [nam
 type ActAs = Awaited<ReturnType<typeof createUsers>>;
 
 /** Makes `operations` on the demo group wait for two users of the `approver` role, set by `administrator`. */
-export async function requireTwoApprovers(as: ActAs, administrator: string, operations: readonly string[], expiresAfterHours = 1): Promise<void> {
-  const policy = await as(administrator, 'PUT', '/groups/demo/approval-policy', { operations, approvers: { role: 'approver' }, required: 2, expiresAfterHours });
+export async function requireTwoApprovers(
+  as: ActAs,
+  administrator: string,
+  operations: readonly string[],
+  expiresAfterHours = 1,
+): Promise<void> {
+  const policy = await as(administrator, 'PUT', '/groups/demo/approval-policy', {
+    operations,
+    approvers: { role: 'approver' },
+    required: 2,
+    expiresAfterHours,
+  });
   assert.equal(policy.status, 200, policy.text);
 }

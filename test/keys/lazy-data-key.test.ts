@@ -32,7 +32,10 @@ describe('a key opened on first use', () => {
       if (attempts === 1) throw new Error('token not present');
       return real;
     });
-    await assert.rejects(Promise.all([key.encrypt(iv, Buffer.from('a'), aad), key.encrypt(iv, Buffer.from('b'), aad)]), /token not present/);
+    await assert.rejects(
+      Promise.all([key.encrypt(iv, Buffer.from('a'), aad), key.encrypt(iv, Buffer.from('b'), aad)]),
+      /token not present/,
+    );
     assert.equal(attempts, 1);
     const { ciphertext, tag } = await key.encrypt(iv, Buffer.from('again'), aad);
     assert.equal((await real.decrypt(iv, ciphertext, aad, tag)).toString(), 'again');

@@ -40,7 +40,13 @@ function nodeOn(store: Store, clock: ManualClock) {
   const root = recordingRoot();
   const live = new LiveState();
   const deps = { store, root, live, clock, newId: randomUUID };
-  return { root, live, keys: createKeyService(deps), keystores: createKeystoreService(deps), killSwitch: createKillSwitch({ store, clock }) };
+  return {
+    root,
+    live,
+    keys: createKeyService(deps),
+    keystores: createKeystoreService(deps),
+    killSwitch: createKillSwitch({ store, clock }),
+  };
 }
 
 async function rejectsWith(promise: Promise<unknown>, kind: ManagementError['kind'], message: RegExp) {
@@ -134,8 +140,20 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
       assert.equal((await keys.destroyVersion({ id, version: 1 })).state, 'DESTROYED');
       assert.equal(node.root.destroyed.length, destroysBefore + 1);
       const versions = await store.listKeyVersions((await store.listKeys()).find((k) => k.externalId === id)!.id);
-      assert.deepEqual(versions.map((v) => [v.version, v.state, v.sealedMaterial.length]), [[1, 'DESTROYED', 0], [2, 'ENABLED', 61]]);
-      assert.deepEqual((await keys.listVersions({ id })).map((v) => [v.version, v.current, v.decrypts]), [[1, false, false], [2, true, true]]);
+      assert.deepEqual(
+        versions.map((v) => [v.version, v.state, v.sealedMaterial.length]),
+        [
+          [1, 'DESTROYED', 0],
+          [2, 'ENABLED', 61],
+        ],
+      );
+      assert.deepEqual(
+        (await keys.listVersions({ id })).map((v) => [v.version, v.current, v.decrypts]),
+        [
+          [1, false, false],
+          [2, true, true],
+        ],
+      );
     });
 
     it('the scheduler rotates due keys and destroys keys past their deletion date, recording each as the system actor', async () => {
@@ -145,24 +163,47 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
       await keys.scheduleDeletion({ id: deleting, days: 7 });
       const events: AdminEvent[] = [];
       const sink: AdminEventSink = { record: async (event) => void events.push(event) };
-      const scheduler = startRotationScheduler({ keys, nodeId: 'node-a', logger: pino({ level: 'silent' }), events: sink, intervalMs: 3_600_000 });
+      const scheduler = startRotationScheduler({
+        keys,
+        nodeId: 'node-a',
+        logger: pino({ level: 'silent' }),
+        events: sink,
+        intervalMs: 3_600_000,
+      });
       try {
         clock.advance(7 * DAY);
         const first = await scheduler.tick();
-        assert.deepEqual(first.destroyed.map((d) => d.key), [deleting]);
-        assert.deepEqual(first.rotated.filter((r) => r.key === rotating), []);
+        assert.deepEqual(
+          first.destroyed.map((d) => d.key),
+          [deleting],
+        );
+        assert.deepEqual(
+          first.rotated.filter((r) => r.key === rotating),
+          [],
+        );
         assert.equal((await keys.show(deleting)).status, 'DESTROYED');
-        assert.ok(node.root.destroyed.some((d) => d.endsWith(':61')), 'the root was asked to destroy the material');
+        assert.ok(
+          node.root.destroyed.some((d) => d.endsWith(':61')),
+          'the root was asked to destroy the material',
+        );
         assert.equal(node.live.key((await store.listKeys())[0]!.groupId, deleting)?.versions.size, 0, 'the data plane forgot it');
         await rejectsWith(keys.create({ id: deleting, keystore: 'ks' }), 'conflict', /never reused/);
 
         clock.advance(83 * DAY);
         const second = await scheduler.tick();
-        assert.deepEqual(second.rotated.filter((r) => r.key === rotating).map((r) => r.version), [2]);
-        assert.equal((await keys.show(rotating)).nextRotationAt, new Date(clock.now() + 90 * DAY).toISOString());
-        assert.deepEqual((await scheduler.tick()).rotated.filter((r) => r.key === rotating), []);
         assert.deepEqual(
-          events.filter((e) => e.target?.key === rotating || e.target?.key === deleting).map((e) => [e.actor, e.action, e.target?.key, e.outcome]),
+          second.rotated.filter((r) => r.key === rotating).map((r) => r.version),
+          [2],
+        );
+        assert.equal((await keys.show(rotating)).nextRotationAt, new Date(clock.now() + 90 * DAY).toISOString());
+        assert.deepEqual(
+          (await scheduler.tick()).rotated.filter((r) => r.key === rotating),
+          [],
+        );
+        assert.deepEqual(
+          events
+            .filter((e) => e.target?.key === rotating || e.target?.key === deleting)
+            .map((e) => [e.actor, e.action, e.target?.key, e.outcome]),
           [
             [{ kind: 'system', id: 'node-a', name: 'scheduler' }, 'key.destroy', deleting, 'success'],
             [{ kind: 'system', id: 'node-a', name: 'scheduler' }, 'key.rotate', rotating, 'success'],
@@ -178,8 +219,14 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
       const record = (await store.listKeys()).find((k) => k.externalId === id)!;
       await store.updateKey(record.id, { status: 'DESTROYED' }, clock.now());
       await keys.runDue();
-      assert.deepEqual((await store.listKeyVersions(record.id)).map((v) => [v.state, v.sealedMaterial.length]), [['DESTROYED', 0]]);
-      assert.deepEqual((await store.listKeysDue(clock.now())).filter((k) => k.id === record.id), []);
+      assert.deepEqual(
+        (await store.listKeyVersions(record.id)).map((v) => [v.state, v.sealedMaterial.length]),
+        [['DESTROYED', 0]],
+      );
+      assert.deepEqual(
+        (await store.listKeysDue(clock.now())).filter((k) => k.id === record.id),
+        [],
+      );
     });
 
     it('a destruction the root of trust refuses is reported as a failure, the key stays unusable, and the next pass finishes it', async () => {
@@ -188,7 +235,11 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
       const root = failing.root;
       const flaky = createKeyService({
         store,
-        root: { ...root, destroyKeyMaterial: async (reference, context) => (refusals-- > 0 ? Promise.reject(new Error('HSM session lost')) : root.destroyKeyMaterial(reference, context)) },
+        root: {
+          ...root,
+          destroyKeyMaterial: async (reference, context) =>
+            refusals-- > 0 ? Promise.reject(new Error('HSM session lost')) : root.destroyKeyMaterial(reference, context),
+        },
         live: failing.live,
         clock,
         newId: randomUUID,
@@ -197,16 +248,31 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
       await keys.scheduleDeletion({ id, days: 7 });
       clock.advance(7 * DAY);
       const events: AdminEvent[] = [];
-      const scheduler = startRotationScheduler({ keys: flaky, nodeId: 'node-b', logger: pino({ level: 'silent' }), events: { record: async (e) => void events.push(e) }, intervalMs: 3_600_000 });
+      const scheduler = startRotationScheduler({
+        keys: flaky,
+        nodeId: 'node-b',
+        logger: pino({ level: 'silent' }),
+        events: { record: async (e) => void events.push(e) },
+        intervalMs: 3_600_000,
+      });
       try {
         const first = await scheduler.tick();
-        assert.deepEqual(first.failed.map((f) => [f.key, f.action, f.reason]), [[id, 'destroy', 'HSM session lost']]);
-        assert.deepEqual(events.map((e) => [e.action, e.outcome, e.detail]), [['key.destroy', 'failure', 'HSM session lost']]);
+        assert.deepEqual(
+          first.failed.map((f) => [f.key, f.action, f.reason]),
+          [[id, 'destroy', 'HSM session lost']],
+        );
+        assert.deepEqual(
+          events.map((e) => [e.action, e.outcome, e.detail]),
+          [['key.destroy', 'failure', 'HSM session lost']],
+        );
         assert.equal((await keys.show(id)).status, 'DESTROYED', 'the key is never usable again, whatever the root says');
         const second = await scheduler.tick();
         assert.deepEqual(second.failed, []);
         const record = (await store.listKeys()).find((k) => k.externalId === id)!;
-        assert.deepEqual((await store.listKeyVersions(record.id)).map((v) => [v.state, v.sealedMaterial.length]), [['DESTROYED', 0]]);
+        assert.deepEqual(
+          (await store.listKeyVersions(record.id)).map((v) => [v.state, v.sealedMaterial.length]),
+          [['DESTROYED', 0]],
+        );
       } finally {
         await scheduler.stop();
       }
@@ -222,11 +288,18 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
       clock.advance(7 * DAY);
       const [a, b] = await Promise.all([keys.runDue(), other.keys.runDue()]);
       const rotations = [...a.rotated, ...b.rotated].filter((r) => r.key === rotating);
-      assert.deepEqual(rotations.map((r) => r.version), [2], JSON.stringify({ a, b }));
+      assert.deepEqual(
+        rotations.map((r) => r.version),
+        [2],
+        JSON.stringify({ a, b }),
+      );
       assert.deepEqual([...a.destroyed, ...b.destroyed].filter((d) => d.key === deleting).length, 1);
       assert.deepEqual([...a.failed, ...b.failed], []);
       const record = (await store.listKeys()).find((k) => k.externalId === rotating)!;
-      assert.deepEqual((await store.listKeyVersions(record.id)).map((v) => v.version), [1, 2]);
+      assert.deepEqual(
+        (await store.listKeyVersions(record.id)).map((v) => v.version),
+        [1, 2],
+      );
 
       await other.keys.syncLive();
       assert.equal(other.live.key(record.groupId, rotating)?.record.currentVersion, 2);
@@ -259,7 +332,21 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
         writeFileSync(plain, material);
         const result = spawnSync(
           'openssl',
-          ['pkeyutl', '-encrypt', '-pubin', '-inkey', pub, '-in', plain, '-out', wrapped, '-pkeyopt', 'rsa_padding_mode:oaep', '-pkeyopt', 'rsa_oaep_md:sha256'],
+          [
+            'pkeyutl',
+            '-encrypt',
+            '-pubin',
+            '-inkey',
+            pub,
+            '-in',
+            plain,
+            '-out',
+            wrapped,
+            '-pkeyopt',
+            'rsa_padding_mode:oaep',
+            '-pkeyopt',
+            'rsa_oaep_md:sha256',
+          ],
           { encoding: 'utf8' },
         );
         assert.equal(result.status, 0, result.stderr);
@@ -271,7 +358,13 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
         assert.match(wrapping.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
         assert.equal(wrapping.expiresAt, new Date(clock.now() + DAY).toISOString());
         const material = randomBytes(32);
-        const imported = await keys.importKey({ id: 'byok', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: opensslWrap(wrapping.publicKeyPem, material), tags: { origin: 'hsm-a' } });
+        const imported = await keys.importKey({
+          id: 'byok',
+          keystore: 'ks',
+          wrappingKeyId: wrapping.wrappingKeyId,
+          wrappedKey: opensslWrap(wrapping.publicKeyPem, material),
+          tags: { origin: 'hsm-a' },
+        });
         assert.equal(imported.currentVersion, 1);
         assert.deepEqual(imported.tags, { origin: 'hsm-a' });
 
@@ -286,61 +379,113 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
 
         // The same wrapping key cannot be used twice; a new one adds version 2 to the existing key.
         await rejectsWith(
-          keys.importKey({ id: 'byok', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: opensslWrap(wrapping.publicKeyPem, randomBytes(32)) }),
+          keys.importKey({
+            id: 'byok',
+            wrappingKeyId: wrapping.wrappingKeyId,
+            wrappedKey: opensslWrap(wrapping.publicKeyPem, randomBytes(32)),
+          }),
           'invalid',
           /was already used; ask for a new one/,
         );
         const second = await keys.createImportWrappingKey();
-        const next = await keys.importKey({ id: 'byok', wrappingKeyId: second.wrappingKeyId, wrappedKey: opensslWrap(second.publicKeyPem, randomBytes(32)), into: 'new-version' });
+        const next = await keys.importKey({
+          id: 'byok',
+          wrappingKeyId: second.wrappingKeyId,
+          wrappedKey: opensslWrap(second.publicKeyPem, randomBytes(32)),
+          into: 'new-version',
+        });
         assert.equal(next.currentVersion, 2);
-        assert.deepEqual((await keys.listVersions({ id: 'byok' })).map((v) => v.origin), ['IMPORTED', 'IMPORTED']);
+        assert.deepEqual(
+          (await keys.listVersions({ id: 'byok' })).map((v) => v.origin),
+          ['IMPORTED', 'IMPORTED'],
+        );
         // The private half is stored sealed, never as a PEM or DER key in the clear.
-        const rows = await store.db.withTables<{ import_wrapping_keys: { sealed_private_key: Buffer } }>().selectFrom('import_wrapping_keys').select('sealed_private_key').execute();
+        const rows = await store.db
+          .withTables<{ import_wrapping_keys: { sealed_private_key: Buffer } }>()
+          .selectFrom('import_wrapping_keys')
+          .select('sealed_private_key')
+          .execute();
         assert.ok(rows.every((r) => !r.sealed_private_key.includes(Buffer.from('PRIVATE KEY')) && r.sealed_private_key[0] === 0x01));
       });
 
       it('refuses unknown, expired, wrong-size and garbage uploads in one line, creating nothing', async () => {
         const wrapping = await keys.createImportWrappingKey();
         const good = opensslWrap(wrapping.publicKeyPem, randomBytes(32));
-        await rejectsWith(keys.importKey({ id: 'byok-x', keystore: 'ks', wrappingKeyId: 'nope', wrappedKey: good }), 'not-found', /no import wrapping key "nope"/);
         await rejectsWith(
-          keys.importKey({ id: 'byok-x', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: opensslWrap(wrapping.publicKeyPem, randomBytes(16)) }),
+          keys.importKey({ id: 'byok-x', keystore: 'ks', wrappingKeyId: 'nope', wrappedKey: good }),
+          'not-found',
+          /no import wrapping key "nope"/,
+        );
+        await rejectsWith(
+          keys.importKey({
+            id: 'byok-x',
+            keystore: 'ks',
+            wrappingKeyId: wrapping.wrappingKeyId,
+            wrappedKey: opensslWrap(wrapping.publicKeyPem, randomBytes(16)),
+          }),
           'invalid',
           /holds 16 bytes; it must be a 256-bit/,
         );
-        await rejectsWith(keys.importKey({ id: 'byok-x', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: randomBytes(384).toString('base64') }), 'invalid', /does not decrypt/);
-        await rejectsWith(keys.importKey({ id: 'byok-x', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: 'AAAA' }), 'invalid', /base64 of 384 bytes/);
-        await rejectsWith(keys.importKey({ id: 'byok', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: good, into: 'new-key' }), 'conflict', /already exists/);
+        await rejectsWith(
+          keys.importKey({
+            id: 'byok-x',
+            keystore: 'ks',
+            wrappingKeyId: wrapping.wrappingKeyId,
+            wrappedKey: randomBytes(384).toString('base64'),
+          }),
+          'invalid',
+          /does not decrypt/,
+        );
+        await rejectsWith(
+          keys.importKey({ id: 'byok-x', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: 'AAAA' }),
+          'invalid',
+          /base64 of 384 bytes/,
+        );
+        await rejectsWith(
+          keys.importKey({ id: 'byok', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: good, into: 'new-key' }),
+          'conflict',
+          /already exists/,
+        );
         clock.advance(DAY);
-        await rejectsWith(keys.importKey({ id: 'byok-x', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: good }), 'invalid', /expired at .*ask for a new one/);
+        await rejectsWith(
+          keys.importKey({ id: 'byok-x', keystore: 'ks', wrappingKeyId: wrapping.wrappingKeyId, wrappedKey: good }),
+          'invalid',
+          /expired at .*ask for a new one/,
+        );
         await rejectsWith(keys.show('byok-x'), 'not-found', /no key "byok-x"/);
       });
     });
   });
 }
 
-suite('SQLite', (() => {
-  let dir = '';
-  return {
-    async setUp() {
-      dir = mkdtempSync(join(tmpdir(), 'keyhold-lifecycle-'));
-    },
-    store: () => openStore({ sqlitePath: join(dir, 'keyhold.db') }),
-    async tearDown() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-})());
+suite(
+  'SQLite',
+  (() => {
+    let dir = '';
+    return {
+      async setUp() {
+        dir = mkdtempSync(join(tmpdir(), 'keyhold-lifecycle-'));
+      },
+      store: () => openStore({ sqlitePath: join(dir, 'keyhold.db') }),
+      async tearDown() {
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  })(),
+);
 
-suite('PostgreSQL', (() => {
-  let database: ScratchDatabase | undefined;
-  return {
-    async setUp() {
-      database = await createScratchDatabase();
-    },
-    store: () => openStore({ databaseUrl: database!.url }),
-    async tearDown() {
-      await database?.drop();
-    },
-  };
-})());
+suite(
+  'PostgreSQL',
+  (() => {
+    let database: ScratchDatabase | undefined;
+    return {
+      async setUp() {
+        database = await createScratchDatabase();
+      },
+      store: () => openStore({ databaseUrl: database!.url }),
+      async tearDown() {
+        await database?.drop();
+      },
+    };
+  })(),
+);

@@ -2,14 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ManualClock } from '../../src/core/clock.js';
-import {
-  additionalDataFor,
-  canonicalEncryptionContext,
-  openInner,
-  parseBlob,
-  sealInner,
-  serializeBlob,
-} from '../../src/kms-sim/blob.js';
+import { additionalDataFor, canonicalEncryptionContext, openInner, parseBlob, sealInner, serializeBlob } from '../../src/kms-sim/blob.js';
 import { createKmsSigner } from '../../src/kms-sim/signer.js';
 
 describe('simulator blob (kms-behaviour.md §5.7)', () => {

@@ -23,10 +23,21 @@ import { ACCESS_KEY_ID, PREFIX, SECRET, startServer, testCertificate } from './f
 const ALL_CHECKS = Object.values(DOCTOR_CHECK_NAMES);
 
 function doctorOptions(server: LoopbackXksServer, overrides: Partial<DoctorOptions> = {}): DoctorOptions {
-  return { endpoint: server.url, prefix: PREFIX, accessKeyId: ACCESS_KEY_ID, secret: SECRET, keyId: 'key-1', ca: testCertificate().cert, ...overrides };
+  return {
+    endpoint: server.url,
+    prefix: PREFIX,
+    accessKeyId: ACCESS_KEY_ID,
+    secret: SECRET,
+    keyId: 'key-1',
+    ca: testCertificate().cert,
+    ...overrides,
+  };
 }
 
-async function doctorAgainst(serverOptions: Partial<LoopbackXksServerOptions>, overrides: Partial<DoctorOptions> = {}): Promise<DoctorReport> {
+async function doctorAgainst(
+  serverOptions: Partial<LoopbackXksServerOptions>,
+  overrides: Partial<DoctorOptions> = {},
+): Promise<DoctorReport> {
   const server = await startServer(serverOptions);
   try {
     return await runDoctor(doctorOptions(server, overrides));
@@ -46,7 +57,10 @@ function detailOf(report: DoctorReport, name: string): string {
 describe('runDoctor', () => {
   it('passes a conforming proxy on every check, in order', async () => {
     const report = await doctorAgainst({});
-    assert.deepEqual(report.checks.map((check) => check.name), ALL_CHECKS);
+    assert.deepEqual(
+      report.checks.map((check) => check.name),
+      ALL_CHECKS,
+    );
     assert.deepEqual(failedChecks(report), [], JSON.stringify(report.checks, null, 1));
     assert.equal(report.ok, true);
     assert.match(detailOf(report, DOCTOR_CHECK_NAMES.wrongContext), /InvalidCiphertextException/);
@@ -80,7 +94,12 @@ describe('runDoctor', () => {
   it('fails a proxy that returns the plaintext as "ciphertext"', async () => {
     const report = await doctorAgainst({ misbehave: ['plaintext-as-ciphertext'] });
     assert.equal(report.ok, false);
-    for (const name of [DOCTOR_CHECK_NAMES.dataKey, DOCTOR_CHECK_NAMES.context, DOCTOR_CHECK_NAMES.cdiv, DOCTOR_CHECK_NAMES.tamperedCiphertext]) {
+    for (const name of [
+      DOCTOR_CHECK_NAMES.dataKey,
+      DOCTOR_CHECK_NAMES.context,
+      DOCTOR_CHECK_NAMES.cdiv,
+      DOCTOR_CHECK_NAMES.tamperedCiphertext,
+    ]) {
       assert.ok(failedChecks(report).includes(name), name);
     }
     assert.match(detailOf(report, DOCTOR_CHECK_NAMES.dataKey), /ciphertext-differs-from-plaintext/);
@@ -152,12 +171,28 @@ describe('keyhold doctor command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'doctor-ca-'));
     const caFile = join(dir, 'ca.pem');
     writeFileSync(caFile, testCertificate().cert);
-    const args = ['--endpoint', server.url, '--prefix', PREFIX, '--access-key-id', ACCESS_KEY_ID, '--secret', SECRET, '--key', 'key-1', '--ca', caFile];
+    const args = [
+      '--endpoint',
+      server.url,
+      '--prefix',
+      PREFIX,
+      '--access-key-id',
+      ACCESS_KEY_ID,
+      '--secret',
+      SECRET,
+      '--key',
+      'key-1',
+      '--ca',
+      caFile,
+    ];
     try {
       const good = await runCommand(args);
       assert.equal(good.exitCode, 0);
       assert.equal(good.lines.length, 1 + ALL_CHECKS.length + 1);
-      assert.ok(good.lines.slice(1, -1).every((line) => line.startsWith('PASS ') && line.includes(' — ')), good.lines.join('\n'));
+      assert.ok(
+        good.lines.slice(1, -1).every((line) => line.startsWith('PASS ') && line.includes(' — ')),
+        good.lines.join('\n'),
+      );
       assert.equal(good.lines.at(-1), `doctor: all ${ALL_CHECKS.length} checks passed`);
       assert.equal(good.lines.join('\n').includes(SECRET), false);
 
@@ -173,11 +208,16 @@ describe('keyhold doctor command', () => {
   });
 
   it('formats reports', () => {
-    assert.deepEqual(formatReport({ ok: false, checks: [{ name: 'a', ok: true, detail: 'fine' }, { name: 'b', ok: false, detail: 'bad' }] }), [
-      'PASS a — fine',
-      'FAIL b — bad',
-      'doctor: 1 of 2 checks failed',
-    ]);
+    assert.deepEqual(
+      formatReport({
+        ok: false,
+        checks: [
+          { name: 'a', ok: true, detail: 'fine' },
+          { name: 'b', ok: false, detail: 'bad' },
+        ],
+      }),
+      ['PASS a — fine', 'FAIL b — bad', 'doctor: 1 of 2 checks failed'],
+    );
   });
 
   it('turns bad flag values into usage errors with exit code 2', async () => {
@@ -207,8 +247,20 @@ describe('keyhold doctor command', () => {
     writeFileSync(join(dir, 'ca.pem'), testCertificate().cert);
     try {
       const result = await runCli([
-        '--endpoint', server.url, '--prefix', PREFIX, '--access-key-id', ACCESS_KEY_ID, '--secret', SECRET,
-        '--key', 'key-1', '--ca', join(dir, 'ca.pem'), '--timeout-ms', '2000',
+        '--endpoint',
+        server.url,
+        '--prefix',
+        PREFIX,
+        '--access-key-id',
+        ACCESS_KEY_ID,
+        '--secret',
+        SECRET,
+        '--key',
+        'key-1',
+        '--ca',
+        join(dir, 'ca.pem'),
+        '--timeout-ms',
+        '2000',
       ]);
       assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
       assert.match(result.stdout, new RegExp(`doctor: all ${ALL_CHECKS.length} checks passed`));

@@ -115,7 +115,10 @@ describe('XksProxyErrors classification (kms-behaviour.md §5.5)', () => {
     for (const name of ['AuthenticationFailedException', 'AccessDeniedException', 'KeyNotFoundException', 'ValidationException'] as const) {
       assert.deepEqual(classifyForMetrics(proxyError(name)), { errorType: 'Non-retryable errors', exceptionName: name });
     }
-    assert.deepEqual(classifyForMetrics(transport('timeout')), { errorType: 'Retryable errors', exceptionName: 'XksProxyUnreachableException' });
+    assert.deepEqual(classifyForMetrics(transport('timeout')), {
+      errorType: 'Retryable errors',
+      exceptionName: 'XksProxyUnreachableException',
+    });
     assert.equal(classifyForMetrics({ kind: 'malformed-response' }).errorType, 'Non-retryable errors');
   });
 });

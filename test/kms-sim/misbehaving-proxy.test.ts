@@ -97,7 +97,10 @@ describe('health answers that must fail Create and Connect', () => {
 
   it('all EKMs UNAVAILABLE: create → XksProxyUriUnreachableException; connect → XKS_PROXY_NOT_REACHABLE', () =>
     withProxy({ misbehave: ['health-all-unavailable'] }, async (server, sim) => {
-      await assert.rejects(sim.createCustomKeyStore(storeInput(server)), kmsError('XksProxyUriUnreachableException', KMS_MESSAGES.unhealthy));
+      await assert.rejects(
+        sim.createCustomKeyStore(storeInput(server)),
+        kmsError('XksProxyUriUnreachableException', KMS_MESSAGES.unhealthy),
+      );
       server.misbehave.delete('health-all-unavailable');
       const store = await sim.createCustomKeyStore(storeInput(server));
       server.misbehave.add('health-all-unavailable');
@@ -114,7 +117,10 @@ describe('health answers that must fail Create and Connect', () => {
     withProxy({}, async (server, sim) => {
       const input = storeInput(server);
       const wrong = { ...input, credential: { ...input.credential, secretAccessKey: 'TheWrongSecretButStillAValidLookingOne12345=' } };
-      await assert.rejects(sim.createCustomKeyStore(wrong), kmsError('XksProxyIncorrectAuthenticationCredentialException', KMS_MESSAGES.authenticationFailed));
+      await assert.rejects(
+        sim.createCustomKeyStore(wrong),
+        kmsError('XksProxyIncorrectAuthenticationCredentialException', KMS_MESSAGES.authenticationFailed),
+      );
       const store = await sim.createCustomKeyStore(input);
       server.credentials[input.credential.accessKeyId] = 'rotated-away';
       assert.equal((await sim.connectCustomKeyStore(store.id)).connectionErrorCode, 'INVALID_CREDENTIALS');
@@ -176,4 +182,3 @@ describe('timeouts (250 ms, one retry on network timeout)', () => {
       );
     }));
 });
-

@@ -63,7 +63,9 @@ describe('simulator against a conforming proxy', () => {
     const request = server.requests.at(-1)!;
     assert.match(
       String(request.headers.authorization),
-      new RegExp(`^AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/\\d{8}/us-east-1/kms-xks-proxy/aws4_request, SignedHeaders=host;x-amz-date, Signature=[0-9a-f]{64}$`),
+      new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=${ACCESS_KEY_ID}/\\d{8}/us-east-1/kms-xks-proxy/aws4_request, SignedHeaders=host;x-amz-date, Signature=[0-9a-f]{64}$`,
+      ),
     );
     assert.equal(request.headers['content-type'], 'application/json');
     assert.equal(request.headers['x-amz-content-sha256'], undefined);
@@ -91,7 +93,10 @@ describe('simulator against a conforming proxy', () => {
 
     const encrypted = await sim.encrypt({ keyId: key.keyId, plaintext, encryptionContext: context });
     assert.equal(encrypted.keyId, key.arn);
-    const decrypted = await sim.decrypt({ ciphertextBlob: encrypted.ciphertextBlob, encryptionContext: { purpose: 'test', tenant: 'acme' } });
+    const decrypted = await sim.decrypt({
+      ciphertextBlob: encrypted.ciphertextBlob,
+      encryptionContext: { purpose: 'test', tenant: 'acme' },
+    });
     assert.deepEqual(decrypted.plaintext, plaintext);
 
     const dataKey = await sim.generateDataKey({ keyId: key.arn });
@@ -115,7 +120,10 @@ describe('simulator against a conforming proxy', () => {
     assert.equal(decryptLeg?.path, `${URI_PATH}/keys/key-1/decrypt`);
     assert.equal((encryptLeg?.json?.requestMetadata as Record<string, unknown>).kmsOperation, 'ReEncrypt');
     assert.equal(encryptLeg?.path, `${URI_PATH}/keys/key-2/encrypt`);
-    assert.deepEqual((await sim.decrypt({ ciphertextBlob: reEncrypted.ciphertextBlob, encryptionContext: { moved: 'yes' } })).plaintext, plaintext);
+    assert.deepEqual(
+      (await sim.decrypt({ ciphertextBlob: reEncrypted.ciphertextBlob, encryptionContext: { moved: 'yes' } })).plaintext,
+      plaintext,
+    );
   });
 
   it('never shows the proxy the caller plaintext, and keeps only proxy outputs in the blob', async () => {
@@ -151,7 +159,13 @@ describe('simulator against a conforming proxy', () => {
     const { ciphertextBlob } = await sim.encrypt({
       keyId: key.keyId,
       plaintext: Buffer.from('y'),
-      requestMetadata: { kmsOperation: 'BulkEncrypt', awsPrincipalArn: longArn, kmsViaService: 'ebs', sourceIdentity: 'alice', kmsRequestId: 'not-a-uuid' },
+      requestMetadata: {
+        kmsOperation: 'BulkEncrypt',
+        awsPrincipalArn: longArn,
+        kmsViaService: 'ebs',
+        sourceIdentity: 'alice',
+        kmsRequestId: 'not-a-uuid',
+      },
     });
     const sent = server.requests.at(-1)?.json?.requestMetadata as Record<string, unknown>;
     assert.equal(sent.kmsOperation, 'BulkEncrypt');
@@ -209,7 +223,10 @@ describe('simulator against a conforming proxy', () => {
     await assert.rejects(sim.decrypt({ ciphertextBlob: ciphertextBlob.subarray(1) }), rejectsWith('InvalidCiphertextException'));
     await assert.rejects(sim.decrypt({ ciphertextBlob, keyId: other.keyId }), rejectsWith('IncorrectKeyException'));
     await assert.rejects(sim.encrypt({ keyId: key.keyId, plaintext: Buffer.alloc(4097) }), rejectsWith('ValidationException'));
-    await assert.rejects(sim.encrypt({ keyId: '00000000-0000-0000-0000-000000000000', plaintext: Buffer.from('x') }), rejectsWith('NotFoundException'));
+    await assert.rejects(
+      sim.encrypt({ keyId: '00000000-0000-0000-0000-000000000000', plaintext: Buffer.from('x') }),
+      rejectsWith('NotFoundException'),
+    );
     assert.equal(server.requests.length, count);
     // 4096 bytes of caller plaintext is 4124 bytes at the proxy: within the 4300-byte minimum.
     const big = await sim.encrypt({ keyId: key.keyId, plaintext: Buffer.alloc(4096, 1) });
@@ -246,7 +263,10 @@ describe('simulator against a conforming proxy', () => {
     );
     delete external['key-2']!.keyStatus;
     external['key-2']!.keyUsage = ['DECRYPT'];
-    await assert.rejects(sim.encrypt({ keyId: key.keyId, plaintext: Buffer.from('x') }), rejectsWith('KMSInvalidStateException', KMS_MESSAGES.externalKeyUsage));
+    await assert.rejects(
+      sim.encrypt({ keyId: key.keyId, plaintext: Buffer.from('x') }),
+      rejectsWith('KMSInvalidStateException', KMS_MESSAGES.externalKeyUsage),
+    );
     delete external['key-2']!.keyUsage;
     const saved = external['key-2']!;
     delete external['key-2'];
@@ -263,7 +283,10 @@ describe('simulator against a conforming proxy', () => {
     await assert.rejects(create('no-such-key'), rejectsWith('XksKeyNotFoundException', KMS_MESSAGES.createKeyExternalKeyNotFound));
     await assert.rejects(
       create('disabled-key'),
-      rejectsWith('XksKeyInvalidConfigurationException', 'The status of the external key must be ENABLED. The status of specified external key is DISABLED.'),
+      rejectsWith(
+        'XksKeyInvalidConfigurationException',
+        'The status of the external key must be ENABLED. The status of specified external key is DISABLED.',
+      ),
     );
     await assert.rejects(
       create('encrypt-only'),
@@ -274,7 +297,10 @@ describe('simulator against a conforming proxy', () => {
     );
     await assert.rejects(
       create('rsa-key'),
-      rejectsWith('XksKeyInvalidConfigurationException', 'The key spec of the external key must be AES_256. The key spec of specified external key is RSA_2048.'),
+      rejectsWith(
+        'XksKeyInvalidConfigurationException',
+        'The key spec of the external key must be AES_256. The key spec of specified external key is RSA_2048.',
+      ),
     );
     await assert.rejects(create('bad id!'), rejectsWith('ValidationException'));
     await create('key-1');
@@ -287,7 +313,10 @@ describe('simulator against a conforming proxy', () => {
     await assert.rejects(sim.createCustomKeyStore({ ...input, uriPath: '/demo/kms/xks/v2/extra' }), rejectsWith('ValidationException'));
     await assert.rejects(sim.createCustomKeyStore({ ...input, uriEndpoint: 'http://localhost' }), rejectsWith('ValidationException'));
     await assert.rejects(
-      sim.createCustomKeyStore({ ...input, credential: { accessKeyId: 'lowercase-not-allowed-here', secretAccessKey: input.credential.secretAccessKey } }),
+      sim.createCustomKeyStore({
+        ...input,
+        credential: { accessKeyId: 'lowercase-not-allowed-here', secretAccessKey: input.credential.secretAccessKey },
+      }),
       rejectsWith('ValidationException'),
     );
     await assert.rejects(
@@ -313,7 +342,11 @@ describe('simulator against a conforming proxy', () => {
     assert.equal(sim.describeCustomKeyStore(store.id).accessKeyId, ACCESS_KEY_ID);
 
     credentials[newCredential.accessKeyId] = newCredential.secretAccessKey;
-    const updated = await sim.updateCustomKeyStore({ customKeyStoreId: store.id, credential: newCredential, newName: `renamed-${store.id}` });
+    const updated = await sim.updateCustomKeyStore({
+      customKeyStoreId: store.id,
+      credential: newCredential,
+      newName: `renamed-${store.id}`,
+    });
     assert.equal(updated.accessKeyId, newCredential.accessKeyId);
     assert.equal(updated.connectionState, 'CONNECTED');
     await assert.rejects(
@@ -330,9 +363,9 @@ describe('simulator against a conforming proxy', () => {
   it('records XksProxyErrors/XksProxyLatency for every call', async () => {
     sim.metrics.reset();
     const { key } = await connectedKey(sim, server, 'key-1');
-    await sim.encrypt({ keyId: key.keyId, plaintext: Buffer.from('x'), encryptionContext: { a: 'b' } }).then(({ ciphertextBlob }) =>
-      sim.decrypt({ ciphertextBlob, encryptionContext: { a: 'WRONG' } }).catch(() => undefined),
-    );
+    await sim
+      .encrypt({ keyId: key.keyId, plaintext: Buffer.from('x'), encryptionContext: { a: 'b' } })
+      .then(({ ciphertextBlob }) => sim.decrypt({ ciphertextBlob, encryptionContext: { a: 'WRONG' } }).catch(() => undefined));
     const summary = sim.metrics.calls.map((call) => [call.xksOperation, call.kmsOperation, call.errorType, call.exceptionName]);
     assert.deepEqual(summary, [
       ['GetHealthStatus', 'CreateCustomKeyStore', 'N/A', 'None'],
@@ -358,4 +391,3 @@ describe('simulator against a conforming proxy', () => {
     }
   });
 });
-

@@ -24,10 +24,11 @@ async function rawServer(tls: Partial<ServerOptions> = {}, status = 200, delayMs
   return {
     origin,
     hits: () => hits,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -144,7 +145,10 @@ describe('HTTPS transport', () => {
     withProxy({}, async (server) => {
       const wrongName = simulatorFor({ tls: { ca: testCertificate().cert, servername: 'xks.example.com' } });
       try {
-        await assert.rejects(wrongName.createCustomKeyStore(storeInput(server)), (error: unknown) => isKmsError(error) && error.message === KMS_MESSAGES.noTls);
+        await assert.rejects(
+          wrongName.createCustomKeyStore(storeInput(server)),
+          (error: unknown) => isKmsError(error) && error.message === KMS_MESSAGES.noTls,
+        );
       } finally {
         wrongName.close();
       }

@@ -198,7 +198,9 @@ describe('validateEncryptResponse', () => {
   });
 
   it('computes the CDIV with an absent AAD as empty', () => {
-    const cdivNoAad = createHash('sha256').update(Buffer.concat([metadata, iv, ciphertext, tag])).digest();
+    const cdivNoAad = createHash('sha256')
+      .update(Buffer.concat([metadata, iv, ciphertext, tag]))
+      .digest();
     const body = { ...good, ciphertextDataIntegrityValue: b64(cdivNoAad) };
     assert.deepEqual(validateEncryptResponse(body, { plaintext, cdivRequested: true }).failures, []);
   });

@@ -46,11 +46,25 @@ describe('the Grafana dashboard', () => {
   before(async () => {
     node = await startTestNode();
     // Traffic of every kind the dashboard shows, so labelled series exist to check labels against.
-    await admin(node, 'POST', '/policies', { name: 'deny-intruder', attach: { keystore: 'demo' }, rules: [{ id: 'intruder', effect: 'deny', principal: ['arn:aws:iam::444455556666:role/intruder'] }] });
+    await admin(node, 'POST', '/policies', {
+      name: 'deny-intruder',
+      attach: { keystore: 'demo' },
+      rules: [{ id: 'intruder', effect: 'deny', principal: ['arn:aws:iam::444455556666:role/intruder'] }],
+    });
     await xks(node, { operation: 'health', body: healthBody() });
     await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(16)) });
-    await xks(node, { operation: 'encrypt', body: { ...encryptBody(randomBytes(16)), requestMetadata: metadata('Encrypt', { awsPrincipalArn: 'arn:aws:iam::444455556666:role/intruder' }) } });
-    await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(16)), credential: { accessKeyId: node.credential.accessKeyId, secret: randomBytes(32).toString('base64') } });
+    await xks(node, {
+      operation: 'encrypt',
+      body: {
+        ...encryptBody(randomBytes(16)),
+        requestMetadata: metadata('Encrypt', { awsPrincipalArn: 'arn:aws:iam::444455556666:role/intruder' }),
+      },
+    });
+    await xks(node, {
+      operation: 'encrypt',
+      body: encryptBody(randomBytes(16)),
+      credential: { accessKeyId: node.credential.accessKeyId, secret: randomBytes(32).toString('base64') },
+    });
     const scraped = await scrape(node, node.adminToken);
     samples = scraped.samples;
     exposed = new Set(samples.map((s) => s.name));
@@ -62,7 +76,10 @@ describe('the Grafana dashboard', () => {
   after(() => node.close());
 
   it('is importable: a ${DS_PROMETHEUS} input every panel uses, a keystore variable, unique panel ids, a grid position each', () => {
-    assert.deepEqual(dashboard.__inputs.map((i) => [i.name, i.type, i.pluginId]), [['DS_PROMETHEUS', 'datasource', 'prometheus']]);
+    assert.deepEqual(
+      dashboard.__inputs.map((i) => [i.name, i.type, i.pluginId]),
+      [['DS_PROMETHEUS', 'datasource', 'prometheus']],
+    );
     const keystore = dashboard.templating.list.find((v) => v.name === 'keystore');
     assert.equal(keystore?.datasource?.uid, '${DS_PROMETHEUS}');
     const ids = dashboard.panels.map((p) => p.id);
@@ -76,7 +93,7 @@ describe('the Grafana dashboard', () => {
     }
   });
 
-  it('every metric its queries name is in a real node\'s /metrics output', () => {
+  it("every metric its queries name is in a real node's /metrics output", () => {
     const used = new Set(queries().flatMap((q) => [...q.matchAll(/\bkeyhold_[a-z0-9_]+/g)].map((m) => m[0])));
     assert.ok(used.size >= 15, `only ${used.size} metrics used`);
     const missing = [...used].filter((name) => !exposed.has(name));
@@ -89,13 +106,17 @@ describe('the Grafana dashboard', () => {
         const series = samples.filter((s) => s.name === metric);
         if (series.length === 0) continue;
         const labels = new Set(series.flatMap((s) => Object.keys(s.labels)));
-        for (const [, label] of matchers!.matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)) assert.ok(labels.has(label!), `${metric} has no label ${label} (${query})`);
+        for (const [, label] of matchers!.matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g))
+          assert.ok(labels.has(label!), `${metric} has no label ${label} (${query})`);
       }
     }
   });
 
   it('the reliability, latency and certificate panels carry the §1.8 thresholds (250 ms line, 10 days)', () => {
-    const byTitle = (title: string) => dashboard.panels.find((p) => p.title === title) as Panel & { fieldConfig: { defaults: { thresholds: { steps: { value: number | null }[] } } } };
+    const byTitle = (title: string) =>
+      dashboard.panels.find((p) => p.title === title) as Panel & {
+        fieldConfig: { defaults: { thresholds: { steps: { value: number | null }[] } } };
+      };
     const latency = byTitle('Latency p99 by operation');
     assert.ok(latency.targets![0]!.expr.startsWith('histogram_quantile(0.99,'));
     assert.ok(latency.fieldConfig.defaults.thresholds.steps.some((s) => s.value === 0.25));

@@ -20,10 +20,16 @@ const OBSERVATIONS: [string, string, number][] = [
 ];
 
 describe('hot-path metrics', () => {
-  it('a histogram renders as prom-client\'s does: same buckets, boundaries inclusive, +Inf, sum, count', async () => {
+  it("a histogram renders as prom-client's does: same buckets, boundaries inclusive, +Inf, sum, count", async () => {
     const reference = new Registry();
     const ours = new Registry();
-    const theirs = new Histogram({ name: 'h_seconds', help: 'help text', labelNames: ['keystore', 'op'], buckets: XKS_LATENCY_BUCKETS, registers: [reference] });
+    const theirs = new Histogram({
+      name: 'h_seconds',
+      help: 'help text',
+      labelNames: ['keystore', 'op'],
+      buckets: XKS_LATENCY_BUCKETS,
+      registers: [reference],
+    });
     const mine = new HotPathHistogram('h_seconds', 'help text', ['keystore', 'op'], XKS_LATENCY_BUCKETS, ours);
     for (const [keystore, op, value] of OBSERVATIONS) {
       theirs.labels(keystore, op).observe(value);
@@ -32,7 +38,7 @@ describe('hot-path metrics', () => {
     assert.equal(await ours.metrics(), await reference.metrics());
   });
 
-  it('a counter renders as prom-client\'s does', async () => {
+  it("a counter renders as prom-client's does", async () => {
     const reference = new Registry();
     const ours = new Registry();
     const theirs = new Counter({ name: 'c_total', help: 'help text', labelNames: ['keystore', 'op'], registers: [reference] });
@@ -44,7 +50,7 @@ describe('hot-path metrics', () => {
     assert.equal(await ours.metrics(), await reference.metrics());
   });
 
-  it('aggregates across registries (worker processes) like prom-client\'s own', async () => {
+  it("aggregates across registries (worker processes) like prom-client's own", async () => {
     const workers = [new Registry(), new Registry()];
     const histograms = workers.map((r) => new HotPathHistogram('h_seconds', 'help', ['op'], [0.1, 1], r));
     histograms[0]!.seriesFor(['Encrypt']).observe(0.05);

@@ -24,7 +24,12 @@ const answer = (keystore: string, kms: string, xksOperation: string, exception =
   keystore,
   kms_operation: kms,
   xks_operation: xksOperation,
-  error_type: exception === 'None' ? 'none' : ['InternalException', 'DependencyTimeoutException', 'ThrottlingException'].includes(exception) ? 'retryable' : 'non_retryable',
+  error_type:
+    exception === 'None'
+      ? 'none'
+      : ['InternalException', 'DependencyTimeoutException', 'ThrottlingException'].includes(exception)
+        ? 'retryable'
+        : 'non_retryable',
   exception_name: exception,
 });
 
@@ -59,7 +64,11 @@ describe('GET /metrics', () => {
   it('counts every answer by keystore, operations, error type and exception, exactly (XksProxyErrors, XksProxyLatency)', async () => {
     const before = (await scrape(node, tokens.monitor)).samples;
     const plaintext = randomBytes(32);
-    await admin(node, 'POST', '/policies', { name: 'no-intruder', attach: { keystore: 'demo' }, rules: [{ id: 'deny-intruder', effect: 'deny', principal: [OTHER_PRINCIPAL] }] });
+    await admin(node, 'POST', '/policies', {
+      name: 'no-intruder',
+      attach: { keystore: 'demo' },
+      rules: [{ id: 'deny-intruder', effect: 'deny', principal: [OTHER_PRINCIPAL] }],
+    });
 
     for (let i = 0; i < 2; i++) expectStatus(await xks(node, { operation: 'health', body: healthBody() }), 200);
     let encrypted: Record<string, string> = {};
@@ -67,13 +76,29 @@ describe('GET /metrics', () => {
     expectStatus(await xks(node, { operation: 'decrypt', body: decryptBody(encrypted) }), 200);
     expectStatus(await xks(node, { operation: 'metadata', body: { requestMetadata: metadata('CreateKey') } }), 200);
     // A kmsOperation KMS does not send today: answered, and labelled Other.
-    expectStatus(await xks(node, { operation: 'encrypt', body: { ...encryptBody(plaintext), requestMetadata: metadata('BulkEncrypt') } }), 200);
+    expectStatus(
+      await xks(node, { operation: 'encrypt', body: { ...encryptBody(plaintext), requestMetadata: metadata('BulkEncrypt') } }),
+      200,
+    );
     // Authentication failures: a wrong secret, an unknown access key id.
     const wrongSecret = { accessKeyId: node.credential.accessKeyId, secret: randomBytes(32).toString('base64') };
     expectStatus(await xks(node, { operation: 'encrypt', body: encryptBody(plaintext), credential: wrongSecret }), 401);
-    expectStatus(await xks(node, { operation: 'encrypt', body: encryptBody(plaintext), credential: { accessKeyId: 'AAAAAAAAAAAAAAAAAAAAAAAA', secret: node.credential.secret } }), 401);
+    expectStatus(
+      await xks(node, {
+        operation: 'encrypt',
+        body: encryptBody(plaintext),
+        credential: { accessKeyId: 'AAAAAAAAAAAAAAAAAAAAAAAA', secret: node.credential.secret },
+      }),
+      401,
+    );
     // A policy denial, a key that does not exist, a path no keystore serves.
-    expectStatus(await xks(node, { operation: 'encrypt', body: { ...encryptBody(plaintext), requestMetadata: metadata('Encrypt', { awsPrincipalArn: OTHER_PRINCIPAL }) } }), 403);
+    expectStatus(
+      await xks(node, {
+        operation: 'encrypt',
+        body: { ...encryptBody(plaintext), requestMetadata: metadata('Encrypt', { awsPrincipalArn: OTHER_PRINCIPAL }) },
+      }),
+      403,
+    );
     expectStatus(await xks(node, { operation: 'metadata', keyId: 'no-such-key', body: { requestMetadata: metadata('CreateKey') } }), 404);
     expectStatus(await xks(node, { path: '/nowhere/kms/xks/v1/health', body: healthBody() }), 404);
     const total = 2 + 3 + 1 + 1 + 1 + 2 + 1 + 1 + 1;
@@ -105,9 +130,14 @@ describe('GET /metrics', () => {
       [...XKS_LATENCY_BUCKETS.map(String), '+Inf'],
       'buckets resolve 0.5 ms to 250 ms',
     );
-    assert.ok(buckets.every((b, i) => i === 0 || b.value >= buckets[i - 1]!.value), 'cumulative');
+    assert.ok(
+      buckets.every((b, i) => i === 0 || b.value >= buckets[i - 1]!.value),
+      'cumulative',
+    );
     assert.equal(buckets.at(-1)!.value, valueOf(samples, `${LATENCY}_count`, encryptSeries));
-    const allCounts = find(samples, `${LATENCY}_count`).reduce((n, s) => n + s.value, 0) - find(before, `${LATENCY}_count`).reduce((n, s) => n + s.value, 0);
+    const allCounts =
+      find(samples, `${LATENCY}_count`).reduce((n, s) => n + s.value, 0) -
+      find(before, `${LATENCY}_count`).reduce((n, s) => n + s.value, 0);
     assert.equal(allCounts, total);
 
     // Authentication failures by reason; the policy denial by rule; no throttling happened.
@@ -120,11 +150,19 @@ describe('GET /metrics', () => {
 
   it('an audit-only rule that would deny is counted as mode="audit-only" while the request succeeds', async () => {
     const before = (await scrape(node, tokens.monitor)).samples;
-    await admin(node, 'POST', '/policies', { name: 'trial', mode: 'audit-only', attach: { keystore: 'demo' }, rules: [{ id: 'would-deny-all', effect: 'deny' }] });
+    await admin(node, 'POST', '/policies', {
+      name: 'trial',
+      mode: 'audit-only',
+      attach: { keystore: 'demo' },
+      rules: [{ id: 'would-deny-all', effect: 'deny' }],
+    });
     expectStatus(await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(8)) }), 200);
     const after = (await scrape(node, tokens.monitor)).samples;
     const labels = { keystore: 'demo', rule_id: 'trial/would-deny-all', mode: 'audit-only' };
-    assert.equal(valueOf(after, 'keyhold_xks_policy_denials_total', labels) - valueOf(before, 'keyhold_xks_policy_denials_total', labels), 1);
+    assert.equal(
+      valueOf(after, 'keyhold_xks_policy_denials_total', labels) - valueOf(before, 'keyhold_xks_policy_denials_total', labels),
+      1,
+    );
     expectStatus(await admin(node, 'DELETE', '/policies/trial'), 204);
   });
 
@@ -137,7 +175,10 @@ describe('GET /metrics', () => {
     const after = (await scrape(node, tokens.monitor)).samples;
     const committed = node.node.audit.status().committedSeq - seqBefore;
     assert.ok(committed >= 5);
-    assert.equal(valueOf(after, 'keyhold_audit_committed_events_total') - valueOf(before, 'keyhold_audit_committed_events_total'), committed);
+    assert.equal(
+      valueOf(after, 'keyhold_audit_committed_events_total') - valueOf(before, 'keyhold_audit_committed_events_total'),
+      committed,
+    );
     assert.ok(valueOf(after, 'keyhold_audit_commit_latency_seconds_count') > valueOf(before, 'keyhold_audit_commit_latency_seconds_count'));
     assert.equal(find(after, 'keyhold_audit_queue_depth').length, 1);
     assert.equal(valueOf(after, 'keyhold_audit_queue_depth'), 0);
@@ -146,28 +187,50 @@ describe('GET /metrics', () => {
 
   it('node state: root of trust, EKM health, sealed, kill switch, fleet size, process metrics', async () => {
     let { samples } = await scrape(node, tokens.monitor);
-    assert.deepEqual(find(samples, 'keyhold_root_of_trust_state').map((s) => [s.labels.kind, s.labels.state, s.value]), [
-      ['software', 'ACTIVE', 1],
-      ['software', 'DEGRADED', 0],
-      ['software', 'UNAVAILABLE', 0],
-    ]);
-    assert.deepEqual(find(samples, 'keyhold_xks_external_key_manager_states').map((s) => [s.labels.state, s.value]), [
-      ['ACTIVE', 1],
-      ['DEGRADED', 0],
-      ['UNAVAILABLE', 0],
-    ]);
-    assert.deepEqual(find(samples, 'keyhold_sealed').map((s) => s.value), [0]);
-    assert.deepEqual(find(samples, 'keyhold_kill_switch_engaged').map((s) => s.value), [0]);
-    assert.deepEqual(find(samples, 'keyhold_fleet_size').map((s) => s.value), [1]);
+    assert.deepEqual(
+      find(samples, 'keyhold_root_of_trust_state').map((s) => [s.labels.kind, s.labels.state, s.value]),
+      [
+        ['software', 'ACTIVE', 1],
+        ['software', 'DEGRADED', 0],
+        ['software', 'UNAVAILABLE', 0],
+      ],
+    );
+    assert.deepEqual(
+      find(samples, 'keyhold_xks_external_key_manager_states').map((s) => [s.labels.state, s.value]),
+      [
+        ['ACTIVE', 1],
+        ['DEGRADED', 0],
+        ['UNAVAILABLE', 0],
+      ],
+    );
+    assert.deepEqual(
+      find(samples, 'keyhold_sealed').map((s) => s.value),
+      [0],
+    );
+    assert.deepEqual(
+      find(samples, 'keyhold_kill_switch_engaged').map((s) => s.value),
+      [0],
+    );
+    assert.deepEqual(
+      find(samples, 'keyhold_fleet_size').map((s) => s.value),
+      [1],
+    );
     assert.equal(find(samples, 'keyhold_build_info').length, 1);
-    for (const name of ['keyhold_nodejs_eventloop_lag_p99_seconds', 'keyhold_process_resident_memory_bytes', 'keyhold_nodejs_heap_size_used_bytes']) {
+    for (const name of [
+      'keyhold_nodejs_eventloop_lag_p99_seconds',
+      'keyhold_process_resident_memory_bytes',
+      'keyhold_nodejs_heap_size_used_bytes',
+    ]) {
       assert.equal(find(samples, name).length, 1, name);
     }
 
     expectStatus(await admin(node, 'PUT', '/node/kill-switch', { on: true, reason: 'metrics test' }), 200);
     try {
       ({ samples } = await scrape(node, tokens.monitor));
-      assert.deepEqual(find(samples, 'keyhold_kill_switch_engaged').map((s) => s.value), [1]);
+      assert.deepEqual(
+        find(samples, 'keyhold_kill_switch_engaged').map((s) => s.value),
+        [1],
+      );
     } finally {
       expectStatus(await admin(node, 'PUT', '/node/kill-switch', { on: false }), 200);
     }
@@ -177,7 +240,13 @@ describe('GET /metrics', () => {
     const plaintext = randomBytes(32);
     expectStatus(await xks(node, { operation: 'encrypt', body: encryptBody(plaintext) }), 200);
     const { text } = await scrape(node, tokens.monitor);
-    for (const secret of [node.credential.secret, node.adminToken, ...Object.values(tokens), plaintext.toString('base64'), plaintext.toString('hex')]) {
+    for (const secret of [
+      node.credential.secret,
+      node.adminToken,
+      ...Object.values(tokens),
+      plaintext.toString('base64'),
+      plaintext.toString('hex'),
+    ]) {
       assert.ok(!text.includes(secret), 'a secret appeared in /metrics');
     }
     assert.ok(!/authorization|AWS4-HMAC-SHA256|Signature=/i.test(text));
@@ -203,17 +272,25 @@ describe('GET /metrics served publicly (--metrics-public), certificate and crede
     const certificate = new X509Certificate(node.ca);
     const expiresAt = Date.parse(certificate.validTo);
     let { samples } = await scrape(node);
-    assert.deepEqual(find(samples, 'keyhold_xks_proxy_certificate_days_to_expire').map((s) => [s.labels.certificate_name, s.value]), [
-      ['localhost', (expiresAt - clock.now()) / day],
-    ]);
-    assert.deepEqual(find(samples, 'keyhold_xks_proxy_credential_age_days').map((s) => [s.labels.keystore, s.labels.access_key_id, s.value]), [
-      ['demo', node.credential.accessKeyId, 0],
-    ]);
+    assert.deepEqual(
+      find(samples, 'keyhold_xks_proxy_certificate_days_to_expire').map((s) => [s.labels.certificate_name, s.value]),
+      [['localhost', (expiresAt - clock.now()) / day]],
+    );
+    assert.deepEqual(
+      find(samples, 'keyhold_xks_proxy_credential_age_days').map((s) => [s.labels.keystore, s.labels.access_key_id, s.value]),
+      [['demo', node.credential.accessKeyId, 0]],
+    );
 
     clock.advance(10 * day);
     ({ samples } = await scrape(node));
-    assert.deepEqual(find(samples, 'keyhold_xks_proxy_credential_age_days').map((s) => s.value), [10]);
-    assert.deepEqual(find(samples, 'keyhold_xks_proxy_certificate_days_to_expire').map((s) => s.value), [(expiresAt - clock.now()) / day]);
+    assert.deepEqual(
+      find(samples, 'keyhold_xks_proxy_credential_age_days').map((s) => s.value),
+      [10],
+    );
+    assert.deepEqual(
+      find(samples, 'keyhold_xks_proxy_certificate_days_to_expire').map((s) => s.value),
+      [(expiresAt - clock.now()) / day],
+    );
 
     // A second credential appears once the cached list is read again (at most a minute later).
     const added = expectStatus(await admin(node, 'POST', '/keystores/demo/credentials', {}), 201).json;

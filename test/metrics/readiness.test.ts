@@ -52,8 +52,14 @@ describe('/readyz on a Shamir node: not ready while sealed, ready once unsealed'
     assert.equal(sealed.checks.database!.ok, true);
     assert.equal(sealed.checks.audit!.ok, true);
     let { samples } = await scrape(node, node.adminToken);
-    assert.deepEqual(find(samples, 'keyhold_sealed').map((s) => s.value), [1]);
-    assert.deepEqual(find(samples, 'keyhold_xks_external_key_manager_states', { state: 'UNAVAILABLE' }).map((s) => s.value), [1]);
+    assert.deepEqual(
+      find(samples, 'keyhold_sealed').map((s) => s.value),
+      [1],
+    );
+    assert.deepEqual(
+      find(samples, 'keyhold_xks_external_key_manager_states', { state: 'UNAVAILABLE' }).map((s) => s.value),
+      [1],
+    );
 
     assert.equal((await admin(node, 'POST', '/unseal', { share: node.shares![0] })).status, 200);
     assert.equal((await readyz(node)).status, 503, 'one share of two is not enough');
@@ -66,8 +72,14 @@ describe('/readyz on a Shamir node: not ready while sealed, ready once unsealed'
     assert.ok(Object.values(ready.checks).every((c) => c.ok));
     await expectAlive(node);
     ({ samples } = await scrape(node, node.adminToken));
-    assert.deepEqual(find(samples, 'keyhold_sealed').map((s) => s.value), [0]);
-    assert.deepEqual(find(samples, 'keyhold_xks_external_key_manager_states', { state: 'ACTIVE' }).map((s) => s.value), [1]);
+    assert.deepEqual(
+      find(samples, 'keyhold_sealed').map((s) => s.value),
+      [0],
+    );
+    assert.deepEqual(
+      find(samples, 'keyhold_xks_external_key_manager_states', { state: 'ACTIVE' }).map((s) => s.value),
+      [1],
+    );
     const text = JSON.stringify(ready.checks);
     for (const share of node.shares!) assert.ok(!text.includes(share));
   });
@@ -116,8 +128,16 @@ describe('/readyz on a PostgreSQL node: not ready while the database is away', (
     } finally {
       for (const outage of outages) await outage.end();
     }
-    await eventually(() => readyz(node), (r) => r.status === 200, 'ready again after the outage');
-    await eventually(() => readyz(failClosed), (r) => r.status === 200, 'fail-closed node ready again');
+    await eventually(
+      () => readyz(node),
+      (r) => r.status === 200,
+      'ready again after the outage',
+    );
+    await eventually(
+      () => readyz(failClosed),
+      (r) => r.status === 200,
+      'fail-closed node ready again',
+    );
     await expectAlive(node);
   });
 

@@ -7,7 +7,17 @@ describe('XKS metric labels', () => {
   it('error types follow the KMS console (kms-behaviour.md §1.8): only 500, 503 and 429 are retryable', () => {
     const retryable = XKS_ERROR_NAMES.filter((name) => errorTypeOf(name) === 'retryable').sort();
     assert.deepEqual(retryable, ['DependencyTimeoutException', 'InternalException', 'ThrottlingException']);
-    for (const name of ['AccessDeniedException', 'AuthenticationFailedException', 'InvalidKeyUsageException', 'InvalidStateException', 'InvalidUriPathException', 'KeyNotFoundException', 'UnsupportedOperationException', 'ValidationException', 'InvalidCiphertextException']) {
+    for (const name of [
+      'AccessDeniedException',
+      'AuthenticationFailedException',
+      'InvalidKeyUsageException',
+      'InvalidStateException',
+      'InvalidUriPathException',
+      'KeyNotFoundException',
+      'UnsupportedOperationException',
+      'ValidationException',
+      'InvalidCiphertextException',
+    ]) {
       assert.equal(errorTypeOf(name), 'non_retryable', name);
     }
     assert.equal(errorTypeOf(undefined), 'none');
@@ -16,14 +26,26 @@ describe('XKS metric labels', () => {
   });
 
   it('a kmsOperation outside the names KMS sends becomes Other; none at all becomes (none)', () => {
-    for (const known of ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'CreateKey', 'DescribeKey', 'KmsHealthCheck', 'CreateCustomKeyStore', 'ConnectCustomKeyStore', 'UpdateCustomKeyStore']) {
+    for (const known of [
+      'Encrypt',
+      'Decrypt',
+      'ReEncrypt',
+      'GenerateDataKey',
+      'GenerateDataKeyWithoutPlaintext',
+      'CreateKey',
+      'DescribeKey',
+      'KmsHealthCheck',
+      'CreateCustomKeyStore',
+      'ConnectCustomKeyStore',
+      'UpdateCustomKeyStore',
+    ]) {
       assert.equal(kmsOperationLabel(known), known);
     }
     for (const unknown of ['BulkEncrypt', 'encrypt', '', 'x'.repeat(10_000), '{"a":1}']) assert.equal(kmsOperationLabel(unknown), 'Other');
     assert.equal(kmsOperationLabel(undefined), '(none)');
   });
 
-  it('authentication failure reasons are the verifier\'s; anything else is other', () => {
+  it("authentication failure reasons are the verifier's; anything else is other", () => {
     assert.equal(authFailureLabel('clock-skew'), 'clock-skew');
     assert.equal(authFailureLabel('something-new'), 'other');
   });

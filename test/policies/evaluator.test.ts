@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validatePolicyDocument, type PolicyDocument, type PolicyRule } from '../../src/policies/document.js';
-import { accountOf, buildIndex, evaluate, regionOf, requestFacts, type AttachmentKind, type PolicyIndex, type TraceStep } from '../../src/policies/evaluator.js';
+import {
+  accountOf,
+  buildIndex,
+  evaluate,
+  regionOf,
+  requestFacts,
+  type AttachmentKind,
+  type PolicyIndex,
+  type TraceStep,
+} from '../../src/policies/evaluator.js';
 import { createPolicyAuthorizer, decide, PolicyRegistry } from '../../src/policies/authorizer.js';
 import { ManagementError } from '../../src/core/errors.js';
 import type { RequestMetadata } from '../../src/xks/requests.js';
@@ -28,7 +37,14 @@ function index(policies: Attached[], defaults: [string, 'allow' | 'deny'][] = []
       const kind = p.kind ?? 'key';
       const name = p.name ?? `p${++ids}`;
       validatePolicyDocument({ name, mode: p.mode, rules: p.rules } as PolicyDocument);
-      return { id: name, name, mode: p.mode ?? 'enforce', rules: p.rules, attachKind: kind, attachId: kind === 'group' ? 'g1' : kind === 'keystore' ? 'ks1' : 'k1' };
+      return {
+        id: name,
+        name,
+        mode: p.mode ?? 'enforce',
+        rules: p.rules,
+        attachKind: kind,
+        attachId: kind === 'group' ? 'g1' : kind === 'keystore' ? 'ks1' : 'k1',
+      };
     }),
     defaults,
   );
@@ -47,7 +63,18 @@ describe('policy evaluator', () => {
   });
 
   it('principal wildcards: * spans any run, ? exactly one character, anchored at both ends', () => {
-    const idx = index([{ name: 'w', rules: [{ effect: 'allow', principal: ['arn:aws:iam::111122223333:role/ap?'] }, { effect: 'allow', id: 'star', principal: ['arn:aws:iam::*:role/batch-*'] }] }], [['g1', 'deny']]);
+    const idx = index(
+      [
+        {
+          name: 'w',
+          rules: [
+            { effect: 'allow', principal: ['arn:aws:iam::111122223333:role/ap?'] },
+            { effect: 'allow', id: 'star', principal: ['arn:aws:iam::*:role/batch-*'] },
+          ],
+        },
+      ],
+      [['g1', 'deny']],
+    );
     assert.equal(run(idx).decidedBy, 'w/rule-1');
     assert.equal(run(idx, meta({ awsPrincipalArn: `${APP}x` })).allowed, false, '? is one character, not more');
     assert.equal(run(idx, meta({ awsPrincipalArn: 'arn:aws:iam::999999999999:role/batch-nightly' })).decidedBy, 'w/star');
@@ -68,12 +95,19 @@ describe('policy evaluator', () => {
   });
 
   it('a rule matches only when every condition it names matches (AND), each a list of alternatives (OR)', () => {
-    const idx = index([{ name: 'and', rules: [{ effect: 'allow', account: ['111122223333'], kmsOperation: ['Encrypt', 'Decrypt'], region: ['eu-*'] }] }], [['g1', 'deny']]);
+    const idx = index(
+      [{ name: 'and', rules: [{ effect: 'allow', account: ['111122223333'], kmsOperation: ['Encrypt', 'Decrypt'], region: ['eu-*'] }] }],
+      [['g1', 'deny']],
+    );
     assert.equal(run(idx).allowed, true);
     assert.equal(run(idx, meta({ kmsOperation: 'Decrypt' })).allowed, true);
     assert.equal(run(idx, meta({ kmsOperation: 'ReEncrypt' })).allowed, false);
     assert.equal(run(idx, meta({ awsPrincipalArn: OTHER })).allowed, false, 'account derived from the principal');
-    assert.equal(run(idx, meta({ kmsKeyArn: KEY_ARN.replace('eu-west-1', 'us-east-1') })).allowed, false, 'region derived from the key ARN');
+    assert.equal(
+      run(idx, meta({ kmsKeyArn: KEY_ARN.replace('eu-west-1', 'us-east-1') })).allowed,
+      false,
+      'region derived from the key ARN',
+    );
   });
 
   it('a condition on a field KMS did not send never matches, not even "*": an allow does not apply, a deny does not either', () => {
@@ -96,7 +130,10 @@ describe('policy evaluator', () => {
   });
 
   it('an unknown kmsOperation is just a value: denied by a rule (403 at the handler), allowed when no rule says otherwise', () => {
-    const allowList = index([{ name: 'ops', rules: [{ effect: 'allow', kmsOperation: ['Encrypt', 'Decrypt', 'GenerateDataKey'] }] }], [['g1', 'deny']]);
+    const allowList = index(
+      [{ name: 'ops', rules: [{ effect: 'allow', kmsOperation: ['Encrypt', 'Decrypt', 'GenerateDataKey'] }] }],
+      [['g1', 'deny']],
+    );
     assert.deepEqual(run(allowList, meta({ kmsOperation: 'BulkEncrypt' })), { allowed: false, decidedBy: 'default:deny' });
     assert.equal(run(index([]), meta({ kmsOperation: 'BulkEncrypt' })).allowed, true);
   });
@@ -120,7 +157,13 @@ describe('policy evaluator', () => {
     assert.equal(run(allowList).wouldDeny, undefined);
     // With default allow, an audit-only allow-list cannot deny anything: the default still allows.
     assert.equal(run(allowList, meta({ awsPrincipalArn: OTHER })).wouldDeny, undefined);
-    const strict = index([{ name: 'list', mode: 'audit-only', rules: [{ effect: 'allow', principal: [APP] }] }, { name: 'open', rules: [{ effect: 'allow', account: ['*'] }] }], [['g1', 'deny']]);
+    const strict = index(
+      [
+        { name: 'list', mode: 'audit-only', rules: [{ effect: 'allow', principal: [APP] }] },
+        { name: 'open', rules: [{ effect: 'allow', account: ['*'] }] },
+      ],
+      [['g1', 'deny']],
+    );
     assert.equal(run(strict, meta({ awsPrincipalArn: OTHER })).wouldDeny, undefined, 'the enforced allow still allows in the rehearsal');
   });
 
@@ -132,12 +175,29 @@ describe('policy evaluator', () => {
   });
 
   it('a rule without conditions matches every request (deny-all)', () => {
-    assert.deepEqual(run(index([{ name: 'all', rules: [{ effect: 'deny' }] }])), { allowed: false, decidedBy: 'all/rule-1', policy: 'all' });
+    assert.deepEqual(run(index([{ name: 'all', rules: [{ effect: 'deny' }] }])), {
+      allowed: false,
+      decidedBy: 'all/rule-1',
+      policy: 'all',
+    });
   });
 
   it('the trace lists every rule with whether it matched and the first condition that did not', () => {
     const trace: TraceStep[] = [];
-    run(index([{ kind: 'keystore', name: 't', rules: [{ effect: 'allow', principal: [APP], kmsOperation: ['Decrypt'] }, { effect: 'deny', unless: { principal: [APP] } }] }]), meta(), trace);
+    run(
+      index([
+        {
+          kind: 'keystore',
+          name: 't',
+          rules: [
+            { effect: 'allow', principal: [APP], kmsOperation: ['Decrypt'] },
+            { effect: 'deny', unless: { principal: [APP] } },
+          ],
+        },
+      ]),
+      meta(),
+      trace,
+    );
     assert.deepEqual(trace, [
       { policy: 't', mode: 'enforce', attachedTo: 'keystore', rule: 't/rule-1', effect: 'allow', matched: false, mismatch: 'kmsOperation' },
       { policy: 't', mode: 'enforce', attachedTo: 'keystore', rule: 't/rule-2', effect: 'deny', matched: false, mismatch: 'unless' },
@@ -164,11 +224,19 @@ describe('policy evaluator', () => {
       metadata: m,
     });
     assert.deepEqual(authorizer.authorize(request(meta())), { allowed: true, ruleId: 'default:allow' });
-    registry.replace(index([{ name: 'lock', rules: [{ id: 'only-app', effect: 'deny', unless: { principal: [APP] } }] }, { name: 'soon', mode: 'audit-only', rules: [{ effect: 'deny', kmsOperation: ['Encrypt'] }] }]));
+    registry.replace(
+      index([
+        { name: 'lock', rules: [{ id: 'only-app', effect: 'deny', unless: { principal: [APP] } }] },
+        { name: 'soon', mode: 'audit-only', rules: [{ effect: 'deny', kmsOperation: ['Encrypt'] }] },
+      ]),
+    );
     const denied = authorizer.authorize(request(meta({ awsPrincipalArn: OTHER })));
     assert.equal(denied.allowed, false);
     assert.equal(denied.ruleId, 'lock/only-app');
-    assert.match(denied.detail!, /rule lock\/only-app of policy lock.*principal arn:aws:iam::444455556666:role\/intruder.*kmsOperation Encrypt/);
+    assert.match(
+      denied.detail!,
+      /rule lock\/only-app of policy lock.*principal arn:aws:iam::444455556666:role\/intruder.*kmsOperation Encrypt/,
+    );
     assert.deepEqual(authorizer.authorize(request(meta())), { allowed: true, ruleId: 'soon/rule-1', wouldDeny: true });
     assert.deepEqual(decide(registry.current, SCOPE, meta({ kmsOperation: 'Decrypt' })).decidedBy, 'default:allow');
   });
@@ -178,25 +246,46 @@ describe('policy documents', () => {
   const bad: [string, unknown, RegExp][] = [
     ['unknown condition', { name: 'p', rules: [{ effect: 'allow', principals: ['x'] }] }, /^rules\[0\]\.principals: unknown field/],
     ['bad effect', { name: 'p', rules: [{ effect: 'maybe' }] }, /^rules\[0\]\.effect must be one of allow, deny$/],
-    ['short account', { name: 'p', rules: [{ effect: 'allow', account: ['12'] }] }, /^rules\[0\]\.account\[0\]: "12" is not a 12-digit AWS account id/],
+    [
+      'short account',
+      { name: 'p', rules: [{ effect: 'allow', account: ['12'] }] },
+      /^rules\[0\]\.account\[0\]: "12" is not a 12-digit AWS account id/,
+    ],
     ['region with a space', { name: 'p', rules: [{ effect: 'allow', region: ['US EAST'] }] }, /^rules\[0\]\.region\[0\]/],
-    ['empty pattern list', { name: 'p', rules: [{ effect: 'allow', principal: [] }] }, /^rules\[0\]\.principal must NOT have fewer than 1 items$/],
+    [
+      'empty pattern list',
+      { name: 'p', rules: [{ effect: 'allow', principal: [] }] },
+      /^rules\[0\]\.principal must NOT have fewer than 1 items$/,
+    ],
     ['a string, not a list', { name: 'p', rules: [{ effect: 'allow', principal: 'x' }] }, /^rules\[0\]\.principal must be array$/],
     ['no name', { rules: [] }, /^name is required$/],
     ['bad name', { name: 'a b', rules: [] }, /^name must be/],
     ['key without keystore', { name: 'p', attach: { key: 'k' }, rules: [] }, /^attach must be/],
     ['bad mode', { name: 'p', mode: 'dry-run', rules: [] }, /^mode must be one of enforce, audit-only$/],
-    ['duplicate rule id', { name: 'p', rules: [{ effect: 'allow', id: 'rule-2' }, { effect: 'deny' }] }, /^rules\[1\]\.id "rule-2" is used by another rule/],
+    [
+      'duplicate rule id',
+      { name: 'p', rules: [{ effect: 'allow', id: 'rule-2' }, { effect: 'deny' }] },
+      /^rules\[1\]\.id "rule-2" is used by another rule/,
+    ],
     ['empty unless', { name: 'p', rules: [{ effect: 'deny', unless: {} }] }, /^rules\[0\]\.unless must NOT have fewer than 1 properties$/],
-    ['a control character in a principal', { name: 'p', rules: [{ effect: 'deny', principal: ['arn:aws:iam::1\tx'] }] }, /^rules\[0\]\.principal\[0\]/],
+    [
+      'a control character in a principal',
+      { name: 'p', rules: [{ effect: 'deny', principal: ['arn:aws:iam::1\tx'] }] },
+      /^rules\[0\]\.principal\[0\]/,
+    ],
   ];
   for (const [label, document, message] of bad) {
     it(`refuses ${label} in one line naming the field`, () => {
-      assert.throws(() => validatePolicyDocument(document), (error: unknown) => error instanceof ManagementError && error.kind === 'invalid' && message.test(error.message) && !error.message.includes('\n'));
+      assert.throws(
+        () => validatePolicyDocument(document),
+        (error: unknown) =>
+          error instanceof ManagementError && error.kind === 'invalid' && message.test(error.message) && !error.message.includes('\n'),
+      );
     });
   }
 
   it('accepts account wildcards that can match 12 digits', () => {
-    for (const account of ['*', '111122223333', '1111????????', '1111*']) validatePolicyDocument({ name: 'p', rules: [{ effect: 'allow', account: [account] }] });
+    for (const account of ['*', '111122223333', '1111????????', '1111*'])
+      validatePolicyDocument({ name: 'p', rules: [{ effect: 'allow', account: [account] }] });
   });
 });

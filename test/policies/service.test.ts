@@ -35,7 +35,14 @@ function suite(dialect: string, target: DialectTarget) {
       live.putKey({ record: key, versions: new Map() });
       live.putKey({ record: otherKey, versions: new Map() });
       registry = new PolicyRegistry();
-      return createPolicyService({ store: s, live, registry, clock, newId: randomUUID, events: { record: async (e) => void events.push(e) } });
+      return createPolicyService({
+        store: s,
+        live,
+        registry,
+        clock,
+        newId: randomUUID,
+        events: { record: async (e) => void events.push(e) },
+      });
     };
     const authorize = (keyRecord: KeyRecord, principal: string, kmsOperation = 'Encrypt') =>
       createPolicyAuthorizer(registry).authorize({
@@ -52,11 +59,44 @@ function suite(dialect: string, target: DialectTarget) {
       store = await target.open();
       const group = { id: randomUUID(), name: 'team', createdAt: T0 };
       await store.createGroup(group);
-      keystore = { id: randomUUID(), name: 'team-ks', prefix: '/team', region: 'us-east-1', groupId: group.id, status: 'ENABLED', createdAt: T0 };
-      await store.createKeystore(keystore, { accessKeyId: 'AKIAPOLICYTEST000001', keystoreId: keystore.id, sealedSecret: randomBytes(48), createdAt: T0 });
+      keystore = {
+        id: randomUUID(),
+        name: 'team-ks',
+        prefix: '/team',
+        region: 'us-east-1',
+        groupId: group.id,
+        status: 'ENABLED',
+        createdAt: T0,
+      };
+      await store.createKeystore(keystore, {
+        accessKeyId: 'AKIAPOLICYTEST000001',
+        keystoreId: keystore.id,
+        sealedSecret: randomBytes(48),
+        createdAt: T0,
+      });
       for (const externalId of ['locked', 'open']) {
-        const record: KeyRecord = { id: randomUUID(), groupId: group.id, externalId, usage: ['ENCRYPT', 'DECRYPT'], status: 'ENABLED', internal: false, currentVersion: 1, minDecryptVersion: 1, description: '', tags: {}, createdAt: T0, updatedAt: T0 };
-        await store.createKey(record, { keyId: record.id, version: 1, sealedMaterial: randomBytes(60), state: 'ENABLED', origin: 'GENERATED', createdAt: T0 });
+        const record: KeyRecord = {
+          id: randomUUID(),
+          groupId: group.id,
+          externalId,
+          usage: ['ENCRYPT', 'DECRYPT'],
+          status: 'ENABLED',
+          internal: false,
+          currentVersion: 1,
+          minDecryptVersion: 1,
+          description: '',
+          tags: {},
+          createdAt: T0,
+          updatedAt: T0,
+        };
+        await store.createKey(record, {
+          keyId: record.id,
+          version: 1,
+          sealedMaterial: randomBytes(60),
+          state: 'ENABLED',
+          origin: 'GENERATED',
+          createdAt: T0,
+        });
         if (externalId === 'locked') key = record;
         else otherKey = record;
       }
@@ -72,18 +112,34 @@ function suite(dialect: string, target: DialectTarget) {
     it('create stores the document, shows rules with their ids and attachment by name, and the next decision uses it', async () => {
       assert.equal(authorize(key, OTHER).allowed, true);
       const view = await policies.create(
-        { name: 'lock', description: 'only the app', attach: { key: 'locked', keystore: 'team-ks' }, rules: [{ id: 'only-app', effect: 'deny', unless: { principal: [APP] } }, { effect: 'allow', principal: [APP] }] },
+        {
+          name: 'lock',
+          description: 'only the app',
+          attach: { key: 'locked', keystore: 'team-ks' },
+          rules: [
+            { id: 'only-app', effect: 'deny', unless: { principal: [APP] } },
+            { effect: 'allow', principal: [APP] },
+          ],
+        },
         { kind: 'token', id: 't1', name: 'ops' },
       );
       assert.deepEqual(view.attach, { key: 'locked', keystore: 'team-ks' });
-      assert.deepEqual(view.rules.map((r) => r.id), ['only-app', 'rule-2']);
+      assert.deepEqual(
+        view.rules.map((r) => r.id),
+        ['only-app', 'rule-2'],
+      );
       assert.equal(view.mode, 'enforce');
       assert.equal(view.createdAt, new Date(T0).toISOString());
       assert.deepEqual(await policies.show('lock'), view);
       assert.deepEqual(authorize(key, OTHER), { allowed: false, ruleId: 'lock/only-app', detail: authorize(key, OTHER).detail });
       assert.deepEqual(authorize(key, APP), { allowed: true, ruleId: 'lock/rule-2' });
       assert.equal(authorize(otherKey, OTHER).allowed, true, 'another key of the group is not affected');
-      assert.deepEqual(events.at(-1), { actor: { kind: 'token', id: 't1', name: 'ops' }, action: 'policy.create', target: { policy: 'lock', mode: 'enforce' }, outcome: 'success' });
+      assert.deepEqual(events.at(-1), {
+        actor: { kind: 'token', id: 't1', name: 'ops' },
+        action: 'policy.create',
+        target: { policy: 'lock', mode: 'enforce' },
+        outcome: 'success',
+      });
     });
 
     it('bad input is refused in one line and changes nothing', async () => {
@@ -91,9 +147,17 @@ function suite(dialect: string, target: DialectTarget) {
       const cases: [() => Promise<unknown>, ManagementError['kind'], RegExp][] = [
         [() => policies.create({ name: 'lock', rules: [] }), 'conflict', /policy "lock" already exists/],
         [() => policies.create({ name: 'x', attach: { keystore: 'nope' }, rules: [] }), 'not-found', /no keystore named "nope"/],
-        [() => policies.create({ name: 'x', attach: { key: 'nope', keystore: 'team-ks' }, rules: [] }), 'not-found', /no key "nope" in keystore "team-ks"/],
+        [
+          () => policies.create({ name: 'x', attach: { key: 'nope', keystore: 'team-ks' }, rules: [] }),
+          'not-found',
+          /no key "nope" in keystore "team-ks"/,
+        ],
         [() => policies.create({ name: 'x', attach: { group: 'nope' }, rules: [] }), 'not-found', /no group named "nope"/],
-        [() => policies.create({ name: 'x', rules: [{ effect: 'allow', account: ['abc'] }] } as never), 'invalid', /rules\[0\]\.account\[0\]/],
+        [
+          () => policies.create({ name: 'x', rules: [{ effect: 'allow', account: ['abc'] }] } as never),
+          'invalid',
+          /rules\[0\]\.account\[0\]/,
+        ],
         [() => policies.update('lock', { name: 'renamed', rules: [] }), 'invalid', /cannot be renamed/],
         [() => policies.update('nope', { name: 'nope', rules: [] }), 'not-found', /no policy named "nope"/],
         [() => policies.attach('lock', { key: 'locked' } as never), 'invalid', /^attach must be/],
@@ -103,7 +167,11 @@ function suite(dialect: string, target: DialectTarget) {
         [() => policies.setGroupDefault('nope', 'deny'), 'not-found', /no group named "nope"/],
       ];
       for (const [call, kind, message] of cases) {
-        await assert.rejects(call(), (error: unknown) => error instanceof ManagementError && error.kind === kind && message.test(error.message) && !error.message.includes('\n'));
+        await assert.rejects(
+          call(),
+          (error: unknown) =>
+            error instanceof ManagementError && error.kind === kind && message.test(error.message) && !error.message.includes('\n'),
+        );
       }
       assert.equal(await snapshot(), before);
       assert.equal(authorize(key, OTHER).ruleId, 'lock/only-app');
@@ -111,7 +179,11 @@ function suite(dialect: string, target: DialectTarget) {
 
     it('update replaces the rules (keeping the attachment); attach, detach and set-default each take effect on the next decision', async () => {
       clock.advance(1000);
-      const updated = await policies.update('lock', { name: 'lock', mode: 'audit-only', rules: [{ id: 'only-app', effect: 'deny', unless: { principal: [APP] } }] });
+      const updated = await policies.update('lock', {
+        name: 'lock',
+        mode: 'audit-only',
+        rules: [{ id: 'only-app', effect: 'deny', unless: { principal: [APP] } }],
+      });
       assert.equal(updated.mode, 'audit-only');
       assert.deepEqual(updated.attach, { key: 'locked', keystore: 'team-ks' });
       assert.equal(updated.updatedAt, new Date(T0 + 1000).toISOString());
@@ -145,15 +217,34 @@ function suite(dialect: string, target: DialectTarget) {
     });
 
     it('simulate answers from the same index, never needing key material, and refuses unknown keys and fields', async () => {
-      const result = policies.simulate({ keystore: 'team-ks', keyId: 'locked', operation: 'Encrypt', requestMetadata: { awsPrincipalArn: OTHER } });
+      const result = policies.simulate({
+        keystore: 'team-ks',
+        keyId: 'locked',
+        operation: 'Encrypt',
+        requestMetadata: { awsPrincipalArn: OTHER },
+      });
       assert.equal(result.allowed, false);
       assert.equal(result.decidedBy, 'lock/only-app');
       assert.equal(result.policy, 'lock');
       assert.equal(result.trace.length, 1);
-      assert.equal(policies.simulate({ keystore: 'team-ks', keyId: 'open', operation: 'GetKeyMetadata', requestMetadata: { awsPrincipalArn: APP } }).decidedBy, 'default:deny');
-      assert.throws(() => policies.simulate({ keystore: 'nope', keyId: 'locked', operation: 'Encrypt', requestMetadata: {} }), /no keystore named "nope"/);
-      assert.throws(() => policies.simulate({ keystore: 'team-ks', keyId: 'nope', operation: 'Encrypt', requestMetadata: {} }), /no key "nope" in keystore "team-ks"/);
-      assert.throws(() => policies.simulate({ keystore: 'team-ks', keyId: 'locked', operation: 'Encrypt', requestMetadata: { principal: 'x' } as never }), /requestMetadata\.principal: unknown field/);
+      assert.equal(
+        policies.simulate({ keystore: 'team-ks', keyId: 'open', operation: 'GetKeyMetadata', requestMetadata: { awsPrincipalArn: APP } })
+          .decidedBy,
+        'default:deny',
+      );
+      assert.throws(
+        () => policies.simulate({ keystore: 'nope', keyId: 'locked', operation: 'Encrypt', requestMetadata: {} }),
+        /no keystore named "nope"/,
+      );
+      assert.throws(
+        () => policies.simulate({ keystore: 'team-ks', keyId: 'nope', operation: 'Encrypt', requestMetadata: {} }),
+        /no key "nope" in keystore "team-ks"/,
+      );
+      assert.throws(
+        () =>
+          policies.simulate({ keystore: 'team-ks', keyId: 'locked', operation: 'Encrypt', requestMetadata: { principal: 'x' } as never }),
+        /requestMetadata\.principal: unknown field/,
+      );
     });
 
     it('remove deletes the policy and its effect', async () => {

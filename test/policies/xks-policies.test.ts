@@ -75,21 +75,32 @@ describe('policies on the XKS data plane', () => {
     // The same with a group default of deny and an allow rule instead of an exception.
     await reset();
     expectOk(await admin(node, 'PUT', '/policy-defaults/demo', { default: 'deny' }));
-    await createPolicy({ name: 'allow-app', attach: { key: 'demo-key', keystore: 'demo' }, rules: [{ effect: 'allow', principal: ['arn:aws:iam::111122223333:role/app'] }] });
+    await createPolicy({
+      name: 'allow-app',
+      attach: { key: 'demo-key', keystore: 'demo' },
+      rules: [{ effect: 'allow', principal: ['arn:aws:iam::111122223333:role/app'] }],
+    });
     expectOk((await call({ awsPrincipalArn: APP })).response);
     expectDenied((await call({ awsPrincipalArn: OTHER })).response);
     expectDenied((await call({ awsPrincipalArn: APP }, { keyId: 'second-key' })).response);
   });
 
   it('94/95: a denial answers 403 AccessDeniedException, and its log line names the rule, its policy and what it saw', async () => {
-    await createPolicy({ name: 'no-s3', attach: { keystore: 'demo' }, rules: [{ id: 'deny-s3-via', effect: 'deny', kmsViaService: ['s3.*.amazonaws.com'] }] });
+    await createPolicy({
+      name: 'no-s3',
+      attach: { keystore: 'demo' },
+      rules: [{ id: 'deny-s3-via', effect: 'deny', kmsViaService: ['s3.*.amazonaws.com'] }],
+    });
     const { response, log } = await call({ awsPrincipalArn: OTHER, kmsViaService: 's3.us-east-1.amazonaws.com' });
     expectDenied(response);
     assert.equal(response.json.errorMessage.includes('deny-s3-via'), false, 'the rule is for the log, not for the caller');
     assert.equal(log.policyRuleId, 'no-s3/deny-s3-via');
     assert.equal(log.status, 403);
     assert.equal(log.errorName, 'AccessDeniedException');
-    assert.match(String(log.reason), /denied by rule no-s3\/deny-s3-via of policy no-s3 \(principal arn:aws:iam::444455556666:role\/intruder, kmsOperation Encrypt\)/);
+    assert.match(
+      String(log.reason),
+      /denied by rule no-s3\/deny-s3-via of policy no-s3 \(principal arn:aws:iam::444455556666:role\/intruder, kmsOperation Encrypt\)/,
+    );
     assert.equal(log.kmsViaService, 's3.us-east-1.amazonaws.com');
     // Denied by the group default: the log says so.
     expectOk(await admin(node, 'PUT', '/policy-defaults/demo', { default: 'deny' }));
@@ -105,7 +116,13 @@ describe('policies on the XKS data plane', () => {
       name: 'known-ops',
       attach: { group: 'demo' },
       rules: [
-        { id: 'crypto-from-vpce', effect: 'allow', kmsOperation: ['Encrypt', 'Decrypt'], sourceVpce: ['vpce-0a1b*'], region: ['us-east-1'] },
+        {
+          id: 'crypto-from-vpce',
+          effect: 'allow',
+          kmsOperation: ['Encrypt', 'Decrypt'],
+          sourceVpce: ['vpce-0a1b*'],
+          region: ['us-east-1'],
+        },
         { id: 'describe', effect: 'allow', kmsOperation: ['DescribeKey'], account: ['111122223333'] },
         { id: 'not-that-vpc', effect: 'deny', sourceVpc: ['vpc-bad'] },
         { id: 'not-that-key', effect: 'deny', kmsKeyArn: ['arn:aws:kms:*:*:key/dead*'] },
@@ -145,7 +162,12 @@ describe('policies on the XKS data plane', () => {
   });
 
   it('an audit-only policy denies nothing; the log line records the rule that would have denied', async () => {
-    await createPolicy({ name: 'rollout', mode: 'audit-only', attach: { keystore: 'demo' }, rules: [{ id: 'app-only', effect: 'deny', unless: { principal: [APP] } }] });
+    await createPolicy({
+      name: 'rollout',
+      mode: 'audit-only',
+      attach: { keystore: 'demo' },
+      rules: [{ id: 'app-only', effect: 'deny', unless: { principal: [APP] } }],
+    });
     const would = await call({ awsPrincipalArn: OTHER });
     expectOk(would.response);
     assert.equal(would.log.policyWouldDeny, true);
@@ -164,7 +186,13 @@ describe('policies admin API', () => {
     const cases: [string, string, unknown, number, RegExp][] = [
       ['POST', '/policies', { name: 'p', rules: [{ effect: 'allow', principals: ['x'] }] }, 400, /^rules\[0\]\.principals: unknown field/],
       ['POST', '/policies', { name: 'p', rules: [{ effect: 'allow', account: ['12'] }] }, 400, /^rules\[0\]\.account\[0\]/],
-      ['POST', '/policies', { name: 'p', rules: [{ effect: 'allow', principal: 'arn:aws:iam::111122223333:root' }] }, 400, /^rules\[0\]\.principal must be array$/],
+      [
+        'POST',
+        '/policies',
+        { name: 'p', rules: [{ effect: 'allow', principal: 'arn:aws:iam::111122223333:root' }] },
+        400,
+        /^rules\[0\]\.principal must be array$/,
+      ],
       ['POST', '/policies', [], 400, /body must be object/],
       ['POST', '/policies', { name: 'keep', rules: [] }, 409, /policy "keep" already exists/],
       ['POST', '/policies', { name: 'p', attach: { keystore: 'nope' }, rules: [] }, 404, /no keystore named "nope"/],
@@ -180,7 +208,13 @@ describe('policies admin API', () => {
       ['POST', '/policies/keep/attach', { group: '__system' }, 404, /no group named "__system"/],
       ['POST', '/policies/simulate', { keystore: 'demo', keyId: 'demo-key', operation: 'Sign' }, 400, /operation/],
       ['POST', '/policies/simulate', { keystore: 'demo', keyId: 'nope', operation: 'Encrypt' }, 404, /no key "nope" in keystore "demo"/],
-      ['POST', '/policies/simulate', { keystore: 'demo', keyId: 'demo-key', operation: 'Encrypt', requestMetadata: { awsPrincipalArn: 7 } }, 400, /requestMetadata\.awsPrincipalArn must be a string/],
+      [
+        'POST',
+        '/policies/simulate',
+        { keystore: 'demo', keyId: 'demo-key', operation: 'Encrypt', requestMetadata: { awsPrincipalArn: 7 } },
+        400,
+        /requestMetadata\.awsPrincipalArn must be a string/,
+      ],
     ];
     for (const [method, path, body, status, message] of cases) {
       const response = await admin(node, method, path, body);
@@ -193,16 +227,34 @@ describe('policies admin API', () => {
   });
 
   it('simulate answers "allowed, and by which rule" with a trace, without a request reaching the data plane', async () => {
-    await createPolicy({ name: 'lock', attach: { key: 'demo-key', keystore: 'demo' }, rules: [{ id: 'only-app', effect: 'deny', unless: { principal: [APP] } }] });
+    await createPolicy({
+      name: 'lock',
+      attach: { key: 'demo-key', keystore: 'demo' },
+      rules: [{ id: 'only-app', effect: 'deny', unless: { principal: [APP] } }],
+    });
     const xksLines = node.logs.filter((l) => l.event === 'xks.request').length;
-    const denied = expectOk(await admin(node, 'POST', '/policies/simulate', { keystore: 'demo', keyId: 'demo-key', operation: 'Encrypt', requestMetadata: { awsPrincipalArn: OTHER } })).json;
+    const denied = expectOk(
+      await admin(node, 'POST', '/policies/simulate', {
+        keystore: 'demo',
+        keyId: 'demo-key',
+        operation: 'Encrypt',
+        requestMetadata: { awsPrincipalArn: OTHER },
+      }),
+    ).json;
     assert.deepEqual(denied, {
       allowed: false,
       decidedBy: 'lock/only-app',
       policy: 'lock',
       trace: [{ policy: 'lock', mode: 'enforce', attachedTo: 'key', rule: 'lock/only-app', effect: 'deny', matched: true }],
     });
-    const allowed = expectOk(await admin(node, 'POST', '/policies/simulate', { keystore: 'demo', keyId: 'demo-key', operation: 'GetKeyMetadata', requestMetadata: { awsPrincipalArn: APP } })).json;
+    const allowed = expectOk(
+      await admin(node, 'POST', '/policies/simulate', {
+        keystore: 'demo',
+        keyId: 'demo-key',
+        operation: 'GetKeyMetadata',
+        requestMetadata: { awsPrincipalArn: APP },
+      }),
+    ).json;
     assert.equal(allowed.allowed, true);
     assert.equal(allowed.decidedBy, 'default:allow');
     assert.equal(node.logs.filter((l) => l.event === 'xks.request').length, xksLines);
@@ -229,7 +281,12 @@ describe('simulate agrees with the data plane', () => {
   const rule = fc.record({ effect: fc.constantFrom('allow', 'deny'), when: conditions, unless: fc.option(conditions, { nil: undefined }) });
   const policy = fc.record({
     mode: fc.constantFrom('enforce', 'enforce', 'audit-only'),
-    attach: fc.constantFrom({ group: 'demo' }, { keystore: 'demo' }, { key: 'demo-key', keystore: 'demo' }, { key: 'second-key', keystore: 'demo' }),
+    attach: fc.constantFrom(
+      { group: 'demo' },
+      { keystore: 'demo' },
+      { key: 'demo-key', keystore: 'demo' },
+      { key: 'second-key', keystore: 'demo' },
+    ),
     rules: fc.array(rule, { minLength: 1, maxLength: 4 }),
   });
   const request = fc.record({
@@ -241,24 +298,39 @@ describe('simulate agrees with the data plane', () => {
 
   it('on generated policies and requests: same allow/deny, same rule, same would-deny', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(policy, { minLength: 1, maxLength: 3 }), fc.constantFrom('allow', 'deny'), fc.array(request, { minLength: 1, maxLength: 3 }), fc.constantFrom('encrypt', 'metadata'), async (policies, fallback, requests, operation) => {
-        await reset();
-        expectOk(await admin(node, 'PUT', '/policy-defaults/demo', { default: fallback }));
-        for (const [i, p] of policies.entries()) {
-          const rules = p.rules.map((r) => ({ effect: r.effect, ...clean(r.when), ...(r.unless && Object.keys(clean(r.unless)).length ? { unless: clean(r.unless) } : {}) }));
-          await createPolicy({ name: `gen-${i}`, mode: p.mode, attach: p.attach, rules });
-        }
-        for (const r of requests) {
-          const requestMetadata = clean({ ...r, kmsRequestId: randomUUID() });
-          const simulated = expectOk(
-            await admin(node, 'POST', '/policies/simulate', { keystore: 'demo', keyId: 'demo-key', operation: operation === 'encrypt' ? 'Encrypt' : 'GetKeyMetadata', requestMetadata }),
-          ).json;
-          const { response, log } = await call(requestMetadata, { operation: operation as 'encrypt' | 'metadata' });
-          assert.equal(response.status, simulated.allowed ? 200 : 403, `${JSON.stringify(simulated)} vs ${response.text}`);
-          assert.equal(log.policyRuleId, simulated.wouldDeny ? simulated.wouldDenyBy : simulated.decidedBy);
-          assert.equal(log.policyWouldDeny, simulated.wouldDeny);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(policy, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('allow', 'deny'),
+        fc.array(request, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('encrypt', 'metadata'),
+        async (policies, fallback, requests, operation) => {
+          await reset();
+          expectOk(await admin(node, 'PUT', '/policy-defaults/demo', { default: fallback }));
+          for (const [i, p] of policies.entries()) {
+            const rules = p.rules.map((r) => ({
+              effect: r.effect,
+              ...clean(r.when),
+              ...(r.unless && Object.keys(clean(r.unless)).length ? { unless: clean(r.unless) } : {}),
+            }));
+            await createPolicy({ name: `gen-${i}`, mode: p.mode, attach: p.attach, rules });
+          }
+          for (const r of requests) {
+            const requestMetadata = clean({ ...r, kmsRequestId: randomUUID() });
+            const simulated = expectOk(
+              await admin(node, 'POST', '/policies/simulate', {
+                keystore: 'demo',
+                keyId: 'demo-key',
+                operation: operation === 'encrypt' ? 'Encrypt' : 'GetKeyMetadata',
+                requestMetadata,
+              }),
+            ).json;
+            const { response, log } = await call(requestMetadata, { operation: operation as 'encrypt' | 'metadata' });
+            assert.equal(response.status, simulated.allowed ? 200 : 403, `${JSON.stringify(simulated)} vs ${response.text}`);
+            assert.equal(log.policyRuleId, simulated.wouldDeny ? simulated.wouldDenyBy : simulated.decidedBy);
+            assert.equal(log.policyWouldDeny, simulated.wouldDeny);
+          }
+        },
+      ),
       { numRuns: 40, seed: 20261128 },
     );
   });

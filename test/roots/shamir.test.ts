@@ -24,7 +24,13 @@ const KEY_CONTEXT = sealContext.keyMaterial('00000000-0000-0000-0000-00000000000
 async function shamirSetup(shares: number, threshold: number) {
   const masterKey = randomBytes(32);
   const split = await splitSecret(masterKey, shares, threshold);
-  const config: ShamirRootConfig = { kind: 'shamir', shares, threshold, shareSet: split.shareSet, verifier: await createVerifier(masterKey) };
+  const config: ShamirRootConfig = {
+    kind: 'shamir',
+    shares,
+    threshold,
+    shareSet: split.shareSet,
+    verifier: await createVerifier(masterKey),
+  };
   const reference = await createSoftwareRoot(masterKey).createKeyMaterial(KEY_CONTEXT);
   return { masterKey, config, shares: split.shares, reference };
 }
@@ -52,7 +58,8 @@ describe('Shamir shares', () => {
     const decoded = shares.map((s) => decodeShare(s, 32));
     for (let a = 0; a < 5; a++)
       for (let b = a + 1; b < 5; b++)
-        for (let c = b + 1; c < 5; c++) assert.deepEqual(await combineShares([decoded[a]!.bytes, decoded[b]!.bytes, decoded[c]!.bytes]), secret);
+        for (let c = b + 1; c < 5; c++)
+          assert.deepEqual(await combineShares([decoded[a]!.bytes, decoded[b]!.bytes, decoded[c]!.bytes]), secret);
     // Two of them give something else entirely.
     assert.notDeepEqual(await combineShares([decoded[0]!.bytes, decoded[1]!.bytes]), secret);
   });
@@ -164,14 +171,17 @@ describe('sealable root', () => {
     assert.deepEqual(root.progress(), { sealed: true, threshold: 2, shares: 3, entered: 1 });
   });
 
-  it("well-formed shares that reconstruct another key give \"these shares do not reconstruct this node's master key\", discard the entered shares and stay sealed", async () => {
+  it('well-formed shares that reconstruct another key give "these shares do not reconstruct this node\'s master key", discard the entered shares and stay sealed', async () => {
     const { config, shares, masterKey, reference } = await shamirSetup(3, 2);
     // A share with this node's set id and a valid checksum, but from a split of another key.
     const foreign = decodeShare((await splitSecret(randomBytes(32), 3, 2)).shares[1]!, 32);
     const forged = encodeShare(2, config.shareSet, foreign.bytes);
     const root = createSealableRoot(config);
     await root.enterShare(shares[0]!);
-    await assert.rejects(root.enterShare(forged), (error: unknown) => error instanceof ManagementError && error.message.startsWith(WRONG_SHARES));
+    await assert.rejects(
+      root.enterShare(forged),
+      (error: unknown) => error instanceof ManagementError && error.message.startsWith(WRONG_SHARES),
+    );
     assert.deepEqual(root.progress(), { sealed: true, threshold: 2, shares: 3, entered: 0 });
     assert.equal(root.state(), 'UNAVAILABLE');
     await assert.rejects(root.openKey(reference, KEY_CONTEXT), RootSealedError);
@@ -195,7 +205,12 @@ describe('sealable root', () => {
     await root.enterShare(shares[0]!);
     await root.enterShare(shares[1]!);
     assert.deepEqual(root.resetShares(), { sealed: true, threshold: 3, shares: 5, entered: 0 });
-    const results = await Promise.allSettled([root.enterShare(shares[2]!), root.enterShare(shares[3]!), root.enterShare(shares[3]!), root.enterShare(shares[4]!)]);
+    const results = await Promise.allSettled([
+      root.enterShare(shares[2]!),
+      root.enterShare(shares[3]!),
+      root.enterShare(shares[3]!),
+      root.enterShare(shares[4]!),
+    ]);
     assert.deepEqual(
       results.map((r) => r.status),
       ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],

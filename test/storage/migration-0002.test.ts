@@ -19,15 +19,31 @@ const T0 = 1_700_000_000_000;
 async function seedV01(dialect: Dialect, name: SqlDialect): Promise<void> {
   const db = new Kysely<any>({ dialect });
   try {
-    const { error } = await new Migrator({ db, provider: { getMigrations: async () => ({ '0001_initial': initialMigration(name) }) } }).migrateToLatest();
+    const { error } = await new Migrator({
+      db,
+      provider: { getMigrations: async () => ({ '0001_initial': initialMigration(name) }) },
+    }).migrateToLatest();
     assert.equal(error, undefined);
     await db.insertInto('groups').values({ id: 'g1', name: 'demo', created_at: T0 }).execute();
     await db
       .insertInto('keys')
-      .values({ id: 'k1', group_id: 'g1', external_id: 'old-key', usage: 'ENCRYPT,DECRYPT', status: 'DISABLED', internal: 0, current_version: 2, created_at: T0, updated_at: T0 + 1 })
+      .values({
+        id: 'k1',
+        group_id: 'g1',
+        external_id: 'old-key',
+        usage: 'ENCRYPT,DECRYPT',
+        status: 'DISABLED',
+        internal: 0,
+        current_version: 2,
+        created_at: T0,
+        updated_at: T0 + 1,
+      })
       .execute();
     for (const version of [1, 2]) {
-      await db.insertInto('key_versions').values({ key_id: 'k1', version, sealed_material: Buffer.alloc(61, version), created_at: T0 + version }).execute();
+      await db
+        .insertInto('key_versions')
+        .values({ key_id: 'k1', version, sealed_material: Buffer.alloc(61, version), created_at: T0 + version })
+        .execute();
     }
   } finally {
     await db.destroy();
@@ -52,7 +68,14 @@ async function checkUpgraded(open: () => ReturnType<typeof openStore>): Promise<
       updatedAt: T0 + 1,
     });
     assert.deepEqual(
-      (await store.listKeyVersions('k1')).map((v) => [v.version, v.state, v.origin, v.sealedMaterial.equals(Buffer.alloc(61, v.version)), v.revokedAt, v.destroyedAt]),
+      (await store.listKeyVersions('k1')).map((v) => [
+        v.version,
+        v.state,
+        v.origin,
+        v.sealedMaterial.equals(Buffer.alloc(61, v.version)),
+        v.revokedAt,
+        v.destroyedAt,
+      ]),
       [
         [1, 'ENABLED', 'GENERATED', true, undefined, undefined],
         [2, 'ENABLED', 'GENERATED', true, undefined, undefined],

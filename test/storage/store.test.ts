@@ -11,15 +11,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { openStore } from '../../src/storage/open-store.js';
 import { StoreConflictError, StoreNotFoundError, type Store } from '../../src/storage/store.js';
 import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
-import type {
-  AdminToken,
-  Group,
-  KeyRecord,
-  Keystore,
-  NodeRecord,
-  StoredCredential,
-  StoredKeyVersion,
-} from '../../src/domain/types.js';
+import type { AdminToken, Group, KeyRecord, Keystore, NodeRecord, StoredCredential, StoredKeyVersion } from '../../src/domain/types.js';
 
 // Fixtures. Timestamps are above 2^32 so an unparsed PostgreSQL int8 (a string) would show.
 const T0 = 1_700_000_000_000;
@@ -133,7 +125,10 @@ function storeSuite(name: string, target: DialectTarget) {
         assert.equal(await store.getGroup('g-missing'), undefined);
         assert.equal(await store.getGroupByName('missing'), undefined);
         const listed = (await store.listGroups()).filter((g) => g.id === a.id || g.id === b.id);
-        assert.deepEqual(listed, [a, b].sort((x, y) => x.name.localeCompare(y.name)));
+        assert.deepEqual(
+          listed,
+          [a, b].sort((x, y) => x.name.localeCompare(y.name)),
+        );
       });
 
       it('refuses a duplicate name or id', async () => {
@@ -181,10 +176,10 @@ function storeSuite(name: string, target: DialectTarget) {
       it('rolls back the keystore when its first credential cannot be inserted', async () => {
         const { group, credential } = await seedKeystore();
         const keystore = newKeystore(group.id);
-        await assert.rejects(
-          store.createKeystore(keystore, { ...newCredential(keystore.id), accessKeyId: credential.accessKeyId }),
-          { name: 'StoreConflictError', message: `access key id "${credential.accessKeyId}" already exists` },
-        );
+        await assert.rejects(store.createKeystore(keystore, { ...newCredential(keystore.id), accessKeyId: credential.accessKeyId }), {
+          name: 'StoreConflictError',
+          message: `access key id "${credential.accessKeyId}" already exists`,
+        });
         assert.equal(await store.getKeystoreByName(keystore.name), undefined);
         assert.deepEqual(await store.listCredentials(keystore.id), []);
       });
@@ -320,7 +315,10 @@ function storeSuite(name: string, target: DialectTarget) {
           if (page.length < 4) break;
           after = page[page.length - 1];
         }
-        assert.deepEqual(pages.map((p) => p.length), [4, 2]);
+        assert.deepEqual(
+          pages.map((p) => p.length),
+          [4, 2],
+        );
         assert.deepEqual(pages.flat(), expected);
       });
 
@@ -376,10 +374,7 @@ function storeSuite(name: string, target: DialectTarget) {
         const key = newKey(group.id);
         await store.createKey(key, versionOf(key));
         await assert.rejects(store.updateKey('k-missing', { status: 'DISABLED' }, T0 + 100), StoreNotFoundError);
-        await assert.rejects(
-          store.updateKey(key.id, { status: 'DISABLED', currentVersion: 7 }, T0 + 100),
-          StoreNotFoundError,
-        );
+        await assert.rejects(store.updateKey(key.id, { status: 'DISABLED', currentVersion: 7 }, T0 + 100), StoreNotFoundError);
         assert.deepEqual(await store.getKeyById(key.id), key);
       });
 
@@ -399,7 +394,7 @@ function storeSuite(name: string, target: DialectTarget) {
         await assert.rejects(store.addKeyVersion({ ...v2, keyId: 'k-missing' }), StoreNotFoundError);
       });
 
-      it('lists every key\'s versions at once, each key\'s in version order (node start)', async () => {
+      it("lists every key's versions at once, each key's in version order (node start)", async () => {
         const group = newGroup();
         await store.createGroup(group);
         const [a, b] = [newKey(group.id), newKey(group.id)];
@@ -408,8 +403,14 @@ function storeSuite(name: string, target: DialectTarget) {
         await store.createKey(b, b1);
         await store.addKeyVersion(a2);
         const all = await store.listKeyVersions();
-        assert.deepEqual(all.filter((v) => v.keyId === a.id), [a1, a2]);
-        assert.deepEqual(all.filter((v) => v.keyId === b.id), [b1]);
+        assert.deepEqual(
+          all.filter((v) => v.keyId === a.id),
+          [a1, a2],
+        );
+        assert.deepEqual(
+          all.filter((v) => v.keyId === b.id),
+          [b1],
+        );
       });
     });
 
@@ -437,7 +438,13 @@ function storeSuite(name: string, target: DialectTarget) {
         assert.equal(await store.updateKey(key.id, changes, T0 + 100), true);
         assert.deepEqual(await store.getKeyById(key.id), { ...key, ...changes, updatedAt: T0 + 100 });
         await store.updateKey(key.id, { blockReason: null, deletionDate: null, rotationPeriodDays: null, nextRotationAt: null }, T0 + 200);
-        assert.deepEqual(await store.getKeyById(key.id), { ...key, status: 'BLOCKED', description: 'payments', tags: changes.tags, updatedAt: T0 + 200 });
+        assert.deepEqual(await store.getKeyById(key.id), {
+          ...key,
+          status: 'BLOCKED',
+          description: 'payments',
+          tags: changes.tags,
+          updatedAt: T0 + 200,
+        });
       });
 
       it('updates compare-and-set: a key no longer in the expected status or version is left alone (false)', async () => {
@@ -445,43 +452,66 @@ function storeSuite(name: string, target: DialectTarget) {
         assert.equal(await store.updateKey(key.id, { status: 'DISABLED' }, T0 + 100, { status: ['BLOCKED'] }), false);
         assert.equal(await store.updateKey(key.id, { status: 'DISABLED' }, T0 + 100, { currentVersion: 2 }), false);
         assert.deepEqual(await store.getKeyById(key.id), key);
-        assert.equal(await store.updateKey(key.id, { status: 'DISABLED' }, T0 + 100, { status: ['ENABLED', 'BLOCKED'], currentVersion: 1 }), true);
+        assert.equal(
+          await store.updateKey(key.id, { status: 'DISABLED' }, T0 + 100, { status: ['ENABLED', 'BLOCKED'], currentVersion: 1 }),
+          true,
+        );
         await assert.rejects(store.updateKey('k-missing', {}, T0, { status: ['ENABLED'] }), StoreNotFoundError);
         await store.updateKey(key.id, { status: 'PENDING_DELETION', deletionDate: T0 + 1000 }, T0 + 100);
-        assert.equal(await store.updateKey(key.id, { status: 'DESTROYED' }, T0 + 100, { status: ['PENDING_DELETION'], deletionDueBy: T0 + 999 }), false);
-        assert.equal(await store.updateKey(key.id, { status: 'DESTROYED' }, T0 + 100, { status: ['PENDING_DELETION'], deletionDueBy: T0 + 1000 }), true);
+        assert.equal(
+          await store.updateKey(key.id, { status: 'DESTROYED' }, T0 + 100, { status: ['PENDING_DELETION'], deletionDueBy: T0 + 999 }),
+          false,
+        );
+        assert.equal(
+          await store.updateKey(key.id, { status: 'DESTROYED' }, T0 + 100, { status: ['PENDING_DELETION'], deletionDueBy: T0 + 1000 }),
+          true,
+        );
       });
 
       it('adds a current version once when two writers race on the same current version', async () => {
         const key = await seedKey();
-        const [a, b] = await Promise.all([
-          store.addCurrentVersion({ ...versionOf(key, 2), sealedMaterial: bytes(61) }, 1, { nextRotationAt: T0 + 5 }, T0 + 100),
-          store.addCurrentVersion({ ...versionOf(key, 2), sealedMaterial: bytes(61) }, 1, { nextRotationAt: T0 + 6 }, T0 + 100),
-        ].map((p) => p.catch((error: unknown) => error)));
+        const [a, b] = await Promise.all(
+          [
+            store.addCurrentVersion({ ...versionOf(key, 2), sealedMaterial: bytes(61) }, 1, { nextRotationAt: T0 + 5 }, T0 + 100),
+            store.addCurrentVersion({ ...versionOf(key, 2), sealedMaterial: bytes(61) }, 1, { nextRotationAt: T0 + 6 }, T0 + 100),
+          ].map((p) => p.catch((error: unknown) => error)),
+        );
         // One adds version 2; the other finds the key moved on (false), or, on SQLite's serialized
         // writers, may lose at the insert (a conflict): either way nothing of it is kept.
         assert.equal([a, b].filter((r) => r === true).length, 1, String([a, b]));
         for (const r of [a, b]) if (r !== true) assert.ok(r === false || r instanceof StoreConflictError, String(r));
-        assert.deepEqual((await store.listKeyVersions(key.id)).map((v) => v.version), [1, 2]);
+        assert.deepEqual(
+          (await store.listKeyVersions(key.id)).map((v) => v.version),
+          [1, 2],
+        );
         assert.equal((await store.getKeyById(key.id))?.currentVersion, 2);
         assert.equal(await store.addCurrentVersion(versionOf(key, 3), 1, {}, T0 + 200), false);
-        assert.deepEqual((await store.listKeyVersions(key.id)).map((v) => v.version), [1, 2]);
+        assert.deepEqual(
+          (await store.listKeyVersions(key.id)).map((v) => v.version),
+          [1, 2],
+        );
       });
 
-      it('changes a version\'s state and material, compare-and-set on its state', async () => {
+      it("changes a version's state and material, compare-and-set on its state", async () => {
         const key = await seedKey();
         assert.equal(await store.updateKeyVersion(key.id, 1, { state: 'REVOKED', revokedAt: T0 + 10 }, ['ENABLED']), true);
         assert.equal(await store.updateKeyVersion(key.id, 1, { state: 'REVOKED' }, ['ENABLED']), false);
-        assert.equal(await store.updateKeyVersion(key.id, 1, { state: 'DESTROYED', sealedMaterial: Buffer.alloc(0), destroyedAt: T0 + 20 }), true);
+        assert.equal(
+          await store.updateKeyVersion(key.id, 1, { state: 'DESTROYED', sealedMaterial: Buffer.alloc(0), destroyedAt: T0 + 20 }),
+          true,
+        );
         const [version] = await store.listKeyVersions(key.id);
-        assert.deepEqual({ ...version, sealedMaterial: version!.sealedMaterial.length }, {
-          ...versionOf(key),
-          sealedMaterial: 0,
-          state: 'DESTROYED',
-          revokedAt: T0 + 10,
-          destroyedAt: T0 + 20,
-          createdAt: version!.createdAt,
-        });
+        assert.deepEqual(
+          { ...version, sealedMaterial: version!.sealedMaterial.length },
+          {
+            ...versionOf(key),
+            sealedMaterial: 0,
+            state: 'DESTROYED',
+            revokedAt: T0 + 10,
+            destroyedAt: T0 + 20,
+            createdAt: version!.createdAt,
+          },
+        );
         await assert.rejects(store.updateKeyVersion(key.id, 7, { state: 'REVOKED' }), StoreNotFoundError);
       });
 
@@ -499,7 +529,7 @@ function storeSuite(name: string, target: DialectTarget) {
         assert.ok(!(await store.listKeysDue(T0 + 100)).some((k) => k.id === unfinished.id));
       });
 
-      it('keeps a keystore\'s block reason only while it is BLOCKED', async () => {
+      it("keeps a keystore's block reason only while it is BLOCKED", async () => {
         const { keystore } = await seedKeystore();
         await store.setKeystoreStatus(keystore.id, 'BLOCKED', 'leak');
         assert.deepEqual(await store.getKeystoreByName(keystore.name), { ...keystore, status: 'BLOCKED', blockReason: 'leak' });

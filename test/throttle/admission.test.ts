@@ -16,7 +16,16 @@ function manualTime() {
 }
 
 const keystore = (id: string, quota?: Keystore['quota']): LiveKeystore => ({
-  keystore: { id, name: id, prefix: `/${id}`, region: 'us-east-1', groupId: 'g', status: 'ENABLED', createdAt: 0, ...(quota ? { quota } : {}) },
+  keystore: {
+    id,
+    name: id,
+    prefix: `/${id}`,
+    region: 'us-east-1',
+    groupId: 'g',
+    status: 'ENABLED',
+    createdAt: 0,
+    ...(quota ? { quota } : {}),
+  },
   secrets: new Map(),
 });
 
@@ -27,7 +36,8 @@ function ticket(result: XksAdmissionTicket | XksError): XksAdmissionTicket {
   return result;
 }
 
-const reasonOf = (result: XksAdmissionTicket | XksError | undefined) => (result instanceof XksError ? throttleReason(result.detail) : undefined);
+const reasonOf = (result: XksAdmissionTicket | XksError | undefined) =>
+  result instanceof XksError ? throttleReason(result.detail) : undefined;
 
 describe('createThrottleAdmission', () => {
   it('counts a slot from admission to release, refusing at once beyond the limit; double releases give nothing back', () => {
@@ -178,7 +188,13 @@ describe('createThrottleAdmission', () => {
   it('node-wide refusals are load shedding (answered before their audit commit); a quota refusal is not', () => {
     const time = manualTime();
     let lag = 0;
-    const admission = createAdmission({ maxInFlight: 1, shedAfterMs: 100, shedOnLagMs: 50, eventLoopLag: { lagMs: () => lag }, now: time.now });
+    const admission = createAdmission({
+      maxInFlight: 1,
+      shedAfterMs: 100,
+      shedOnLagMs: 50,
+      eventLoopLag: { lagMs: () => lag },
+      now: time.now,
+    });
     const ks = keystore('a', { rps: 1, burst: 1 });
     const first = ticket(admission.admit(request(ks)));
     const concurrency = admission.admit(request(ks));
@@ -202,7 +218,6 @@ describe('createThrottleAdmission', () => {
     assert.ok(quota instanceof XksError && !(quota instanceof LoadShedError));
     for (const error of [concurrency, queueTime, overload, quota]) assert.equal((error as XksError).errorName, 'ThrottlingException');
   });
-
 
   it('throttleReason reads the reason back from a record detail, and nothing else', () => {
     assert.equal(throttleReason('quota: x'), 'quota');

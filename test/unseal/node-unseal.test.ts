@@ -71,7 +71,11 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
   });
 
   it('answers Encrypt, Decrypt and GetKeyMetadata with 500 InternalException and the sealed message', async () => {
-    const fake = { ciphertext: randomBytes(16).toString('base64'), initializationVector: randomBytes(12).toString('base64'), authenticationTag: randomBytes(16).toString('base64') };
+    const fake = {
+      ciphertext: randomBytes(16).toString('base64'),
+      initializationVector: randomBytes(12).toString('base64'),
+      authenticationTag: randomBytes(16).toString('base64'),
+    };
     await assertKeyOperationsSealed(node, fake);
     const log = node.logs.find((line) => line.event === 'xks.request' && line.xksOperation === 'Encrypt');
     assert.equal(log?.errorName, 'InternalException');
@@ -81,7 +85,14 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
   it('GET /api/v1/unseal reports sealed, threshold and shares entered; the node status says UNAVAILABLE', async () => {
     const status = await admin(node, 'GET', '/unseal');
     assert.equal(status.status, 200);
-    assert.deepEqual(status.json, { sealed: true, rootOfTrust: 'shamir', threshold: 2, shares: 3, entered: 0, message: 'sealed: 0 of 2 shares entered (3 exist)' });
+    assert.deepEqual(status.json, {
+      sealed: true,
+      rootOfTrust: 'shamir',
+      threshold: 2,
+      shares: 3,
+      entered: 0,
+      message: 'sealed: 0 of 2 shares entered (3 exist)',
+    });
     const nodeStatus = await admin(node, 'GET', '/node');
     assert.equal(nodeStatus.json.ekmHealth, 'UNAVAILABLE');
     assert.equal(nodeStatus.json.rootOfTrust, 'shamir');
@@ -127,7 +138,7 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
     assert.equal(await healthStatus(node), 'UNAVAILABLE');
   });
 
-  it("well-formed shares of another key: \"these shares do not reconstruct this node's master key\", entered shares discarded, still sealed", async () => {
+  it('well-formed shares of another key: "these shares do not reconstruct this node\'s master key", entered shares discarded, still sealed', async () => {
     const shareSet = decodeShare(shares[0]!, 32).shareSet;
     const forged = encodeShare(3, shareSet, decodeShare((await splitSecret(randomBytes(32), 3, 2)).shares[2]!, 32).bytes);
     const response = await admin(node, 'POST', '/unseal', { share: forged });
@@ -171,7 +182,13 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
   it('after a restart the node is sealed again; unsealed with two other shares, the same ciphertext decrypts', async () => {
     await node.node.close();
     closeAgents();
-    node.node = await startNode({ dataDir: node.dataDir, host: '127.0.0.1', port: node.port, logger: pino({ level: 'silent' }), clock: systemClock });
+    node.node = await startNode({
+      dataDir: node.dataDir,
+      host: '127.0.0.1',
+      port: node.port,
+      logger: pino({ level: 'silent' }),
+      clock: systemClock,
+    });
     assert.equal(await healthStatus(node), 'UNAVAILABLE');
     await assertKeyOperationsSealed(node, encrypted);
     assert.equal((await admin(node, 'GET', '/unseal')).json.entered, 0);
@@ -181,7 +198,10 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
     const response = await xks(node, { operation: 'decrypt', body: decryptBody(encrypted) });
     assert.equal(response.status, 200, response.text);
     assert.deepEqual(Buffer.from(response.json.plaintext, 'base64'), plaintext);
-    assert.equal((await xks(node, { operation: 'metadata', keyId: 'after-unseal', body: { requestMetadata: metadata('DescribeKey') } })).status, 200);
+    assert.equal(
+      (await xks(node, { operation: 'metadata', keyId: 'after-unseal', body: { requestMetadata: metadata('DescribeKey') } })).status,
+      200,
+    );
   });
 
   it('the shares are nowhere in the data directory (database and WAL included) nor in the log, as text or as bytes', async () => {
@@ -189,12 +209,19 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
     for (const share of shares) {
       const decoded = decodeShare(share, 32);
       const payload = Buffer.from(share.split('-').slice(2).join('-'), 'base64url');
-      needles.push([`${share} as text`, Buffer.from(share)], [`${share} payload`, payload], [`${share} share bytes`, Buffer.from(decoded.bytes)]);
+      needles.push(
+        [`${share} as text`, Buffer.from(share)],
+        [`${share} payload`, payload],
+        [`${share} share bytes`, Buffer.from(decoded.bytes)],
+      );
       needles.push([`${share} share bytes base64`, Buffer.from(Buffer.from(decoded.bytes).toString('base64'))]);
       needles.push([`${share} share bytes hex`, Buffer.from(Buffer.from(decoded.bytes).toString('hex'))]);
     }
     const files = filesUnder(node.dataDir);
-    assert.ok(files.some((f) => f.endsWith('keyhold.db')), 'the database is scanned');
+    assert.ok(
+      files.some((f) => f.endsWith('keyhold.db')),
+      'the database is scanned',
+    );
     for (const file of files) {
       const bytes = readFileSync(file);
       for (const [label, needle] of needles) assert.equal(bytes.indexOf(needle), -1, `${label} found in ${file}`);
@@ -246,7 +273,12 @@ describe('a Shamir node on PostgreSQL', () => {
     assert.match(dump, /INSERT INTO public\.key_versions|INSERT INTO public\.keys/, 'the dump has the key rows');
     for (const share of node.shares!) {
       const bytes = Buffer.from(decodeShare(share, 32).bytes);
-      for (const needle of [share, bytes.toString('hex'), bytes.toString('base64'), Buffer.from(share.split('-').slice(2).join('-'), 'base64url').toString('hex')]) {
+      for (const needle of [
+        share,
+        bytes.toString('hex'),
+        bytes.toString('base64'),
+        Buffer.from(share.split('-').slice(2).join('-'), 'base64url').toString('hex'),
+      ]) {
         assert.ok(!dump.includes(needle), `share ${share.slice(0, 8)}… found in the database`);
       }
     }

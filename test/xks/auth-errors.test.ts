@@ -32,8 +32,20 @@ describe('SigV4 on the wire (xks-spec.md §9, §14.9)', () => {
   });
 
   it('80: a wrong access key id or a wrong secret → 401', async () => {
-    expectAuthFailure(await xks(node, { operation: 'health', body: healthBody(), credential: { accessKeyId: generateAccessKeyId(), secret: node.credential.secret } }));
-    expectAuthFailure(await xks(node, { operation: 'health', body: healthBody(), credential: { accessKeyId: node.credential.accessKeyId, secret: generateSecret() } }));
+    expectAuthFailure(
+      await xks(node, {
+        operation: 'health',
+        body: healthBody(),
+        credential: { accessKeyId: generateAccessKeyId(), secret: node.credential.secret },
+      }),
+    );
+    expectAuthFailure(
+      await xks(node, {
+        operation: 'health',
+        body: healthBody(),
+        credential: { accessKeyId: node.credential.accessKeyId, secret: generateSecret() },
+      }),
+    );
   });
 
   it('81: timestamps more than 5 minutes away → 401; within 5 minutes → 200', async () => {
@@ -85,7 +97,11 @@ describe('SigV4 on the wire (xks-spec.md §9, §14.9)', () => {
     const secret = 'PleaseReplaceThisWithSomeSecretOfLength43To64';
     const created = await admin(node, 'POST', '/keystores', { name: 'migrated', prefix: '/example/uri/path/prefix', accessKeyId, secret });
     assert.equal(created.status, 201, created.text);
-    const response = await xks(node, { path: '/example/uri/path/prefix/kms/xks/v1/health', body: healthBody(), credential: { accessKeyId, secret } });
+    const response = await xks(node, {
+      path: '/example/uri/path/prefix/kms/xks/v1/health',
+      body: healthBody(),
+      credential: { accessKeyId, secret },
+    });
     assert.equal(response.status, 200);
   });
 });
@@ -93,7 +109,8 @@ describe('SigV4 on the wire (xks-spec.md §9, §14.9)', () => {
 describe('credential and prefix rules (items 13, 14, 84, 85)', () => {
   it('84: access key ids are 20-30 chars of A-Z2-7 and secrets 43-64 chars of Base64 characters', () => {
     validateAccessKeyId('BETWEEN2TENAND3TENCHARACTERS');
-    for (const bad of ['SHORT', 'A'.repeat(31), 'ABCDEFGHIJKLMNOPQRS1', 'abcdefghijklmnopqrstu']) assert.throws(() => validateAccessKeyId(bad));
+    for (const bad of ['SHORT', 'A'.repeat(31), 'ABCDEFGHIJKLMNOPQRS1', 'abcdefghijklmnopqrstu'])
+      assert.throws(() => validateAccessKeyId(bad));
     validateSecret('PleaseReplaceThisWithSomeSecretOfLength43To64');
     for (const bad of ['x'.repeat(42), 'x'.repeat(65), `${'x'.repeat(43)}-`]) assert.throws(() => validateSecret(bad));
   });
@@ -151,7 +168,14 @@ describe('error model (xks-spec.md §8, §14.8)', () => {
     for (const kmsRequestId of ['abc', 'x:y/z', '', '🙂']) {
       const body = {
         ...encryptBody(randomBytes(8)),
-        requestMetadata: { ...metadata('BulkEncrypt'), awsPrincipalArn: arn, kmsKeyArn: arn, kmsRequestId, SourceIdentity: 'future', tags: { a: 'b' } },
+        requestMetadata: {
+          ...metadata('BulkEncrypt'),
+          awsPrincipalArn: arn,
+          kmsKeyArn: arn,
+          kmsRequestId,
+          SourceIdentity: 'future',
+          tags: { a: 'b' },
+        },
         futureTopLevelField: [1, 2, 3],
       };
       const response = await xks(node, { operation: 'encrypt', body });

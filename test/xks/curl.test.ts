@@ -147,7 +147,15 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
       assert.equal(b64(r.authenticationTag!).length, 16);
       assert.ok([12, 16].includes(b64(r.initializationVector!).length));
       const cdiv = createHash('sha256')
-        .update(Buffer.concat([aad, b64(r.ciphertextMetadata ?? ''), b64(r.initializationVector!), b64(r.ciphertext!), b64(r.authenticationTag!)]))
+        .update(
+          Buffer.concat([
+            aad,
+            b64(r.ciphertextMetadata ?? ''),
+            b64(r.initializationVector!),
+            b64(r.ciphertext!),
+            b64(r.authenticationTag!),
+          ]),
+        )
         .digest('base64');
       assert.equal(r.ciphertextDataIntegrityValue, cdiv);
 
@@ -158,7 +166,12 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
       // The test client's negative checks: missing or different AAD → InvalidCiphertextException.
       assertError(await curl({ operation: 'decrypt', body: decryptBody(r), http1 }), 400, 'InvalidCiphertextException', 'missing AAD');
       const otherAad = { additionalAuthenticatedData: randomBytes(8192).toString('base64') };
-      assertError(await curl({ operation: 'decrypt', body: decryptBody(r, otherAad), http1 }), 400, 'InvalidCiphertextException', 'other AAD');
+      assertError(
+        await curl({ operation: 'decrypt', body: decryptBody(r, otherAad), http1 }),
+        400,
+        'InvalidCiphertextException',
+        'other AAD',
+      );
     }
   });
 
@@ -201,7 +214,12 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
   it('missing plaintext → 400 ValidationException; unknown key → 404 KeyNotFoundException', async () => {
     const { plaintext: _omit, ...noPlaintext } = encryptBody(randomBytes(8));
     assertError(await curl({ operation: 'encrypt', body: noPlaintext }), 400, 'ValidationException', 'missing plaintext');
-    assertError(await curl({ operation: 'encrypt', keyId: 'no-such-key', body: encryptBody(randomBytes(8)) }), 404, 'KeyNotFoundException', 'unknown key encrypt');
+    assertError(
+      await curl({ operation: 'encrypt', keyId: 'no-such-key', body: encryptBody(randomBytes(8)) }),
+      404,
+      'KeyNotFoundException',
+      'unknown key encrypt',
+    );
     assertError(
       await curl({ operation: 'metadata', keyId: 'no-such-key', body: { requestMetadata: metadata('DescribeKey') } }),
       404,

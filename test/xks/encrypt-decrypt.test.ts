@@ -71,7 +71,12 @@ describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
     assert.equal(response.status, 200, response.text);
     const r = response.json as Record<string, string>;
     const expected = createHash('sha256')
-      .update(Buffer.concat([aad, ...[r.ciphertextMetadata!, r.initializationVector!, r.ciphertext!, r.authenticationTag!].map((s) => Buffer.from(s, 'base64'))]))
+      .update(
+        Buffer.concat([
+          aad,
+          ...[r.ciphertextMetadata!, r.initializationVector!, r.ciphertext!, r.authenticationTag!].map((s) => Buffer.from(s, 'base64')),
+        ]),
+      )
       .digest('base64');
     assert.equal(r.ciphertextDataIntegrityValue, expected);
     const without = await encrypt(encryptBody(plaintext));
@@ -107,7 +112,10 @@ describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
   it('44: the confusion attack fails end to end: AAD := old CM with no CM → InvalidCiphertextException', async () => {
     const encrypted = await roundTrip(randomBytes(32));
     const response = await decrypt(
-      decryptBody({ ...encrypted, ciphertextMetadata: undefined as unknown as string }, { additionalAuthenticatedData: encrypted.ciphertextMetadata }),
+      decryptBody(
+        { ...encrypted, ciphertextMetadata: undefined as unknown as string },
+        { additionalAuthenticatedData: encrypted.ciphertextMetadata },
+      ),
     );
     assert.equal(response.json.errorName, 'InvalidCiphertextException');
   });
@@ -173,8 +181,14 @@ describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
     };
     const cases = [
       decryptBody({ ...encrypted, ciphertext: flip(encrypted.ciphertext!) }, { additionalAuthenticatedData: aad.toString('base64') }),
-      decryptBody({ ...encrypted, initializationVector: flip(encrypted.initializationVector!) }, { additionalAuthenticatedData: aad.toString('base64') }),
-      decryptBody({ ...encrypted, authenticationTag: flip(encrypted.authenticationTag!) }, { additionalAuthenticatedData: aad.toString('base64') }),
+      decryptBody(
+        { ...encrypted, initializationVector: flip(encrypted.initializationVector!) },
+        { additionalAuthenticatedData: aad.toString('base64') },
+      ),
+      decryptBody(
+        { ...encrypted, authenticationTag: flip(encrypted.authenticationTag!) },
+        { additionalAuthenticatedData: aad.toString('base64') },
+      ),
       decryptBody(encrypted, { additionalAuthenticatedData: flip(aad.toString('base64')) }),
     ];
     for (const body of cases) {
@@ -186,7 +200,9 @@ describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
   });
 
   it('a ciphertext made under one key does not decrypt under another key', async () => {
-    const other = await import('../helpers/xks-client.js').then(({ admin }) => admin(node, 'POST', '/keys', { id: 'other-key', keystore: 'demo' }));
+    const other = await import('../helpers/xks-client.js').then(({ admin }) =>
+      admin(node, 'POST', '/keys', { id: 'other-key', keystore: 'demo' }),
+    );
     assert.equal(other.status, 201, other.text);
     const encrypted = await roundTrip(randomBytes(32));
     const response = await xks(node, { operation: 'decrypt', keyId: 'other-key', body: decryptBody(encrypted) });
@@ -214,7 +230,13 @@ describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
     const { pino } = await import('pino');
     const { systemClock } = await import('../../src/core/clock.js');
     await node.node.close();
-    node.node = await startNode({ dataDir: node.dataDir, host: '127.0.0.1', port: node.port, logger: pino({ level: 'silent' }), clock: systemClock });
+    node.node = await startNode({
+      dataDir: node.dataDir,
+      host: '127.0.0.1',
+      port: node.port,
+      logger: pino({ level: 'silent' }),
+      clock: systemClock,
+    });
     closeAgents();
     const response = await decrypt({ ...decryptBody(encrypted), requestMetadata: metadata('Decrypt') });
     assert.equal(response.status, 200, response.text);

@@ -42,7 +42,12 @@ const MIN_REQUESTS = 10_000;
 const ALLOWED_STATUS = new Set([200, 400, 401, 404, 405, 501]);
 const LONG_UNKNOWN_KEY = `${'z.Y_x-'.repeat(21)}wv`; // 128 characters, no such key
 const EXISTING_KEYS = new Set(['demo-key', 'encrypt-only', 'decrypt-only', 'no-usage', 'disabled']);
-const JSON_CONTENT_TYPES = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'APPLICATION/JSON']);
+const JSON_CONTENT_TYPES = new Set([
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json;charset=UTF-8',
+  'APPLICATION/JSON',
+]);
 const ROUTE = /^\/demo\/kms\/xks\/v1\/(?:health|keys\/[A-Za-z0-9._-]{1,128}\/(?:metadata|encrypt|decrypt))$/;
 const MAX_BODY = 64 * 1024;
 
@@ -63,7 +68,10 @@ const pool: PoolEntry[] = [];
 const stats = {
   total: 0,
   byLeg: { a: 0, b: 0, c: 0 } as Record<Leg, number>,
-  outcomes: { a: new Map<string, number>(), b: new Map<string, number>(), c: new Map<string, number>() } as Record<Leg, Map<string, number>>,
+  outcomes: { a: new Map<string, number>(), b: new Map<string, number>(), c: new Map<string, number>() } as Record<
+    Leg,
+    Map<string, number>
+  >,
   signatures: new Set<string>(),
   bitFlipRejected: 0,
   bitFlipControls: 0,
@@ -151,7 +159,13 @@ async function send(request: FuzzRequest): Promise<RawResponse> {
   }
   try {
     if (request.transport === 'h2') {
-      return await sendH2(session, { method: request.method, path: request.path, headers: request.headers, body: request.body, authority: request.authority });
+      return await sendH2(session, {
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        body: request.body,
+        authority: request.authority,
+      });
     }
     return await sendHttps(node, agent, { method: request.method, path: request.path, headers: request.headers, body: request.body });
   } catch (error) {
@@ -180,13 +194,16 @@ function checkCommon(request: FuzzRequest, response: RawResponse): string | unde
     return undefined;
   }
   const json = response.json;
-  if (json === undefined || json === null || typeof json !== 'object' || Array.isArray(json)) fail(request, response, 'body is not a JSON object');
+  if (json === undefined || json === null || typeof json !== 'object' || Array.isArray(json))
+    fail(request, response, 'body is not a JSON object');
   if (response.status === 200 || response.status === 405) return undefined;
 
   const keys = Object.keys(json);
-  if (!keys.every((k) => k === 'errorName' || k === 'errorMessage')) fail(request, response, `unexpected error body keys ${keys.join(',')}`);
+  if (!keys.every((k) => k === 'errorName' || k === 'errorMessage'))
+    fail(request, response, `unexpected error body keys ${keys.join(',')}`);
   const errorName = json.errorName;
-  if (typeof errorName !== 'string' || !(XKS_ERROR_NAMES as string[]).includes(errorName)) fail(request, response, `errorName ${String(errorName)}`);
+  if (typeof errorName !== 'string' || !(XKS_ERROR_NAMES as string[]).includes(errorName))
+    fail(request, response, `errorName ${String(errorName)}`);
   if (XKS_ERROR_STATUS[errorName as keyof typeof XKS_ERROR_STATUS] !== response.status) {
     fail(request, response, `${errorName} must be ${XKS_ERROR_STATUS[errorName as keyof typeof XKS_ERROR_STATUS]}`);
   }
@@ -206,10 +223,12 @@ function checkSuccess(request: FuzzRequest, response: RawResponse, op: Operation
   const r = response.json;
   switch (op) {
     case 'health':
-      if (!Number.isInteger(r.xksProxyFleetSize) || r.xksProxyFleetSize < 1 || !Array.isArray(r.ekmFleetDetails)) fail(request, response, 'health shape');
+      if (!Number.isInteger(r.xksProxyFleetSize) || r.xksProxyFleetSize < 1 || !Array.isArray(r.ekmFleetDetails))
+        fail(request, response, 'health shape');
       break;
     case 'metadata':
-      if (r.keySpec !== 'AES_256' || !Array.isArray(r.keyUsage) || !['ENABLED', 'DISABLED'].includes(r.keyStatus)) fail(request, response, 'metadata shape');
+      if (r.keySpec !== 'AES_256' || !Array.isArray(r.keyUsage) || !['ENABLED', 'DISABLED'].includes(r.keyStatus))
+        fail(request, response, 'metadata shape');
       break;
     case 'encrypt': {
       let sent: Record<string, unknown>;
@@ -221,7 +240,8 @@ function checkSuccess(request: FuzzRequest, response: RawResponse, op: Operation
       for (const field of ['ciphertext', 'initializationVector', 'authenticationTag', 'ciphertextMetadata']) {
         if (!isStrictB64(r[field])) fail(request, response, `${field} is not strict Base64`);
       }
-      if (b64(r.ciphertext).length !== b64(sent.plaintext as string).length) fail(request, response, 'ciphertext length ≠ plaintext length');
+      if (b64(r.ciphertext).length !== b64(sent.plaintext as string).length)
+        fail(request, response, 'ciphertext length ≠ plaintext length');
       if (![12, 16].includes(b64(r.initializationVector).length)) fail(request, response, 'IV length');
       if (b64(r.authenticationTag).length !== 16) fail(request, response, 'tag length');
       if (b64(r.ciphertextMetadata).length > 20) fail(request, response, 'ciphertextMetadata > 20 bytes');
@@ -237,7 +257,10 @@ function checkSuccess(request: FuzzRequest, response: RawResponse, op: Operation
   }
 }
 
-async function runBatch<T>(items: T[], build: (item: T) => Promise<{ request: FuzzRequest; check: (response: RawResponse) => void }>): Promise<void> {
+async function runBatch<T>(
+  items: T[],
+  build: (item: T) => Promise<{ request: FuzzRequest; check: (response: RawResponse) => void }>,
+): Promise<void> {
   const built = await Promise.all(items.map(build));
   const responses = await Promise.all(built.map(({ request }) => send(request)));
   built.forEach(({ check }, i) => check(responses[i]!));
@@ -258,9 +281,27 @@ const TOP_FIELDS = [
   'initializationVector',
   'authenticationTag',
 ];
-const B64_FIELDS = ['plaintext', 'additionalAuthenticatedData', 'ciphertext', 'ciphertextMetadata', 'initializationVector', 'authenticationTag'];
+const B64_FIELDS = [
+  'plaintext',
+  'additionalAuthenticatedData',
+  'ciphertext',
+  'ciphertextMetadata',
+  'initializationVector',
+  'authenticationTag',
+];
 const META_FIELDS = ['awsPrincipalArn', 'awsSourceVpc', 'awsSourceVpce', 'kmsKeyArn', 'kmsOperation', 'kmsRequestId', 'kmsViaService'];
-const VARIANTS: Base64Variant[] = ['std', 'urlsafe', 'unpadded', 'whitespace', 'badchar', 'noncanonical', 'extrapad', 'midpad', 'latin1', 'hex'];
+const VARIANTS: Base64Variant[] = [
+  'std',
+  'urlsafe',
+  'unpadded',
+  'whitespace',
+  'badchar',
+  'noncanonical',
+  'extrapad',
+  'midpad',
+  'latin1',
+  'hex',
+];
 
 const sizedBytes = fc.oneof(
   { weight: 4, arbitrary: fc.uint8Array({ maxLength: 40 }) },
@@ -283,7 +324,24 @@ const jsonValue: fc.Arbitrary<Json> = fc.oneof(
   { weight: 3, arbitrary: base64Value },
   {
     weight: 2,
-    arbitrary: fc.constantFrom<Json>(null, true, false, 0, -1, 1e308, '', 'AES_GCM', 'SHA_256', 'aes_gcm', 'SHA_512', 'RSAES_OAEP_SHA_256', [], {}, ['AES_GCM'], { a: 1 }),
+    arbitrary: fc.constantFrom<Json>(
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1e308,
+      '',
+      'AES_GCM',
+      'SHA_256',
+      'aes_gcm',
+      'SHA_512',
+      'RSAES_OAEP_SHA_256',
+      [],
+      {},
+      ['AES_GCM'],
+      { a: 1 },
+    ),
   },
   { weight: 1, arbitrary: hugeString },
   { weight: 1, arbitrary: fc.double() as fc.Arbitrary<Json> },
@@ -327,10 +385,26 @@ const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
 const arn2048 = `arn:aws:iam::111122223333:role/${'r'.repeat(2048 - 31)}`;
 const metadataArb = fc.record(
   {
-    awsPrincipalArn: fc.oneof(fc.constantFrom('arn:aws:iam::111122223333:role/tester', 'AWS Internal', 'ec2.amazonaws.com', arn2048), fc.string({ unit: 'binary', maxLength: 20 })),
-    kmsKeyArn: fc.oneof(fc.constantFrom('arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', `arn:aws:kms:${'k'.repeat(2030)}`), fc.string({ maxLength: 20 })),
+    awsPrincipalArn: fc.oneof(
+      fc.constantFrom('arn:aws:iam::111122223333:role/tester', 'AWS Internal', 'ec2.amazonaws.com', arn2048),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    ),
+    kmsKeyArn: fc.oneof(
+      fc.constantFrom('arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', `arn:aws:kms:${'k'.repeat(2030)}`),
+      fc.string({ maxLength: 20 }),
+    ),
     kmsOperation: fc.oneof(
-      fc.constantFrom('Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'CreateKey', 'DescribeKey', 'KmsHealthCheck', 'BulkEncrypt'),
+      fc.constantFrom(
+        'Encrypt',
+        'Decrypt',
+        'ReEncrypt',
+        'GenerateDataKey',
+        'GenerateDataKeyWithoutPlaintext',
+        'CreateKey',
+        'DescribeKey',
+        'KmsHealthCheck',
+        'BulkEncrypt',
+      ),
       fc.string({ unit: 'binary', maxLength: 20 }),
     ),
     kmsRequestId: fc.oneof(fc.uuid(), fc.constantFrom('abc', 'x:y/z', ''), fc.string({ unit: 'binary', maxLength: 40 })),
@@ -344,23 +418,65 @@ const metadataArb = fc.record(
 
 const keyIdArb = fc.oneof(
   { weight: 12, arbitrary: fc.constant('demo-key') },
-  fc.constantFrom('encrypt-only', 'decrypt-only', 'no-usage', 'disabled', 'health-canary', 'no-such-key', LONG_UNKNOWN_KEY, 'demo-key.', 'DEMO-KEY'),
+  fc.constantFrom(
+    'encrypt-only',
+    'decrypt-only',
+    'no-usage',
+    'disabled',
+    'health-canary',
+    'no-such-key',
+    LONG_UNKNOWN_KEY,
+    'demo-key.',
+    'DEMO-KEY',
+  ),
 );
 const contentTypeArb = fc.oneof(
   { weight: 12, arbitrary: fc.constant<string | null>('application/json') },
-  fc.constantFrom<string | null>(...JSON_CONTENT_TYPES, 'application/jsonx', 'text/plain', 'application/x-www-form-urlencoded', 'application/xml', '', null),
+  fc.constantFrom<string | null>(
+    ...JSON_CONTENT_TYPES,
+    'application/jsonx',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/xml',
+    '',
+    null,
+  ),
 );
 const transportArb = fc.oneof({ weight: 3, arbitrary: fc.constant<'h1' | 'h2'>('h1') }, fc.constant<'h1' | 'h2'>('h2'));
 
 type Signer = 'raw' | 'aws4' | 'smithy';
 
 /** Signs `body` for POST `path` and returns the headers to send (HTTP/2: without host, with :authority). */
-async function signedHeaders(signer: Signer, path: string, body: Buffer, contentType: string | null, transport: 'h1' | 'h2', method = 'POST') {
+async function signedHeaders(
+  signer: Signer,
+  path: string,
+  body: Buffer,
+  contentType: string | null,
+  transport: 'h1' | 'h2',
+  method = 'POST',
+) {
   let headers: Record<string, string>;
   if (signer === 'aws4' && contentType) {
-    headers = signWithAws4({ host: node.host, path, body, accessKeyId: node.credential.accessKeyId, secret: node.credential.secret, region: node.region, contentType, method });
+    headers = signWithAws4({
+      host: node.host,
+      path,
+      body,
+      accessKeyId: node.credential.accessKeyId,
+      secret: node.credential.secret,
+      region: node.region,
+      contentType,
+      method,
+    });
   } else if (signer === 'smithy') {
-    headers = await signKmsStyle({ host: node.host, path, body, accessKeyId: node.credential.accessKeyId, secret: node.credential.secret, region: node.region, method });
+    headers = await signKmsStyle({
+      host: node.host,
+      path,
+      body,
+      accessKeyId: node.credential.accessKeyId,
+      secret: node.credential.secret,
+      region: node.region,
+      method,
+    });
     if (contentType === null) delete headers['content-type'];
     else headers['content-type'] = contentType;
   } else {
@@ -370,7 +486,12 @@ async function signedHeaders(signer: Signer, path: string, body: Buffer, content
   return headers;
 }
 
-function baseBody(op: Operation, meta: Record<string, Json>, enc: { plaintext: Uint8Array; aad?: Uint8Array; cdiv: boolean }, entry: PoolEntry): Json {
+function baseBody(
+  op: Operation,
+  meta: Record<string, Json>,
+  enc: { plaintext: Uint8Array; aad?: Uint8Array; cdiv: boolean },
+  entry: PoolEntry,
+): Json {
   switch (op) {
     case 'health':
     case 'metadata':
@@ -403,14 +524,20 @@ const legA = fc.record({
   meta: metadataArb,
   enc: fc.record(
     {
-      plaintext: fc.oneof({ weight: 5, arbitrary: fc.uint8Array({ maxLength: 64 }) }, fc.constantFrom(0, 4300).map((n) => new Uint8Array(n).fill(7))),
+      plaintext: fc.oneof(
+        { weight: 5, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+        fc.constantFrom(0, 4300).map((n) => new Uint8Array(n).fill(7)),
+      ),
       aad: fc.uint8Array({ minLength: 1, maxLength: 64 }),
       cdiv: fc.boolean(),
     },
     { requiredKeys: ['plaintext', 'cdiv'] },
   ),
   poolIndex: fc.nat(),
-  tree: fc.oneof({ weight: 2, arbitrary: fc.constant<TreeMutation[]>([]) }, { weight: 8, arbitrary: fc.array(treeMutation, { minLength: 1, maxLength: 4 }) }),
+  tree: fc.oneof(
+    { weight: 2, arbitrary: fc.constant<TreeMutation[]>([]) },
+    { weight: 8, arbitrary: fc.array(treeMutation, { minLength: 1, maxLength: 4 }) },
+  ),
   text: textMutation,
   contentType: contentTypeArb,
   signer: fc.constantFrom<Signer>('raw', 'aws4', 'smithy'),
@@ -424,8 +551,20 @@ async function buildA(spec: LegA) {
   const tree = mutateTree(baseBody(spec.op, spec.meta as Record<string, Json>, spec.enc, entry), spec.tree);
   const body = serialize(tree, spec.text);
   const headers = await signedHeaders(spec.signer, path, body, spec.contentType, spec.transport);
-  const request: FuzzRequest = { leg: 'a', transport: spec.transport, method: 'POST', path, headers, body, authority: spec.transport === 'h2' ? node.host : undefined };
-  const control = spec.tree.length === 0 && (spec.text.t === 'none' || spec.text.t === 'pretty') && spec.contentType !== null && JSON_CONTENT_TYPES.has(spec.contentType);
+  const request: FuzzRequest = {
+    leg: 'a',
+    transport: spec.transport,
+    method: 'POST',
+    path,
+    headers,
+    body,
+    authority: spec.transport === 'h2' ? node.host : undefined,
+  };
+  const control =
+    spec.tree.length === 0 &&
+    (spec.text.t === 'none' || spec.text.t === 'pretty') &&
+    spec.contentType !== null &&
+    JSON_CONTENT_TYPES.has(spec.contentType);
   const check = (response: RawResponse) => {
     const errorName = checkCommon(request, response);
     // Correctly signed, POST, valid route: never 401 or 405, and 404 only for a key that does not exist.
@@ -465,7 +604,8 @@ function checkKeyPermissions(request: FuzzRequest, response: RawResponse, op: Op
   if (keyId === 'disabled') fail(request, response, `a disabled key served ${op}`);
   if (op === 'encrypt') {
     const cdiv = JSON.parse(request.body.toString('utf8')).ciphertextDataIntegrityValueAlgorithm !== undefined;
-    if (!usage[keyId]!.includes('ENCRYPT') || (cdiv && !usage[keyId]!.includes('DECRYPT'))) fail(request, response, 'key usage not enforced on Encrypt');
+    if (!usage[keyId]!.includes('ENCRYPT') || (cdiv && !usage[keyId]!.includes('DECRYPT')))
+      fail(request, response, 'key usage not enforced on Encrypt');
   }
   if (op === 'decrypt' && !usage[keyId]!.includes('DECRYPT')) fail(request, response, 'key usage not enforced on Decrypt');
 }
@@ -474,16 +614,48 @@ function checkKeyPermissions(request: FuzzRequest, response: RawResponse, op: Op
 // (b) mutated methods, paths and headers: unsigned, broken or misrouted
 // ---------------------------------------------------------------------------------------------
 
-const PATH_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&\'()*+,;=:@%'.split('');
+const PATH_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@%".split('');
 const pathSegment = fc.oneof(
-  fc.constantFrom('demo', 'kms', 'xks', 'v1', 'v2', 'keys', 'health', 'metadata', 'encrypt', 'decrypt', 'demo-key', '..', '.', '', '%2F', '%2e%2e', 'api', 'ping', 'Demo', 'x'.repeat(129)),
+  fc.constantFrom(
+    'demo',
+    'kms',
+    'xks',
+    'v1',
+    'v2',
+    'keys',
+    'health',
+    'metadata',
+    'encrypt',
+    'decrypt',
+    'demo-key',
+    '..',
+    '.',
+    '',
+    '%2F',
+    '%2e%2e',
+    'api',
+    'ping',
+    'Demo',
+    'x'.repeat(129),
+  ),
   fc.string({ unit: fc.constantFrom(...PATH_CHARS), maxLength: 12 }),
 );
 const randomPath = fc
   .tuple(fc.array(pathSegment, { maxLength: 9 }), fc.option(fc.string({ unit: fc.constantFrom(...PATH_CHARS, '/', '?'), maxLength: 12 })))
   .map(([segments, query]) => `/${segments.join('/')}${query === null ? '' : `?${query}`}`);
 const pathEdit = fc.record({
-  kind: fc.constantFrom('insertSlash', 'insertDot', 'insertDotDot', 'trailingSlash', 'query', 'percent', 'upper', 'deleteChar', 'replaceKey', 'duplicate'),
+  kind: fc.constantFrom(
+    'insertSlash',
+    'insertDot',
+    'insertDotDot',
+    'trailingSlash',
+    'query',
+    'percent',
+    'upper',
+    'deleteChar',
+    'replaceKey',
+    'duplicate',
+  ),
   at: fc.nat(),
   key: fc.string({ unit: fc.constantFrom(...PATH_CHARS), minLength: 0, maxLength: 140 }),
 });
@@ -559,11 +731,17 @@ const authMutationArb = fc.oneof(
       ['Signature=', 'Sig='],
     ),
   }),
-  fc.record({ t: fc.constant('akid' as const), akid: fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.split('')), minLength: 20, maxLength: 30 }) }),
+  fc.record({
+    t: fc.constant('akid' as const),
+    akid: fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.split('')), minLength: 20, maxLength: 30 }),
+  }),
   fc.record({ t: fc.constant('region' as const), region: fc.constantFrom('us-west-2', 'eu-west-1', 'US-EAST-1', '') }),
   fc.record({ t: fc.constant('scopeDate' as const), days: fc.integer({ min: -2, max: 2 }).filter((d) => d !== 0) }),
   fc.record({ t: fc.constant('upperSig' as const) }),
-  fc.record({ t: fc.constant('random' as const), value: fc.string({ unit: fc.constantFrom(...PATH_CHARS, ' ', '/', ','), maxLength: 80 }) }),
+  fc.record({
+    t: fc.constant('random' as const),
+    value: fc.string({ unit: fc.constantFrom(...PATH_CHARS, ' ', '/', ','), maxLength: 80 }),
+  }),
   fc.record({ t: fc.constant('bearer' as const) }),
   fc.record({ t: fc.constant('dup' as const) }),
 );
@@ -577,7 +755,16 @@ const dateMutationArb = fc.oneof(
   fc.record({
     t: fc.constant('malformed' as const),
     value: fc.oneof(
-      fc.constantFrom('', '20240101', '2024-01-01T00:00:00Z', 'yesterday', '20241301T000000Z', '20240230T000000Z', '99999999T999999Z', '20240101T000000'),
+      fc.constantFrom(
+        '',
+        '20240101',
+        '2024-01-01T00:00:00Z',
+        'yesterday',
+        '20241301T000000Z',
+        '20240230T000000Z',
+        '99999999T999999Z',
+        '20240101T000000',
+      ),
       fc.string({ unit: fc.constantFrom(...'0123456789TZ-:'.split('')), maxLength: 20 }),
     ),
   }),
@@ -585,7 +772,10 @@ const dateMutationArb = fc.oneof(
 );
 const hostMutationArb = fc.oneof(
   { weight: 6, arbitrary: fc.record({ t: fc.constant('keep' as const) }) },
-  fc.record({ t: fc.constant('alter' as const), variant: fc.constantFrom('bare', 'otherPort', 'ip', 'example', 'upper', 'trailingDot', 'leadingZero') }),
+  fc.record({
+    t: fc.constant('alter' as const),
+    variant: fc.constantFrom('bare', 'otherPort', 'ip', 'example', 'upper', 'trailingDot', 'leadingZero'),
+  }),
 );
 const extraHeaderArb = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('none' as const) }) },
@@ -669,7 +859,12 @@ async function buildB(spec: LegB) {
   if (spec.pathMode.mode === 'edit') path = editPath(validPath, spec.pathMode.edit);
   if (spec.pathMode.mode === 'random') path = spec.pathMode.path;
   if (isAdminPath(path)) path = `/x${path}`; // the admin API is not the data plane
-  const meta = { awsPrincipalArn: 'arn:aws:iam::111122223333:role/fuzz', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/fuzz', kmsOperation: 'Encrypt', kmsRequestId: 'fuzz' };
+  const meta = {
+    awsPrincipalArn: 'arn:aws:iam::111122223333:role/fuzz',
+    kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/fuzz',
+    kmsOperation: 'Encrypt',
+    kmsRequestId: 'fuzz',
+  };
   const body = Buffer.from(JSON.stringify(baseBody(spec.op, meta, { plaintext: Buffer.from('fuzz'), cdiv: false }, entry)));
   // Sign exactly what is sent (method, path, body) so that only the chosen mutations can break it.
   const headers: Record<string, string | string[]> = await signedHeaders('raw', path, body, spec.contentType, spec.transport, spec.method);
@@ -737,7 +932,13 @@ async function buildB(spec: LegB) {
 type DecryptField = 'ciphertext' | 'ciphertextMetadata' | 'initializationVector' | 'authenticationTag' | 'additionalAuthenticatedData';
 const legC = fc.record({
   poolIndex: fc.nat(),
-  field: fc.constantFrom<DecryptField>('ciphertext', 'ciphertextMetadata', 'initializationVector', 'authenticationTag', 'additionalAuthenticatedData'),
+  field: fc.constantFrom<DecryptField>(
+    'ciphertext',
+    'ciphertextMetadata',
+    'initializationVector',
+    'authenticationTag',
+    'additionalAuthenticatedData',
+  ),
   mode: fc.oneof(
     { weight: 12, arbitrary: fc.constant('bytes' as const) },
     { weight: 3, arbitrary: fc.constant('text' as const) },
@@ -768,7 +969,9 @@ function flipField(value: string, spec: LegC): string {
     }
     case 'resize': {
       const bytes = b64(value);
-      const resized = spec.grow ? Buffer.concat([bytes, Buffer.from([spec.bits[0]! & 0xff])]) : bytes.subarray(0, Math.max(0, bytes.length - 1));
+      const resized = spec.grow
+        ? Buffer.concat([bytes, Buffer.from([spec.bits[0]! & 0xff])])
+        : bytes.subarray(0, Math.max(0, bytes.length - 1));
       return resized.toString('base64');
     }
   }
@@ -784,7 +987,12 @@ async function buildC(spec: LegC) {
   const control = original === undefined || fields[spec.field] === original;
   const body = Buffer.from(
     JSON.stringify({
-      requestMetadata: { awsPrincipalArn: 'arn:aws:iam::111122223333:role/fuzz', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/fuzz', kmsOperation: 'Decrypt', kmsRequestId: 'bitflip' },
+      requestMetadata: {
+        awsPrincipalArn: 'arn:aws:iam::111122223333:role/fuzz',
+        kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/fuzz',
+        kmsOperation: 'Decrypt',
+        kmsRequestId: 'bitflip',
+      },
       ciphertext: fields.ciphertext,
       ciphertextMetadata: fields.ciphertextMetadata,
       initializationVector: fields.initializationVector,
@@ -794,7 +1002,15 @@ async function buildC(spec: LegC) {
     }),
   );
   const headers = await signedHeaders('raw', path, body, 'application/json', spec.transport);
-  const request: FuzzRequest = { leg: 'c', transport: spec.transport, method: 'POST', path, headers, body, authority: spec.transport === 'h2' ? node.host : undefined };
+  const request: FuzzRequest = {
+    leg: 'c',
+    transport: spec.transport,
+    method: 'POST',
+    path,
+    headers,
+    body,
+    authority: spec.transport === 'h2' ? node.host : undefined,
+  };
   const check = (response: RawResponse) => {
     const errorName = checkCommon(request, response);
     if (response.status === 200) {
@@ -821,7 +1037,8 @@ function summary(leg: Leg): string {
   return `leg ${leg}: ${stats.byLeg[leg]} requests; ${outcomes.join(', ')}`;
 }
 
-const count = (leg: Leg, prefix: string) => [...stats.outcomes[leg].entries()].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+const count = (leg: Leg, prefix: string) =>
+  [...stats.outcomes[leg].entries()].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
 
 describe(`XKS data-plane fuzzing (seed ${SEED}; xks-spec.md §8, §14.1 item 1, §14.8 items 72–75)`, { timeout: 180_000 }, () => {
   it('1/72/73/74: (a) correctly signed requests with mutated JSON bodies never crash the node and get spec-shaped answers', async (t) => {
@@ -832,7 +1049,14 @@ describe(`XKS data-plane fuzzing (seed ${SEED}; xks-spec.md §8, §14.1 item 1, 
     );
     t.diagnostic(summary('a'));
     // Not degenerate: successes, validation failures, unknown keys and size limits were all reached.
-    for (const prefix of ['200', '400 ValidationException', '404 KeyNotFoundException', '501 UnsupportedOperationException', '400 InvalidKeyUsageException', '400 InvalidStateException']) {
+    for (const prefix of [
+      '200',
+      '400 ValidationException',
+      '404 KeyNotFoundException',
+      '501 UnsupportedOperationException',
+      '400 InvalidKeyUsageException',
+      '400 InvalidStateException',
+    ]) {
       if (SCALE >= 1) assert.ok(count('a', prefix) > 0, `leg a never produced ${prefix}: ${summary('a')}`);
     }
   });
@@ -865,7 +1089,12 @@ describe(`XKS data-plane fuzzing (seed ${SEED}; xks-spec.md §8, §14.1 item 1, 
     assert.equal(health.status, 200, health.text);
     const h2Path = pathFor('health', node.keyId);
     const h2Body = Buffer.from(JSON.stringify(healthBody()));
-    const overH2 = await sendH2(session, { path: h2Path, headers: await signedHeaders('raw', h2Path, h2Body, 'application/json', 'h2'), body: h2Body, authority: node.host });
+    const overH2 = await sendH2(session, {
+      path: h2Path,
+      headers: await signedHeaders('raw', h2Path, h2Body, 'application/json', 'h2'),
+      body: h2Body,
+      authority: node.host,
+    });
     assert.equal(overH2.status, 200, overH2.text);
 
     const text = node.logText();

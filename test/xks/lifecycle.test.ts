@@ -21,7 +21,8 @@ before(async () => {
 });
 after(() => node.close());
 
-const call = (operation: 'metadata' | 'encrypt' | 'decrypt', keyId: string, body: unknown) => xks(node, { operation, keyId, body, date: clock.now() });
+const call = (operation: 'metadata' | 'encrypt' | 'decrypt', keyId: string, body: unknown) =>
+  xks(node, { operation, keyId, body, date: clock.now() });
 const keyMetadata = (keyId: string) => call('metadata', keyId, { requestMetadata: metadata('DescribeKey') });
 const encrypt = (keyId: string, plaintext = randomBytes(24)) => call('encrypt', keyId, encryptBody(plaintext));
 const decrypt = (keyId: string, encrypted: Record<string, string>) => call('decrypt', keyId, decryptBody(encrypted));
@@ -73,7 +74,7 @@ describe('key state → XKS answer', () => {
     await expectRefused('BLOCKED');
     const refused = await encrypt('states');
     assert.match(refused.json.errorMessage, /blocked/);
-    assert.ok(!refused.text.includes('incident 42'), 'the operator\'s reason stays inside Keyhold');
+    assert.ok(!refused.text.includes('incident 42'), "the operator's reason stays inside Keyhold");
     await adminOk('POST', '/keys/states/unblock');
     await assertDecrypts('states', before);
 
@@ -87,15 +88,23 @@ describe('key state → XKS answer', () => {
     assert.deepEqual((await node.node.scheduler.tick()).destroyed, []);
     clock.advance(1000);
     const work = await node.node.scheduler.tick();
-    assert.deepEqual(work.destroyed.map((d) => d.key), ['states']);
+    assert.deepEqual(
+      work.destroyed.map((d) => d.key),
+      ['states'],
+    );
     for (const response of [await keyMetadata('states'), await encrypt('states'), await decrypt('states', before.encrypted)]) {
       assertError(response, 404, 'KeyNotFoundException');
     }
     const destroyed = await adminOk('GET', '/keys/states');
     assert.equal(destroyed.status, 'DESTROYED');
     const versions = await adminOk('GET', '/keys/states/versions');
-    assert.deepEqual(versions.map((v: { state: string }) => v.state), ['DESTROYED']);
-    const stored = await node.node.services.store.listKeyVersions((await node.node.services.store.listKeys()).find((k) => k.externalId === 'states')!.id);
+    assert.deepEqual(
+      versions.map((v: { state: string }) => v.state),
+      ['DESTROYED'],
+    );
+    const stored = await node.node.services.store.listKeyVersions(
+      (await node.node.services.store.listKeys()).find((k) => k.externalId === 'states')!.id,
+    );
     assert.equal(stored[0]!.sealedMaterial.length, 0, 'the stored material is erased');
 
     // The id is never reused.
@@ -143,7 +152,11 @@ describe('kill switches', () => {
     for (const response of [await keyMetadata(node.keyId), await encrypt(node.keyId), await decrypt(node.keyId, sample.encrypted)]) {
       assertError(response, 400, 'InvalidStateException');
     }
-    const health = await xks(node, { operation: 'health', body: { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'r-1' } }, date: clock.now() });
+    const health = await xks(node, {
+      operation: 'health',
+      body: { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'r-1' } },
+      date: clock.now(),
+    });
     assert.equal(health.status, 200, health.text);
 
     await restart();
@@ -174,7 +187,10 @@ describe('rotation as KMS sees it', () => {
       samples.push(await sealedRoundTrip('rotating'));
     }
     // The metadata names the version: format byte 1, then the version, big-endian.
-    assert.deepEqual(samples.map((s) => Buffer.from(s.encrypted.ciphertextMetadata!, 'base64').readUInt32BE(1)), [1, 2, 3]);
+    assert.deepEqual(
+      samples.map((s) => Buffer.from(s.encrypted.ciphertextMetadata!, 'base64').readUInt32BE(1)),
+      [1, 2, 3],
+    );
 
     await restart();
     for (const sample of samples) await assertDecrypts('rotating', sample);
@@ -238,16 +254,26 @@ describe('rotation as KMS sees it', () => {
     assert.equal(policy.nextRotationAt, new Date(clock.now() + 30 * DAY).toISOString());
     clock.advance(30 * DAY);
     const work = await node.node.scheduler.tick();
-    assert.deepEqual(work.rotated.filter((r) => r.key === 'scheduled').map((r) => r.version), [2]);
+    assert.deepEqual(
+      work.rotated.filter((r) => r.key === 'scheduled').map((r) => r.version),
+      [2],
+    );
     const shown = await adminOk('GET', '/keys/scheduled');
     assert.equal(shown.currentVersion, 2);
     assert.equal(shown.nextRotationAt, new Date(clock.now() + 30 * DAY).toISOString());
     assert.equal(Buffer.from((await sealedRoundTrip('scheduled')).encrypted.ciphertextMetadata!, 'base64').readUInt32BE(1), 2);
     await assertDecrypts('scheduled', first);
-    assert.deepEqual((await node.node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'), [], 'not again until the next period');
+    assert.deepEqual(
+      (await node.node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'),
+      [],
+      'not again until the next period',
+    );
     await adminOk('PUT', '/keys/scheduled/rotation-policy', { days: null });
     clock.advance(31 * DAY);
-    assert.deepEqual((await node.node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'), []);
+    assert.deepEqual(
+      (await node.node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'),
+      [],
+    );
   });
 });
 

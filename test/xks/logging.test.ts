@@ -15,7 +15,10 @@ after(() => node.close());
 describe('one structured log line per XKS request, never a secret (items 22, 33, 58, 96, 97, 99)', () => {
   it('22/96/99: logs keystore, key, kmsOperation, kmsRequestId, principal, outcome, error and latency', async () => {
     const kmsRequestId = `log-test-${randomBytes(4).toString('hex')}`;
-    const body = { ...encryptBody(randomBytes(16)), requestMetadata: { ...metadata('GenerateDataKey'), kmsRequestId, kmsViaService: 'ebs' } };
+    const body = {
+      ...encryptBody(randomBytes(16)),
+      requestMetadata: { ...metadata('GenerateDataKey'), kmsRequestId, kmsViaService: 'ebs' },
+    };
     assert.equal((await xks(node, { operation: 'encrypt', body })).status, 200);
     const line = node.logs.find((l) => l.kmsRequestId === kmsRequestId)!;
     assert.ok(line, 'a line with the kmsRequestId');
@@ -34,7 +37,11 @@ describe('one structured log line per XKS request, never a secret (items 22, 33,
 
   it('99: failures log the error name, and authentication failures their reason', async () => {
     const kmsRequestId = `log-fail-${randomBytes(4).toString('hex')}`;
-    await xks(node, { operation: 'encrypt', keyId: 'missing', body: { ...encryptBody(randomBytes(4)), requestMetadata: { ...metadata('Encrypt'), kmsRequestId } } });
+    await xks(node, {
+      operation: 'encrypt',
+      keyId: 'missing',
+      body: { ...encryptBody(randomBytes(4)), requestMetadata: { ...metadata('Encrypt'), kmsRequestId } },
+    });
     const line = node.logs.find((l) => l.kmsRequestId === kmsRequestId)!;
     assert.equal(line.outcome, 'error');
     assert.equal(line.errorName, 'KeyNotFoundException');
@@ -57,7 +64,10 @@ describe('one structured log line per XKS request, never a secret (items 22, 33,
         authorization = headers.authorization!;
       },
     });
-    const decrypted = await xks(node, { operation: 'decrypt', body: decryptBody(encrypted.json, { additionalAuthenticatedData: aad.toString('base64') }) });
+    const decrypted = await xks(node, {
+      operation: 'decrypt',
+      body: decryptBody(encrypted.json, { additionalAuthenticatedData: aad.toString('base64') }),
+    });
     assert.equal(decrypted.status, 200);
     const text = node.logText();
     for (const secret of [

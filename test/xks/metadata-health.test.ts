@@ -40,7 +40,15 @@ describe('GetKeyMetadata (xks-spec.md §6.1, §14.4)', () => {
   });
 
   it('23: accepts the 1.0.3 form with no kmsKeyArn, and optional VPC fields present or absent', async () => {
-    const body = { requestMetadata: { awsPrincipalArn: 'AWS Internal', kmsOperation: 'CreateKey', kmsRequestId: 'r-1', awsSourceVpc: 'vpc-1', awsSourceVpce: 'vpce-1' } };
+    const body = {
+      requestMetadata: {
+        awsPrincipalArn: 'AWS Internal',
+        kmsOperation: 'CreateKey',
+        kmsRequestId: 'r-1',
+        awsSourceVpc: 'vpc-1',
+        awsSourceVpce: 'vpce-1',
+      },
+    };
     assert.equal((await xks(node, { operation: 'metadata', body })).status, 200);
   });
 
@@ -50,7 +58,7 @@ describe('GetKeyMetadata (xks-spec.md §6.1, §14.4)', () => {
     assert.equal(response.json.errorName, 'KeyNotFoundException');
   });
 
-  it('16: the same key id in another keystore\'s group is a different key', async () => {
+  it("16: the same key id in another keystore's group is a different key", async () => {
     const created = await admin(node, 'POST', '/keystores', { name: 'second', prefix: '/second' });
     assert.equal(created.status, 201, created.text);
     const credential = created.json.credential;
@@ -116,7 +124,10 @@ describe('deep health check with a cache (items 60, 61, 70, 71)', () => {
       root,
       calls: () => calls,
       canary: async () => {
-        key ??= await root.openKey(await root.createKeyMaterial(sealContext.keyMaterial('canary', 1)), sealContext.keyMaterial('canary', 1));
+        key ??= await root.openKey(
+          await root.createKeyMaterial(sealContext.keyMaterial('canary', 1)),
+          sealContext.keyMaterial('canary', 1),
+        );
         const opened = key;
         return {
           encrypt: (...args) => {

@@ -92,7 +92,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(event.status, 429);
       assert.match(event.detail, /^quota: /);
       const { samples } = await scrape(node, node.adminToken);
-      assert.equal(valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'demo', xks_operation: 'GetKeyMetadata', reason: 'quota' }), 1);
+      assert.equal(
+        valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'demo', xks_operation: 'GetKeyMetadata', reason: 'quota' }),
+        1,
+      );
     });
 
     it('15: the bucket refills with time: one request a second, never more than the burst', async () => {
@@ -108,7 +111,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('15: requests that fail authentication do not spend the quota', async () => {
       time.advance(60_000);
       for (let i = 0; i < 5; i++) {
-        const forged = await health(node, { accessKeyId: node.credential.accessKeyId, secret: 'd3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZw==' });
+        const forged = await health(node, {
+          accessKeyId: node.credential.accessKeyId,
+          secret: 'd3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZw==',
+        });
         assert.equal(forged.status, 401, forged.text);
       }
       assert.equal((await health(node)).status, 200);
@@ -119,7 +125,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       time.advance(60_000);
       await node.node.close();
       closeAgents();
-      node.node = await startNode({ dataDir: node.dataDir, host: '127.0.0.1', port: node.port, databaseUrl: database?.url, logger: pino({ level: 'silent' }), clock: { now: Date.now }, throttle: { now: time.now } });
+      node.node = await startNode({
+        dataDir: node.dataDir,
+        host: '127.0.0.1',
+        port: node.port,
+        databaseUrl: database?.url,
+        logger: pino({ level: 'silent' }),
+        clock: { now: Date.now },
+        throttle: { now: time.now },
+      });
       assert.deepEqual((await adminOk(node, 'GET', '/keystores/demo')).quota, { rps: 1, burst: 2 });
       assert.equal((await health(node)).status, 200);
       assert.equal((await health(node)).status, 200);
@@ -132,7 +146,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('refuses bad quotas with a reason and changes nothing', async () => {
       await adminOk(node, 'PUT', '/keystores/other/quota', { rps: 5 });
-      assert.deepEqual((await adminOk(node, 'GET', '/keystores/other')).quota, { rps: 5, burst: 5 }, 'burst defaults to one second of requests');
+      assert.deepEqual(
+        (await adminOk(node, 'GET', '/keystores/other')).quota,
+        { rps: 5, burst: 5 },
+        'burst defaults to one second of requests',
+      );
       for (const [body, reason] of [
         [{ rps: -1 }, /rps must be a number of requests per second above 0/],
         [{ rps: 0 }, /rps must be/],
@@ -154,8 +172,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 /** A raw HTTP/1.1 XKS request whose body is sent in two parts, the second when the test says. */
 async function slowBodyRequest(node: TestNode, body: string) {
   const path = xksPath(node, 'health');
-  const headers = await signKmsStyle({ host: node.host, path, body, accessKeyId: node.credential.accessKeyId, secret: node.credential.secret, region: node.region });
-  const request = httpsRequest({ host: '127.0.0.1', port: node.port, path, method: 'POST', ca: node.ca, servername: 'localhost', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
+  const headers = await signKmsStyle({
+    host: node.host,
+    path,
+    body,
+    accessKeyId: node.credential.accessKeyId,
+    secret: node.credential.secret,
+    region: node.region,
+  });
+  const request = httpsRequest({
+    host: '127.0.0.1',
+    port: node.port,
+    path,
+    method: 'POST',
+    ca: node.ca,
+    servername: 'localhost',
+    agent: false,
+    headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+  });
   const response = new Promise<{ status: number; json: Record<string, string> }>((resolve, reject) => {
     request.on('error', reject);
     request.on('response', (res) => {
@@ -251,7 +285,14 @@ describe('overload, bounded, to loopback', () => {
     const path = xksPath(node, 'encrypt');
     const one = async () => {
       const body = JSON.stringify(encryptBody(randomBytes(32)));
-      const headers = await signKmsStyle({ host: node.host, path, body, accessKeyId: node.credential.accessKeyId, secret: node.credential.secret, region: node.region });
+      const headers = await signKmsStyle({
+        host: node.host,
+        path,
+        body,
+        accessKeyId: node.credential.accessKeyId,
+        secret: node.credential.secret,
+        region: node.region,
+      });
       return httpsJson({ host: '127.0.0.1', port: node.port, path, method: 'POST', agent, headers }, {}, body);
     };
     const counts = new Map<string, number>();
@@ -271,8 +312,15 @@ describe('overload, bounded, to loopback', () => {
       agent.destroy();
     }
     const outcomes = Object.fromEntries(counts);
-    assert.deepEqual(Object.keys(outcomes).filter((o) => o !== '200' && o !== '429 ThrottlingException'), [], JSON.stringify(outcomes));
-    assert.equal([...counts.values()].reduce((a, b) => a + b, 0), 400);
+    assert.deepEqual(
+      Object.keys(outcomes).filter((o) => o !== '200' && o !== '429 ThrottlingException'),
+      [],
+      JSON.stringify(outcomes),
+    );
+    assert.equal(
+      [...counts.values()].reduce((a, b) => a + b, 0),
+      400,
+    );
     assert.ok((outcomes['200'] ?? 0) > 0, JSON.stringify(outcomes));
     for (let i = 0; i < 5; i++) assert.equal((await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
   });
@@ -292,7 +340,10 @@ describe('overload: the event loop running late', () => {
     assert.equal((await health(node)).status, 200);
     lag = 80;
     assertThrottled(await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(16)) }), /loop/);
-    assert.match(String(throttleLogs(node).at(-1)!.reason), /^overload: event loop 80 ms behind \(limit 50 ms\), admitting 75 % of requests$/);
+    assert.match(
+      String(throttleLogs(node).at(-1)!.reason),
+      /^overload: event loop 80 ms behind \(limit 50 ms\), admitting 75 % of requests$/,
+    );
     lag = 0;
     for (let i = 0; i < 8; i++) {
       time.advance(10);
@@ -300,10 +351,15 @@ describe('overload: the event loop running late', () => {
     }
 
     const { samples } = await scrape(node, node.adminToken);
-    assert.equal(valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'demo', xks_operation: 'Encrypt', reason: 'overload' }), 1);
+    assert.equal(
+      valueOf(samples, 'keyhold_xks_proxy_throttles_total', { keystore: 'demo', xks_operation: 'Encrypt', reason: 'overload' }),
+      1,
+    );
     await node.node.audit.log.flush();
     const audited = await adminOk(node, 'GET', '/audit/events?keystore=demo&outcome=error&limit=10');
-    const details = audited.events.filter((e: Record<string, unknown>) => e.errorName === 'ThrottlingException').map((e: Record<string, unknown>) => e.detail);
+    const details = audited.events
+      .filter((e: Record<string, unknown>) => e.errorName === 'ThrottlingException')
+      .map((e: Record<string, unknown>) => e.detail);
     assert.deepEqual(details, ['overload: event loop 80 ms behind (limit 50 ms), admitting 75 % of requests']);
   });
 });
@@ -314,7 +370,10 @@ describe('a load-shedding 429 does not wait for the audit commit; a quota 429 an
   let database: ScratchDatabase;
   before(async () => {
     database = await createScratchDatabase();
-    node = await startTestNode({ databaseUrl: database.url, throttle: { maxInFlight: 1, shedOnLagMs: 50, eventLoopLag: { lagMs: () => lag } } });
+    node = await startTestNode({
+      databaseUrl: database.url,
+      throttle: { maxInFlight: 1, shedOnLagMs: 50, eventLoopLag: { lagMs: () => lag } },
+    });
   });
   after(async () => {
     await node?.close();
@@ -334,7 +393,9 @@ describe('a load-shedding 429 does not wait for the audit commit; a quota 429 an
   /** The details of the demo keystore's audited throttles (a request refused at admission has no kmsRequestId). */
   async function auditedThrottles(): Promise<string[]> {
     const found = await adminOk(node, 'GET', '/audit/events?keystore=demo&outcome=error&limit=100');
-    return found.events.filter((e: Record<string, unknown>) => e.errorName === 'ThrottlingException').map((e: Record<string, string>) => e.detail?.split(':')[0]);
+    return found.events
+      .filter((e: Record<string, unknown>) => e.errorName === 'ThrottlingException')
+      .map((e: Record<string, string>) => e.detail?.split(':')[0]);
   }
 
   it('while the audit table is locked, a success waits; concurrency and overload 429s are answered at once and audited once it is free', async () => {
@@ -350,7 +411,10 @@ describe('a load-shedding 429 does not wait for the audit commit; a quota 429 an
       lag = 80;
       assertThrottled(await send(healthBody()).response);
       lag = 0;
-      assert.deepEqual(throttleLogs(node).map((l) => String(l.reason).split(':')[0]), ['concurrency', 'overload']);
+      assert.deepEqual(
+        throttleLogs(node).map((l) => String(l.reason).split(':')[0]),
+        ['concurrency', 'overload'],
+      );
       assert.equal(success.answered, false, 'the success is still waiting for its commit');
 
       await lock.release();
@@ -374,7 +438,15 @@ describe('a load-shedding 429 does not wait for the audit commit; a quota 429 an
       const quota = send(healthBody());
       await logged((l) => String(l.reason).startsWith('quota:'));
       // A shed is sent in the same turn as its log line; a round trip later the quota refusal still waits.
-      assert.equal((await httpsJson({ host: '127.0.0.1', port: node.port, path: '/ping', method: 'GET', ca: node.ca, servername: 'localhost', agent: false }, {})).status, 200);
+      assert.equal(
+        (
+          await httpsJson(
+            { host: '127.0.0.1', port: node.port, path: '/ping', method: 'GET', ca: node.ca, servername: 'localhost', agent: false },
+            {},
+          )
+        ).status,
+        200,
+      );
       assert.equal(quota.answered, false, 'the quota refusal waits for its commit');
       await lock.release();
       released = true;

@@ -232,7 +232,12 @@ describe('TLS (xks-spec.md §2; §14.1 items 3, 4, 10)', () => {
   });
 
   it('4: with default client settings the negotiated suite is one of the four the spec names', async () => {
-    const allowed = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384'];
+    const allowed = [
+      'TLS_AES_256_GCM_SHA384',
+      'TLS_CHACHA20_POLY1305_SHA256',
+      'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+      'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
+    ];
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
       const socket = await handshake({ maxVersion });
       try {
@@ -323,7 +328,15 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
   });
 
   it('8/75: GET on an unknown path → 404 InvalidUriPathException', async () => {
-    for (const path of ['/', '/unknown', `${node.prefix}`, `${node.prefix}/kms/xks/v1`, `${node.prefix}/kms/xks/v1/keys`, `${node.prefix}/kms/xks/v1/nothing`, '/kms/xks/v1/health']) {
+    for (const path of [
+      '/',
+      '/unknown',
+      `${node.prefix}`,
+      `${node.prefix}/kms/xks/v1`,
+      `${node.prefix}/kms/xks/v1/keys`,
+      `${node.prefix}/kms/xks/v1/nothing`,
+      '/kms/xks/v1/health',
+    ]) {
       const response = await sendHttps(node, agent, { method: 'GET', path });
       assertXksError(response, 404, 'InvalidUriPathException', `GET ${path}`);
     }
@@ -342,7 +355,11 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
       assertXksError(await signedPost(encryptPath, encryptBody(randomBytes(8))), 404, 'InvalidUriPathException', encryptPath);
     }
     // Unsigned also 404, not 401: the route is checked first.
-    const unsigned = await sendHttps(node, agent, { path: '/other/kms/xks/v1/health', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const unsigned = await sendHttps(node, agent, {
+      path: '/other/kms/xks/v1/health',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assertXksError(unsigned, 404, 'InvalidUriPathException', 'unsigned unknown prefix');
   });
 
@@ -420,7 +437,12 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
           ? { requestMetadata: metadata('CreateKey') }
           : operation === 'encrypt'
             ? encryptBody(randomBytes(8))
-            : decryptBody({ ciphertext: 'AAAA', ciphertextMetadata: 'AQAAAAE=', initializationVector: randomBytes(12).toString('base64'), authenticationTag: randomBytes(16).toString('base64') });
+            : decryptBody({
+                ciphertext: 'AAAA',
+                ciphertextMetadata: 'AQAAAAE=',
+                initializationVector: randomBytes(12).toString('base64'),
+                authenticationTag: randomBytes(16).toString('base64'),
+              });
       assertXksError(await signedPost(path, body), 404, 'KeyNotFoundException', path);
     }
     const present = `k-${'a.b_c-'.repeat(20)}${'x'.repeat(6)}`;
@@ -459,7 +481,8 @@ describe('Response format (xks-spec.md §2, §8.1; §14.1 item 1, §14.8 items 7
       ['disabled key', () => signedPost(keyPath('to-disable', 'encrypt'), encryptBody(plaintext)), 400, 'InvalidStateException'],
       [
         'unsigned',
-        () => sendHttps(node, agent, { path: p.health, headers: { 'content-type': 'application/json' }, body: JSON.stringify(healthBody()) }),
+        () =>
+          sendHttps(node, agent, { path: p.health, headers: { 'content-type': 'application/json' }, body: JSON.stringify(healthBody()) }),
         401,
         'AuthenticationFailedException',
       ],
@@ -470,7 +493,8 @@ describe('Response format (xks-spec.md §2, §8.1; §14.1 item 1, §14.8 items 7
       ['plaintext over limit', () => signedPost(p.encrypt, encryptBody(randomBytes(8193))), 501, 'UnsupportedOperationException'],
       [
         'body over limit',
-        () => sendHttps(node, agent, { path: p.encrypt, headers: { 'content-type': 'application/json' }, body: Buffer.alloc(70_000, 0x20) }),
+        () =>
+          sendHttps(node, agent, { path: p.encrypt, headers: { 'content-type': 'application/json' }, body: Buffer.alloc(70_000, 0x20) }),
         501,
         'UnsupportedOperationException',
       ],
@@ -479,7 +503,10 @@ describe('Response format (xks-spec.md §2, §8.1; §14.1 item 1, §14.8 items 7
       const response = await send();
       assert.equal(response.status, status, `${what}: ${response.text}`);
       assertJsonContentType(response, what);
-      assert.ok(response.json !== null && typeof response.json === 'object' && !Array.isArray(response.json), `${what}: body ${response.text}`);
+      assert.ok(
+        response.json !== null && typeof response.json === 'object' && !Array.isArray(response.json),
+        `${what}: body ${response.text}`,
+      );
       if (errorName) {
         assert.equal(response.json.errorName, errorName, what);
         assert.deepEqual(
@@ -586,27 +613,30 @@ describe('Connection reuse', () => {
 });
 
 describe('Client disconnects', () => {
-  it(
-    '99: a client that disconnects in the middle of a request body is not logged as a 500 InternalException',
-    async () => {
-      const before = node.logs.length;
-      await new Promise<void>((resolve) => {
-        const socket = tlsConnect({ host: '127.0.0.1', port: node.port, servername: 'localhost', ca: node.ca, ALPNProtocols: ['http/1.1'] }, () => {
+  it('99: a client that disconnects in the middle of a request body is not logged as a 500 InternalException', async () => {
+    const before = node.logs.length;
+    await new Promise<void>((resolve) => {
+      const socket = tlsConnect(
+        { host: '127.0.0.1', port: node.port, servername: 'localhost', ca: node.ca, ALPNProtocols: ['http/1.1'] },
+        () => {
           socket.write(
             `POST ${apiPaths().health} HTTP/1.1\r\nHost: ${node.host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"requestMet`,
           );
           setTimeout(() => socket.destroy(), 50);
-        });
-        socket.on('error', () => undefined);
-        socket.on('close', () => resolve());
-      });
-      for (let i = 0; i < 20 && node.logs.length === before; i++) await new Promise((r) => setTimeout(r, 25));
-      const lines = node.logs.slice(before).filter((line) => line.event === 'xks.request');
-      assert.ok(
-        lines.every((line) => line.errorName !== 'InternalException' && line.status !== 500),
-        JSON.stringify(lines),
+        },
       );
-      assert.ok(lines.some((line) => line.outcome === 'aborted'), JSON.stringify(lines));
-    },
-  );
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve());
+    });
+    for (let i = 0; i < 20 && node.logs.length === before; i++) await new Promise((r) => setTimeout(r, 25));
+    const lines = node.logs.slice(before).filter((line) => line.event === 'xks.request');
+    assert.ok(
+      lines.every((line) => line.errorName !== 'InternalException' && line.status !== 500),
+      JSON.stringify(lines),
+    );
+    assert.ok(
+      lines.some((line) => line.outcome === 'aborted'),
+      JSON.stringify(lines),
+    );
+  });
 });

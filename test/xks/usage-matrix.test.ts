@@ -22,8 +22,13 @@ before(async () => {
 after(() => node.close());
 
 const encrypt = (keyId: string, cdiv = false) =>
-  xks(node, { operation: 'encrypt', keyId, body: encryptBody(randomBytes(32), cdiv ? { ciphertextDataIntegrityValueAlgorithm: 'SHA_256' } : {}) });
-const decryptWith = (keyId: string, encrypted: Record<string, string>) => xks(node, { operation: 'decrypt', keyId, body: decryptBody(encrypted) });
+  xks(node, {
+    operation: 'encrypt',
+    keyId,
+    body: encryptBody(randomBytes(32), cdiv ? { ciphertextDataIntegrityValueAlgorithm: 'SHA_256' } : {}),
+  });
+const decryptWith = (keyId: string, encrypted: Record<string, string>) =>
+  xks(node, { operation: 'decrypt', keyId, body: decryptBody(encrypted) });
 const usageOf = async (keyId: string) =>
   (await xks(node, { operation: 'metadata', keyId, body: { requestMetadata: metadata('CreateKey') } })).json.keyUsage;
 
@@ -33,7 +38,7 @@ function expectKeyUsageError(response: { status: number; json: { errorName: stri
 }
 
 describe('keys with every usage subset (xks-spec.md §16.1, items 27 and 76)', () => {
-  it('27: GetKeyMetadata reports each key\'s usage', async () => {
+  it("27: GetKeyMetadata reports each key's usage", async () => {
     assert.deepEqual(await usageOf('both'), ['ENCRYPT', 'DECRYPT']);
     assert.deepEqual(await usageOf('encrypt-only'), ['ENCRYPT']);
     assert.deepEqual(await usageOf('decrypt-only'), ['DECRYPT']);

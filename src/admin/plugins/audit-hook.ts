@@ -8,7 +8,19 @@ const isSecretRead = (routeUrl: string | undefined) => routeUrl !== undefined &&
  * Body fields that name what a request acts on and are never secret; only these are copied from a
  * body (as short scalars), so a new secret-bearing field can never leak into the log by default.
  */
-const IDENTIFYING_BODY_FIELDS = ['id', 'keystore', 'name', 'prefix', 'region', 'group', 'usage', 'accessKeyId', 'version', 'rps', 'burst'] as const;
+const IDENTIFYING_BODY_FIELDS = [
+  'id',
+  'keystore',
+  'name',
+  'prefix',
+  'region',
+  'group',
+  'usage',
+  'accessKeyId',
+  'version',
+  'rps',
+  'burst',
+] as const;
 
 /** Query parameters never copied into the audit target. */
 const SENSITIVE = /token|secret|password|key-?material|plaintext/i;

@@ -19,7 +19,12 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
       config: publicRoute(),
       schema: {
         summary: 'Exchange a user name and password for an API token (12 hours)',
-        body: { type: 'object', required: ['user', 'password'], additionalProperties: false, properties: { user: { type: 'string', maxLength: 64 }, password } },
+        body: {
+          type: 'object',
+          required: ['user', 'password'],
+          additionalProperties: false,
+          properties: { user: { type: 'string', maxLength: 64 }, password },
+        },
       },
     },
     async (request, reply) => {
@@ -28,8 +33,10 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
     },
   );
 
-  app.get('/roles', { config: routePermission('users:read'), schema: { summary: 'List the built-in roles and their permissions' } }, async () =>
-    Object.entries(ROLES).map(([name, role]) => ({ name, description: role.description, permissions: role.permissions })),
+  app.get(
+    '/roles',
+    { config: routePermission('users:read'), schema: { summary: 'List the built-in roles and their permissions' } },
+    async () => Object.entries(ROLES).map(([name, role]) => ({ name, description: role.description, permissions: role.permissions })),
   );
 
   app.get('/users', { config: routePermission('users:read'), schema: { summary: 'List users' } }, async () => access.listUsers());
@@ -54,15 +61,22 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
       const user = await access.createUser(request.body, request.actor!);
       if (roles.length === 0) return reply.code(201).send({ user });
       const outcome = await gate.run(
-        { operation: 'role.change', group: NODE_WIDE, params: { user: name, roles }, summary: `give user ${name} the roles ${roles.join(', ')}` },
+        {
+          operation: 'role.change',
+          group: NODE_WIDE,
+          params: { user: name, roles },
+          summary: `give user ${name} the roles ${roles.join(', ')}`,
+        },
         request.actor!,
       );
       return reply.code(201).send(outcome.kind === 'pending' ? { user, approval: outcome.approval } : { user: outcome.result });
     },
   );
 
-  app.get<{ Params: { name: string } }>('/users/:name', { config: routePermission('users:read'), schema: { summary: 'Show a user', params: userParams } }, async (request) =>
-    access.showUser(request.params.name),
+  app.get<{ Params: { name: string } }>(
+    '/users/:name',
+    { config: routePermission('users:read'), schema: { summary: 'Show a user', params: userParams } },
+    async (request) => access.showUser(request.params.name),
   );
 
   app.put<{ Params: { name: string }; Body: { roles: string[] } }>(
@@ -70,7 +84,7 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
     {
       config: routePermission('users:manage'),
       schema: {
-        summary: 'Replace a user\'s roles (approval operation role.change, node-wide policy)',
+        summary: "Replace a user's roles (approval operation role.change, node-wide policy)",
         params: userParams,
         body: { type: 'object', required: ['roles'], additionalProperties: false, properties: { roles: roleList } },
       },
@@ -90,7 +104,13 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
   for (const action of ['disable', 'enable'] as const) {
     app.post<{ Params: { name: string } }>(
       `/users/:name/${action}`,
-      { config: routePermission('users:manage'), schema: { summary: `${action === 'disable' ? 'Disable' : 'Enable'} a user (their tokens stop or resume working)`, params: userParams } },
+      {
+        config: routePermission('users:manage'),
+        schema: {
+          summary: `${action === 'disable' ? 'Disable' : 'Enable'} a user (their tokens stop or resume working)`,
+          params: userParams,
+        },
+      },
       async (request) => access.setDisabled(request.params.name, action === 'disable', request.actor!),
     );
   }
@@ -99,18 +119,33 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
     '/users/:name/password',
     {
       config: routePermission('users:manage'),
-      schema: { summary: 'Set a user\'s password', params: userParams, body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password } } },
+      schema: {
+        summary: "Set a user's password",
+        params: userParams,
+        body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password } },
+      },
     },
     async (request, reply) => {
       const { name } = request.params;
       await access.checkPassword(name, request.body.password);
-      return gated(request, reply, gate, { operation: 'user.passwd', group: NODE_WIDE, params: { user: name, password: request.body.password }, summary: `set the password of user ${name}` });
+      return gated(request, reply, gate, {
+        operation: 'user.passwd',
+        group: NODE_WIDE,
+        params: { user: name, password: request.body.password },
+        summary: `set the password of user ${name}`,
+      });
     },
   );
 
   app.get<{ Querystring: { user?: string } }>(
     '/tokens',
-    { config: routePermission('users:read'), schema: { summary: 'List API tokens (never the tokens themselves)', querystring: { type: 'object', properties: { user: { type: 'string' } } } } },
+    {
+      config: routePermission('users:read'),
+      schema: {
+        summary: 'List API tokens (never the tokens themselves)',
+        querystring: { type: 'object', properties: { user: { type: 'string' } } },
+      },
+    },
     async (request) => access.listTokens(request.query.user),
   );
 
@@ -124,7 +159,12 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
           type: 'object',
           required: ['name'],
           additionalProperties: false,
-          properties: { name: { type: 'string', maxLength: 64 }, user: { type: 'string', maxLength: 64 }, role: { type: 'string', maxLength: 64 }, ttlHours: { type: 'number' } },
+          properties: {
+            name: { type: 'string', maxLength: 64 },
+            user: { type: 'string', maxLength: 64 },
+            role: { type: 'string', maxLength: 64 },
+            ttlHours: { type: 'number' },
+          },
         },
       },
     },
@@ -132,20 +172,29 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
       const { name, user, role } = request.body;
       await access.checkToken(request.body);
       const summary = `create token "${name}" for ${user === undefined ? `role ${role}` : `user ${user}`}`;
-      const outcome = await gate.run({ operation: 'token.create', group: NODE_WIDE, params: request.body, summary }, request.actor!, approvalHeader(request));
+      const outcome = await gate.run(
+        { operation: 'token.create', group: NODE_WIDE, params: request.body, summary },
+        request.actor!,
+        approvalHeader(request),
+      );
       if (outcome.kind === 'pending') return reply.code(202).send({ approval: outcome.approval });
       const { token, view } = outcome.result as Awaited<ReturnType<AccessService['createToken']>>;
       return reply.code(201).send({ token, ...view });
     },
   );
 
-  app.delete<{ Params: { id: string } }>('/tokens/:id', { config: routePermission('users:manage'), schema: { summary: 'Revoke an API token', params: tokenParams } }, async (request) =>
-    access.revokeToken(request.params.id, request.actor!),
+  app.delete<{ Params: { id: string } }>(
+    '/tokens/:id',
+    { config: routePermission('users:manage'), schema: { summary: 'Revoke an API token', params: tokenParams } },
+    async (request) => access.revokeToken(request.params.id, request.actor!),
   );
 
   app.post(
     '/tokens/bootstrap/retire',
-    { config: routePermission('users:manage'), schema: { summary: 'Delete the bootstrap token from init (needs an active administrator user)' } },
+    {
+      config: routePermission('users:manage'),
+      schema: { summary: 'Delete the bootstrap token from init (needs an active administrator user)' },
+    },
     async (request) => access.retireBootstrap(request.actor!),
   );
 }

@@ -34,7 +34,10 @@ export async function auditRoutes(app: FastifyInstance, { audit }: { audit: Audi
       const query = toAuditQuery(request.query);
       const events = await audit.search(query);
       const last = events[events.length - 1];
-      return { events, nextCursor: events.length === query.limit && last ? encodeCursor({ time: last.time, chain: last.chain, seq: last.seq }) : null };
+      return {
+        events,
+        nextCursor: events.length === query.limit && last ? encodeCursor({ time: last.time, chain: last.chain, seq: last.seq }) : null,
+      };
     },
   );
 

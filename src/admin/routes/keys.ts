@@ -58,8 +58,10 @@ export async function keyRoutes(
     return gated(request, reply, gate, { operation, group, params, summary: `${summary} in group ${group}` }, status);
   };
 
-  app.get<{ Querystring: { keystore?: string } }>('/keys', { config: routePermission('keys:read'), schema: { querystring: keystoreQuery } }, async (request) =>
-    keys.list(request.query.keystore),
+  app.get<{ Querystring: { keystore?: string } }>(
+    '/keys',
+    { config: routePermission('keys:read'), schema: { querystring: keystoreQuery } },
+    async (request) => keys.list(request.query.keystore),
   );
 
   app.post<{ Body: { id: string; keystore: string; usage?: KeyUsage[]; description?: string; tags?: Record<string, string> } }>(
@@ -67,7 +69,10 @@ export async function keyRoutes(
     {
       config: routePermission('keys:create'),
       schema: {
-        body: body({ id: { type: 'string' }, keystore: { type: 'string' }, usage: usageSchema, description: { type: 'string' }, tags: tagsSchema }, ['id', 'keystore']),
+        body: body(
+          { id: { type: 'string' }, keystore: { type: 'string' }, usage: usageSchema, description: { type: 'string' }, tags: tagsSchema },
+          ['id', 'keystore'],
+        ),
       },
     },
     async (request, reply) => reply.code(201).send(await keys.create(request.body)),
@@ -82,13 +87,30 @@ export async function keyRoutes(
     wrappingKeyId: { type: 'string', minLength: 1, maxLength: 64 },
     wrappedKey: { type: 'string', minLength: 1, maxLength: 4096 },
   };
-  app.post<{ Body: { id: string; keystore: string; wrappingKeyId: string; wrappedKey: string; usage?: KeyUsage[]; description?: string; tags?: Record<string, string> } }>(
+  app.post<{
+    Body: {
+      id: string;
+      keystore: string;
+      wrappingKeyId: string;
+      wrappedKey: string;
+      usage?: KeyUsage[];
+      description?: string;
+      tags?: Record<string, string>;
+    };
+  }>(
     '/keys/import',
     {
       config: routePermission('keys:create'),
       schema: {
         body: body(
-          { id: { type: 'string' }, keystore: { type: 'string' }, ...importBody, usage: usageSchema, description: { type: 'string' }, tags: tagsSchema },
+          {
+            id: { type: 'string' },
+            keystore: { type: 'string' },
+            ...importBody,
+            usage: usageSchema,
+            description: { type: 'string' },
+            tags: tagsSchema,
+          },
           ['id', 'keystore', 'wrappingKeyId', 'wrappedKey'],
         ),
       },
@@ -96,28 +118,50 @@ export async function keyRoutes(
     async (request, reply) => {
       const { group } = await keystores.show(request.body.keystore);
       const params = { ...request.body, into: 'new-key' as const };
-      return gated(request, reply, gate, { operation: 'key.import', group, params, summary: `import key ${params.id} into keystore ${params.keystore} (group ${group})` }, 201);
+      return gated(
+        request,
+        reply,
+        gate,
+        { operation: 'key.import', group, params, summary: `import key ${params.id} into keystore ${params.keystore} (group ${group})` },
+        201,
+      );
     },
   );
   app.post<KeyRequest<{ wrappingKeyId: string; wrappedKey: string }>>(
     '/keys/:id/import',
-    { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery, body: body(importBody, ['wrappingKeyId', 'wrappedKey']) } },
+    {
+      config: routePermission('keys:manage'),
+      schema: { params: idParams, querystring: keystoreQuery, body: body(importBody, ['wrappingKeyId', 'wrappedKey']) },
+    },
     async (request, reply) => {
       const params = { id: request.params.id, keystore: request.query.keystore, ...request.body, into: 'new-version' as const };
       return gatedKeyAction(request, reply, 'key.import', params, `import a new version of key ${params.id}`);
     },
   );
 
-  app.get<KeyRequest>('/keys/:id', { config: routePermission('keys:read'), schema: { params: idParams, querystring: keystoreQuery } }, async (request) =>
-    keys.show(request.params.id, request.query.keystore),
+  app.get<KeyRequest>(
+    '/keys/:id',
+    { config: routePermission('keys:read'), schema: { params: idParams, querystring: keystoreQuery } },
+    async (request) => keys.show(request.params.id, request.query.keystore),
   );
 
-  app.post<KeyRequest>('/keys/:id/enable', { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } }, async (request) =>
-    keys.enable(request.params.id, request.query.keystore),
+  app.post<KeyRequest>(
+    '/keys/:id/enable',
+    { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } },
+    async (request) => keys.enable(request.params.id, request.query.keystore),
   );
 
-  app.post<KeyRequest>('/keys/:id/disable', { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } }, async (request, reply) =>
-    gatedKeyAction(request, reply, 'key.disable', { id: request.params.id, keystore: request.query.keystore }, `disable key ${request.params.id}`),
+  app.post<KeyRequest>(
+    '/keys/:id/disable',
+    { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } },
+    async (request, reply) =>
+      gatedKeyAction(
+        request,
+        reply,
+        'key.disable',
+        { id: request.params.id, keystore: request.query.keystore },
+        `disable key ${request.params.id}`,
+      ),
   );
 
   /**
@@ -145,7 +189,14 @@ export async function keyRoutes(
 
   action<{ reason: string }>('POST', 'block', 'keys:manage', body({ reason: { type: 'string' } }, ['reason']), keys.block, 'key.block');
   action('POST', 'unblock', 'keys:manage', undefined, keys.unblock);
-  action<{ days: number }>('POST', 'schedule-deletion', 'keys:destroy', body({ days: { type: 'integer' } }, ['days']), keys.scheduleDeletion, 'key.schedule-deletion');
+  action<{ days: number }>(
+    'POST',
+    'schedule-deletion',
+    'keys:destroy',
+    body({ days: { type: 'integer' } }, ['days']),
+    keys.scheduleDeletion,
+    'key.schedule-deletion',
+  );
   action('POST', 'cancel-deletion', 'keys:destroy', undefined, keys.cancelDeletion);
   action('POST', 'rotate', 'keys:manage', undefined, keys.rotate);
   action<{ days: number | null }>(
@@ -156,7 +207,13 @@ export async function keyRoutes(
     keys.setRotationPolicy,
     'key.rotation-policy',
   );
-  action<{ version: number }>('PUT', 'min-decrypt-version', 'keys:manage', body({ version: { type: 'integer' } }, ['version']), keys.setMinDecryptVersion);
+  action<{ version: number }>(
+    'PUT',
+    'min-decrypt-version',
+    'keys:manage',
+    body({ version: { type: 'integer' } }, ['version']),
+    keys.setMinDecryptVersion,
+  );
   action<{ set?: Record<string, string>; remove?: string[] }>(
     'PATCH',
     'tags',
@@ -164,10 +221,18 @@ export async function keyRoutes(
     body({ set: tagsSchema, remove: { type: 'array', items: { type: 'string' } } }),
     keys.setTags,
   );
-  action<{ description: string }>('PUT', 'description', 'keys:manage', body({ description: { type: 'string' } }, ['description']), keys.describe);
+  action<{ description: string }>(
+    'PUT',
+    'description',
+    'keys:manage',
+    body({ description: { type: 'string' } }, ['description']),
+    keys.describe,
+  );
 
-  app.get<KeyRequest>('/keys/:id/versions', { config: routePermission('keys:read'), schema: { params: idParams, querystring: keystoreQuery } }, async (request) =>
-    keys.listVersions({ id: request.params.id, keystore: request.query.keystore }),
+  app.get<KeyRequest>(
+    '/keys/:id/versions',
+    { config: routePermission('keys:read'), schema: { params: idParams, querystring: keystoreQuery } },
+    async (request) => keys.listVersions({ id: request.params.id, keystore: request.query.keystore }),
   );
   app.post<VersionRequest>(
     '/keys/:id/versions/:version/revoke',

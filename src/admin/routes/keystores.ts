@@ -16,7 +16,10 @@ const credentialBody = {
   properties: { accessKeyId: { type: 'string' }, secret: { type: 'string' } },
 } as const;
 
-export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: { keystores: KeystoreService; gate: ApprovalGate }): Promise<void> {
+export async function keystoreRoutes(
+  app: FastifyInstance,
+  { keystores, gate }: { keystores: KeystoreService; gate: ApprovalGate },
+): Promise<void> {
   app.get('/keystores', { config: routePermission('keystores:read') }, async () => keystores.list());
 
   app.post<{ Body: { name: string; prefix: string; region?: string; group?: string; accessKeyId?: string; secret?: string } }>(
@@ -42,8 +45,10 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: 
     async (request, reply) => reply.code(201).send(await keystores.create(request.body)),
   );
 
-  app.get<{ Params: { name: string } }>('/keystores/:name', { config: routePermission('keystores:read'), schema: { params: nameParams } }, async (request) =>
-    keystores.show(request.params.name),
+  app.get<{ Params: { name: string } }>(
+    '/keystores/:name',
+    { config: routePermission('keystores:read'), schema: { params: nameParams } },
+    async (request) => keystores.show(request.params.name),
   );
 
   app.post<{ Params: { name: string }; Body: { accessKeyId?: string; secret?: string } }>(
@@ -53,7 +58,13 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: 
       const { name } = request.params;
       const { group } = await keystores.show(name);
       const params = { name, ...(request.body ?? {}) };
-      return gated(request, reply, gate, { operation: 'credential.add', group, params, summary: `add a SigV4 credential to keystore ${name}` }, 201);
+      return gated(
+        request,
+        reply,
+        gate,
+        { operation: 'credential.add', group, params, summary: `add a SigV4 credential to keystore ${name}` },
+        201,
+      );
     },
   );
 
@@ -70,12 +81,16 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: 
     ['enable', 'ENABLED'],
     ['disable', 'DISABLED'],
   ] as const) {
-    app.post<{ Params: { name: string } }>(`/keystores/:name/${action}`, { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request, reply) => {
-      const { name } = request.params;
-      if (status === 'ENABLED') return keystores.setStatus(name, status);
-      const { group } = await keystores.show(name);
-      return gated(request, reply, gate, { operation: 'keystore.disable', group, params: { name }, summary: `disable keystore ${name}` });
-    });
+    app.post<{ Params: { name: string } }>(
+      `/keystores/:name/${action}`,
+      { config: routePermission('keystores:write'), schema: { params: nameParams } },
+      async (request, reply) => {
+        const { name } = request.params;
+        if (status === 'ENABLED') return keystores.setStatus(name, status);
+        const { group } = await keystores.show(name);
+        return gated(request, reply, gate, { operation: 'keystore.disable', group, params: { name }, summary: `disable keystore ${name}` });
+      },
+    );
   }
 
   app.post<{ Params: { name: string }; Body: { reason: string } }>(
@@ -95,8 +110,10 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: 
     },
   );
 
-  app.post<{ Params: { name: string } }>('/keystores/:name/unblock', { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request) =>
-    keystores.unblock({ name: request.params.name }),
+  app.post<{ Params: { name: string } }>(
+    '/keystores/:name/unblock',
+    { config: routePermission('keystores:write'), schema: { params: nameParams } },
+    async (request) => keystores.unblock({ name: request.params.name }),
   );
 
   // The keystore's request quota (docs/throttling.md); the service checks the values and says why it refuses them.
@@ -106,14 +123,21 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: 
       config: routePermission('keystores:write'),
       schema: {
         params: nameParams,
-        body: { type: 'object', required: ['rps'], additionalProperties: false, properties: { rps: { type: 'number' }, burst: { type: 'number' } } },
+        body: {
+          type: 'object',
+          required: ['rps'],
+          additionalProperties: false,
+          properties: { rps: { type: 'number' }, burst: { type: 'number' } },
+        },
       },
     },
     async (request) => keystores.setQuota(request.params.name, request.body),
   );
 
-  app.delete<{ Params: { name: string } }>('/keystores/:name/quota', { config: routePermission('keystores:write'), schema: { params: nameParams } }, async (request) =>
-    keystores.setQuota(request.params.name, undefined),
+  app.delete<{ Params: { name: string } }>(
+    '/keystores/:name/quota',
+    { config: routePermission('keystores:write'), schema: { params: nameParams } },
+    async (request) => keystores.setQuota(request.params.name, undefined),
   );
 
   app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
@@ -124,7 +148,12 @@ export async function keystoreRoutes(app: FastifyInstance, { keystores, gate }: 
       const { name } = request.params;
       const { group } = await keystores.show(name);
       const params = { name, accessKeyId: request.query.accessKeyId };
-      return gated(request, reply, gate, { operation: 'credential.reveal', group, params, summary: `reveal a SigV4 secret of keystore ${name}` });
+      return gated(request, reply, gate, {
+        operation: 'credential.reveal',
+        group,
+        params,
+        summary: `reveal a SigV4 secret of keystore ${name}`,
+      });
     },
   );
 }

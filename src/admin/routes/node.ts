@@ -16,7 +16,10 @@ export interface NodeStatus {
   worker: { index: number; count: number; pid: number };
 }
 
-export async function nodeRoutes(app: FastifyInstance, options: { nodeStatus: () => Promise<NodeStatus>; killSwitch: KillSwitch }): Promise<void> {
+export async function nodeRoutes(
+  app: FastifyInstance,
+  options: { nodeStatus: () => Promise<NodeStatus>; killSwitch: KillSwitch },
+): Promise<void> {
   app.get('/node', { config: routePermission('node:read') }, async () => options.nodeStatus());
 
   app.get('/node/kill-switch', { config: routePermission('node:read') }, async () => options.killSwitch.status());

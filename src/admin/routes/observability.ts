@@ -40,7 +40,9 @@ export async function observabilityRoutes(app: FastifyInstance, deps: Observabil
    *= xks-spec.md#14.10
    *# 101. [MUST] Implement the health checks the supported load balancers need (e.g. GET `/ping` → 200, not on the API URIs).
    */
-  app.get('/healthz', { config: publicRoute() }, async (_request, reply) => reply.header('cache-control', NO_STORE).send({ status: 'alive' }));
+  app.get('/healthz', { config: publicRoute() }, async (_request, reply) =>
+    reply.header('cache-control', NO_STORE).send({ status: 'alive' }),
+  );
 
   /**
    * Readiness: 200 only when every check passes (503 otherwise), with each check's state. `?exclude=NAME`
@@ -48,12 +50,19 @@ export async function observabilityRoutes(app: FastifyInstance, deps: Observabil
    */
   app.get<{ Querystring: { exclude?: string | string[] } }>('/readyz', { config: publicRoute() }, async (request, reply) => {
     reply.header('cache-control', NO_STORE);
-    const exclude = [request.query.exclude ?? []].flat().flatMap((value) => value.split(',')).filter(Boolean);
+    const exclude = [request.query.exclude ?? []]
+      .flat()
+      .flatMap((value) => value.split(','))
+      .filter(Boolean);
     const unknown = exclude.find((name) => !(READINESS_CHECKS as readonly string[]).includes(name));
     if (unknown !== undefined) {
-      return reply.code(400).send({ error: `unknown readiness check "${unknown.slice(0, 64)}"; checks are ${READINESS_CHECKS.join(', ')}` });
+      return reply
+        .code(400)
+        .send({ error: `unknown readiness check "${unknown.slice(0, 64)}"; checks are ${READINESS_CHECKS.join(', ')}` });
     }
     const result = await deps.readiness(new Set(exclude as ReadinessCheckName[]));
-    return reply.code(result.ready ? 200 : 503).send({ status: result.ready ? 'ready' : 'not ready', excluded: exclude, checks: result.checks });
+    return reply
+      .code(result.ready ? 200 : 503)
+      .send({ status: result.ready ? 'ready' : 'not ready', excluded: exclude, checks: result.checks });
   });
 }

@@ -37,7 +37,10 @@ const simulateBody = {
 } as const;
 
 /** Policies over requestMetadata (docs/policies.md): documents, attachments, group defaults, simulate. */
-export async function policyRoutes(app: FastifyInstance, { policies, gate }: { policies: PolicyService; gate: ApprovalGate }): Promise<void> {
+export async function policyRoutes(
+  app: FastifyInstance,
+  { policies, gate }: { policies: PolicyService; gate: ApprovalGate },
+): Promise<void> {
   /** Every edit goes through quorum approval (`policy.edit`) when a group it touches requires it. */
   const edit = async (request: FastifyRequest, reply: FastifyReply, params: PolicyEdit, groups: string[], summary: string, status = 200) =>
     gated(request, reply, gate, { operation: 'policy.edit', group: await gate.pickGroup(groups, 'policy.edit'), params, summary }, status);
@@ -49,7 +52,14 @@ export async function policyRoutes(app: FastifyInstance, { policies, gate }: { p
     '/policies',
     { config: routePermission('policies:write'), schema: { body: serviceValidatedObject } },
     async (request, reply) =>
-      edit(request, reply, { edit: 'create', document: request.body }, await policies.groupsAffected(undefined, targetOf(request.body)), `create policy ${String(request.body?.name)}`, 201),
+      edit(
+        request,
+        reply,
+        { edit: 'create', document: request.body },
+        await policies.groupsAffected(undefined, targetOf(request.body)),
+        `create policy ${String(request.body?.name)}`,
+        201,
+      ),
   );
 
   app.post<{ Body: SimulationInput }>(
@@ -58,8 +68,10 @@ export async function policyRoutes(app: FastifyInstance, { policies, gate }: { p
     async (request) => policies.simulate({ ...request.body, requestMetadata: request.body.requestMetadata ?? {} }),
   );
 
-  app.get<{ Params: { name: string } }>('/policies/:name', { config: routePermission('policies:read'), schema: { params: nameParams } }, async (request) =>
-    policies.show(request.params.name),
+  app.get<{ Params: { name: string } }>(
+    '/policies/:name',
+    { config: routePermission('policies:read'), schema: { params: nameParams } },
+    async (request) => policies.show(request.params.name),
   );
 
   app.put<{ Params: { name: string }; Body: PolicyDocument }>(
@@ -67,7 +79,13 @@ export async function policyRoutes(app: FastifyInstance, { policies, gate }: { p
     { config: routePermission('policies:write'), schema: { params: nameParams, body: serviceValidatedObject } },
     async (request, reply) => {
       const { name } = request.params;
-      return edit(request, reply, { edit: 'update', name, document: request.body }, await policies.groupsAffected(name, targetOf(request.body)), `update policy ${name}`);
+      return edit(
+        request,
+        reply,
+        { edit: 'update', name, document: request.body },
+        await policies.groupsAffected(name, targetOf(request.body)),
+        `update policy ${name}`,
+      );
     },
   );
 
@@ -85,7 +103,13 @@ export async function policyRoutes(app: FastifyInstance, { policies, gate }: { p
     { config: routePermission('policies:write'), schema: { params: nameParams, body: serviceValidatedObject } },
     async (request, reply) => {
       const { name } = request.params;
-      return edit(request, reply, { edit: 'attach', name, target: request.body }, await policies.groupsAffected(name, request.body), `attach policy ${name}`);
+      return edit(
+        request,
+        reply,
+        { edit: 'attach', name, target: request.body },
+        await policies.groupsAffected(name, request.body),
+        `attach policy ${name}`,
+      );
     },
   );
 
@@ -106,12 +130,23 @@ export async function policyRoutes(app: FastifyInstance, { policies, gate }: { p
       config: routePermission('policies:write'),
       schema: {
         params: groupParams,
-        body: { type: 'object', required: ['default'], additionalProperties: false, properties: { default: { type: 'string', enum: ['allow', 'deny'] } } },
+        body: {
+          type: 'object',
+          required: ['default'],
+          additionalProperties: false,
+          properties: { default: { type: 'string', enum: ['allow', 'deny'] } },
+        },
       },
     },
     async (request, reply) => {
       const { group } = request.params;
-      return edit(request, reply, { edit: 'set-default', group, default: request.body.default }, [group], `set the policy default of group ${group} to ${request.body.default}`);
+      return edit(
+        request,
+        reply,
+        { edit: 'set-default', group, default: request.body.default },
+        [group],
+        `set the policy default of group ${group} to ${request.body.default}`,
+      );
     },
   );
 }

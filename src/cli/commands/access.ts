@@ -9,7 +9,11 @@ import { readPassword } from '../password-input.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
 
-const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 export function registerAccessCommands(program: Command): void {
   const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
@@ -23,7 +27,10 @@ export function registerAccessCommands(program: Command): void {
     .action(async (options: { user: string }, command: Command) => {
       const target = resolveConnection(flags(command), process.env, { needToken: false });
       const password = await readPassword(`Password for ${options.user}: `);
-      const login = await callAdmin<{ token: string; user: string; expiresAt: string }>({ ...target, token: '' }, 'POST', '/auth/login', { user: options.user, password });
+      const login = await callAdmin<{ token: string; user: string; expiresAt: string }>({ ...target, token: '' }, 'POST', '/auth/login', {
+        user: options.user,
+        password,
+      });
       const path = saveLoginToken({ url: target.url, user: login.user, token: login.token, expiresAt: login.expiresAt });
       printRecord({ user: login.user, expiresAt: login.expiresAt, savedTo: path }, json(command));
     });
@@ -41,14 +48,25 @@ export function registerAccessCommands(program: Command): void {
     .action(async (name: string, options: { roles?: string }, command: Command) => {
       const target = connection(command);
       const password = await readPassword(`Password for ${name}: `);
-      const result = await callAdmin<{ user: UserView; approval?: { id: string } }>(target, 'POST', '/users', { name, password, roles: list(options.roles ?? '') });
-      printRecord({ ...result.user, approval: result.approval ? `${result.approval.id} (roles wait for approval)` : undefined }, json(command));
+      const result = await callAdmin<{ user: UserView; approval?: { id: string } }>(target, 'POST', '/users', {
+        name,
+        password,
+        roles: list(options.roles ?? ''),
+      });
+      printRecord(
+        { ...result.user, approval: result.approval ? `${result.approval.id} (roles wait for approval)` : undefined },
+        json(command),
+      );
     });
   user
     .command('list')
     .description('list users')
     .action(async (_options, command: Command) => {
-      printTable((await callAdmin<UserView[]>(connection(command), 'GET', '/users')) as unknown as Record<string, unknown>[], ['name', 'roles', 'disabled', 'createdAt'], json(command));
+      printTable(
+        (await callAdmin<UserView[]>(connection(command), 'GET', '/users')) as unknown as Record<string, unknown>[],
+        ['name', 'roles', 'disabled', 'createdAt'],
+        json(command),
+      );
     });
   user
     .command('show <name>')
@@ -58,9 +76,11 @@ export function registerAccessCommands(program: Command): void {
     });
   user
     .command('set-roles <name> [roles...]')
-    .description('replace a user\'s roles (none: no roles); may need approval (role.change)')
+    .description("replace a user's roles (none: no roles); may need approval (role.change)")
     .action(async (name: string, roles: string[], _options, command: Command) => {
-      const view = await callAdmin<UserView>(connection(command), 'PUT', `/users/${pathSegment(name)}/roles`, { roles: roles.flatMap(list) });
+      const view = await callAdmin<UserView>(connection(command), 'PUT', `/users/${pathSegment(name)}/roles`, {
+        roles: roles.flatMap(list),
+      });
       printRecord({ ...view }, json(command));
     });
   for (const action of ['disable', 'enable'] as const) {
@@ -68,12 +88,15 @@ export function registerAccessCommands(program: Command): void {
       .command(`${action} <name>`)
       .description(action === 'disable' ? 'disable a user: their tokens stop working' : 'enable a disabled user')
       .action(async (name: string, _options, command: Command) => {
-        printRecord({ ...(await callAdmin<UserView>(connection(command), 'POST', `/users/${pathSegment(name)}/${action}`)) }, json(command));
+        printRecord(
+          { ...(await callAdmin<UserView>(connection(command), 'POST', `/users/${pathSegment(name)}/${action}`)) },
+          json(command),
+        );
       });
   }
   user
     .command('passwd <name>')
-    .description('set a user\'s password (read without echo, or from stdin)')
+    .description("set a user's password (read without echo, or from stdin)")
     .action(async (name: string, _options, command: Command) => {
       const target = connection(command);
       const password = await readPassword(`New password for ${name}: `);
@@ -91,17 +114,36 @@ export function registerAccessCommands(program: Command): void {
     .option('--ttl-hours <hours>', 'lifetime in hours (default 2160 = 90 days; at most a year)')
     .action(async (options: { name: string; user?: string; role?: string; ttlHours?: string }, command: Command) => {
       const ttlHours = options.ttlHours === undefined ? undefined : Number(options.ttlHours);
-      const created = await callAdmin<TokenView & { token: string }>(connection(command), 'POST', '/tokens', { name: options.name, user: options.user, role: options.role, ttlHours });
-      printRecord({ id: created.id, name: created.name, user: created.user, role: created.role, expiresAt: created.expiresAt, token: `${created.token}   (shown once)` }, json(command));
+      const created = await callAdmin<TokenView & { token: string }>(connection(command), 'POST', '/tokens', {
+        name: options.name,
+        user: options.user,
+        role: options.role,
+        ttlHours,
+      });
+      printRecord(
+        {
+          id: created.id,
+          name: created.name,
+          user: created.user,
+          role: created.role,
+          expiresAt: created.expiresAt,
+          token: `${created.token}   (shown once)`,
+        },
+        json(command),
+      );
     });
   token
     .command('list')
     .description('list tokens (never the tokens themselves)')
-    .option('--user <name>', 'only this user\'s tokens')
+    .option('--user <name>', "only this user's tokens")
     .action(async (options: { user?: string }, command: Command) => {
       const query = options.user ? `?user=${encodeURIComponent(options.user)}` : '';
       const rows = await callAdmin<TokenView[]>(connection(command), 'GET', `/tokens${query}`);
-      printTable(rows as unknown as Record<string, unknown>[], ['id', 'name', 'user', 'role', 'status', 'expiresAt', 'lastUsedAt'], json(command));
+      printTable(
+        rows as unknown as Record<string, unknown>[],
+        ['id', 'name', 'user', 'role', 'status', 'expiresAt', 'lastUsedAt'],
+        json(command),
+      );
     });
   token
     .command('revoke <id>')

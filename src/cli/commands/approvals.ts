@@ -6,7 +6,11 @@ import { printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
 
-const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 export function registerApprovalCommands(program: Command): void {
   const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
@@ -29,7 +33,11 @@ export function registerApprovalCommands(program: Command): void {
       const query = options.status ? `?status=${encodeURIComponent(options.status)}` : '';
       const rows = await callAdmin<ApprovalView[]>(connection(command), 'GET', `/approvals${query}`);
       const table = rows.map((a) => ({ ...a, votes: `${a.approvals.length}/${a.required}` }));
-      printTable(json(command) ? (rows as unknown as Record<string, unknown>[]) : table, ['id', 'operation', 'group', 'status', 'votes', 'requester', 'expiresAt', 'summary'], json(command));
+      printTable(
+        json(command) ? (rows as unknown as Record<string, unknown>[]) : table,
+        ['id', 'operation', 'group', 'status', 'votes', 'requester', 'expiresAt', 'summary'],
+        json(command),
+      );
     });
   approvals
     .command('show <id>')
@@ -48,43 +56,65 @@ export function registerApprovalCommands(program: Command): void {
       });
   }
 
-  const policy = program.command('approval-policy').description('which operations of a group need M-of-N approvals (group * : node-wide, e.g. role.change)');
+  const policy = program
+    .command('approval-policy')
+    .description('which operations of a group need M-of-N approvals (group * : node-wide, e.g. role.change)');
   const groupPath = (group: string) => `/groups/${pathSegment(group)}/approval-policy`;
   policy
     .command('show')
-    .description('show a group\'s approval policy')
+    .description("show a group's approval policy")
     .requiredOption('--group <name>', 'group name, or * for node-wide operations')
     .action(async (options: { group: string }, command: Command) => {
       const current = await callAdmin<ApprovalPolicy | { policy: null }>(connection(command), 'GET', groupPath(options.group));
       if ('policy' in current) printRecord({ group: options.group, policy: 'none' }, json(command));
-      else printRecord({ group: options.group, ...current, approvers: [...(current.approvers.users ?? []), ...(current.approvers.role ? [`role ${current.approvers.role}`] : [])] }, json(command));
+      else
+        printRecord(
+          {
+            group: options.group,
+            ...current,
+            approvers: [...(current.approvers.users ?? []), ...(current.approvers.role ? [`role ${current.approvers.role}`] : [])],
+          },
+          json(command),
+        );
     });
   policy
     .command('set')
-    .description('set a group\'s approval policy (may itself need approval: approval-policy.change)')
+    .description("set a group's approval policy (may itself need approval: approval-policy.change)")
     .requiredOption('--group <name>', 'group name, or * for node-wide operations')
     .requiredOption('--operations <ops>', 'comma-separated, e.g. key.disable,credential.reveal')
     .requiredOption('--required <m>', 'approvals needed')
     .option('--users <names>', 'comma-separated approvers')
     .option('--role <role>', 'every user with this role is an approver (e.g. approver)')
     .option('--expires-after-hours <h>', 'a request expires after this long', '24')
-    .action(async (options: { group: string; operations: string; required: string; users?: string; role?: string; expiresAfterHours: string }, command: Command) => {
-      const required = Number(options.required);
-      const expiresAfterHours = Number(options.expiresAfterHours);
-      if (!Number.isInteger(required)) throw new CliError('--required must be a whole number', 2);
-      if (!Number.isFinite(expiresAfterHours)) throw new CliError('--expires-after-hours must be a number', 2);
-      const body: ApprovalPolicy = {
-        operations: list(options.operations),
-        approvers: { ...(options.users ? { users: list(options.users) } : {}), ...(options.role ? { role: options.role } : {}) },
-        required,
-        expiresAfterHours,
-      };
-      const set = await callAdmin<ApprovalPolicy>(connection(command), 'PUT', groupPath(options.group), body);
-      printRecord({ group: options.group, ...set, approvers: [...(set.approvers.users ?? []), ...(set.approvers.role ? [`role ${set.approvers.role}`] : [])] }, json(command));
-    });
+    .action(
+      async (
+        options: { group: string; operations: string; required: string; users?: string; role?: string; expiresAfterHours: string },
+        command: Command,
+      ) => {
+        const required = Number(options.required);
+        const expiresAfterHours = Number(options.expiresAfterHours);
+        if (!Number.isInteger(required)) throw new CliError('--required must be a whole number', 2);
+        if (!Number.isFinite(expiresAfterHours)) throw new CliError('--expires-after-hours must be a number', 2);
+        const body: ApprovalPolicy = {
+          operations: list(options.operations),
+          approvers: { ...(options.users ? { users: list(options.users) } : {}), ...(options.role ? { role: options.role } : {}) },
+          required,
+          expiresAfterHours,
+        };
+        const set = await callAdmin<ApprovalPolicy>(connection(command), 'PUT', groupPath(options.group), body);
+        printRecord(
+          {
+            group: options.group,
+            ...set,
+            approvers: [...(set.approvers.users ?? []), ...(set.approvers.role ? [`role ${set.approvers.role}`] : [])],
+          },
+          json(command),
+        );
+      },
+    );
   policy
     .command('remove')
-    .description('remove a group\'s approval policy (may itself need approval)')
+    .description("remove a group's approval policy (may itself need approval)")
     .requiredOption('--group <name>', 'group name, or * for node-wide operations')
     .action(async (options: { group: string }, command: Command) => {
       await callAdmin(connection(command), 'DELETE', groupPath(options.group));

@@ -63,8 +63,12 @@ function filterOptions(command: Command): Command {
 async function openAuditDatabase(flags: { dataDir?: string; databaseUrl?: string }) {
   const paths = dataDirPaths(resolveDataDir(flags.dataDir));
   const databaseUrl = flags.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
-  if (!databaseUrl && !existsSync(paths.database)) throw new CliError(`no Keyhold database in ${paths.root}; pass --data-dir or --database-url`);
-  const [{ openStore }, { createAuditStore }] = await Promise.all([import('../../storage/open-store.js'), import('../../audit/audit-store.js')]);
+  if (!databaseUrl && !existsSync(paths.database))
+    throw new CliError(`no Keyhold database in ${paths.root}; pass --data-dir or --database-url`);
+  const [{ openStore }, { createAuditStore }] = await Promise.all([
+    import('../../storage/open-store.js'),
+    import('../../audit/audit-store.js'),
+  ]);
   const store = await openStore({ databaseUrl, sqlitePath: paths.database });
   return { store, audit: createAuditStore(store), paths };
 }
@@ -87,17 +91,21 @@ export function registerAuditCommands(program: Command): void {
     .command('verify')
     .description('check every hash link and checkpoint signature, directly on the database (works with the node down)')
     .option('--checkpoint <file>', 'a checkpoint exported earlier with `keyhold audit checkpoint` (detects a truncated tail)')
-    .option('--public-key <file>', 'the chain\'s public key (PEM) to pin; default: the one in the checkpoint file')
-    .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory\'s SQLite)')
+    .option('--public-key <file>', "the chain's public key (PEM) to pin; default: the one in the checkpoint file")
+    .option('--database-url <url>', "PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory's SQLite)")
     .action(async (options: { checkpoint?: string; publicKey?: string; databaseUrl?: string }, command: Command) => {
-      const checkpoint = options.checkpoint === undefined ? undefined : parseCheckpointFile(readJsonFile(options.checkpoint, 'checkpoint file'), options.checkpoint);
+      const checkpoint =
+        options.checkpoint === undefined
+          ? undefined
+          : parseCheckpointFile(readJsonFile(options.checkpoint, 'checkpoint file'), options.checkpoint);
       let publicKeyPem = checkpoint?.publicKey;
       if (options.publicKey !== undefined) {
         if (!existsSync(options.publicKey)) throw new CliError(`no public key at ${options.publicKey}`);
         publicKeyPem = readFileSync(options.publicKey, 'utf8');
         if (!publicKeyPem.includes('BEGIN PUBLIC KEY')) throw new CliError(`${options.publicKey} is not a PEM public key`);
       }
-      if (publicKeyPem !== undefined && !checkpoint) throw new CliError('--public-key pins the key of a checkpoint\'s chain; give --checkpoint too');
+      if (publicKeyPem !== undefined && !checkpoint)
+        throw new CliError("--public-key pins the key of a checkpoint's chain; give --checkpoint too");
       const { store, audit: auditStore } = await openAuditDatabase({ dataDir: flags(command).dataDir, databaseUrl: options.databaseUrl });
       try {
         const { verifyAuditLog } = await import('../../audit/verify.js');
@@ -112,7 +120,8 @@ export function registerAuditCommands(program: Command): void {
           if (report.chains.length === 0) console.log('no audit chains yet');
         }
         const broken = report.chains.find((c) => c.problem);
-        if (broken) throw new CliError(`audit log is not intact: chain ${broken.chain}, seq ${broken.problem!.seq}: ${broken.problem!.kind}`);
+        if (broken)
+          throw new CliError(`audit log is not intact: chain ${broken.chain}, seq ${broken.problem!.seq}: ${broken.problem!.kind}`);
       } finally {
         await store.close();
       }
@@ -120,14 +129,21 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('checkpoint')
-    .description('print the latest signed checkpoint of this node\'s chain as JSON (keep it: `audit verify --checkpoint`)')
-    .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory\'s SQLite)')
+    .description("print the latest signed checkpoint of this node's chain as JSON (keep it: `audit verify --checkpoint`)")
+    .option('--database-url <url>', "PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory's SQLite)")
     .option('--worker <n>', 'the chain of worker N of `serve --workers` (each worker keeps its own chain)', parseWorkerNumber)
     .action(async (options: { databaseUrl?: string; worker?: number }, command: Command) => {
-      const { store, audit: auditStore, paths } = await openAuditDatabase({ dataDir: flags(command).dataDir, databaseUrl: options.databaseUrl });
+      const {
+        store,
+        audit: auditStore,
+        paths,
+      } = await openAuditDatabase({ dataDir: flags(command).dataDir, databaseUrl: options.databaseUrl });
       try {
         if (!existsSync(paths.nodeId)) throw new CliError(`${paths.root} is not a Keyhold data directory (no node-id)`);
-        const chain = workerNodeId(readFileSync(paths.nodeId, 'utf8').trim(), options.worker === undefined ? undefined : { index: options.worker });
+        const chain = workerNodeId(
+          readFileSync(paths.nodeId, 'utf8').trim(),
+          options.worker === undefined ? undefined : { index: options.worker },
+        );
         const checkpoint = await auditStore.latestCheckpoint(chain);
         if (!checkpoint) throw new CliError(`no signed checkpoint yet for chain ${chain}`);
         const publicKey = (await auditStore.getChain(chain))!.public_key;
@@ -153,7 +169,11 @@ export function registerAuditCommands(program: Command): void {
       return;
     }
     const rows = page.events.map((e) => ({ ...e, time: new Date(e.time as number).toISOString(), chain: String(e.chain).slice(0, 8) }));
-    printTable(rows, ['time', 'chain', 'seq', 'action', 'keystore', 'keyId', 'outcome', 'status', 'errorName', 'kmsRequestId', 'actorName'], false);
+    printTable(
+      rows,
+      ['time', 'chain', 'seq', 'action', 'keystore', 'keyId', 'outcome', 'status', 'errorName', 'kmsRequestId', 'actorName'],
+      false,
+    );
     if (page.nextCursor) console.log(`more: --cursor ${page.nextCursor}`);
   });
 
@@ -162,7 +182,11 @@ export function registerAuditCommands(program: Command): void {
       const conn = connection(command);
       let cursor: string | undefined;
       do {
-        const page: EventPage = await callAdmin<EventPage>(conn, 'GET', `/audit/events${searchQuery({ ...options, limit: '1000', cursor })}`);
+        const page: EventPage = await callAdmin<EventPage>(
+          conn,
+          'GET',
+          `/audit/events${searchQuery({ ...options, limit: '1000', cursor })}`,
+        );
         if (page.events.length > 0) process.stdout.write(page.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
@@ -174,7 +198,10 @@ export function registerAuditCommands(program: Command): void {
     .description('audit mode, committed sequence, queue, spool, drops, last checkpoint, syslog forwarding')
     .action(async (_options: unknown, command: Command) => {
       const status = await callAdmin<Record<string, unknown>>(connection(command), 'GET', '/audit/status');
-      const { publicKey, syslog, lastCheckpoint, ...rest } = status as Record<string, unknown> & { lastCheckpoint?: { seq: number; time: number }; syslog?: Record<string, unknown> };
+      const { publicKey, syslog, lastCheckpoint, ...rest } = status as Record<string, unknown> & {
+        lastCheckpoint?: { seq: number; time: number };
+        syslog?: Record<string, unknown>;
+      };
       if (flags(command).json) {
         console.log(JSON.stringify(status, null, 2));
         return;
@@ -183,7 +210,9 @@ export function registerAuditCommands(program: Command): void {
         {
           ...rest,
           lastCheckpoint: lastCheckpoint ? `seq ${lastCheckpoint.seq} at ${new Date(lastCheckpoint.time).toISOString()}` : 'none yet',
-          syslog: syslog ? `${syslog.target} (${syslog.connected ? 'connected' : 'disconnected'}, forwarded to seq ${syslog.forwardedSeq})` : 'off',
+          syslog: syslog
+            ? `${syslog.target} (${syslog.connected ? 'connected' : 'disconnected'}, forwarded to seq ${syslog.forwardedSeq})`
+            : 'off',
           publicKey: String(publicKey).replace(/-----[A-Z ]+-----|\n/g, ''),
         },
         false,

@@ -48,9 +48,7 @@ export function formatReport(report: DoctorReport): string[] {
   const lines = report.checks.map((check) => `${check.ok ? 'PASS' : 'FAIL'} ${check.name} — ${check.detail}`);
   const failed = report.checks.filter((check) => !check.ok).length;
   lines.push(
-    failed === 0
-      ? `doctor: all ${report.checks.length} checks passed`
-      : `doctor: ${failed} of ${report.checks.length} checks failed`,
+    failed === 0 ? `doctor: all ${report.checks.length} checks passed` : `doctor: ${failed} of ${report.checks.length} checks failed`,
   );
   return lines;
 }

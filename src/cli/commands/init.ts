@@ -58,7 +58,9 @@ export function registerInitCommand(program: Command): void {
     .option('--pkcs11-pin-file <file>', 'file (mode 600) holding the token user PIN (default: $KEYHOLD_PKCS11_PIN)')
     .option('--pkcs11-mode <mode>', 'keys: every key inside the HSM; wrap: only the master key in the HSM', 'keys')
     .action(async (_options, command: Command) => {
-      const options = command.optsWithGlobals<{ dataDir?: string; databaseUrl?: string; demo: boolean; shares?: string; threshold?: string } & RootOptions>();
+      const options = command.optsWithGlobals<
+        { dataDir?: string; databaseUrl?: string; demo: boolean; shares?: string; threshold?: string } & RootOptions
+      >();
       const shamir = shamirCounts(options);
       const root = rootConfigFromOptions(options);
       if (shamir && root) throw invalid('--shares/--threshold split a master key; they do not combine with --root pkcs11');

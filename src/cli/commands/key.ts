@@ -11,7 +11,12 @@ type GlobalFlags = ConnectionFlags & { json?: boolean };
 /** A key as printed: tags as `name=value` pairs. */
 const printable = (view: KeyView) => ({
   ...view,
-  tags: Object.keys(view.tags).length === 0 ? 'none' : Object.entries(view.tags).map(([k, v]) => `${k}=${v}`).join(', '),
+  tags:
+    Object.keys(view.tags).length === 0
+      ? 'none'
+      : Object.entries(view.tags)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', '),
 });
 
 /** Argument parsing failures are usage errors: exit 2, one line, nothing sent. */
@@ -35,12 +40,15 @@ export function registerKeyCommands(program: Command): void {
   const connection = (command: Command) => resolveConnection(flags(command));
   const keystoreQuery = (keystore?: string) => (keystore ? `?keystore=${encodeURIComponent(keystore)}` : '');
   // Text shows tags as name=value pairs; --json keeps the API's object.
-  const printKey = (view: KeyView, command: Command) => (json(command) ? printRecord({ ...view }, true) : printRecord(printable(view), false));
+  const printKey = (view: KeyView, command: Command) =>
+    json(command) ? printRecord({ ...view }, true) : printRecord(printable(view), false);
   const keyPath = (id: string, suffix: string, keystore?: string) => `/keys/${pathSegment(id)}${suffix}${keystoreQuery(keystore)}`;
 
   key
     .command('create <id>')
-    .description('generate a new AES-256 key in the root of trust (wrapped under the master key, or generated inside the HSM in PKCS#11 keys mode)')
+    .description(
+      'generate a new AES-256 key in the root of trust (wrapped under the master key, or generated inside the HSM in PKCS#11 keys mode)',
+    )
     .requiredOption('--keystore <name>', 'keystore whose group holds the key')
     .option('--usage <usage>', 'ENCRYPT,DECRYPT | ENCRYPT | DECRYPT | none', 'ENCRYPT,DECRYPT')
     .option('--description <text>', 'what the key is for')
@@ -48,7 +56,13 @@ export function registerKeyCommands(program: Command): void {
     .action(async (id: string, options: { keystore: string; usage: string; description?: string; tag?: string[] }, command: Command) => {
       const usageList = usage(() => parseUsage(options.usage));
       const tags = options.tag ? usage(() => parseTagPairs(options.tag!)) : undefined;
-      const view = await callAdmin<KeyView>(connection(command), 'POST', '/keys', { id, keystore: options.keystore, usage: usageList, description: options.description, tags });
+      const view = await callAdmin<KeyView>(connection(command), 'POST', '/keys', {
+        id,
+        keystore: options.keystore,
+        usage: usageList,
+        description: options.description,
+        tags,
+      });
       printKey(view, command);
     });
 
@@ -58,7 +72,11 @@ export function registerKeyCommands(program: Command): void {
     .option('--keystore <name>', 'only keys reachable through this keystore')
     .action(async (options: { keystore?: string }, command: Command) => {
       const rows = await callAdmin<KeyView[]>(connection(command), 'GET', `/keys${keystoreQuery(options.keystore)}`);
-      printTable(rows as unknown as Record<string, unknown>[], ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'], json(command));
+      printTable(
+        rows as unknown as Record<string, unknown>[],
+        ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'],
+        json(command),
+      );
     });
 
   /** `key <name> <id> [args]`: one admin call on one key, printing the key it returns. */
@@ -92,7 +110,7 @@ export function registerKeyCommands(program: Command): void {
     (c) => c.requiredOption('--reason <text>', 'why (shown to operators, logged)'),
     (_args, options) => ({ reason: options.reason }),
   );
-  simple('unblock <id>', 'lift a key\'s kill switch (the key is ENABLED again)', 'POST', '/unblock');
+  simple('unblock <id>', "lift a key's kill switch (the key is ENABLED again)", 'POST', '/unblock');
   simple(
     'schedule-deletion <id>',
     'destroy the key after a waiting period (it does no crypto meanwhile; cancellable)',
@@ -132,26 +150,36 @@ export function registerKeyCommands(program: Command): void {
       return { set, remove };
     },
   );
-  simple('describe <id> <description>', 'set the key\'s description', 'PUT', '/description', undefined, (args) => ({ description: args[1] }));
+  simple('describe <id> <description>', "set the key's description", 'PUT', '/description', undefined, (args) => ({
+    description: args[1],
+  }));
 
   key
     .command('versions <id>')
-    .description('list a key\'s versions: state, origin, whether they still decrypt')
+    .description("list a key's versions: state, origin, whether they still decrypt")
     .option('--keystore <name>', 'disambiguate when the id exists in several groups')
     .action(async (id: string, options: { keystore?: string }, command: Command) => {
       const rows = await callAdmin<KeyVersionView[]>(connection(command), 'GET', keyPath(id, '/versions', options.keystore));
-      printTable(rows as unknown as Record<string, unknown>[], ['version', 'state', 'origin', 'current', 'decrypts', 'createdAt'], json(command));
+      printTable(
+        rows as unknown as Record<string, unknown>[],
+        ['version', 'state', 'origin', 'current', 'decrypts', 'createdAt'],
+        json(command),
+      );
     });
 
   for (const [name, verb, description] of [
     ['revoke-version', 'revoke', 'stop one old version from decrypting (not the current one)'],
     ['destroy-version', 'destroy', 'erase one revoked (or below-minimum) version for good: its ciphertexts are lost; needs --yes'],
   ] as const) {
-    const command = key.command(`${name} <id> <version>`).description(description).option('--keystore <name>', 'disambiguate when the id exists in several groups');
+    const command = key
+      .command(`${name} <id> <version>`)
+      .description(description)
+      .option('--keystore <name>', 'disambiguate when the id exists in several groups');
     if (verb === 'destroy') command.option('--yes', 'confirm that ciphertexts of this version can never be decrypted again');
     command.action(async (id: string, versionText: string, options: { keystore?: string; yes?: boolean }, cmd: Command) => {
       const version = positiveInteger(versionText, 'version');
-      if (verb === 'destroy' && !options.yes) throw new CliError(`destroying version ${version} of "${id}" cannot be undone; add --yes to confirm`, 2);
+      if (verb === 'destroy' && !options.yes)
+        throw new CliError(`destroying version ${version} of "${id}" cannot be undone; add --yes to confirm`, 2);
       const view = await callAdmin<KeyVersionView>(connection(cmd), 'POST', keyPath(id, `/versions/${version}/${verb}`, options.keystore));
       printRecord({ key: id, ...view }, json(cmd));
     });
@@ -168,13 +196,23 @@ export function registerKeyCommands(program: Command): void {
         console.log(JSON.stringify(wrapping, null, 2));
         return;
       }
-      printRecord({ wrappingKeyId: wrapping.wrappingKeyId, algorithm: wrapping.algorithm, expiresAt: wrapping.expiresAt, publicKey: options.out ?? '(below)' }, false);
+      printRecord(
+        {
+          wrappingKeyId: wrapping.wrappingKeyId,
+          algorithm: wrapping.algorithm,
+          expiresAt: wrapping.expiresAt,
+          publicKey: options.out ?? '(below)',
+        },
+        false,
+      );
       if (!options.out) process.stdout.write(wrapping.publicKeyPem);
     });
 
   key
     .command('import <id>')
-    .description('bring your own key: upload a wrapped 256-bit AES key as a new key (with --keystore) or as the next version of an existing key')
+    .description(
+      'bring your own key: upload a wrapped 256-bit AES key as a new key (with --keystore) or as the next version of an existing key',
+    )
     .requiredOption('--wrapping-key-id <id>', 'from `keyhold key import-wrapping-key`')
     .requiredOption('--wrapped-key-file <file>', 'the RSA-OAEP-SHA256 ciphertext (raw bytes, as openssl pkeyutl writes it)')
     .option('--keystore <name>', 'keystore whose group holds (or will hold) the key')
@@ -200,7 +238,10 @@ export function registerKeyCommands(program: Command): void {
           },
         );
         const view = exists
-          ? await callAdmin<KeyView>(conn, 'POST', keyPath(id, '/import', options.keystore), { wrappingKeyId: options.wrappingKeyId, wrappedKey })
+          ? await callAdmin<KeyView>(conn, 'POST', keyPath(id, '/import', options.keystore), {
+              wrappingKeyId: options.wrappingKeyId,
+              wrappedKey,
+            })
           : await callAdmin<KeyView>(conn, 'POST', '/keys/import', {
               id,
               keystore: options.keystore,

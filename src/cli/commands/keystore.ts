@@ -19,20 +19,29 @@ export function registerKeystoreCommands(program: Command): void {
     .option('--group <group>', 'key group to bind (default: a group named after the keystore)')
     .option('--access-key-id <id>', 'existing access key id (migration from another proxy)')
     .option('--secret <secret>', 'existing secret access key (migration from another proxy)')
-    .action(async (name: string, options: { prefix: string; region: string; group?: string; accessKeyId?: string; secret?: string }, command: Command) => {
-      const result = await callAdmin<{ keystore: KeystoreView; credential: NewCredential }>(connection(command), 'POST', '/keystores', { name, ...options });
-      printRecord(
-        {
-          keystore: result.keystore.name,
-          uriPath: result.keystore.uriPath,
-          region: result.keystore.region,
-          group: result.keystore.group,
-          accessKeyId: result.credential.accessKeyId,
-          secretAccessKey: options.secret === undefined ? `${result.credential.secret}   (shown once)` : '(as given)',
-        },
-        Boolean(flags(command).json),
-      );
-    });
+    .action(
+      async (
+        name: string,
+        options: { prefix: string; region: string; group?: string; accessKeyId?: string; secret?: string },
+        command: Command,
+      ) => {
+        const result = await callAdmin<{ keystore: KeystoreView; credential: NewCredential }>(connection(command), 'POST', '/keystores', {
+          name,
+          ...options,
+        });
+        printRecord(
+          {
+            keystore: result.keystore.name,
+            uriPath: result.keystore.uriPath,
+            region: result.keystore.region,
+            group: result.keystore.group,
+            accessKeyId: result.credential.accessKeyId,
+            secretAccessKey: options.secret === undefined ? `${result.credential.secret}   (shown once)` : '(as given)',
+          },
+          Boolean(flags(command).json),
+        );
+      },
+    );
 
   keystore
     .command('list')
@@ -52,7 +61,14 @@ export function registerKeystoreCommands(program: Command): void {
     .action(async (name: string, _options, command: Command) => {
       const view = await callAdmin<KeystoreView>(connection(command), 'GET', `/keystores/${pathSegment(name)}`);
       const json = Boolean(flags(command).json);
-      printRecord({ ...view, quota: json ? view.quota : formatQuota(view.quota), credentials: view.credentials.map((c) => `${c.accessKeyId} (${c.createdAt})`) }, json);
+      printRecord(
+        {
+          ...view,
+          quota: json ? view.quota : formatQuota(view.quota),
+          credentials: view.credentials.map((c) => `${c.accessKeyId} (${c.createdAt})`),
+        },
+        json,
+      );
     });
 
   for (const action of ['enable', 'disable'] as const) {
@@ -70,13 +86,15 @@ export function registerKeystoreCommands(program: Command): void {
     .description('kill switch for one keystore: every XKS operation through it answers InvalidStateException until unblocked')
     .requiredOption('--reason <text>', 'why (shown to operators, logged)')
     .action(async (name: string, options: { reason: string }, command: Command) => {
-      const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/block`, { reason: options.reason });
+      const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/block`, {
+        reason: options.reason,
+      });
       printRecord({ keystore: view.name, status: view.status, blockReason: view.blockReason }, Boolean(flags(command).json));
     });
 
   keystore
     .command('unblock <name>')
-    .description('lift a keystore\'s kill switch (the keystore is ENABLED again)')
+    .description("lift a keystore's kill switch (the keystore is ENABLED again)")
     .action(async (name: string, _options, command: Command) => {
       const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/unblock`);
       printRecord({ keystore: view.name, status: view.status }, Boolean(flags(command).json));
@@ -84,9 +102,9 @@ export function registerKeystoreCommands(program: Command): void {
 
   keystore
     .command('quota <name>')
-    .description('set a keystore\'s request quota on each node (429 ThrottlingException above it), or remove it with --off')
+    .description("set a keystore's request quota on each node (429 ThrottlingException above it), or remove it with --off")
     .option('--rps <n>', 'requests per second (may be fractional, e.g. 0.5)')
-    .option('--burst <m>', 'requests at once after a quiet spell (default: one second\'s worth)')
+    .option('--burst <m>', "requests at once after a quiet spell (default: one second's worth)")
     .option('--off', 'remove the quota')
     .action(async (name: string, options: { rps?: string; burst?: string; off?: boolean }, command: Command) => {
       const path = `/keystores/${pathSegment(name)}/quota`;
@@ -96,7 +114,10 @@ export function registerKeystoreCommands(program: Command): void {
         view = await callAdmin<KeystoreView>(connection(command), 'DELETE', path);
       } else {
         if (options.rps === undefined) throw new CliError('give --rps N [--burst M] to set a quota, or --off to remove it');
-        const body = { rps: parseNumber('--rps', options.rps), ...(options.burst === undefined ? {} : { burst: parseNumber('--burst', options.burst) }) };
+        const body = {
+          rps: parseNumber('--rps', options.rps),
+          ...(options.burst === undefined ? {} : { burst: parseNumber('--burst', options.burst) }),
+        };
         view = await callAdmin<KeystoreView>(connection(command), 'PUT', path, body);
       }
       const json = Boolean(flags(command).json);
@@ -113,7 +134,7 @@ export function registerKeystoreCommands(program: Command): void {
       console.log(JSON.stringify(file, null, 2));
     });
 
-  const credential = keystore.command('credential').description('manage a keystore\'s SigV4 credentials (several live at once)');
+  const credential = keystore.command('credential').description("manage a keystore's SigV4 credentials (several live at once)");
   credential
     .command('add <name>')
     .description('add a credential; live at once, no restart')

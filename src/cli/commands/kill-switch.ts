@@ -19,7 +19,13 @@ export function registerKillSwitchCommands(program: Command): void {
     .description('stop all key operations now (XKS answers InvalidStateException; health still answers)')
     .requiredOption('--reason <text>', 'why (shown to operators, logged)')
     .action(async (options: { reason: string }, command: Command) => {
-      show(await callAdmin<KillSwitchState>(resolveConnection(flags(command)), 'PUT', '/node/kill-switch', { on: true, reason: options.reason }), command);
+      show(
+        await callAdmin<KillSwitchState>(resolveConnection(flags(command)), 'PUT', '/node/kill-switch', {
+          on: true,
+          reason: options.reason,
+        }),
+        command,
+      );
     });
 
   killSwitch

@@ -28,17 +28,32 @@ const describeConditions = (conditions: Conditions) =>
     .join(' ');
 
 const describeAttach = (attach: PolicyView['attach']) =>
-  !attach ? '(nothing: applies nowhere)' : Object.entries(attach).map(([kind, name]) => `${kind} ${name}`).join(' in ');
+  !attach
+    ? '(nothing: applies nowhere)'
+    : Object.entries(attach)
+        .map(([kind, name]) => `${kind} ${name}`)
+        .join(' in ');
 
 export function registerPolicyCommands(program: Command): void {
-  const policy = program.command('policy').description('secondary authorization: policies over the request metadata KMS sends (docs/policies.md)');
+  const policy = program
+    .command('policy')
+    .description('secondary authorization: policies over the request metadata KMS sends (docs/policies.md)');
   const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
   const connection = (command: Command) => resolveConnection(flags(command));
   const json = (command: Command) => Boolean(flags(command).json);
 
   function printPolicy(view: PolicyView, command: Command): void {
     if (json(command)) return void console.log(JSON.stringify(view, null, 2));
-    printRecord({ policy: view.name, description: view.description || undefined, mode: view.mode, attachedTo: describeAttach(view.attach), updatedAt: view.updatedAt }, false);
+    printRecord(
+      {
+        policy: view.name,
+        description: view.description || undefined,
+        mode: view.mode,
+        attachedTo: describeAttach(view.attach),
+        updatedAt: view.updatedAt,
+      },
+      false,
+    );
     printTable(
       view.rules.map((rule) => ({
         rule: rule.id,
@@ -61,10 +76,13 @@ export function registerPolicyCommands(program: Command): void {
 
   policy
     .command('update <name>')
-    .description('replace a policy\'s document (effective on the next request); keeps the attachment unless the document gives one')
+    .description("replace a policy's document (effective on the next request); keeps the attachment unless the document gives one")
     .requiredOption('--file <file>', 'the policy document (- for standard input)')
     .action(async (name: string, options: { file: string }, command: Command) => {
-      printPolicy(await callAdmin<PolicyView>(connection(command), 'PUT', `/policies/${pathSegment(name)}`, readDocument(options.file)), command);
+      printPolicy(
+        await callAdmin<PolicyView>(connection(command), 'PUT', `/policies/${pathSegment(name)}`, readDocument(options.file)),
+        command,
+      );
     });
 
   policy
@@ -99,16 +117,17 @@ export function registerPolicyCommands(program: Command): void {
     .command('attach <name>')
     .description('attach a policy to a group, a keystore, or a key (replaces its attachment)')
     .option('--group <group>', 'every key of this group, through any keystore')
-    .option('--keystore <keystore>', 'requests through this keystore (with --key: that key of the keystore\'s group)')
+    .option('--keystore <keystore>', "requests through this keystore (with --key: that key of the keystore's group)")
     .option('--key <id>', 'one key (needs --keystore)')
     .action(async (name: string, options: { group?: string; keystore?: string; key?: string }, command: Command) => {
-      const target = options.group !== undefined && options.keystore === undefined && options.key === undefined
-        ? { group: options.group }
-        : options.group === undefined && options.keystore !== undefined
-          ? options.key === undefined
-            ? { keystore: options.keystore }
-            : { key: options.key, keystore: options.keystore }
-          : undefined;
+      const target =
+        options.group !== undefined && options.keystore === undefined && options.key === undefined
+          ? { group: options.group }
+          : options.group === undefined && options.keystore !== undefined
+            ? options.key === undefined
+              ? { keystore: options.keystore }
+              : { key: options.key, keystore: options.keystore }
+            : undefined;
       if (!target) throw new CliError('give --group G, or --keystore K, or --key ID --keystore K', 2);
       printPolicy(await callAdmin<PolicyView>(connection(command), 'POST', `/policies/${pathSegment(name)}/attach`, target), command);
     });
@@ -126,20 +145,29 @@ export function registerPolicyCommands(program: Command): void {
     .requiredOption('--group <group>', 'the key group')
     .action(async (effect: string, options: { group: string }, command: Command) => {
       if (effect !== 'allow' && effect !== 'deny') throw new CliError(`the default is allow or deny, not "${effect}"`, 2);
-      const result = await callAdmin<{ group: string; default: string }>(connection(command), 'PUT', `/policy-defaults/${pathSegment(options.group)}`, { default: effect });
+      const result = await callAdmin<{ group: string; default: string }>(
+        connection(command),
+        'PUT',
+        `/policy-defaults/${pathSegment(options.group)}`,
+        { default: effect },
+      );
       printRecord(result, json(command));
     });
 
   policy
     .command('defaults')
-    .description('list every group\'s default effect')
+    .description("list every group's default effect")
     .action(async (_options, command: Command) => {
-      printTable(await callAdmin<Record<string, unknown>[]>(connection(command), 'GET', '/policy-defaults'), ['group', 'default'], json(command));
+      printTable(
+        await callAdmin<Record<string, unknown>[]>(connection(command), 'GET', '/policy-defaults'),
+        ['group', 'default'],
+        json(command),
+      );
     });
 
   policy
     .command('simulate')
-    .description('would this request be allowed, and by which rule? (the data plane\'s evaluation; touches no key)')
+    .description("would this request be allowed, and by which rule? (the data plane's evaluation; touches no key)")
     .requiredOption('--keystore <keystore>', 'the keystore the request comes through')
     .requiredOption('--key <id>', 'the external key id')
     .option('--operation <operation>', 'the XKS operation: Encrypt, Decrypt or GetKeyMetadata', 'Encrypt')
@@ -151,7 +179,17 @@ export function registerPolicyCommands(program: Command): void {
     .option('--key-arn <arn>', 'kmsKeyArn')
     .action(
       async (
-        options: { keystore: string; key: string; operation: string; principal: string; kmsOperation?: string; via?: string; vpc?: string; vpce?: string; keyArn?: string },
+        options: {
+          keystore: string;
+          key: string;
+          operation: string;
+          principal: string;
+          kmsOperation?: string;
+          via?: string;
+          vpc?: string;
+          vpce?: string;
+          keyArn?: string;
+        },
         command: Command,
       ) => {
         if (!['Encrypt', 'Decrypt', 'GetKeyMetadata'].includes(options.operation)) {
@@ -186,7 +224,13 @@ export function registerPolicyCommands(program: Command): void {
         if (result.trace.length > 0) {
           console.log('');
           printTable(
-            result.trace.map((t) => ({ rule: t.rule, mode: t.mode, on: t.attachedTo, effect: t.effect, matched: t.matched ? 'yes' : `no (${t.mismatch})` })),
+            result.trace.map((t) => ({
+              rule: t.rule,
+              mode: t.mode,
+              on: t.attachedTo,
+              effect: t.effect,
+              matched: t.matched ? 'yes' : `no (${t.mismatch})`,
+            })),
             ['rule', 'mode', 'on', 'effect', 'matched'],
             false,
           );

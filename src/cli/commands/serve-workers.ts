@@ -103,10 +103,17 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
     throw new CliError((error as Error).message);
   }
   writeNodeInfo(paths.nodeInfo, { adminUrl: started.url, pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
-  console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${started.url} with ${workers} worker processes (data: ${display(dataDir)})`);
+  console.log(
+    `Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${started.url} with ${workers} worker processes (data: ${display(dataDir)})`,
+  );
   console.log(initResult ? firstRunBanner(initResult, started.url) : await primary.banner());
 
-  stopOnSignals({ logger, message: 'shutting down the workers', close: () => primary.stop().then(() => flushLogger(logger)), skip: () => fatal });
+  stopOnSignals({
+    logger,
+    message: 'shutting down the workers',
+    close: () => primary.stop().then(() => flushLogger(logger)),
+    skip: () => fatal,
+  });
 }
 
 /**

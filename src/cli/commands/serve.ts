@@ -47,20 +47,23 @@ function parseRetentionDays(value: string): number {
 
 function parseMaxInFlight(value: string): number {
   const limit = Number(value);
-  if (value.trim() === '' || !Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError('must be a whole number of requests, 0 for no limit');
+  if (value.trim() === '' || !Number.isInteger(limit) || limit < 0)
+    throw new InvalidArgumentError('must be a whole number of requests, 0 for no limit');
   return limit;
 }
 
 function parseShedAfterMs(value: string): number {
   const ms = Number(value);
-  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed');
+  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0)
+    throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed');
   if (ms >= 250) throw new InvalidArgumentError('must be under 250 (KMS gives up on a request after 250 ms), 0 to never shed');
   return ms;
 }
 
 function parseShedOnLagMs(value: string): number {
   const ms = Number(value);
-  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed on lag');
+  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0)
+    throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed on lag');
   if (ms >= 250) throw new InvalidArgumentError('must be under 250 (KMS gives up on a request after 250 ms), 0 to never shed on lag');
   return ms;
 }
@@ -94,16 +97,52 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port to listen on', parsePort, Number(process.env.KEYHOLD_PORT ?? 8443))
     .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)')
     .option('--log-level <level>', 'log level (info logs one line per XKS request)', process.env.KEYHOLD_LOG_LEVEL ?? 'info')
-    .option('--audit-mode <mode>', 'durable (answer after commit; spool if the database is down) | fail-closed | lossy ($KEYHOLD_AUDIT_MODE)', process.env.KEYHOLD_AUDIT_MODE || 'durable')
-    .option('--audit-sync <level>', 'SQLite audit commits: full (fsync each; survives power loss) | normal (survives a process crash, not power loss) ($KEYHOLD_AUDIT_SYNC)', process.env.KEYHOLD_AUDIT_SYNC || 'full')
-    .option('--syslog <url>', 'forward audit events to tcp://host:port or tls://host:port (RFC 5424, octet counting) ($KEYHOLD_SYSLOG)', process.env.KEYHOLD_SYSLOG || undefined)
+    .option(
+      '--audit-mode <mode>',
+      'durable (answer after commit; spool if the database is down) | fail-closed | lossy ($KEYHOLD_AUDIT_MODE)',
+      process.env.KEYHOLD_AUDIT_MODE || 'durable',
+    )
+    .option(
+      '--audit-sync <level>',
+      'SQLite audit commits: full (fsync each; survives power loss) | normal (survives a process crash, not power loss) ($KEYHOLD_AUDIT_SYNC)',
+      process.env.KEYHOLD_AUDIT_SYNC || 'full',
+    )
+    .option(
+      '--syslog <url>',
+      'forward audit events to tcp://host:port or tls://host:port (RFC 5424, octet counting) ($KEYHOLD_SYSLOG)',
+      process.env.KEYHOLD_SYSLOG || undefined,
+    )
     .option('--syslog-ca <file>', 'CA certificate (PEM) for tls:// syslog ($KEYHOLD_SYSLOG_CA)', process.env.KEYHOLD_SYSLOG_CA)
-    .option('--audit-retention-days <n>', 'delete audit events older than N days, up to a signed checkpoint ($KEYHOLD_AUDIT_RETENTION_DAYS)', process.env.KEYHOLD_AUDIT_RETENTION_DAYS || undefined)
-    .option('--metrics-public', 'serve GET /metrics without a token (default: a token with metrics:read) ($KEYHOLD_METRICS_PUBLIC=true)', process.env.KEYHOLD_METRICS_PUBLIC === 'true')
-    .option('--max-in-flight <n>', 'requests working at once on this node; more answer 429 ThrottlingException, 0 for no limit ($KEYHOLD_MAX_IN_FLIGHT)', process.env.KEYHOLD_MAX_IN_FLIGHT || String(DEFAULT_MAX_IN_FLIGHT))
-    .option('--shed-after-ms <ms>', 'answer 429 to a request that waited this long before its work started, 0 to never ($KEYHOLD_SHED_AFTER_MS)', process.env.KEYHOLD_SHED_AFTER_MS || String(DEFAULT_SHED_AFTER_MS))
-    .option('--shed-on-lag-ms <ms>', 'while the event loop runs this late, answer 429 to a growing share of new requests (until it is back to half of it); default 0: never ($KEYHOLD_SHED_ON_LAG_MS)', process.env.KEYHOLD_SHED_ON_LAG_MS || String(DEFAULT_SHED_ON_LAG_MS))
-    .option('--workers <n>', 'worker processes serving on the same port: a number, or auto for one per core (docs/workers.md) ($KEYHOLD_WORKERS)', process.env.KEYHOLD_WORKERS || '1')
+    .option(
+      '--audit-retention-days <n>',
+      'delete audit events older than N days, up to a signed checkpoint ($KEYHOLD_AUDIT_RETENTION_DAYS)',
+      process.env.KEYHOLD_AUDIT_RETENTION_DAYS || undefined,
+    )
+    .option(
+      '--metrics-public',
+      'serve GET /metrics without a token (default: a token with metrics:read) ($KEYHOLD_METRICS_PUBLIC=true)',
+      process.env.KEYHOLD_METRICS_PUBLIC === 'true',
+    )
+    .option(
+      '--max-in-flight <n>',
+      'requests working at once on this node; more answer 429 ThrottlingException, 0 for no limit ($KEYHOLD_MAX_IN_FLIGHT)',
+      process.env.KEYHOLD_MAX_IN_FLIGHT || String(DEFAULT_MAX_IN_FLIGHT),
+    )
+    .option(
+      '--shed-after-ms <ms>',
+      'answer 429 to a request that waited this long before its work started, 0 to never ($KEYHOLD_SHED_AFTER_MS)',
+      process.env.KEYHOLD_SHED_AFTER_MS || String(DEFAULT_SHED_AFTER_MS),
+    )
+    .option(
+      '--shed-on-lag-ms <ms>',
+      'while the event loop runs this late, answer 429 to a growing share of new requests (until it is back to half of it); default 0: never ($KEYHOLD_SHED_ON_LAG_MS)',
+      process.env.KEYHOLD_SHED_ON_LAG_MS || String(DEFAULT_SHED_ON_LAG_MS),
+    )
+    .option(
+      '--workers <n>',
+      'worker processes serving on the same port: a number, or auto for one per core (docs/workers.md) ($KEYHOLD_WORKERS)',
+      process.env.KEYHOLD_WORKERS || '1',
+    )
     .action(async (_options, command: Command) => {
       await serve(command.optsWithGlobals<ServeOptions>());
     });
@@ -121,11 +160,15 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   const auditMode = checked('--audit-mode / $KEYHOLD_AUDIT_MODE', parseAuditMode, options.auditMode);
   const auditSync = checked('--audit-sync / $KEYHOLD_AUDIT_SYNC', parseAuditSync, options.auditSync);
-  const retentionDays = options.auditRetentionDays === undefined ? undefined : checked('--audit-retention-days / $KEYHOLD_AUDIT_RETENTION_DAYS', parseRetentionDays, options.auditRetentionDays);
+  const retentionDays =
+    options.auditRetentionDays === undefined
+      ? undefined
+      : checked('--audit-retention-days / $KEYHOLD_AUDIT_RETENTION_DAYS', parseRetentionDays, options.auditRetentionDays);
   if (options.syslog) checked('--syslog / $KEYHOLD_SYSLOG', parseSyslog, options.syslog);
   let syslog: SyslogTarget | undefined;
   if (options.syslog) {
-    if (options.syslogCa !== undefined && !existsSync(options.syslogCa)) throw new CliError(`no syslog CA certificate at ${options.syslogCa}`);
+    if (options.syslogCa !== undefined && !existsSync(options.syslogCa))
+      throw new CliError(`no syslog CA certificate at ${options.syslogCa}`);
     syslog = parseSyslogUrl(options.syslog, options.syslogCa === undefined ? undefined : readFileSync(options.syslogCa));
   }
   const audit = { mode: auditMode, sync: auditSync, syslog, retentionDays };
@@ -146,9 +189,24 @@ async function serve(options: ServeOptions): Promise<void> {
   const paths = dataDirPaths(dataDir);
   const databaseUrl = options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
   const startFailure = (error: unknown): Error =>
-    (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`) : (error as Error);
-  const cluster = { dataDir, host: options.host, port: options.port, databaseUrl, logLevel: options.logLevel, audit, throttle, metricsPublic: options.metricsPublic, workers, clock: systemClock, startFailure };
-  const { serveAsPrimary, serveAsWorker, workerIndex } = workers > 1 ? await import('./serve-workers.js') : ({} as Partial<typeof import('./serve-workers.js')>);
+    (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`)
+      : (error as Error);
+  const cluster = {
+    dataDir,
+    host: options.host,
+    port: options.port,
+    databaseUrl,
+    logLevel: options.logLevel,
+    audit,
+    throttle,
+    metricsPublic: options.metricsPublic,
+    workers,
+    clock: systemClock,
+    startFailure,
+  };
+  const { serveAsPrimary, serveAsWorker, workerIndex } =
+    workers > 1 ? await import('./serve-workers.js') : ({} as Partial<typeof import('./serve-workers.js')>);
   // A worker forked by the primary below: the primary prepared the data directory already.
   const index = workerIndex?.();
   if (index !== undefined) return serveAsWorker!({ ...cluster, index });
@@ -164,7 +222,17 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = createLogger({ level: options.logLevel });
   let node;
   try {
-    node = await startNode({ dataDir, host: options.host, port: options.port, databaseUrl, logger, clock: systemClock, audit, metricsPublic: options.metricsPublic, throttle });
+    node = await startNode({
+      dataDir,
+      host: options.host,
+      port: options.port,
+      databaseUrl,
+      logger,
+      clock: systemClock,
+      audit,
+      metricsPublic: options.metricsPublic,
+      throttle,
+    });
   } catch (error) {
     // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
     if (initResult) rmSync(dataDir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ type GlobalFlags = ConnectionFlags & { json?: boolean };
 export function registerUnsealCommand(program: Command): void {
   program
     .command('unseal')
-    .description('enter one key custodian\'s Shamir share (prompted without echo, or one line on stdin) to unseal the node')
+    .description("enter one key custodian's Shamir share (prompted without echo, or one line on stdin) to unseal the node")
     .option('--status', 'only show whether the node is sealed and how many shares are in')
     .option('--reset', 'discard the shares entered so far')
     .action(async (options: { status?: boolean; reset?: boolean }, command: Command) => {

@@ -94,7 +94,8 @@ export async function destroyPkcs11MasterKey(config: Pkcs11RootConfig, options: 
  * Secrets (SigV4 secrets) are sealed under the master key in both modes, with the record identity as AAD.
  */
 export async function createPkcs11Root(config: Pkcs11RootConfig, options: Pkcs11RootOptions = {}): Promise<RootOfTrust> {
-  if (!config.masterKeyId) throw new Error('root.json names no PKCS#11 master key (masterKeyId); create the data directory with keyhold init --root pkcs11');
+  if (!config.masterKeyId)
+    throw new Error('root.json names no PKCS#11 master key (masterKeyId); create the data directory with keyhold init --root pkcs11');
   const pool = await openPool(config, options);
   const master = masterKeyName(config.masterKeyId);
   let model: string;

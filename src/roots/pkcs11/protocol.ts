@@ -56,9 +56,7 @@ export type WorkerResult =
  */
 export type FailureKind = 'lost' | 'tag' | 'notFound' | 'failed';
 
-export type WorkerReply =
-  | { id: number; ok: true; result: WorkerResult }
-  | { id: number; ok: false; kind: FailureKind; message: string };
+export type WorkerReply = { id: number; ok: true; result: WorkerResult } | { id: number; ok: false; kind: FailureKind; message: string };
 
 /** `expiresAt` (epoch ms): the caller has given up by then, so the worker skips the call instead of doing stale work. */
 export type WorkerMessage = { id: number; expiresAt: number; request: WorkerRequest };

@@ -192,7 +192,9 @@ export class SessionPool {
     const [first, ...rest] = this.members;
     if (!first) throw new RootUnavailableError('no PKCS#11 worker is running');
     await this.send(first, { op: 'connect', params: this.connectParams(reinitialize) }, Math.max(this.callTimeoutMs, 10_000));
-    await Promise.all(rest.map((member) => this.send(member, { op: 'connect', params: this.connectParams(false) }, Math.max(this.callTimeoutMs, 10_000))));
+    await Promise.all(
+      rest.map((member) => this.send(member, { op: 'connect', params: this.connectParams(false) }, Math.max(this.callTimeoutMs, 10_000))),
+    );
     this.connected = true;
     this.lastError = '';
   }
@@ -245,7 +247,9 @@ export class SessionPool {
     this.closed = true;
     clearInterval(this.probeTimer);
     const live = this.members.filter((member) => !member.exited);
-    await Promise.all(live.slice(1).map((member) => this.send(member, { op: 'disconnect', finalize: false }, 5_000).catch(() => undefined)));
+    await Promise.all(
+      live.slice(1).map((member) => this.send(member, { op: 'disconnect', finalize: false }, 5_000).catch(() => undefined)),
+    );
     if (live[0]) await this.send(live[0], { op: 'disconnect', finalize: true }, 5_000).catch(() => undefined);
     await Promise.all(this.members.map((member) => member.worker.terminate()));
   }

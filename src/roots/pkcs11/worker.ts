@@ -5,7 +5,17 @@
  */
 import { parentPort } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
-import type { ConnectParams, FailureKind, KeyObjectName, ReplyBatch, WorkerBatch, WorkerMessage, WorkerReply, WorkerRequest, WorkerResult } from './protocol.js';
+import type {
+  ConnectParams,
+  FailureKind,
+  KeyObjectName,
+  ReplyBatch,
+  WorkerBatch,
+  WorkerMessage,
+  WorkerReply,
+  WorkerRequest,
+  WorkerResult,
+} from './protocol.js';
 
 const P = pkcs11js;
 const GCM_TAG_BYTES = 16;
@@ -195,7 +205,10 @@ function cacheSessionCopy(hex: string, tokenObject: Buffer): Buffer {
   // Not private either (SoftHSMv2 keeps private objects encrypted in memory and decrypts them per use):
   // the copy is still sensitive and non-extractable, and exists only in this process's sessions.
   for (const template of [
-    [{ type: P.CKA_TOKEN, value: false }, { type: P.CKA_PRIVATE, value: false }],
+    [
+      { type: P.CKA_TOKEN, value: false },
+      { type: P.CKA_PRIVATE, value: false },
+    ],
     [{ type: P.CKA_TOKEN, value: false }],
   ]) {
     try {
@@ -259,7 +272,10 @@ function perform(request: WorkerRequest): WorkerResult {
       }
       return { op: 'done' };
     case 'generate': {
-      lib().C_GenerateKey(currentSession(), { mechanism: P.CKM_AES_KEY_GEN }, [...secretKeyTemplate(request.key), { type: P.CKA_VALUE_LEN, value: 32 }]);
+      lib().C_GenerateKey(currentSession(), { mechanism: P.CKM_AES_KEY_GEN }, [
+        ...secretKeyTemplate(request.key),
+        { type: P.CKA_VALUE_LEN, value: 32 },
+      ]);
       return { op: 'done' };
     }
     case 'import': {

@@ -13,12 +13,21 @@ import { splitSecret, validateShareCounts } from './shares.js';
  * unsealed root over the master key for the rest of init (canary, demo key); the key itself lives on only
  * inside that root's KeyObject.
  */
-export async function initShamirRoot(paths: DataDirPaths, counts: { shares: number; threshold: number }): Promise<{ root: RootOfTrust; shares: string[] }> {
+export async function initShamirRoot(
+  paths: DataDirPaths,
+  counts: { shares: number; threshold: number },
+): Promise<{ root: RootOfTrust; shares: string[] }> {
   validateShareCounts(counts.shares, counts.threshold);
   const masterKey = randomBytes(MASTER_KEY_LENGTH);
   try {
     const { shareSet, shares } = await splitSecret(masterKey, counts.shares, counts.threshold);
-    writeRootConfig(paths.rootConfig, { kind: 'shamir', shares: counts.shares, threshold: counts.threshold, shareSet, verifier: await createVerifier(masterKey) });
+    writeRootConfig(paths.rootConfig, {
+      kind: 'shamir',
+      shares: counts.shares,
+      threshold: counts.threshold,
+      shareSet,
+      verifier: await createVerifier(masterKey),
+    });
     createMasterKeyFile(paths.credentialKey);
     return { root: createSoftwareRoot(masterKey), shares };
   } finally {

@@ -77,7 +77,12 @@ export function createSealableRoot(config: ShamirRootConfig): SealableRoot {
   // Shares are entered one at a time: a second call waits for the first (combine and verify are async).
   let queue: Promise<unknown> = Promise.resolve();
 
-  const progress = (): UnsealProgress => ({ sealed: inner === undefined, threshold: config.threshold, shares: config.shares, entered: entered.size });
+  const progress = (): UnsealProgress => ({
+    sealed: inner === undefined,
+    threshold: config.threshold,
+    shares: config.shares,
+    entered: entered.size,
+  });
 
   function wipe(): void {
     for (const share of entered.values()) share.fill(0);

@@ -27,12 +27,7 @@ export interface DecodedShare {
 }
 
 function checksum(number: number, setId: Buffer, share: Uint8Array): Buffer {
-  return createHash('sha256')
-    .update(`${SHARE_PREFIX}-${number}-`)
-    .update(setId)
-    .update(share)
-    .digest()
-    .subarray(0, CHECKSUM_LENGTH);
+  return createHash('sha256').update(`${SHARE_PREFIX}-${number}-`).update(setId).update(share).digest().subarray(0, CHECKSUM_LENGTH);
 }
 
 export function encodeShare(number: number, shareSet: string, share: Uint8Array): string {
@@ -44,11 +39,17 @@ export function encodeShare(number: number, shareSet: string, share: Uint8Array)
 /** Parses a share as typed or pasted; every failure is a one-line `invalid` error that names the problem. */
 export function decodeShare(text: string, secretLength: number): DecodedShare {
   const match = /^khs1-(\d{1,3})-([A-Za-z0-9_-]+)$/.exec(text.trim());
-  if (!match) throw invalid(`this is not a Keyhold share (expected ${SHARE_PREFIX}-<number>-<letters, digits, - and _>, as printed by keyhold init)`);
+  if (!match)
+    throw invalid(`this is not a Keyhold share (expected ${SHARE_PREFIX}-<number>-<letters, digits, - and _>, as printed by keyhold init)`);
   const number = Number(match[1]);
   const payload = Buffer.from(match[2]!, 'base64url');
   // Base64url leaves spare bits in the last character; a share must be exactly as encoded, so a typo there shows too.
-  if (payload.length !== SET_ID_LENGTH + secretLength + 1 + CHECKSUM_LENGTH || number < 1 || number > MAX_SHARES || payload.toString('base64url') !== match[2]) {
+  if (
+    payload.length !== SET_ID_LENGTH + secretLength + 1 + CHECKSUM_LENGTH ||
+    number < 1 ||
+    number > MAX_SHARES ||
+    payload.toString('base64url') !== match[2]
+  ) {
     throw invalid(`share ${match[1]} is the wrong length or number; check that it was copied completely`);
   }
   const setId = Buffer.from(payload.subarray(0, SET_ID_LENGTH));

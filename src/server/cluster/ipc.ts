@@ -56,7 +56,10 @@ export interface IpcChannel<T extends ChannelTypes> {
   close(reason?: string): void;
 }
 
-export function createIpcChannel<T extends ChannelTypes>(endpoint: IpcEndpoint, options: { defaultTimeoutMs?: number } = {}): IpcChannel<T> {
+export function createIpcChannel<T extends ChannelTypes>(
+  endpoint: IpcEndpoint,
+  options: { defaultTimeoutMs?: number } = {},
+): IpcChannel<T> {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
   const handlers = new Map<string, (body: unknown) => unknown>();
@@ -96,7 +99,8 @@ export function createIpcChannel<T extends ChannelTypes>(endpoint: IpcEndpoint, 
           .then(() => handler(message.body))
           .then(
             (body) => send({ keyhold: 1, kind: 'reply', id, ok: true, body }),
-            (error: unknown) => send({ keyhold: 1, kind: 'reply', id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+            (error: unknown) =>
+              send({ keyhold: 1, kind: 'reply', id, ok: false, error: error instanceof Error ? error.message : String(error) }),
           );
         return;
       }

@@ -26,7 +26,10 @@ export interface WorkerLink {
   ready(info: WorkerNotices['ready']): Promise<void>;
   failed(info: WorkerNotices['failed']): Promise<void>;
   /** Answers the primary's requests of one type (e.g. `banner`). */
-  handle<K extends keyof PrimaryRequests & string>(type: K, handler: (body: PrimaryRequests[K]['body']) => Promise<PrimaryRequests[K]['reply']>): void;
+  handle<K extends keyof PrimaryRequests & string>(
+    type: K,
+    handler: (body: PrimaryRequests[K]['body']) => Promise<PrimaryRequests[K]['reply']>,
+  ): void;
   close(): void;
 }
 
@@ -63,7 +66,13 @@ export function coalescing(task: () => Promise<void>): () => Promise<void> {
  * The worker's end of the channel to the primary. A refresh requested before the node registered its
  * refresh (it is still starting, and will load everything fresh anyway) is answered at once.
  */
-export function joinCluster(options: { index: number; count: number; endpoint: IpcEndpoint; logger: Logger; refreshTimeoutMs?: number }): WorkerLink {
+export function joinCluster(options: {
+  index: number;
+  count: number;
+  endpoint: IpcEndpoint;
+  logger: Logger;
+  refreshTimeoutMs?: number;
+}): WorkerLink {
   const { index, count, logger } = options;
   const channel: IpcChannel<WorkerEnd> = createIpcChannel<WorkerEnd>(options.endpoint);
   let refresh: (() => Promise<void>) | undefined;
@@ -81,10 +90,16 @@ export function joinCluster(options: { index: number; count: number; endpoint: I
       try {
         const result = await channel.request('refreshOthers', { reason }, { timeoutMs: options.refreshTimeoutMs ?? 10_000 });
         if (result.refreshed < result.workers - 1) {
-          logger.warn({ event: 'worker.refresh_incomplete', ...result }, 'not every other worker confirmed the refresh; the rest catch up on their next scheduler pass');
+          logger.warn(
+            { event: 'worker.refresh_incomplete', ...result },
+            'not every other worker confirmed the refresh; the rest catch up on their next scheduler pass',
+          );
         }
       } catch (error) {
-        logger.warn({ event: 'worker.refresh_failed', err: error }, 'could not reach the primary to refresh the other workers; they catch up on their next scheduler pass');
+        logger.warn(
+          { event: 'worker.refresh_failed', err: error },
+          'could not reach the primary to refresh the other workers; they catch up on their next scheduler pass',
+        );
       }
     },
     onRefresh(handler) {

@@ -122,7 +122,10 @@ export function startPrimary(options: PrimaryOptions): Primary {
         slot.channel!.request('metrics', {}, { timeoutMs: 3_000 }).then(
           (reply) => reply.metrics as MetricObjectWithValues<MetricValue<string>>[],
           (error: unknown) => {
-            logger.warn({ event: 'worker.metrics_failed', workerIndex: slot.index, err: error }, 'a worker did not send its metrics; this scrape leaves it out');
+            logger.warn(
+              { event: 'worker.metrics_failed', workerIndex: slot.index, err: error },
+              'a worker did not send its metrics; this scrape leaves it out',
+            );
             return undefined;
           },
         ),
@@ -145,7 +148,10 @@ export function startPrimary(options: PrimaryOptions): Primary {
     channel.onNotice('ready', (info) => {
       slot.ready = true;
       const restarted = slot.restarts > 0;
-      logger.info({ event: restarted ? 'worker.restarted' : 'worker.ready', workerIndex: slot.index, workerPid: info.pid, nodeId: info.nodeId }, restarted ? 'worker restarted and serving' : 'worker serving');
+      logger.info(
+        { event: restarted ? 'worker.restarted' : 'worker.ready', workerIndex: slot.index, workerPid: info.pid, nodeId: info.nodeId },
+        restarted ? 'worker restarted and serving' : 'worker serving',
+      );
       // A change announced while this worker was starting may have been read before it was made.
       if (changes > slot.forkedAtChange) void channel.request('refresh', { reason: 'changes made while starting' }).catch(() => undefined);
       if (!address) address = { url: info.url, port: info.port };
@@ -179,16 +185,24 @@ export function startPrimary(options: PrimaryOptions): Primary {
     crashes.push(now);
     while (crashes.length > 0 && crashes[0]! <= now - policy.windowMs) crashes.shift();
     if (crashes.length > policy.maxCrashes) {
-      logger.error({ event: 'worker.crash_loop', workerIndex: slot.index, crashes: crashes.length, windowMs: policy.windowMs }, 'workers keep crashing; stopping');
+      logger.error(
+        { event: 'worker.crash_loop', workerIndex: slot.index, crashes: crashes.length, windowMs: policy.windowMs },
+        'workers keep crashing; stopping',
+      );
       if (!fatal) {
         fatal = true;
         const last = reason ? `${how}: ${reason}` : how;
-        options.onFatal(`workers crashed ${crashes.length} times within ${Math.round(policy.windowMs / 1000)} s (last: worker ${slot.index}, ${last}); stopped, see the log`);
+        options.onFatal(
+          `workers crashed ${crashes.length} times within ${Math.round(policy.windowMs / 1000)} s (last: worker ${slot.index}, ${last}); stopped, see the log`,
+        );
       }
       return;
     }
     const delayMs = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (crashes.length - 1));
-    logger.error({ event: 'worker.exited', workerIndex: slot.index, how, reason, restartInMs: delayMs }, 'a worker exited unexpectedly; restarting it');
+    logger.error(
+      { event: 'worker.exited', workerIndex: slot.index, how, reason, restartInMs: delayMs },
+      'a worker exited unexpectedly; restarting it',
+    );
     slot.restarts++;
     setTimeout(() => {
       if (!stopping && !fatal) fork(slot);

@@ -47,7 +47,12 @@ export function initialMigration(dialect: SqlDialect): Migration {
         .addColumn('usage', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
         // A boolean stored as 0/1 on both dialects (SQLite has no boolean type).
-        .addColumn('internal', 'integer', (c) => c.notNull().defaultTo(0).check(sql`internal in (0, 1)`))
+        .addColumn('internal', 'integer', (c) =>
+          c
+            .notNull()
+            .defaultTo(0)
+            .check(sql`internal in (0, 1)`),
+        )
         .addColumn('current_version', 'integer', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())

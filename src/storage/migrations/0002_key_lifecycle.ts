@@ -30,8 +30,14 @@ export function keyLifecycleMigration(dialect: SqlDialect): Migration {
       await db.schema.createIndex('keys_next_rotation_idx').on('keys').column('next_rotation_at').execute();
       await db.schema.createIndex('keys_deletion_date_idx').on('keys').column('deletion_date').execute();
 
-      await db.schema.alterTable('key_versions').addColumn('state', 'text', (c) => c.notNull().defaultTo('ENABLED')).execute();
-      await db.schema.alterTable('key_versions').addColumn('origin', 'text', (c) => c.notNull().defaultTo('GENERATED')).execute();
+      await db.schema
+        .alterTable('key_versions')
+        .addColumn('state', 'text', (c) => c.notNull().defaultTo('ENABLED'))
+        .execute();
+      await db.schema
+        .alterTable('key_versions')
+        .addColumn('origin', 'text', (c) => c.notNull().defaultTo('GENERATED'))
+        .execute();
       await db.schema.alterTable('key_versions').addColumn('revoked_at', 'bigint').execute();
       await db.schema.alterTable('key_versions').addColumn('destroyed_at', 'bigint').execute();
 
@@ -64,7 +70,15 @@ export function keyLifecycleMigration(dialect: SqlDialect): Migration {
       for (const column of ['destroyed_at', 'revoked_at', 'origin', 'state']) {
         await db.schema.alterTable('key_versions').dropColumn(column).execute();
       }
-      for (const column of ['min_decrypt_version', 'next_rotation_at', 'rotation_period_days', 'tags', 'description', 'deletion_date', 'block_reason']) {
+      for (const column of [
+        'min_decrypt_version',
+        'next_rotation_at',
+        'rotation_period_days',
+        'tags',
+        'description',
+        'deletion_date',
+        'block_reason',
+      ]) {
         await db.schema.alterTable('keys').dropColumn(column).execute();
       }
     },

@@ -19,7 +19,12 @@ export function accessMigration(dialect: SqlDialect): Migration {
         .addColumn('password_hash', 'text', (c) => c.notNull())
         // Role names, comma-separated.
         .addColumn('roles', 'text', (c) => c.notNull())
-        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0).check(sql`disabled in (0, 1)`))
+        .addColumn('disabled', 'integer', (c) =>
+          c
+            .notNull()
+            .defaultTo(0)
+            .check(sql`disabled in (0, 1)`),
+        )
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addUniqueConstraint('users_name_unique', ['name'])

@@ -23,16 +23,25 @@ export async function decrypt(key: LiveKey, request: DecryptRequest): Promise<{ 
 
   const metadata = decodeCiphertextMetadata(request.ciphertextMetadata);
   // Metadata Keyhold never wrote (another format, a version the key never had) is a corrupted ciphertext.
-  if (!metadata || metadata.version > key.record.currentVersion) throw new XksError('InvalidCiphertextException', INVALID_CIPHERTEXT_MESSAGE);
+  if (!metadata || metadata.version > key.record.currentVersion)
+    throw new XksError('InvalidCiphertextException', INVALID_CIPHERTEXT_MESSAGE);
   // A version the key had but that may no longer decrypt (revoked, destroyed, below the minimum decryption
   // version) is a key-state refusal, decided by the operator and reversible for the minimum: InvalidStateException.
   // Versions are numbered 1..current without gaps, so a missing one was revoked or destroyed.
   const dataKey = key.versions.get(metadata.version);
   if (metadata.version < key.record.minDecryptVersion) {
-    throw new XksError('InvalidStateException', 'The key version of this ciphertext is no longer allowed to decrypt in the external key manager', `version ${metadata.version} below minimum ${key.record.minDecryptVersion}`);
+    throw new XksError(
+      'InvalidStateException',
+      'The key version of this ciphertext is no longer allowed to decrypt in the external key manager',
+      `version ${metadata.version} below minimum ${key.record.minDecryptVersion}`,
+    );
   }
   if (!dataKey) {
-    throw new XksError('InvalidStateException', 'The key version of this ciphertext is revoked in the external key manager', `version ${metadata.version} revoked or destroyed`);
+    throw new XksError(
+      'InvalidStateException',
+      'The key version of this ciphertext is revoked in the external key manager',
+      `version ${metadata.version} revoked or destroyed`,
+    );
   }
 
   const ekmAad = buildEkmAad(request.aad, request.ciphertextMetadata);

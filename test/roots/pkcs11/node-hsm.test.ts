@@ -17,7 +17,10 @@ import { admin, decryptBody, encryptBody, healthBody, xks } from '../../helpers/
 after(removeSoftHsmTokens);
 
 async function startHsmNode(token: SoftHsmToken, mode: 'keys' | 'wrap'): Promise<TestNode> {
-  return startTestNode({ root: { ...token.rootConfig(mode), reconnectIntervalMs: 100, probeIntervalMs: 100, callTimeoutMs: 2_000 }, healthMaxAgeMs: 0 });
+  return startTestNode({
+    root: { ...token.rootConfig(mode), reconnectIntervalMs: 100, probeIntervalMs: 100, callTimeoutMs: 2_000 },
+    healthMaxAgeMs: 0,
+  });
 }
 
 async function encryptDecrypt(node: TestNode): Promise<void> {
@@ -29,7 +32,10 @@ async function encryptDecrypt(node: TestNode): Promise<void> {
   assert.equal(decrypted.json.plaintext, plaintext.toString('base64'));
   const tag = Buffer.from(encrypted.json.authenticationTag, 'base64');
   tag.writeUInt8(tag.readUInt8(0) ^ 1, 0);
-  const tampered = await xks(node, { operation: 'decrypt', body: decryptBody({ ...encrypted.json, authenticationTag: tag.toString('base64') }) });
+  const tampered = await xks(node, {
+    operation: 'decrypt',
+    body: decryptBody({ ...encrypted.json, authenticationTag: tag.toString('base64') }),
+  });
   assert.equal(tampered.status, 400);
   assert.equal(tampered.json.errorName, 'InvalidCiphertextException');
 }
@@ -43,7 +49,9 @@ async function healthOf(node: TestNode): Promise<{ status: number; healthStatus?
 function storedReferences(node: TestNode): Buffer[] {
   const db = new Database(join(node.dataDir, 'keyhold.db'), { readonly: true });
   try {
-    return (db.prepare('select sealed_material from key_versions').all() as { sealed_material: Buffer }[]).map((row) => row.sealed_material);
+    return (db.prepare('select sealed_material from key_versions').all() as { sealed_material: Buffer }[]).map(
+      (row) => row.sealed_material,
+    );
   } finally {
     db.close();
   }
@@ -169,7 +177,10 @@ describe('a lost token', () => {
       }
       assert.ok(recovered, 'health is ACTIVE again without a restart');
       const events = node.logs.map((line) => line.event);
-      assert.ok(events.includes('root.lost') && events.includes('root.recovered'), `the loss and the recovery are logged: ${events.join(' ')}`);
+      assert.ok(
+        events.includes('root.lost') && events.includes('root.recovered'),
+        `the loss and the recovery are logged: ${events.join(' ')}`,
+      );
       assert.ok(!node.logText().includes(token.pin), 'the PIN is never logged');
       const decrypted = await xks(node, { operation: 'decrypt', body: decryptBody(before.json) });
       assert.equal(decrypted.status, 200, decrypted.text);

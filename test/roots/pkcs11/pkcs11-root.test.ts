@@ -130,12 +130,26 @@ describe('PKCS#11 root lifecycle', () => {
     const token = createSoftHsmToken();
     const clock = new ManualClock();
     const config = await createPkcs11MasterKey(token.rootConfig('keys'));
-    const pool = await SessionPool.open({ library: token.library, tokenLabel: token.label, pin: token.pin, sessions: 1, callTimeoutMs: 5, degradedForMs: 30_000, clock });
+    const pool = await SessionPool.open({
+      library: token.library,
+      tokenLabel: token.label,
+      pin: token.pin,
+      sessions: 1,
+      callTimeoutMs: 5,
+      degradedForMs: 30_000,
+      clock,
+    });
     try {
       assert.equal(pool.state(), 'ACTIVE');
       const started = Date.now();
       // A 64 MiB encrypt keeps the only session busy far longer than the 5 ms deadline.
-      const call = pool.call({ op: 'encrypt', id: masterKeyName(config.masterKeyId!).id, iv: randomBytes(12), aad: Buffer.alloc(0), plaintext: Buffer.alloc(64 * 1024 * 1024) });
+      const call = pool.call({
+        op: 'encrypt',
+        id: masterKeyName(config.masterKeyId!).id,
+        iv: randomBytes(12),
+        aad: Buffer.alloc(0),
+        plaintext: Buffer.alloc(64 * 1024 * 1024),
+      });
       await assert.rejects(call, RootTimeoutError);
       assert.ok(Date.now() - started < 1_000, 'the caller is answered at the deadline, not when the HSM finishes');
       assert.equal(pool.state(), 'DEGRADED');
@@ -149,10 +163,18 @@ describe('PKCS#11 root lifecycle', () => {
   test('a crashed worker thread is replaced without a restart', async () => {
     const token = createSoftHsmToken();
     const config = await createPkcs11MasterKey(token.rootConfig('keys'));
-    const pool = await SessionPool.open({ library: token.library, tokenLabel: token.label, pin: token.pin, sessions: 2, reconnectIntervalMs: 50, clock: systemClock });
+    const pool = await SessionPool.open({
+      library: token.library,
+      tokenLabel: token.label,
+      pin: token.pin,
+      sessions: 2,
+      reconnectIntervalMs: 50,
+      clock: systemClock,
+    });
     try {
       const master = masterKeyName(config.masterKeyId!);
-      const encrypt = () => pool.call({ op: 'encrypt', id: master.id, iv: randomBytes(12), aad: Buffer.alloc(0), plaintext: Buffer.from('x') });
+      const encrypt = () =>
+        pool.call({ op: 'encrypt', id: master.id, iv: randomBytes(12), aad: Buffer.alloc(0), plaintext: Buffer.from('x') });
       await encrypt();
       await (pool as unknown as { members: { worker: { terminate(): Promise<number> } }[] }).members[0]!.worker.terminate();
       assert.equal(pool.state(), 'UNAVAILABLE');
@@ -172,7 +194,10 @@ describe('PKCS#11 root lifecycle', () => {
     const root = await createPkcs11Root({ ...config, sessions: 1, maxQueuePerSession: 1 });
     try {
       const busy = root.sealSecret(Buffer.alloc(32 * 1024 * 1024), 'big');
-      await assert.rejects(root.sealSecret(Buffer.from('small'), 'small'), (error: Error) => error instanceof RootTimeoutError && /queue is full/.test(error.message));
+      await assert.rejects(
+        root.sealSecret(Buffer.from('small'), 'small'),
+        (error: Error) => error instanceof RootTimeoutError && /queue is full/.test(error.message),
+      );
       assert.equal(root.state(), 'DEGRADED');
       await busy;
       assert.ok((await root.sealSecret(Buffer.from('small'), 'small')).length > 0, 'served again once the queue drains');
@@ -184,7 +209,10 @@ describe('PKCS#11 root lifecycle', () => {
   test('a wrong PIN or a missing token fails to open with a clear message', async () => {
     const token = createSoftHsmToken();
     const config = await createPkcs11MasterKey(token.rootConfig('keys'));
-    await assert.rejects(createPkcs11Root({ ...config, pinFile: undefined }, { env: { KEYHOLD_PKCS11_PIN: '000000' } }), /CKR_PIN_INCORRECT/);
+    await assert.rejects(
+      createPkcs11Root({ ...config, pinFile: undefined }, { env: { KEYHOLD_PKCS11_PIN: '000000' } }),
+      /CKR_PIN_INCORRECT/,
+    );
     await assert.rejects(createPkcs11Root({ ...config, tokenLabel: 'no-such-token' }), /no token labelled "no-such-token"/);
     await assert.rejects(createPkcs11Root({ ...config, masterKeyId: '00'.repeat(16) }), /master key 0+ is not on token/);
     await assert.rejects(createPkcs11Root({ ...config, masterKeyId: undefined }), /masterKeyId/);

@@ -13,7 +13,12 @@ const index = Number(process.env.KEYHOLD_WORKER_INDEX);
 const record = (event: string, detail: Record<string, unknown> = {}) =>
   appendFileSync(process.env.EVENTS_FILE!, JSON.stringify({ index, pid: process.pid, event, ...detail }) + '\n');
 
-const link = joinCluster({ index, count: Number(process.env.WORKERS), endpoint: process as unknown as IpcEndpoint, logger: pino({ level: 'silent' }) });
+const link = joinCluster({
+  index,
+  count: Number(process.env.WORKERS),
+  endpoint: process as unknown as IpcEndpoint,
+  logger: pino({ level: 'silent' }),
+});
 link.member.onRefresh(async () => record('refreshed'));
 link.handle('banner', async () => ({ text: `banner from worker ${index}` }));
 process.on('SIGTERM', () => {

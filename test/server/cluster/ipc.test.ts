@@ -18,7 +18,12 @@ function endpointOf(port: MessagePort): IpcEndpoint {
 }
 
 type Left = {
-  sendsRequests: { add: { body: { a: number; b: number }; reply: number }; fail: { body: null; reply: never }; slow: { body: null; reply: string }; missing: { body: null; reply: null } };
+  sendsRequests: {
+    add: { body: { a: number; b: number }; reply: number };
+    fail: { body: null; reply: never };
+    slow: { body: null; reply: string };
+    missing: { body: null; reply: null };
+  };
   sendsNotices: { hello: { from: string } };
   handlesRequests: Record<string, never>;
   handlesNotices: Record<string, never>;
@@ -42,7 +47,7 @@ function pair() {
 }
 
 describe('the IPC channel between primary and workers', () => {
-  it('answers requests by type, passes notices, and sends a handler\'s error back as a rejection', async () => {
+  it("answers requests by type, passes notices, and sends a handler's error back as a rejection", async () => {
     const { left, right } = pair();
     right.handle('add', ({ a, b }) => a + b);
     right.handle('fail', async () => {
@@ -68,7 +73,7 @@ describe('the IPC channel between primary and workers', () => {
     await assert.rejects(left.request('add', { a: 1, b: 1 }), /the worker exited/);
   });
 
-  it('ignores messages that are not its envelopes (Node\'s own cluster messages share the pipe)', async () => {
+  it("ignores messages that are not its envelopes (Node's own cluster messages share the pipe)", async () => {
     const { left, right, port } = pair();
     right.handle('add', ({ a, b }) => a + b);
     port.postMessage({ cmd: 'NODE_CLUSTER', act: 'online' });
@@ -79,10 +84,22 @@ describe('the IPC channel between primary and workers', () => {
 
 describe('--workers values', () => {
   it('whole numbers from 1 to 64, or auto for the cores the platform offers', () => {
-    assert.equal(parseWorkers('1', () => 8), 1);
-    assert.equal(parseWorkers(' 64 ', () => 8), 64);
-    assert.equal(parseWorkers('auto', () => 6), 6);
-    assert.equal(parseWorkers('auto', () => 500), 64);
+    assert.equal(
+      parseWorkers('1', () => 8),
+      1,
+    );
+    assert.equal(
+      parseWorkers(' 64 ', () => 8),
+      64,
+    );
+    assert.equal(
+      parseWorkers('auto', () => 6),
+      6,
+    );
+    assert.equal(
+      parseWorkers('auto', () => 500),
+      64,
+    );
     for (const bad of ['0', '65', '-1', '1.5', 'abc', '', '2x', '1e1']) {
       assert.throws(() => parseWorkers(bad, () => 2), new RegExp(`from 1 to 64, or auto \\(got "${bad.replace('.', '\\.')}"\\)`), bad);
     }

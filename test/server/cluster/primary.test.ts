@@ -39,12 +39,23 @@ function primaryOf(workers: number, env: Record<string, string> = {}, restart?: 
     clock: systemClock,
     restart,
     stopTimeoutMs: 5_000,
-    fork: (index) => fork(FIXTURE, [], { execArgv: ['--import', 'tsx'], env: { ...childEnv, [WORKER_INDEX_ENV]: String(index) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+    fork: (index) =>
+      fork(FIXTURE, [], {
+        execArgv: ['--import', 'tsx'],
+        env: { ...childEnv, [WORKER_INDEX_ENV]: String(index) },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      }),
     onFatal: (message) => {
       fatal = message;
     },
   });
-  const events = (): Event[] => (existsSync(eventsFile) ? readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : []);
+  const events = (): Event[] =>
+    existsSync(eventsFile)
+      ? readFileSync(eventsFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line))
+      : [];
   return { primary, lines, events, fatal: () => fatal };
 }
 
@@ -72,7 +83,14 @@ describe('the primary of serve --workers', () => {
     const { primary, events } = primaryOf(3);
     assert.deepEqual(await primary.started, { url: 'https://localhost:1', port: 1 });
     const workers = primary.workers();
-    assert.deepEqual(workers.map((w) => [w.index, w.ready, w.restarts]), [[1, true, 0], [2, true, 0], [3, true, 0]]);
+    assert.deepEqual(
+      workers.map((w) => [w.index, w.ready, w.restarts]),
+      [
+        [1, true, 0],
+        [2, true, 0],
+        [3, true, 0],
+      ],
+    );
     assert.equal(new Set(workers.map((w) => w.pid)).size, 3);
     assert.match(await primary.banner(), /^banner from worker \d$/);
 
@@ -86,7 +104,13 @@ describe('the primary of serve --workers', () => {
     assert.ok(!log.includes('1 refreshed'), log.join(', '));
 
     await primary.stop();
-    assert.deepEqual(events().filter((e) => e.event === 'sigterm').map((e) => e.index).sort(), [1, 2, 3]);
+    assert.deepEqual(
+      events()
+        .filter((e) => e.event === 'sigterm')
+        .map((e) => e.index)
+        .sort(),
+      [1, 2, 3],
+    );
     for (const worker of workers) assert.equal(alive(worker.pid!), false, `worker ${worker.index} is gone`);
   });
 
