@@ -322,11 +322,11 @@ async function main(): Promise<void> {
     if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`--${name} must be a number above 0 and at most ${max}`);
     return n;
   };
-  const factor = number('factor', flags.factor!, 10);
-  const probeS = number('probe', flags.probe!, 30);
-  const durationS = number('duration', flags.duration!, 30);
-  const connections = Math.round(number('connections', flags.connections!, 4096));
-  const maxOutstanding = Math.round(number('max-outstanding', flags['max-outstanding']!, 100_000));
+  const factor = number('factor', flags.factor, 10);
+  const probeS = number('probe', flags.probe, 30);
+  const durationS = number('duration', flags.duration, 30);
+  const connections = Math.round(number('connections', flags.connections, 4096));
+  const maxOutstanding = Math.round(number('max-outstanding', flags['max-outstanding'], 100_000));
 
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-overload-'));
   const throttleArgs = [
@@ -374,7 +374,7 @@ async function main(): Promise<void> {
       }
       console.log(`answered after ${KMS_TIMEOUT_MS} ms: ${result.answeredAfter250Ms} of ${answered}`);
       writeFileSync(
-        flags.out!,
+        flags.out,
         JSON.stringify({ capacityRps: Math.round(capacity), factor, durationS, transport, throttle: throttleArgs, ...result }, null, 2) +
           '\n',
       );

@@ -142,7 +142,7 @@ const config: PhaseConfig = {
 };
 const poolSize = Math.round(positive('pool', flags.pool, quick ? 64 : 256));
 const repeat = Math.round(positive('repeat', flags.repeat, 1));
-const audit = { mode: flags['audit-mode']!, sync: flags['audit-sync']! };
+const audit = { mode: flags['audit-mode'], sync: flags['audit-sync'] };
 const outFile = resolve(flags.out);
 
 // ---------------------------------------------------------------------------------------------- state

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Actor } from '../admin/permissions.js';
 import { discardAdminEvents, type AdminEventSink } from '../audit/admin-events.js';
 import type { Clock } from '../core/clock.js';
-import { conflict, invalid, ManagementError, notFound } from '../core/errors.js';
+import { conflict, invalid, type ManagementError, notFound } from '../core/errors.js';
 import type { Store } from '../storage/store.js';
 import { translateStoreError } from '../storage/translate-error.js';
 import {

@@ -104,7 +104,7 @@ export async function openAuditLog(options: AuditLogOptions) {
   let dropped = 0;
   let commits = 0;
   let lastError: string | undefined;
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let flushing: Promise<void> | undefined;
   let closed = false;

@@ -290,7 +290,7 @@ export function validateDecryptResponse(
     );
   }
   log.unknownFields(body, ['plaintext'], options);
-  return log.report(plaintext as Buffer);
+  return log.report(plaintext);
 }
 
 // ---------------------------------------------------------------- Error bodies

@@ -18,7 +18,7 @@ export interface PemPair {
  */
 export async function createSelfSignedCertificate(options: { hostnames: string[]; validDays?: number; now?: Date }): Promise<PemPair> {
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']));
   const notBefore = options.now ?? new Date();
   const notAfter = new Date(notBefore.getTime() + (options.validDays ?? 397) * 86_400_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -28,7 +28,7 @@ export async function createSelfSignedCertificate(options: { hostnames: string[]
     name: `CN=${options.hostnames[0]}`,
     notBefore,
     notAfter,
-    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+    keys: keys,
     signingAlgorithm: algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),

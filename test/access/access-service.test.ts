@@ -69,7 +69,7 @@ for (const target of dialectTargets()) {
       const service = await access.createToken({ name: 'siem', role: 'auditor' }, BOOTSTRAP_ACTOR);
       const serviceActor = await access.authenticate(service.token);
       assert.equal(serviceActor?.kind, 'token');
-      assert.deepEqual([...serviceActor!.permissions], ['audit:read', 'metrics:read']);
+      assert.deepEqual([...serviceActor.permissions], ['audit:read', 'metrics:read']);
     });
 
     it('tokens are stored as SHA-256 only, never in the clear', async () => {

@@ -181,7 +181,7 @@ describe('audit events from a running node', () => {
       'AWS4-HMAC-SHA256',
       'Bearer',
       (encrypted.json as { ciphertext: string }).ciphertext,
-      newSecret!,
+      newSecret,
       migratedSecret,
     ];
     const migrated = rows.find((r) => r.target?.includes(accessKeyId));

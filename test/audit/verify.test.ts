@@ -153,7 +153,7 @@ for (const dialect of dialects()) {
       );
       const pinned = await verifyOne(g, { checkpoint: exported, publicKeyPem: g.log.publicKeyPem });
       assert.equal(pinned.problem?.kind, 'checkpoint');
-      assert.match(pinned.problem!.detail, /pinned/);
+      assert.match(pinned.problem.detail, /pinned/);
     });
 
     it('retention deletes old events only up to a signed checkpoint, which anchors the rest', async () => {

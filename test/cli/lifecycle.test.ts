@@ -149,7 +149,7 @@ describe('bring your own key with openssl', () => {
       '--keystore',
       'demo',
       '--wrapping-key-id',
-      wrapping.wrappingKeyId!,
+      wrapping.wrappingKeyId,
       '--wrapped-key-file',
       join(work, 'wrapped.bin'),
     );
@@ -161,7 +161,7 @@ describe('bring your own key with openssl', () => {
       'import',
       'byok',
       '--wrapping-key-id',
-      wrapping.wrappingKeyId!,
+      wrapping.wrappingKeyId,
       '--wrapped-key-file',
       join(work, 'wrapped.bin'),
     );

@@ -101,7 +101,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await rejectsWith(sim.createKey({ customKeyStoreId: storeId, xksKeyId: node.keyId }), 'XksKeyAlreadyInUseException');
     });
 
-    const kmsKeyId = () => sim.state.keys.values().next().value!.keyId as string;
+    const kmsKeyId = () => sim.state.keys.values().next().value!.keyId;
 
     it('GenerateDataKey, GenerateDataKeyWithoutPlaintext, Encrypt, Decrypt and ReEncrypt round-trip through both envelopes', async () => {
       const keyId = kmsKeyId();

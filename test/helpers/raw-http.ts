@@ -121,7 +121,7 @@ export function sendH2(session: ClientHttp2Session, request: RawRequest & { auth
     let responseHeaders: Record<string, string | string[] | undefined> = {};
     const timer = setTimeout(() => stream.close(), request.timeoutMs ?? 10_000);
     stream.on('response', (h) => {
-      responseHeaders = h as Record<string, string | string[] | undefined>;
+      responseHeaders = h;
     });
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('error', (error) => {

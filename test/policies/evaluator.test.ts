@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { validatePolicyDocument, type PolicyDocument, type PolicyRule } from '../../src/policies/document.js';
+import { validatePolicyDocument, type PolicyRule } from '../../src/policies/document.js';
 import {
   accountOf,
   buildIndex,
@@ -36,7 +36,7 @@ function index(policies: Attached[], defaults: [string, 'allow' | 'deny'][] = []
     policies.map((p) => {
       const kind = p.kind ?? 'key';
       const name = p.name ?? `p${++ids}`;
-      validatePolicyDocument({ name, mode: p.mode, rules: p.rules } as PolicyDocument);
+      validatePolicyDocument({ name, mode: p.mode, rules: p.rules });
       return {
         id: name,
         name,

@@ -324,7 +324,7 @@ describe('simulate agrees with the data plane', () => {
                 requestMetadata,
               }),
             ).json;
-            const { response, log } = await call(requestMetadata, { operation: operation as 'encrypt' | 'metadata' });
+            const { response, log } = await call(requestMetadata, { operation: operation });
             assert.equal(response.status, simulated.allowed ? 200 : 403, `${JSON.stringify(simulated)} vs ${response.text}`);
             assert.equal(log.policyRuleId, simulated.wouldDeny ? simulated.wouldDenyBy : simulated.decidedBy);
             assert.equal(log.policyWouldDeny, simulated.wouldDeny);

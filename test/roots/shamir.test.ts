@@ -240,7 +240,7 @@ describe('initShamirRoot', () => {
     for (const share of shares) assert.ok(!text.includes(share.slice(7, 30)));
     assert.equal(Buffer.from(readFileSync(paths.credentialKey, 'utf8').trim(), 'base64').length, 32);
 
-    const sealed = createSealableRoot(config as ShamirRootConfig);
+    const sealed = createSealableRoot(config);
     await sealed.enterShare(shares[2]!);
     await sealed.enterShare(shares[1]!);
     const key = await sealed.openKey(reference, KEY_CONTEXT);

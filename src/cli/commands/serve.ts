@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { AUDIT_MODES, type AuditMode } from '../../audit/audit-log.js';
 import { AUDIT_SYNCS, type AuditSync } from '../../audit/sqlite-appender.js';
 import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.js';

@@ -186,7 +186,7 @@ function handleFor(id: Uint8Array, label?: string): Buffer {
   if (!found || others.length > 0) throw new CallFailure(sessionAlive() ? 'notFound' : 'lost', `key object ${hex} not found on the token`);
   if (label !== undefined) {
     const [attribute] = lib().C_GetAttributeValue(currentSession(), found, [{ type: P.CKA_LABEL }]);
-    if (Buffer.from((attribute?.value as Buffer | undefined) ?? []).toString('utf8') !== label) {
+    if (Buffer.from((attribute?.value) ?? []).toString('utf8') !== label) {
       throw new CallFailure('notFound', `key object ${hex} belongs to another record`);
     }
   }

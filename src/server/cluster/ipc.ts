@@ -122,7 +122,7 @@ export function createIpcChannel<T extends ChannelTypes>(
           reject(new IpcError(`no answer to "${type}" within ${timeoutMs} ms`));
         }, timeoutMs);
         timer.unref();
-        waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+        waiting.set(id, { resolve: resolve, reject, timer });
         if (!send({ keyhold: 1, kind: 'request', id, type, body })) {
           waiting.delete(id);
           clearTimeout(timer);
@@ -141,7 +141,7 @@ export function createIpcChannel<T extends ChannelTypes>(
       });
     },
     handle(type, handler) {
-      handlers.set(type, handler as (body: unknown) => unknown);
+      handlers.set(type, handler);
     },
     onNotice(type, listener) {
       listeners.set(type, [...(listeners.get(type) ?? []), listener as (body: unknown) => void]);
