@@ -1,4 +1,5 @@
-import type { Kysely, Updateable } from 'kysely';
+import type { Updateable } from 'kysely';
+import type { DatabaseConnection } from './connection.js';
 import { StoreConflictError, StoreNotFoundError, type KeyChanges, type Store } from './store.js';
 import { constraintViolation, type ConstraintViolation } from './db-errors.js';
 import {
@@ -20,7 +21,6 @@ import {
   type Database,
   type KeyRow,
   type KeyVersionRow,
-  type SqlDialect,
 } from './rows.js';
 
 function keyValues(changes: KeyChanges, updatedAt: number): Updateable<KeyRow> {
@@ -62,9 +62,12 @@ async function guarded<T>(write: () => Promise<T>, explain: Explain): Promise<T>
 
 const uniqueKey = (v: ConstraintViolation) => (v.kind === 'unique' ? v.key : undefined);
 
-export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): Store {
+export function createKyselyStore(connection: DatabaseConnection): Store {
+  const { dialect } = connection;
+  const db = connection.tables<Database>();
   return {
     dialect,
+    connection,
     db,
 
     // groups
@@ -433,8 +436,6 @@ export function createKyselyStore(db: Kysely<Database>, dialect: SqlDialect): St
       return rows.map(toNode);
     },
 
-    async close() {
-      await db.destroy();
-    },
+    close: () => connection.close(),
   };
 }

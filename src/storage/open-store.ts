@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { createKyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations/index.js';
-import type { Database, SqlDialect } from './rows.js';
+import { databaseConnection, type DatabaseConnection, type SqlDialect } from './connection.js';
 import type { Store } from './store.js';
 
 export interface OpenStoreOptions {
@@ -17,8 +17,8 @@ export interface OpenStoreOptions {
 
 const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url);
 
-/** Opens the configured database, brings its schema up to date and returns the store. */
-export async function openStore(options: OpenStoreOptions): Promise<Store> {
+/** Opens the configured database and brings its schema up to date. */
+export async function openDatabase(options: OpenStoreOptions): Promise<DatabaseConnection> {
   const { db, dialect } = connect(options);
   try {
     await migrateToLatest(db, dialect);
@@ -26,10 +26,15 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     await db.destroy();
     throw err;
   }
-  return createKyselyStore(db, dialect);
+  return databaseConnection(db, dialect);
 }
 
-function connect(options: OpenStoreOptions): { db: Kysely<Database>; dialect: SqlDialect } {
+/** Opens the configured database, brings its schema up to date and returns the store. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  return createKyselyStore(await openDatabase(options));
+}
+
+function connect(options: OpenStoreOptions): { db: Kysely<unknown>; dialect: SqlDialect } {
   const url = options.databaseUrl?.trim();
   if (url) {
     // Refuse rather than fall back to SQLite: a node that silently wrote to a local file
@@ -38,11 +43,11 @@ function connect(options: OpenStoreOptions): { db: Kysely<Database>; dialect: Sq
       throw new Error(`unsupported database URL "${redact(url)}": expected postgres:// or postgresql://`);
     }
     const dialect = new PostgresDialect({ pool: postgresPool(url) });
-    return { db: new Kysely<Database>({ dialect }), dialect: 'postgres' };
+    return { db: new Kysely<unknown>({ dialect }), dialect: 'postgres' };
   }
   if (!options.sqlitePath) throw new Error('no database configured: give a PostgreSQL URL or a SQLite path');
   const dialect = new SqliteDialect({ database: openSqlite(options.sqlitePath) });
-  return { db: new Kysely<Database>({ dialect }), dialect: 'sqlite' };
+  return { db: new Kysely<unknown>({ dialect }), dialect: 'sqlite' };
 }
 
 function openSqlite(path: string): SqliteDatabase.Database {

@@ -17,7 +17,7 @@ import type {
   StoredKeyVersion,
 } from '../domain/types.js';
 
-export type SqlDialect = 'sqlite' | 'postgres';
+export type { SqlDialect } from './connection.js';
 
 export interface GroupRow {
   id: string;

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { DatabaseConnection } from './connection.js';
 import type { Database } from './rows.js';
 import type {
   AdminToken,
@@ -21,6 +22,8 @@ import type {
  */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** The open database; feature stores are built on it (connection.ts). */
+  readonly connection: DatabaseConnection;
   /**
    * The query builder, for feature modules that keep their own tables (audit, policies, users):
    * each declares its rows and uses `db.withTables<TheirTables>()`, and adds its migration to
