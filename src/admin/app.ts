@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessDenied } from '../access/errors.js';
+import type { Permission } from '../access/permissions.js';
 import type { AccessService } from '../access/service.js';
 import type { ApprovalGate } from '../approvals/gate.js';
 import { ManagementError } from '../core/errors.js';
@@ -18,12 +19,13 @@ import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
 import { unsealRoutes } from './routes/unseal.js';
-import { routePermission, type Permission } from './permissions.js';
+import { routePermission } from './permissions.js';
 import { RootSealedError } from '../roots/root-of-trust.js';
 import type { UnsealService } from '../unseal/service.js';
 import { policyRoutes } from './routes/policies.js';
 import type { PolicyService } from '../policies/service.js';
 
+/** What the admin API plugin is built with: the services its routes call. */
 export interface AdminApiDeps {
   keystores: KeystoreService;
   keys: KeyService;
@@ -50,6 +52,15 @@ const STATUS_BY_KIND: Record<ManagementError['kind'], number> = {
   conflict: 409,
 };
 
+/** A client's mistake Fastify reported (a failed validation, a malformed body): its status and message. */
+function clientError(error: unknown): { status: number; message: string } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
+  const validation = 'validation' in error && Boolean(error.validation);
+  if (!validation && !(status && status < 500)) return undefined;
+  return { status: status ?? 400, message: 'message' in error && typeof error.message === 'string' ? error.message : 'invalid request' };
+}
+
 /**
  * The admin REST API under /api/v1. Every route requires a bearer API token (a user's, a service
  * token, or the bootstrap token) and declares the permission it needs (`config.permission`), or is
@@ -64,8 +75,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   });
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.routeOptions.config?.public) return;
-    const permission = request.routeOptions.config?.permission;
+    if (request.routeOptions.config.public) return;
+    const permission = request.routeOptions.config.permission;
     const checked = await checkBearer(deps.access, request.headers.authorization, permission);
     if (!checked.ok) return reply.code(checked.status).send({ error: checked.error });
     request.actor = checked.actor;
@@ -80,10 +91,8 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
     if (error instanceof ManagementError) return reply.code(STATUS_BY_KIND[error.kind]).send({ error: error.message });
     if (error instanceof RootSealedError) return reply.code(409).send({ error: error.message });
     if (error instanceof AccessDenied) return reply.code(error.status).send({ error: error.message });
-    const fastifyError = error as { validation?: unknown; statusCode?: number; message?: string };
-    if (fastifyError.validation || (fastifyError.statusCode && fastifyError.statusCode < 500)) {
-      return reply.code(fastifyError.statusCode ?? 400).send({ error: fastifyError.message ?? 'invalid request' });
-    }
+    const refused = clientError(error);
+    if (refused) return reply.code(refused.status).send({ error: refused.message });
     reply.log.error({ err: error }, 'admin request failed');
     return reply.code(500).send({ error: 'internal error; see the node log' });
   });
@@ -114,18 +123,15 @@ async function registerOpenApi(app: FastifyInstance): Promise<void> {
       components: { securitySchemes: { bearerToken: { type: 'http', scheme: 'bearer', description: 'an API token (kh_…)' } } },
     },
     transform: ({ schema, url, route }) => {
-      const config = (route.config ?? {}) as { permission?: string; public?: boolean };
-      return {
-        url,
-        schema: {
-          ...(schema ?? {}),
-          'x-keyhold-permission': config.public ? 'public' : config.permission,
-          security: config.public ? [] : [{ bearerToken: [] }],
-        } as typeof schema,
+      const isPublic = route.config?.public === true;
+      // Extensions beside the route's own schema (FastifySchema's declared keys are the validated parts only).
+      const documented = {
+        ...schema,
+        'x-keyhold-permission': isPublic ? 'public' : route.config?.permission,
+        security: isPublic ? [] : [{ bearerToken: [] }],
       };
+      return { url, schema: documented };
     },
   });
-  app.get('/openapi.json', { config: routePermission('node:read'), schema: { summary: 'This OpenAPI document' } }, async () =>
-    app.swagger(),
-  );
+  app.get('/openapi.json', { config: routePermission('node:read'), schema: { summary: 'This OpenAPI document' } }, () => app.swagger());
 }

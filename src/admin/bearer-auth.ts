@@ -1,5 +1,6 @@
-import type { AccessService } from '../access/service.js';
-import type { Actor, Permission } from './permissions.js';
+import type { Actor } from '../access/actor.js';
+import type { Permission } from '../access/permissions.js';
+import type { Authentication } from '../access/service.js';
 
 export type BearerCheck = { ok: true; actor: Actor } | { ok: false; status: 401 | 403; error: string };
 
@@ -8,7 +9,7 @@ export type BearerCheck = { ok: true; actor: Actor } | { ok: false; status: 401 
  * The one check behind every admin route and `GET /metrics`.
  */
 export async function checkBearer(
-  access: Pick<AccessService, 'authenticate'>,
+  access: Pick<Authentication, 'authenticate'>,
   header: unknown,
   permission?: Permission,
 ): Promise<BearerCheck> {

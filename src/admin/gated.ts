@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApprovalGate, GatedOperation } from '../approvals/gate.js';
+import { requestActor } from './permissions.js';
 
 /** The header with which a requester claims an approved request for a claim-mode operation. */
 export const APPROVAL_HEADER = 'x-keyhold-approval';
@@ -9,7 +10,7 @@ export const APPROVAL_HEADER = 'x-keyhold-approval';
  * or 202 `{ approval }` when the group's policy made it wait for approvers.
  */
 export async function gated(request: FastifyRequest, reply: FastifyReply, gate: ApprovalGate, operation: GatedOperation, status = 200) {
-  const outcome = await gate.run(operation, request.actor!, approvalHeader(request));
+  const outcome = await gate.run(operation, requestActor(request), approvalHeader(request));
   if (outcome.kind === 'pending') return reply.code(202).send({ approval: outcome.approval });
   if (outcome.result === undefined) return reply.code(204).send();
   return reply.code(status).send(outcome.result);

@@ -1,47 +1,26 @@
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from '../access/actor.js';
+import type { Permission } from '../access/permissions.js';
+
 /**
- * Every permission an admin API route can require (DESIGN.md §6: every route names the permission it
- * needs). Roles are sets of these; a route declares exactly one in its `config.permission`.
+ * How admin routes declare what they need: the permission catalog and the Actor are domain concepts
+ * (src/access/); this only maps them onto Fastify's route config and request.
  */
-export const PERMISSIONS = [
-  'node:read',
-  'node:unseal',
-  'node:kill-switch',
-  'keystores:read',
-  'keystores:write',
-  'credentials:manage',
-  'keys:read',
-  'keys:create',
-  'keys:manage',
-  'keys:destroy',
-  'policies:read',
-  'policies:write',
-  'policies:simulate',
-  'audit:read',
-  'users:read',
-  'users:manage',
-  'approvals:read',
-  'approvals:decide',
-  /** GET /metrics (Prometheus); outside /api/v1, unless the node serves it publicly (--metrics-public). */
-  'metrics:read',
-] as const;
-
-export type Permission = (typeof PERMISSIONS)[number];
-
-/** Who made an admin request: a user (through one of their tokens) or a stand-alone token. */
-export interface Actor {
-  kind: 'user' | 'token';
-  /** The user's or token's id. */
-  id: string;
-  /** A name for people: the user name, or the token's name. */
-  name: string;
-  permissions: ReadonlySet<Permission>;
-}
 
 /** Route option every admin route sets: `{ config: routePermission('keys:read') }`. */
 export const routePermission = (permission: Permission) => ({ permission });
 
 /** The few routes anyone may call without a token (login). Everything else names a permission. */
 export const publicRoute = () => ({ public: true });
+
+/**
+ * The actor of a request to a route that names a permission (the authentication hook in app.ts set it
+ * before the handler ran). Throws (a 500) when called from a public route, which has none.
+ */
+export function requestActor(request: FastifyRequest): Actor {
+  if (!request.actor) throw new Error(`${request.method} ${request.url}: no authenticated actor (a public route?)`);
+  return request.actor;
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {

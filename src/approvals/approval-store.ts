@@ -1,41 +1,13 @@
-import type { Kysely } from 'kysely';
-import { constraintViolation } from '../storage/db-errors.js';
-import { StoreConflictError, type Store } from '../storage/store.js';
+import type { ActorRef } from '../access/actor.js';
 
-type PolicyRow = { group_id: string; policy: string; updated_at: number };
-
-type RequestRow = {
-  id: string;
-  operation: string;
-  group_id: string;
-  group_name: string;
-  summary: string;
-  params: string;
-  mode: string;
-  requester_kind: string;
-  requester_id: string;
-  requester_name: string;
-  policy: string;
-  status: string;
-  created_at: number;
-  expires_at: number;
-  finished_at: number | null;
-  result: string | null;
-  error: string | null;
-};
-
-type VoteRow = { request_id: string; voter_id: string; voter_name: string; decision: string; created_at: number };
-
-export type ApprovalTables = {
-  approval_policies: PolicyRow;
-  approval_requests: RequestRow;
-  approval_votes: VoteRow;
-};
-
+/** A group's (or the node-wide) approval policy: which operations wait for how many of which approvers. */
 export interface ApprovalPolicy {
   operations: string[];
+  /** Named users, holders of a role, or both. */
   approvers: { users?: string[]; role?: string };
+  /** Approvals needed (one denial rejects). */
   required: number;
+  /** A pending request expires after this long. */
   expiresAfterHours: number;
 }
 
@@ -45,7 +17,12 @@ export interface ApprovalPolicy {
  * pending → denied | expired.
  */
 export type ApprovalStatus = 'pending' | 'approved' | 'executing' | 'done' | 'failed' | 'denied' | 'expired';
+export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'executing', 'done', 'failed', 'denied', 'expired'];
+
+/** `replay`: the final approval runs the stored params; `claim`: the requester repeats the request to run it. */
 export type ApprovalMode = 'replay' | 'claim';
+
+export type Decision = 'approve' | 'deny';
 
 export interface ApprovalRequest {
   id: string;
@@ -53,9 +30,11 @@ export interface ApprovalRequest {
   groupId: string;
   groupName: string;
   summary: string;
+  /** The operation's plain-JSON parameters (replay), or `{ sha256 }` of them (claim). */
   params: unknown;
   mode: ApprovalMode;
-  requester: { kind: 'user' | 'token'; id: string; name: string };
+  requester: ActorRef;
+  /** The policy as it was when requested. */
   policy: ApprovalPolicy;
   status: ApprovalStatus;
   createdAt: number;
@@ -68,159 +47,42 @@ export interface ApprovalRequest {
 export interface ApprovalVote {
   voterId: string;
   voterName: string;
-  decision: 'approve' | 'deny';
+  decision: Decision;
   createdAt: number;
 }
 
-const toRequest = (r: RequestRow): ApprovalRequest => ({
-  id: r.id,
-  operation: r.operation,
-  groupId: r.group_id,
-  groupName: r.group_name,
-  summary: r.summary,
-  params: JSON.parse(r.params),
-  mode: r.mode as ApprovalMode,
-  requester: { kind: r.requester_kind as 'user' | 'token', id: r.requester_id, name: r.requester_name },
-  policy: JSON.parse(r.policy) as ApprovalPolicy,
-  status: r.status as ApprovalStatus,
-  createdAt: Number(r.created_at),
-  expiresAt: Number(r.expires_at),
-  finishedAt: r.finished_at === null ? undefined : Number(r.finished_at),
-  result: r.result === null ? undefined : JSON.parse(r.result),
-  error: r.error ?? undefined,
-});
+/**
+ * Approval policies, requests and votes in the node's database (SQLite or PostgreSQL); one
+ * implementation, sql-approval-store.ts. Every method is one statement.
+ */
+export interface ApprovalStore {
+  /** A group's policy (by group id, or `*` for the node-wide one). */
+  getPolicy(groupId: string): Promise<ApprovalPolicy | undefined>;
+  /** Sets (inserts or replaces) a group's policy. */
+  setPolicy(groupId: string, policy: ApprovalPolicy, at: number): Promise<void>;
+  /** Removes a group's policy; false when it had none. */
+  deletePolicy(groupId: string): Promise<boolean>;
 
-/** Approval policies, requests and votes in the node's database (SQLite or PostgreSQL). */
-export function createApprovalStore(store: Store) {
-  const db = store.db.withTables<ApprovalTables>() as unknown as Kysely<ApprovalTables>;
+  createRequest(request: ApprovalRequest): Promise<void>;
+  getRequest(id: string): Promise<ApprovalRequest | undefined>;
+  /** Every request (in one status, when given), oldest first. */
+  listRequests(status?: ApprovalStatus): Promise<ApprovalRequest[]>;
+  /** Pending requests whose expiry has passed. */
+  listDue(now: number): Promise<ApprovalRequest[]>;
+  /**
+   * Moves a request from one status to another only if it is still in `from`: one statement, so of
+   * several nodes or callers racing, exactly one sees true. A final status stamps `finishedAt`.
+   */
+  transition(
+    id: string,
+    from: ApprovalStatus,
+    to: ApprovalStatus,
+    at: number,
+    outcome?: { result?: unknown; error?: string },
+  ): Promise<boolean>;
 
-  return {
-    async getPolicy(groupId: string): Promise<ApprovalPolicy | undefined> {
-      const row = await db.selectFrom('approval_policies').selectAll().where('group_id', '=', groupId).executeTakeFirst();
-      return row && (JSON.parse(row.policy) as ApprovalPolicy);
-    },
-
-    async setPolicy(groupId: string, policy: ApprovalPolicy, at: number): Promise<void> {
-      const text = JSON.stringify(policy);
-      await db
-        .insertInto('approval_policies')
-        .values({ group_id: groupId, policy: text, updated_at: at })
-        .onConflict((oc) => oc.column('group_id').doUpdateSet({ policy: text, updated_at: at }))
-        .execute();
-    },
-
-    async deletePolicy(groupId: string): Promise<boolean> {
-      const result = await db.deleteFrom('approval_policies').where('group_id', '=', groupId).executeTakeFirst();
-      return Number(result.numDeletedRows) === 1;
-    },
-
-    async createRequest(request: ApprovalRequest): Promise<void> {
-      await db
-        .insertInto('approval_requests')
-        .values({
-          id: request.id,
-          operation: request.operation,
-          group_id: request.groupId,
-          group_name: request.groupName,
-          summary: request.summary,
-          params: JSON.stringify(request.params),
-          mode: request.mode,
-          requester_kind: request.requester.kind,
-          requester_id: request.requester.id,
-          requester_name: request.requester.name,
-          policy: JSON.stringify(request.policy),
-          status: request.status,
-          created_at: request.createdAt,
-          expires_at: request.expiresAt,
-          finished_at: null,
-          result: null,
-          error: null,
-        })
-        .execute();
-    },
-
-    async getRequest(id: string): Promise<ApprovalRequest | undefined> {
-      const row = await db.selectFrom('approval_requests').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && toRequest(row);
-    },
-
-    async listRequests(status?: ApprovalStatus): Promise<ApprovalRequest[]> {
-      let query = db.selectFrom('approval_requests').selectAll();
-      if (status !== undefined) query = query.where('status', '=', status);
-      return (await query.orderBy('created_at').orderBy('id').execute()).map(toRequest);
-    },
-
-    /** Pending requests whose expiry has passed. */
-    async listDue(now: number): Promise<ApprovalRequest[]> {
-      const rows = await db
-        .selectFrom('approval_requests')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .where('expires_at', '<=', now)
-        .execute();
-      return rows.map(toRequest);
-    },
-
-    /**
-     * Moves a request from one status to another only if it is still in `from`: one statement, so of
-     * several nodes or callers racing, exactly one sees true.
-     */
-    async transition(
-      id: string,
-      from: ApprovalStatus,
-      to: ApprovalStatus,
-      at: number,
-      outcome: { result?: unknown; error?: string } = {},
-    ): Promise<boolean> {
-      const final = to === 'done' || to === 'failed' || to === 'denied' || to === 'expired';
-      const result = await db
-        .updateTable('approval_requests')
-        .set({
-          status: to,
-          ...(final ? { finished_at: at } : {}),
-          ...(outcome.result === undefined ? {} : { result: JSON.stringify(outcome.result) }),
-          ...(outcome.error === undefined ? {} : { error: outcome.error }),
-        })
-        .where('id', '=', id)
-        .where('status', '=', from)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
-    },
-
-    async addVote(requestId: string, vote: ApprovalVote): Promise<void> {
-      try {
-        await db
-          .insertInto('approval_votes')
-          .values({
-            request_id: requestId,
-            voter_id: vote.voterId,
-            voter_name: vote.voterName,
-            decision: vote.decision,
-            created_at: vote.createdAt,
-          })
-          .execute();
-      } catch (error) {
-        if (constraintViolation(error)?.kind === 'unique') throw new StoreConflictError('you have already decided on this request');
-        throw error;
-      }
-    },
-
-    async listVotes(requestId: string): Promise<ApprovalVote[]> {
-      const rows = await db
-        .selectFrom('approval_votes')
-        .selectAll()
-        .where('request_id', '=', requestId)
-        .orderBy('created_at')
-        .orderBy('voter_name')
-        .execute();
-      return rows.map((r) => ({
-        voterId: r.voter_id,
-        voterName: r.voter_name,
-        decision: r.decision as 'approve' | 'deny',
-        createdAt: Number(r.created_at),
-      }));
-    },
-  };
+  /** Records a vote; a second vote of the same voter throws StoreConflictError. */
+  addVote(requestId: string, vote: ApprovalVote): Promise<void>;
+  /** A request's votes, in the order they were cast. */
+  listVotes(requestId: string): Promise<ApprovalVote[]>;
 }
-
-export type ApprovalStore = ReturnType<typeof createApprovalStore>;

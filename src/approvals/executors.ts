@@ -1,25 +1,24 @@
-import type { AccessService } from '../access/service.js';
+import type { AccessService, NewToken } from '../access/service.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/service.js';
-import type { AttachTarget, Effect, PolicyDocument } from '../policies/document.js';
-import type { PolicyService } from '../policies/service.js';
+import type { Effect } from '../policies/document.js';
+import type { PolicyActor, PolicyService } from '../policies/service.js';
 import type { ApprovalPolicy } from './approval-store.js';
 import type { ApprovalGate } from './gate.js';
 
 /**
- * What each gated operation does when it runs, from the plain-JSON params its route stored.
- * A new gated route adds one `gate.define(...)` here and one `gated(...)` call in its handler.
+ * Every policy edit, as one approval operation (`policy.edit`) whose params say which edit. Documents and
+ * targets are as the admin API received them; the policy service checks them when the edit runs.
  */
-/** Every policy edit, as one approval operation (`policy.edit`) whose params say which edit. */
 export type PolicyEdit =
-  | { edit: 'create'; document: PolicyDocument }
-  | { edit: 'update'; name: string; document: PolicyDocument }
+  | { edit: 'create'; document: unknown }
+  | { edit: 'update'; name: string; document: unknown }
   | { edit: 'remove'; name: string }
-  | { edit: 'attach'; name: string; target: AttachTarget }
+  | { edit: 'attach'; name: string; target: unknown }
   | { edit: 'detach'; name: string }
   | { edit: 'set-default'; group: string; default: Effect };
 
-export function runPolicyEdit(policies: PolicyService, p: PolicyEdit, actor?: Parameters<PolicyService['create']>[1]): Promise<unknown> {
+export function runPolicyEdit(policies: PolicyService, p: PolicyEdit, actor?: PolicyActor): Promise<unknown> {
   switch (p.edit) {
     case 'create':
       return policies.create(p.document, actor);
@@ -36,6 +35,10 @@ export function runPolicyEdit(policies: PolicyService, p: PolicyEdit, actor?: Pa
   }
 }
 
+/**
+ * What each gated operation does when it runs, from the plain-JSON params its route stored.
+ * A new gated route adds one `gate.define(...)` here and one `gated(...)` call in its handler.
+ */
 export function defineApprovalExecutors(
   gate: ApprovalGate,
   { keys, keystores, access, policies }: { keys: KeyService; keystores: KeystoreService; access: AccessService; policies: PolicyService },
@@ -59,11 +62,7 @@ export function defineApprovalExecutors(
   gate.define('credential.reveal', (p: { name: string; accessKeyId?: string }) => keystores.kmsConsoleJson(p.name, p.accessKeyId), {
     claim: true,
   });
-  gate.define(
-    'token.create',
-    (p: { name: string; user?: string; role?: string; ttlHours?: number }, actor) => access.createToken(p, actor),
-    { claim: true },
-  );
+  gate.define('token.create', (p: NewToken, actor) => access.createToken(p, actor), { claim: true });
   gate.define('user.passwd', (p: { user: string; password: string }, actor) => access.setPassword(p.user, p.password, actor), {
     claim: true,
   });

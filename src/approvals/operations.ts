@@ -29,3 +29,5 @@ export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
  * (by minting a token for one, or setting their password).
  */
 export const NODE_WIDE = '*';
+
+export const isApprovalOperation = (name: string): name is ApprovalOperation => APPROVAL_OPERATIONS.some((operation) => operation === name);

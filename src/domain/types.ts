@@ -89,14 +89,6 @@ export interface StoredKeyVersion {
   destroyedAt?: number;
 }
 
-export interface AdminToken {
-  id: string;
-  name: string;
-  /** SHA-256 of the token; the token itself is shown once and never stored. */
-  tokenHash: Buffer;
-  createdAt: number;
-}
-
 export interface NodeRecord {
   id: string;
   hostname: string;

@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import { Type, type Static } from 'typebox';
 import { invalid } from '../core/errors.js';
 
 /**
@@ -61,50 +62,58 @@ export const PATTERN_SYNTAX: Record<ConditionField, { re: RegExp; says: string }
   region: { re: /^[a-z0-9*?-]{1,32}$/, says: 'an AWS region such as us-east-1' },
 };
 
-const patterns = { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string' } } as const;
-const conditionProperties = Object.fromEntries(CONDITION_FIELDS.map((field) => [field, patterns]));
-const target = { type: 'string', minLength: 1, maxLength: 128 } as const;
+const Patterns = Type.Array(Type.String(), { minItems: 1, maxItems: 100 });
+/** One optional list of patterns per condition field, in CONDITION_FIELDS order. */
+const conditionProperties = {
+  principal: Type.Optional(Patterns),
+  account: Type.Optional(Patterns),
+  kmsOperation: Type.Optional(Patterns),
+  kmsViaService: Type.Optional(Patterns),
+  sourceVpc: Type.Optional(Patterns),
+  sourceVpce: Type.Optional(Patterns),
+  kmsKeyArn: Type.Optional(Patterns),
+  region: Type.Optional(Patterns),
+} satisfies Record<ConditionField, unknown>;
+const Target = Type.String({ minLength: 1, maxLength: 128 });
 
-/** The JSON schema of a policy document, used by the admin route and by the service. */
-export const policyDocumentSchema = {
-  type: 'object',
-  required: ['name', 'rules'],
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string' },
-    description: { type: 'string', maxLength: 1024 },
-    mode: { type: 'string', enum: ['enforce', 'audit-only'] },
-    attach: attachTargetSchema(),
-    rules: {
-      type: 'array',
-      maxItems: 1000,
-      items: {
-        type: 'object',
-        required: ['effect'],
-        additionalProperties: false,
-        properties: {
-          id: { type: 'string' },
-          effect: { type: 'string', enum: ['allow', 'deny'] },
+/** `{ group }`, `{ keystore }` or `{ key, keystore }`: the shape; validateAttachTarget checks the combination. */
+const AttachTargetShape = Type.Object(
+  { group: Type.Optional(Target), keystore: Type.Optional(Target), key: Type.Optional(Target) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+/** The JSON schema of a policy document's shape; validatePolicyDocument checks the rest (names, patterns, ids). */
+export const policyDocumentSchema = Type.Object(
+  {
+    name: Type.String(),
+    description: Type.Optional(Type.String({ maxLength: 1024 })),
+    mode: Type.Optional(Type.Enum(['enforce', 'audit-only'], { type: 'string' })),
+    attach: Type.Optional(AttachTargetShape),
+    rules: Type.Array(
+      Type.Object(
+        {
+          id: Type.Optional(Type.String()),
+          effect: Type.Enum(['allow', 'deny'], { type: 'string' }),
           ...conditionProperties,
-          unless: { type: 'object', additionalProperties: false, minProperties: 1, properties: conditionProperties },
+          unless: Type.Optional(Type.Object(conditionProperties, { additionalProperties: false, minProperties: 1 })),
         },
-      },
-    },
+        { additionalProperties: false },
+      ),
+      { maxItems: 1000 },
+    ),
   },
-} as const;
-
-/** `{ group }`, `{ keystore }` or `{ key, keystore }`. */
-export function attachTargetSchema() {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    minProperties: 1,
-    properties: { group: target, keystore: target, key: target },
-  } as const;
-}
+  { additionalProperties: false },
+);
 
 const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
-const validateShape = ajv.compile(policyDocumentSchema);
+// The type is the schema's own (TypeBox derives it), so a document that passes has exactly this shape.
+const validateShape = ajv.compile<Static<typeof policyDocumentSchema>>(policyDocumentSchema);
+
+/** A string parameter of an Ajv error (`additionalProperty`, `missingProperty`), when it has one. */
+function param(error: ErrorObject, name: string): string | undefined {
+  const value: unknown = error.params[name];
+  return typeof value === 'string' ? value : undefined;
+}
 
 /** `rules[1].principal[0]` from `/rules/1/principal/0`. */
 function fieldPath(error: ErrorObject): string {
@@ -114,46 +123,66 @@ function fieldPath(error: ErrorObject): string {
     .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
     .join('')
     .replace(/^\./, '');
-  if (error.keyword === 'additionalProperties') {
-    const extra = (error.params as { additionalProperty: string }).additionalProperty;
-    return path ? `${path}.${extra}` : extra;
-  }
-  if (error.keyword === 'required') {
-    const missing = (error.params as { missingProperty: string }).missingProperty;
-    return path ? `${path}.${missing}` : missing;
-  }
+  const named =
+    error.keyword === 'additionalProperties'
+      ? param(error, 'additionalProperty')
+      : error.keyword === 'required'
+        ? param(error, 'missingProperty')
+        : undefined;
+  if (named !== undefined) return path ? `${path}.${named}` : named;
   return path || 'policy';
 }
 
-function describe(error: ErrorObject): string {
+function describe(error: ErrorObject | undefined): string {
+  if (error === undefined) return 'policy is invalid';
   const field = fieldPath(error);
   switch (error.keyword) {
     case 'additionalProperties':
       return `${field}: unknown field (conditions are ${CONDITION_FIELDS.join(', ')})`;
     case 'required':
       return `${field} is required`;
-    case 'enum':
-      return `${field} must be one of ${(error.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
+    case 'enum': {
+      const allowed: unknown = error.params.allowedValues;
+      return `${field} must be one of ${Array.isArray(allowed) ? allowed.join(', ') : '?'}`;
+    }
     default:
       return `${field} ${error.message ?? 'is invalid'}`;
   }
 }
 
-function checkTarget(attach: AttachTarget | Record<string, string>, where: string): void {
-  const t = attach as { group?: string; keystore?: string; key?: string };
-  const ok =
-    (t.group !== undefined && t.keystore === undefined && t.key === undefined) || (t.group === undefined && t.keystore !== undefined);
-  if (!ok) throw invalid(`${where} must be { "group": G }, { "keystore": K } or { "key": ID, "keystore": K }`);
+const ATTACH_FIELDS = ['group', 'keystore', 'key'] as const;
+const isAttachField = (name: string): name is (typeof ATTACH_FIELDS)[number] => ATTACH_FIELDS.some((field) => field === name);
+
+/** `{ group }`, `{ keystore }` or `{ key, keystore }` from the fields given; undefined for any other combination. */
+function targetOf(t: { group?: string; keystore?: string; key?: string }): AttachTarget | undefined {
+  if (t.group !== undefined) return t.keystore === undefined && t.key === undefined ? { group: t.group } : undefined;
+  if (t.keystore === undefined) return undefined;
+  return t.key === undefined ? { keystore: t.keystore } : { key: t.key, keystore: t.keystore };
 }
 
+/** Checks where a policy is to apply; throws a one-line ManagementError naming the problem. */
 export function validateAttachTarget(attach: unknown): AttachTarget {
   if (typeof attach !== 'object' || attach === null || Array.isArray(attach)) throw invalid('attach must be an object');
+  const fields: { group?: string; keystore?: string; key?: string } = {};
   for (const [field, value] of Object.entries(attach)) {
-    if (!['group', 'keystore', 'key'].includes(field)) throw invalid(`attach.${field}: unknown field (use group, keystore or key)`);
+    if (!isAttachField(field)) throw invalid(`attach.${field}: unknown field (use group, keystore or key)`);
     if (typeof value !== 'string' || value.length === 0 || value.length > 128) throw invalid(`attach.${field} must be a non-empty string`);
+    fields[field] = value;
   }
-  checkTarget(attach as Record<string, string>, 'attach');
-  return attach as AttachTarget;
+  const target = targetOf(fields);
+  if (!target) throw invalid('attach must be { "group": G }, { "keystore": K } or { "key": ID, "keystore": K }');
+  return target;
+}
+
+/**
+ * The group or keystore an edit names, read leniently from a body not yet validated: which groups'
+ * approval policies an edit falls under is decided before the service validates it.
+ */
+export function attachTargetHint(value: unknown): AttachTarget | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if ('group' in value && typeof value.group === 'string') return { group: value.group };
+  if ('keystore' in value && typeof value.keystore === 'string') return { keystore: value.keystore };
+  return undefined;
 }
 
 function checkConditions(conditions: Conditions, where: string): void {
@@ -169,10 +198,10 @@ function checkConditions(conditions: Conditions, where: string): void {
 
 /** Checks a document's shape and every pattern; throws a one-line ManagementError naming the bad field. */
 export function validatePolicyDocument(input: unknown): PolicyDocument {
-  if (!validateShape(input)) throw invalid(describe(validateShape.errors![0]!));
-  const document = input as PolicyDocument;
-  if (!NAME.test(document.name)) throw invalid('name must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
-  if (document.attach !== undefined) validateAttachTarget(document.attach);
+  if (!validateShape(input)) throw invalid(describe(validateShape.errors?.[0]));
+  const { attach, ...shape } = input;
+  if (!NAME.test(shape.name)) throw invalid('name must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+  const document: PolicyDocument = attach === undefined ? shape : { ...shape, attach: validateAttachTarget(attach) };
   const ids = new Set<string>();
   document.rules.forEach((rule, i) => {
     const where = `rules[${i}]`;

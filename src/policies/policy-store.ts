@@ -1,38 +1,13 @@
-import { constraintViolation } from '../storage/db-errors.js';
-import { StoreConflictError, StoreNotFoundError, type Store } from '../storage/store.js';
 import type { Effect, PolicyMode, PolicyRule } from './document.js';
 import type { AttachmentKind } from './evaluator.js';
 
-/** The policies feature's own tables (migration 0004_policies). */
-type PolicyRow = {
-  id: string;
-  name: string;
-  description: string;
-  mode: PolicyMode;
-  attach_kind: AttachmentKind | null;
-  attach_id: string | null;
-  /** The rules as a JSON array. */
-  rules: string;
-  created_at: number;
-  updated_at: number;
-};
-
-type GroupDefaultRow = {
-  group_id: string;
-  effect: Effect;
-  updated_at: number;
-};
-
-type PolicyTables = {
-  policies: PolicyRow;
-  policy_group_defaults: GroupDefaultRow;
-};
-
+/** A policy as stored: its document, and where it applies (by internal id). */
 export interface StoredPolicy {
   id: string;
   name: string;
   description: string;
   mode: PolicyMode;
+  /** Both set, or both absent (attached to nothing: it applies nowhere). */
   attachKind?: AttachmentKind;
   attachId?: string;
   rules: PolicyRule[];
@@ -40,83 +15,27 @@ export interface StoredPolicy {
   updatedAt: number;
 }
 
-const toRow = (p: StoredPolicy): PolicyRow => ({
-  id: p.id,
-  name: p.name,
-  description: p.description,
-  mode: p.mode,
-  attach_kind: p.attachKind ?? null,
-  attach_id: p.attachId ?? null,
-  rules: JSON.stringify(p.rules),
-  created_at: p.createdAt,
-  updated_at: p.updatedAt,
-});
-
-const fromRow = (r: PolicyRow): StoredPolicy => ({
-  id: r.id,
-  name: r.name,
-  description: r.description,
-  mode: r.mode,
-  ...(r.attach_kind && r.attach_id ? { attachKind: r.attach_kind, attachId: r.attach_id } : {}),
-  rules: JSON.parse(r.rules) as PolicyRule[],
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
-
-/** Data access for policies and group defaults. Every method is one statement or one transaction. */
-export function createPolicyStore(store: Store) {
-  const db = store.db.withTables<PolicyTables>();
-
-  return {
-    async create(policy: StoredPolicy): Promise<void> {
-      try {
-        await db.insertInto('policies').values(toRow(policy)).execute();
-      } catch (error) {
-        if (constraintViolation(error)?.kind === 'unique') throw new StoreConflictError(`policy "${policy.name}" already exists`);
-        throw error;
-      }
-    },
-
-    /** Replaces a policy's document and attachment (by id). */
-    async update(policy: StoredPolicy): Promise<void> {
-      const { id: _id, created_at: _created, ...changes } = toRow(policy);
-      const result = await db.updateTable('policies').set(changes).where('id', '=', policy.id).executeTakeFirst();
-      if (result.numUpdatedRows === 0n) throw new StoreNotFoundError(`policy "${policy.name}" does not exist`);
-    },
-
-    async remove(id: string): Promise<void> {
-      const result = await db.deleteFrom('policies').where('id', '=', id).executeTakeFirst();
-      if (result.numDeletedRows === 0n) throw new StoreNotFoundError(`policy "${id}" does not exist`);
-    },
-
-    async getByName(name: string): Promise<StoredPolicy | undefined> {
-      const row = await db.selectFrom('policies').selectAll().where('name', '=', name).executeTakeFirst();
-      return row && fromRow(row);
-    },
-
-    async list(): Promise<StoredPolicy[]> {
-      return (await db.selectFrom('policies').selectAll().orderBy('name').execute()).map(fromRow);
-    },
-
-    /** Sets a group's default effect (insert or replace). */
-    async setGroupDefault(groupId: string, effect: Effect, updatedAt: number): Promise<void> {
-      try {
-        await db
-          .insertInto('policy_group_defaults')
-          .values({ group_id: groupId, effect, updated_at: updatedAt })
-          .onConflict((c) => c.column('group_id').doUpdateSet({ effect, updated_at: updatedAt }))
-          .execute();
-      } catch (error) {
-        if (constraintViolation(error)?.kind === 'foreignKey') throw new StoreNotFoundError(`group "${groupId}" does not exist`);
-        throw error;
-      }
-    },
-
-    async listGroupDefaults(): Promise<{ groupId: string; effect: Effect; updatedAt: number }[]> {
-      const rows = await db.selectFrom('policy_group_defaults').selectAll().orderBy('group_id').execute();
-      return rows.map((r) => ({ groupId: r.group_id, effect: r.effect, updatedAt: Number(r.updated_at) }));
-    },
-  };
+/** What a group decides when no rule matches. */
+export interface GroupDefault {
+  groupId: string;
+  effect: Effect;
+  updatedAt: number;
 }
 
-export type PolicyStore = ReturnType<typeof createPolicyStore>;
+/**
+ * Policies and group defaults in the node's database (SQLite or PostgreSQL); one implementation,
+ * sql-policy-store.ts. Every method is one statement. A duplicate name throws StoreConflictError; a
+ * missing policy or group StoreNotFoundError.
+ */
+export interface PolicyStore {
+  create(policy: StoredPolicy): Promise<void>;
+  /** Replaces a policy's document and attachment (by id). */
+  update(policy: StoredPolicy): Promise<void>;
+  remove(id: string): Promise<void>;
+  getByName(name: string): Promise<StoredPolicy | undefined>;
+  /** Every policy, by name. */
+  list(): Promise<StoredPolicy[]>;
+  /** Sets a group's default effect (insert or replace). */
+  setGroupDefault(groupId: string, effect: Effect, updatedAt: number): Promise<void>;
+  listGroupDefaults(): Promise<GroupDefault[]>;
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generateAdminToken, hashToken } from '../admin/token.js';
+import { generateApiToken } from '../access/tokens.js';
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid } from '../core/errors.js';
 import { createMasterKeyFile } from '../roots/master-key-file.js';
@@ -78,16 +78,11 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     writePrivate(paths.tlsCert, pem.certPem);
     writePrivate(paths.tlsKey, pem.keyPem);
     writePrivate(paths.nodeId, `${randomUUID()}\n`);
-    const adminToken = generateAdminToken();
+    const adminToken = generateApiToken();
     writePrivate(paths.adminToken, `${adminToken}\n`);
 
     services = await openServices({ paths, databaseUrl: options.databaseUrl, clock: options.clock, root });
-    await services.store.createAdminToken({
-      id: randomUUID(),
-      name: 'bootstrap',
-      tokenHash: hashToken(adminToken),
-      createdAt: options.clock.now(),
-    });
+    await services.access.addBootstrapToken(adminToken);
     await services.keys.ensureCanary();
 
     const result: InitResult = { paths, adminToken };

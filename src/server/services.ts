@@ -1,14 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { createAccessService, type AccessService } from '../access/service.js';
+import { createAccessService } from '../access/create-service.js';
+import type { AccessService } from '../access/service.js';
+import { createAccessStore } from '../access/sql-access-store.js';
 import { createDeferredAdminEventSink } from '../audit/admin-events.js';
-import { createApprovalGate, type ApprovalGate } from '../approvals/gate.js';
+import { createApprovalGate } from '../approvals/create-gate.js';
+import type { ApprovalGate } from '../approvals/gate.js';
+import { createApprovalStore } from '../approvals/sql-approval-store.js';
 import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
-import { createKillSwitch, type KillSwitch } from '../kill-switch/kill-switch.js';
+import { createKillSwitch } from '../kill-switch/create-kill-switch.js';
+import type { KillSwitch } from '../kill-switch/kill-switch.js';
+import { createKillSwitchStore } from '../kill-switch/settings-store.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
 import { PolicyRegistry } from '../policies/authorizer.js';
-import { createPolicyService, type PolicyService } from '../policies/service.js';
+import { createPolicyService } from '../policies/create-service.js';
+import type { PolicyService } from '../policies/service.js';
+import { createPolicyStore } from '../policies/sql-policy-store.js';
 import { LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
 import { readRootConfig } from '../roots/root-config.js';
@@ -62,9 +70,31 @@ export async function openServices(options: {
   const policyRegistry = new PolicyRegistry();
   const keystores = createKeystoreService({ ...deps, secretSealer });
   const keys = createKeyService(deps);
-  const access = createAccessService({ ...deps, events: adminEvents });
-  const approvals = createApprovalGate({ ...deps, userRoles: access.rolesOf, userExists: access.userExists, events: adminEvents });
-  const policies = createPolicyService({ ...deps, registry: policyRegistry, events: adminEvents });
+  const { connection } = store;
+  const access = createAccessService({
+    store: createAccessStore(connection),
+    clock: options.clock,
+    newId: randomUUID,
+    events: adminEvents,
+  });
+  const approvals = createApprovalGate({
+    store: createApprovalStore(connection),
+    groups: store,
+    clock: options.clock,
+    newId: randomUUID,
+    userRoles: access.rolesOf,
+    userExists: access.userExists,
+    events: adminEvents,
+  });
+  const policies = createPolicyService({
+    store: createPolicyStore(connection),
+    directory: store,
+    live,
+    registry: policyRegistry,
+    clock: options.clock,
+    newId: randomUUID,
+    events: adminEvents,
+  });
   defineApprovalExecutors(approvals, { keys, keystores, access, policies });
   return {
     store,
@@ -76,7 +106,7 @@ export async function openServices(options: {
     approvals,
     policyRegistry,
     policies,
-    killSwitch: createKillSwitch({ store, clock: options.clock }),
+    killSwitch: createKillSwitch({ store: createKillSwitchStore(connection), clock: options.clock }),
     adminEvents,
     async close() {
       await store.close();

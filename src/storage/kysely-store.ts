@@ -3,7 +3,6 @@ import type { DatabaseConnection } from './connection.js';
 import { StoreConflictError, StoreNotFoundError, type KeyChanges, type Store } from './store.js';
 import { constraintViolation, type ConstraintViolation } from './db-errors.js';
 import {
-  adminTokenRow,
   credentialRow,
   groupRow,
   joinUsage,
@@ -11,7 +10,6 @@ import {
   keystoreRow,
   keyVersionRow,
   nodeRow,
-  toAdminToken,
   toCredential,
   toGroup,
   toKey,
@@ -390,28 +388,6 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
         .orderBy('id')
         .execute();
       return rows.map(toKey);
-    },
-
-    // admin tokens
-
-    async createAdminToken(token) {
-      await guarded(
-        () => db.insertInto('admin_tokens').values(adminTokenRow(token)).execute(),
-        (v) => {
-          switch (uniqueKey(v)) {
-            case 'admin_tokens(id)':
-              return `admin token id "${token.id}" already exists`;
-            case 'admin_tokens(token_hash)':
-              return `an admin token with the same hash already exists`;
-          }
-          return undefined;
-        },
-      );
-    },
-
-    async listAdminTokens() {
-      const rows = await db.selectFrom('admin_tokens').selectAll().orderBy('created_at').orderBy('id').execute();
-      return rows.map(toAdminToken);
     },
 
     // fleet

@@ -3,7 +3,6 @@
  * and back. Column names are snake_case; timestamps are epoch milliseconds.
  */
 import type {
-  AdminToken,
   Group,
   KeyRecord,
   Keystore,
@@ -79,13 +78,6 @@ export interface KeyVersionRow {
   destroyed_at: number | null;
 }
 
-export interface AdminTokenRow {
-  id: string;
-  name: string;
-  token_hash: Buffer;
-  created_at: number;
-}
-
 export interface NodeRow {
   id: string;
   hostname: string;
@@ -99,7 +91,6 @@ export interface Database {
   credentials: CredentialRow;
   keys: KeyRow;
   key_versions: KeyVersionRow;
-  admin_tokens: AdminTokenRow;
   nodes: NodeRow;
 }
 
@@ -202,19 +193,6 @@ export const toKeyVersion = (r: KeyVersionRow): StoredKeyVersion => ({
   createdAt: r.created_at,
   ...(r.revoked_at === null ? {} : { revokedAt: Number(r.revoked_at) }),
   ...(r.destroyed_at === null ? {} : { destroyedAt: Number(r.destroyed_at) }),
-});
-
-export const adminTokenRow = (t: AdminToken): AdminTokenRow => ({
-  id: t.id,
-  name: t.name,
-  token_hash: t.tokenHash,
-  created_at: t.createdAt,
-});
-export const toAdminToken = (r: AdminTokenRow): AdminToken => ({
-  id: r.id,
-  name: r.name,
-  tokenHash: r.token_hash,
-  createdAt: r.created_at,
 });
 
 export const nodeRow = (n: NodeRecord): NodeRow => ({

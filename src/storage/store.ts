@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { DatabaseConnection } from './connection.js';
 import type { Database } from './rows.js';
 import type {
-  AdminToken,
   Group,
   KeyRecord,
   Keystore,
@@ -84,10 +83,6 @@ export interface Store {
    * deletion date, and DESTROYED keys with a version not yet erased (a destruction that was interrupted).
    */
   listKeysDue(now: number): Promise<KeyRecord[]>;
-
-  // admin tokens
-  createAdminToken(token: AdminToken): Promise<void>;
-  listAdminTokens(): Promise<AdminToken[]>;
 
   // fleet
   heartbeat(node: NodeRecord): Promise<void>;

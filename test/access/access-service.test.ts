@@ -1,21 +1,21 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { BOOTSTRAP_ACTOR } from '../../src/access/actor.js';
+import { createAccessService } from '../../src/access/create-service.js';
 import { AccessDenied } from '../../src/access/errors.js';
-import { BOOTSTRAP_ACTOR, createAccessService, type AccessService } from '../../src/access/service.js';
-import { generateAdminToken, hashToken } from '../../src/admin/token.js';
+import type { AccessService } from '../../src/access/service.js';
+import { createAccessStore } from '../../src/access/sql-access-store.js';
+import { generateApiToken, hashToken } from '../../src/access/tokens.js';
 import type { AdminEvent } from '../../src/audit/admin-events.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { ManagementError } from '../../src/core/errors.js';
-import type { Store } from '../../src/storage/store.js';
+import { StoreConflictError, type Store } from '../../src/storage/store.js';
 import { dialectTargets } from '../helpers/dialects.js';
+import { recordingEvents, refusedWith as rejectsWith } from '../helpers/recorded.js';
 
 const FAST = { N: 2 ** 10, r: 8, p: 1 };
 const HOUR = 3_600_000;
 const PW = 'a long enough password';
-
-const rejectsWith = (kind: ManagementError['kind'], pattern: RegExp) => (error: unknown) =>
-  error instanceof ManagementError && error.kind === kind && pattern.test(error.message);
 
 for (const target of dialectTargets()) {
   describe(`access service on ${target.name}`, () => {
@@ -29,27 +29,40 @@ for (const target of dialectTargets()) {
       await target.setUp();
       store = await target.open();
       clock = new ManualClock(Date.UTC(2026, 10, 28));
-      events = [];
+      const recorder = recordingEvents();
+      events = recorder.events;
       access = createAccessService({
-        store,
+        store: createAccessStore(store.connection),
         clock,
         newId: randomUUID,
-        events: { record: async (e) => void events.push(e) },
+        events: recorder,
         scryptParams: FAST,
       });
-      bootstrap = generateAdminToken();
-      await store.createAdminToken({ id: randomUUID(), name: 'bootstrap', tokenHash: hashToken(bootstrap), createdAt: clock.now() });
+      bootstrap = generateApiToken();
+      await access.addBootstrapToken(bootstrap);
     });
     after(async () => {
-      await store?.close();
+      await store.close();
       await target.tearDown();
     });
 
     it('the bootstrap token from init is an administrator until retired', async () => {
       const actor = await access.authenticate(bootstrap);
       assert.equal(actor?.id, 'bootstrap');
-      assert.ok(actor?.permissions.has('users:manage') && actor.permissions.has('keys:destroy'));
-      assert.equal(await access.authenticate(generateAdminToken()), undefined);
+      assert.ok(actor.permissions.has('users:manage') && actor.permissions.has('keys:destroy'));
+      assert.equal(await access.authenticate(generateApiToken()), undefined);
+    });
+
+    it('the bootstrap tokens are their own table: listed oldest first, a second with the same hash refused', async () => {
+      const accessStore = createAccessStore(store.connection);
+      const [first, ...others] = await accessStore.listBootstrapTokens();
+      assert.deepEqual(others, []);
+      assert.deepEqual({ name: first?.name, hash: first?.tokenHash }, { name: 'bootstrap', hash: hashToken(bootstrap) });
+      await assert.rejects(
+        accessStore.createBootstrapToken({ id: randomUUID(), name: 'again', tokenHash: hashToken(bootstrap), createdAt: clock.now() }),
+        StoreConflictError,
+      );
+      assert.equal((await accessStore.listBootstrapTokens()).length, 1);
     });
 
     it("a user token acts with the user's current roles; a service token with its role", async () => {
@@ -60,11 +73,11 @@ for (const target of dialectTargets()) {
       assert.equal(view.user, 'olga');
       const actor = await access.authenticate(token);
       assert.equal(actor?.kind, 'user');
-      assert.equal(actor?.name, 'olga');
+      assert.equal(actor.name, 'olga');
       assert.ok(actor.permissions.has('keys:manage') && !actor.permissions.has('audit:read'));
       await access.setRoles('olga', ['auditor', 'approver'], BOOTSTRAP_ACTOR);
       const after = await access.authenticate(token);
-      assert.deepEqual([...after!.permissions].sort(), ['approvals:decide', 'approvals:read', 'audit:read', 'metrics:read']);
+      assert.deepEqual([...(after?.permissions ?? [])].sort(), ['approvals:decide', 'approvals:read', 'audit:read', 'metrics:read']);
 
       const service = await access.createToken({ name: 'siem', role: 'auditor' }, BOOTSTRAP_ACTOR);
       const serviceActor = await access.authenticate(service.token);
@@ -74,13 +87,13 @@ for (const target of dialectTargets()) {
 
     it('tokens are stored as SHA-256 only, never in the clear', async () => {
       const { token, view } = await access.createToken({ name: 'stored', role: 'auditor' }, BOOTSTRAP_ACTOR);
-      const rows = await store.db
-        .withTables<{ api_tokens: { id: string; token_hash: Buffer } }>()
+      const rows = await store.connection
+        .tables<{ api_tokens: { id: string; token_hash: Buffer } }>()
         .selectFrom('api_tokens')
         .selectAll()
         .execute();
-      const row = rows.find((r) => r.id === view.id)!;
-      assert.deepEqual(Buffer.from(row.token_hash), hashToken(token));
+      const row = rows.find((r) => r.id === view.id);
+      assert.deepEqual(row && Buffer.from(row.token_hash), hashToken(token));
       assert.ok(!JSON.stringify(rows).includes(token));
     });
 
@@ -126,7 +139,7 @@ for (const target of dialectTargets()) {
       await access.createUser({ name: 'lena', password: PW }, BOOTSTRAP_ACTOR);
       const { token, view } = await access.login('lena', PW);
       assert.equal(view.user, 'lena');
-      assert.equal(Date.parse(view.expiresAt!) - clock.now(), 12 * HOUR);
+      assert.equal(Date.parse(view.expiresAt ?? '') - clock.now(), 12 * HOUR);
       assert.equal((await access.authenticate(token))?.name, 'lena');
       for (let i = 0; i < 5; i++) {
         await assert.rejects(access.login('lena', 'wrong password!!'), (e: unknown) => e instanceof AccessDenied && e.status === 401);

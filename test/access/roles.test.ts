@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { permissionsOf, ROLES, ROLE_NAMES } from '../../src/access/roles.js';
-import { PERMISSIONS } from '../../src/admin/permissions.js';
+import { permissionsOf, permissionsOfRole, ROLE_NAMES } from '../../src/access/roles.js';
+import { PERMISSIONS } from '../../src/access/permissions.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -12,9 +12,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 function rolesTable(): string {
   const header = `| permission | ${ROLE_NAMES.join(' | ')} |`;
   const rule = `|---|${ROLE_NAMES.map(() => ':-:').join('|')}|`;
-  const rows = PERMISSIONS.map(
-    (p) => `| \`${p}\` | ${ROLE_NAMES.map((r) => ((ROLES[r].permissions as readonly string[]).includes(p) ? '✓' : '')).join(' | ')} |`,
-  );
+  const rows = PERMISSIONS.map((p) => `| \`${p}\` | ${ROLE_NAMES.map((r) => (permissionsOfRole(r).includes(p) ? '✓' : '')).join(' | ')} |`);
   return [header, rule, ...rows].join('\n');
 }
 

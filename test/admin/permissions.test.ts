@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ROLE_NAMES, ROLES } from '../../src/access/roles.js';
-import { PERMISSIONS, type Permission } from '../../src/admin/permissions.js';
+import { isPermission } from '../../src/access/permissions.js';
+import { isRoleName, permissionsOfRole, ROLE_NAMES } from '../../src/access/roles.js';
+import { bodyOf, errorOf, type CreatedToken } from '../helpers/admin-json.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { admin, adminAs } from '../helpers/xks-client.js';
 
@@ -17,24 +18,21 @@ describe('every admin route requires its permission', () => {
   before(async () => {
     node = await startTestNode();
     for (const role of ROLE_NAMES) {
-      const created = await admin(node, 'POST', '/tokens', { name: `walk ${role}`, role });
-      assert.equal(created.status, 201, created.text);
-      tokens.set(role, created.json.token);
+      tokens.set(role, bodyOf<CreatedToken>(await admin(node, 'POST', '/tokens', { name: `walk ${role}`, role }), 201).token);
     }
     // A user with no roles at all holds no permission.
     assert.equal((await admin(node, 'POST', '/users', { name: 'nobody', password: 'nobody has any roles' })).status, 201);
     const login = await adminAs(node, undefined, 'POST', '/auth/login', { user: 'nobody', password: 'nobody has any roles' });
-    assert.equal(login.status, 201, login.text);
-    tokens.set('(no role)', login.json.token);
+    tokens.set('(no role)', bodyOf<CreatedToken>(login, 201).token);
   });
-  after(() => node?.close());
+  after(() => node.close());
 
   it('every route declares a known permission, or is explicitly public', () => {
     const routes = walkable(node);
     assert.ok(routes.length >= 30, `only ${routes.length} routes`);
     for (const route of routes) {
       if (route.public) continue;
-      assert.ok(PERMISSIONS.includes(route.permission as Permission), `${route.method} ${route.url}: ${route.permission}`);
+      assert.ok(route.permission !== undefined && isPermission(route.permission), `${route.method} ${route.url}: ${route.permission}`);
     }
     assert.deepEqual(
       routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`),
@@ -52,7 +50,7 @@ describe('every admin route requires its permission', () => {
         route.method === 'GET' || route.method === 'DELETE' ? undefined : {},
       );
       assert.equal(anonymous.status, 401, `${route.method} ${route.url}: ${anonymous.text}`);
-      assert.match(anonymous.json.error, /missing or invalid admin token/);
+      assert.match(errorOf(anonymous), /missing or invalid admin token/);
       const forged = await adminAs(node, 'kh_forged', route.method, fill(route.url));
       assert.equal(forged.status, 401, `${route.method} ${route.url}`);
     }
@@ -64,7 +62,10 @@ describe('every admin route requires its permission', () => {
     for (const route of walkable(node).filter((r) => !r.public)) {
       for (const [holder, token] of tokens) {
         const has =
-          holder !== '(no role)' && (ROLES[holder as keyof typeof ROLES].permissions as readonly string[]).includes(route.permission!);
+          isRoleName(holder) &&
+          route.permission !== undefined &&
+          isPermission(route.permission) &&
+          permissionsOfRole(holder).includes(route.permission);
         const response = await adminAs(
           node,
           token,
@@ -80,7 +81,7 @@ describe('every admin route requires its permission', () => {
         } else {
           forbidden++;
           assert.equal(response.status, 403, where);
-          assert.equal(response.json.error, `this needs the ${route.permission} permission`);
+          assert.equal(errorOf(response), `this needs the ${route.permission} permission`);
         }
       }
     }

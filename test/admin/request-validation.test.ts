@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { errorOf } from '../helpers/admin-json.js';
 import { admin } from '../helpers/xks-client.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 
@@ -14,7 +15,7 @@ describe('admin API request validation', () => {
     const before = await admin(node, 'GET', '/keys');
     const response = await admin(node, 'POST', '/keys', { id: 'typo-key', keystore: 'demo', usgae: ['ENCRYPT'] });
     assert.equal(response.status, 400);
-    assert.match(String(response.json.error), /additional properties/i);
+    assert.match(errorOf(response), /additional properties/i);
     assert.deepEqual((await admin(node, 'GET', '/keys')).json, before.json);
   });
 });

@@ -17,7 +17,8 @@ import { ManagementError } from '../../src/core/errors.js';
 import { startRotationScheduler } from '../../src/keys/rotation-scheduler.js';
 import { createKeyService, type KeyService } from '../../src/keys/service.js';
 import { createKeystoreService } from '../../src/keystores/service.js';
-import { createKillSwitch } from '../../src/kill-switch/kill-switch.js';
+import { createKillSwitch } from '../../src/kill-switch/create-kill-switch.js';
+import { createKillSwitchStore } from '../../src/kill-switch/settings-store.js';
 import { LiveState } from '../../src/registry/live-state.js';
 import type { RootOfTrust } from '../../src/roots/root-of-trust.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
@@ -45,7 +46,7 @@ function nodeOn(store: Store, clock: ManualClock) {
     live,
     keys: createKeyService(deps),
     keystores: createKeystoreService(deps),
-    killSwitch: createKillSwitch({ store, clock }),
+    killSwitch: createKillSwitch({ store: createKillSwitchStore(store.connection), clock }),
   };
 }
 

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { PolicyView, SimulationResult } from '../../src/policies/service.js';
+import { answerAs, bodyOf, errorOf } from '../helpers/admin-json.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { admin, encryptBody, healthBody, metadata, xks, type XksResponse } from '../helpers/xks-client.js';
 
@@ -27,13 +29,18 @@ function expectOk(response: XksResponse, status = 200): XksResponse {
 
 /** No policies, group default allow: the state every test starts from. */
 async function reset(): Promise<void> {
-  const list = expectOk(await admin(node, 'GET', '/policies')).json as { name: string }[];
+  const list = bodyOf<PolicyView[]>(await admin(node, 'GET', '/policies'));
   for (const policy of list) expectOk(await admin(node, 'DELETE', `/policies/${policy.name}`), 204);
   expectOk(await admin(node, 'PUT', '/policy-defaults/demo', { default: 'allow' }));
 }
 beforeEach(reset);
 
-const createPolicy = async (document: unknown) => expectOk(await admin(node, 'POST', '/policies', document), 201).json;
+const createPolicy = async (document: unknown) => bodyOf<PolicyView>(await admin(node, 'POST', '/policies', document), 201);
+/** What the simulate route answers. */
+const simulate = async (input: Record<string, unknown>) => bodyOf<SimulationResult>(await admin(node, 'POST', '/policies/simulate', input));
+
+/** An XKS error answer (the fields these tests read). */
+type XksErrorBody = { errorName: string; errorMessage: string };
 
 /** An Encrypt (or GetKeyMetadata) with the given metadata; returns the response and the node's log line for it. */
 async function call(extra: Record<string, unknown>, options: { operation?: 'encrypt' | 'metadata'; keyId?: string } = {}) {
@@ -47,7 +54,7 @@ async function call(extra: Record<string, unknown>, options: { operation?: 'encr
 
 function expectDenied(response: XksResponse): void {
   assert.equal(response.status, 403, response.text);
-  assert.equal(response.json.errorName, 'AccessDeniedException');
+  assert.equal(answerAs<XksErrorBody>(response).json.errorName, 'AccessDeniedException');
 }
 
 describe('policies on the XKS data plane', () => {
@@ -58,7 +65,7 @@ describe('policies on the XKS data plane', () => {
     expectOk(await admin(node, 'PUT', '/policy-defaults/demo', { default: 'deny' }));
     const health = await xks(node, { operation: 'health', body: healthBody() });
     assert.equal(health.status, 200, health.text);
-    assert.equal(health.json.ekmFleetDetails[0].healthStatus, 'ACTIVE');
+    assert.equal(answerAs<{ ekmFleetDetails: { healthStatus: string }[] }>(health).json.ekmFleetDetails[0]?.healthStatus, 'ACTIVE');
     expectDenied((await call({}, { operation: 'metadata' })).response);
   });
 
@@ -93,7 +100,11 @@ describe('policies on the XKS data plane', () => {
     });
     const { response, log } = await call({ awsPrincipalArn: OTHER, kmsViaService: 's3.us-east-1.amazonaws.com' });
     expectDenied(response);
-    assert.equal(response.json.errorMessage.includes('deny-s3-via'), false, 'the rule is for the log, not for the caller');
+    assert.equal(
+      answerAs<XksErrorBody>(response).json.errorMessage.includes('deny-s3-via'),
+      false,
+      'the rule is for the log, not for the caller',
+    );
     assert.equal(log.policyRuleId, 'no-s3/deny-s3-via');
     assert.equal(log.status, 403);
     assert.equal(log.errorName, 'AccessDeniedException');
@@ -219,8 +230,8 @@ describe('policies admin API', () => {
     for (const [method, path, body, status, message] of cases) {
       const response = await admin(node, method, path, body);
       assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
-      assert.match(response.json.error, message);
-      assert.equal(response.json.error.includes('\n'), false);
+      assert.match(errorOf(response), message);
+      assert.equal(errorOf(response).includes('\n'), false);
     }
     assert.equal((await admin(node, 'GET', '/policies')).text, before);
     assert.deepEqual((await admin(node, 'GET', '/policy-defaults')).json, [{ group: 'demo', default: 'allow' }]);
@@ -233,28 +244,24 @@ describe('policies admin API', () => {
       rules: [{ id: 'only-app', effect: 'deny', unless: { principal: [APP] } }],
     });
     const xksLines = node.logs.filter((l) => l.event === 'xks.request').length;
-    const denied = expectOk(
-      await admin(node, 'POST', '/policies/simulate', {
-        keystore: 'demo',
-        keyId: 'demo-key',
-        operation: 'Encrypt',
-        requestMetadata: { awsPrincipalArn: OTHER },
-      }),
-    ).json;
+    const denied = await simulate({
+      keystore: 'demo',
+      keyId: 'demo-key',
+      operation: 'Encrypt',
+      requestMetadata: { awsPrincipalArn: OTHER },
+    });
     assert.deepEqual(denied, {
       allowed: false,
       decidedBy: 'lock/only-app',
       policy: 'lock',
       trace: [{ policy: 'lock', mode: 'enforce', attachedTo: 'key', rule: 'lock/only-app', effect: 'deny', matched: true }],
     });
-    const allowed = expectOk(
-      await admin(node, 'POST', '/policies/simulate', {
-        keystore: 'demo',
-        keyId: 'demo-key',
-        operation: 'GetKeyMetadata',
-        requestMetadata: { awsPrincipalArn: APP },
-      }),
-    ).json;
+    const allowed = await simulate({
+      keystore: 'demo',
+      keyId: 'demo-key',
+      operation: 'GetKeyMetadata',
+      requestMetadata: { awsPrincipalArn: APP },
+    });
     assert.equal(allowed.allowed, true);
     assert.equal(allowed.decidedBy, 'default:allow');
     assert.equal(node.logs.filter((l) => l.event === 'xks.request').length, xksLines);
@@ -316,14 +323,12 @@ describe('simulate agrees with the data plane', () => {
           }
           for (const r of requests) {
             const requestMetadata = clean({ ...r, kmsRequestId: randomUUID() });
-            const simulated = expectOk(
-              await admin(node, 'POST', '/policies/simulate', {
-                keystore: 'demo',
-                keyId: 'demo-key',
-                operation: operation === 'encrypt' ? 'Encrypt' : 'GetKeyMetadata',
-                requestMetadata,
-              }),
-            ).json;
+            const simulated = await simulate({
+              keystore: 'demo',
+              keyId: 'demo-key',
+              operation: operation === 'encrypt' ? 'Encrypt' : 'GetKeyMetadata',
+              requestMetadata,
+            });
             const { response, log } = await call(requestMetadata, { operation: operation });
             assert.equal(response.status, simulated.allowed ? 200 : 403, `${JSON.stringify(simulated)} vs ${response.text}`);
             assert.equal(log.policyRuleId, simulated.wouldDeny ? simulated.wouldDenyBy : simulated.decidedBy);

@@ -11,7 +11,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { openStore } from '../../src/storage/open-store.js';
 import { StoreConflictError, StoreNotFoundError, type Store } from '../../src/storage/store.js';
 import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
-import type { AdminToken, Group, KeyRecord, Keystore, NodeRecord, StoredCredential, StoredKeyVersion } from '../../src/domain/types.js';
+import type { Group, KeyRecord, Keystore, NodeRecord, StoredCredential, StoredKeyVersion } from '../../src/domain/types.js';
 
 // Fixtures. Timestamps are above 2^32 so an unparsed PostgreSQL int8 (a string) would show.
 const T0 = 1_700_000_000_000;
@@ -535,18 +535,6 @@ function storeSuite(name: string, target: DialectTarget) {
         assert.deepEqual(await store.getKeystoreByName(keystore.name), { ...keystore, status: 'BLOCKED', blockReason: 'leak' });
         await store.setKeystoreStatus(keystore.id, 'ENABLED', 'ignored');
         assert.deepEqual(await store.getKeystoreByName(keystore.name), keystore);
-      });
-    });
-
-    describe('admin tokens', () => {
-      it('creates and lists, refusing a duplicate id', async () => {
-        const token: AdminToken = { id: `t-${unique()}`, name: 'ci', tokenHash: bytes(32), createdAt: T0 };
-        await store.createAdminToken(token);
-        assert.deepEqual(
-          (await store.listAdminTokens()).filter((t) => t.id === token.id),
-          [token],
-        );
-        await assert.rejects(store.createAdminToken({ ...token, tokenHash: bytes(32) }), StoreConflictError);
       });
     });
 

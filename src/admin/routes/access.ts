@@ -1,64 +1,77 @@
-import type { FastifyInstance } from 'fastify';
-import { parseRoles, type AccessService } from '../../access/service.js';
-import { ROLES } from '../../access/roles.js';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AccessService, IssuedToken } from '../../access/service.js';
+import { parseRoles, ROLES } from '../../access/roles.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { NODE_WIDE } from '../../approvals/operations.js';
 import { approvalHeader, gated } from '../gated.js';
-import { publicRoute, routePermission } from '../permissions.js';
+import { publicRoute, requestActor, routePermission } from '../permissions.js';
 
-const userParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
-const tokenParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
-const roleList = { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 64 } } as const;
-const password = { type: 'string', maxLength: 1024 } as const;
+/** What the access routes are built with. */
+export interface AccessRouteOptions {
+  access: AccessService;
+  /** Role changes, token creation and password changes go through the node-wide approval policy. */
+  gate: ApprovalGate;
+}
+
+const UserParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
+const TokenParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const RoleList = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 });
+const Password = Type.String({ maxLength: 1024 });
+
+const LoginBody = Type.Object({ user: Type.String({ maxLength: 64 }), password: Password }, { additionalProperties: false });
+const NewUserBody = Type.Object(
+  { name: Type.String({ maxLength: 64 }), password: Password, roles: Type.Optional(RoleList) },
+  { additionalProperties: false },
+);
+const RolesBody = Type.Object({ roles: RoleList }, { additionalProperties: false });
+const PasswordBody = Type.Object({ password: Password }, { additionalProperties: false });
+const TokensQuery = Type.Object({ user: Type.Optional(Type.String()) });
+const NewTokenBody = Type.Object(
+  {
+    name: Type.String({ maxLength: 64 }),
+    user: Type.Optional(Type.String({ maxLength: 64 })),
+    role: Type.Optional(Type.String({ maxLength: 64 })),
+    ttlHours: Type.Optional(Type.Number()),
+  },
+  { additionalProperties: false },
+);
+
+/** A token.create result (the access service's IssuedToken), checked before its fields are sent. */
+const isIssuedToken = (result: unknown): result is IssuedToken =>
+  typeof result === 'object' && result !== null && 'token' in result && typeof result.token === 'string' && 'view' in result;
 
 /** Login, users, roles and API tokens (docs/access.md). */
-export async function accessRoutes(app: FastifyInstance, { access, gate }: { access: AccessService; gate: ApprovalGate }): Promise<void> {
-  app.post<{ Body: { user: string; password: string } }>(
+export const accessRoutes: FastifyPluginCallback<AccessRouteOptions> = (instance: FastifyInstance, { access, gate }, done) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post(
     '/auth/login',
-    {
-      config: publicRoute(),
-      schema: {
-        summary: 'Exchange a user name and password for an API token (12 hours)',
-        body: {
-          type: 'object',
-          required: ['user', 'password'],
-          additionalProperties: false,
-          properties: { user: { type: 'string', maxLength: 64 }, password },
-        },
-      },
-    },
+    { config: publicRoute(), schema: { summary: 'Exchange a user name and password for an API token (12 hours)', body: LoginBody } },
     async (request, reply) => {
       const { token, view } = await access.login(request.body.user, request.body.password);
       return reply.code(201).send({ token, id: view.id, user: view.user, expiresAt: view.expiresAt });
     },
   );
 
-  app.get(
-    '/roles',
-    { config: routePermission('users:read'), schema: { summary: 'List the built-in roles and their permissions' } },
-    async () => Object.entries(ROLES).map(([name, role]) => ({ name, description: role.description, permissions: role.permissions })),
+  app.get('/roles', { config: routePermission('users:read'), schema: { summary: 'List the built-in roles and their permissions' } }, () =>
+    Object.entries(ROLES).map(([name, role]) => ({ name, description: role.description, permissions: role.permissions })),
   );
 
-  app.get('/users', { config: routePermission('users:read'), schema: { summary: 'List users' } }, async () => access.listUsers());
+  app.get('/users', { config: routePermission('users:read'), schema: { summary: 'List users' } }, () => access.listUsers());
 
-  app.post<{ Body: { name: string; password: string; roles?: string[] } }>(
+  app.post(
     '/users',
     {
       config: routePermission('users:manage'),
-      schema: {
-        summary: 'Create a user; roles given here go through the role.change approval policy',
-        body: {
-          type: 'object',
-          required: ['name', 'password'],
-          additionalProperties: false,
-          properties: { name: { type: 'string', maxLength: 64 }, password, roles: roleList },
-        },
-      },
+      schema: { summary: 'Create a user; roles given here go through the role.change approval policy', body: NewUserBody },
     },
     async (request, reply) => {
-      const { name, roles = [] } = request.body;
+      const { name, password, roles = [] } = request.body;
       parseRoles(roles);
-      const user = await access.createUser(request.body, request.actor!);
+      const actor = requestActor(request);
+      const user = await access.createUser({ name, password }, actor);
       if (roles.length === 0) return reply.code(201).send({ user });
       const outcome = await gate.run(
         {
@@ -67,27 +80,21 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
           params: { user: name, roles },
           summary: `give user ${name} the roles ${roles.join(', ')}`,
         },
-        request.actor!,
+        actor,
       );
       return reply.code(201).send(outcome.kind === 'pending' ? { user, approval: outcome.approval } : { user: outcome.result });
     },
   );
 
-  app.get<{ Params: { name: string } }>(
-    '/users/:name',
-    { config: routePermission('users:read'), schema: { summary: 'Show a user', params: userParams } },
-    async (request) => access.showUser(request.params.name),
+  app.get('/users/:name', { config: routePermission('users:read'), schema: { summary: 'Show a user', params: UserParams } }, (request) =>
+    access.showUser(request.params.name),
   );
 
-  app.put<{ Params: { name: string }; Body: { roles: string[] } }>(
+  app.put(
     '/users/:name/roles',
     {
       config: routePermission('users:manage'),
-      schema: {
-        summary: "Replace a user's roles (approval operation role.change, node-wide policy)",
-        params: userParams,
-        body: { type: 'object', required: ['roles'], additionalProperties: false, properties: { roles: roleList } },
-      },
+      schema: { summary: "Replace a user's roles (approval operation role.change, node-wide policy)", params: UserParams, body: RolesBody },
     },
     async (request, reply) => {
       const { name } = request.params;
@@ -102,29 +109,22 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
   );
 
   for (const action of ['disable', 'enable'] as const) {
-    app.post<{ Params: { name: string } }>(
+    app.post(
       `/users/:name/${action}`,
       {
         config: routePermission('users:manage'),
         schema: {
           summary: `${action === 'disable' ? 'Disable' : 'Enable'} a user (their tokens stop or resume working)`,
-          params: userParams,
+          params: UserParams,
         },
       },
-      async (request) => access.setDisabled(request.params.name, action === 'disable', request.actor!),
+      (request) => access.setDisabled(request.params.name, action === 'disable', requestActor(request)),
     );
   }
 
-  app.put<{ Params: { name: string }; Body: { password: string } }>(
+  app.put(
     '/users/:name/password',
-    {
-      config: routePermission('users:manage'),
-      schema: {
-        summary: "Set a user's password",
-        params: userParams,
-        body: { type: 'object', required: ['password'], additionalProperties: false, properties: { password } },
-      },
-    },
+    { config: routePermission('users:manage'), schema: { summary: "Set a user's password", params: UserParams, body: PasswordBody } },
     async (request, reply) => {
       const { name } = request.params;
       await access.checkPassword(name, request.body.password);
@@ -137,36 +137,20 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
     },
   );
 
-  app.get<{ Querystring: { user?: string } }>(
+  app.get(
     '/tokens',
     {
       config: routePermission('users:read'),
-      schema: {
-        summary: 'List API tokens (never the tokens themselves)',
-        querystring: { type: 'object', properties: { user: { type: 'string' } } },
-      },
+      schema: { summary: 'List API tokens (never the tokens themselves)', querystring: TokensQuery },
     },
-    async (request) => access.listTokens(request.query.user),
+    (request) => access.listTokens(request.query.user),
   );
 
-  app.post<{ Body: { name: string; user?: string; role?: string; ttlHours?: number } }>(
+  app.post(
     '/tokens',
     {
       config: routePermission('users:manage'),
-      schema: {
-        summary: 'Create an API token for a user or a role (service token); the token is shown once',
-        body: {
-          type: 'object',
-          required: ['name'],
-          additionalProperties: false,
-          properties: {
-            name: { type: 'string', maxLength: 64 },
-            user: { type: 'string', maxLength: 64 },
-            role: { type: 'string', maxLength: 64 },
-            ttlHours: { type: 'number' },
-          },
-        },
-      },
+      schema: { summary: 'Create an API token for a user or a role (service token); the token is shown once', body: NewTokenBody },
     },
     async (request, reply) => {
       const { name, user, role } = request.body;
@@ -174,19 +158,20 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
       const summary = `create token "${name}" for ${user === undefined ? `role ${role}` : `user ${user}`}`;
       const outcome = await gate.run(
         { operation: 'token.create', group: NODE_WIDE, params: request.body, summary },
-        request.actor!,
+        requestActor(request),
         approvalHeader(request),
       );
       if (outcome.kind === 'pending') return reply.code(202).send({ approval: outcome.approval });
-      const { token, view } = outcome.result as Awaited<ReturnType<AccessService['createToken']>>;
+      if (!isIssuedToken(outcome.result)) throw new Error('token.create returned no token');
+      const { token, view } = outcome.result;
       return reply.code(201).send({ token, ...view });
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/tokens/:id',
-    { config: routePermission('users:manage'), schema: { summary: 'Revoke an API token', params: tokenParams } },
-    async (request) => access.revokeToken(request.params.id, request.actor!),
+    { config: routePermission('users:manage'), schema: { summary: 'Revoke an API token', params: TokenParams } },
+    (request) => access.revokeToken(request.params.id, requestActor(request)),
   );
 
   app.post(
@@ -195,6 +180,8 @@ export async function accessRoutes(app: FastifyInstance, { access, gate }: { acc
       config: routePermission('users:manage'),
       schema: { summary: 'Delete the bootstrap token from init (needs an active administrator user)' },
     },
-    async (request) => access.retireBootstrap(request.actor!),
+    (request) => access.retireBootstrap(requestActor(request)),
   );
-}
+
+  done();
+};

@@ -1,86 +1,82 @@
-import type { FastifyInstance } from 'fastify';
-import type { ApprovalPolicy, ApprovalStatus } from '../../approvals/approval-store.js';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ROLE_NAMES } from '../../access/roles.js';
+import { APPROVAL_STATUSES } from '../../approvals/approval-store.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { APPROVAL_OPERATIONS } from '../../approvals/operations.js';
-import { ROLE_NAMES } from '../../access/roles.js';
 import { gated } from '../gated.js';
-import { routePermission } from '../permissions.js';
+import { requestActor, routePermission } from '../permissions.js';
 
-const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'executing', 'done', 'failed', 'denied', 'expired'];
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+/** What the approval routes are built with. */
+export interface ApprovalRouteOptions {
+  gate: ApprovalGate;
+}
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 // A group name, or `*` for the node-wide policy (role changes).
-const groupParams = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', pattern: '^(\\*|[A-Za-z0-9._-]{1,63})$' } },
-} as const;
-const policyBody = {
-  type: 'object',
-  required: ['operations', 'approvers', 'required', 'expiresAfterHours'],
-  additionalProperties: false,
-  properties: {
-    operations: { type: 'array', minItems: 1, items: { type: 'string', enum: [...APPROVAL_OPERATIONS] } },
-    approvers: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        users: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 } },
-        role: { type: 'string', enum: [...ROLE_NAMES] },
+const GroupParams = Type.Object({ name: Type.String({ pattern: '^(\\*|[A-Za-z0-9._-]{1,63})$' }) });
+const ListQuery = Type.Object({ status: Type.Optional(Type.Enum([...APPROVAL_STATUSES], { type: 'string' })) });
+const PolicyBody = Type.Object(
+  {
+    operations: Type.Array(Type.Enum([...APPROVAL_OPERATIONS], { type: 'string' }), { minItems: 1 }),
+    approvers: Type.Object(
+      {
+        users: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 })),
+        role: Type.Optional(Type.Enum([...ROLE_NAMES], { type: 'string' })),
       },
-    },
-    required: { type: 'integer', minimum: 1, maximum: 64 },
-    expiresAfterHours: { type: 'number' },
+      { additionalProperties: false },
+    ),
+    required: Type.Integer({ minimum: 1, maximum: 64 }),
+    expiresAfterHours: Type.Number(),
   },
-} as const;
+  { additionalProperties: false },
+);
 
 /** Approval requests and per-group approval policies (docs/access.md). */
-export async function approvalRoutes(app: FastifyInstance, { gate }: { gate: ApprovalGate }): Promise<void> {
-  app.get<{ Querystring: { status?: ApprovalStatus } }>(
+export const approvalRoutes: FastifyPluginCallback<ApprovalRouteOptions> = (instance: FastifyInstance, { gate }, done) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
     '/approvals',
-    {
-      config: routePermission('approvals:read'),
-      schema: {
-        summary: 'List approval requests',
-        querystring: { type: 'object', properties: { status: { type: 'string', enum: STATUSES } } },
-      },
-    },
-    async (request) => gate.list(request.query.status),
+    { config: routePermission('approvals:read'), schema: { summary: 'List approval requests', querystring: ListQuery } },
+    (request) => gate.list(request.query.status),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/approvals/:id',
-    { config: routePermission('approvals:read'), schema: { summary: 'Show an approval request', params: idParams } },
-    async (request) => gate.show(request.params.id),
+    { config: routePermission('approvals:read'), schema: { summary: 'Show an approval request', params: IdParams } },
+    (request) => gate.show(request.params.id),
   );
 
   for (const decision of ['approve', 'deny'] as const) {
-    app.post<{ Params: { id: string } }>(
+    app.post(
       `/approvals/:id/${decision}`,
       {
         config: routePermission('approvals:decide'),
-        schema: { summary: `${decision === 'approve' ? 'Approve' : 'Deny'} an approval request`, params: idParams },
+        schema: { summary: `${decision === 'approve' ? 'Approve' : 'Deny'} an approval request`, params: IdParams },
       },
-      async (request) => gate.decide(request.params.id, decision, request.actor!),
+      (request) => gate.decide(request.params.id, decision, requestActor(request)),
     );
   }
 
-  app.get<{ Params: { name: string } }>(
+  app.get(
     '/groups/:name/approval-policy',
     {
       config: routePermission('approvals:read'),
-      schema: { summary: "Show a group's approval policy (`*`: node-wide)", params: groupParams },
+      schema: { summary: "Show a group's approval policy (`*`: node-wide)", params: GroupParams },
     },
     async (request) => (await gate.getPolicy(request.params.name)) ?? { group: request.params.name, policy: null },
   );
 
-  app.put<{ Params: { name: string }; Body: ApprovalPolicy }>(
+  app.put(
     '/groups/:name/approval-policy',
     {
       config: routePermission('users:manage'),
       schema: {
         summary: "Set a group's approval policy (approval operation approval-policy.change)",
-        params: groupParams,
-        body: policyBody,
+        params: GroupParams,
+        body: PolicyBody,
       },
     },
     async (request, reply) => {
@@ -95,11 +91,11 @@ export async function approvalRoutes(app: FastifyInstance, { gate }: { gate: App
     },
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete(
     '/groups/:name/approval-policy',
     {
       config: routePermission('users:manage'),
-      schema: { summary: "Remove a group's approval policy (approval operation approval-policy.change)", params: groupParams },
+      schema: { summary: "Remove a group's approval policy (approval operation approval-policy.change)", params: GroupParams },
     },
     async (request, reply) => {
       const { name } = request.params;
@@ -112,4 +108,6 @@ export async function approvalRoutes(app: FastifyInstance, { gate }: { gate: App
       });
     },
   );
-}
+
+  done();
+};

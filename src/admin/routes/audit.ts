@@ -1,47 +1,51 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
 import type { Audit } from '../../audit/audit-service.js';
-import { encodeCursor, MAX_PAGE, toAuditQuery, type AuditSearchParams } from '../../audit/query.js';
+import { encodeCursor, MAX_PAGE, toAuditQuery } from '../../audit/query.js';
 import { routePermission } from '../permissions.js';
 
 export type AuditApi = Pick<Audit, 'status' | 'search' | 'latestCheckpoint' | 'verify'>;
 
-const text = { type: 'string', minLength: 1, maxLength: 512 } as const;
-const searchQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    keyId: text,
-    keystore: text,
-    kmsRequestId: text,
-    principal: text,
-    outcome: { type: 'string', enum: ['success', 'error', 'denied', 'failure', 'pending'] },
-    action: text,
-    chain: text,
-    from: text,
-    to: text,
-    limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE },
-    cursor: text,
+/** What the audit routes are built with. */
+export interface AuditRouteOptions {
+  audit: AuditApi;
+}
+
+const Text = Type.String({ minLength: 1, maxLength: 512 });
+const SearchQuery = Type.Object(
+  {
+    keyId: Type.Optional(Text),
+    keystore: Type.Optional(Text),
+    kmsRequestId: Type.Optional(Text),
+    principal: Type.Optional(Text),
+    outcome: Type.Optional(Type.Enum(['success', 'error', 'denied', 'failure', 'pending'], { type: 'string' })),
+    action: Type.Optional(Text),
+    chain: Type.Optional(Text),
+    from: Type.Optional(Text),
+    to: Type.Optional(Text),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE })),
+    cursor: Type.Optional(Text),
   },
-} as const;
+  { additionalProperties: false },
+);
 
 /** Audit search, status, the latest signed checkpoint and verification; all need audit:read. */
-export async function auditRoutes(app: FastifyInstance, { audit }: { audit: AuditApi }): Promise<void> {
-  app.get<{ Querystring: AuditSearchParams }>(
-    '/audit/events',
-    { config: routePermission('audit:read'), schema: { querystring: searchQuery } },
-    async (request) => {
-      const query = toAuditQuery(request.query);
-      const events = await audit.search(query);
-      const last = events[events.length - 1];
-      return {
-        events,
-        nextCursor: events.length === query.limit && last ? encodeCursor({ time: last.time, chain: last.chain, seq: last.seq }) : null,
-      };
-    },
-  );
+export const auditRoutes: FastifyPluginCallback<AuditRouteOptions> = (instance: FastifyInstance, { audit }, done) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get('/audit/status', { config: routePermission('audit:read') }, async () => audit.status());
+  app.get('/audit/events', { config: routePermission('audit:read'), schema: { querystring: SearchQuery } }, async (request) => {
+    const query = toAuditQuery(request.query);
+    const events = await audit.search(query);
+    const last = events[events.length - 1];
+    return {
+      events,
+      nextCursor: events.length === query.limit && last ? encodeCursor({ time: last.time, chain: last.chain, seq: last.seq }) : null,
+    };
+  });
+
+  app.get('/audit/status', { config: routePermission('audit:read') }, () => audit.status());
 
   app.get('/audit/checkpoint', { config: routePermission('audit:read') }, async () => {
     const checkpoint = await audit.latestCheckpoint();
@@ -49,5 +53,7 @@ export async function auditRoutes(app: FastifyInstance, { audit }: { audit: Audi
     return checkpoint;
   });
 
-  app.get('/audit/verify', { config: routePermission('audit:read') }, async () => audit.verify());
-}
+  app.get('/audit/verify', { config: routePermission('audit:read') }, () => audit.verify());
+
+  done();
+};

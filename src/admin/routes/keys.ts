@@ -1,47 +1,75 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TObject } from 'typebox';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import type { ApprovalOperation } from '../../approvals/operations.js';
-import type { KeyUsage } from '../../domain/types.js';
 import type { KeyService } from '../../keys/service.js';
 import type { KeystoreService } from '../../keystores/service.js';
 import { gated } from '../gated.js';
-import { routePermission, type Permission } from '../permissions.js';
+import { routePermission } from '../permissions.js';
 
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
-} as const;
+/** What the key routes are built with. */
+export interface KeyRouteOptions {
+  keys: KeyService;
+  keystores: KeystoreService;
+  /** Lifecycle actions wait for a quorum when the key's group requires one (src/approvals/executors.ts replays them). */
+  gate: ApprovalGate;
+}
 
-const versionParams = {
-  type: 'object',
-  required: ['id', 'version'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 128 }, version: { type: 'integer', minimum: 1 } },
-} as const;
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const VersionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), version: Type.Integer({ minimum: 1 }) });
+const KeystoreQuery = Type.Object({ keystore: Type.Optional(Type.String()) });
 
-const keystoreQuery = { type: 'object', properties: { keystore: { type: 'string' } } } as const;
+const Usage = Type.Array(Type.Enum(['ENCRYPT', 'DECRYPT'], { type: 'string' }), { uniqueItems: true });
+// Exactly the schema's claim: an object whose every value is a string.
+const Tags = Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' } });
+const WrappingKeyId = Type.String({ minLength: 1, maxLength: 64 });
+const WrappedKey = Type.String({ minLength: 1, maxLength: 4096 });
 
-const usageSchema = { type: 'array', uniqueItems: true, items: { type: 'string', enum: ['ENCRYPT', 'DECRYPT'] } } as const;
-const tagsSchema = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const NewKeyBody = Type.Object(
+  {
+    id: Type.String(),
+    keystore: Type.String(),
+    usage: Type.Optional(Usage),
+    description: Type.Optional(Type.String()),
+    tags: Type.Optional(Tags),
+  },
+  { additionalProperties: false },
+);
+const ImportKeyBody = Type.Object(
+  {
+    id: Type.String(),
+    keystore: Type.String(),
+    wrappingKeyId: WrappingKeyId,
+    wrappedKey: WrappedKey,
+    usage: Type.Optional(Usage),
+    description: Type.Optional(Type.String()),
+    tags: Type.Optional(Tags),
+  },
+  { additionalProperties: false },
+);
+const ImportVersionBody = Type.Object({ wrappingKeyId: WrappingKeyId, wrappedKey: WrappedKey }, { additionalProperties: false });
 
-const body = (properties: Record<string, unknown>, required: string[] = []) => ({
-  type: 'object',
-  required,
-  additionalProperties: false,
-  properties,
-});
+const ReasonBody = Type.Object({ reason: Type.String() }, { additionalProperties: false });
+const DaysBody = Type.Object({ days: Type.Integer() }, { additionalProperties: false });
+const RotationBody = Type.Object({ days: Type.Unsafe<number | null>({ type: ['integer', 'null'] }) }, { additionalProperties: false });
+const VersionBody = Type.Object({ version: Type.Integer() }, { additionalProperties: false });
+const TagsBody = Type.Object(
+  { set: Type.Optional(Tags), remove: Type.Optional(Type.Array(Type.String())) },
+  { additionalProperties: false },
+);
+const DescriptionBody = Type.Object({ description: Type.String() }, { additionalProperties: false });
 
-type KeyRequest<B = unknown> = { Params: { id: string }; Querystring: { keystore?: string }; Body: B };
-type VersionRequest = { Params: { id: string; version: number }; Querystring: { keystore?: string } };
+/** A key named in a route: its id, and the keystore it is in (when the id alone is ambiguous). */
+type KeyInput = { id: string; keystore?: string };
 
 /**
  * Keys and their lifecycle (docs/rotation.md). Every lifecycle action is one KeyService method taking
  * plain JSON parameters (`{ id, keystore, … }`), so an approval can store them and replay the call.
  */
-export async function keyRoutes(
-  app: FastifyInstance,
-  { keys, keystores, gate }: { keys: KeyService; keystores: KeystoreService; gate: ApprovalGate },
-): Promise<void> {
+export const keyRoutes: FastifyPluginCallback<KeyRouteOptions> = (instance: FastifyInstance, { keys, keystores, gate }, done) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+
   /**
    * Runs a lifecycle action through quorum approval (docs/access.md) when the key's group requires it for
    * `operation`; the stored params are the service method's own, replayed by src/approvals/executors.ts.
@@ -50,7 +78,7 @@ export async function keyRoutes(
     request: FastifyRequest,
     reply: FastifyReply,
     operation: ApprovalOperation,
-    params: { id: string; keystore?: string },
+    params: KeyInput,
     summary: string,
     status = 200,
   ) => {
@@ -58,24 +86,12 @@ export async function keyRoutes(
     return gated(request, reply, gate, { operation, group, params, summary: `${summary} in group ${group}` }, status);
   };
 
-  app.get<{ Querystring: { keystore?: string } }>(
-    '/keys',
-    { config: routePermission('keys:read'), schema: { querystring: keystoreQuery } },
-    async (request) => keys.list(request.query.keystore),
+  app.get('/keys', { config: routePermission('keys:read'), schema: { querystring: KeystoreQuery } }, (request) =>
+    keys.list(request.query.keystore),
   );
 
-  app.post<{ Body: { id: string; keystore: string; usage?: KeyUsage[]; description?: string; tags?: Record<string, string> } }>(
-    '/keys',
-    {
-      config: routePermission('keys:create'),
-      schema: {
-        body: body(
-          { id: { type: 'string' }, keystore: { type: 'string' }, usage: usageSchema, description: { type: 'string' }, tags: tagsSchema },
-          ['id', 'keystore'],
-        ),
-      },
-    },
-    async (request, reply) => reply.code(201).send(await keys.create(request.body)),
+  app.post('/keys', { config: routePermission('keys:create'), schema: { body: NewKeyBody } }, async (request, reply) =>
+    reply.code(201).send(await keys.create(request.body)),
   );
 
   // Bring your own key: a wrapping key, then an upload creating a key (keys:create) or a new version (keys:manage).
@@ -83,78 +99,40 @@ export async function keyRoutes(
     reply.code(201).send(await keys.createImportWrappingKey()),
   );
 
-  const importBody = {
-    wrappingKeyId: { type: 'string', minLength: 1, maxLength: 64 },
-    wrappedKey: { type: 'string', minLength: 1, maxLength: 4096 },
-  };
-  app.post<{
-    Body: {
-      id: string;
-      keystore: string;
-      wrappingKeyId: string;
-      wrappedKey: string;
-      usage?: KeyUsage[];
-      description?: string;
-      tags?: Record<string, string>;
-    };
-  }>(
-    '/keys/import',
-    {
-      config: routePermission('keys:create'),
-      schema: {
-        body: body(
-          {
-            id: { type: 'string' },
-            keystore: { type: 'string' },
-            ...importBody,
-            usage: usageSchema,
-            description: { type: 'string' },
-            tags: tagsSchema,
-          },
-          ['id', 'keystore', 'wrappingKeyId', 'wrappedKey'],
-        ),
-      },
-    },
-    async (request, reply) => {
-      const { group } = await keystores.show(request.body.keystore);
-      const params = { ...request.body, into: 'new-key' as const };
-      return gated(
-        request,
-        reply,
-        gate,
-        { operation: 'key.import', group, params, summary: `import key ${params.id} into keystore ${params.keystore} (group ${group})` },
-        201,
-      );
-    },
-  );
-  app.post<KeyRequest<{ wrappingKeyId: string; wrappedKey: string }>>(
+  app.post('/keys/import', { config: routePermission('keys:create'), schema: { body: ImportKeyBody } }, async (request, reply) => {
+    const { group } = await keystores.show(request.body.keystore);
+    const params = { ...request.body, into: 'new-key' as const };
+    return gated(
+      request,
+      reply,
+      gate,
+      { operation: 'key.import', group, params, summary: `import key ${params.id} into keystore ${params.keystore} (group ${group})` },
+      201,
+    );
+  });
+  app.post(
     '/keys/:id/import',
-    {
-      config: routePermission('keys:manage'),
-      schema: { params: idParams, querystring: keystoreQuery, body: body(importBody, ['wrappingKeyId', 'wrappedKey']) },
-    },
+    { config: routePermission('keys:manage'), schema: { params: IdParams, querystring: KeystoreQuery, body: ImportVersionBody } },
     async (request, reply) => {
       const params = { id: request.params.id, keystore: request.query.keystore, ...request.body, into: 'new-version' as const };
       return gatedKeyAction(request, reply, 'key.import', params, `import a new version of key ${params.id}`);
     },
   );
 
-  app.get<KeyRequest>(
-    '/keys/:id',
-    { config: routePermission('keys:read'), schema: { params: idParams, querystring: keystoreQuery } },
-    async (request) => keys.show(request.params.id, request.query.keystore),
+  app.get('/keys/:id', { config: routePermission('keys:read'), schema: { params: IdParams, querystring: KeystoreQuery } }, (request) =>
+    keys.show(request.params.id, request.query.keystore),
   );
 
-  app.post<KeyRequest>(
+  app.post(
     '/keys/:id/enable',
-    { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } },
-    async (request) => keys.enable(request.params.id, request.query.keystore),
+    { config: routePermission('keys:manage'), schema: { params: IdParams, querystring: KeystoreQuery } },
+    (request) => keys.enable(request.params.id, request.query.keystore),
   );
 
-  app.post<KeyRequest>(
+  app.post(
     '/keys/:id/disable',
-    { config: routePermission('keys:manage'), schema: { params: idParams, querystring: keystoreQuery } },
-    async (request, reply) =>
+    { config: routePermission('keys:manage'), schema: { params: IdParams, querystring: KeystoreQuery } },
+    (request, reply) =>
       gatedKeyAction(
         request,
         reply,
@@ -164,87 +142,61 @@ export async function keyRoutes(
       ),
   );
 
-  /**
-   * Routes whose body is one set of parameters of a KeyService method, next to the key's id and keystore;
-   * those naming an approval operation wait for a quorum when the key's group requires one.
-   */
-  const action = <B extends object>(
-    method: 'POST' | 'PUT' | 'PATCH',
-    path: string,
-    permission: Permission,
-    bodySchema: object | undefined,
-    run: (input: { id: string; keystore?: string } & B) => Promise<unknown>,
-    approval?: ApprovalOperation,
-  ) =>
-    app.route<KeyRequest<B>>({
-      method,
-      url: `/keys/:id/${path}`,
-      config: routePermission(permission),
-      schema: { params: idParams, querystring: keystoreQuery, ...(bodySchema ? { body: bodySchema } : {}) },
-      handler: async (request, reply) => {
-        const input = { ...((request.body ?? {}) as B), id: request.params.id, keystore: request.query.keystore };
-        return approval ? gatedKeyAction(request, reply, approval, input, `${path} key ${input.id}`) : run(input);
-      },
-    });
+  /** Where a key action's parameters come from: the key's id (path), its keystore (query) and the body. */
+  const keySchema = <Body extends TObject>(body: Body) => ({ params: IdParams, querystring: KeystoreQuery, body });
+  const plainKeySchema = { params: IdParams, querystring: KeystoreQuery };
 
-  action<{ reason: string }>('POST', 'block', 'keys:manage', body({ reason: { type: 'string' } }, ['reason']), keys.block, 'key.block');
-  action('POST', 'unblock', 'keys:manage', undefined, keys.unblock);
-  action<{ days: number }>(
-    'POST',
-    'schedule-deletion',
-    'keys:destroy',
-    body({ days: { type: 'integer' } }, ['days']),
-    keys.scheduleDeletion,
-    'key.schedule-deletion',
+  // Routes whose body is one set of parameters of a KeyService method, next to the key's id and keystore;
+  // those naming an approval operation wait for a quorum when the key's group requires one.
+  app.post('/keys/:id/block', { config: routePermission('keys:manage'), schema: keySchema(ReasonBody) }, (request, reply) => {
+    const input = { ...request.body, id: request.params.id, keystore: request.query.keystore };
+    return gatedKeyAction(request, reply, 'key.block', input, `block key ${input.id}`);
+  });
+  app.post('/keys/:id/unblock', { config: routePermission('keys:manage'), schema: plainKeySchema }, (request) =>
+    keys.unblock({ id: request.params.id, keystore: request.query.keystore }),
   );
-  action('POST', 'cancel-deletion', 'keys:destroy', undefined, keys.cancelDeletion);
-  action('POST', 'rotate', 'keys:manage', undefined, keys.rotate);
-  action<{ days: number | null }>(
-    'PUT',
-    'rotation-policy',
-    'keys:manage',
-    body({ days: { type: ['integer', 'null'] } }, ['days']),
-    keys.setRotationPolicy,
-    'key.rotation-policy',
+  app.post('/keys/:id/schedule-deletion', { config: routePermission('keys:destroy'), schema: keySchema(DaysBody) }, (request, reply) => {
+    const input = { ...request.body, id: request.params.id, keystore: request.query.keystore };
+    return gatedKeyAction(request, reply, 'key.schedule-deletion', input, `schedule-deletion key ${input.id}`);
+  });
+  app.post('/keys/:id/cancel-deletion', { config: routePermission('keys:destroy'), schema: plainKeySchema }, (request) =>
+    keys.cancelDeletion({ id: request.params.id, keystore: request.query.keystore }),
   );
-  action<{ version: number }>(
-    'PUT',
-    'min-decrypt-version',
-    'keys:manage',
-    body({ version: { type: 'integer' } }, ['version']),
-    keys.setMinDecryptVersion,
+  app.post('/keys/:id/rotate', { config: routePermission('keys:manage'), schema: plainKeySchema }, (request) =>
+    keys.rotate({ id: request.params.id, keystore: request.query.keystore }),
   );
-  action<{ set?: Record<string, string>; remove?: string[] }>(
-    'PATCH',
-    'tags',
-    'keys:manage',
-    body({ set: tagsSchema, remove: { type: 'array', items: { type: 'string' } } }),
-    keys.setTags,
+  app.put('/keys/:id/rotation-policy', { config: routePermission('keys:manage'), schema: keySchema(RotationBody) }, (request, reply) => {
+    const input = { ...request.body, id: request.params.id, keystore: request.query.keystore };
+    return gatedKeyAction(request, reply, 'key.rotation-policy', input, `rotation-policy key ${input.id}`);
+  });
+  app.put('/keys/:id/min-decrypt-version', { config: routePermission('keys:manage'), schema: keySchema(VersionBody) }, (request) =>
+    keys.setMinDecryptVersion({ ...request.body, id: request.params.id, keystore: request.query.keystore }),
   );
-  action<{ description: string }>(
-    'PUT',
-    'description',
-    'keys:manage',
-    body({ description: { type: 'string' } }, ['description']),
-    keys.describe,
+  app.patch('/keys/:id/tags', { config: routePermission('keys:manage'), schema: keySchema(TagsBody) }, (request) =>
+    keys.setTags({ ...request.body, id: request.params.id, keystore: request.query.keystore }),
+  );
+  app.put('/keys/:id/description', { config: routePermission('keys:manage'), schema: keySchema(DescriptionBody) }, (request) =>
+    keys.describe({ ...request.body, id: request.params.id, keystore: request.query.keystore }),
   );
 
-  app.get<KeyRequest>(
+  app.get(
     '/keys/:id/versions',
-    { config: routePermission('keys:read'), schema: { params: idParams, querystring: keystoreQuery } },
-    async (request) => keys.listVersions({ id: request.params.id, keystore: request.query.keystore }),
+    { config: routePermission('keys:read'), schema: { params: IdParams, querystring: KeystoreQuery } },
+    (request) => keys.listVersions({ id: request.params.id, keystore: request.query.keystore }),
   );
-  app.post<VersionRequest>(
+  app.post(
     '/keys/:id/versions/:version/revoke',
-    { config: routePermission('keys:manage'), schema: { params: versionParams, querystring: keystoreQuery } },
-    async (request) => keys.revokeVersion({ id: request.params.id, keystore: request.query.keystore, version: request.params.version }),
+    { config: routePermission('keys:manage'), schema: { params: VersionParams, querystring: KeystoreQuery } },
+    (request) => keys.revokeVersion({ id: request.params.id, keystore: request.query.keystore, version: request.params.version }),
   );
-  app.post<VersionRequest>(
+  app.post(
     '/keys/:id/versions/:version/destroy',
-    { config: routePermission('keys:destroy'), schema: { params: versionParams, querystring: keystoreQuery } },
+    { config: routePermission('keys:destroy'), schema: { params: VersionParams, querystring: KeystoreQuery } },
     async (request, reply) => {
       const params = { id: request.params.id, keystore: request.query.keystore, version: request.params.version };
       return gatedKeyAction(request, reply, 'key.destroy', params, `destroy version ${params.version} of key ${params.id}`);
     },
   );
-}
+
+  done();
+};

@@ -1,63 +1,68 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { KeystoreService } from '../../keystores/service.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';
 
-const nameParams = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 63 } },
-} as const;
+/** What the keystore routes are built with. */
+export interface KeystoreRouteOptions {
+  keystores: KeystoreService;
+  /** Disabling or blocking a keystore and adding or revealing a credential wait for a quorum when the group requires one. */
+  gate: ApprovalGate;
+}
 
-const credentialBody = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { accessKeyId: { type: 'string' }, secret: { type: 'string' } },
-} as const;
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
+// As the path's own parameters (always strings); written out so the handler's types come from a schema.
+const CredentialParams = Type.Object({ name: Type.String(), accessKeyId: Type.String() });
 
-export async function keystoreRoutes(
-  app: FastifyInstance,
-  { keystores, gate }: { keystores: KeystoreService; gate: ApprovalGate },
-): Promise<void> {
-  app.get('/keystores', { config: routePermission('keystores:read') }, async () => keystores.list());
+const NewKeystoreBody = Type.Object(
+  {
+    name: Type.String(),
+    prefix: Type.String(),
+    region: Type.Optional(Type.String()),
+    group: Type.Optional(Type.String()),
+    accessKeyId: Type.Optional(Type.String()),
+    secret: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+const CredentialBody = Type.Object(
+  { accessKeyId: Type.Optional(Type.String()), secret: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+const ReasonBody = Type.Object({ reason: Type.String() }, { additionalProperties: false });
+// The service checks the values and says why it refuses them (docs/throttling.md).
+const QuotaBody = Type.Object({ rps: Type.Number(), burst: Type.Optional(Type.Number()) }, { additionalProperties: false });
 
-  app.post<{ Body: { name: string; prefix: string; region?: string; group?: string; accessKeyId?: string; secret?: string } }>(
-    '/keystores',
-    {
-      config: routePermission('keystores:write'),
-      schema: {
-        body: {
-          type: 'object',
-          required: ['name', 'prefix'],
-          additionalProperties: false,
-          properties: {
-            name: { type: 'string' },
-            prefix: { type: 'string' },
-            region: { type: 'string' },
-            group: { type: 'string' },
-            accessKeyId: { type: 'string' },
-            secret: { type: 'string' },
-          },
-        },
-      },
-    },
-    async (request, reply) => reply.code(201).send(await keystores.create(request.body)),
+/** `?accessKeyId=` of GET kms-json (a query without a schema: it is not in the OpenAPI document). */
+function accessKeyIdOf(query: unknown): string | undefined {
+  const value = typeof query === 'object' && query !== null && 'accessKeyId' in query ? query.accessKeyId : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Keystores, their SigV4 credentials and request quotas. */
+export const keystoreRoutes: FastifyPluginCallback<KeystoreRouteOptions> = (instance: FastifyInstance, { keystores, gate }, done) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get('/keystores', { config: routePermission('keystores:read') }, () => keystores.list());
+
+  app.post('/keystores', { config: routePermission('keystores:write'), schema: { body: NewKeystoreBody } }, async (request, reply) =>
+    reply.code(201).send(await keystores.create(request.body)),
   );
 
-  app.get<{ Params: { name: string } }>(
-    '/keystores/:name',
-    { config: routePermission('keystores:read'), schema: { params: nameParams } },
-    async (request) => keystores.show(request.params.name),
+  app.get('/keystores/:name', { config: routePermission('keystores:read'), schema: { params: NameParams } }, (request) =>
+    keystores.show(request.params.name),
   );
 
-  app.post<{ Params: { name: string }; Body: { accessKeyId?: string; secret?: string } }>(
+  app.post(
     '/keystores/:name/credentials',
-    { config: routePermission('credentials:manage'), schema: { params: nameParams, body: credentialBody } },
+    { config: routePermission('credentials:manage'), schema: { params: NameParams, body: CredentialBody } },
     async (request, reply) => {
       const { name } = request.params;
       const { group } = await keystores.show(name);
-      const params = { name, ...(request.body ?? {}) };
+      const params = { name, ...request.body };
       return gated(
         request,
         reply,
@@ -68,40 +73,32 @@ export async function keystoreRoutes(
     },
   );
 
-  app.delete<{ Params: { name: string; accessKeyId: string } }>(
+  app.delete(
     '/keystores/:name/credentials/:accessKeyId',
-    { config: routePermission('credentials:manage') },
+    { config: routePermission('credentials:manage'), schema: { params: CredentialParams } },
     async (request, reply) => {
       await keystores.removeCredential(request.params.name, request.params.accessKeyId);
       return reply.code(204).send();
     },
   );
 
-  for (const [action, status] of [
-    ['enable', 'ENABLED'],
-    ['disable', 'DISABLED'],
-  ] as const) {
-    app.post<{ Params: { name: string } }>(
-      `/keystores/:name/${action}`,
-      { config: routePermission('keystores:write'), schema: { params: nameParams } },
-      async (request, reply) => {
-        const { name } = request.params;
-        if (status === 'ENABLED') return keystores.setStatus(name, status);
-        const { group } = await keystores.show(name);
-        return gated(request, reply, gate, { operation: 'keystore.disable', group, params: { name }, summary: `disable keystore ${name}` });
-      },
-    );
-  }
+  app.post('/keystores/:name/enable', { config: routePermission('keystores:write'), schema: { params: NameParams } }, (request) =>
+    keystores.setStatus(request.params.name, 'ENABLED'),
+  );
 
-  app.post<{ Params: { name: string }; Body: { reason: string } }>(
-    '/keystores/:name/block',
-    {
-      config: routePermission('keystores:write'),
-      schema: {
-        params: nameParams,
-        body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string' } } },
-      },
+  app.post(
+    '/keystores/:name/disable',
+    { config: routePermission('keystores:write'), schema: { params: NameParams } },
+    async (request, reply) => {
+      const { name } = request.params;
+      const { group } = await keystores.show(name);
+      return gated(request, reply, gate, { operation: 'keystore.disable', group, params: { name }, summary: `disable keystore ${name}` });
     },
+  );
+
+  app.post(
+    '/keystores/:name/block',
+    { config: routePermission('keystores:write'), schema: { params: NameParams, body: ReasonBody } },
     async (request, reply) => {
       const { name } = request.params;
       const { group } = await keystores.show(name);
@@ -110,44 +107,28 @@ export async function keystoreRoutes(
     },
   );
 
-  app.post<{ Params: { name: string } }>(
-    '/keystores/:name/unblock',
-    { config: routePermission('keystores:write'), schema: { params: nameParams } },
-    async (request) => keystores.unblock({ name: request.params.name }),
+  app.post('/keystores/:name/unblock', { config: routePermission('keystores:write'), schema: { params: NameParams } }, (request) =>
+    keystores.unblock({ name: request.params.name }),
   );
 
-  // The keystore's request quota (docs/throttling.md); the service checks the values and says why it refuses them.
-  app.put<{ Params: { name: string }; Body: { rps: number; burst?: number } }>(
+  app.put(
     '/keystores/:name/quota',
-    {
-      config: routePermission('keystores:write'),
-      schema: {
-        params: nameParams,
-        body: {
-          type: 'object',
-          required: ['rps'],
-          additionalProperties: false,
-          properties: { rps: { type: 'number' }, burst: { type: 'number' } },
-        },
-      },
-    },
-    async (request) => keystores.setQuota(request.params.name, request.body),
+    { config: routePermission('keystores:write'), schema: { params: NameParams, body: QuotaBody } },
+    (request) => keystores.setQuota(request.params.name, request.body),
   );
 
-  app.delete<{ Params: { name: string } }>(
-    '/keystores/:name/quota',
-    { config: routePermission('keystores:write'), schema: { params: nameParams } },
-    async (request) => keystores.setQuota(request.params.name, undefined),
+  app.delete('/keystores/:name/quota', { config: routePermission('keystores:write'), schema: { params: NameParams } }, (request) =>
+    keystores.setQuota(request.params.name, undefined),
   );
 
-  app.get<{ Params: { name: string }; Querystring: { accessKeyId?: string } }>(
+  app.get(
     '/keystores/:name/kms-json',
     // It reveals a SigV4 secret.
-    { config: routePermission('credentials:manage'), schema: { params: nameParams } },
+    { config: routePermission('credentials:manage'), schema: { params: NameParams } },
     async (request, reply) => {
       const { name } = request.params;
       const { group } = await keystores.show(name);
-      const params = { name, accessKeyId: request.query.accessKeyId };
+      const params = { name, accessKeyId: accessKeyIdOf(request.query) };
       return gated(request, reply, gate, {
         operation: 'credential.reveal',
         group,
@@ -156,4 +137,6 @@ export async function keystoreRoutes(
       });
     },
   );
-}
+
+  done();
+};

@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { KillSwitch } from '../../kill-switch/kill-switch.js';
 import { routePermission } from '../permissions.js';
 
@@ -16,28 +18,26 @@ export interface NodeStatus {
   worker: { index: number; count: number; pid: number };
 }
 
-export async function nodeRoutes(
-  app: FastifyInstance,
-  options: { nodeStatus: () => Promise<NodeStatus>; killSwitch: KillSwitch },
-): Promise<void> {
-  app.get('/node', { config: routePermission('node:read') }, async () => options.nodeStatus());
+/** What the node routes are built with. */
+export interface NodeRouteOptions {
+  nodeStatus: () => Promise<NodeStatus>;
+  killSwitch: KillSwitch;
+}
 
-  app.get('/node/kill-switch', { config: routePermission('node:read') }, async () => options.killSwitch.status());
+const KillSwitchBody = Type.Object({ on: Type.Boolean(), reason: Type.Optional(Type.String()) }, { additionalProperties: false });
+
+/** The node's status and its kill switch. */
+export const nodeRoutes: FastifyPluginCallback<NodeRouteOptions> = (instance: FastifyInstance, { nodeStatus, killSwitch }, done) => {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get('/node', { config: routePermission('node:read') }, () => nodeStatus());
+
+  app.get('/node/kill-switch', { config: routePermission('node:read') }, () => killSwitch.status());
 
   /** `{ "on": true, "reason": "…" }` stops every XKS key operation on every keystore; `{ "on": false }` resumes. */
-  app.put<{ Body: { on: boolean; reason?: string } }>(
-    '/node/kill-switch',
-    {
-      config: routePermission('node:kill-switch'),
-      schema: {
-        body: {
-          type: 'object',
-          required: ['on'],
-          additionalProperties: false,
-          properties: { on: { type: 'boolean' }, reason: { type: 'string' } },
-        },
-      },
-    },
-    async (request) => (request.body.on ? options.killSwitch.engage({ reason: request.body.reason ?? '' }) : options.killSwitch.release()),
+  app.put('/node/kill-switch', { config: routePermission('node:kill-switch'), schema: { body: KillSwitchBody } }, (request) =>
+    request.body.on ? killSwitch.engage({ reason: request.body.reason ?? '' }) : killSwitch.release(),
   );
-}
+
+  done();
+};
