@@ -20,14 +20,18 @@ export function createLoginLimiter({
     retryAfterMs(user: string): number {
       const times = recent(user);
       if (times.length < maxFailures) return 0;
-      return times[times.length - maxFailures]! + windowMs - clock.now();
+      const oldestCounted = times[times.length - maxFailures];
+      return oldestCounted === undefined ? 0 : oldestCounted + windowMs - clock.now();
     },
     failed(user: string): void {
       const times = recent(user);
       times.push(clock.now());
       failures.set(user, times);
       // Bounded memory: forget the oldest entries if someone sprays user names.
-      if (failures.size > 10_000) failures.delete(failures.keys().next().value!);
+      if (failures.size > 10_000) {
+        const oldest = failures.keys().next();
+        if (!oldest.done) failures.delete(oldest.value);
+      }
     },
     succeeded(user: string): void {
       failures.delete(user);

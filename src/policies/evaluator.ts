@@ -43,7 +43,8 @@ export function accountOf(arn: string | undefined): string | undefined {
   if (arn === undefined || !arn.startsWith('arn:')) return undefined;
   const parts = arn.split(':', 6);
   if (parts.length < 6 || (parts[2] !== 'iam' && parts[2] !== 'sts')) return undefined;
-  return /^\d{12}$/.test(parts[4]!) ? parts[4] : undefined;
+  const account = parts[4];
+  return account !== undefined && /^\d{12}$/.test(account) ? account : undefined;
 }
 
 /** The region of `arn:aws:kms:REGION:ACCOUNT:key/…`. */
@@ -85,9 +86,10 @@ function matches(matcher: Matcher, facts: RequestFacts): boolean {
 
 /** Exact-match conditions first: a Set lookup that fails spares the regular expressions after it. */
 function compileConditions(conditions: Conditions): Matcher[] {
-  const matchers = CONDITION_FIELDS.filter((field) => conditions[field] !== undefined).map((field) =>
-    compileMatcher(field, conditions[field]!),
-  );
+  const matchers = CONDITION_FIELDS.flatMap((field) => {
+    const patterns = conditions[field];
+    return patterns === undefined ? [] : [compileMatcher(field, patterns)];
+  });
   return [...matchers.filter((m) => !m.glob), ...matchers.filter((m) => m.glob)];
 }
 
@@ -229,14 +231,14 @@ const KINDS: readonly AttachmentKind[] = ['group', 'keystore', 'key'];
 const DEFAULT_RULE: Record<Effect, string> = { allow: 'default:allow', deny: 'default:deny' };
 
 function traceAll(attached: Attached, facts: RequestFacts, trace: TraceStep[]): void {
-  attached.forEach((policies, i) => {
-    for (const policy of policies ?? []) {
+  KINDS.forEach((kind, i) => {
+    for (const policy of attached[i] ?? []) {
       for (const rule of policy.rules) {
         const miss = mismatch(rule, facts);
         trace.push({
           policy: policy.name,
           mode: policy.mode,
-          attachedTo: KINDS[i]!,
+          attachedTo: kind,
           rule: rule.id,
           effect: rule.effect,
           matched: miss === undefined,

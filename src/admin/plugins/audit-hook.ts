@@ -22,6 +22,19 @@ const IDENTIFYING_BODY_FIELDS = [
   'burst',
 ] as const;
 
+/** The own fields of a parsed params, query or body object (none for anything else). */
+const fieldsOf = (value: unknown): [string, unknown][] => (typeof value === 'object' && value !== null ? Object.entries(value) : []);
+
+/** The `error` of an error answer's JSON, if it is one. */
+function errorLine(payload: string): string | undefined {
+  try {
+    const body: unknown = JSON.parse(payload);
+    return typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'string' ? body.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Query parameters never copied into the audit target. */
 const SENSITIVE = /token|secret|password|key-?material|plaintext/i;
 
@@ -38,28 +51,22 @@ export function recordAdminRequests(app: FastifyInstance, sink: AdminEventSink):
     if (!mutating && !isSecretRead(routeUrl)) return payload;
     const status = reply.statusCode;
     const target: Record<string, string> = {};
-    for (const [name, value] of Object.entries((request.params ?? {}) as Record<string, unknown>)) target[name] = String(value);
-    for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+    for (const [name, value] of fieldsOf(request.params)) target[name] = String(value);
+    for (const [name, value] of fieldsOf(request.query)) {
       if (!SENSITIVE.test(name) && target[name] === undefined) target[name] = String(value);
     }
     const body = request.body;
     if (body && typeof body === 'object' && !Array.isArray(body)) {
+      const fields = new Map(fieldsOf(body));
       for (const name of IDENTIFYING_BODY_FIELDS) {
-        const value = (body as Record<string, unknown>)[name];
+        const value = fields.get(name);
         const scalar = Array.isArray(value) && value.every((v) => typeof v === 'string') ? value.join(',') : value;
         if ((typeof scalar === 'string' || typeof scalar === 'number' || typeof scalar === 'boolean') && target[name] === undefined) {
           target[name] = String(scalar).slice(0, 200);
         }
       }
     }
-    let detail: string | undefined;
-    if (status >= 400 && typeof payload === 'string' && payload.length < 1000) {
-      try {
-        detail = (JSON.parse(payload) as { error?: string }).error;
-      } catch {
-        detail = undefined;
-      }
-    }
+    const detail = status >= 400 && typeof payload === 'string' && payload.length < 1000 ? errorLine(payload) : undefined;
     const actor = request.actor ?? { kind: 'token' as const, id: '-', name: 'unauthenticated' };
     try {
       await sink.record({
