@@ -1,6 +1,6 @@
 import type { AccessService } from '../access/service.js';
 import type { KeyService } from '../keys/service.js';
-import type { KeystoreService } from '../keystores/service.js';
+import type { KeystoreService } from '../keystores/keystore-service.js';
 import type { AttachTarget, Effect, PolicyDocument } from '../policies/document.js';
 import type { PolicyService } from '../policies/service.js';
 import type { ApprovalPolicy } from './approval-store.js';

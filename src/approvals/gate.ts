@@ -3,6 +3,7 @@ import type { Actor } from '../admin/permissions.js';
 import { discardAdminEvents, type AdminEventSink } from '../audit/admin-events.js';
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, type ManagementError, notFound } from '../core/errors.js';
+import type { KeystoreStore } from '../keystores/keystore-store.js';
 import type { Store } from '../storage/store.js';
 import { translateStoreError } from '../storage/translate-error.js';
 import {
@@ -51,6 +52,8 @@ export interface ApprovalView {
 
 export interface ApprovalGateDeps {
   store: Store;
+  /** Groups (src/keystores/): an approval rule may name a group. */
+  keystoreStore: Pick<KeystoreStore, 'getGroupByName'>;
   clock: Clock;
   newId: () => string;
   /** The roles a user holds now (to check role-based approvers). */
@@ -78,13 +81,21 @@ const oneLine = (error: unknown) => (error instanceof Error ? error.message : St
  * their parameters; once approved, the requester repeats the same request with `X-Keyhold-Approval: <id>`
  * and gets the result directly, once.
  */
-export function createApprovalGate({ store, clock, newId, userRoles, userExists, events = discardAdminEvents }: ApprovalGateDeps) {
+export function createApprovalGate({
+  store,
+  keystoreStore,
+  clock,
+  newId,
+  userRoles,
+  userExists,
+  events = discardAdminEvents,
+}: ApprovalGateDeps) {
   const approvals = createApprovalStore(store);
   const executors = new Map<string, { run: Executor; mode: ApprovalMode }>();
 
   async function groupId(group: string): Promise<string | undefined> {
     if (group === NODE_WIDE) return NODE_WIDE;
-    return (await store.getGroupByName(group))?.id;
+    return (await keystoreStore.getGroupByName(group))?.id;
   }
 
   async function view(request: ApprovalRequest, votes?: ApprovalVote[]): Promise<ApprovalView> {

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
-import type { AuditEventRow } from './audit-store.js';
+import type { AuditEventRow } from './audit-rows.js';
 
 /** The canonical form's order after its tag (event.ts: chain, seq, prevHash, then FIELD_ORDER), then the hash. */
 const COLUMNS: (keyof AuditEventRow)[] = [

@@ -96,10 +96,3 @@ export interface AdminToken {
   tokenHash: Buffer;
   createdAt: number;
 }
-
-export interface NodeRecord {
-  id: string;
-  hostname: string;
-  startedAt: number;
-  lastSeenAt: number;
-}

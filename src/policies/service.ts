@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { CANARY_GROUP } from '../keys/service.js';
 import type { LiveState } from '../registry/live-state.js';
+import type { KeystoreStore } from '../keystores/keystore-store.js';
 import type { Store } from '../storage/store.js';
 import { translateStoreError } from '../storage/translate-error.js';
 import type { RequestMetadata } from '../xks/requests.js';
@@ -23,6 +24,8 @@ import { createPolicyStore, type StoredPolicy } from './policy-store.js';
 
 export interface PolicyServiceDeps {
   store: Store;
+  /** Groups and keystores (src/keystores/): what a policy attaches to. */
+  keystoreStore: Pick<KeystoreStore, 'getGroupByName' | 'getKeystoreByName' | 'listGroups' | 'listKeystores'>;
   live: LiveState;
   registry: PolicyRegistry;
   clock: Clock;
@@ -81,7 +84,15 @@ const SYSTEM: Actor = { kind: 'system', id: 'system', name: 'system' };
  * in-memory index the data plane reads. Every edit is one method with JSON-serializable arguments;
  * it writes the database, then swaps in a freshly built index (effective on the next request).
  */
-export function createPolicyService({ store, live, registry, clock, newId, events = discardAdminEvents }: PolicyServiceDeps) {
+export function createPolicyService({
+  store,
+  keystoreStore,
+  live,
+  registry,
+  clock,
+  newId,
+  events = discardAdminEvents,
+}: PolicyServiceDeps) {
   const policies = createPolicyStore(store);
 
   // Index rebuilds run one after another, each reading the database after the write that asked for it,
@@ -113,13 +124,13 @@ export function createPolicyService({ store, live, registry, clock, newId, event
 
   /** A customer group: the internal one (the health canary's, `__system`) takes no policies. */
   async function requireGroup(name: string) {
-    const group = name === CANARY_GROUP ? undefined : await store.getGroupByName(name);
+    const group = name === CANARY_GROUP ? undefined : await keystoreStore.getGroupByName(name);
     if (!group) throw notFound(`no group named "${name}"`);
     return group;
   }
 
   async function requireKeystore(name: string) {
-    const keystore = await store.getKeystoreByName(name);
+    const keystore = await keystoreStore.getKeystoreByName(name);
     if (!keystore) throw notFound(`no keystore named "${name}"`);
     return keystore;
   }
@@ -137,7 +148,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
   }
 
   async function views(list: StoredPolicy[]): Promise<PolicyView[]> {
-    const [groups, keystores] = await Promise.all([store.listGroups(), store.listKeystores()]);
+    const [groups, keystores] = await Promise.all([keystoreStore.listGroups(), keystoreStore.listKeystores()]);
     const groupName = new Map(groups.map((g) => [g.id, g.name]));
     const keystoreName = new Map(keystores.map((k) => [k.id, k.name]));
     const describeAttachment = async (policy: StoredPolicy): Promise<PolicyView['attach']> => {
@@ -266,7 +277,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
      */
     async groupsAffected(name: string | undefined, target?: AttachTarget): Promise<string[]> {
       const groups = new Set<string>();
-      const [allGroups, keystores] = await Promise.all([store.listGroups(), store.listKeystores()]);
+      const [allGroups, keystores] = await Promise.all([keystoreStore.listGroups(), keystoreStore.listKeystores()]);
       const groupName = new Map(allGroups.map((g) => [g.id, g.name]));
       const current = name === undefined ? undefined : await policies.getByName(name);
       if (current?.attachKind === 'group') groups.add(groupName.get(current.attachId!) ?? '');
@@ -293,7 +304,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
 
     /** Every group with its default effect. */
     async listGroupDefaults(): Promise<{ group: string; default: Effect }[]> {
-      const [groups, defaults] = await Promise.all([store.listGroups(), policies.listGroupDefaults()]);
+      const [groups, defaults] = await Promise.all([keystoreStore.listGroups(), policies.listGroupDefaults()]);
       const effect = new Map(defaults.map((d) => [d.groupId, d.effect]));
       return groups.filter((g) => g.name !== CANARY_GROUP).map((g) => ({ group: g.name, default: effect.get(g.id) ?? 'allow' }));
     },

@@ -9,10 +9,10 @@ import type { RootOfTrust } from '../roots/root-of-trust.js';
 import { initShamirRoot } from '../roots/shamir/init-shamir.js';
 import { validateShareCounts } from '../roots/shamir/shares.js';
 import { writeRootConfig, type Pkcs11RootConfig, type RootConfig } from '../roots/root-config.js';
-import { dataDirPaths, type DataDirPaths } from './data-dir.js';
+import { dataDirPaths, type DataDirPaths } from '../core/data-dir.js';
 import { openServices, type Services } from './services.js';
 import { createSelfSignedCertificate } from './self-signed-cert.js';
-import type { NewCredential, KeystoreView } from '../keystores/service.js';
+import type { NewCredential, KeystoreView } from '../keystores/keystore-service.js';
 
 export const DEMO_KEYSTORE = 'demo';
 export const DEMO_PREFIX = '/demo';

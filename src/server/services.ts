@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createAccessService, type AccessService } from '../access/service.js';
-import { createDeferredAdminEventSink } from '../audit/admin-events.js';
+import { createDeferredAdminEventSink, type DeferredAdminEventSink } from '../audit/admin-events.js';
 import { createApprovalGate, type ApprovalGate } from '../approvals/gate.js';
 import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKillSwitch, type KillSwitch } from '../kill-switch/kill-switch.js';
-import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
+import type { KeystoreService } from '../keystores/keystore-service.js';
+import type { KeystoreStore } from '../keystores/keystore-store.js';
+import { createKeystoreService } from '../keystores/service.js';
+import { createKeystoreStore } from '../keystores/sql-keystore-store.js';
 import { PolicyRegistry } from '../policies/authorizer.js';
 import { createPolicyService, type PolicyService } from '../policies/service.js';
 import { LiveState } from '../registry/live-state.js';
@@ -14,12 +17,18 @@ import { openRootOfTrust } from '../roots/open-root.js';
 import { readRootConfig } from '../roots/root-config.js';
 import type { RootEventListener, RootOfTrust } from '../roots/root-of-trust.js';
 import { openSecretSealer } from '../roots/secret-sealer.js';
-import { openStore } from '../storage/open-store.js';
+import type { DatabaseConnection } from '../storage/connection.js';
+import { createKyselyStore } from '../storage/kysely-store.js';
+import { openDatabase } from '../storage/open-store.js';
 import type { Store } from '../storage/store.js';
-import type { DataDirPaths } from './data-dir.js';
+import type { DataDirPaths } from '../core/data-dir.js';
 
 export interface Services {
+  /** The open database; feature stores are built on it. */
+  database: DatabaseConnection;
   store: Store;
+  /** Groups, keystores and credentials. */
+  keystoreStore: KeystoreStore;
   root: RootOfTrust;
   live: LiveState;
   keystores: KeystoreService;
@@ -31,7 +40,7 @@ export interface Services {
   policies: PolicyService;
   killSwitch: KillSwitch;
   /** Where management actions are recorded; connected to the audit log when a node starts. */
-  adminEvents: ReturnType<typeof createDeferredAdminEventSink>;
+  adminEvents: DeferredAdminEventSink;
   close(): Promise<void>;
 }
 
@@ -46,17 +55,19 @@ export async function openServices(options: {
 }): Promise<Services> {
   const config = readRootConfig(options.paths.rootConfig);
   const root = options.root ?? (await openRootOfTrust(options.paths, config, options.onRootEvent));
-  let store: Store;
+  let database: DatabaseConnection;
   let secretSealer;
   try {
     secretSealer = openSecretSealer(options.paths, config, root);
-    store = await openStore({ databaseUrl: options.databaseUrl, sqlitePath: options.paths.database });
+    database = await openDatabase({ databaseUrl: options.databaseUrl, sqlitePath: options.paths.database });
   } catch (error) {
     await root.close();
     throw error;
   }
+  const store = createKyselyStore(database);
+  const keystoreStore = createKeystoreStore(database);
   const live = new LiveState();
-  const deps = { store, root, live, clock: options.clock, newId: randomUUID };
+  const deps = { store, keystoreStore, root, live, clock: options.clock, newId: randomUUID };
   // Management actions reach the audit log once the node has opened it (node.ts connects it).
   const adminEvents = createDeferredAdminEventSink();
   const policyRegistry = new PolicyRegistry();
@@ -67,7 +78,9 @@ export async function openServices(options: {
   const policies = createPolicyService({ ...deps, registry: policyRegistry, events: adminEvents });
   defineApprovalExecutors(approvals, { keys, keystores, access, policies });
   return {
+    database,
     store,
+    keystoreStore,
     root,
     live,
     keystores,
@@ -79,7 +92,7 @@ export async function openServices(options: {
     killSwitch: createKillSwitch({ store, clock: options.clock }),
     adminEvents,
     async close() {
-      await store.close();
+      await database.close();
       await root.close();
     },
   };

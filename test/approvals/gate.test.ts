@@ -6,6 +6,7 @@ import type { AdminEvent } from '../../src/audit/admin-events.js';
 import { createApprovalGate, type ApprovalGate } from '../../src/approvals/gate.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { ManagementError } from '../../src/core/errors.js';
+import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
 import type { Store } from '../../src/storage/store.js';
 import { dialectTargets } from '../helpers/dialects.js';
 
@@ -31,6 +32,7 @@ for (const target of dialectTargets()) {
       stores.push(store);
       const gate = createApprovalGate({
         store,
+        keystoreStore: createKeystoreStore(store.connection),
         clock,
         newId: randomUUID,
         userRoles: async (id) => (approverRole.has(id) ? ['approver'] : []),
@@ -55,7 +57,8 @@ for (const target of dialectTargets()) {
       events = [];
       runs = [];
       gate = await newGate();
-      for (const name of ['named', 'byrole', 'open']) await stores[0]!.createGroup({ id: `g-${name}`, name, createdAt: clock.now() });
+      for (const name of ['named', 'byrole', 'open'])
+        await createKeystoreStore(stores[0]!.connection).createGroup({ id: `g-${name}`, name, createdAt: clock.now() });
       await gate.setPolicy(
         'named',
         {

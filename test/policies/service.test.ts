@@ -10,6 +10,7 @@ import type { KeyRecord, Keystore } from '../../src/domain/types.js';
 import { PolicyRegistry, createPolicyAuthorizer } from '../../src/policies/authorizer.js';
 import { createPolicyService, type PolicyService } from '../../src/policies/service.js';
 import { LiveState } from '../../src/registry/live-state.js';
+import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
 import type { Store } from '../../src/storage/store.js';
 import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
 
@@ -37,6 +38,7 @@ function suite(dialect: string, target: DialectTarget) {
       registry = new PolicyRegistry();
       return createPolicyService({
         store: s,
+        keystoreStore: createKeystoreStore(s.connection),
         live,
         registry,
         clock,
@@ -58,7 +60,8 @@ function suite(dialect: string, target: DialectTarget) {
       await target.setUp();
       store = await target.open();
       const group = { id: randomUUID(), name: 'team', createdAt: T0 };
-      await store.createGroup(group);
+      const keystores = createKeystoreStore(store.connection);
+      await keystores.createGroup(group);
       keystore = {
         id: randomUUID(),
         name: 'team-ks',
@@ -68,7 +71,7 @@ function suite(dialect: string, target: DialectTarget) {
         status: 'ENABLED',
         createdAt: T0,
       };
-      await store.createKeystore(keystore, {
+      await keystores.createKeystore(keystore, {
         accessKeyId: 'AKIAPOLICYTEST000001',
         keystoreId: keystore.id,
         sealedSecret: randomBytes(48),

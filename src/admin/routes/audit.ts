@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../core/errors.js';
-import type { Audit } from '../../audit/audit-service.js';
+import type { Audit } from '../../audit/audit.js';
 import { encodeCursor, MAX_PAGE, toAuditQuery, type AuditSearchParams } from '../../audit/query.js';
 import { routePermission } from '../permissions.js';
 

@@ -3,7 +3,7 @@ import type { ApprovalGate } from '../../approvals/gate.js';
 import type { ApprovalOperation } from '../../approvals/operations.js';
 import type { KeyUsage } from '../../domain/types.js';
 import type { KeyService } from '../../keys/service.js';
-import type { KeystoreService } from '../../keystores/service.js';
+import type { KeystoreService } from '../../keystores/keystore-service.js';
 import { gated } from '../gated.js';
 import { routePermission, type Permission } from '../permissions.js';
 

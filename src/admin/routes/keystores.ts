@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { KeystoreService } from '../../keystores/service.js';
+import type { KeystoreService } from '../../keystores/keystore-service.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';

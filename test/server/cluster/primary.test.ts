@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { systemClock } from '../../../src/core/clock.js';
-import { startPrimary, type Primary, type RestartPolicy } from '../../../src/server/cluster/primary.js';
+import type { Primary, RestartPolicy } from '../../../src/server/cluster/cluster-primary.js';
+import { startPrimary } from '../../../src/server/cluster/primary.js';
 import { WORKER_INDEX_ENV } from '../../../src/server/cluster/protocol.js';
 
 const FIXTURE = new URL('./fixture-worker.ts', import.meta.url).pathname;
