@@ -56,7 +56,7 @@ export async function startAudit(options: {
   const signer = await openCheckpointSigner({ audit, root: options.root, chain, now: options.clock.now() });
   // On SQLite, commits (and their fsync) run on a writer thread so they never stall the event loop.
   const appender: AuditAppender | undefined =
-    options.database.dialect === 'sqlite' ? await openSqliteAppender(options.sqlitePath, audit, config.sync) : undefined;
+    options.database.dialect === 'sqlite' ? openSqliteAppender(options.sqlitePath, audit, config.sync) : undefined;
   const log = await openAuditLog({
     audit,
     appender: options.onCommit ? timedAppender(appender ?? audit, options.onCommit) : appender,

@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Logger } from 'pino';
+import { coalescing } from '../core/coalescing.js';
 import type { AuditStore } from './audit-store.js';
 import { frame, syslogMessage } from './syslog-format.js';
 import type { SyslogForwarder, SyslogTarget } from './syslog-forwarder.js';
@@ -41,8 +42,6 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions): Pro
   let connecting = false;
   let backoff = minBackoff;
   let stopped = false;
-  let pumping = false;
-  let again = false;
   let forwarded = 0;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let warned = false;
@@ -64,7 +63,7 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions): Pro
         ? tlsConnect({ host: target.host, port: target.port, ca: target.ca, servername: target.host }, onConnected)
         : netConnect({ host: target.host, port: target.port }, onConnected);
     s.setNoDelay(true);
-    s.on('error', (error) => {
+    s.on('error', (error: Error) => {
       // Once per outage, not once per retry.
       if (warned) return;
       warned = true;
@@ -87,37 +86,27 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions): Pro
     });
   }
 
-  async function pump(): Promise<void> {
-    if (pumping) {
-      again = true;
-      return;
-    }
-    pumping = true;
+  /** Sends what the collector has not had yet, while connected; a call during a pass gets one more pass. */
+  const pump = coalescing(async () => {
     try {
-      do {
-        again = false;
-        while (socket && !stopped) {
-          const events = await audit.chainEvents(chain, sent, 500);
-          if (events.length === 0 || !socket) break;
-          const current = socket;
-          const data = Buffer.concat(events.map((e) => frame(syslogMessage(e))));
-          if (current.destroyed || socket !== current) break;
-          const ok = current.write(data);
-          sent = events[events.length - 1]!.seq;
-          forwarded += events.length;
-          if (!ok)
-            await new Promise<void>((resolve) => {
-              current.once('drain', resolve);
-              current.once('close', resolve);
-            });
-        }
-      } while (again && socket && !stopped);
+      for (let current = socket; current && !stopped; current = socket) {
+        const events = await audit.chainEvents(chain, sent, 500);
+        const last = events.at(-1);
+        // Nothing new, or the connection changed meanwhile (the next pass reads again from the reset cursor).
+        if (last === undefined || current.destroyed || socket !== current) break;
+        const ok = current.write(Buffer.concat(events.map((e) => frame(syslogMessage(e)))));
+        sent = last.seq;
+        forwarded += events.length;
+        if (!ok)
+          await new Promise<void>((resolve) => {
+            current.once('drain', resolve);
+            current.once('close', resolve);
+          });
+      }
     } catch (error) {
       logger.warn({ event: 'audit.syslog_failed', err: error }, 'syslog forwarding paused');
-    } finally {
-      pumping = false;
     }
-  }
+  });
 
   async function ackTick(): Promise<void> {
     if (!socket) return;
@@ -152,13 +141,14 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions): Pro
         forwardedThisRun: forwarded,
       };
     },
-    async stop(): Promise<void> {
+    stop(): Promise<void> {
       stopped = true;
       clearInterval(poll);
       clearInterval(ack);
       if (reconnectTimer) clearTimeout(reconnectTimer);
       socket?.end();
       socket?.destroy();
+      return Promise.resolve();
     },
   };
 }

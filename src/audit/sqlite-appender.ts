@@ -20,7 +20,7 @@ export interface AuditAppender {
  * commit's fsync happens off the event loop, and meanwhile the next batch keeps filling. Should the
  * thread die, batches go to `fallback` (the main connection).
  */
-export async function openSqliteAppender(path: string, fallback?: AuditAppender, sync: AuditSync = 'full'): Promise<AuditAppender> {
+export function openSqliteAppender(path: string, fallback?: AuditAppender, sync: AuditSync = 'full'): AuditAppender {
   if (!AUDIT_SYNCS.includes(sync)) throw new Error(`unknown audit sync "${String(sync)}": expected ${AUDIT_SYNCS.join(', ')}`);
   // Compiled, this module is .js next to the worker's .js; under the TypeScript loader (tests) both
   // are .ts, and the worker needs the loader too.

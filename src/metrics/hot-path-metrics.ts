@@ -58,14 +58,14 @@ export class HotPathCounter extends HotPathMetric<CounterSeries> {
     return new CounterSeries(labels);
   }
 
-  async get() {
-    return {
+  get() {
+    return Promise.resolve({
       name: this.name,
       help: this.help,
       type: this.type,
       aggregator: this.aggregator,
       values: [...this.all()].map((s) => ({ labels: s.labels, value: s.value })),
-    };
+    });
   }
 }
 
@@ -110,7 +110,7 @@ export class HotPathHistogram extends HotPathMetric<HistogramSeries> {
   }
 
   /** prom-client's histogram values: cumulative `_bucket` per bound (le first), then `+Inf`, `_sum`, `_count`. */
-  async get() {
+  get() {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
     for (const series of this.all()) {
       let cumulative = 0;
@@ -122,6 +122,6 @@ export class HotPathHistogram extends HotPathMetric<HistogramSeries> {
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` });
       values.push({ labels: series.labels, value: series.count, metricName: `${this.name}_count` });
     }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
   }
 }

@@ -25,7 +25,7 @@ export interface HttpsFrontOptions {
   logger: Logger;
   tls: { certPem: string | Buffer; keyPem: string | Buffer };
   /** The XKS data plane: every request outside the admin side's paths. */
-  handleXks(request: Http2ServerRequest, response: Http2ServerResponse): Promise<void>;
+  handleXks: (request: Http2ServerRequest, response: Http2ServerResponse) => Promise<void>;
   /** /metrics, /healthz and /readyz. */
   observability: ObservabilityRouteDeps;
   /** The admin API under /api/v1. */

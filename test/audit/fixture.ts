@@ -96,7 +96,7 @@ export async function openChain(database: DatabaseConnection, options: ChainOpti
   const root = createSoftwareRoot(randomBytes(32));
   const signer = await openCheckpointSigner({ audit, root, chain, now: clock.now() });
   const spoolDir = mkdtempSync(join(tmpdir(), 'keyhold-spool-'));
-  const appender = options.sqlitePath ? await openSqliteAppender(options.sqlitePath, undefined, options.sync) : undefined;
+  const appender = options.sqlitePath ? openSqliteAppender(options.sqlitePath, undefined, options.sync) : undefined;
   const log = await openAuditLog({
     audit,
     appender,

@@ -110,7 +110,7 @@ describe('audit events from a running node', () => {
     assert.equal((await admin(node, 'GET', '/keystores/demo/kms-json')).status, 200);
     await admin(node, 'GET', '/keys');
     const events = (await search('limit=1000')).events.filter((e) => e.kind === 'admin');
-    const actions = events.map((e) => `${e.action} ${e.status}`);
+    const actions = events.map((e) => `${String(e.action)} ${String(e.status)}`);
     assert.ok(actions.includes('POST /api/v1/keys 201'));
     assert.ok(actions.includes('POST /api/v1/keys/:id/disable 200'));
     assert.ok(actions.includes('POST /api/v1/keys 409'));

@@ -72,7 +72,7 @@ it('formats RFC 5424 with structured data and frames it by octet count', () => {
     message,
     /^<110>1 2026-11-28T12:00:00\.000Z host-a keyhold \d+ xks \[keyhold@32473 chain="node-1" seq="7" hash="(ab){32}" action="Encrypt" outcome="success" keystore="demo" keyId="key-1" kmsRequestId="req-1"\] \{/,
   );
-  assert.deepEqual(JSON.parse(message.slice(message.indexOf('] {') + 2)).seq, 7);
+  assert.deepEqual((JSON.parse(message.slice(message.indexOf('] {') + 2)) as { seq: number }).seq, 7);
   const framed = frame('héllo');
   assert.equal(framed.toString('utf8'), '6 héllo');
   assert.deepEqual(parseSyslogUrl('tls://logs.example:6514'), { protocol: 'tls', host: 'logs.example', port: 6514, ca: undefined });

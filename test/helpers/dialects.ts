@@ -37,15 +37,17 @@ export function dialectTargets(): DialectTarget[] {
   return [
     {
       name: 'sqlite',
-      async setUp() {
+      setUp() {
         dir = mkdtempSync(join(tmpdir(), 'keyhold-dal-'));
         sqlite.sqlitePath = sqlitePath();
+        return Promise.resolve();
       },
       open: () => openStore(sqlite),
       connect: () => openDatabase(sqlite),
       sqlitePath,
-      async tearDown() {
+      tearDown() {
         if (dir) rmSync(dir, { recursive: true, force: true });
+        return Promise.resolve();
       },
     },
     {

@@ -49,9 +49,7 @@ describe('the IPC channel between primary and workers', () => {
   it("answers requests by type, passes notices, and sends a handler's error back as a rejection", async () => {
     const { left, right } = pair();
     right.handle('add', ({ a, b }) => a + b);
-    right.handle('fail', async () => {
-      throw new Error('cannot do that');
-    });
+    right.handle('fail', () => Promise.reject(new Error('cannot do that')));
     const notices: string[] = [];
     right.onNotice('hello', ({ from }) => notices.push(from));
     assert.deepEqual(await Promise.all([left.request('add', { a: 2, b: 3 }), left.request('add', { a: 10, b: -4 })]), [5, 6]);

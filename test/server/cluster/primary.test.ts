@@ -27,7 +27,7 @@ function primaryOf(workers: number, env: Record<string, string> = {}, restart?: 
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -55,7 +55,7 @@ function primaryOf(workers: number, env: Record<string, string> = {}, restart?: 
       ? readFileSync(eventsFile, 'utf8')
           .split('\n')
           .filter(Boolean)
-          .map((line) => JSON.parse(line))
+          .map((line) => JSON.parse(line) as Event)
       : [];
   return { primary, lines, events, fatal: () => fatal };
 }
