@@ -77,9 +77,9 @@ export function openSqliteAppender(path: string, fallback?: AuditAppender, sync:
 function encodeBatch(events: readonly ChainedAuditEvent[]): { canonical: string; hashes: string } {
   let canonical = '[';
   let hashes = '';
-  for (let i = 0; i < events.length; i++) {
-    canonical += (i === 0 ? '' : ',') + canonicalOf(events[i]!);
-    hashes += events[i]!.hash;
+  for (const [i, event] of events.entries()) {
+    canonical += (i === 0 ? '' : ',') + canonicalOf(event);
+    hashes += event.hash;
   }
   return { canonical: canonical + ']', hashes };
 }

@@ -102,7 +102,7 @@ export class HotPathHistogram extends HotPathMetric<HistogramSeries> {
     registry: Registry,
   ) {
     super(name, help, labelNames, registry);
-    if (buckets.some((b, i) => i > 0 && b <= buckets[i - 1]!)) throw new Error(`${name}: buckets must increase`);
+    if (buckets.some((b, i) => b <= (buckets[i - 1] ?? -Infinity))) throw new Error(`${name}: buckets must increase`);
   }
 
   protected create(labels: Record<string, string>): HistogramSeries {
@@ -115,7 +115,7 @@ export class HotPathHistogram extends HotPathMetric<HistogramSeries> {
     for (const series of this.all()) {
       let cumulative = 0;
       this.buckets.forEach((bound, i) => {
-        cumulative += series.counts[i]!;
+        cumulative += series.counts[i] ?? 0;
         values.push({ labels: { le: bound, ...series.labels }, value: cumulative, metricName: `${this.name}_bucket` });
       });
       values.push({ labels: { le: '+Inf', ...series.labels }, value: series.count, metricName: `${this.name}_bucket` });

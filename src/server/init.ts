@@ -91,7 +91,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     await services.keys.ensureCanary();
 
     const result: InitResult = { paths, adminToken };
-    if (shares) result.shares = { shares, threshold: options.shamir!.threshold };
+    if (shares && options.shamir) result.shares = { shares, threshold: options.shamir.threshold };
     if (options.demo) {
       const { keystore, credential } = await services.keystores.create({ name: DEMO_KEYSTORE, prefix: DEMO_PREFIX });
       await services.keys.create({ id: DEMO_KEY, keystore: DEMO_KEYSTORE });

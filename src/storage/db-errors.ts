@@ -18,7 +18,7 @@ interface DriverError {
 }
 
 function isDriverError(err: unknown): err is DriverError {
-  return err instanceof Error && typeof (err as Partial<DriverError>).code === 'string';
+  return err instanceof Error && 'code' in err && typeof err.code === 'string';
 }
 
 export function constraintViolation(err: unknown): ConstraintViolation | undefined {

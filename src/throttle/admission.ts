@@ -35,12 +35,12 @@ export const DEFAULT_SHED_ON_LAG_MS = 0;
 
 /** Why a request was throttled; the record's `detail` starts with it (`quota: …`), for logs, audit and metrics. */
 export type ThrottleReason = 'quota' | 'concurrency' | 'queue-time' | 'overload';
-const THROTTLE_REASONS: readonly string[] = ['quota', 'concurrency', 'queue-time', 'overload'] satisfies ThrottleReason[];
+const THROTTLE_REASONS: readonly ThrottleReason[] = ['quota', 'concurrency', 'queue-time', 'overload'];
 
 /** The reason of a throttled request's record detail, or undefined when it was not throttled. */
 export function throttleReason(detail: string | undefined): ThrottleReason | undefined {
   const reason = detail?.slice(0, detail.indexOf(':'));
-  return reason !== undefined && THROTTLE_REASONS.includes(reason) ? (reason as ThrottleReason) : undefined;
+  return THROTTLE_REASONS.find((known) => known === reason);
 }
 
 // The public message is what KMS relays to its caller; details stay in the log and audit.
@@ -91,7 +91,8 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
 
   // The lag monitor runs only when the gate is on, and only if the caller did not bring its own source.
   const monitor = shedOnLagMs > 0 && !settings.eventLoopLag ? monitorEventLoopLag() : undefined;
-  const lagGate = shedOnLagMs > 0 ? new LagGate(settings.eventLoopLag ?? monitor!, shedOnLagMs, now) : undefined;
+  const lagSource = settings.eventLoopLag ?? monitor;
+  const lagGate = shedOnLagMs > 0 && lagSource ? new LagGate(lagSource, shedOnLagMs, now) : undefined;
 
   /** Buckets by keystore id; a keystore's bucket follows its live quota (created, re-rated, dropped). */
   const buckets = new Map<string, TokenBucket>();
@@ -120,8 +121,7 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
 
   /** Stops counting waiting requests that are past their queue-time budget (they will be shed), and drops left ones. */
   function expireWaiting(at: number): void {
-    while (waitingHead < waiting.length) {
-      const ticket = waiting[waitingHead]!;
+    for (let ticket = waiting[waitingHead]; ticket !== undefined; ticket = waiting[waitingHead]) {
       if (ticket.state === 'waiting') {
         if (shedAfterMs === 0 || at - ticket.admittedAt <= shedAfterMs) break;
         ticket.state = 'expired';

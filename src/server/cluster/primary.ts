@@ -43,12 +43,15 @@ export function startPrimary(options: PrimaryOptions): Primary {
     rejectStarted(new Error(message));
   };
 
+  /** The workers that serve now, with their channels (all but `except`, when given). */
+  const serving = (except?: number): { index: number; channel: IpcChannel<PrimaryEnd> }[] =>
+    slots.flatMap((slot) => (slot.ready && slot.channel && slot.index !== except ? [{ index: slot.index, channel: slot.channel }] : []));
+
   function refreshOthers(origin: number, reason: string): Promise<{ workers: number; refreshed: number }> {
     changes++;
-    const others = slots.filter((slot) => slot.index !== origin && slot.ready && slot.channel);
     return Promise.all(
-      others.map((slot) =>
-        slot.channel!.request('refresh', { reason }, { timeoutMs: options.refreshTimeoutMs ?? 5_000 }).then(
+      serving(origin).map((slot) =>
+        slot.channel.request('refresh', { reason }, { timeoutMs: options.refreshTimeoutMs ?? 5_000 }).then(
           () => true,
           (error: unknown) => {
             logger.warn({ event: 'worker.refresh_failed', workerIndex: slot.index, err: error }, 'a worker did not confirm a refresh');
@@ -65,10 +68,9 @@ export function startPrimary(options: PrimaryOptions): Primary {
    * left out of this scrape, and says so in the log.
    */
   async function clusterMetrics(): Promise<RenderedMetrics> {
-    const serving = slots.filter((slot) => slot.ready && slot.channel);
     const gathered = await Promise.all(
-      serving.map((slot) =>
-        slot.channel!.request('metrics', {}, { timeoutMs: 3_000 }).then(
+      serving().map((slot) =>
+        slot.channel.request('metrics', {}, { timeoutMs: 3_000 }).then(
           (reply) => reply.metrics as MetricObjectWithValues<MetricValue<string>>[],
           (error: unknown) => {
             logger.warn(
@@ -132,7 +134,8 @@ export function startPrimary(options: PrimaryOptions): Primary {
   function onCrash(slot: Slot, how: string, reason: string | undefined): void {
     const now = clock.now();
     crashes.push(now);
-    while (crashes.length > 0 && crashes[0]! <= now - policy.windowMs) crashes.shift();
+    // Only the crashes within the window count.
+    crashes.splice(0, crashes.length, ...crashes.filter((at) => at > now - policy.windowMs));
     if (crashes.length > policy.maxCrashes) {
       logger.error(
         { event: 'worker.crash_loop', workerIndex: slot.index, crashes: crashes.length, windowMs: policy.windowMs },
@@ -163,9 +166,9 @@ export function startPrimary(options: PrimaryOptions): Primary {
   return {
     started,
     async banner() {
-      const slot = slots.find((s) => s.ready && s.channel);
+      const [slot] = serving();
       if (!slot) throw new Error('no worker is serving');
-      return (await slot.channel!.request('banner', {})).text;
+      return (await slot.channel.request('banner', {})).text;
     },
     workers: () => slots.map((slot) => ({ index: slot.index, pid: slot.worker?.pid, ready: slot.ready, restarts: slot.restarts })),
     async stop() {
