@@ -10,7 +10,7 @@ import { createHealthMonitor } from '../health/health-monitor.js';
 import { createReadiness } from '../health/readiness.js';
 import { startRotationScheduler } from '../keys/rotation-scheduler.js';
 import { certificateFacts } from '../metrics/certificate.js';
-import { createMetrics } from '../metrics/metrics.js';
+import { createMetrics } from '../metrics/create-metrics.js';
 import { createPolicyAuthorizer } from '../policies/authorizer.js';
 import { createThrottleAdmission } from '../throttle/admission.js';
 import { sealedGate } from '../unseal/gate.js';

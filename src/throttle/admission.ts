@@ -1,8 +1,9 @@
 import type { KeystoreQuota } from '../domain/types.js';
 import type { LiveKeystore } from '../registry/live-state.js';
 import { LoadShedError, XksError } from '../xks/errors.js';
-import type { XksAdmission, XksAdmissionTicket } from '../xks/pipeline-ports.js';
+import type { XksAdmissionTicket } from '../xks/pipeline-ports.js';
 import { LagGate, monitorEventLoopLag, type EventLoopLag } from './event-loop-lag.js';
+import type { ThrottleAdmission } from './throttle-admission.js';
 import { TokenBucket, type MonotonicMs } from './token-bucket.js';
 
 export interface ThrottleSettings {
@@ -56,8 +57,8 @@ const overQuota = (quota: KeystoreQuota | undefined) =>
   new XksError('ThrottlingException', PUBLIC_MESSAGE, `quota: keystore request quota exceeded (${quota?.rps}/s, burst ${quota?.burst})`);
 
 /**
- * Admission for the XKS data plane (DESIGN.md §3 stage "admit"): per-keystore request quotas, a node-wide
- * limit on requests in flight, and queue-time shedding. Reads memory only; O(1) amortized per request.
+ * The node's throttle admission (throttle-admission.ts): per-keystore request quotas, a node-wide limit on
+ * requests in flight, and queue-time shedding. Reads memory only; O(1) amortized per request.
  *
  * At admission (after routing, before the body is read or the signature checked) a request is refused at
  * once when the node already has `maxInFlight` requests in flight or its keystore's bucket is empty; a
@@ -79,7 +80,7 @@ const overQuota = (quota: KeystoreQuota | undefined) =>
  *= xks-spec.md#14.1
  *# 15. [MAY] Per-prefix request quotas answered with 429 `ThrottlingException`.
  */
-export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdmission & { inFlight(): number; close(): void } {
+export function createThrottleAdmission(settings: ThrottleSettings = {}): ThrottleAdmission {
   const maxInFlight = settings.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const shedAfterMs = settings.shedAfterMs ?? DEFAULT_SHED_AFTER_MS;
   const shedOnLagMs = settings.shedOnLagMs ?? DEFAULT_SHED_ON_LAG_MS;
@@ -194,7 +195,6 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
       return ticket;
     },
     inFlight,
-    /** Stops the lag monitor the admission started (none when a source was given or the gate is off). */
     close: () => monitor?.stop(),
   };
 }
