@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
+import { after } from 'node:test';
 import { pino } from 'pino';
 import { ManualClock } from '../../src/core/clock.js';
 import type { AuditLog, AuditMode } from '../../src/audit/audit-log.js';
@@ -19,7 +19,7 @@ import { createAuditStore } from '../../src/audit/sql-audit-store.js';
 import { openSqliteAppender, type AuditSync } from '../../src/audit/sqlite-appender.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
 import type { DatabaseConnection } from '../../src/storage/connection.js';
-import type { DialectTarget } from '../helpers/dialects.js';
+import { suiteDatabase, type DialectTarget } from '../helpers/dialects.js';
 
 /** The per-dialect database of an audit suite, and the chains its tests open on it. */
 export interface AuditDatabase {
@@ -38,25 +38,17 @@ export interface AuditDatabase {
  * every chain its tests opened and drops the database. Call it inside `describe`.
  */
 export function auditDatabase(target: DialectTarget): AuditDatabase {
-  let database: DatabaseConnection | undefined;
   const fixtures: ChainFixture[] = [];
-  before(async () => {
-    await target.setUp();
-    database = await target.connect();
-  });
+  // Registered before the database's own hooks (node:test runs `after` hooks in registration order),
+  // so the chains close before the database does.
   after(async () => {
     for (const f of fixtures) await f.close();
-    await database?.close();
-    await target.tearDown();
   });
-  const current = (): DatabaseConnection => {
-    if (!database) throw new Error('the audit database is not set up yet');
-    return database;
-  };
+  const database = suiteDatabase(target);
   return {
-    database: current,
+    database,
     async openChain(options) {
-      const fixture = await openChain(current(), options);
+      const fixture = await openChain(database(), options);
       fixtures.push(fixture);
       return fixture;
     },

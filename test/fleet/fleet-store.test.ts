@@ -1,26 +1,17 @@
 // The fleet table on both dialects: SQLite in a temp dir, and a scratch database on the real PostgreSQL.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { FleetStore, NodeRecord } from '../../src/fleet/fleet-store.js';
 import { createFleetStore } from '../../src/fleet/sql-fleet-store.js';
-import type { DatabaseConnection } from '../../src/storage/connection.js';
-import { dialectTargets } from '../helpers/dialects.js';
+import { dialectTargets, suiteDatabase } from '../helpers/dialects.js';
 import { T0, unique } from '../helpers/records.js';
 
 for (const target of dialectTargets()) {
   describe(`fleet store on ${target.name}`, () => {
-    let database: DatabaseConnection;
+    const database = suiteDatabase(target);
     let fleet: FleetStore;
-
-    before(async () => {
-      await target.setUp();
-      database = await target.connect();
-      fleet = createFleetStore(database);
-    });
-
-    after(async () => {
-      await database.close();
-      await target.tearDown();
+    before(() => {
+      fleet = createFleetStore(database());
     });
 
     it('upserts heartbeats and lists nodes seen since a time', async () => {

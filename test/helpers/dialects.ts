@@ -3,6 +3,7 @@
  * the real PostgreSQL (createScratchDatabase; unreachable PostgreSQL fails rather than skips).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseConnection } from '../../src/storage/connection.js';
@@ -71,4 +72,24 @@ export function dialectTarget(name: DialectTarget['name']): DialectTarget {
   const target = dialectTargets().find((candidate) => candidate.name === name);
   if (!target) throw new Error(`no ${name} target`);
   return target;
+}
+
+/**
+ * The database of the enclosing describe on `target`: set up and connected before its tests, closed
+ * and dropped after them. Call it inside `describe`; the returned function gives the connection.
+ */
+export function suiteDatabase(target: DialectTarget): () => DatabaseConnection {
+  let database: DatabaseConnection | undefined;
+  before(async () => {
+    await target.setUp();
+    database = await target.connect();
+  });
+  after(async () => {
+    await database?.close();
+    await target.tearDown();
+  });
+  return () => {
+    if (!database) throw new Error(`the ${target.name} database is not set up yet`);
+    return database;
+  };
 }

@@ -1,18 +1,20 @@
 // The keystore store (groups, keystores, credentials, quotas) on both dialects: SQLite in a temp dir,
 // and a scratch database on the real PostgreSQL (unreachable PostgreSQL fails rather than skips).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { KeystoreStore } from '../../src/keystores/keystore-store.js';
 import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
-import type { DatabaseConnection } from '../../src/storage/connection.js';
 import { StoreConflictError, StoreNotFoundError } from '../../src/storage/store-errors.js';
-import { dialectTargets } from '../helpers/dialects.js';
+import { dialectTargets, suiteDatabase } from '../helpers/dialects.js';
 import { newCredential, newGroup, newKeystore, T0 } from '../helpers/records.js';
 
 for (const target of dialectTargets()) {
   describe(`keystore store on ${target.name}`, () => {
-    let database: DatabaseConnection;
+    const database = suiteDatabase(target);
     let keystores: KeystoreStore;
+    before(() => {
+      keystores = createKeystoreStore(database());
+    });
 
     async function seedKeystore() {
       const group = newGroup();
@@ -22,17 +24,6 @@ for (const target of dialectTargets()) {
       await keystores.createKeystore(keystore, credential);
       return { group, keystore, credential };
     }
-
-    before(async () => {
-      await target.setUp();
-      database = await target.connect();
-      keystores = createKeystoreStore(database);
-    });
-
-    after(async () => {
-      await database.close();
-      await target.tearDown();
-    });
 
     it('returns timestamps as numbers and secrets as Buffers', async () => {
       const { credential } = await seedKeystore();
@@ -103,13 +94,10 @@ for (const target of dialectTargets()) {
       it('rolls back the keystore when its first credential cannot be inserted', async () => {
         const { group, credential } = await seedKeystore();
         const keystore = newKeystore(group.id);
-        await assert.rejects(
-          keystores.createKeystore(keystore, { ...newCredential(keystore.id), accessKeyId: credential.accessKeyId }),
-          {
-            name: 'StoreConflictError',
-            message: `access key id "${credential.accessKeyId}" already exists`,
-          },
-        );
+        await assert.rejects(keystores.createKeystore(keystore, { ...newCredential(keystore.id), accessKeyId: credential.accessKeyId }), {
+          name: 'StoreConflictError',
+          message: `access key id "${credential.accessKeyId}" already exists`,
+        });
         assert.equal(await keystores.getKeystoreByName(keystore.name), undefined);
         assert.deepEqual(await keystores.listCredentials(keystore.id), []);
       });
