@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Group, Keystore, StoredCredential } from '../../src/domain/types.js';
+import type { KeystoreStore } from '../../src/keystores/keystore-store.js';
 
 export const T0 = 1_700_000_000_000;
 export const unique = (): string => randomBytes(5).toString('hex');
@@ -30,3 +31,13 @@ export const newCredential = (keystoreId: string, createdAt = T0 + 2): StoredCre
   sealedSecret: bytes(48),
   createdAt,
 });
+
+/** A new group with a keystore in it and the keystore's first credential, stored. */
+export async function seedKeystore(keystores: Pick<KeystoreStore, 'createGroup' | 'createKeystore'>) {
+  const group = newGroup();
+  await keystores.createGroup(group);
+  const keystore = newKeystore(group.id);
+  const credential = newCredential(keystore.id);
+  await keystores.createKeystore(keystore, credential);
+  return { group, keystore, credential };
+}

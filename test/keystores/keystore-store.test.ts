@@ -6,7 +6,7 @@ import type { KeystoreStore } from '../../src/keystores/keystore-store.js';
 import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
 import { StoreConflictError, StoreNotFoundError } from '../../src/storage/store-errors.js';
 import { dialectTargets, suiteDatabase } from '../helpers/dialects.js';
-import { newCredential, newGroup, newKeystore, T0 } from '../helpers/records.js';
+import { newCredential, newGroup, newKeystore, seedKeystore, T0 } from '../helpers/records.js';
 
 for (const target of dialectTargets()) {
   describe(`keystore store on ${target.name}`, () => {
@@ -16,17 +16,8 @@ for (const target of dialectTargets()) {
       keystores = createKeystoreStore(database());
     });
 
-    async function seedKeystore() {
-      const group = newGroup();
-      await keystores.createGroup(group);
-      const keystore = newKeystore(group.id);
-      const credential = newCredential(keystore.id);
-      await keystores.createKeystore(keystore, credential);
-      return { group, keystore, credential };
-    }
-
     it('returns timestamps as numbers and secrets as Buffers', async () => {
-      const { credential } = await seedKeystore();
+      const { credential } = await seedKeystore(keystores);
       const stored = await keystores.getCredential(credential.accessKeyId);
       assert.equal(typeof stored?.createdAt, 'number');
       assert.ok(Buffer.isBuffer(stored?.sealedSecret));
@@ -65,7 +56,7 @@ for (const target of dialectTargets()) {
 
     describe('keystores', () => {
       it('creates a keystore with its first credential, gets, lists and sets status', async () => {
-        const { keystore, credential } = await seedKeystore();
+        const { keystore, credential } = await seedKeystore(keystores);
         assert.deepEqual(await keystores.getKeystoreByName(keystore.name), keystore);
         assert.deepEqual(await keystores.listCredentials(keystore.id), [credential]);
         assert.deepEqual(
@@ -78,7 +69,7 @@ for (const target of dialectTargets()) {
       });
 
       it('refuses a duplicate name or prefix, naming the owner of the prefix', async () => {
-        const { group, keystore } = await seedKeystore();
+        const { group, keystore } = await seedKeystore(keystores);
         const sameName = { ...newKeystore(group.id), name: keystore.name };
         await assert.rejects(keystores.createKeystore(sameName, newCredential(sameName.id)), {
           name: 'StoreConflictError',
@@ -92,7 +83,7 @@ for (const target of dialectTargets()) {
       });
 
       it('rolls back the keystore when its first credential cannot be inserted', async () => {
-        const { group, credential } = await seedKeystore();
+        const { group, credential } = await seedKeystore(keystores);
         const keystore = newKeystore(group.id);
         await assert.rejects(keystores.createKeystore(keystore, { ...newCredential(keystore.id), accessKeyId: credential.accessKeyId }), {
           name: 'StoreConflictError',
@@ -113,7 +104,7 @@ for (const target of dialectTargets()) {
       });
 
       it('sets, changes and removes a request quota (fractional rps kept exactly); none by default', async () => {
-        const { keystore } = await seedKeystore();
+        const { keystore } = await seedKeystore(keystores);
         assert.equal((await keystores.getKeystoreByName(keystore.name))?.quota, undefined);
         await keystores.setKeystoreQuota(keystore.id, { rps: 0.25, burst: 3 });
         assert.deepEqual((await keystores.getKeystoreByName(keystore.name))?.quota, { rps: 0.25, burst: 3 });
@@ -125,7 +116,7 @@ for (const target of dialectTargets()) {
       });
 
       it("keeps a keystore's block reason only while it is BLOCKED", async () => {
-        const { keystore } = await seedKeystore();
+        const { keystore } = await seedKeystore(keystores);
         await keystores.setKeystoreStatus(keystore.id, 'BLOCKED', 'leak');
         assert.deepEqual(await keystores.getKeystoreByName(keystore.name), { ...keystore, status: 'BLOCKED', blockReason: 'leak' });
         await keystores.setKeystoreStatus(keystore.id, 'ENABLED', 'ignored');
@@ -135,7 +126,7 @@ for (const target of dialectTargets()) {
 
     describe('credentials', () => {
       it('adds, gets, lists per keystore and overall, and removes', async () => {
-        const { keystore, credential } = await seedKeystore();
+        const { keystore, credential } = await seedKeystore(keystores);
         const second = newCredential(keystore.id, T0 + 10);
         await keystores.addCredential(second);
         assert.deepEqual(await keystores.getCredential(second.accessKeyId), second);
@@ -150,7 +141,7 @@ for (const target of dialectTargets()) {
       });
 
       it('refuses a duplicate access key id and a missing keystore', async () => {
-        const { keystore, credential } = await seedKeystore();
+        const { keystore, credential } = await seedKeystore(keystores);
         const duplicate = { ...newCredential(keystore.id), accessKeyId: credential.accessKeyId };
         await assert.rejects(keystores.addCredential(duplicate), {
           name: 'StoreConflictError',
@@ -160,14 +151,14 @@ for (const target of dialectTargets()) {
       });
 
       it("refuses to remove a keystore's last credential", async () => {
-        const { keystore, credential } = await seedKeystore();
+        const { keystore, credential } = await seedKeystore(keystores);
         await assert.rejects(keystores.removeCredential(keystore.id, credential.accessKeyId), StoreConflictError);
         assert.deepEqual(await keystores.getCredential(credential.accessKeyId), credential);
       });
 
       it('reports a credential that does not exist or belongs to another keystore', async () => {
-        const one = await seedKeystore();
-        const other = await seedKeystore();
+        const one = await seedKeystore(keystores);
+        const other = await seedKeystore(keystores);
         await keystores.addCredential(newCredential(one.keystore.id));
         await assert.rejects(keystores.removeCredential(one.keystore.id, 'AKIAMISSING'), StoreNotFoundError);
         await assert.rejects(keystores.removeCredential(one.keystore.id, other.credential.accessKeyId), StoreNotFoundError);
@@ -179,7 +170,7 @@ for (const target of dialectTargets()) {
         // Several keystores at once, so that an unlocked check-then-delete would reliably lose a race.
         const races = await Promise.all(
           Array.from({ length: 5 }, async () => {
-            const { keystore, credential } = await seedKeystore();
+            const { keystore, credential } = await seedKeystore(keystores);
             const second = newCredential(keystore.id);
             await keystores.addCredential(second);
             return { keystore, pair: [credential, second] };

@@ -14,7 +14,7 @@ import { openDatabase } from '../../src/storage/open-store.js';
 import type { Store } from '../../src/storage/store.js';
 import { StoreConflictError, StoreNotFoundError } from '../../src/storage/store-errors.js';
 import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
-import { bytes, newCredential, newGroup, newKeystore, T0, unique } from '../helpers/records.js';
+import { bytes, newGroup, seedKeystore, T0, unique } from '../helpers/records.js';
 
 const newKey = (groupId: string, externalId = `key-${unique()}`): KeyRecord => ({
   id: `k-${unique()}`,
@@ -44,15 +44,6 @@ function storeSuite(name: string, target: DialectTarget) {
     let store: Store;
     /** Keys live in groups, which the keystore store keeps. */
     let groups: KeystoreStore;
-
-    async function seedKeystore() {
-      const group = newGroup();
-      await groups.createGroup(group);
-      const keystore = newKeystore(group.id);
-      const credential = newCredential(keystore.id);
-      await groups.createKeystore(keystore, credential);
-      return { group, keystore, credential };
-    }
 
     before(async () => {
       await target.setUp();
@@ -85,7 +76,7 @@ function storeSuite(name: string, target: DialectTarget) {
     });
 
     it('returns numbers as numbers and binary as Buffers', async () => {
-      const { group } = await seedKeystore();
+      const { group } = await seedKeystore(groups);
       const key = newKey(group.id);
       await store.createKey(key, versionOf(key));
       const [version] = await store.listKeyVersions(key.id);
@@ -122,7 +113,7 @@ function storeSuite(name: string, target: DialectTarget) {
       });
 
       it('lists the stamps of keys changed since a time, page by page in (updatedAt, id) order, without internal keys', async () => {
-        const { group } = await seedKeystore();
+        const { group } = await seedKeystore(groups);
         // Far above every other fixture's timestamps, so only these keys are in range.
         const since = T0 + 9_000_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
         const keys = [0, 0, 1, 2, 2, 3].map((offset, i) => ({ ...newKey(group.id, `stamp-${i}-${unique()}`), updatedAt: since + offset }));
