@@ -1,5 +1,6 @@
 import type { DatabaseConnection } from '../storage/connection.js';
-import { guardedWrite, StoreConflictError, StoreNotFoundError, uniqueKey } from '../storage/store-errors.js';
+import { guarded, uniqueKey } from '../storage/db-errors.js';
+import { StoreConflictError, StoreNotFoundError } from '../storage/store-errors.js';
 import type { KeystoreStore } from './keystore-store.js';
 import { credentialRow, groupRow, keystoreRow, toCredential, toGroup, toKeystore, type KeystoreTables } from './keystore-rows.js';
 
@@ -11,7 +12,7 @@ export function createKeystoreStore(connection: DatabaseConnection): KeystoreSto
     // groups
 
     async createGroup(group) {
-      await guardedWrite(
+      await guarded(
         () => db.insertInto('groups').values(groupRow(group)).execute(),
         (v) => {
           switch (uniqueKey(v)) {
@@ -46,7 +47,7 @@ export function createKeystoreStore(connection: DatabaseConnection): KeystoreSto
       if (firstCredential.keystoreId !== keystore.id) {
         throw new Error(`first credential belongs to keystore "${firstCredential.keystoreId}", not "${keystore.id}"`);
       }
-      await guardedWrite(
+      await guarded(
         () =>
           db.transaction().execute(async (trx) => {
             await trx.insertInto('keystores').values(keystoreRow(keystore)).execute();
@@ -101,7 +102,7 @@ export function createKeystoreStore(connection: DatabaseConnection): KeystoreSto
     // credentials
 
     async addCredential(credential) {
-      await guardedWrite(
+      await guarded(
         () => db.insertInto('credentials').values(credentialRow(credential)).execute(),
         (v) =>
           v.kind === 'foreignKey'

@@ -1,7 +1,8 @@
 import type { Updateable } from 'kysely';
 import type { DatabaseConnection } from './connection.js';
 import type { KeyChanges, Store } from './store.js';
-import { guardedWrite, StoreNotFoundError, uniqueKey } from './store-errors.js';
+import { guarded, uniqueKey } from './db-errors.js';
+import { StoreNotFoundError } from './store-errors.js';
 import {
   adminTokenRow,
   joinUsage,
@@ -47,7 +48,7 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
             `got version ${firstVersion.version} of "${firstVersion.keyId}"`,
         );
       }
-      await guardedWrite(
+      await guarded(
         () =>
           db.transaction().execute(async (trx) => {
             await trx.insertInto('keys').values(keyRow(key)).execute();
@@ -137,7 +138,7 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
     },
 
     async addCurrentVersion(version, expectedCurrent, changes, updatedAt) {
-      return guardedWrite(
+      return guarded(
         () =>
           db.transaction().execute(async (trx) => {
             // The conditional update takes the row lock first (PostgreSQL); a racing node waits, then
@@ -167,7 +168,7 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
     },
 
     async addKeyVersion(version) {
-      await guardedWrite(
+      await guarded(
         () => db.insertInto('key_versions').values(keyVersionRow(version)).execute(),
         (v) =>
           v.kind === 'foreignKey'
@@ -224,7 +225,7 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
     // admin tokens
 
     async createAdminToken(token) {
-      await guardedWrite(
+      await guarded(
         () => db.insertInto('admin_tokens').values(adminTokenRow(token)).execute(),
         (v) => {
           switch (uniqueKey(v)) {
