@@ -111,11 +111,13 @@ export async function startSyslogForwarder(options: SyslogForwarderOptions): Pro
   async function ackTick(): Promise<void> {
     if (!socket) return;
     if (sentAtTick !== undefined && sentAtTick > persisted) {
-      persisted = sentAtTick;
+      const delivered = sentAtTick;
       try {
-        await audit.setForwarded(chain, persisted);
+        await audit.setForwarded(chain, delivered);
+        // Only a stored cursor counts: status() and a reconnect resume from what the database holds.
+        persisted = Math.max(persisted, delivered);
       } catch {
-        // Persisted again on the next tick.
+        // Persisted on the next tick.
       }
     }
     sentAtTick = sent;
