@@ -7,7 +7,7 @@ import type { ApprovalGate } from '../approvals/gate.js';
 import { ManagementError } from '../core/errors.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import type { KeyService } from '../keys/service.js';
-import type { KeystoreService } from '../keystores/service.js';
+import type { KeystoreService } from '../keystores/keystore-service.js';
 import { checkBearer } from './bearer-auth.js';
 import { accessRoutes } from './routes/access.js';
 import { approvalRoutes } from './routes/approvals.js';

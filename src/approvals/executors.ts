@@ -1,6 +1,6 @@
 import type { AccessService, NewToken } from '../access/service.js';
 import type { KeyService } from '../keys/service.js';
-import type { KeystoreService } from '../keystores/service.js';
+import type { KeystoreService } from '../keystores/keystore-service.js';
 import type { Effect } from '../policies/document.js';
 import type { PolicyActor, PolicyService } from '../policies/service.js';
 import type { ApprovalPolicy } from './approval-store.js';

@@ -21,14 +21,20 @@ export interface AdminEventSink {
   record(event: AdminEvent): Promise<void>;
 }
 
-export const discardAdminEvents: AdminEventSink = { record: async () => undefined };
+export const discardAdminEvents: AdminEventSink = { record: () => Promise.resolve() };
+
+/** An AdminEventSink that keeps events until it is connected to the real one. */
+export interface DeferredAdminEventSink extends AdminEventSink {
+  /** Hands over the events kept so far, in order, and forwards every later one. */
+  connect(target: AdminEventSink): Promise<void>;
+}
 
 /**
  * A sink the management services are built with before the audit log is open (the audit log starts with
  * the node, after the services). Events recorded before `connect` are kept and handed over on connect,
  * so nothing done during start-up goes unrecorded.
  */
-export function createDeferredAdminEventSink(): AdminEventSink & { connect(target: AdminEventSink): Promise<void> } {
+export function createDeferredAdminEventSink(): DeferredAdminEventSink {
   let target: AdminEventSink | undefined;
   const pending: AdminEvent[] = [];
   return {

@@ -1,23 +1,19 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { RootOfTrust } from '../roots/root-of-trust.js';
-import type { Store } from '../storage/store.js';
-import type { AdminEventSink } from './admin-events.js';
-import { openAuditLog, type AuditMode, type AuditStatus } from './audit-log.js';
-import { createAuditStore, type AuditQuery, type Checkpoint } from './audit-store.js';
+import type { DatabaseConnection } from '../storage/connection.js';
+import type { Audit, AuditStatusView } from './audit.js';
+import type { AuditMode } from './audit-log.js';
 import { openCheckpointSigner } from './checkpoint-signing.js';
+import { startSyslogForwarder } from './forward-to-syslog.js';
+import { openAuditLog } from './open-audit-log.js';
 import { auditAdminSink, auditXksRecorder } from './recorders.js';
 import { applyRetention } from './retention.js';
 import { AuditSpool } from './spool.js';
+import { createAuditStore } from './sql-audit-store.js';
 import { openSqliteAppender, type AuditAppender, type AuditSync } from './sqlite-appender.js';
-import { startSyslogForwarder, type SyslogForwarder, type SyslogTarget } from './syslog-forwarder.js';
-import { verifyAuditLog, type VerifyOptions } from './verify.js';
-import type { XksRecorder } from '../xks/pipeline-ports.js';
-
-/** The spool of a single-process node's chain; worker N of `serve --workers` uses `audit-spool-wN.jsonl`. */
-export const AUDIT_SPOOL_FILE = 'audit-spool.jsonl';
-export const workerSpoolFile = (worker: number) => `audit-spool-w${worker}.jsonl`;
+import type { SyslogTarget } from './syslog-forwarder.js';
+import { verifyAuditLog } from './verify.js';
 
 export interface AuditConfig {
   mode?: AuditMode;
@@ -39,43 +35,34 @@ export interface AuditConfig {
   retentionIntervalMs?: number;
 }
 
-export interface AuditStatusView extends AuditStatus {
-  publicKey: string;
-  retentionDays?: number;
-  syslog?: ReturnType<SyslogForwarder['status']>;
-}
-
 /** The audit log of one node: chain writer, recorders for both planes, forwarding, retention, search. */
 export async function startAudit(options: {
-  store: Store;
+  database: DatabaseConnection;
   root: RootOfTrust;
   nodeId: string;
-  dataDir: string;
-  /** The SQLite file when the store is SQLite (default: the data directory's keyhold.db). */
-  sqlitePath?: string;
-  /** This chain's local spool (default: the data directory's audit-spool.jsonl); one file per chain. */
-  spoolPath?: string;
+  /** The SQLite file, when the database is SQLite: commits go to it from a writer thread. */
+  sqlitePath: string;
+  /** This chain's local spool (the data directory's audit-spool.jsonl, or a worker's); one file per chain. */
+  spoolPath: string;
   clock: Clock;
   logger: Logger;
   config?: AuditConfig;
   /** Told of each batch committed to the database: how long the commit took and how many events it held (metrics). */
   onCommit?: (latencyMs: number, events: number) => void;
-}) {
+}): Promise<Audit> {
   const config = options.config ?? {};
-  const audit = createAuditStore(options.store);
+  const audit = createAuditStore(options.database);
   const chain = options.nodeId;
   const signer = await openCheckpointSigner({ audit, root: options.root, chain, now: options.clock.now() });
   // On SQLite, commits (and their fsync) run on a writer thread so they never stall the event loop.
   const appender: AuditAppender | undefined =
-    options.store.dialect === 'sqlite'
-      ? await openSqliteAppender(options.sqlitePath ?? join(options.dataDir, 'keyhold.db'), audit, config.sync)
-      : undefined;
+    options.database.dialect === 'sqlite' ? openSqliteAppender(options.sqlitePath, audit, config.sync) : undefined;
   const log = await openAuditLog({
     audit,
     appender: options.onCommit ? timedAppender(appender ?? audit, options.onCommit) : appender,
     chain,
     signer,
-    spool: new AuditSpool(options.spoolPath ?? join(options.dataDir, AUDIT_SPOOL_FILE)),
+    spool: new AuditSpool(options.spoolPath),
     clock: options.clock,
     logger: options.logger,
     mode: config.mode,
@@ -113,23 +100,20 @@ export async function startAudit(options: {
     retentionTimer.unref();
   }
 
-  const recorder: XksRecorder = auditXksRecorder(log, options.clock);
-  const adminEvents: AdminEventSink = auditAdminSink(log, options.clock);
-
   return {
     chain,
     log,
     store: audit,
-    recorder,
-    adminEvents,
+    recorder: auditXksRecorder(log, options.clock),
+    adminEvents: auditAdminSink(log, options.clock),
     forwarder,
     runRetention,
     status(): AuditStatusView {
       return { ...log.status(), publicKey: log.publicKeyPem, retentionDays: config.retentionDays, syslog: forwarder?.status() };
     },
-    search: (query: AuditQuery) => audit.search(query),
-    latestCheckpoint: (): Promise<Checkpoint | undefined> => audit.latestCheckpoint(chain),
-    verify: (verifyOptions?: VerifyOptions) => verifyAuditLog(audit, verifyOptions),
+    search: (query) => audit.search(query),
+    latestCheckpoint: () => audit.latestCheckpoint(chain),
+    verify: (verifyOptions) => verifyAuditLog(audit, verifyOptions),
     async close(): Promise<void> {
       if (retentionTimer) clearInterval(retentionTimer);
       stopWaking();
@@ -150,5 +134,3 @@ function timedAppender(appender: AuditAppender, onCommit: (latencyMs: number, ev
     },
   };
 }
-
-export type Audit = Awaited<ReturnType<typeof startAudit>>;

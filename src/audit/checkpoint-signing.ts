@@ -27,6 +27,11 @@ export interface CheckpointSigner {
   sign(checkpoint: Omit<Checkpoint, 'signature'>): Promise<Checkpoint | undefined>;
 }
 
+/** The chain's key pair: recorded (sealed in the database), or new and held in memory until the root can seal it. */
+type SigningKey =
+  | { stored: true; publicKeyPem: string; sealedPrivateKey: Buffer; privateKey?: KeyObject }
+  | { stored: false; publicKeyPem: string; privateKey: KeyObject };
+
 /**
  * The chain's Ed25519 signing key: generated on the node's first start, the private key sealed with
  * the root of trust, the public key stored in the clear (audit_chains). Sealed and unsealed lazily,
@@ -40,21 +45,16 @@ export async function openCheckpointSigner(options: {
 }): Promise<CheckpointSigner> {
   const { audit, root, chain } = options;
   const existing = await audit.getChain(chain);
-  let sealedPrivateKey = existing?.sealed_private_key;
-  let privateKey: KeyObject | undefined;
-  let publicKeyPem = existing?.public_key;
-  if (!existing) {
-    // First start: a new key pair. Its private half is stored only once the root can seal it; until
-    // then (a root that is not unsealed yet) it stays in memory and checkpoints are postponed.
-    const pair = generateKeyPairSync('ed25519');
-    privateKey = pair.privateKey;
-    publicKeyPem = pair.publicKey.export({ format: 'pem', type: 'spki' }).toString();
-  }
-  let stored = Boolean(existing);
+  // First start: a new key pair. Its private half is stored only once the root can seal it; until
+  // then (a root that is not unsealed yet) it stays in memory and checkpoints are postponed.
+  let key: SigningKey = existing
+    ? { stored: true, publicKeyPem: existing.publicKey, sealedPrivateKey: existing.sealedPrivateKey }
+    : newKeyPair();
 
-  /** Seals and stores a new key pair; false while the root cannot seal. */
-  async function storeKey(): Promise<boolean> {
-    const der = privateKey!.export({ format: 'der', type: 'pkcs8' });
+  /** Seals and records a new key pair; false while the root cannot seal. */
+  async function storeKey(pending: Extract<SigningKey, { stored: false }>): Promise<boolean> {
+    const der = pending.privateKey.export({ format: 'der', type: 'pkcs8' });
+    let sealedPrivateKey: Buffer;
     try {
       sealedPrivateKey = await root.sealSecret(der, sealContextFor(chain));
     } catch {
@@ -63,42 +63,54 @@ export async function openCheckpointSigner(options: {
       der.fill(0);
     }
     await audit.createChain({
-      chain_id: chain,
-      public_key: publicKeyPem!,
-      sealed_private_key: sealedPrivateKey,
-      anchor_seq: 0,
-      anchor_hash: GENESIS_HASH,
-      forwarded_seq: 0,
-      created_at: options.now,
+      chain,
+      publicKey: pending.publicKeyPem,
+      sealedPrivateKey,
+      anchorSeq: 0,
+      anchorHash: GENESIS_HASH,
+      forwardedSeq: 0,
+      createdAt: options.now,
     });
     // Another process may have created the chain first (same node id): use what is stored.
-    const row = (await audit.getChain(chain))!;
-    if (row.public_key !== publicKeyPem) {
-      publicKeyPem = row.public_key;
-      sealedPrivateKey = row.sealed_private_key;
-      privateKey = undefined;
-    }
-    stored = true;
+    const recorded = await audit.getChain(chain);
+    if (!recorded) throw new Error(`audit chain ${chain} was not recorded`);
+    key =
+      recorded.publicKey === pending.publicKeyPem
+        ? { stored: true, publicKeyPem: pending.publicKeyPem, sealedPrivateKey, privateKey: pending.privateKey }
+        : { stored: true, publicKeyPem: recorded.publicKey, sealedPrivateKey: recorded.sealedPrivateKey };
     return true;
   }
-  if (!stored) await storeKey();
+
+  /** The private key, unsealed when needed; undefined while the root cannot seal or unseal. */
+  async function privateKey(): Promise<KeyObject | undefined> {
+    if (!key.stored && !(await storeKey(key))) return undefined;
+    if (key.privateKey) return key.privateKey;
+    if (!key.stored) return undefined;
+    try {
+      const der = await root.unsealSecret(key.sealedPrivateKey, sealContextFor(chain));
+      key.privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      der.fill(0);
+      return key.privateKey;
+    } catch {
+      return undefined;
+    }
+  }
+
+  if (!key.stored) await storeKey(key);
 
   return {
     get publicKeyPem() {
-      return publicKeyPem!;
+      return key.publicKeyPem;
     },
     async sign(checkpoint) {
-      if (!stored && !(await storeKey())) return undefined;
-      if (!privateKey) {
-        try {
-          const der = await root.unsealSecret(sealedPrivateKey!, sealContextFor(chain));
-          privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-          der.fill(0);
-        } catch {
-          return undefined;
-        }
-      }
-      return { ...checkpoint, signature: sign(null, checkpointMessage(checkpoint), privateKey).toString('base64') };
+      const signingKey = await privateKey();
+      if (!signingKey) return undefined;
+      return { ...checkpoint, signature: sign(null, checkpointMessage(checkpoint), signingKey).toString('base64') };
     },
   };
+}
+
+function newKeyPair(): SigningKey {
+  const pair = generateKeyPairSync('ed25519');
+  return { stored: false, publicKeyPem: pair.publicKey.export({ format: 'pem', type: 'spki' }).toString(), privateKey: pair.privateKey };
 }

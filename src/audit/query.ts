@@ -28,8 +28,12 @@ export function encodeCursor(position: { time: number; chain: string; seq: numbe
 
 function decodeCursor(cursor: string): { time: number; chain: string; seq: number } {
   try {
-    const [time, chain, seq] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown, unknown];
-    if (typeof time === 'number' && typeof chain === 'string' && typeof seq === 'number') return { time, chain, seq };
+    const position: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(position)) {
+      const fields: unknown[] = position;
+      const [time, chain, seq] = fields;
+      if (typeof time === 'number' && typeof chain === 'string' && typeof seq === 'number') return { time, chain, seq };
+    }
   } catch {
     // fall through
   }

@@ -38,7 +38,7 @@ export function xksEventFields(record: XksRequestRecord, now: number): AuditEven
 
 export function adminEventFields(event: AdminEvent, now: number): AuditEventFields {
   const target = event.target ?? {};
-  const str = (v: unknown) => (v === undefined ? null : String(v));
+  const str = (v: string | number | boolean | undefined) => (v === undefined ? null : String(v));
   return {
     time: now,
     kind: 'admin',

@@ -14,10 +14,10 @@ export async function applyRetention(
   /** With syslog forwarding: events not yet forwarded are kept. */
   keepUnforwarded = false,
 ): Promise<{ deleted: number; anchorSeq?: number }> {
-  const forwarded = keepUnforwarded ? ((await audit.getChain(chain))?.forwarded_seq ?? 0) : undefined;
+  const forwarded = keepUnforwarded ? ((await audit.getChain(chain))?.forwardedSeq ?? 0) : undefined;
   const cut = await audit.retentionCut(chain, now - days * DAY_MS, forwarded);
   const current = await audit.getChain(chain);
-  if (!cut || !current || cut.seq <= current.anchor_seq) return { deleted: 0 };
+  if (!cut || !current || cut.seq <= current.anchorSeq) return { deleted: 0 };
   const deleted = await audit.truncateTo(cut);
   return { deleted, anchorSeq: cut.seq };
 }

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
-import type { AuditEventRow } from './audit-store.js';
+import type { AuditEventRow } from './audit-rows.js';
 
 /** The canonical form's order after its tag (event.ts: chain, seq, prevHash, then FIELD_ORDER), then the hash. */
 const COLUMNS: (keyof AuditEventRow)[] = [
@@ -40,7 +40,19 @@ const COLUMNS: (keyof AuditEventRow)[] = [
 const TAG = 'keyhold-audit-v1';
 const HASH_LENGTH = 64;
 
-const { path, sync } = workerData as { path: string; sync: 'full' | 'normal' };
+/** What the appender sends (sqlite-appender.ts): a batch to commit, or the request to close. */
+type Message = { id: number; close: true } | { id: number; canonical: string; hashes: string };
+
+function settings(data: unknown): { path: string; sync: 'full' | 'normal' } {
+  if (typeof data === 'object' && data !== null && 'path' in data && typeof data.path === 'string' && 'sync' in data) {
+    return { path: data.path, sync: data.sync === 'normal' ? 'normal' : 'full' };
+  }
+  throw new Error('the audit writer thread needs { path, sync } as its workerData');
+}
+
+const port = parentPort;
+if (!port) throw new Error('the audit writer runs as a worker thread');
+const { path, sync } = settings(workerData);
 const db = new SqliteDatabase(path);
 db.pragma('journal_mode = WAL');
 db.pragma('busy_timeout = 5000');
@@ -49,24 +61,26 @@ const insert = db.prepare(
   `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (chain_id, seq) do nothing`,
 );
 const commit = db.transaction((canonical: string, hashes: string) => {
-  const events = JSON.parse(canonical) as unknown[][];
-  if (hashes.length !== events.length * HASH_LENGTH) throw new Error('audit batch: hashes do not match events');
-  events.forEach(([tag, ...values], i) => {
+  const events: unknown = JSON.parse(canonical);
+  if (!Array.isArray(events) || hashes.length !== events.length * HASH_LENGTH) throw new Error('audit batch: hashes do not match events');
+  events.forEach((event: unknown, i) => {
+    const row: unknown[] = Array.isArray(event) ? event : [];
+    const [tag, ...values] = row;
     if (tag !== TAG || values.length !== COLUMNS.length - 1) throw new Error('audit batch: not a canonical event');
     insert.run([...values, hashes.slice(i * HASH_LENGTH, (i + 1) * HASH_LENGTH)]);
   });
 });
 
-parentPort!.on('message', (message: { id: number; canonical?: string; hashes?: string; close?: true }) => {
-  if (message.close) {
+port.on('message', (message: Message) => {
+  if ('close' in message) {
     db.close();
-    parentPort!.postMessage({ id: message.id });
+    port.postMessage({ id: message.id });
     return;
   }
   try {
-    commit(message.canonical!, message.hashes!);
-    parentPort!.postMessage({ id: message.id });
+    commit(message.canonical, message.hashes);
+    port.postMessage({ id: message.id });
   } catch (error) {
-    parentPort!.postMessage({ id: message.id, error: (error as Error).message });
+    port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) });
   }
 });

@@ -20,7 +20,7 @@ export interface AuditAppender {
  * commit's fsync happens off the event loop, and meanwhile the next batch keeps filling. Should the
  * thread die, batches go to `fallback` (the main connection).
  */
-export async function openSqliteAppender(path: string, fallback?: AuditAppender, sync: AuditSync = 'full'): Promise<AuditAppender> {
+export function openSqliteAppender(path: string, fallback?: AuditAppender, sync: AuditSync = 'full'): AuditAppender {
   if (!AUDIT_SYNCS.includes(sync)) throw new Error(`unknown audit sync "${String(sync)}": expected ${AUDIT_SYNCS.join(', ')}`);
   // Compiled, this module is .js next to the worker's .js; under the TypeScript loader (tests) both
   // are .ts, and the worker needs the loader too.
@@ -77,9 +77,9 @@ export async function openSqliteAppender(path: string, fallback?: AuditAppender,
 function encodeBatch(events: readonly ChainedAuditEvent[]): { canonical: string; hashes: string } {
   let canonical = '[';
   let hashes = '';
-  for (let i = 0; i < events.length; i++) {
-    canonical += (i === 0 ? '' : ',') + canonicalOf(events[i]!);
-    hashes += events[i]!.hash;
+  for (const [i, event] of events.entries()) {
+    canonical += (i === 0 ? '' : ',') + canonicalOf(event);
+    hashes += event.hash;
   }
   return { canonical: canonical + ']', hashes };
 }

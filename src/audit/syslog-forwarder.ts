@@ -1,10 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
-import { hostname } from 'node:os';
-import { connect as tlsConnect } from 'node:tls';
-import type { Logger } from 'pino';
-import type { AuditStore } from './audit-store.js';
-import type { ChainedAuditEvent } from './event.js';
-
+/** Where the audit log is forwarded: the syslog target and the forwarder's interface. */
 export interface SyslogTarget {
   protocol: 'tcp' | 'tls';
   host: string;
@@ -16,205 +10,33 @@ export interface SyslogTarget {
 /** Parses `tcp://host:port` or `tls://host:port`. */
 export function parseSyslogUrl(url: string, ca?: Buffer): SyslogTarget {
   const match = /^(tcp|tls):\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(url.trim());
-  if (!match || Number(match[3]) < 1 || Number(match[3]) > 65535)
+  const [, protocol, host, port] = match ?? [];
+  if ((protocol !== 'tcp' && protocol !== 'tls') || host === undefined || !(Number(port) >= 1 && Number(port) <= 65535))
     throw new Error(`invalid syslog target "${url}": expected tcp://host:port or tls://host:port`);
-  return { protocol: match[1] as 'tcp' | 'tls', host: match[2]!.replace(/^\[|\]$/g, ''), port: Number(match[3]), ca };
+  return { protocol, host: host.replace(/^\[|\]$/g, ''), port: Number(port), ca };
 }
 
-/** SD-PARAM value escaping (RFC 5424 §6.3.3): `"`, `\` and `]`. */
-const sdValue = (value: string) => value.replace(/[\\"\]]/g, (c) => `\\${c}`);
-
-/** Our private enterprise number placeholder for the SD-ID (RFC 5424 §7.2.2 `name@number`). */
-const SD_ID = 'keyhold@32473';
-
-/**
- * One event as an RFC 5424 message: facility 13 (log audit), severity info (notice for failures),
- * APP-NAME keyhold, MSGID the event kind, structured data with the chain position and the key
- * fields, and the whole event as JSON in MSG.
- */
-export function syslogMessage(event: ChainedAuditEvent, host = hostname()): string {
-  const severity = event.outcome === 'success' ? 6 : 5;
-  const pri = 13 * 8 + severity;
-  const params: [string, string | number | null][] = [
-    ['chain', event.chain],
-    ['seq', event.seq],
-    ['hash', event.hash],
-    ['action', event.action],
-    ['outcome', event.outcome],
-    ['keystore', event.keystore],
-    ['keyId', event.keyId],
-    ['kmsRequestId', event.kmsRequestId],
-  ];
-  const sd = `[${SD_ID} ${params
-    .filter(([, v]) => v !== null)
-    .map(([k, v]) => `${k}="${sdValue(String(v))}"`)
-    .join(' ')}]`;
-  const hostField = (host || '-').replace(/[^\x21-\x7e]/g, '').slice(0, 255) || '-';
-  return `<${pri}>1 ${new Date(event.time).toISOString()} ${hostField} keyhold ${process.pid} ${event.kind} ${sd} ${JSON.stringify(event)}`;
-}
-
-/** RFC 6587 octet-counting framing: `LEN SP MSG`. */
-export function frame(message: string): Buffer {
-  const body = Buffer.from(message, 'utf8');
-  return Buffer.concat([Buffer.from(`${body.length} `, 'ascii'), body]);
-}
-
-export interface SyslogForwarderOptions {
-  audit: AuditStore;
-  chain: string;
-  target: SyslogTarget;
-  logger: Logger;
-  /** Poll for new events at least this often (commits also wake it). */
-  pollMs?: number;
-  /** Events written on a connection that has stayed up this long count as delivered (cursor persisted). */
-  ackDelayMs?: number;
-  /** Reconnect backoff, doubling from min to max. */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
+/** What the forwarder reports in the audit status (`keyhold audit status`). */
+export interface SyslogForwarderStatus {
+  /** `tcp://host:port` or `tls://host:port`. */
+  target: string;
+  connected: boolean;
+  /** The last event counted as delivered (persisted: forwarding resumes after it). */
+  forwardedSeq: number;
+  /** The last event written to the current connection. */
+  sentSeq: number;
+  forwardedThisRun: number;
 }
 
 /**
- * Forwards the node's chain to a syslog collector in sequence order, from the database, with a
- * persisted cursor. TCP gives no application acknowledgement, so an event counts as delivered once
- * it was written on a connection that stayed up for ackDelayMs afterwards; when a connection drops,
- * forwarding resumes from the persisted cursor. Nothing is lost across a collector restart, and
- * duplicates (same chain and seq) are at most the events of the last ackDelayMs.
+ * Forwards the node's audit chain to a syslog collector (RFC 5424 over TCP or TLS, RFC 6587 framing) in
+ * sequence order, from the database, with a persisted cursor: nothing is lost across a collector
+ * restart. startSyslogForwarder (forward-to-syslog.ts) starts one.
  */
-export async function startSyslogForwarder(options: SyslogForwarderOptions) {
-  const { audit, chain, target, logger } = options;
-  const pollMs = options.pollMs ?? 1000;
-  const ackDelayMs = options.ackDelayMs ?? 1000;
-  const minBackoff = options.minBackoffMs ?? 200;
-  const maxBackoff = options.maxBackoffMs ?? 10_000;
-
-  let persisted = (await audit.getChain(chain))?.forwarded_seq ?? 0;
-  let sent = persisted;
-  /** Sent position at the previous ack tick, on the current connection. */
-  let sentAtTick: number | undefined;
-  let socket: Socket | undefined;
-  let connecting = false;
-  let backoff = minBackoff;
-  let stopped = false;
-  let pumping = false;
-  let again = false;
-  let forwarded = 0;
-  let reconnectTimer: NodeJS.Timeout | undefined;
-  let warned = false;
-
-  function connect(): void {
-    if (stopped || socket || connecting) return;
-    connecting = true;
-    const onConnected = () => {
-      connecting = false;
-      backoff = minBackoff;
-      warned = false;
-      socket = s;
-      sentAtTick = undefined;
-      logger.info({ event: 'audit.syslog_connected', host: target.host, port: target.port }, 'forwarding audit events to syslog');
-      void pump();
-    };
-    const s =
-      target.protocol === 'tls'
-        ? tlsConnect({ host: target.host, port: target.port, ca: target.ca, servername: target.host }, onConnected)
-        : netConnect({ host: target.host, port: target.port }, onConnected);
-    s.setNoDelay(true);
-    s.on('error', (error) => {
-      // Once per outage, not once per retry.
-      if (warned) return;
-      warned = true;
-      logger.warn(
-        { event: 'audit.syslog_unreachable', target: `${target.protocol}://${target.host}:${target.port}`, reason: error.message },
-        'syslog collector unreachable; retrying, nothing is lost',
-      );
-    });
-    s.on('data', () => {});
-    s.once('close', () => {
-      connecting = false;
-      if (socket === s) socket = undefined;
-      // What was written on this connection but not yet counted as delivered is sent again.
-      sent = persisted;
-      sentAtTick = undefined;
-      if (stopped) return;
-      reconnectTimer = setTimeout(connect, backoff);
-      reconnectTimer.unref();
-      backoff = Math.min(backoff * 2, maxBackoff);
-    });
-  }
-
-  async function pump(): Promise<void> {
-    if (pumping) {
-      again = true;
-      return;
-    }
-    pumping = true;
-    try {
-      do {
-        again = false;
-        while (socket && !stopped) {
-          const events = await audit.chainEvents(chain, sent, 500);
-          if (events.length === 0 || !socket) break;
-          const current = socket;
-          const data = Buffer.concat(events.map((e) => frame(syslogMessage(e))));
-          if (current.destroyed || socket !== current) break;
-          const ok = current.write(data);
-          sent = events[events.length - 1]!.seq;
-          forwarded += events.length;
-          if (!ok)
-            await new Promise<void>((resolve) => {
-              current.once('drain', resolve);
-              current.once('close', resolve);
-            });
-        }
-      } while (again && socket && !stopped);
-    } catch (error) {
-      logger.warn({ event: 'audit.syslog_failed', err: error }, 'syslog forwarding paused');
-    } finally {
-      pumping = false;
-    }
-  }
-
-  async function ackTick(): Promise<void> {
-    if (!socket) return;
-    if (sentAtTick !== undefined && sentAtTick > persisted) {
-      persisted = sentAtTick;
-      try {
-        await audit.setForwarded(chain, persisted);
-      } catch {
-        // Persisted again on the next tick.
-      }
-    }
-    sentAtTick = sent;
-  }
-
-  const poll = setInterval(() => void pump(), pollMs);
-  poll.unref();
-  const ack = setInterval(() => void ackTick(), ackDelayMs);
-  ack.unref();
-  connect();
-
-  return {
-    /** Wakes the forwarder (called after each commit). */
-    wake(): void {
-      if (socket) void pump();
-    },
-    status() {
-      return {
-        target: `${target.protocol}://${target.host}:${target.port}`,
-        connected: Boolean(socket),
-        forwardedSeq: persisted,
-        sentSeq: sent,
-        forwardedThisRun: forwarded,
-      };
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      clearInterval(poll);
-      clearInterval(ack);
-      if (reconnectTimer) clearTimeout(reconnectTimer);
-      socket?.end();
-      socket?.destroy();
-    },
-  };
+export interface SyslogForwarder {
+  /** Wakes the forwarder (called after each commit). */
+  wake(): void;
+  status(): SyslogForwarderStatus;
+  /** Stops forwarding and closes the connection. */
+  stop(): Promise<void>;
 }
-
-export type SyslogForwarder = Awaited<ReturnType<typeof startSyslogForwarder>>;

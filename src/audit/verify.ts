@@ -56,9 +56,8 @@ export async function verifyAuditLog(audit: AuditStore, options: VerifyOptions =
   const chains = await audit.listChains();
   // A chain whose signing key could not be stored yet (root not unsealed) has events but no row:
   // its links are still checked, against no checkpoints.
-  const known = new Set(chains.map((c) => c.chain_id));
-  const withEvents = await audit.db.selectFrom('audit_events').select('chain_id').distinct().execute();
-  const unsigned = withEvents.map((r) => r.chain_id).filter((id) => !known.has(id));
+  const known = new Set(chains.map((c) => c.chain));
+  const unsigned = (await audit.chainsWithEvents()).filter((id) => !known.has(id));
   if (options.checkpoint && !known.has(options.checkpoint.chain) && !unsigned.includes(options.checkpoint.chain)) {
     return {
       ok: false,
@@ -80,8 +79,8 @@ export async function verifyAuditLog(audit: AuditStore, options: VerifyOptions =
   }
   const reports: ChainReport[] = [];
   for (const chain of chains) {
-    const pinned = options.publicKeyPem && options.checkpoint?.chain === chain.chain_id ? options.publicKeyPem : undefined;
-    reports.push(await verifyChain(audit, chain.chain_id, chain.public_key, chain.anchor_seq, chain.anchor_hash, options, pinned));
+    const pinned = options.publicKeyPem && options.checkpoint?.chain === chain.chain ? options.publicKeyPem : undefined;
+    reports.push(await verifyChain(audit, chain.chain, chain.publicKey, chain.anchorSeq, chain.anchorHash, options, pinned));
   }
   for (const chain of unsigned) reports.push(await verifyChain(audit, chain, undefined, 0, GENESIS_HASH, options, undefined));
   return { ok: reports.every((r) => !r.problem), chains: reports };
@@ -140,14 +139,9 @@ async function verifyChain(
         if (prevPrev !== undefined && event.prevHash === prevPrev) {
           return fail(event.seq - 1, 'inserted', `event ${event.seq - 1} was inserted: event ${event.seq} links to the one before it`);
         }
-        const elsewhere = await audit.db
-          .selectFrom('audit_events')
-          .select('seq')
-          .where('chain_id', '=', chain)
-          .where('hash', '=', event.prevHash)
-          .executeTakeFirst();
-        if (elsewhere)
-          return fail(event.seq, 'reordered', `event ${event.seq} links to event ${Number(elsewhere.seq)}, not to ${event.seq - 1}`);
+        const elsewhere = await audit.seqOfHash(chain, event.prevHash);
+        if (elsewhere !== undefined)
+          return fail(event.seq, 'reordered', `event ${event.seq} links to event ${elsewhere}, not to ${event.seq - 1}`);
         if (selfConsistent && event.seq > anchorSeq + 1) {
           return fail(
             event.seq - 1,

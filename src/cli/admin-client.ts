@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readLoginToken } from './login-token.js';
 import { request as httpsRequest } from 'node:https';
-import { dataDirPaths, resolveDataDir, type NodeInfo } from '../server/data-dir.js';
+import { dataDirPaths, resolveDataDir, type NodeInfo } from '../core/data-dir.js';
 
 /** A failure to report as one line and a non-zero exit. */
 export class CliError extends Error {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import type { DataDirPaths } from '../server/data-dir.js';
+import type { DataDirPaths } from '../core/data-dir.js';
 import type { InitResult } from '../server/init.js';
 import type { LiveState } from '../registry/live-state.js';
 

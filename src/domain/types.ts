@@ -89,9 +89,3 @@ export interface StoredKeyVersion {
   destroyedAt?: number;
 }
 
-export interface NodeRecord {
-  id: string;
-  hostname: string;
-  startedAt: number;
-  lastSeenAt: number;
-}

@@ -1,8 +1,7 @@
-import { sql } from 'kysely';
 import type { AuditMode } from '../audit/audit-log.js';
 import { DeadlineExceededError, withDeadline } from '../core/deadline.js';
 import type { EkmHealth } from '../roots/root-of-trust.js';
-import type { Store } from '../storage/store.js';
+import type { DatabaseConnection } from '../storage/connection.js';
 
 export const READINESS_CHECKS = ['unsealed', 'root_of_trust', 'database', 'audit'] as const;
 export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
@@ -19,13 +18,16 @@ export interface Readiness {
   checks: ReadinessCheck[];
 }
 
+/** Evaluates every check; those in `exclude` are reported but do not count toward `ready`. */
+export type ReadinessProbe = (exclude?: ReadonlySet<ReadinessCheckName>) => Promise<Readiness>;
+
 export interface ReadinessDeps {
   /** The unseal service's view: sealed or not, and a one-line status. */
   seal: () => { sealed: boolean; message: string };
   root: { readonly kind: string; state(): EkmHealth };
-  store: Pick<Store, 'db'>;
+  database: Pick<DatabaseConnection, 'ping'>;
   audit: () => { mode: AuditMode; spooled: number; dropped: number };
-  /** The database must answer `select 1` within this long (default 500 ms). */
+  /** The database must answer a ping (`select 1`) within this long (default 500 ms). */
   databaseTimeoutMs?: number;
 }
 
@@ -34,11 +36,11 @@ export interface ReadinessDeps {
  * liveness it checks dependencies: unsealed, root of trust available, database reachable, and the audit
  * log able to record in its configured mode. Separate from XKS GetHealthStatus, which stays as it is.
  */
-export function createReadiness({ seal, root, store, audit, databaseTimeoutMs = 500 }: ReadinessDeps) {
+export function createReadiness({ seal, root, database: connection, audit, databaseTimeoutMs = 500 }: ReadinessDeps): ReadinessProbe {
   async function database(): Promise<ReadinessCheck> {
     const started = performance.now();
     try {
-      await withDeadline(sql`select 1`.execute(store.db), databaseTimeoutMs, 'database');
+      await withDeadline(connection.ping(), databaseTimeoutMs, 'database');
       return { name: 'database', ok: true, detail: `reachable (${Math.round(performance.now() - started)} ms)` };
     } catch (error) {
       if (error instanceof DeadlineExceededError)
@@ -87,10 +89,8 @@ export function createReadiness({ seal, root, store, audit, databaseTimeoutMs = 
   };
 }
 
-export type ReadinessProbe = ReturnType<typeof createReadiness>;
-
 /** A driver's error code (e.g. ECONNREFUSED, or SQLSTATE 57P03), never its message, which may name more than it should. */
 function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
   return typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code) ? ` (${code})` : '';
 }

@@ -3,6 +3,7 @@ import { conflict, invalid, notFound } from '../core/errors.js';
 import type { KeyRecord, KeyStatus, KeyUsage, KeyVersionOrigin, KeyVersionState, Keystore, StoredKeyVersion } from '../domain/types.js';
 import type { LiveState } from '../registry/live-state.js';
 import { sealContext, type DataKey, type RootOfTrust } from '../roots/root-of-trust.js';
+import type { KeystoreStore } from '../keystores/keystore-store.js';
 import type { KeyChanges, KeyStamp, Store } from '../storage/store.js';
 import { translateStoreError } from '../storage/translate-error.js';
 import { lazyDataKey } from './lazy-data-key.js';
@@ -11,6 +12,8 @@ import { validateDescription, validateReason, validateTags } from './attributes.
 
 export interface KeyServiceDeps {
   store: Store;
+  /** Groups and keystores (src/keystores/): where keys live and which keystore names them. */
+  keystoreStore: Pick<KeystoreStore, 'getKeystoreByName' | 'listKeystores' | 'getGroupByName' | 'listGroups' | 'createGroup'>;
   root: RootOfTrust;
   live: LiveState;
   clock: Clock;
@@ -98,7 +101,7 @@ const SYNC_CLOCK_MARGIN_MS = 10 * 60_000;
 /** Key stamps read per query by syncLive; the event loop runs between pages (~5 ms each at this size). */
 const SYNC_PAGE_SIZE = 2_000;
 
-export function createKeyService({ store, root, live, clock, newId }: KeyServiceDeps) {
+export function createKeyService({ store, keystoreStore, root, live, clock, newId }: KeyServiceDeps) {
   /** The newest `updatedAt` this node has read from the database (undefined: read everything). */
   let syncedUpTo: number | undefined;
   const wrappingKeys = createImportWrappingKeys({ store, root, clock, newId });
@@ -137,7 +140,7 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
   }
 
   async function requireKeystore(name: string): Promise<Keystore> {
-    const keystore = await store.getKeystoreByName(name);
+    const keystore = await keystoreStore.getKeystoreByName(name);
     if (!keystore) throw notFound(`no keystore named "${name}"`);
     return keystore;
   }
@@ -150,7 +153,7 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
       if (!key || key.internal) throw notFound(`no key "${externalId}" in keystore "${keystoreName}"`);
       return key;
     }
-    const found = await Promise.all((await store.listGroups()).map((group) => store.getKey(group.id, externalId)));
+    const found = await Promise.all((await keystoreStore.listGroups()).map((group) => store.getKey(group.id, externalId)));
     const matches = found.filter((k): k is KeyRecord => k !== undefined && !k.internal);
     if (matches.length === 0) throw notFound(`no key "${externalId}"`);
     if (matches.length > 1) throw conflict(`key id "${externalId}" exists in ${matches.length} groups; name the keystore`);
@@ -159,7 +162,7 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
 
   /** Describes keys with their group and keystore names, reading groups and keystores once. */
   async function views(records: KeyRecord[]): Promise<KeyView[]> {
-    const [groups, keystores] = await Promise.all([store.listGroups(), store.listKeystores()]);
+    const [groups, keystores] = await Promise.all([keystoreStore.listGroups(), keystoreStore.listKeystores()]);
     const groupName = new Map(groups.map((g) => [g.id, g.name]));
     const keystoreNames = new Map<string, string[]>();
     for (const keystore of keystores) keystoreNames.set(keystore.groupId, [...(keystoreNames.get(keystore.groupId) ?? []), keystore.name]);
@@ -609,10 +612,10 @@ export function createKeyService({ store, root, live, clock, newId }: KeyService
      *# 61. [SHOULD] Use dedicated test keys for health crypto, never keys tied to KMS keys.
      */
     async ensureCanary(): Promise<DataKey> {
-      let group = await store.getGroupByName(CANARY_GROUP);
+      let group = await keystoreStore.getGroupByName(CANARY_GROUP);
       if (!group) {
         group = { id: newId(), name: CANARY_GROUP, createdAt: clock.now() };
-        await store.createGroup(group);
+        await keystoreStore.createGroup(group);
       }
       const record =
         (await store.getKey(group.id, CANARY_KEY_ID)) ?? (await insertKey(group.id, CANARY_KEY_ID, ['ENCRYPT', 'DECRYPT'], true));

@@ -21,8 +21,8 @@ export function normalizePrefix(input: string): string {
   if (prefix.length > MAX_PREFIX_LENGTH) {
     throw invalid(`prefix is ${prefix.length} characters; at most ${MAX_PREFIX_LENGTH} keep every XKS URI within 256 characters`);
   }
-  const first = prefix.split('/')[1]!.toLowerCase();
-  if (RESERVED_PREFIXES.includes(`/${first}`) || `${prefix}/`.includes('/kms/xks/')) {
+  const [first = ''] = prefix.slice(1).split('/');
+  if (RESERVED_PREFIXES.includes(`/${first.toLowerCase()}`) || `${prefix}/`.includes('/kms/xks/')) {
     throw invalid(`prefix ${prefix} is reserved; choose another first segment`);
   }
   return prefix;

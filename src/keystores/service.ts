@@ -1,17 +1,18 @@
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import { validateReason } from '../keys/attributes.js';
-import type { Keystore, KeystoreQuota, StoredCredential } from '../domain/types.js';
+import type { Keystore, StoredCredential } from '../domain/types.js';
 import type { LiveState } from '../registry/live-state.js';
 import { sealContext, type RootOfTrust, type SecretSealer } from '../roots/root-of-trust.js';
 import { translateStoreError } from '../storage/translate-error.js';
-import type { Store } from '../storage/store.js';
 import { generateAccessKeyId, generateSecret, validateAccessKeyId, validateSecret } from './credentials.js';
+import type { KeystoreService, KeystoreView, NewCredential } from './keystore-service.js';
+import type { KeystoreStore } from './keystore-store.js';
 import { normalizePrefix, uriPathFor } from './prefix.js';
 import { validateQuota } from './quota.js';
 
 export interface KeystoreServiceDeps {
-  store: Store;
+  keystoreStore: KeystoreStore;
   root: RootOfTrust;
   /** Seals the SigV4 credential secrets; the root itself unless given (Shamir: the credential key). */
   secretSealer?: SecretSealer;
@@ -20,36 +21,18 @@ export interface KeystoreServiceDeps {
   newId: () => string;
 }
 
-export interface NewCredential {
-  accessKeyId: string;
-  /** Shown once, to whoever created it. */
-  secret: string;
-}
-
-export interface KeystoreView {
-  name: string;
-  prefix: string;
-  uriPath: string;
-  region: string;
-  group: string;
-  status: Keystore['status'];
-  blockReason?: string;
-  /** Its request quota on each node; absent when it has none. */
-  quota?: KeystoreQuota;
-  createdAt: string;
-  credentials: { accessKeyId: string; createdAt: string }[];
-}
-
-/** The KMS console configuration file (xks-spec.md §13). */
-export interface KmsConsoleJson {
-  XksProxyUriPath: string;
-  XksProxyAuthenticationCredential: { AccessKeyId: string; RawSecretAccessKey: string };
-}
-
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
-export function createKeystoreService({ store, root, secretSealer = root, live, clock, newId }: KeystoreServiceDeps) {
+/** The keystore service over its store, the secret sealer and this node's live state (keystore-service.ts). */
+export function createKeystoreService({
+  keystoreStore: store,
+  root,
+  secretSealer = root,
+  live,
+  clock,
+  newId,
+}: KeystoreServiceDeps): KeystoreService {
   async function sealCredential(keystoreId: string, credential: NewCredential): Promise<StoredCredential> {
     return {
       accessKeyId: credential.accessKeyId,
@@ -95,26 +78,32 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
     };
   }
 
-  async function refreshLive(keystore: Keystore): Promise<void> {
+  /** Open secrets by access key id, with the sealed form they came from (a changed one is unsealed again). */
+  const openSecrets = new Map<string, { sealed: Buffer; secret: string }>();
+
+  async function openSecret(credential: StoredCredential): Promise<string> {
+    const known = openSecrets.get(credential.accessKeyId);
+    if (known?.sealed.equals(credential.sealedSecret)) return known.secret;
+    const secret = (
+      await secretSealer.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))
+    ).toString('utf8');
+    openSecrets.set(credential.accessKeyId, { sealed: credential.sealedSecret, secret });
+    return secret;
+  }
+
+  /** Puts the keystore and its credentials' secrets into the live state. */
+  async function putLive(keystore: Keystore, credentials: readonly StoredCredential[]): Promise<void> {
     const secrets = new Map<string, string>();
-    for (const credential of await store.listCredentials(keystore.id)) {
-      secrets.set(
-        credential.accessKeyId,
-        (await secretSealer.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))).toString('utf8'),
-      );
-    }
+    for (const credential of credentials) secrets.set(credential.accessKeyId, await openSecret(credential));
     live.putKeystore(keystore, secrets);
   }
 
+  async function refreshLive(keystore: Keystore): Promise<void> {
+    await putLive(keystore, await store.listCredentials(keystore.id));
+  }
+
   return {
-    async create(input: {
-      name: string;
-      prefix: string;
-      region?: string;
-      group?: string;
-      accessKeyId?: string;
-      secret?: string;
-    }): Promise<{ keystore: KeystoreView; credential: NewCredential }> {
+    async create(input) {
       if (!NAME.test(input.name))
         throw invalid('keystore name must be 1-63 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
       const prefix = normalizePrefix(input.prefix);
@@ -215,7 +204,7 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
     /**
      * Sets the keystore's request quota (`rps` a second, `burst` at once; burst defaults to one second's
      * worth), or removes it with `undefined`. Enforced on each node separately, from the next request here
-     * and from the next scheduler pass on the other nodes of a fleet (enforced in src/throttle/admission.ts).
+     * and from their next refreshLiveState on the other nodes of a fleet (enforced in src/throttle/admission.ts).
      */
     async setQuota(name: string, input: { rps: unknown; burst?: unknown } | undefined): Promise<KeystoreView> {
       const quota = input === undefined ? undefined : validateQuota(input);
@@ -233,7 +222,7 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
      *= xks-spec.md#14.10
      *# 102. [SHOULD] A proxy with a UI lets authorized users download the KMS console JSON configuration file.
      */
-    async kmsConsoleJson(name: string, accessKeyId?: string): Promise<KmsConsoleJson> {
+    async kmsConsoleJson(name: string, accessKeyId?: string) {
       const keystore = await requireKeystore(name);
       const credentials = await store.listCredentials(keystore.id);
       const credential = accessKeyId
@@ -247,32 +236,13 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
         XksProxyUriPath: uriPathFor(keystore.prefix),
         XksProxyAuthenticationCredential: {
           AccessKeyId: credential.accessKeyId,
-          RawSecretAccessKey: (
-            await secretSealer.unsealSecret(credential.sealedSecret, sealContext.credentialSecret(credential.accessKeyId))
-          ).toString('utf8'),
+          RawSecretAccessKey: await openSecret(credential),
         },
       };
     },
 
-    /**
-     * Picks up status changes (enable, disable, block) and quota changes other nodes of a fleet made: one
-     * query. New keystores and credentials still reach a node when it starts.
-     */
-    async syncStatus(): Promise<void> {
-      for (const keystore of await store.listKeystores()) {
-        const current = live.keystoreByPrefix(keystore.prefix)?.keystore;
-        if (
-          current &&
-          current.id === keystore.id &&
-          (current.status !== keystore.status || current.blockReason !== keystore.blockReason || !sameQuota(current.quota, keystore.quota))
-        ) {
-          live.updateKeystore(keystore);
-        }
-      }
-    },
-
     /** When each keystore's SigV4 credentials were created, without their secrets (metrics: credential age). */
-    async credentialTimes(): Promise<{ keystore: string; accessKeyId: string; createdAt: number }[]> {
+    async credentialTimes() {
       const names = new Map((await store.listKeystores()).map((k) => [k.id, k.name]));
       return (await store.listCredentials()).flatMap((c) => {
         const keystore = names.get(c.keystoreId);
@@ -280,15 +250,17 @@ export function createKeystoreService({ store, root, secretSealer = root, live, 
       });
     },
 
-    /** Loads every keystore and its secrets into the live state (node start). */
     async loadAll(): Promise<void> {
-      for (const keystore of await store.listKeystores()) await refreshLive(keystore);
+      const [keystores, credentials] = await Promise.all([store.listKeystores(), store.listCredentials()]);
+      const byKeystore = new Map<string, StoredCredential[]>();
+      for (const c of credentials) {
+        const list = byKeystore.get(c.keystoreId);
+        if (list) list.push(c);
+        else byKeystore.set(c.keystoreId, [c]);
+      }
+      for (const keystore of keystores) await putLive(keystore, byKeystore.get(keystore.id) ?? []);
+      const current = new Set(credentials.map((c) => c.accessKeyId));
+      for (const accessKeyId of openSecrets.keys()) if (!current.has(accessKeyId)) openSecrets.delete(accessKeyId);
     },
   };
 }
-
-function sameQuota(a: KeystoreQuota | undefined, b: KeystoreQuota | undefined): boolean {
-  return a === b || (a !== undefined && b !== undefined && a.rps === b.rps && a.burst === b.burst);
-}
-
-export type KeystoreService = ReturnType<typeof createKeystoreService>;

@@ -58,14 +58,14 @@ export class HotPathCounter extends HotPathMetric<CounterSeries> {
     return new CounterSeries(labels);
   }
 
-  async get() {
-    return {
+  get() {
+    return Promise.resolve({
       name: this.name,
       help: this.help,
       type: this.type,
       aggregator: this.aggregator,
       values: [...this.all()].map((s) => ({ labels: s.labels, value: s.value })),
-    };
+    });
   }
 }
 
@@ -102,7 +102,7 @@ export class HotPathHistogram extends HotPathMetric<HistogramSeries> {
     registry: Registry,
   ) {
     super(name, help, labelNames, registry);
-    if (buckets.some((b, i) => i > 0 && b <= buckets[i - 1]!)) throw new Error(`${name}: buckets must increase`);
+    if (buckets.some((b, i) => b <= (buckets[i - 1] ?? -Infinity))) throw new Error(`${name}: buckets must increase`);
   }
 
   protected create(labels: Record<string, string>): HistogramSeries {
@@ -110,18 +110,18 @@ export class HotPathHistogram extends HotPathMetric<HistogramSeries> {
   }
 
   /** prom-client's histogram values: cumulative `_bucket` per bound (le first), then `+Inf`, `_sum`, `_count`. */
-  async get() {
+  get() {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
     for (const series of this.all()) {
       let cumulative = 0;
       this.buckets.forEach((bound, i) => {
-        cumulative += series.counts[i]!;
+        cumulative += series.counts[i] ?? 0;
         values.push({ labels: { le: bound, ...series.labels }, value: cumulative, metricName: `${this.name}_bucket` });
       });
       values.push({ labels: { le: '+Inf', ...series.labels }, value: series.count, metricName: `${this.name}_bucket` });
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` });
       values.push({ labels: series.labels, value: series.count, metricName: `${this.name}_count` });
     }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
   }
 }

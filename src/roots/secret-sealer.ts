@@ -1,4 +1,4 @@
-import type { DataDirPaths } from '../server/data-dir.js';
+import type { DataDirPaths } from '../core/data-dir.js';
 import { readMasterKeyFile } from './master-key-file.js';
 import type { RootConfig } from './root-config.js';
 import type { RootOfTrust, SecretSealer } from './root-of-trust.js';

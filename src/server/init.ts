@@ -9,10 +9,10 @@ import type { RootOfTrust } from '../roots/root-of-trust.js';
 import { initShamirRoot } from '../roots/shamir/init-shamir.js';
 import { validateShareCounts } from '../roots/shamir/shares.js';
 import { writeRootConfig, type Pkcs11RootConfig, type RootConfig } from '../roots/root-config.js';
-import { dataDirPaths, type DataDirPaths } from './data-dir.js';
+import { dataDirPaths, type DataDirPaths } from '../core/data-dir.js';
 import { openServices, type Services } from './services.js';
 import { createSelfSignedCertificate } from './self-signed-cert.js';
-import type { NewCredential, KeystoreView } from '../keystores/service.js';
+import type { NewCredential, KeystoreView } from '../keystores/keystore-service.js';
 
 export const DEMO_KEYSTORE = 'demo';
 export const DEMO_PREFIX = '/demo';
@@ -86,7 +86,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     await services.keys.ensureCanary();
 
     const result: InitResult = { paths, adminToken };
-    if (shares) result.shares = { shares, threshold: options.shamir!.threshold };
+    if (shares && options.shamir) result.shares = { shares, threshold: options.shamir.threshold };
     if (options.demo) {
       const { keystore, credential } = await services.keystores.create({ name: DEMO_KEYSTORE, prefix: DEMO_PREFIX });
       await services.keys.create({ id: DEMO_KEY, keystore: DEMO_KEYSTORE });

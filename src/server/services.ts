@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createAccessService } from '../access/create-service.js';
 import type { AccessService } from '../access/service.js';
 import { createAccessStore } from '../access/sql-access-store.js';
-import { createDeferredAdminEventSink } from '../audit/admin-events.js';
+import { createDeferredAdminEventSink, type DeferredAdminEventSink } from '../audit/admin-events.js';
 import { createApprovalGate } from '../approvals/create-gate.js';
 import type { ApprovalGate } from '../approvals/gate.js';
 import { createApprovalStore } from '../approvals/sql-approval-store.js';
@@ -12,7 +12,10 @@ import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKillSwitch } from '../kill-switch/create-kill-switch.js';
 import type { KillSwitch } from '../kill-switch/kill-switch.js';
 import { createKillSwitchStore } from '../kill-switch/settings-store.js';
-import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
+import type { KeystoreService } from '../keystores/keystore-service.js';
+import type { KeystoreStore } from '../keystores/keystore-store.js';
+import { createKeystoreService } from '../keystores/service.js';
+import { createKeystoreStore } from '../keystores/sql-keystore-store.js';
 import { PolicyRegistry } from '../policies/authorizer.js';
 import { createPolicyService } from '../policies/create-service.js';
 import type { PolicyService } from '../policies/service.js';
@@ -22,12 +25,18 @@ import { openRootOfTrust } from '../roots/open-root.js';
 import { readRootConfig } from '../roots/root-config.js';
 import type { RootEventListener, RootOfTrust } from '../roots/root-of-trust.js';
 import { openSecretSealer } from '../roots/secret-sealer.js';
-import { openStore } from '../storage/open-store.js';
+import type { DatabaseConnection } from '../storage/connection.js';
+import { createKyselyStore } from '../storage/kysely-store.js';
+import { openDatabase } from '../storage/open-store.js';
 import type { Store } from '../storage/store.js';
-import type { DataDirPaths } from './data-dir.js';
+import type { DataDirPaths } from '../core/data-dir.js';
 
 export interface Services {
+  /** The open database; feature stores are built on it. */
+  database: DatabaseConnection;
   store: Store;
+  /** Groups, keystores and credentials. */
+  keystoreStore: KeystoreStore;
   root: RootOfTrust;
   live: LiveState;
   keystores: KeystoreService;
@@ -39,7 +48,7 @@ export interface Services {
   policies: PolicyService;
   killSwitch: KillSwitch;
   /** Where management actions are recorded; connected to the audit log when a node starts. */
-  adminEvents: ReturnType<typeof createDeferredAdminEventSink>;
+  adminEvents: DeferredAdminEventSink;
   close(): Promise<void>;
 }
 
@@ -54,32 +63,33 @@ export async function openServices(options: {
 }): Promise<Services> {
   const config = readRootConfig(options.paths.rootConfig);
   const root = options.root ?? (await openRootOfTrust(options.paths, config, options.onRootEvent));
-  let store: Store;
+  let database: DatabaseConnection;
   let secretSealer;
   try {
     secretSealer = openSecretSealer(options.paths, config, root);
-    store = await openStore({ databaseUrl: options.databaseUrl, sqlitePath: options.paths.database });
+    database = await openDatabase({ databaseUrl: options.databaseUrl, sqlitePath: options.paths.database });
   } catch (error) {
     await root.close();
     throw error;
   }
+  const store = createKyselyStore(database);
+  const keystoreStore = createKeystoreStore(database);
   const live = new LiveState();
-  const deps = { store, root, live, clock: options.clock, newId: randomUUID };
+  const deps = { store, keystoreStore, root, live, clock: options.clock, newId: randomUUID };
   // Management actions reach the audit log once the node has opened it (node.ts connects it).
   const adminEvents = createDeferredAdminEventSink();
   const policyRegistry = new PolicyRegistry();
   const keystores = createKeystoreService({ ...deps, secretSealer });
   const keys = createKeyService(deps);
-  const { connection } = store;
   const access = createAccessService({
-    store: createAccessStore(connection),
+    store: createAccessStore(database),
     clock: options.clock,
     newId: randomUUID,
     events: adminEvents,
   });
   const approvals = createApprovalGate({
-    store: createApprovalStore(connection),
-    groups: store,
+    store: createApprovalStore(database),
+    groups: keystoreStore,
     clock: options.clock,
     newId: randomUUID,
     userRoles: access.rolesOf,
@@ -87,8 +97,15 @@ export async function openServices(options: {
     events: adminEvents,
   });
   const policies = createPolicyService({
-    store: createPolicyStore(connection),
-    directory: store,
+    store: createPolicyStore(database),
+    directory: {
+      getGroupByName: keystoreStore.getGroupByName,
+      listGroups: keystoreStore.listGroups,
+      getKeystoreByName: keystoreStore.getKeystoreByName,
+      listKeystores: keystoreStore.listKeystores,
+      getKey: store.getKey,
+      getKeyById: store.getKeyById,
+    },
     live,
     registry: policyRegistry,
     clock: options.clock,
@@ -97,7 +114,9 @@ export async function openServices(options: {
   });
   defineApprovalExecutors(approvals, { keys, keystores, access, policies });
   return {
+    database,
     store,
+    keystoreStore,
     root,
     live,
     keystores,
@@ -106,10 +125,10 @@ export async function openServices(options: {
     approvals,
     policyRegistry,
     policies,
-    killSwitch: createKillSwitch({ store: createKillSwitchStore(connection), clock: options.clock }),
+    killSwitch: createKillSwitch({ store: createKillSwitchStore(database), clock: options.clock }),
     adminEvents,
     async close() {
-      await store.close();
+      await database.close();
       await root.close();
     },
   };

@@ -63,15 +63,15 @@ function openSqlite(path: string): SqliteDatabase.Database {
   return sqlite;
 }
 
+const parseNumber = (value: string): number => Number(value);
+
 function postgresPool(connectionString: string): pg.Pool {
   // int8 (our millisecond timestamps, and COUNT(*)) arrives as a string by default, because it can
   // exceed 2^53. Timestamps never do, so parse it as a number, on this pool only rather than
   // through pg's process-wide setTypeParser. BYTEA already arrives as a Buffer.
-  const types = {
-    getTypeParser: ((oid, format) =>
-      oid === pg.types.builtins.INT8 && format !== 'binary'
-        ? (value: string) => Number(value)
-        : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+  const types: pg.CustomTypesConfig = {
+    getTypeParser: (oid, format): unknown =>
+      oid === pg.types.builtins.INT8 && format !== 'binary' ? parseNumber : pg.types.getTypeParser(oid, format),
   };
   const pool = new pg.Pool({ connectionString, types });
   // An idle client whose connection drops emits 'error' on the pool; unhandled, that would crash

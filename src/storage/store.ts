@@ -1,21 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { DatabaseConnection } from './connection.js';
 import type { Database } from './rows.js';
-import type {
-  Group,
-  KeyRecord,
-  Keystore,
-  KeystoreQuota,
-  KeystoreStatus,
-  KeyStatus,
-  KeyVersionState,
-  NodeRecord,
-  StoredCredential,
-  StoredKeyVersion,
-} from '../domain/types.js';
+import type { KeyRecord, KeyStatus, KeyVersionState, StoredKeyVersion } from '../domain/types.js';
 
 /**
- * The persistence port. One implementation (Kysely) serves SQLite and PostgreSQL.
+ * What is left of the shared persistence port while features move their queries into stores of their
+ * own (groups, keystores and credentials: src/keystores/; the fleet table: src/fleet/; the audit tables:
+ * src/audit/). One implementation (Kysely) serves SQLite and PostgreSQL.
  * Every method is a single transaction; failures throw and leave nothing half-written.
  * Nothing on the XKS hot path calls this: the data plane reads from in-memory caches.
  */
@@ -24,33 +15,11 @@ export interface Store {
   /** The open database; feature stores are built on it (connection.ts). */
   readonly connection: DatabaseConnection;
   /**
-   * The query builder, for feature modules that keep their own tables (audit, policies, users):
+   * The query builder, for feature modules that keep their own tables (policies, users):
    * each declares its rows and uses `db.withTables<TheirTables>()`, and adds its migration to
    * migrations/index.ts.
    */
   readonly db: Kysely<Database>;
-
-  // groups
-  createGroup(group: Group): Promise<void>;
-  getGroupByName(name: string): Promise<Group | undefined>;
-  getGroup(id: string): Promise<Group | undefined>;
-  listGroups(): Promise<Group[]>;
-
-  // keystores
-  createKeystore(keystore: Keystore, firstCredential: StoredCredential): Promise<void>;
-  getKeystoreByName(name: string): Promise<Keystore | undefined>;
-  listKeystores(): Promise<Keystore[]>;
-  /** Sets the status; `blockReason` is kept only with BLOCKED. */
-  setKeystoreStatus(id: string, status: KeystoreStatus, blockReason?: string): Promise<void>;
-  /** Sets the keystore's request quota, or removes it (undefined). */
-  setKeystoreQuota(id: string, quota: KeystoreQuota | undefined): Promise<void>;
-
-  // credentials
-  addCredential(credential: StoredCredential): Promise<void>;
-  /** Removes it; refuses (throws StoreConflictError) to remove a keystore's last credential. */
-  removeCredential(keystoreId: string, accessKeyId: string): Promise<void>;
-  getCredential(accessKeyId: string): Promise<StoredCredential | undefined>;
-  listCredentials(keystoreId?: string): Promise<StoredCredential[]>;
 
   // keys
   createKey(key: KeyRecord, firstVersion: StoredKeyVersion): Promise<void>;
@@ -84,9 +53,6 @@ export interface Store {
    */
   listKeysDue(now: number): Promise<KeyRecord[]>;
 
-  // fleet
-  heartbeat(node: NodeRecord): Promise<void>;
-  listNodesSeenSince(since: number): Promise<NodeRecord[]>;
 
   close(): Promise<void>;
 }
@@ -128,18 +94,6 @@ export interface KeyVersionChanges {
   destroyedAt?: number;
 }
 
-/** A uniqueness or integrity rule refused the change (duplicate name, prefix, key id, last credential…). */
-export class StoreConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreConflictError';
-  }
-}
-
-/** The referenced record does not exist. */
-export class StoreNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreNotFoundError';
-  }
-}
+// The store's errors live with the write guard that raises them; re-exported for the features whose
+// queries are still here.
+export { StoreConflictError, StoreNotFoundError } from './store-errors.js';

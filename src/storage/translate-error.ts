@@ -1,5 +1,5 @@
 import { conflict, notFound } from '../core/errors.js';
-import { StoreConflictError, StoreNotFoundError } from './store.js';
+import { StoreConflictError, StoreNotFoundError } from './store-errors.js';
 
 /** Runs a store operation, turning storage refusals into management errors with the same one-line message. */
 export async function translateStoreError<T>(operation: () => Promise<T>): Promise<T> {

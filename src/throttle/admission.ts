@@ -1,8 +1,9 @@
 import type { KeystoreQuota } from '../domain/types.js';
 import type { LiveKeystore } from '../registry/live-state.js';
 import { LoadShedError, XksError } from '../xks/errors.js';
-import type { XksAdmission, XksAdmissionTicket } from '../xks/pipeline-ports.js';
+import type { XksAdmissionTicket } from '../xks/pipeline-ports.js';
 import { LagGate, monitorEventLoopLag, type EventLoopLag } from './event-loop-lag.js';
+import type { ThrottleAdmission } from './throttle-admission.js';
 import { TokenBucket, type MonotonicMs } from './token-bucket.js';
 
 export interface ThrottleSettings {
@@ -35,12 +36,12 @@ export const DEFAULT_SHED_ON_LAG_MS = 0;
 
 /** Why a request was throttled; the record's `detail` starts with it (`quota: …`), for logs, audit and metrics. */
 export type ThrottleReason = 'quota' | 'concurrency' | 'queue-time' | 'overload';
-const THROTTLE_REASONS: readonly string[] = ['quota', 'concurrency', 'queue-time', 'overload'] satisfies ThrottleReason[];
+const THROTTLE_REASONS: readonly ThrottleReason[] = ['quota', 'concurrency', 'queue-time', 'overload'];
 
 /** The reason of a throttled request's record detail, or undefined when it was not throttled. */
 export function throttleReason(detail: string | undefined): ThrottleReason | undefined {
   const reason = detail?.slice(0, detail.indexOf(':'));
-  return reason !== undefined && THROTTLE_REASONS.includes(reason) ? (reason as ThrottleReason) : undefined;
+  return THROTTLE_REASONS.find((known) => known === reason);
 }
 
 // The public message is what KMS relays to its caller; details stay in the log and audit.
@@ -56,8 +57,8 @@ const overQuota = (quota: KeystoreQuota | undefined) =>
   new XksError('ThrottlingException', PUBLIC_MESSAGE, `quota: keystore request quota exceeded (${quota?.rps}/s, burst ${quota?.burst})`);
 
 /**
- * Admission for the XKS data plane (DESIGN.md §3 stage "admit"): per-keystore request quotas, a node-wide
- * limit on requests in flight, and queue-time shedding. Reads memory only; O(1) amortized per request.
+ * The node's throttle admission (throttle-admission.ts): per-keystore request quotas, a node-wide limit on
+ * requests in flight, and queue-time shedding. Reads memory only; O(1) amortized per request.
  *
  * At admission (after routing, before the body is read or the signature checked) a request is refused at
  * once when the node already has `maxInFlight` requests in flight or its keystore's bucket is empty; a
@@ -79,7 +80,7 @@ const overQuota = (quota: KeystoreQuota | undefined) =>
  *= xks-spec.md#14.1
  *# 15. [MAY] Per-prefix request quotas answered with 429 `ThrottlingException`.
  */
-export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdmission & { inFlight(): number; close(): void } {
+export function createThrottleAdmission(settings: ThrottleSettings = {}): ThrottleAdmission {
   const maxInFlight = settings.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const shedAfterMs = settings.shedAfterMs ?? DEFAULT_SHED_AFTER_MS;
   const shedOnLagMs = settings.shedOnLagMs ?? DEFAULT_SHED_ON_LAG_MS;
@@ -91,7 +92,8 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
 
   // The lag monitor runs only when the gate is on, and only if the caller did not bring its own source.
   const monitor = shedOnLagMs > 0 && !settings.eventLoopLag ? monitorEventLoopLag() : undefined;
-  const lagGate = shedOnLagMs > 0 ? new LagGate(settings.eventLoopLag ?? monitor!, shedOnLagMs, now) : undefined;
+  const lagSource = settings.eventLoopLag ?? monitor;
+  const lagGate = shedOnLagMs > 0 && lagSource ? new LagGate(lagSource, shedOnLagMs, now) : undefined;
 
   /** Buckets by keystore id; a keystore's bucket follows its live quota (created, re-rated, dropped). */
   const buckets = new Map<string, TokenBucket>();
@@ -120,8 +122,7 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
 
   /** Stops counting waiting requests that are past their queue-time budget (they will be shed), and drops left ones. */
   function expireWaiting(at: number): void {
-    while (waitingHead < waiting.length) {
-      const ticket = waiting[waitingHead]!;
+    for (let ticket = waiting[waitingHead]; ticket !== undefined; ticket = waiting[waitingHead]) {
       if (ticket.state === 'waiting') {
         if (shedAfterMs === 0 || at - ticket.admittedAt <= shedAfterMs) break;
         ticket.state = 'expired';
@@ -194,7 +195,6 @@ export function createThrottleAdmission(settings: ThrottleSettings = {}): XksAdm
       return ticket;
     },
     inFlight,
-    /** Stops the lag monitor the admission started (none when a source was given or the gate is off). */
     close: () => monitor?.stop(),
   };
 }

@@ -7,6 +7,7 @@ import { createApprovalGate } from '../../src/approvals/create-gate.js';
 import type { ApprovalGate, GatedOperation, GateOutcome } from '../../src/approvals/gate.js';
 import { createApprovalStore } from '../../src/approvals/sql-approval-store.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
 import type { Store } from '../../src/storage/store.js';
 import { dialectTargets } from '../helpers/dialects.js';
 import { recordingEvents, refusedWith as refused } from '../helpers/recorded.js';
@@ -33,7 +34,7 @@ for (const target of dialectTargets()) {
       stores.push(store);
       const gate = createApprovalGate({
         store: createApprovalStore(store.connection),
-        groups: store,
+        groups: createKeystoreStore(store.connection),
         clock,
         newId: randomUUID,
         userRoles: (id) => Promise.resolve(approverRole.has(id) ? ['approver'] : []),
@@ -58,7 +59,8 @@ for (const target of dialectTargets()) {
       clock = new ManualClock(Date.UTC(2026, 10, 28));
       runs = [];
       gate = await newGate();
-      for (const name of ['named', 'byrole', 'open']) await firstStore().createGroup({ id: `g-${name}`, name, createdAt: clock.now() });
+      for (const name of ['named', 'byrole', 'open'])
+        await createKeystoreStore(firstStore().connection).createGroup({ id: `g-${name}`, name, createdAt: clock.now() });
       await gate.setPolicy(
         'named',
         {

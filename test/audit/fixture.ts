@@ -1,67 +1,60 @@
 /**
- * Audit tests run on both dialects: SQLite in a temp dir and the real PostgreSQL. Each test opens
- * its own chain (a fresh chain id) on the dialect's shared database.
+ * Audit tests run on both dialects (test/helpers/dialects.ts): SQLite in a temp dir and the real
+ * PostgreSQL. Each test opens its own chain (a fresh chain id) on the dialect's shared database.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { pino } from 'pino';
 import { ManualClock } from '../../src/core/clock.js';
-import { openAuditLog, type AuditLog, type AuditMode } from '../../src/audit/audit-log.js';
-import { createAuditStore, type AuditStore } from '../../src/audit/audit-store.js';
+import type { AuditLog, AuditMode } from '../../src/audit/audit-log.js';
+import type { AuditStore } from '../../src/audit/audit-store.js';
 import { openCheckpointSigner } from '../../src/audit/checkpoint-signing.js';
 import type { AuditEventFields } from '../../src/audit/event.js';
+import { openAuditLog } from '../../src/audit/open-audit-log.js';
 import { AuditSpool } from '../../src/audit/spool.js';
+import { createAuditStore } from '../../src/audit/sql-audit-store.js';
 import { openSqliteAppender, type AuditSync } from '../../src/audit/sqlite-appender.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
-import { openStore } from '../../src/storage/open-store.js';
-import type { Store } from '../../src/storage/store.js';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
+import type { DatabaseConnection } from '../../src/storage/connection.js';
+import { suiteDatabase, type DialectTarget } from '../helpers/dialects.js';
 
-export interface Dialect {
-  name: 'sqlite' | 'postgres';
-  setUp(): Promise<void>;
-  store(): Store;
+/** The per-dialect database of an audit suite, and the chains its tests open on it. */
+export interface AuditDatabase {
+  /** The dialect's shared database (set up before the suite's tests). */
+  database(): DatabaseConnection;
+  /** Opens a chain on it; the suite closes it after its tests. */
+  openChain(options?: ChainOptions): Promise<ChainFixture>;
+  /** PostgreSQL: the scratch database's URL (for outages). */
   url?: () => string;
-  /** The SQLite file (production commits to it from a writer thread). */
+  /** SQLite: the database file (production commits to it from a writer thread). */
   sqlitePath?: () => string;
-  tearDown(): Promise<void>;
 }
 
-export function dialects(): Dialect[] {
-  let dir = '';
-  let sqliteStore: Store;
-  let scratch: ScratchDatabase;
-  let pgStore: Store;
-  return [
-    {
-      name: 'sqlite',
-      async setUp() {
-        dir = mkdtempSync(join(tmpdir(), 'keyhold-audit-'));
-        sqliteStore = await openStore({ sqlitePath: join(dir, 'keyhold.db') });
-      },
-      store: () => sqliteStore,
-      sqlitePath: () => join(dir, 'keyhold.db'),
-      async tearDown() {
-        await sqliteStore?.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
+/**
+ * Sets up `target`'s database for the enclosing describe (before its tests) and, after them, closes
+ * every chain its tests opened and drops the database. Call it inside `describe`.
+ */
+export function auditDatabase(target: DialectTarget): AuditDatabase {
+  const fixtures: ChainFixture[] = [];
+  // Registered before the database's own hooks (node:test runs `after` hooks in registration order),
+  // so the chains close before the database does.
+  after(async () => {
+    for (const f of fixtures) await f.close();
+  });
+  const database = suiteDatabase(target);
+  return {
+    database,
+    async openChain(options) {
+      const fixture = await openChain(database(), options);
+      fixtures.push(fixture);
+      return fixture;
     },
-    {
-      name: 'postgres',
-      async setUp() {
-        scratch = await createScratchDatabase();
-        pgStore = await openStore({ databaseUrl: scratch.url });
-      },
-      store: () => pgStore,
-      url: () => scratch.url,
-      async tearDown() {
-        await pgStore?.close();
-        await scratch?.drop();
-      },
-    },
-  ];
+    url: target.url,
+    sqlitePath: target.sqlitePath,
+  };
 }
 
 export const silentLogger = pino({ level: 'silent' });
@@ -75,27 +68,27 @@ export interface ChainFixture {
   close(): Promise<void>;
 }
 
-export async function openChain(
-  store: Store,
-  options: {
-    /** SQLite: commit through the writer thread, as a node does. */
-    sqlitePath?: string;
-    sync?: AuditSync;
-    mode?: AuditMode;
-    checkpointEvery?: number;
-    lossyQueueLimit?: number;
-    clock?: ManualClock;
-    chain?: string;
-    retryIntervalMs?: number;
-  } = {},
-): Promise<ChainFixture> {
+export interface ChainOptions {
+  /** SQLite: commit through the writer thread, as a node does. */
+  sqlitePath?: string;
+  sync?: AuditSync;
+  mode?: AuditMode;
+  checkpointEvery?: number;
+  lossyQueueLimit?: number;
+  clock?: ManualClock;
+  chain?: string;
+  retryIntervalMs?: number;
+}
+
+/** A chain writer on `database` with a fresh chain id (unless given), a software root and its own spool. */
+export async function openChain(database: DatabaseConnection, options: ChainOptions = {}): Promise<ChainFixture> {
   const chain = options.chain ?? randomUUID();
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 10, 1));
-  const audit = createAuditStore(store);
+  const audit = createAuditStore(database);
   const root = createSoftwareRoot(randomBytes(32));
   const signer = await openCheckpointSigner({ audit, root, chain, now: clock.now() });
   const spoolDir = mkdtempSync(join(tmpdir(), 'keyhold-spool-'));
-  const appender = options.sqlitePath ? await openSqliteAppender(options.sqlitePath, undefined, options.sync) : undefined;
+  const appender = options.sqlitePath ? openSqliteAppender(options.sqlitePath, undefined, options.sync) : undefined;
   const log = await openAuditLog({
     audit,
     appender,

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { AuditTables } from '../../src/audit/audit-rows.js';
 import { parseSyslogUrl } from '../../src/audit/syslog-forwarder.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { admin, decryptBody, encryptBody, metadata, xks } from '../helpers/xks-client.js';
@@ -109,7 +110,7 @@ describe('audit events from a running node', () => {
     assert.equal((await admin(node, 'GET', '/keystores/demo/kms-json')).status, 200);
     await admin(node, 'GET', '/keys');
     const events = (await search('limit=1000')).events.filter((e) => e.kind === 'admin');
-    const actions = events.map((e) => `${e.action} ${e.status}`);
+    const actions = events.map((e) => `${String(e.action)} ${String(e.status)}`);
     assert.ok(actions.includes('POST /api/v1/keys 201'));
     assert.ok(actions.includes('POST /api/v1/keys/:id/disable 200'));
     assert.ok(actions.includes('POST /api/v1/keys 409'));
@@ -167,7 +168,7 @@ describe('audit events from a running node', () => {
     await node.node.audit.log.flush();
     await new Promise((r) => setTimeout(r, 300)); // let syslog catch up
 
-    const rows = await node.node.audit.store.db.selectFrom('audit_events').selectAll().execute();
+    const rows = await node.node.services.database.tables<AuditTables>().selectFrom('audit_events').selectAll().execute();
     const table = JSON.stringify(rows);
     const forwarded = syslogText.join('');
     assert.ok(forwarded.includes(node.node.nodeId), 'syslog received events');

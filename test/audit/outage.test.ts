@@ -54,7 +54,7 @@ describe('audit when the database goes away (PostgreSQL)', () => {
     const { node, db } = await nodeOn('fail-closed');
     const response = await withOutage(db.url, () => encryptWithId(node, randomUUID()));
     assert.equal(response.status, 500);
-    assert.equal(response.json.errorName, 'InternalException');
+    assert.equal((response.json as { errorName?: string }).errorName, 'InternalException');
     assert.equal(node.node.audit.status().spooled, 0);
     assert.equal((await encryptWithId(node, randomUUID())).status, 200);
   });

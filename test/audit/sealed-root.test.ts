@@ -5,17 +5,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { openAuditLog } from '../../src/audit/audit-log.js';
-import { createAuditStore } from '../../src/audit/audit-store.js';
 import { openCheckpointSigner } from '../../src/audit/checkpoint-signing.js';
+import { openAuditLog } from '../../src/audit/open-audit-log.js';
 import { AuditSpool } from '../../src/audit/spool.js';
+import { createAuditStore } from '../../src/audit/sql-audit-store.js';
 import { verifyAuditLog } from '../../src/audit/verify.js';
 import type { RootOfTrust } from '../../src/roots/root-of-trust.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
-import type { Store } from '../../src/storage/store.js';
-import { dialects, sampleEvent, silentLogger } from './fixture.js';
+import { dialectTargets } from '../helpers/dialects.js';
+import { auditDatabase, sampleEvent, silentLogger } from './fixture.js';
 
 function sealableRoot(): RootOfTrust & { sealed: boolean } {
   const inner = createSoftwareRoot(randomBytes(32));
@@ -32,22 +32,15 @@ function sealableRoot(): RootOfTrust & { sealed: boolean } {
   return root;
 }
 
-for (const dialect of dialects()) {
-  describe(`a sealed root of trust postpones checkpoints on ${dialect.name}`, () => {
-    let store: Store;
+for (const target of dialectTargets()) {
+  describe(`a sealed root of trust postpones checkpoints on ${target.name}`, () => {
+    const suite = auditDatabase(target);
     const dir = mkdtempSync(join(tmpdir(), 'keyhold-sealed-'));
-    before(async () => {
-      await dialect.setUp();
-      store = dialect.store();
-    });
-    after(async () => {
-      await dialect.tearDown();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
     it('appends while sealed, signs once unsealed, and the chain verifies', async () => {
       const root = sealableRoot();
-      const audit = createAuditStore(store);
+      const audit = createAuditStore(suite.database());
       const chain = randomUUID();
       const clock = new ManualClock();
       const signer = await openCheckpointSigner({ audit, root, chain, now: clock.now() });

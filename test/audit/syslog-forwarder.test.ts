@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { createSelfSignedCertificate } from '../../src/server/self-signed-cert.js';
-import { after, before, describe, it } from 'node:test';
-import { frame, parseSyslogUrl, startSyslogForwarder, syslogMessage } from '../../src/audit/syslog-forwarder.js';
-import type { Store } from '../../src/storage/store.js';
-import { dialects, openChain, sampleEvent, silentLogger, type ChainFixture } from './fixture.js';
+import { before, describe, it } from 'node:test';
+import { startSyslogForwarder } from '../../src/audit/forward-to-syslog.js';
+import { frame, syslogMessage } from '../../src/audit/syslog-format.js';
+import { parseSyslogUrl } from '../../src/audit/syslog-forwarder.js';
+import { dialectTarget, dialectTargets } from '../helpers/dialects.js';
+import { auditDatabase, sampleEvent, silentLogger, type ChainFixture } from './fixture.js';
 
 /** A collector: parses octet-counted frames from every connection. */
 function collector() {
@@ -70,25 +72,19 @@ it('formats RFC 5424 with structured data and frames it by octet count', () => {
     message,
     /^<110>1 2026-11-28T12:00:00\.000Z host-a keyhold \d+ xks \[keyhold@32473 chain="node-1" seq="7" hash="(ab){32}" action="Encrypt" outcome="success" keystore="demo" keyId="key-1" kmsRequestId="req-1"\] \{/,
   );
-  assert.deepEqual(JSON.parse(message.slice(message.indexOf('] {') + 2)).seq, 7);
+  assert.deepEqual((JSON.parse(message.slice(message.indexOf('] {') + 2)) as { seq: number }).seq, 7);
   const framed = frame('héllo');
   assert.equal(framed.toString('utf8'), '6 héllo');
   assert.deepEqual(parseSyslogUrl('tls://logs.example:6514'), { protocol: 'tls', host: 'logs.example', port: 6514, ca: undefined });
   assert.throws(() => parseSyslogUrl('udp://x:514'), /expected tcp:\/\/host:port/);
 });
 
-for (const dialect of dialects()) {
-  describe(`syslog forwarding on ${dialect.name}`, () => {
-    let store: Store;
+for (const target of dialectTargets()) {
+  describe(`syslog forwarding on ${target.name}`, () => {
+    const suite = auditDatabase(target);
     let f: ChainFixture;
     before(async () => {
-      await dialect.setUp();
-      store = dialect.store();
-      f = await openChain(store, { checkpointEvery: 1000 });
-    });
-    after(async () => {
-      await f.close();
-      await dialect.tearDown();
+      f = await suite.openChain({ checkpointEvery: 1000 });
     });
 
     it('loses nothing across a collector restart (duplicates only from the unacknowledged tail)', async () => {
@@ -122,7 +118,7 @@ for (const dialect of dialects()) {
           Array.from({ length: 200 }, (_, i) => i + 1),
         );
         await until(() => forwarder.status().forwardedSeq === 200, 'the persisted cursor');
-        assert.equal((await f.audit.getChain(f.chain))!.forwarded_seq, 200);
+        assert.equal((await f.audit.getChain(f.chain))?.forwardedSeq, 200);
       } finally {
         stopWaking();
         await forwarder.stop();
@@ -133,17 +129,10 @@ for (const dialect of dialects()) {
 }
 
 describe('syslog forwarding over TLS', () => {
-  let store: Store;
+  const suite = auditDatabase(dialectTarget('sqlite'));
   let f: ChainFixture;
-  const [dialect] = dialects();
   before(async () => {
-    await dialect!.setUp();
-    store = dialect!.store();
-    f = await openChain(store, { checkpointEvery: 1000 });
-  });
-  after(async () => {
-    await f.close();
-    await dialect!.tearDown();
+    f = await suite.openChain({ checkpointEvery: 1000 });
   });
 
   it('tls://: verifies the collector against the given CA and delivers every event; an untrusted collector gets nothing', async () => {

@@ -1,40 +1,31 @@
 // Tamper-evidence: every kind of tampering is done with raw SQL, on SQLite and on PostgreSQL, and
 // `verify` must name the first bad record and the kind of break.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { chainEvent, eventHash, GENESIS_HASH } from '../../src/audit/event.js';
 import { verifyAuditLog } from '../../src/audit/verify.js';
 import { applyRetention } from '../../src/audit/retention.js';
 import { checkpointMessage, verifyCheckpoint } from '../../src/audit/checkpoint-signing.js';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import type { Store } from '../../src/storage/store.js';
-import { appendEvents, dialects, openChain, sampleEvent, type ChainFixture } from './fixture.js';
+import type { AuditTables } from '../../src/audit/audit-rows.js';
+import { dialectTargets } from '../helpers/dialects.js';
+import { appendEvents, auditDatabase, sampleEvent, type ChainFixture } from './fixture.js';
 
-for (const dialect of dialects()) {
-  describe(`audit chain and verify on ${dialect.name}`, () => {
-    let store: Store;
-    const fixtures: ChainFixture[] = [];
-    before(async () => {
-      await dialect.setUp();
-      store = dialect.store();
-    });
-    after(async () => {
-      for (const f of fixtures) await f.close();
-      await dialect.tearDown();
-    });
+for (const target of dialectTargets()) {
+  describe(`audit chain and verify on ${target.name}`, () => {
+    const suite = auditDatabase(target);
 
     /** A fresh chain of 12 events with checkpoints at 5 and 10; only this chain is verified. */
     async function chainOf12(): Promise<ChainFixture> {
-      const f = await openChain(store);
-      fixtures.push(f);
+      const f = await suite.openChain();
       await appendEvents(f, 12);
       await f.log.flush();
       return f;
     }
     const run = (text: string, ...values: unknown[]) => {
       const strings = Object.assign(text.split('?'), { raw: text.split('?') }) as unknown as TemplateStringsArray;
-      return sql(strings, ...values).execute(store.db);
+      return sql(strings, ...values).execute(suite.database().tables<AuditTables>());
     };
     async function verifyOne(f: ChainFixture, options = {}) {
       const report = await verifyAuditLog(f.audit, options);
@@ -157,8 +148,7 @@ for (const dialect of dialects()) {
     });
 
     it('retention deletes old events only up to a signed checkpoint, which anchors the rest', async () => {
-      const f = await openChain(store);
-      fixtures.push(f);
+      const f = await suite.openChain();
       await appendEvents(f, 7); // checkpoint at 5; 6 and 7 are not covered yet
       f.clock.advance(10 * 86_400_000);
       await appendEvents(f, 5, 8); // checkpoint at 10
@@ -186,8 +176,7 @@ for (const dialect of dialects()) {
     it('a restarted writer continues the chain where it stopped', async () => {
       const f = await chainOf12();
       await f.log.close();
-      const again = await openChain(store, { chain: f.chain });
-      fixtures.push(again);
+      const again = await suite.openChain({ chain: f.chain });
       await appendEvents(again, 3, 13);
       await again.log.flush();
       const events = await again.audit.chainEvents(f.chain, 10, 100);

@@ -3,31 +3,19 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { verifyAuditLog } from '../../src/audit/verify.js';
 import type { AuditSync } from '../../src/audit/sqlite-appender.js';
-import type { Store } from '../../src/storage/store.js';
+import { dialectTarget, dialectTargets } from '../helpers/dialects.js';
 import { databaseOutage } from '../helpers/postgres.js';
-import { dialects, openChain, sampleEvent, type ChainFixture } from './fixture.js';
+import { auditDatabase, sampleEvent } from './fixture.js';
 
-const [sqlite, postgres] = dialects();
-
-for (const dialect of [sqlite!, postgres!]) {
-  describe(`audit group commit on ${dialect.name}`, () => {
-    let store: Store;
-    const fixtures: ChainFixture[] = [];
-    before(async () => {
-      await dialect.setUp();
-      store = dialect.store();
-    });
-    after(async () => {
-      for (const f of fixtures) await f.close();
-      await dialect.tearDown();
-    });
+for (const target of dialectTargets()) {
+  describe(`audit group commit on ${target.name}`, () => {
+    const suite = auditDatabase(target);
 
     it('concurrent appends share commits, keep arrival order, and each resolves only once committed', async () => {
-      const f = await openChain(store, { checkpointEvery: 1000, sqlitePath: dialect.sqlitePath?.() });
-      fixtures.push(f);
+      const f = await suite.openChain({ checkpointEvery: 1000, sqlitePath: suite.sqlitePath?.() });
       const committedAtResolve: number[] = [];
       await Promise.all(
         Array.from({ length: 600 }, (_, i) =>
@@ -48,25 +36,23 @@ for (const dialect of [sqlite!, postgres!]) {
       assert.ok(f.log.status().commits < 100, `600 events in ${f.log.status().commits} commits`);
     });
 
-    const sqlitePath = dialect.sqlitePath;
+    const sqlitePath = suite.sqlitePath;
     if (sqlitePath) {
       it('--audit-sync normal commits through the writer thread too; an unknown level is refused', async () => {
-        const f = await openChain(store, { sqlitePath: sqlitePath(), sync: 'normal' });
-        fixtures.push(f);
+        const f = await suite.openChain({ sqlitePath: sqlitePath(), sync: 'normal' });
         await Promise.all(Array.from({ length: 20 }, (_, i) => f.log.append(sampleEvent(i, f.clock.now()))));
         assert.equal((await f.audit.chainEvents(f.chain, 0, 100)).length, 20);
         const report = await verifyAuditLog(f.audit);
         assert.equal(report.chains.find((c) => c.chain === f.chain)!.problem, undefined);
         await assert.rejects(
-          openChain(store, { sqlitePath: sqlitePath(), sync: 'off' as AuditSync }),
+          suite.openChain({ sqlitePath: sqlitePath(), sync: 'off' as AuditSync }),
           /unknown audit sync "off": expected full, normal/,
         );
       });
     }
 
     it('lossy mode never waits, and counts what it drops when its queue is full', async () => {
-      const f = await openChain(store, { mode: 'lossy', lossyQueueLimit: 10 });
-      fixtures.push(f);
+      const f = await suite.openChain({ mode: 'lossy', lossyQueueLimit: 10 });
       for (let i = 0; i < 25; i++) await f.log.append(sampleEvent(i, f.clock.now()));
       await f.log.flush();
       const status = f.log.status();
@@ -78,22 +64,17 @@ for (const dialect of [sqlite!, postgres!]) {
 }
 
 describe('audit modes when PostgreSQL goes away', () => {
-  let store: Store;
-  const fixtures: ChainFixture[] = [];
-  before(async () => {
-    await postgres!.setUp();
-    store = postgres!.store();
-  });
-  after(async () => {
-    for (const f of fixtures) await f.close();
-    await postgres!.tearDown();
-  });
+  const postgres = dialectTarget('postgres');
+  const suite = auditDatabase(postgres);
+  const postgresUrl = () => {
+    if (!postgres.url) throw new Error('no PostgreSQL URL');
+    return postgres.url();
+  };
 
   it('durable: spools to local disk (fsync per batch), answers, and replays in order on recovery', async () => {
-    const f = await openChain(store, { checkpointEvery: 1000 });
-    fixtures.push(f);
+    const f = await suite.openChain({ checkpointEvery: 1000 });
     for (let i = 1; i <= 3; i++) await f.log.append(sampleEvent(i, f.clock.now(), { kmsRequestId: `before-${i}` }));
-    const db = databaseOutage(postgres!.url!());
+    const db = databaseOutage(postgresUrl());
     await db.begin();
     try {
       await Promise.all([1, 2, 3, 4].map((i) => f.log.append(sampleEvent(i, f.clock.now(), { kmsRequestId: `during-${i}` }))));
@@ -117,10 +98,9 @@ describe('audit modes when PostgreSQL goes away', () => {
   });
 
   it('fail-closed: an event that cannot be committed fails its request, and nothing is spooled', async () => {
-    const f = await openChain(store, { mode: 'fail-closed' });
-    fixtures.push(f);
+    const f = await suite.openChain({ mode: 'fail-closed' });
     await f.log.append(sampleEvent(1, f.clock.now()));
-    const db = databaseOutage(postgres!.url!());
+    const db = databaseOutage(postgresUrl());
     await db.begin();
     try {
       await assert.rejects(f.log.append(sampleEvent(2, f.clock.now())), /could not be recorded/);
@@ -138,9 +118,8 @@ describe('audit modes when PostgreSQL goes away', () => {
   });
 
   it('lossy: a failed commit drops its events and counts them', async () => {
-    const f = await openChain(store, { mode: 'lossy' });
-    fixtures.push(f);
-    const db = databaseOutage(postgres!.url!());
+    const f = await suite.openChain({ mode: 'lossy' });
+    const db = databaseOutage(postgresUrl());
     await db.begin();
     try {
       for (let i = 0; i < 4; i++) await f.log.append(sampleEvent(i, f.clock.now()));

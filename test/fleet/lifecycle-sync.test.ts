@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { RunningNode } from '../../src/server/node.js';
+import type { RunningNode } from '../../src/server/running-node.js';
 import { startTwoNodeFleet, type TwoNodeFleet } from '../helpers/fleet.js';
 import type { TestNode } from '../helpers/node-harness.js';
 import { admin, decryptBody, encryptBody, healthBody, xks } from '../helpers/xks-client.js';
@@ -73,7 +73,7 @@ describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
 
   it('a change stamped by a writer whose clock runs minutes behind still reaches the other node (syncLive reads back a margin)', async () => {
     const store = first.node.services.store;
-    const groupId = (await store.getKeystoreByName('demo'))!.groupId;
+    const groupId = (await first.node.services.keystoreStore.getKeystoreByName('demo'))!.groupId;
     const key = (await store.getKey(groupId, first.keyId))!;
     // The other node has read everything up to now; a writer 4 minutes behind then blocks the key.
     await second.scheduler.tick();

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { systemClock } from '../../src/core/clock.js';
-import { startNode, type RunningNode } from '../../src/server/node.js';
+import { startNode } from '../../src/server/node.js';
+import type { RunningNode } from '../../src/server/running-node.js';
 import { startTestNode, type TestNode } from './node-harness.js';
 import { createScratchDatabase } from './postgres.js';
 

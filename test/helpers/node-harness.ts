@@ -11,7 +11,8 @@ import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { RootConfig } from '../../src/roots/root-config.js';
 import { initDataDir } from '../../src/server/init.js';
 import type { AuditConfig } from '../../src/audit/audit-service.js';
-import { startNode, type NodeOptions, type RunningNode } from '../../src/server/node.js';
+import { startNode } from '../../src/server/node.js';
+import type { NodeOptions, RunningNode } from '../../src/server/running-node.js';
 import { closeAgents } from './xks-client.js';
 
 export interface TestNode {

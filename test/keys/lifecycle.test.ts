@@ -17,6 +17,7 @@ import { ManagementError } from '../../src/core/errors.js';
 import { startRotationScheduler } from '../../src/keys/rotation-scheduler.js';
 import { createKeyService, type KeyService } from '../../src/keys/service.js';
 import { createKeystoreService } from '../../src/keystores/service.js';
+import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
 import { createKillSwitch } from '../../src/kill-switch/create-kill-switch.js';
 import { createKillSwitchStore } from '../../src/kill-switch/settings-store.js';
 import { LiveState } from '../../src/registry/live-state.js';
@@ -40,7 +41,7 @@ function recordingRoot(): RootOfTrust & { destroyed: string[] } {
 function nodeOn(store: Store, clock: ManualClock) {
   const root = recordingRoot();
   const live = new LiveState();
-  const deps = { store, root, live, clock, newId: randomUUID };
+  const deps = { store, keystoreStore: createKeystoreStore(store.connection), root, live, clock, newId: randomUUID };
   return {
     root,
     live,
@@ -236,6 +237,7 @@ function suite(dialect: string, open: { setUp(): Promise<void>; store(): Promise
       const root = failing.root;
       const flaky = createKeyService({
         store,
+        keystoreStore: createKeystoreStore(store.connection),
         root: {
           ...root,
           destroyKeyMaterial: async (reference, context) =>

@@ -20,7 +20,7 @@ interface Panel {
   type: string;
   title: string;
   datasource?: { type: string; uid: string };
-  gridPos: { x: number; y: number; w: number; h: number };
+  gridPos?: { x: number; y: number; w: number; h: number };
   targets?: { expr: string; datasource?: { uid: string } }[];
 }
 

@@ -20,6 +20,9 @@ function expectStatus(response: XksResponse, status: number): XksResponse {
   return response;
 }
 
+/** The one-line error of a refused admin-side request. */
+const errorOf = (response: XksResponse) => (response.json as { error: string }).error;
+
 const answer = (keystore: string, kms: string, xksOperation: string, exception = 'None') => ({
   keystore,
   kms_operation: kms,
@@ -40,7 +43,9 @@ describe('GET /metrics', () => {
   before(async () => {
     node = await startTestNode();
     for (const role of ['monitor', 'auditor', 'key-officer']) {
-      tokens[role] = expectStatus(await admin(node, 'POST', '/tokens', { name: `metrics ${role}`, role }), 201).json.token;
+      tokens[role] = (
+        expectStatus(await admin(node, 'POST', '/tokens', { name: `metrics ${role}`, role }), 201).json as { token: string }
+      ).token;
     }
   });
   after(() => node.close());
@@ -48,11 +53,11 @@ describe('GET /metrics', () => {
   it('needs a token with metrics:read: 401 without one, 403 for key-officer, 200 for monitor, auditor and administrator', async () => {
     const anonymous = await getPath(node, '/metrics');
     assert.equal(anonymous.status, 401);
-    assert.match(anonymous.json.error, /missing or invalid admin token/);
+    assert.match(errorOf(anonymous), /missing or invalid admin token/);
     assert.equal((await getPath(node, '/metrics', 'kh_forged')).status, 401);
     const officer = await getPath(node, '/metrics', tokens['key-officer']);
     assert.equal(officer.status, 403);
-    assert.equal(officer.json.error, 'this needs the metrics:read permission');
+    assert.equal(errorOf(officer), 'this needs the metrics:read permission');
     for (const token of [tokens.monitor, tokens.auditor, node.adminToken]) {
       const response = await getPath(node, '/metrics', token);
       assert.equal(response.status, 200, response.text);
@@ -72,7 +77,8 @@ describe('GET /metrics', () => {
 
     for (let i = 0; i < 2; i++) expectStatus(await xks(node, { operation: 'health', body: healthBody() }), 200);
     let encrypted: Record<string, string> = {};
-    for (let i = 0; i < 3; i++) encrypted = expectStatus(await xks(node, { operation: 'encrypt', body: encryptBody(plaintext) }), 200).json;
+    for (let i = 0; i < 3; i++)
+      encrypted = expectStatus(await xks(node, { operation: 'encrypt', body: encryptBody(plaintext) }), 200).json as Record<string, string>;
     expectStatus(await xks(node, { operation: 'decrypt', body: decryptBody(encrypted) }), 200);
     expectStatus(await xks(node, { operation: 'metadata', body: { requestMetadata: metadata('CreateKey') } }), 200);
     // A kmsOperation KMS does not send today: answered, and labelled Other.
@@ -293,10 +299,15 @@ describe('GET /metrics served publicly (--metrics-public), certificate and crede
     );
 
     // A second credential appears once the cached list is read again (at most a minute later).
-    const added = expectStatus(await admin(node, 'POST', '/keystores/demo/credentials', {}), 201).json;
+    const added = expectStatus(await admin(node, 'POST', '/keystores/demo/credentials', {}), 201).json as {
+      accessKeyId: string;
+      secret: string;
+    };
     clock.advance(2 * day);
     ({ samples } = await scrape(node));
-    const ages = Object.fromEntries(find(samples, 'keyhold_xks_proxy_credential_age_days').map((s) => [s.labels.access_key_id, s.value]));
+    const ages = Object.fromEntries(
+      find(samples, 'keyhold_xks_proxy_credential_age_days').map((s) => [String(s.labels.access_key_id), s.value] as const),
+    );
     assert.deepEqual(ages, { [node.credential.accessKeyId]: 12, [added.accessKeyId]: 2 });
     assert.ok(!(await getPath(node, '/metrics')).text.includes(added.secret));
   });

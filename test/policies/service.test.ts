@@ -11,6 +11,7 @@ import { createPolicyService } from '../../src/policies/create-service.js';
 import type { PolicyService } from '../../src/policies/service.js';
 import { createPolicyStore } from '../../src/policies/sql-policy-store.js';
 import { LiveState } from '../../src/registry/live-state.js';
+import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
 import type { Store } from '../../src/storage/store.js';
 import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
 import { recordingEvents, refusedWith } from '../helpers/recorded.js';
@@ -32,6 +33,18 @@ function suite(dialect: string, target: DialectTarget) {
     let key: KeyRecord;
     let otherKey: KeyRecord;
 
+    /** Groups and keystores from the keystore store, keys from the shared store (as services.ts wires them). */
+    const policyDirectory = (s: Store) => {
+      const keystores = createKeystoreStore(s.connection);
+      return {
+        getGroupByName: keystores.getGroupByName,
+        listGroups: keystores.listGroups,
+        getKeystoreByName: keystores.getKeystoreByName,
+        listKeystores: keystores.listKeystores,
+        getKey: s.getKey,
+        getKeyById: s.getKeyById,
+      };
+    };
     const service = (s: Store) => {
       live = new LiveState();
       live.putKeystore(keystore, new Map());
@@ -40,7 +53,7 @@ function suite(dialect: string, target: DialectTarget) {
       registry = new PolicyRegistry();
       return createPolicyService({
         store: createPolicyStore(s.connection),
-        directory: s,
+        directory: policyDirectory(s),
         live,
         registry,
         clock,
@@ -62,7 +75,8 @@ function suite(dialect: string, target: DialectTarget) {
       await target.setUp();
       store = await target.open();
       const group = { id: randomUUID(), name: 'team', createdAt: T0 };
-      await store.createGroup(group);
+      const keystores = createKeystoreStore(store.connection);
+      await keystores.createGroup(group);
       keystore = {
         id: randomUUID(),
         name: 'team-ks',
@@ -72,7 +86,7 @@ function suite(dialect: string, target: DialectTarget) {
         status: 'ENABLED',
         createdAt: T0,
       };
-      await store.createKeystore(keystore, {
+      await keystores.createKeystore(keystore, {
         accessKeyId: 'AKIAPOLICYTEST000001',
         keystoreId: keystore.id,
         sealedSecret: randomBytes(48),

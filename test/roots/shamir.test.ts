@@ -16,7 +16,7 @@ import { initShamirRoot } from '../../src/roots/shamir/init-shamir.js';
 import { createSealableRoot, createVerifier, isSealableRoot, WRONG_SHARES } from '../../src/roots/shamir/sealable-root.js';
 import { combineShares, decodeShare, encodeShare, splitSecret, validateShareCounts } from '../../src/roots/shamir/shares.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
-import { dataDirPaths } from '../../src/server/data-dir.js';
+import { dataDirPaths } from '../../src/core/data-dir.js';
 
 const KEY_CONTEXT = sealContext.keyMaterial('00000000-0000-0000-0000-000000000001', 1);
 

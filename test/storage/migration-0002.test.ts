@@ -17,11 +17,11 @@ import { createScratchDatabase } from '../helpers/postgres.js';
 const T0 = 1_700_000_000_000;
 
 async function seedV01(dialect: Dialect, name: SqlDialect): Promise<void> {
-  const db = new Kysely<any>({ dialect });
+  const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect });
   try {
     const { error } = await new Migrator({
       db,
-      provider: { getMigrations: async () => ({ '0001_initial': initialMigration(name) }) },
+      provider: { getMigrations: () => Promise.resolve({ '0001_initial': initialMigration(name) }) },
     }).migrateToLatest();
     assert.equal(error, undefined);
     await db.insertInto('groups').values({ id: 'g1', name: 'demo', created_at: T0 }).execute();

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
-import type { Audit } from '../../audit/audit-service.js';
+import type { Audit } from '../../audit/audit.js';
 import { encodeCursor, MAX_PAGE, toAuditQuery } from '../../audit/query.js';
 import { routePermission } from '../permissions.js';
 

@@ -4,7 +4,7 @@ import { Type, type TObject } from 'typebox';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import type { ApprovalOperation } from '../../approvals/operations.js';
 import type { KeyService } from '../../keys/service.js';
-import type { KeystoreService } from '../../keystores/service.js';
+import type { KeystoreService } from '../../keystores/keystore-service.js';
 import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { KeystoreService } from '../../keystores/service.js';
+import type { KeystoreService } from '../../keystores/keystore-service.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TokenView, UserView } from '../../access/service.js';
-import { dataDirPaths, resolveDataDir, type NodeInfo } from '../../server/data-dir.js';
+import { dataDirPaths, resolveDataDir, type NodeInfo } from '../../core/data-dir.js';
 import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { forgetLoginToken, saveLoginToken } from '../login-token.js';
 import { printRecord, printTable } from '../output.js';

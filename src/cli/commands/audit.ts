@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { MAX_WORKERS } from '../../server/cluster/workers-option.js';
 import { workerNodeId } from '../../server/cluster/node-membership.js';
-import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
+import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { CliError, callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { printRecord, printTable } from '../output.js';
 
@@ -65,11 +65,11 @@ async function openAuditDatabase(flags: { dataDir?: string; databaseUrl?: string
   const databaseUrl = flags.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
   if (!databaseUrl && !existsSync(paths.database))
     throw new CliError(`no Keyhold database in ${paths.root}; pass --data-dir or --database-url`);
-  const [{ openStore }, { createAuditStore }] = await Promise.all([
+  const [{ openDatabase }, { createAuditStore }] = await Promise.all([
     import('../../storage/open-store.js'),
-    import('../../audit/audit-store.js'),
+    import('../../audit/sql-audit-store.js'),
   ]);
-  const store = await openStore({ databaseUrl, sqlitePath: paths.database });
+  const store = await openDatabase({ databaseUrl, sqlitePath: paths.database });
   return { store, audit: createAuditStore(store), paths };
 }
 
@@ -146,7 +146,7 @@ export function registerAuditCommands(program: Command): void {
         );
         const checkpoint = await auditStore.latestCheckpoint(chain);
         if (!checkpoint) throw new CliError(`no signed checkpoint yet for chain ${chain}`);
-        const publicKey = (await auditStore.getChain(chain))!.public_key;
+        const publicKey = (await auditStore.getChain(chain))!.publicKey;
         console.log(JSON.stringify({ ...checkpoint, publicKey }, null, 2));
       } finally {
         await store.close();

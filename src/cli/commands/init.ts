@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resolveDataDir } from '../../server/data-dir.js';
+import { resolveDataDir } from '../../core/data-dir.js';
 import { CliError } from '../admin-client.js';
 import { display, firstRunBanner } from '../quickstart-banner.js';
 import { sharesBanner } from '../shares-banner.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { KeystoreQuota } from '../../domain/types.js';
-import type { KeystoreView, KmsConsoleJson, NewCredential } from '../../keystores/service.js';
+import type { KeystoreView, KmsConsoleJson, NewCredential } from '../../keystores/keystore-service.js';
 import { callAdmin, CliError, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { printRecord, printTable } from '../output.js';
 

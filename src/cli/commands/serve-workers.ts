@@ -9,7 +9,7 @@ import type { IpcEndpoint } from '../../server/cluster/ipc.js';
 import { joinCluster } from '../../server/cluster/member.js';
 import { startPrimary } from '../../server/cluster/primary.js';
 import { WORKER_INDEX_ENV } from '../../server/cluster/protocol.js';
-import { dataDirPaths } from '../../server/data-dir.js';
+import { dataDirPaths } from '../../core/data-dir.js';
 import { DEMO_KEY, DEMO_KEYSTORE, initDataDir } from '../../server/init.js';
 import { createLogger, flushLogger } from '../../server/logger.js';
 import { startNode, writeNodeInfo } from '../../server/node.js';

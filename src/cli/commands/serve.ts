@@ -8,7 +8,7 @@ import { KEYHOLD_VERSION } from '../../core/version.js';
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS, DEFAULT_SHED_ON_LAG_MS } from '../../throttle/admission.js';
 import { parseWorkers } from '../../server/cluster/workers-option.js';
 import { strandedSpoolProblem } from '../../server/cluster/spools.js';
-import { dataDirPaths, resolveDataDir } from '../../server/data-dir.js';
+import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { stopOnSignals } from '../shutdown.js';
 import { CliError } from '../admin-client.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';

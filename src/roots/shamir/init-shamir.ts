@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DataDirPaths } from '../../server/data-dir.js';
+import type { DataDirPaths } from '../../core/data-dir.js';
 import { createMasterKeyFile, MASTER_KEY_LENGTH } from '../master-key-file.js';
 import { writeRootConfig } from '../root-config.js';
 import type { RootOfTrust } from '../root-of-trust.js';

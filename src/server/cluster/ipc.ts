@@ -34,7 +34,7 @@ type Envelope =
   | { keyhold: 1; kind: 'notice'; type: string; body: unknown };
 
 const isEnvelope = (message: unknown): message is Envelope =>
-  typeof message === 'object' && message !== null && (message as { keyhold?: unknown }).keyhold === 1;
+  typeof message === 'object' && message !== null && 'keyhold' in message && message.keyhold === 1;
 
 export class IpcError extends Error {}
 

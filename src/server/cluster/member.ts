@@ -1,66 +1,11 @@
 import type { Logger } from 'pino';
 import { createIpcChannel, type IpcChannel, type IpcEndpoint } from './ipc.js';
-import type { PrimaryRequests, RenderedMetrics, WorkerEnd, WorkerNotices } from './protocol.js';
-
-/**
- * What a node needs to know when it is one worker of `serve --workers N` (startNode's `member`):
- * which worker it is, and how to keep the other workers consistent with changes made through it.
- */
-export interface ClusterMember {
-  /** 1-based worker number. */
-  readonly index: number;
-  /** How many workers the primary runs. */
-  readonly count: number;
-  /** Tells every other worker to refresh; resolves once they have (or the primary stopped waiting). */
-  announceChange(reason: string): Promise<void>;
-  /** Registers this node's refresh, run when another worker announces a change. */
-  onRefresh(refresh: () => Promise<void>): void;
-  /** Registers how this worker's metrics are read when the primary gathers them. */
-  serveMetrics(collect: () => Promise<unknown[]>): void;
-  /** Every worker's metrics, summed by the primary: what GET /metrics answers on any worker. */
-  clusterMetrics(): Promise<RenderedMetrics>;
-}
-
-export interface WorkerLink {
-  member: ClusterMember;
-  ready(info: WorkerNotices['ready']): Promise<void>;
-  failed(info: WorkerNotices['failed']): Promise<void>;
-  /** Answers the primary's requests of one type (e.g. `banner`). */
-  handle<K extends keyof PrimaryRequests & string>(
-    type: K,
-    handler: (body: PrimaryRequests[K]['body']) => Promise<PrimaryRequests[K]['reply']>,
-  ): void;
-  close(): void;
-}
+import type { ClusterMember } from './cluster-member.js';
+import type { WorkerEnd } from './protocol.js';
+import type { WorkerLink } from './worker-link.js';
 
 /** A scrape waits at most this long for the primary to gather every worker's metrics. */
 const METRICS_TIMEOUT_MS = 5_000;
-
-/**
- * Runs `task` for callers that need a run started after they called: while one run is in flight, every
- * new caller waits for the single next run, so a burst of admin changes costs two refreshes, not one each.
- */
-export function coalescing(task: () => Promise<void>): () => Promise<void> {
-  let current: Promise<void> | undefined;
-  let next: Promise<void> | undefined;
-  const start = (): Promise<void> => {
-    const run = task().finally(() => {
-      if (current === run) current = undefined;
-    });
-    current = run;
-    return run;
-  };
-  return () => {
-    if (!current) return start();
-    next ??= current
-      .catch(() => undefined)
-      .then(() => {
-        next = undefined;
-        return start();
-      });
-    return next;
-  };
-}
 
 /**
  * The worker's end of the channel to the primary. A refresh requested before the node registered its
@@ -103,7 +48,7 @@ export function joinCluster(options: {
       }
     },
     onRefresh(handler) {
-      refresh = coalescing(handler);
+      refresh = handler;
     },
     serveMetrics(collect) {
       channel.handle('metrics', async () => ({ metrics: await collect() }));

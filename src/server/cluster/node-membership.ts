@@ -1,4 +1,4 @@
-import type { ClusterMember } from './member.js';
+import type { ClusterMember } from './cluster-member.js';
 
 /** A worker's node id: the data directory's, suffixed with its number (`<nodeId>-w2`); unchanged for a single process. */
 export function workerNodeId(dataDirNodeId: string, member: Pick<ClusterMember, 'index'> | undefined): string {

@@ -1,47 +1,7 @@
-import type { Logger } from 'pino';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { Clock } from '../../core/clock.js';
-import { createIpcChannel, type IpcChannel, type IpcEndpoint } from './ipc.js';
+import { DEFAULT_RESTART_POLICY, type ForkedWorker, type Primary, type PrimaryOptions, type StartedCluster } from './cluster-primary.js';
+import { createIpcChannel, type IpcChannel } from './ipc.js';
 import type { PrimaryEnd, RenderedMetrics, WorkerNotices } from './protocol.js';
-
-/** A forked worker process as the primary sees it (a `child_process` fork fits; serve adapts a `cluster.Worker`). */
-export interface ForkedWorker extends IpcEndpoint {
-  readonly pid?: number;
-  kill(signal?: NodeJS.Signals): boolean;
-  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
-}
-
-export interface RestartPolicy {
-  /** Wait before the first restart of a worker; doubled for each further crash in the window (default 250 ms). */
-  initialDelayMs: number;
-  /** The longest wait between restarts (default 5 s). */
-  maxDelayMs: number;
-  /** More crashes than this, all workers together, within `windowMs` end the primary (default 5 in 60 s). */
-  maxCrashes: number;
-  windowMs: number;
-}
-
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialDelayMs: 250, maxDelayMs: 5_000, maxCrashes: 5, windowMs: 60_000 };
-
-export interface PrimaryOptions {
-  workers: number;
-  /** Starts worker `index` (1-based); the process learns its index from the environment. */
-  fork(index: number): ForkedWorker;
-  logger: Logger;
-  clock: Clock;
-  restart?: RestartPolicy;
-  /** On stop, workers that have not exited this long after SIGTERM are killed (default 15 s). */
-  stopTimeoutMs?: number;
-  /** How long a refresh of the other workers may take before the admin call returns anyway (default 5 s). */
-  refreshTimeoutMs?: number;
-  /** A crash loop (or a worker that cannot start after the first start) ends the primary: told here, once. */
-  onFatal(message: string): void;
-}
-
-export interface StartedCluster {
-  url: string;
-  port: number;
-}
 
 interface Slot {
   index: number;
@@ -51,17 +11,6 @@ interface Slot {
   /** The change counter when this worker was forked: changes after it are refreshed once it is ready. */
   forkedAtChange: number;
   restarts: number;
-}
-
-export interface Primary {
-  /** Resolves once every worker listens; rejects with the first worker's reason if one cannot start. */
-  readonly started: Promise<StartedCluster>;
-  /** Asks a ready worker for the text `serve` prints after start. */
-  banner(): Promise<string>;
-  /** Workers and their pids (for status and tests). */
-  workers(): { index: number; pid?: number; ready: boolean; restarts: number }[];
-  /** SIGTERM to every worker (in-flight requests finish), SIGKILL after the timeout; no restarts from now on. */
-  stop(): Promise<void>;
 }
 
 /**
@@ -94,12 +43,15 @@ export function startPrimary(options: PrimaryOptions): Primary {
     rejectStarted(new Error(message));
   };
 
+  /** The workers that serve now, with their channels (all but `except`, when given). */
+  const serving = (except?: number): { index: number; channel: IpcChannel<PrimaryEnd> }[] =>
+    slots.flatMap((slot) => (slot.ready && slot.channel && slot.index !== except ? [{ index: slot.index, channel: slot.channel }] : []));
+
   function refreshOthers(origin: number, reason: string): Promise<{ workers: number; refreshed: number }> {
     changes++;
-    const others = slots.filter((slot) => slot.index !== origin && slot.ready && slot.channel);
     return Promise.all(
-      others.map((slot) =>
-        slot.channel!.request('refresh', { reason }, { timeoutMs: options.refreshTimeoutMs ?? 5_000 }).then(
+      serving(origin).map((slot) =>
+        slot.channel.request('refresh', { reason }, { timeoutMs: options.refreshTimeoutMs ?? 5_000 }).then(
           () => true,
           (error: unknown) => {
             logger.warn({ event: 'worker.refresh_failed', workerIndex: slot.index, err: error }, 'a worker did not confirm a refresh');
@@ -116,10 +68,9 @@ export function startPrimary(options: PrimaryOptions): Primary {
    * left out of this scrape, and says so in the log.
    */
   async function clusterMetrics(): Promise<RenderedMetrics> {
-    const serving = slots.filter((slot) => slot.ready && slot.channel);
     const gathered = await Promise.all(
-      serving.map((slot) =>
-        slot.channel!.request('metrics', {}, { timeoutMs: 3_000 }).then(
+      serving().map((slot) =>
+        slot.channel.request('metrics', {}, { timeoutMs: 3_000 }).then(
           (reply) => reply.metrics as MetricObjectWithValues<MetricValue<string>>[],
           (error: unknown) => {
             logger.warn(
@@ -183,7 +134,8 @@ export function startPrimary(options: PrimaryOptions): Primary {
   function onCrash(slot: Slot, how: string, reason: string | undefined): void {
     const now = clock.now();
     crashes.push(now);
-    while (crashes.length > 0 && crashes[0]! <= now - policy.windowMs) crashes.shift();
+    // Only the crashes within the window count.
+    crashes.splice(0, crashes.length, ...crashes.filter((at) => at > now - policy.windowMs));
     if (crashes.length > policy.maxCrashes) {
       logger.error(
         { event: 'worker.crash_loop', workerIndex: slot.index, crashes: crashes.length, windowMs: policy.windowMs },
@@ -214,9 +166,9 @@ export function startPrimary(options: PrimaryOptions): Primary {
   return {
     started,
     async banner() {
-      const slot = slots.find((s) => s.ready && s.channel);
+      const [slot] = serving();
       if (!slot) throw new Error('no worker is serving');
-      return (await slot.channel!.request('banner', {})).text;
+      return (await slot.channel.request('banner', {})).text;
     },
     workers: () => slots.map((slot) => ({ index: slot.index, pid: slot.worker?.pid, ready: slot.ready, restarts: slot.restarts })),
     async stop() {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { SqlDialect } from '../rows.js';
 import { initialMigration } from './0001_initial.js';
@@ -26,11 +27,11 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
 
 /** Brings the schema up to date. Safe to run on every start and from several nodes at once (Kysely takes a lock). */
 export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: SqlDialect): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(dialect)) };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? '(setup)';
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = error instanceof Error ? error.message : inspect(error);
     throw new Error(`database migration ${failed} failed: ${reason}`, { cause: error });
   }
 }

@@ -19,8 +19,8 @@ const link = joinCluster({
   endpoint: process as unknown as IpcEndpoint,
   logger: pino({ level: 'silent' }),
 });
-link.member.onRefresh(async () => record('refreshed'));
-link.handle('banner', async () => ({ text: `banner from worker ${index}` }));
+link.member.onRefresh(() => Promise.resolve(record('refreshed')));
+link.handle('banner', () => Promise.resolve({ text: `banner from worker ${index}` }));
 process.on('SIGTERM', () => {
   record('sigterm');
   process.exit(0);

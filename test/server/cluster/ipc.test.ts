@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createIpcChannel, IpcError, type IpcEndpoint } from '../../../src/server/cluster/ipc.js';
-import { coalescing } from '../../../src/server/cluster/member.js';
 import { parseWorkers } from '../../../src/server/cluster/workers-option.js';
 
 /** One end of a real MessageChannel, shaped as the IPC endpoint of a process. */
@@ -50,9 +49,7 @@ describe('the IPC channel between primary and workers', () => {
   it("answers requests by type, passes notices, and sends a handler's error back as a rejection", async () => {
     const { left, right } = pair();
     right.handle('add', ({ a, b }) => a + b);
-    right.handle('fail', async () => {
-      throw new Error('cannot do that');
-    });
+    right.handle('fail', () => Promise.reject(new Error('cannot do that')));
     const notices: string[] = [];
     right.onNotice('hello', ({ from }) => notices.push(from));
     assert.deepEqual(await Promise.all([left.request('add', { a: 2, b: 3 }), left.request('add', { a: 10, b: -4 })]), [5, 6]);
@@ -103,40 +100,5 @@ describe('--workers values', () => {
     for (const bad of ['0', '65', '-1', '1.5', 'abc', '', '2x', '1e1']) {
       assert.throws(() => parseWorkers(bad, () => 2), new RegExp(`from 1 to 64, or auto \\(got "${bad.replace('.', '\\.')}"\\)`), bad);
     }
-  });
-});
-
-describe('refreshes requested during a refresh', () => {
-  it('share the one next run: each caller gets a run that started after it asked', async () => {
-    let runs = 0;
-    let release!: () => void;
-    const refresh = coalescing(async () => {
-      runs++;
-      await new Promise<void>((resolve) => (release = resolve));
-    });
-    const first = refresh();
-    const [second, third] = [refresh(), refresh()];
-    assert.equal(runs, 1);
-    release();
-    await first;
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(runs, 2, 'the waiting callers started one more run');
-    release();
-    await Promise.all([second, third]);
-    assert.equal(runs, 2);
-    const fourth = refresh();
-    assert.equal(runs, 3, 'idle again: a new caller starts a run at once');
-    release();
-    await fourth;
-  });
-
-  it('a failed run fails its callers only; the next callers get a fresh run', async () => {
-    let fail = true;
-    const refresh = coalescing(async () => {
-      if (fail) throw new Error('database unreachable');
-    });
-    await assert.rejects(refresh(), /database unreachable/);
-    fail = false;
-    await refresh();
   });
 });

@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { systemClock } from '../../../src/core/clock.js';
-import { startPrimary, type Primary, type RestartPolicy } from '../../../src/server/cluster/primary.js';
+import type { Primary, RestartPolicy } from '../../../src/server/cluster/cluster-primary.js';
+import { startPrimary } from '../../../src/server/cluster/primary.js';
 import { WORKER_INDEX_ENV } from '../../../src/server/cluster/protocol.js';
 
 const FIXTURE = new URL('./fixture-worker.ts', import.meta.url).pathname;
@@ -26,7 +27,7 @@ function primaryOf(workers: number, env: Record<string, string> = {}, restart?: 
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -54,7 +55,7 @@ function primaryOf(workers: number, env: Record<string, string> = {}, restart?: 
       ? readFileSync(eventsFile, 'utf8')
           .split('\n')
           .filter(Boolean)
-          .map((line) => JSON.parse(line))
+          .map((line) => JSON.parse(line) as Event)
       : [];
   return { primary, lines, events, fatal: () => fatal };
 }

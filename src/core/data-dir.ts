@@ -1,6 +1,10 @@
 import { join, resolve } from 'node:path';
 
-/** Where everything of one node lives. Created by `keyhold init` (or the first `keyhold serve`). */
+/**
+ * Where everything of one node lives. Created by `keyhold init` (or the first `keyhold serve`).
+ * The layout is shared by every layer that keeps a file there (roots of trust, the audit spool, the
+ * server, the CLI), so it sits here at the bottom rather than with any one of them.
+ */
 export interface DataDirPaths {
   root: string;
   database: string;
@@ -16,7 +20,14 @@ export interface DataDirPaths {
   /** Written by `serve`: where the admin API listens, so CLI commands can find it. */
   nodeInfo: string;
   kmsConsoleDir: string;
+  /** The audit spool of a single-process node's chain (worker N of `serve --workers` uses workerAuditSpool(N)). */
+  auditSpool: string;
 }
+
+/** The spool of a single-process node's chain. */
+export const AUDIT_SPOOL_FILE = 'audit-spool.jsonl';
+/** The spool of worker N's chain under `serve --workers` (each worker is a chain of its own). */
+export const workerAuditSpoolFile = (worker: number): string => `audit-spool-w${worker}.jsonl`;
 
 export function resolveDataDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   return resolve(flag ?? env.KEYHOLD_DATA_DIR ?? 'data');
@@ -35,9 +46,15 @@ export function dataDirPaths(root: string): DataDirPaths {
     nodeId: join(root, 'node-id'),
     nodeInfo: join(root, 'node.json'),
     kmsConsoleDir: join(root, 'kms-console'),
+    auditSpool: join(root, AUDIT_SPOOL_FILE),
   };
 }
 
+/** The path of worker N's audit spool in a data directory. */
+export const workerAuditSpool = (paths: Pick<DataDirPaths, 'root'>, worker: number): string =>
+  join(paths.root, workerAuditSpoolFile(worker));
+
+/** What `serve` writes to `node.json`: where the admin API listens, so CLI commands can find it. */
 export interface NodeInfo {
   adminUrl: string;
   pid: number;

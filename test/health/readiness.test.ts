@@ -9,13 +9,18 @@ import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { createScratchDatabase, databaseOutage, type ScratchDatabase } from '../helpers/postgres.js';
 import { admin, healthBody, xks } from '../helpers/xks-client.js';
 
-type Check = { name: string; ok: boolean; detail: string };
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 async function readyz(node: TestNode, query = ''): Promise<{ status: number; checks: Record<string, Check> }> {
   const response = await getPath(node, `/readyz${query}`);
   assert.ok([200, 503].includes(response.status), response.text);
-  assert.equal(response.json.status, response.status === 200 ? 'ready' : 'not ready');
-  return { status: response.status, checks: Object.fromEntries((response.json.checks as Check[]).map((c) => [c.name, c])) };
+  const body = response.json as { status: string; checks: Check[] };
+  assert.equal(body.status, response.status === 200 ? 'ready' : 'not ready');
+  return { status: response.status, checks: Object.fromEntries(body.checks.map((c) => [c.name, c])) };
 }
 
 async function expectAlive(node: TestNode): Promise<void> {
@@ -65,7 +70,7 @@ describe('/readyz on a Shamir node: not ready while sealed, ready once unsealed'
     assert.equal((await readyz(node)).status, 503, 'one share of two is not enough');
     const unsealing = await admin(node, 'POST', '/unseal', { share: node.shares![1] });
     assert.equal(unsealing.status, 200, unsealing.text);
-    assert.equal(unsealing.json.sealed, false);
+    assert.equal((unsealing.json as { sealed: boolean }).sealed, false);
 
     const ready = await readyz(node);
     assert.equal(ready.status, 200, JSON.stringify(ready.checks));
@@ -90,17 +95,20 @@ describe('/readyz on a PostgreSQL node: not ready while the database is away', (
   let failClosedDatabase: ScratchDatabase;
   let node: TestNode;
   let failClosed: TestNode;
+  /** What before() set up, undone in reverse order (also when it failed half-way). */
+  const cleanups: (() => Promise<void>)[] = [];
   before(async () => {
     database = await createScratchDatabase();
+    cleanups.push(() => database.drop());
     failClosedDatabase = await createScratchDatabase();
+    cleanups.push(() => failClosedDatabase.drop());
     node = await startTestNode({ databaseUrl: database.url });
+    cleanups.push(() => node.close());
     failClosed = await startTestNode({ databaseUrl: failClosedDatabase.url, audit: { mode: 'fail-closed' } });
+    cleanups.push(() => failClosed.close());
   });
   after(async () => {
-    await failClosed?.close();
-    await node?.close();
-    await database?.drop();
-    await failClosedDatabase?.drop();
+    for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
   it('503 during an outage (database check), 200 again after; /healthz 200 throughout; ?exclude=database for durable audit', async () => {
@@ -144,6 +152,9 @@ describe('/readyz on a PostgreSQL node: not ready while the database is away', (
   it('an unknown check name in exclude is refused in one line', async () => {
     const response = await getPath(node, '/readyz?exclude=database,nonsense');
     assert.equal(response.status, 400);
-    assert.equal(response.json.error, 'unknown readiness check "nonsense"; checks are unsealed, root_of_trust, database, audit');
+    assert.equal(
+      (response.json as { error: string }).error,
+      'unknown readiness check "nonsense"; checks are unsealed, root_of_trust, database, audit',
+    );
   });
 });

@@ -1,0 +1,299 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { AUDIT_MODES, type AuditLog, type AuditMode, type AuditStatus } from './audit-log.js';
+import type { AuditStore } from './audit-store.js';
+import { createCheckpointer } from './checkpointer.js';
+import type { CheckpointSigner } from './checkpoint-signing.js';
+import { chainEvent, GENESIS_HASH, type AuditEventFields } from './event.js';
+import type { AuditSpool } from './spool.js';
+import type { AuditAppender } from './sqlite-appender.js';
+
+export interface AuditLogOptions {
+  audit: AuditStore;
+  /** Where batches are committed (default: `audit`; on SQLite, a writer thread). */
+  appender?: AuditAppender;
+  chain: string;
+  signer: CheckpointSigner;
+  spool: AuditSpool;
+  clock: Clock;
+  logger: Logger;
+  mode?: AuditMode;
+  /** A batch is committed when it holds this many events… */
+  maxBatch?: number;
+  /**
+   * …or, when no commit is in flight, this long after its first event arrived. Default 0: at the
+   * end of the current event-loop turn, so an idle writer never adds a fixed delay; under load the
+   * batch fills while the previous commit is in flight (true group commit).
+   */
+  flushDelayMs?: number;
+  /** A checkpoint is signed every this many events… */
+  checkpointEvery?: number;
+  /** …or this often when there are new events. */
+  checkpointIntervalMs?: number;
+  /** lossy mode: events beyond this many waiting are dropped (and counted). */
+  lossyQueueLimit?: number;
+  /** While spooling, the database is retried at most this often. */
+  retryIntervalMs?: number;
+}
+
+interface Pending {
+  fields: AuditEventFields;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** Opens the node's audit chain writer (the AuditLog interface in audit-log.ts says what it does). */
+export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
+  const { audit, chain, signer, spool, clock, logger } = options;
+  const appender = options.appender ?? audit;
+  const mode = options.mode ?? 'durable';
+  if (!AUDIT_MODES.includes(mode)) throw new Error(`unknown audit mode "${String(mode)}": expected ${AUDIT_MODES.join(', ')}`);
+  const maxBatch = options.maxBatch ?? 256;
+  const flushDelayMs = options.flushDelayMs ?? 0;
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
+  const lossyQueueLimit = options.lossyQueueLimit ?? 10_000;
+  const retryIntervalMs = options.retryIntervalMs ?? 1000;
+
+  let head = await recoverHead(audit, chain, spool, logger);
+  let committedSeq = head.seq;
+  const checkpoints = createCheckpointer({
+    audit,
+    signer,
+    chain,
+    clock,
+    logger,
+    last: await audit.latestCheckpoint(chain),
+    every: options.checkpointEvery ?? 1000,
+    intervalMs: checkpointIntervalMs,
+  });
+  const maybeCheckpoint = (force: boolean) => checkpoints.checkpoint(committedSeq, head.hash, force);
+  let spooling = false;
+  let lastRetry = 0;
+  let dropped = 0;
+  let commits = 0;
+  let lastError: string | undefined;
+  const queue: Pending[] = [];
+  /** The timer that starts the next batch's commit, while one is set. */
+  let batchTimer: { cancel(): void } | undefined;
+  let flushing: Promise<void> | undefined;
+  let closed = false;
+  const listeners = new Set<(seq: number) => void>();
+  const notifyCommitted = () => {
+    for (const listener of listeners) listener(committedSeq);
+  };
+
+  function schedule(): void {
+    if (flushing) return;
+    if (queue.length >= maxBatch) {
+      cancelBatchTimer();
+      flushing = flushLoop();
+      return;
+    }
+    if (batchTimer) return;
+    const start = () => {
+      batchTimer = undefined;
+      flushing ??= flushLoop();
+    };
+    if (flushDelayMs > 0) {
+      const timeout = setTimeout(start, flushDelayMs);
+      batchTimer = { cancel: () => clearTimeout(timeout) };
+    } else {
+      // setImmediate runs after this turn's I/O callbacks: requests answered in the same turn share a commit.
+      const immediate = setImmediate(start);
+      batchTimer = { cancel: () => clearImmediate(immediate) };
+    }
+  }
+
+  function cancelBatchTimer(): void {
+    batchTimer?.cancel();
+    batchTimer = undefined;
+  }
+
+  async function flushLoop(): Promise<void> {
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, maxBatch);
+        await commit(batch);
+      }
+    } finally {
+      flushing = undefined;
+      if (queue.length > 0) schedule();
+    }
+  }
+
+  /** Runs background work (checkpoint, replay) while no batch is being committed. */
+  function exclusive(work: () => Promise<void>): void {
+    flushing = (async () => {
+      try {
+        await work();
+      } catch (error) {
+        logger.warn({ event: 'audit.background_failed', err: error }, 'audit background work failed');
+      } finally {
+        flushing = undefined;
+        if (queue.length > 0) schedule();
+      }
+    })();
+  }
+
+  async function commit(batch: Pending[]): Promise<void> {
+    let { seq, hash } = head;
+    const events = batch.map((p) => {
+      const event = chainEvent(p.fields, chain, ++seq, hash);
+      hash = event.hash;
+      return event;
+    });
+    try {
+      if (spooling) await replaySpool();
+      if (spooling) throw new Error('database still unreachable');
+      await appender.appendBatch(events);
+      commits++;
+      committedSeq = seq;
+      head = { seq, hash };
+      lastError = undefined;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+      if (mode === 'durable') {
+        try {
+          if (!spooling) logger.error({ event: 'audit.spooling', err: error }, 'audit database unreachable; spooling events to local disk');
+          spooling = true;
+          await spool.append(events);
+          head = { seq, hash };
+        } catch (spoolError) {
+          logger.error({ event: 'audit.spool_failed', err: spoolError }, 'could not spool audit events');
+          for (const p of batch) p.reject(new Error('audit event could not be recorded'));
+          return;
+        }
+      } else {
+        if (mode === 'lossy') dropped += batch.length;
+        logger.error(
+          { event: 'audit.commit_failed', err: error, events: batch.length },
+          mode === 'lossy' ? 'audit events dropped' : 'audit events not recorded; failing their requests',
+        );
+        for (const p of batch) p.reject(new Error('audit event could not be recorded'));
+        return;
+      }
+    }
+    for (const p of batch) p.resolve();
+    if (!spooling) {
+      notifyCommitted();
+      await maybeCheckpoint(false);
+    }
+  }
+
+  /** Replays the spool in order; on success the database has caught up with the head. */
+  async function replaySpool(): Promise<void> {
+    const now = clock.now();
+    if (now - lastRetry < retryIntervalMs) return;
+    lastRetry = now;
+    try {
+      const events = spool.read();
+      await appender.appendBatch(events);
+      await spool.clear();
+      spooling = false;
+      committedSeq = head.seq;
+      logger.info({ event: 'audit.spool_replayed', events: events.length }, 'audit database reachable again; spooled events replayed');
+    } catch {
+      // Still down: keep spooling.
+    }
+  }
+
+  // The interval checkpoint (and, while spooling, the replay) also happen without new traffic.
+  const tick = setInterval(background, Math.min(checkpointIntervalMs, retryIntervalMs, 1000));
+  tick.unref();
+  let lastDropsLogged = 0;
+  let lastDropsLogAt = clock.now();
+  function background(): void {
+    if (flushing || closed) return;
+    if (dropped > lastDropsLogged && clock.now() - lastDropsLogAt >= 10_000) {
+      logger.warn({ event: 'audit.dropped', dropped, since: dropped - lastDropsLogged }, 'audit events dropped in lossy mode');
+      lastDropsLogged = dropped;
+      lastDropsLogAt = clock.now();
+    }
+    if (spooling) {
+      exclusive(async () => {
+        await replaySpool();
+        if (!spooling) notifyCommitted();
+      });
+      return;
+    }
+    exclusive(async () => {
+      await maybeCheckpoint(false);
+    });
+  }
+
+  async function flush(): Promise<void> {
+    while (flushing || queue.length > 0 || batchTimer) {
+      if (!flushing && queue.length > 0) {
+        cancelBatchTimer();
+        flushing = flushLoop();
+      }
+      await (flushing ?? new Promise((r) => setTimeout(r, 1)));
+    }
+  }
+
+  return {
+    chain,
+    mode,
+    get publicKeyPem() {
+      return signer.publicKeyPem;
+    },
+    append(fields) {
+      if (closed) return Promise.reject(new Error('the audit log is closed'));
+      if (mode === 'lossy') {
+        if (queue.length >= lossyQueueLimit) {
+          dropped++;
+          return Promise.resolve();
+        }
+        queue.push({ fields, resolve: () => {}, reject: () => {} });
+        schedule();
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ fields, resolve, reject });
+        schedule();
+      });
+    },
+    flush,
+    async checkpointNow() {
+      await flush();
+      return maybeCheckpoint(true);
+    },
+    onCommit(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    status(): AuditStatus {
+      return {
+        mode,
+        chain,
+        committedSeq,
+        queued: queue.length,
+        spooled: spool.size,
+        dropped,
+        commits,
+        ...checkpoints.status(),
+        lastError,
+      };
+    },
+    async close() {
+      await flush();
+      closed = true;
+      clearInterval(tick);
+      if (!spooling) await maybeCheckpoint(true);
+      await spool.close();
+    },
+  };
+}
+
+/** The chain's head: the database's, then whatever an earlier run left in the spool (replayed now). */
+async function recoverHead(audit: AuditStore, chain: string, spool: AuditSpool, logger: Logger): Promise<{ seq: number; hash: string }> {
+  const recorded = await audit.getChain(chain);
+  const head = (await audit.head(chain)) ?? { seq: recorded?.anchorSeq ?? 0, hash: recorded?.anchorHash ?? GENESIS_HASH };
+  const leftOver = spool.readExisting();
+  const last = leftOver.at(-1);
+  if (last === undefined) return head;
+  await audit.appendBatch(leftOver);
+  await spool.clear();
+  logger.info({ event: 'audit.spool_replayed', events: leftOver.length }, 'replayed audit events spooled by an earlier run');
+  return last.seq > head.seq ? { seq: last.seq, hash: last.hash } : head;
+}

@@ -1,0 +1,70 @@
+import type { Http2SecureServer } from 'node:http2';
+import type { Logger } from 'pino';
+import type { Audit } from '../audit/audit.js';
+import type { AuditConfig } from '../audit/audit-service.js';
+import type { Clock } from '../core/clock.js';
+import type { RefreshLiveState } from '../fleet/refresh-live-state.js';
+import type { RotationScheduler } from '../keys/rotation-scheduler.js';
+import type { ThrottleSettings } from '../throttle/admission.js';
+import type { UnsealService } from '../unseal/service.js';
+import type { XksLimits } from '../xks/requests.js';
+import type { ClusterMember } from './cluster/cluster-member.js';
+import type { Services } from './services.js';
+
+/** How a node starts (startNode in node.ts). */
+export interface NodeOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  logger: Logger;
+  clock: Clock;
+  limits?: XksLimits;
+  /** Health results are cached at most this long (≤ 60 s). */
+  healthMaxAgeMs?: number;
+  heartbeatIntervalMs?: number;
+  /** How often the node rotates and destroys keys that are due, and picks up other nodes' changes (default 60 s). */
+  schedulerIntervalMs?: number;
+  tls?: { certPem: string | Buffer; keyPem: string | Buffer };
+  /** Idle keep-alive connections are closed after this long (default 2 minutes). */
+  idleTimeoutMs?: number;
+  /** On close, in-flight requests get this long before connections are cut. */
+  shutdownGraceMs?: number;
+  /** The audit log: mode (default durable), syslog forwarding, retention. */
+  audit?: AuditConfig;
+  /** Serve GET /metrics without a token (default: a token with metrics:read is required). */
+  metricsPublic?: boolean;
+  /** Requests in flight and queue-time shedding (docs/throttling.md); keystore quotas come from the database. */
+  throttle?: ThrottleSettings;
+  /** Set when this node is one worker of `serve --workers N` (docs/workers.md). */
+  member?: ClusterMember;
+}
+
+/** An admin API route and what it requires (for the route-walk and OpenAPI tests). */
+export interface AdminRoute {
+  method: string;
+  url: string;
+  permission?: string;
+  public?: boolean;
+}
+
+/** A serving node: XKS and the admin API on one HTTPS port, over its services, audit log and scheduler. */
+export interface RunningNode {
+  url: string;
+  /** Every admin API route, as registered. */
+  adminRoutes: AdminRoute[];
+  port: number;
+  nodeId: string;
+  services: Services;
+  /** Seal status and share entry (a Shamir node starts sealed; others are never sealed). */
+  unseal: UnsealService;
+  /** The node's audit log; `audit.adminEvents` is the AdminEventSink for management actions. */
+  audit: Audit;
+  server: Http2SecureServer;
+  /** The node's key scheduler; tests run a pass with `scheduler.tick()`. */
+  scheduler: RotationScheduler;
+  /** Applies other nodes' (and workers') changes in the database to this node now (the scheduler does it every pass). */
+  refreshLiveState: RefreshLiveState;
+  /** Stops serving (in-flight requests get the grace period), then closes the audit log and the services. */
+  close(): Promise<void>;
+}
