@@ -6,17 +6,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
 import { failureLine, failuresChangeNothing, keyhold, ok, parseJsonOutput, serveForSuite, tempDir, xksCall } from './helpers.js';
 
-const suite = serveForSuite('audit', { args: ['--audit-mode', 'durable'] });
-const { cli, cwd } = suite;
-before(async () => {
-  for (let i = 0; i < 3; i++)
-    assert.equal((await xksCall(suite.node, { ...suite.demo, operation: 'encrypt', keyId: 'demo-key' })).status, 200);
-  assert.equal((await xksCall(suite.node, { ...suite.demo, operation: 'encrypt', keyId: 'missing' })).status, 404);
+const suite = serveForSuite('audit', {
+  args: ['--audit-mode', 'durable'],
+  setUp: async ({ node, demo }) => {
+    for (let i = 0; i < 3; i++) assert.equal((await xksCall(node, { ...demo, operation: 'encrypt', keyId: 'demo-key' })).status, 200);
+    assert.equal((await xksCall(node, { ...demo, operation: 'encrypt', keyId: 'missing' })).status, 404);
+  },
 });
+const { cli, cwd } = suite;
 
 describe('audit search / export / status (through the admin API)', () => {
   it('audit search --key --outcome finds the events, as a table or JSON', async () => {

@@ -3,7 +3,7 @@
  * Commands run in the node's cwd and find it through ./data (node.json, admin-token).
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { adminCall, failuresChangeNothing, ok, parseJsonOutput, parseRecord, serveForSuite, xksCall } from './helpers.js';
 
 /** The admin API's key view, as `key list --json` and `key show --json` print it (the fields these tests read). */
@@ -14,16 +14,17 @@ interface KeyJson {
   status: string;
 }
 
-const suite = serveForSuite('key');
-const { cli } = suite;
-before(async () => {
+const suite = serveForSuite('key', {
   // A second keystore (set up through the admin API; `keystore create` has its own tests) so
   // `key list --keystore` has something to leave out.
-  const created = await adminCall(suite.node, 'POST', '/keystores', { name: 'other', prefix: '/other' });
-  assert.equal(created.status, 201, created.text);
-  const key = await adminCall(suite.node, 'POST', '/keys', { id: 'other-key', keystore: 'other' });
-  assert.equal(key.status, 201, key.text);
+  setUp: async ({ node }) => {
+    const created = await adminCall(node, 'POST', '/keystores', { name: 'other', prefix: '/other' });
+    assert.equal(created.status, 201, created.text);
+    const key = await adminCall(node, 'POST', '/keys', { id: 'other-key', keystore: 'other' });
+    assert.equal(key.status, 201, key.text);
+  },
 });
+const { cli } = suite;
 
 const metadata = (keyId: string) => xksCall(suite.node, { ...suite.demo, operation: 'metadata', keyId });
 const encrypt = (keyId: string) => xksCall(suite.node, { ...suite.demo, operation: 'encrypt', keyId });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   adminCall,
   bash,
@@ -35,14 +35,15 @@ interface VersionJson {
   decrypts: boolean;
 }
 
-const suite = serveForSuite('lifecycle');
-const { cli } = suite;
-before(async () => {
-  for (const id of ['life-a', 'life-b', 'life-fail']) {
-    const created = await adminCall(suite.node, 'POST', '/keys', { id, keystore: 'demo' });
-    assert.equal(created.status, 201, created.text);
-  }
+const suite = serveForSuite('lifecycle', {
+  setUp: async ({ node }) => {
+    for (const id of ['life-a', 'life-b', 'life-fail']) {
+      const created = await adminCall(node, 'POST', '/keys', { id, keystore: 'demo' });
+      assert.equal(created.status, 201, created.text);
+    }
+  },
 });
+const { cli } = suite;
 
 const json = async <T = KeyJson>(...args: string[]) => parseJsonOutput<T>(ok(await cli('--json', ...args)));
 const encrypt = (keyId: string) => xksCall(suite.node, { ...suite.demo, operation: 'encrypt', keyId });

@@ -144,7 +144,8 @@ export interface ServedSuite {
 /**
  * The setup every CLI suite shares: a temporary cwd, `keyhold serve --data-dir data` started there before the
  * file's tests (after `prepare`, e.g. a `keyhold init`), stopped and the temporary directories removed after them.
- * Call it at the top level of a test file, or of a describe block; later `before` hooks can use the node.
+ * Call it at the top level of a test file, or of a describe block; tests (and `before` hooks inside describe
+ * blocks) can use the node.
  * Its `after` hook removes every temporary directory made so far (so a later block makes its own in a hook).
  */
 export function serveForSuite(
@@ -156,6 +157,11 @@ export function serveForSuite(
     env?: Record<string, string>;
     /** Runs in the cwd before the node starts. */
     prepare?: (cwd: string) => Promise<void>;
+    /**
+     * Runs once the node serves (e.g. keys made through the admin API). In this hook, not a `before` of the
+     * file's own: Node 20 does not wait for one top-level `before` hook before it starts the next.
+     */
+    setUp?: (suite: ServedSuite) => Promise<void>;
   } = {},
 ): ServedSuite {
   const cwd = tempDir(label);
@@ -164,6 +170,7 @@ export function serveForSuite(
   before(async () => {
     await options.prepare?.(cwd);
     node = await startServe({ cwd, dataDirArg: 'data', args: options.args, env: options.env });
+    await options.setUp?.(suite);
   });
   after(async () => {
     await node?.stop();
@@ -173,7 +180,7 @@ export function serveForSuite(
     if (!node) throw new Error(`the ${label} node is not started yet: use it in tests or hooks after serveForSuite()`);
     return node;
   };
-  return {
+  const suite: ServedSuite = {
     get node() {
       return started();
     },
@@ -184,4 +191,5 @@ export function serveForSuite(
     },
     cli: (...args) => keyhold(args, { cwd, env: options.env }),
   };
+  return suite;
 }
