@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DoctorUsageError, normalizeEndpoint, runDoctor, uriPathFromPrefix, type DoctorReport } from '../../kms-sim/doctor.js';
+import { runDoctor, type DoctorReport } from '../../kms-sim/doctor.js';
+import { DoctorUsageError, normalizeEndpoint, uriPathFromPrefix } from '../../kms-sim/doctor-endpoint.js';
 import { CliError, errorCode } from '../cli-error.js';
 import { printJson } from '../output.js';
 
