@@ -6,6 +6,8 @@
  * here (serve excepted: its output is a banner and the node's log).
  *
  * One node, set up by `keyhold init --json --shares 2 --threshold 2` and unsealed with the printed shares.
+ * Over 300 lines on purpose: the tests are one story on that node (what one command prints, the next one
+ * uses), and the coverage check at the end needs them all in one file.
  */
 import assert from 'node:assert/strict';
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
