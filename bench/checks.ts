@@ -104,7 +104,7 @@ export async function sealSamples(
   options: { uriPath: string; keyIds: string[]; credential: SigningCredential; count: number },
 ): Promise<Sealed[]> {
   const host = `127.0.0.1:${target.port}`;
-  const sealed: Sealed[] = new Array(options.count);
+  const sealed = new Array<Sealed>(options.count);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < options.count; i = next++) {

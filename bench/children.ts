@@ -20,6 +20,11 @@ export function forkScript(script: string, args: string[] = [], env: NodeJS.Proc
   });
 }
 
+/** An IPC message `{ type, … }` of the given type; its other fields are the sender's protocol. */
+export function isMessageOfType(message: unknown, type: string): message is { type: string } {
+  return typeof message === 'object' && message !== null && 'type' in message && message.type === type;
+}
+
 /**
  * Forks a server script; `ready` resolves with its ready message, and rejects (killing the child) if
  * it exits or stays silent for `timeoutMs`. The child is returned at once so the caller can track it.
@@ -43,11 +48,12 @@ export function startServer<Ready extends { type: 'ready' }>(
     const timer = setTimeout(() => fail(`no ready message within ${timeoutMs} ms`), timeoutMs);
     child.once('error', (error) => fail(error.message));
     child.once('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal}) before it was ready`));
-    child.on('message', (message: Ready) => {
-      if (message?.type !== 'ready') return;
+    child.on('message', (message: unknown) => {
+      if (!isMessageOfType(message, 'ready')) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve(message);
+      // The server's ready message; the caller names its fields.
+      resolve(message as Ready);
     });
   });
   return { child, ready };

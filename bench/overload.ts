@@ -14,17 +14,21 @@
  * how many answers came after 250 ms, and the node's reasons (from its log); writes the figures as JSON (--out). Bounded: loopback only, a few
  * seconds, at most --max-outstanding requests outstanding (beyond that a slot is skipped and counted).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, constants, type ClientHttp2Session } from 'node:http2';
-import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type * as clockModule from '../src/core/clock.js';
+import type * as initModule from '../src/server/init.js';
+import type * as loggerModule from '../src/server/logger.js';
+import type * as nodeModule from '../src/server/node.js';
+import { isMessageOfType, stopChild } from './children.js';
+import { Http1Client, Http2Client, type Client } from './overload-clients.js';
 import { LatencyRecorder, summarize, type LatencySummary } from './stats.js';
-import { preparePool, type PreparedRequest } from './xks-requests.js';
+import { preparePool } from './xks-requests.js';
 
 const KMS_TIMEOUT_MS = 250;
 
@@ -49,10 +53,11 @@ async function serveChild(): Promise<void> {
     },
   });
   const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
-  const { systemClock } = (await import(dist('core/clock.js'))) as typeof import('../src/core/clock.js');
-  const { initDataDir } = (await import(dist('server/init.js'))) as typeof import('../src/server/init.js');
-  const { createLogger, flushLogger } = (await import(dist('server/logger.js'))) as typeof import('../src/server/logger.js');
-  const { startNode } = (await import(dist('server/node.js'))) as typeof import('../src/server/node.js');
+  // The compiled modules, typed as their sources.
+  const { systemClock } = (await import(dist('core/clock.js'))) as typeof clockModule;
+  const { initDataDir } = (await import(dist('server/init.js'))) as typeof initModule;
+  const { createLogger, flushLogger } = (await import(dist('server/logger.js'))) as typeof loggerModule;
+  const { startNode } = (await import(dist('server/node.js'))) as typeof nodeModule;
   const dataDir = values['data-dir']!;
   const init = await initDataDir({ dataDir, demo: true, clock: systemClock });
   const logger = createLogger({ level: 'info', file: join(dataDir, 'node.log') });
@@ -91,128 +96,6 @@ async function serveChild(): Promise<void> {
 
 // --------------------------------------------------------------------------------- the load (parent)
 
-interface Outcome {
-  status: number;
-  errorName?: string;
-  latencyMs: number;
-}
-
-interface Client {
-  send(): Promise<Outcome>;
-  close(): void;
-}
-
-function errorNameOf(status: number, body: string): string | undefined {
-  if (status === 200) return undefined;
-  try {
-    return (JSON.parse(body) as { errorName?: string }).errorName;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * HTTP/1.1 keep-alive, up to `connections` sockets, one request on each at a time (as KMS may send).
- * Latency runs from the moment a request gets its socket: time spent waiting for a free connection is
- * the client's own queue, not the proxy's.
- */
-class Http1Client implements Client {
-  private readonly agent: Agent;
-  private request = 0;
-  constructor(
-    ca: Buffer,
-    connections: number,
-    private readonly port: number,
-    private readonly pool: PreparedRequest[],
-  ) {
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: connections,
-      maxFreeSockets: connections,
-      ca,
-      servername: 'localhost',
-      ALPNProtocols: ['http/1.1'],
-    });
-  }
-
-  send(): Promise<Outcome> {
-    const prepared = this.pool[this.request++ % this.pool.length]!;
-    return new Promise((resolve) => {
-      let sentAt = performance.now();
-      const request = httpsRequest(
-        { agent: this.agent, host: '127.0.0.1', port: this.port, method: 'POST', path: prepared.path, headers: prepared.headers },
-        (response) => {
-          let body = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (body += chunk));
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              errorName: errorNameOf(response.statusCode ?? 0, body),
-              latencyMs: performance.now() - sentAt,
-            }),
-          );
-        },
-      );
-      request.on('socket', () => (sentAt = performance.now()));
-      request.on('error', () => resolve({ status: 0, errorName: 'transport error', latencyMs: performance.now() - sentAt }));
-      request.end(prepared.body);
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-}
-
-/**
- * HTTP/2, `count` connections, streams unlimited. Note: under load Node's client (nghttp2) sends the
- * HEADERS of new streams ahead of the DATA of older ones, so bodies arrive late and the node sheds them
- * for queue time: a property of that client, which this mode shows.
- */
-class Http2Client implements Client {
-  private readonly sessions: ClientHttp2Session[];
-  private next = 0;
-  private request = 0;
-  constructor(
-    origin: string,
-    ca: Buffer,
-    count: number,
-    private readonly pool: PreparedRequest[],
-  ) {
-    this.sessions = Array.from({ length: count }, () => connect(origin, { ca, servername: 'localhost', settings: { enablePush: false } }));
-    for (const session of this.sessions) session.on('error', () => undefined);
-  }
-
-  send(): Promise<Outcome> {
-    const prepared = this.pool[this.request++ % this.pool.length]!;
-    const session = this.sessions[this.next++ % this.sessions.length]!;
-    const sentAt = performance.now();
-    return new Promise((resolve) => {
-      const { host: _host, 'content-length': _length, ...headers } = prepared.headers;
-      const stream = session.request({
-        ...headers,
-        [constants.HTTP2_HEADER_METHOD]: 'POST',
-        [constants.HTTP2_HEADER_PATH]: prepared.path,
-        [constants.HTTP2_HEADER_AUTHORITY]: prepared.headers.host!,
-      });
-      let status = 0;
-      let body = '';
-      stream.setEncoding('utf8');
-      stream.on('response', (h) => (status = Number(h[constants.HTTP2_HEADER_STATUS])));
-      stream.on('data', (chunk: string) => (body += chunk));
-      stream.on('end', () => resolve({ status, errorName: errorNameOf(status, body), latencyMs: performance.now() - sentAt }));
-      stream.on('error', () => resolve({ status: 0, errorName: 'transport error', latencyMs: performance.now() - sentAt }));
-      stream.end(prepared.body);
-    });
-  }
-
-  close(): void {
-    for (const session of this.sessions) session.close();
-  }
-}
-
-/** Closed loop: `concurrency` requests in flight for `seconds`; returns 200s per second. */
 async function probeCapacity(client: Client, concurrency: number, seconds: number): Promise<number> {
   const end = performance.now() + seconds * 1000;
   let ok = 0;
@@ -290,18 +173,6 @@ async function overload(client: Client, rate: number, seconds: number, maxOutsta
   };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 async function main(): Promise<void> {
   const { values: flags } = parseArgs({
     options: {
@@ -341,7 +212,8 @@ async function main(): Promise<void> {
   try {
     const ready = await new Promise<ChildReady>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`the node exited (code ${code}) before it was ready`)));
-      child.on('message', (message: ChildReady) => message?.type === 'ready' && resolve(message));
+      // The child's ready message (below, in child mode).
+      child.on('message', (message: unknown) => isMessageOfType(message, 'ready') && resolve(message as ChildReady));
     });
     const host = `localhost:${ready.port}`;
     const pool = await preparePool({
@@ -382,7 +254,7 @@ async function main(): Promise<void> {
       client.close();
     }
   } finally {
-    await stopChild(child);
+    await stopChild(child, 5000);
     printNodeView(join(dataDir, 'node.log'));
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -397,7 +269,7 @@ async function main(): Promise<void> {
 function printNodeView(logFile: string): void {
   const reasons: Record<string, number> = {};
   const latencies = new Map<number, LatencyRecorder>();
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(logFile, 'utf8');
   } catch {

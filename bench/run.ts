@@ -33,6 +33,10 @@
  * CPU used by the server, the load generator and everything else ("other", a noise gauge), so a
  * contaminated run is visible. Compare figures from --repeat runs (median) or several invocations.
  * BENCH_SERVER_NODE_ARGS passes extra node flags to the servers, e.g. '--cpu-prof --cpu-prof-dir=DIR'.
+ *
+ * Over 300 lines on purpose: this is the benchmark's script, read top to bottom (flags, child tracking and
+ * clean-up, the main sequence over the matrix, the results document); every part with a job of its own
+ * lives in its own module (matrix, servers, phase, checks, results, report).
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -157,6 +161,8 @@ const track = (child: ChildProcess) => {
 const tempDir = mkdtempSync(join(tmpdir(), 'keyhold-bench-'));
 let cleanedUp: Promise<void> | undefined;
 let interrupted = false;
+/** Read through a call: a signal handler sets it, which TypeScript's narrowing of `interrupted` cannot see. */
+const wasInterrupted = () => interrupted;
 
 /** Stops the children and removes the temporary directory; every caller waits for the same work. */
 function cleanup(): Promise<void> {
@@ -478,8 +484,8 @@ let exitCode = 1;
 try {
   exitCode = await main();
 } catch (error) {
-  if (!interrupted) console.error(`bench failed: ${(error as Error).message}`);
+  if (!wasInterrupted()) console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
 } finally {
   await cleanup();
 }
-process.exit(interrupted ? 130 : exitCode);
+process.exit(wasInterrupted() ? 130 : exitCode);

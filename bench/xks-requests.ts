@@ -248,7 +248,8 @@ function checkHealthResponse(body: string): string | undefined {
   }
   const fleet = parsed.ekmFleetDetails;
   if (!Array.isArray(fleet) || fleet.length < 1 || fleet.length > 10) return 'ekmFleetDetails must hold 1 to 10 entries';
-  if (!fleet.some((ekm: { healthStatus?: unknown }) => ekm?.healthStatus === 'ACTIVE')) return 'no EKM is ACTIVE';
+  if (!fleet.some((ekm: unknown) => typeof ekm === 'object' && ekm !== null && 'healthStatus' in ekm && ekm.healthStatus === 'ACTIVE'))
+    return 'no EKM is ACTIVE';
   return undefined;
 }
 

@@ -1,18 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { CliError } from './cli-error.js';
 import { readLoginToken } from './login-token.js';
 import { request as httpsRequest } from 'node:https';
+import { isJsonObject, parseJson } from '../core/json.js';
 import { dataDirPaths, resolveDataDir, type NodeInfo } from '../core/data-dir.js';
-
-/** A failure to report as one line and a non-zero exit. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
 
 export interface AdminConnection {
   url: string;
@@ -46,7 +37,7 @@ export function resolveConnection(
     if (!existsSync(paths.nodeInfo)) {
       throw new CliError(`no running node found in ${paths.root} (start one with: keyhold serve), or pass --url`);
     }
-    url = (JSON.parse(readFileSync(paths.nodeInfo, 'utf8')) as NodeInfo).adminUrl;
+    url = readNodeInfo(paths.nodeInfo).adminUrl;
   }
   let token = flags.token ?? env.KEYHOLD_ADMIN_TOKEN ?? readLoginToken(url, env);
   if (!token && options.needToken === false) token = '';
@@ -60,11 +51,27 @@ export function resolveConnection(
   return { url, token, ca, approval: flags.approval };
 }
 
-/** Calls the admin API and returns the parsed JSON, or throws a CliError with the server's one-line reason. */
+/** The `node.json` a serving node writes into its data directory: where its admin API listens. */
+export function readNodeInfo(path: string): Pick<NodeInfo, 'adminUrl'> {
+  const info = parseJson(readFileSync(path, 'utf8'));
+  if (!isJsonObject(info) || typeof info.adminUrl !== 'string')
+    throw new CliError(`${path} is not a Keyhold node file (no adminUrl); pass --url`);
+  return { adminUrl: info.adminUrl };
+}
+
+/**
+ * Calls the admin API and returns the parsed JSON, typed as the caller expects the route to answer
+ * (the server's view types), or throws a CliError with the server's one-line reason.
+ */
 export function callAdmin<T>(connection: AdminConnection, method: string, path: string, body?: unknown): Promise<T> {
+  return callAdminRaw(connection, method, path, body) as Promise<T>;
+}
+
+/** Calls the admin API and returns the parsed JSON, or throws a CliError with the server's one-line reason. */
+function callAdminRaw(connection: AdminConnection, method: string, path: string, body?: unknown): Promise<unknown> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const target = new URL(`/api/v1${path}`, connection.url);
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<unknown>((resolve, reject) => {
     const request = httpsRequest(
       target,
       {
@@ -82,13 +89,14 @@ export function callAdmin<T>(connection: AdminConnection, method: string, path: 
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          const parsed = text ? safeJson(text) : undefined;
-          if ((response.statusCode ?? 500) >= 400) {
-            const reason = (parsed as { error?: string } | undefined)?.error ?? `HTTP ${response.statusCode}`;
-            reject(new CliError(reason));
-          } else if (response.statusCode === 202 && (parsed as { approval?: unknown } | undefined)?.approval) {
-            reject(pendingApproval((parsed as { approval: PendingApproval }).approval));
-          } else resolve(parsed as T);
+          const parsed = text ? parseJson(text) : undefined;
+          const status = response.statusCode ?? 500;
+          const waiting = status === 202 && isJsonObject(parsed) ? pendingApprovalOf(parsed.approval) : undefined;
+          if (status >= 400) {
+            reject(new CliError(isJsonObject(parsed) && typeof parsed.error === 'string' ? parsed.error : `HTTP ${status}`));
+          } else if (waiting) {
+            reject(pendingApproval(waiting));
+          } else resolve(parsed);
         });
       },
     );
@@ -101,14 +109,6 @@ export function callAdmin<T>(connection: AdminConnection, method: string, path: 
   });
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** One path segment, encoded so that ids such as `..` reach the API as themselves, not as dot-segments. */
 export function pathSegment(value: string): string {
   return encodeURIComponent(value).replace(/\./g, '%2E');
@@ -119,6 +119,15 @@ interface PendingApproval {
   required: number;
   mode: 'replay' | 'claim';
   expiresAt: string;
+}
+
+/** The approval request a 202 answer carries, when it carries one. */
+function pendingApprovalOf(value: unknown): PendingApproval | undefined {
+  if (!isJsonObject(value)) return undefined;
+  const { id, required, mode, expiresAt } = value;
+  if (typeof id !== 'string' || typeof required !== 'number' || typeof expiresAt !== 'string') return undefined;
+  if (mode !== 'replay' && mode !== 'claim') return undefined;
+  return { id, required, mode, expiresAt };
 }
 
 /** A gated operation waits for approvers: not done, so a non-zero exit (3), with what happens next. */

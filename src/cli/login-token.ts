@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { isJsonObject, parseJson } from '../core/json.js';
 
 /**
  * `keyhold login` keeps its token in $KEYHOLD_CONFIG_DIR, else $XDG_CONFIG_HOME/keyhold, else
@@ -31,7 +32,8 @@ export function readLoginToken(url: string, env: NodeJS.ProcessEnv = process.env
   const path = loginTokenPath(env);
   if (!existsSync(path)) return undefined;
   try {
-    const saved = JSON.parse(readFileSync(path, 'utf8')) as SavedLogin;
+    const saved = parseJson(readFileSync(path, 'utf8'));
+    if (!isJsonObject(saved) || typeof saved.token !== 'string' || typeof saved.expiresAt !== 'string') return undefined;
     if (saved.url !== url || !(Date.parse(saved.expiresAt) > now)) return undefined;
     return saved.token;
   } catch {

@@ -1,4 +1,4 @@
-import { CliError } from './admin-client.js';
+import { CliError } from './cli-error.js';
 
 /**
  * Reads a password: from the terminal without echo when stdin is a TTY, else the first line of stdin
@@ -13,8 +13,10 @@ export async function readPassword(prompt: string, stdin: NodeJS.ReadStream = pr
 async function readFirstLine(stdin: NodeJS.ReadStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) {
-    chunks.push(chunk as Buffer);
-    if ((chunk as Buffer).includes(0x0a)) break;
+    // A Buffer unless someone set an encoding on stdin.
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), 'utf8');
+    chunks.push(bytes);
+    if (bytes.includes(0x0a)) break;
   }
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }

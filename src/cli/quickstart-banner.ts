@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
+import { isJsonObject, parseJson } from '../core/json.js';
 import type { DataDirPaths } from '../core/data-dir.js';
 import type { InitResult } from '../server/init.js';
 import type { LiveState } from '../registry/live-state.js';
@@ -59,9 +60,10 @@ export function laterRunBanner(paths: DataDirPaths, live: LiveState, url: string
   const keystore = live.keystoreByName(demo.keystore);
   const kmsConsoleFile = join(paths.kmsConsoleDir, `${demo.keystore}.json`);
   if (!keystore || !existsSync(kmsConsoleFile)) return '';
-  const file = JSON.parse(readFileSync(kmsConsoleFile, 'utf8')) as { XksProxyAuthenticationCredential: { AccessKeyId: string } };
-  const accessKeyId = file.XksProxyAuthenticationCredential.AccessKeyId;
-  if (!keystore.secrets.has(accessKeyId)) return '';
+  const file = parseJson(readFileSync(kmsConsoleFile, 'utf8'));
+  const credential = isJsonObject(file) ? file.XksProxyAuthenticationCredential : undefined;
+  const accessKeyId = isJsonObject(credential) ? credential.AccessKeyId : undefined;
+  if (typeof accessKeyId !== 'string' || !keystore.secrets.has(accessKeyId)) return '';
   const uriPath = `${keystore.keystore.prefix}/kms/xks/v1`;
   // require() needs './' before a relative path, and nothing before an absolute one (data dir outside cwd).
   const shown = display(kmsConsoleFile);

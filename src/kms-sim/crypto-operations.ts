@@ -4,6 +4,7 @@
  * the proxy wraps that inner blob, and the simulator's blob keeps only the proxy's outputs.
  */
 import { kmsErrorFor, proxyTarget, type SimulatorContext } from './context.js';
+import type { ProxyTarget } from './proxy-client.js';
 import { additionalDataFor, openInner, parseBlob, sealInner, serializeBlob, type BlobFields, type EncryptionContext } from './blob.js';
 import { KMS_MESSAGES } from './error-mapping.js';
 import { KmsError } from './kms-error.js';
@@ -48,10 +49,57 @@ export interface ReEncryptInput extends CryptoCallOptions {
   destinationEncryptionContext?: EncryptionContext;
 }
 
+export interface EncryptResult {
+  ciphertextBlob: Buffer;
+  /** The key's ARN. */
+  keyId: string;
+  encryptionAlgorithm: 'SYMMETRIC_DEFAULT';
+}
+
+export interface GenerateDataKeyResult {
+  ciphertextBlob: Buffer;
+  plaintext: Buffer;
+  keyId: string;
+}
+
+export interface GenerateDataKeyWithoutPlaintextResult {
+  ciphertextBlob: Buffer;
+  keyId: string;
+}
+
+export interface DecryptResult {
+  plaintext: Buffer;
+  keyId: string;
+  encryptionAlgorithm: 'SYMMETRIC_DEFAULT';
+}
+
+export interface ReEncryptResult {
+  ciphertextBlob: Buffer;
+  /** ARNs of the key that made the blob and of the key that made the new one. */
+  sourceKeyId: string;
+  keyId: string;
+}
+
+/**
+ * The cryptographic calls of the simulated KMS. Each checks the key's state and the store's connection
+ * before any proxy call, and maps a failed proxy call to the KMS exception AWS documents.
+ */
+export interface CryptoOperations {
+  /** Encrypt: KMS's inner layer under the key's own material, wrapped by a proxy Encrypt. */
+  encrypt(input: EncryptInput): Promise<EncryptResult>;
+  /** GenerateDataKey: 32 bytes (AES_256), 16 (AES_128) or NumberOfBytes, sealed as Encrypt seals. */
+  generateDataKey(input: GenerateDataKeyInput): Promise<GenerateDataKeyResult>;
+  generateDataKeyWithoutPlaintext(input: GenerateDataKeyInput): Promise<GenerateDataKeyWithoutPlaintextResult>;
+  /** Decrypt: a proxy Decrypt, then KMS's inner layer (which catches an AAD the proxy did not bind). */
+  decrypt(input: DecryptInput): Promise<DecryptResult>;
+  /** ReEncrypt: a proxy Decrypt then a proxy Encrypt, both with kmsOperation ReEncrypt. */
+  reEncrypt(input: ReEncryptInput): Promise<ReEncryptResult>;
+}
+
 const MAX_PROXY_AAD_BYTES = 8192;
 const INNER_IV_BYTES = 12;
 
-export function createCryptoOperations(ctx: SimulatorContext) {
+export function createCryptoOperations(ctx: SimulatorContext): CryptoOperations {
   const { state } = ctx;
 
   /** KMS pre-checks before any proxy call: key state, then store connection. */
@@ -68,7 +116,7 @@ export function createCryptoOperations(ctx: SimulatorContext) {
     return aad;
   }
 
-  function targetOf(key: KmsKey) {
+  function targetOf(key: KmsKey): ProxyTarget {
     const store = state.stores.get(key.customKeyStoreId);
     if (!store) throw new KmsError('KMSInvalidStateException', KMS_MESSAGES.storeNotConnected);
     return proxyTarget(state, store);
@@ -152,34 +200,34 @@ export function createCryptoOperations(ctx: SimulatorContext) {
     return input.keySpec === 'AES_128' ? 16 : 32;
   }
 
-  async function encrypt(input: EncryptInput) {
+  async function encrypt(input: EncryptInput): Promise<EncryptResult> {
     checkPlaintextSize(input.plaintext);
     const key = resolveKey(state, input.keyId);
     const ciphertextBlob = await seal(key, input.plaintext, input.encryptionContext, 'Encrypt', input);
-    return { ciphertextBlob, keyId: key.arn, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' as const };
+    return { ciphertextBlob, keyId: key.arn, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   }
 
-  async function generateDataKey(input: GenerateDataKeyInput) {
+  async function generateDataKey(input: GenerateDataKeyInput): Promise<GenerateDataKeyResult> {
     const key = resolveKey(state, input.keyId);
     const plaintext = ctx.randomBytes(dataKeyLength(input));
     const ciphertextBlob = await seal(key, plaintext, input.encryptionContext, 'GenerateDataKey', input);
     return { ciphertextBlob, plaintext, keyId: key.arn };
   }
 
-  async function generateDataKeyWithoutPlaintext(input: GenerateDataKeyInput) {
+  async function generateDataKeyWithoutPlaintext(input: GenerateDataKeyInput): Promise<GenerateDataKeyWithoutPlaintextResult> {
     const key = resolveKey(state, input.keyId);
     const plaintext = ctx.randomBytes(dataKeyLength(input));
     const ciphertextBlob = await seal(key, plaintext, input.encryptionContext, 'GenerateDataKeyWithoutPlaintext', input);
     return { ciphertextBlob, keyId: key.arn };
   }
 
-  async function decrypt(input: DecryptInput) {
+  async function decrypt(input: DecryptInput): Promise<DecryptResult> {
     const { key, plaintext } = await open(input.ciphertextBlob, input.encryptionContext, input.keyId, 'Decrypt', input);
-    return { plaintext, keyId: key.arn, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' as const };
+    return { plaintext, keyId: key.arn, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   }
 
   /** Source leg is a proxy Decrypt, destination leg a proxy Encrypt, both with kmsOperation ReEncrypt. */
-  async function reEncrypt(input: ReEncryptInput) {
+  async function reEncrypt(input: ReEncryptInput): Promise<ReEncryptResult> {
     const source = await open(input.ciphertextBlob, input.sourceEncryptionContext, input.sourceKeyId, 'ReEncrypt', input);
     const destination = resolveKey(state, input.destinationKeyId);
     const ciphertextBlob = await seal(destination, source.plaintext, input.destinationEncryptionContext, 'ReEncrypt', input);

@@ -5,11 +5,14 @@
  * authentication or does no real encryption fails here.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { normalizeEndpoint, uriPathFromPrefix } from './doctor-endpoint.js';
+import { check, runSteps, type DoctorCheck, type DoctorStep } from './doctor-steps.js';
 import { KMS_MESSAGES } from './error-mapping.js';
 import { isKmsError } from './kms-error.js';
 import type { RawProxyResult } from './proxy-client.js';
 import { cryptoRequestMetadata, createKeyRequestMetadata, healthRequestMetadata } from './request-metadata.js';
-import { createKmsSimulator, type KmsSimulator } from './simulator.js';
+import { createKmsSimulator } from './simulator.js';
+import type { KmsSimulator } from './simulator-api.js';
 import { validateEncryptResponse, validateErrorResponse } from './validators.js';
 import { decryptBody, encryptBody, healthPath, keyPath } from './xks-calls.js';
 
@@ -30,75 +33,9 @@ export interface DoctorOptions {
   timeoutMs?: number;
 }
 
-export interface DoctorCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
-
 export interface DoctorReport {
   checks: DoctorCheck[];
   ok: boolean;
-}
-
-/** Options that cannot describe an endpoint; the CLI turns this into a usage error. */
-export class DoctorUsageError extends Error {
-  override readonly name = 'DoctorUsageError';
-}
-
-const API_SUFFIX = '/kms/xks/v1';
-
-/** '/acme', 'acme/', '/acme/kms/xks/v1', '' and '/' all become a uriPath such as '/acme/kms/xks/v1'. */
-export function uriPathFromPrefix(prefix: string): string {
-  let path = prefix.trim().replace(/\/+$/, '');
-  if (path.endsWith(API_SUFFIX)) path = path.slice(0, -API_SUFFIX.length);
-  if (path !== '' && !path.startsWith('/')) path = `/${path}`;
-  if (!/^(\/[A-Za-z0-9/_-]*)?$/.test(path)) {
-    throw new DoctorUsageError(`--prefix may only contain a-z, A-Z, 0-9, /, - and _ (got "${prefix}")`);
-  }
-  return `${path}${API_SUFFIX}`;
-}
-
-export function normalizeEndpoint(endpoint: string): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new DoctorUsageError(`--endpoint must be a URL such as https://xks.example.com (got "${endpoint}")`);
-  }
-  if (url.protocol !== 'https:') throw new DoctorUsageError('--endpoint must use https://');
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
-    throw new DoctorUsageError('--endpoint must be only https://host[:port]; put the path in --prefix');
-  }
-  return `https://${url.host}`;
-}
-
-/** Thrown by a step to fail with a plain explanation. */
-class CheckFailed extends Error {}
-
-interface DoctorStep {
-  name: string;
-  /** Steps whose success this one builds on. */
-  requires?: string[];
-  /** Returns the detail on success; throws to fail. */
-  run: () => Promise<string>;
-}
-
-function check(condition: boolean, detail: string): asserts condition {
-  if (!condition) throw new CheckFailed(detail);
-}
-
-function describeFailure(error: unknown): string {
-  if (error instanceof CheckFailed) return error.message;
-  if (isKmsError(error)) {
-    const extras = [
-      error.connectionErrorCode ? `ConnectionErrorCode ${error.connectionErrorCode}` : '',
-      error.proxyErrorName ? `proxy said ${error.proxyErrorName}` : '',
-      error.failedChecks.length ? `failed checks: ${error.failedChecks.join(', ')}` : '',
-    ].filter(Boolean);
-    return `${error.name}: ${error.message}${extras.length ? ` (${extras.join('; ')})` : ''}`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 function describeAnswer(result: RawProxyResult): string {
@@ -113,26 +50,6 @@ function hasError(result: RawProxyResult, status: number, errorName: string): bo
     result.status === status &&
     validateErrorResponse(result.status, result.bodyText).value?.errorName === errorName
   );
-}
-
-async function runSteps(steps: DoctorStep[], redact: (text: string) => string): Promise<DoctorCheck[]> {
-  const checks: DoctorCheck[] = [];
-  const passed = new Set<string>();
-  for (const step of steps) {
-    const missing = (step.requires ?? []).filter((name) => !passed.has(name));
-    if (missing.length > 0) {
-      checks.push({ name: step.name, ok: false, detail: `not run: needs "${missing.join('", "')}"` });
-      continue;
-    }
-    try {
-      const detail = await step.run();
-      passed.add(step.name);
-      checks.push({ name: step.name, ok: true, detail: redact(detail) });
-    } catch (error) {
-      checks.push({ name: step.name, ok: false, detail: redact(describeFailure(error)) });
-    }
-  }
-  return checks;
 }
 
 export const DOCTOR_CHECK_NAMES = {

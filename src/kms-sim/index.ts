@@ -1,5 +1,9 @@
 /** A simulated AWS KMS for driving any XKS proxy over the wire (kms-behaviour.md §5). */
-export { createKmsSimulator, type KmsSimulator, type KmsSimulatorOptions, type BoundProxy, type ConformanceWarning } from './simulator.js';
+export { createKmsSimulator, type KmsSimulatorOptions } from './simulator.js';
+export type { KmsSimulator, BoundProxy, ConformanceWarning } from './simulator-api.js';
+export type { KeyStoreOperations } from './key-store-operations.js';
+export type { KeyOperations } from './key-operations.js';
+export type { CryptoOperations } from './crypto-operations.js';
 export { KmsError, isKmsError } from './kms-error.js';
 export {
   mapProxyOutcome,
@@ -11,6 +15,7 @@ export {
   type ProxyOutcome,
 } from './error-mapping.js';
 export * from './validators.js';
+export type { CheckFailure, ValidationOptions, ValidationReport } from './check-log.js';
 export { createProxyMetrics, classifyForMetrics, type ProxyMetrics, type ProxyCallRecord } from './metrics.js';
 export { createHttpsTransport, type ProxyTransport, type TlsOptions } from './transport.js';
 export { createKmsSigner, type XksCredential } from './signer.js';
@@ -20,4 +25,5 @@ export { healthRequestMetadata, createKeyRequestMetadata, cryptoRequestMetadata 
 export { parseBlob, serializeBlob, canonicalEncryptionContext, type EncryptionContext } from './blob.js';
 export { computeCdiv } from './cdiv.js';
 export { decodeStrictBase64, encodeBase64 } from './base64.js';
-export { runDoctor, type DoctorOptions, type DoctorReport, type DoctorCheck } from './doctor.js';
+export { runDoctor, type DoctorOptions, type DoctorReport } from './doctor.js';
+export type { DoctorCheck } from './doctor-steps.js';

@@ -30,6 +30,17 @@ export interface KmsKeyDescription {
   createdAt: number;
 }
 
+/** CreateKey in an external key store, and the key-state calls (no proxy traffic). Keys are named by id or ARN. */
+export interface KeyOperations {
+  /** KMS's checks, GetKeyMetadata (kmsOperation CreateKey), then the checks that refuse a key KMS cannot use. */
+  createKey(input: CreateKeyInput): Promise<KmsKeyDescription>;
+  describeKey(keyIdOrArn: string): KmsKeyDescription;
+  enableKey(keyIdOrArn: string): KmsKeyDescription;
+  disableKey(keyIdOrArn: string): KmsKeyDescription;
+  /** PendingDeletion at once (the waiting period is not simulated): no crypto until enabled again. */
+  scheduleKeyDeletion(keyIdOrArn: string): KmsKeyDescription;
+}
+
 export function describeKmsKey(state: SimulatorState, key: KmsKey): KmsKeyDescription {
   return {
     keyId: key.keyId,
@@ -65,7 +76,7 @@ function refusalMessage(refusal: CreateKeyRefusal): string {
   }
 }
 
-export function createKeyOperations(ctx: SimulatorContext) {
+export function createKeyOperations(ctx: SimulatorContext): KeyOperations {
   const { state } = ctx;
 
   function requireUnusedXksKeyId(customKeyStoreId: string, xksKeyId: string): void {
@@ -123,9 +134,9 @@ export function createKeyOperations(ctx: SimulatorContext) {
 
   return {
     createKey,
-    describeKey: (keyIdOrArn: string) => describeKmsKey(state, resolveKey(state, keyIdOrArn)),
-    enableKey: (keyIdOrArn: string) => setKeyState(keyIdOrArn, 'Enabled'),
-    disableKey: (keyIdOrArn: string) => setKeyState(keyIdOrArn, 'Disabled'),
-    scheduleKeyDeletion: (keyIdOrArn: string) => setKeyState(keyIdOrArn, 'PendingDeletion'),
+    describeKey: (keyIdOrArn) => describeKmsKey(state, resolveKey(state, keyIdOrArn)),
+    enableKey: (keyIdOrArn) => setKeyState(keyIdOrArn, 'Enabled'),
+    disableKey: (keyIdOrArn) => setKeyState(keyIdOrArn, 'Disabled'),
+    scheduleKeyDeletion: (keyIdOrArn) => setKeyState(keyIdOrArn, 'PendingDeletion'),
   };
 }

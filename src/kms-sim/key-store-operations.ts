@@ -48,12 +48,31 @@ export interface ConnectResult {
   connectionErrorCode?: ConnectionErrorCode;
 }
 
+/** The custom key store calls of the simulated KMS. */
+export interface KeyStoreOperations {
+  /** CreateCustomKeyStore: KMS's parameter checks, then GetHealthStatus (kmsOperation CreateCustomKeyStore); DISCONNECTED. */
+  createCustomKeyStore(input: CreateCustomKeyStoreInput): Promise<CustomKeyStoreDescription>;
+  /**
+   * ConnectCustomKeyStore, settled at once: DISCONNECTED → CONNECTED, or FAILED with a connection error code.
+   * A CONNECTED store stays so; FAILED and DISCONNECTING ones must be disconnected first.
+   */
+  connectCustomKeyStore(customKeyStoreId: string, requestMetadata?: RequestMetadata): Promise<ConnectResult>;
+  /** UpdateCustomKeyStore: health is checked with the new proxy values; on any failure nothing changes. */
+  updateCustomKeyStore(input: UpdateCustomKeyStoreInput): Promise<CustomKeyStoreDescription>;
+  /** DisconnectCustomKeyStore: no proxy traffic; the store's keys become Unavailable. */
+  disconnectCustomKeyStore(customKeyStoreId: string): CustomKeyStoreDescription;
+  /** DescribeCustomKeyStores for one store: never the secret. */
+  describeCustomKeyStore(customKeyStoreId: string): CustomKeyStoreDescription;
+  /** KMS's periodic poll (kmsOperation KmsHealthCheck): feeds metrics, never changes the connection state. */
+  runHealthCheck(customKeyStoreId: string): Promise<CallResult<HealthStatus>>;
+}
+
 export function describeStore(store: CustomKeyStore): CustomKeyStoreDescription {
   const { credential, ...rest } = store;
   return { ...rest, accessKeyId: credential.accessKeyId };
 }
 
-export function createKeyStoreOperations(ctx: SimulatorContext) {
+export function createKeyStoreOperations(ctx: SimulatorContext): KeyStoreOperations {
   const { state } = ctx;
 
   /** GetHealthStatus, treating a fleet with every EKM UNAVAILABLE as a failure. */

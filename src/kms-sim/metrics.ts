@@ -9,7 +9,7 @@ export type ErrorType = 'N/A' | 'Retryable errors' | 'Non-retryable errors';
 
 export interface ProxyCallRecord {
   customKeyStoreId?: string;
-  xksOperation: XksOperation | string;
+  xksOperation: XksOperation;
   kmsOperation: string;
   /** 'success', or the KMS-side reading of what went wrong. */
   outcome: 'success' | ProxyOutcome['kind'];

@@ -9,7 +9,8 @@ import type { TransportFailureKind } from './error-mapping.js';
 import { classifyForMetrics, type ProxyMetrics, type XksOperation } from './metrics.js';
 import type { RequestSigner, XksCredential } from './signer.js';
 import { isTransportFailure, type ProxyTransport } from './transport.js';
-import { parseJsonObject, validateErrorResponse } from './validators.js';
+import { isJsonObject, parseJsonObject } from '../core/json.js';
+import { validateErrorResponse } from './validators.js';
 
 /** Where and as whom to call: one custom key store's proxy settings. */
 export interface ProxyTarget {
@@ -55,13 +56,8 @@ export type RawProxyResult =
 
 export interface ProxyClient {
   exchange(target: ProxyTarget, path: string, body: unknown, options?: CallProxyOptions): Promise<RawProxyResult>;
-  callProxy(
-    target: ProxyTarget,
-    operation: XksOperation | string,
-    path: string,
-    body: unknown,
-    options?: CallProxyOptions,
-  ): Promise<RawProxyResult>;
+  /** `exchange`, recorded in the metrics as a call of `operation` (with only HTTP-level checks). */
+  callProxy(target: ProxyTarget, operation: XksOperation, path: string, body: unknown, options?: CallProxyOptions): Promise<RawProxyResult>;
 }
 
 export interface ProxyClientDeps {
@@ -77,9 +73,10 @@ function bodyBytes(body: unknown): Buffer {
   return Buffer.from(JSON.stringify(body), 'utf8');
 }
 
-function kmsOperationOf(body: unknown): string {
-  const metadata = (body as { requestMetadata?: { kmsOperation?: unknown } } | null)?.requestMetadata;
-  return typeof metadata?.kmsOperation === 'string' ? metadata.kmsOperation : 'Unknown';
+/** The `requestMetadata.kmsOperation` of a request body, or 'Unknown' (the metrics dimension). */
+export function kmsOperationOf(body: unknown): string {
+  const metadata = isJsonObject(body) ? body.requestMetadata : undefined;
+  return isJsonObject(metadata) && typeof metadata.kmsOperation === 'string' ? metadata.kmsOperation : 'Unknown';
 }
 
 export function createProxyClient({ transport, sign, metrics }: ProxyClientDeps): ProxyClient {
@@ -123,7 +120,7 @@ export function createProxyClient({ transport, sign, metrics }: ProxyClientDeps)
 
   async function callProxy(
     target: ProxyTarget,
-    operation: string,
+    operation: XksOperation,
     path: string,
     body: unknown,
     options: CallProxyOptions = {},

@@ -41,6 +41,6 @@ export function createKmsSigner(clock: Clock): RequestSigner {
       { method, protocol: 'https:', hostname: host, path, query: {}, headers: { host }, body },
       { signingDate: new Date(clock.now()) },
     );
-    return { ...(signed.headers as Record<string, string>), 'content-type': 'application/json' };
+    return { ...signed.headers, 'content-type': 'application/json' };
   };
 }

@@ -15,12 +15,12 @@ import { findStore, proxyTarget, type SimulatorContext } from './context.js';
 import { createCryptoOperations } from './crypto-operations.js';
 import { createKeyOperations } from './key-operations.js';
 import { createKeyStoreOperations } from './key-store-operations.js';
-import { createProxyMetrics, type ProxyMetrics, type XksOperation } from './metrics.js';
-import { createProxyClient, type CallProxyOptions, type ProxyClient, type ProxyTarget, type RawProxyResult } from './proxy-client.js';
+import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
+import { createProxyClient, type ProxyClient, type ProxyTarget } from './proxy-client.js';
 import { createKmsSigner } from './signer.js';
 import { createSimulatorState, type SimulatorState } from './state.js';
+import type { BoundProxy, ConformanceWarning, KmsSimulator } from './simulator-api.js';
 import { createHttpsTransport, DEFAULT_DEADLINE_MS, type ProxyTransport, type TlsOptions } from './transport.js';
-import type { CheckFailure } from './validators.js';
 import { createXksCaller, type XksCaller } from './xks-calls.js';
 
 export interface KmsSimulatorOptions {
@@ -45,18 +45,7 @@ export interface KmsSimulatorOptions {
   metrics?: ProxyMetrics;
 }
 
-export interface ConformanceWarning extends CheckFailure {
-  xksOperation: string;
-}
-
-/** A proxy target with the low-level call bound to it. */
-export interface BoundProxy {
-  readonly target: ProxyTarget;
-  /** Sends one request (path relative to the target's uriPath unless `rawPath`) and returns the raw answer. */
-  callProxy(operation: XksOperation | string, path: string, body: unknown, options?: CallProxyOptions): Promise<RawProxyResult>;
-}
-
-export function createKmsSimulator(options: KmsSimulatorOptions = {}) {
+export function createKmsSimulator(options: KmsSimulatorOptions = {}): KmsSimulator {
   const clock = options.clock ?? systemClock;
   const state: SimulatorState = createSimulatorState(options.accountId ?? '111122223333', options.region ?? 'us-east-1');
   const metrics = options.metrics ?? createProxyMetrics();
@@ -91,16 +80,13 @@ export function createKmsSimulator(options: KmsSimulatorOptions = {}) {
   }
 
   return {
-    state: state as Readonly<SimulatorState>,
+    state,
     metrics,
-    conformanceWarnings: conformanceWarnings as readonly ConformanceWarning[],
+    conformanceWarnings,
     ...createKeyStoreOperations(context),
     ...createKeyOperations(context),
     ...createCryptoOperations(context),
     proxyFor,
-    /** Closes pooled keep-alive connections. */
     close: () => transport.close(),
   };
 }
-
-export type KmsSimulator = ReturnType<typeof createKmsSimulator>;

@@ -2,87 +2,14 @@
  * KMS-side checks of proxy responses (kms-behaviour.md §5.4, xks-spec.md §6 and §8.1).
  * Pure functions: each takes the parsed response plus what KMS sent, and reports every
  * named rule that failed. Unknown extra response fields are a warning, or a failure in strict mode.
+ * The values handed out are built from the checked fields (check-log.ts), never cast from the body.
  */
+import { isJsonObject, parseJsonObject, type JsonObject } from '../core/json.js';
 import { XKS_ERROR_NAMES, XKS_ERROR_STATUS, type XksErrorName } from '../xks/errors.js';
-import { decodeStrictBase64 } from './base64.js';
 import { computeCdiv } from './cdiv.js';
+import { CheckLog, isString, requireObject, type ValidationOptions, type ValidationReport } from './check-log.js';
 
-export interface CheckFailure {
-  check: string;
-  detail: string;
-}
-
-export interface ValidationReport<T> {
-  /** Present when no rule failed. */
-  value?: T;
-  failures: CheckFailure[];
-  warnings: CheckFailure[];
-}
-
-export interface ValidationOptions {
-  /** Fail, instead of warn, on fields the spec does not define. */
-  strict?: boolean;
-}
-
-/** Collects the outcome of named rules for one response. */
-class CheckLog {
-  readonly failures: CheckFailure[] = [];
-  readonly warnings: CheckFailure[] = [];
-
-  /** Records a failure unless `ok`; returns `ok` so callers can stop dependent checks. */
-  require(check: string, ok: boolean, detail: string): boolean {
-    if (!ok) this.failures.push({ check, detail });
-    return ok;
-  }
-
-  warn(check: string, ok: boolean, detail: string): void {
-    if (!ok) this.warnings.push({ check, detail });
-  }
-
-  /** The value is only handed out when every rule passed. */
-  report<T>(value?: T): ValidationReport<T> {
-    return this.failures.length === 0 && value !== undefined
-      ? { value, failures: this.failures, warnings: this.warnings }
-      : { failures: this.failures, warnings: this.warnings };
-  }
-
-  unknownFields(body: Record<string, unknown>, known: readonly string[], options: ValidationOptions): void {
-    const extra = Object.keys(body).filter((field) => !known.includes(field));
-    const detail = `unexpected field(s): ${extra.join(', ')}`;
-    if (options.strict) this.require('no-unknown-fields', extra.length === 0, detail);
-    else this.warn('no-unknown-fields', extra.length === 0, detail);
-  }
-
-  /** Requires `body[field]` to be strict standard Base64 (if present or `required`), and returns the bytes. */
-  base64Field(body: Record<string, unknown>, field: string, required: boolean): Buffer | undefined {
-    const value = body[field];
-    if (value === undefined && !required) return undefined;
-    if (!this.require(`${field}-present`, typeof value === 'string', `${field} must be a Base64 string`)) return undefined;
-    const decoded = decodeStrictBase64(value as string);
-    this.require(`${field}-strict-base64`, decoded !== undefined, `${field} is not standard padded Base64 (RFC 4648 §4)`);
-    return decoded;
-  }
-}
-
-type JsonObject = Record<string, unknown>;
-
-function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Parses a response body that must be one JSON object. */
-export function parseJsonObject(bodyText: string): JsonObject | undefined {
-  try {
-    const parsed: unknown = JSON.parse(bodyText);
-    return isJsonObject(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function requireObject(log: CheckLog, body: unknown): body is JsonObject {
-  return log.require('response-is-json-object', isJsonObject(body), 'the response body must be a JSON object');
-}
+const isArray = (value: unknown): value is unknown[] => Array.isArray(value);
 
 // ---------------------------------------------------------------- GetHealthStatus
 
@@ -110,38 +37,50 @@ function isEkmDetail(entry: unknown): entry is EkmDetail {
     isJsonObject(entry) &&
     typeof entry.id === 'string' &&
     typeof entry.model === 'string' &&
-    (EKM_HEALTH_STATES as readonly unknown[]).includes(entry.healthStatus)
+    EKM_HEALTH_STATES.some((state) => state === entry.healthStatus)
   );
 }
+
+const isFleetSize = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 1;
 
 export function validateHealthResponse(body: unknown, options: ValidationOptions = {}): ValidationReport<HealthStatus> {
   const log = new CheckLog();
   if (!requireObject(log, body)) return log.report<HealthStatus>();
-  const fleetSize = body.xksProxyFleetSize;
-  log.require(
+  const xksProxyFleetSize = log.take(
     'xksProxyFleetSize-is-integer-at-least-1',
-    typeof fleetSize === 'number' && Number.isInteger(fleetSize) && fleetSize >= 1,
-    `xksProxyFleetSize must be an integer > 0, got ${JSON.stringify(fleetSize)}`,
+    body.xksProxyFleetSize,
+    isFleetSize,
+    `xksProxyFleetSize must be an integer > 0, got ${JSON.stringify(body.xksProxyFleetSize)}`,
   );
-  for (const field of ['xksProxyVendor', 'xksProxyModel', 'ekmVendor'] as const) {
-    log.require(`${field}-is-string`, typeof body[field] === 'string', `${field} must be a string`);
-  }
-  const fleet = body.ekmFleetDetails;
-  if (log.require('ekmFleetDetails-is-array', Array.isArray(fleet), 'ekmFleetDetails must be an array')) {
-    const entries = fleet as unknown[];
+  const [xksProxyVendor, xksProxyModel, ekmVendor] = (['xksProxyVendor', 'xksProxyModel', 'ekmVendor'] as const).map((field) =>
+    log.take(`${field}-is-string`, body[field], isString, `${field} must be a string`),
+  );
+  const fleet = log.take('ekmFleetDetails-is-array', body.ekmFleetDetails, isArray, 'ekmFleetDetails must be an array');
+  let ekmFleetDetails: EkmDetail[] | undefined;
+  if (fleet) {
     log.require(
       'ekmFleetDetails-has-1-to-10-entries',
-      entries.length >= 1 && entries.length <= 10,
-      `ekmFleetDetails must have 1 to 10 entries, got ${entries.length}`,
+      fleet.length >= 1 && fleet.length <= 10,
+      `ekmFleetDetails must have 1 to 10 entries, got ${fleet.length}`,
     );
-    log.require(
+    ekmFleetDetails = log.take(
       'ekmFleetDetails-entries-well-formed',
-      entries.every(isEkmDetail),
+      fleet,
+      (entries): entries is EkmDetail[] => entries.every(isEkmDetail),
       'each ekmFleetDetails entry needs string id and model and healthStatus ACTIVE|DEGRADED|UNAVAILABLE',
     );
   }
   log.unknownFields(body, HEALTH_FIELDS, options);
-  return log.report(body as unknown as HealthStatus);
+  if (
+    xksProxyFleetSize === undefined ||
+    xksProxyVendor === undefined ||
+    xksProxyModel === undefined ||
+    ekmVendor === undefined ||
+    ekmFleetDetails === undefined
+  ) {
+    return log.report<HealthStatus>();
+  }
+  return log.report({ xksProxyFleetSize, xksProxyVendor, xksProxyModel, ekmVendor, ekmFleetDetails });
 }
 
 /** KMS treats a fleet with no EKM able to serve (all UNAVAILABLE) as unreachable. DEGRADED still serves. */
@@ -159,28 +98,26 @@ export interface KeyMetadata {
 
 const METADATA_FIELDS = ['keySpec', 'keyUsage', 'keyStatus'] as const;
 
+const isStringArray = (value: unknown): value is string[] => isArray(value) && value.every(isString);
+const isKeyStatus = (value: unknown): value is 'ENABLED' | 'DISABLED' => value === 'ENABLED' || value === 'DISABLED';
+
 export function validateKeyMetadataResponse(body: unknown, options: ValidationOptions = {}): ValidationReport<KeyMetadata> {
   const log = new CheckLog();
   if (!requireObject(log, body)) return log.report<KeyMetadata>();
-  log.require('keySpec-is-string', typeof body.keySpec === 'string', 'keySpec must be a string');
-  const usage = body.keyUsage;
-  if (
-    log.require(
-      'keyUsage-is-array-of-strings',
-      Array.isArray(usage) && usage.every((entry) => typeof entry === 'string'),
-      'keyUsage must be an array of strings',
-    )
-  ) {
-    const count = (usage as string[]).length;
-    log.require('keyUsage-at-most-10-entries', count <= 10, `keyUsage must not hold more than 10 values, got ${count}`);
+  const keySpec = log.take('keySpec-is-string', body.keySpec, isString, 'keySpec must be a string');
+  const keyUsage = log.take('keyUsage-is-array-of-strings', body.keyUsage, isStringArray, 'keyUsage must be an array of strings');
+  if (keyUsage) {
+    log.require('keyUsage-at-most-10-entries', keyUsage.length <= 10, `keyUsage must not hold more than 10 values, got ${keyUsage.length}`);
   }
-  log.require(
+  const keyStatus = log.take(
     'keyStatus-is-ENABLED-or-DISABLED',
-    body.keyStatus === 'ENABLED' || body.keyStatus === 'DISABLED',
+    body.keyStatus,
+    isKeyStatus,
     `keyStatus must be ENABLED or DISABLED, got ${JSON.stringify(body.keyStatus)}`,
   );
   log.unknownFields(body, METADATA_FIELDS, options);
-  return log.report(body as unknown as KeyMetadata);
+  if (keySpec === undefined || keyUsage === undefined || keyStatus === undefined) return log.report<KeyMetadata>();
+  return log.report({ keySpec, keyUsage, keyStatus });
 }
 
 /** The reason CreateKey refuses a well-formed external key, if any (kms-behaviour.md §1.5, in that order). */
@@ -263,10 +200,11 @@ export function validateEncryptResponse(
     log.require('cdiv-matches', cdiv.equals(expected), 'ciphertextDataIntegrityValue != SHA-256(AAD‖CM‖IV‖CT‖tag)');
   }
   log.unknownFields(body, ENCRYPT_FIELDS, options);
+  if (ciphertext === undefined || iv === undefined || tag === undefined) return log.report<EncryptOutput>();
   return log.report({
-    ciphertext: ciphertext as Buffer,
-    initializationVector: iv as Buffer,
-    authenticationTag: tag as Buffer,
+    ciphertext,
+    initializationVector: iv,
+    authenticationTag: tag,
     ...(metadata ? { ciphertextMetadata: metadata } : {}),
     ...(cdiv ? { ciphertextDataIntegrityValue: cdiv } : {}),
   });
@@ -307,19 +245,24 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
  * "cannot interpret" it. A long or non-printable `errorMessage`, or a status that does not
  * match the name, is only a conformance warning: KMS picks its message from `errorName` alone.
  */
+const isXksErrorName = (value: unknown): value is XksErrorName => XKS_ERROR_NAMES.some((name) => name === value);
+
 export function validateErrorResponse(status: number, bodyText: string): ValidationReport<ProxyErrorBody> {
   const log = new CheckLog();
-  const body = parseJsonObject(bodyText);
-  if (!log.require('error-body-is-json-object', body !== undefined, `HTTP ${status} without a JSON object body`)) {
-    return log.report<ProxyErrorBody>();
-  }
-  const errorBody = body as JsonObject;
-  const name = errorBody.errorName;
-  const known = typeof name === 'string' && (XKS_ERROR_NAMES as readonly string[]).includes(name);
-  if (!log.require('errorName-is-known', known, `unknown errorName ${JSON.stringify(name)}`)) {
-    return log.report<ProxyErrorBody>();
-  }
-  const errorName = name as XksErrorName;
+  const errorBody = log.take(
+    'error-body-is-json-object',
+    parseJsonObject(bodyText),
+    (body): body is JsonObject => body !== undefined,
+    `HTTP ${status} without a JSON object body`,
+  );
+  if (!errorBody) return log.report<ProxyErrorBody>();
+  const errorName = log.take(
+    'errorName-is-known',
+    errorBody.errorName,
+    isXksErrorName,
+    `unknown errorName ${JSON.stringify(errorBody.errorName)}`,
+  );
+  if (errorName === undefined) return log.report<ProxyErrorBody>();
   log.warn(
     'status-matches-errorName',
     XKS_ERROR_STATUS[errorName] === status,

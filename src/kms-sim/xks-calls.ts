@@ -6,20 +6,18 @@
 import { encodeBase64 } from './base64.js';
 import type { ProxyOutcome } from './error-mapping.js';
 import { classifyForMetrics, type ProxyMetrics, type XksOperation } from './metrics.js';
-import type { ProxyClient, ProxyTarget, RawProxyResult } from './proxy-client.js';
+import { kmsOperationOf, type ProxyClient, type ProxyTarget, type RawProxyResult } from './proxy-client.js';
 import type { RequestMetadata } from './request-metadata.js';
+import type { CheckFailure, ValidationOptions, ValidationReport } from './check-log.js';
 import {
   validateDecryptResponse,
   validateEncryptResponse,
   validateErrorResponse,
   validateHealthResponse,
   validateKeyMetadataResponse,
-  type CheckFailure,
   type EncryptOutput,
   type HealthStatus,
   type KeyMetadata,
-  type ValidationOptions,
-  type ValidationReport,
 } from './validators.js';
 
 export type CallResult<T> = { ok: true; value: T } | { ok: false; outcome: ProxyOutcome; failedChecks: string[] };
@@ -29,7 +27,7 @@ export interface XksCallerDeps {
   metrics: ProxyMetrics;
   validation?: ValidationOptions;
   /** Receives conformance warnings (e.g. a long errorMessage, unknown response fields). */
-  onWarning?: (warning: CheckFailure & { xksOperation: string }) => void;
+  onWarning?: (warning: CheckFailure & { xksOperation: XksOperation }) => void;
 }
 
 export interface EncryptCall {
@@ -99,7 +97,7 @@ export function createXksCaller({ client, metrics, validation = {}, onWarning }:
     metrics.record({
       ...(target.customKeyStoreId ? { customKeyStoreId: target.customKeyStoreId } : {}),
       xksOperation,
-      kmsOperation: String((body.requestMetadata as RequestMetadata | undefined)?.kmsOperation ?? 'Unknown'),
+      kmsOperation: kmsOperationOf(body),
       outcome: result.ok ? 'success' : result.outcome.kind,
       ...(httpStatus !== undefined ? { httpStatus } : {}),
       ...classifyForMetrics(result.ok ? 'success' : result.outcome),

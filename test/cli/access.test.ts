@@ -5,44 +5,38 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
   adminCall,
-  bash,
-  BIN,
   failureLine,
   failuresChangeNothing,
-  keyhold,
+  keyholdWithInput,
   ok,
-  removeTempDirs,
-  startServe,
-  tempDir,
-  type ServedNode,
+  kmsConsoleTarget,
+  parseJsonOutput,
   parseRecord,
+  serveForSuite,
+  tempDir,
 } from './helpers.js';
 
-let node: ServedNode;
-let cwd: string;
-let configDir: string;
-before(async () => {
-  cwd = tempDir('access');
-  configDir = tempDir('access-config');
-  node = await startServe({ cwd, dataDirArg: 'data' });
-});
-after(async () => {
-  await node?.stop();
-  removeTempDirs();
-});
+/** The admin API's key view, as far as these tests read it. */
+interface KeyJson {
+  status: string;
+}
 
-const env = () => ({ KEYHOLD_CONFIG_DIR: configDir });
-const cli = (...args: string[]) => keyhold(args, { cwd, env: env() });
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const configDir = tempDir('access-config');
+const suite = serveForSuite('access', { env: { KEYHOLD_CONFIG_DIR: configDir } });
+const { cli, cwd } = suite;
 /** Runs keyhold with a password piped on stdin, as a script would. */
 const withPassword = (password: string, ...args: string[]) =>
-  bash(`printf '%s\\n' ${quote(password)} | ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(' ')}`, { cwd, env: env() });
+  keyholdWithInput(password, args, { cwd, env: { KEYHOLD_CONFIG_DIR: configDir } });
 
 const PASSWORD = 'alice has a long password';
-const tokenOf = (stdout: string) => parseRecord(stdout).token!.match(/^(kh_\S+)\s+\(shown once\)$/)![1]!;
+function tokenOf(stdout: string): string {
+  const token = /^(kh_\S+)\s+\(shown once\)$/.exec(parseRecord(stdout).token ?? '')?.[1];
+  assert.ok(token, `a token shown once in:\n${stdout}`);
+  return token;
+}
 
 describe('users and login', () => {
   it('user create reads the password from stdin and gives roles; user list shows them', async () => {
@@ -53,8 +47,8 @@ describe('users and login', () => {
       ['ann', 'approver'],
       ['ben', 'approver'],
       ['kim', 'key-officer'],
-    ]) {
-      ok(await withPassword(`${name} has a long password`, 'user', 'create', name!, '--roles', roles!));
+    ] as const) {
+      ok(await withPassword(`${name} has a long password`, 'user', 'create', name, '--roles', roles));
     }
     const listed = ok(await cli('user', 'list')).stdout;
     assert.match(listed, /^alice\s+administrator\s+false/m);
@@ -67,15 +61,16 @@ describe('users and login', () => {
     const file = join(configDir, 'token.json');
     assert.equal(result.savedTo, file);
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    const saved = JSON.parse(readFileSync(file, 'utf8'));
-    assert.equal(saved.url, node.url);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { url: string; token: string; expiresAt: string };
+    assert.equal(saved.url, suite.node.url);
     assert.match(saved.token, /^kh_/);
     assert.ok(Date.parse(saved.expiresAt) > Date.now());
     ok(await cli('user', 'show', 'alice'));
-    const tokens = JSON.parse(ok(await cli('token', 'list', '--user', 'alice', '--json')).stdout);
+    const tokens = parseJsonOutput<{ name: string; lastUsedAt?: string }[]>(ok(await cli('token', 'list', '--user', 'alice', '--json')));
+    const [login] = tokens;
     assert.equal(tokens.length, 1);
-    assert.equal(tokens[0].name, 'login');
-    assert.ok(tokens[0].lastUsedAt, 'the login token was the one used');
+    assert.equal(login?.name, 'login');
+    assert.ok(login.lastUsedAt, 'the login token was the one used');
   });
 
   it('a wrong password is one line and saves nothing', async () => {
@@ -89,22 +84,19 @@ describe('tokens', () => {
   it('token create shows the token once; it works until revoked', async () => {
     const created = ok(await cli('token', 'create', '--name', 'siem', '--role', 'auditor', '--ttl-hours', '24'));
     const token = tokenOf(created.stdout);
-    const id = parseRecord(created.stdout).id!;
+    const id = parseRecord(created.stdout).id ?? '';
     assert.match(ok(await cli('token', 'list')).stdout, new RegExp(`^${id}\\s+siem\\s+-\\s+auditor\\s+active`, 'm'));
     assert.ok(!ok(await cli('token', 'list', '--json')).stdout.includes(token));
     // An auditor may not list users.
-    assert.match(
-      failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })),
-      /^keyhold: this needs the users:read permission$/,
-    );
+    assert.match(failureLine(await cli('user', 'list', '--token', token)), /^keyhold: this needs the users:read permission$/);
     assert.equal(parseRecord(ok(await cli('token', 'revoke', id)).stdout).status, 'revoked');
-    assert.match(failureLine(await keyhold(['user', 'list', '--token', token], { cwd, env: env() })), /missing or invalid admin token/);
+    assert.match(failureLine(await cli('user', 'list', '--token', token)), /missing or invalid admin token/);
   });
 });
 
 describe('each failing access command says why and changes nothing', () => {
   failuresChangeNothing({
-    node: () => node,
+    node: () => suite.node,
     cli,
     listArgs: ['user', 'list'],
     cases: [
@@ -175,34 +167,30 @@ describe('approvals', () => {
     assert.equal(shown.approvers, 'role approver');
     const waiting = await cli('key', 'disable', 'demo-key');
     assert.equal(waiting.code, 3);
-    const id = failureLine(waiting).match(/request (\S+) needs 1 approval\(s\) before \S+; it runs when the last approval arrives$/)?.[1];
+    const id = /request (\S+) needs 1 approval\(s\) before \S+; it runs when the last approval arrives$/.exec(failureLine(waiting))?.[1];
     assert.ok(id, waiting.stderr);
-    assert.equal((await adminCall(node, 'GET', '/keys/demo-key')).json.status, 'ENABLED');
+    assert.equal((await adminCall<KeyJson>(suite.node, 'GET', '/keys/demo-key')).json?.status, 'ENABLED');
     assert.match(
-      ok(await keyhold(['approvals', 'list', '--status', 'pending', '--token', annToken], { cwd, env: env() })).stdout,
+      ok(await cli('approvals', 'list', '--status', 'pending', '--token', annToken)).stdout,
       new RegExp(`^${id}\\s+key.disable\\s+demo\\s+pending\\s+0/1\\s+alice`, 'm'),
     );
-    const approved = parseRecord(ok(await keyhold(['approvals', 'approve', id, '--token', annToken], { cwd, env: env() })).stdout);
+    const approved = parseRecord(ok(await cli('approvals', 'approve', id, '--token', annToken)).stdout);
     assert.equal(approved.status, 'done');
-    assert.equal((await adminCall(node, 'GET', '/keys/demo-key')).json.status, 'DISABLED');
+    assert.equal((await adminCall<KeyJson>(suite.node, 'GET', '/keys/demo-key')).json?.status, 'DISABLED');
   });
 
   it('approvals deny rejects; the requester cannot approve their own request', async () => {
-    const waiting = await cli('keystore', 'kms-json', 'demo');
-    const id = failureLine(waiting).match(/request (\S+) needs/)![1]!;
+    const id = /request (\S+) needs/.exec(failureLine(await cli('keystore', 'kms-json', 'demo')))?.[1] ?? '';
     assert.match(failureLine(await cli('approvals', 'approve', id)), /you cannot approve or deny your own request/);
-    assert.equal(
-      parseRecord(ok(await keyhold(['approvals', 'deny', id, '--token', benToken], { cwd, env: env() })).stdout).status,
-      'denied',
-    );
+    assert.equal(parseRecord(ok(await cli('approvals', 'deny', id, '--token', benToken)).stdout).status, 'denied');
     assert.match(failureLine(await cli('keystore', 'kms-json', 'demo', '--approval', id)), /is denied, not approved/);
   });
 
   it('a claim-mode request runs for the requester with --approval once approved', async () => {
-    const id = failureLine(await cli('keystore', 'kms-json', 'demo')).match(/repeat this command with --approval (\S+)$/)![1]!;
-    ok(await keyhold(['approvals', 'approve', id, '--token', annToken], { cwd, env: env() }));
-    const file = JSON.parse(ok(await cli('keystore', 'kms-json', 'demo', '--approval', id)).stdout);
-    assert.ok(file.XksProxyAuthenticationCredential.RawSecretAccessKey);
+    const id = /repeat this command with --approval (\S+)$/.exec(failureLine(await cli('keystore', 'kms-json', 'demo')))?.[1] ?? '';
+    ok(await cli('approvals', 'approve', id, '--token', annToken));
+    const file = parseJsonOutput<unknown>(ok(await cli('keystore', 'kms-json', 'demo', '--approval', id)));
+    assert.deepEqual(kmsConsoleTarget(file), suite.demo);
     assert.match(ok(await cli('approvals', 'show', id)).stdout, /^status\s+done$/m);
   });
 });
@@ -213,7 +201,7 @@ describe('retiring the bootstrap token', () => {
     const bootstrap = readFileSync(adminTokenFile, 'utf8').trim();
     assert.match(ok(await cli('token', 'retire-bootstrap')).stdout, /^Bootstrap token retired; removed /);
     assert.equal(existsSync(adminTokenFile), false);
-    assert.match(failureLine(await keyhold(['user', 'list', '--token', bootstrap], { cwd, env: env() })), /missing or invalid admin token/);
+    assert.match(failureLine(await cli('user', 'list', '--token', bootstrap)), /missing or invalid admin token/);
     assert.match(failureLine(await cli('token', 'retire-bootstrap')), /^keyhold: the bootstrap token is already retired$/);
     // alice (administrator) still works.
     ok(await cli('user', 'list'));

@@ -6,49 +6,24 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
-import {
-  failureLine,
-  failuresChangeNothing,
-  keyhold,
-  ok,
-  readKmsConsole,
-  removeTempDirs,
-  startServe,
-  tempDir,
-  xksCall,
-  type ServedNode,
-} from './helpers.js';
+import { failureLine, failuresChangeNothing, keyhold, ok, parseJsonOutput, serveForSuite, tempDir, xksCall } from './helpers.js';
 
-let node: ServedNode;
-let cwd: string;
-before(async () => {
-  cwd = tempDir('audit');
-  node = await startServe({ cwd, dataDirArg: 'data', args: ['--audit-mode', 'durable'] });
-  const demo = readKmsConsole(node.dataDir);
-  for (let i = 0; i < 3; i++)
-    assert.equal(
-      (await xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId: 'demo-key', credential: demo.credential })).status,
-      200,
-    );
-  assert.equal(
-    (await xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId: 'missing', credential: demo.credential })).status,
-    404,
-  );
+const suite = serveForSuite('audit', {
+  args: ['--audit-mode', 'durable'],
+  setUp: async ({ node, demo }) => {
+    for (let i = 0; i < 3; i++) assert.equal((await xksCall(node, { ...demo, operation: 'encrypt', keyId: 'demo-key' })).status, 200);
+    assert.equal((await xksCall(node, { ...demo, operation: 'encrypt', keyId: 'missing' })).status, 404);
+  },
 });
-after(async () => {
-  await node?.stop();
-  removeTempDirs();
-});
-
-const cli = (...args: string[]) => keyhold(args, { cwd });
+const { cli, cwd } = suite;
 
 describe('audit search / export / status (through the admin API)', () => {
   it('audit search --key --outcome finds the events, as a table or JSON', async () => {
     const table = ok(await cli('audit', 'search', '--key', 'demo-key', '--outcome', 'success')).stdout;
     assert.equal(table.split('\n').filter((l) => l.includes('Encrypt')).length, 3, table);
-    const json = JSON.parse(ok(await cli('--json', 'audit', 'search', '--key', 'missing')).stdout) as { events: { errorName: string }[] };
+    const json = parseJsonOutput<{ events: { errorName: string }[] }>(ok(await cli('--json', 'audit', 'search', '--key', 'missing')));
     assert.deepEqual(
       json.events.map((e) => e.errorName),
       ['KeyNotFoundException'],
@@ -74,7 +49,7 @@ describe('audit search / export / status (through the admin API)', () => {
 
   describe('failures say why in one line and change nothing', () => {
     failuresChangeNothing({
-      node: () => node,
+      node: () => suite.node,
       cli,
       listArgs: ['audit', 'export', '--keystore', 'demo'],
       cases: [
@@ -108,6 +83,7 @@ describe('serve refuses bad audit settings before touching anything', () => {
 
 describe('audit checkpoint / verify on the database, with the node stopped', () => {
   it('verifies the chain; given an exported checkpoint, names a truncated tail and an edited record', async () => {
+    const { node } = suite;
     await node.stop(); // closing signs a checkpoint at the head
     const exported = ok(await cli('audit', 'checkpoint')).stdout;
     const checkpoint = JSON.parse(exported) as { seq: number; chain: string; publicKey: string };

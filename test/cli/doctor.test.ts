@@ -3,33 +3,16 @@
  * (so this also proves init's demo keystore and key work end to end).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  describeRun,
-  keyhold,
-  readKmsConsole,
-  removeTempDirs,
-  startServe,
-  tempDir,
-  type Credential,
-  type RunResult,
-  type ServedNode,
-} from './helpers.js';
+import { describe, it } from 'node:test';
+import { describeRun, keyhold, serveForSuite, type RunResult } from './helpers.js';
 
-let node: ServedNode;
-let cwd: string;
-let credential: Credential;
-before(async () => {
-  cwd = tempDir('doctor');
-  const init = await keyhold(['init', '--data-dir', 'data'], { cwd });
-  assert.equal(init.code, 0, describeRun(init));
-  node = await startServe({ cwd, dataDirArg: 'data' });
-  credential = readKmsConsole(node.dataDir).credential;
+const suite = serveForSuite('doctor', {
+  prepare: async (cwd) => {
+    const init = await keyhold(['init', '--data-dir', 'data'], { cwd });
+    assert.equal(init.code, 0, describeRun(init));
+  },
 });
-after(async () => {
-  await node?.stop();
-  removeTempDirs();
-});
+const { cwd } = suite;
 
 /**
  * The doctor's own per-attempt deadline mimics KMS (250 ms); on a busy test machine that measures the
@@ -40,11 +23,11 @@ const doctor = (secret: string, ...tls: string[]) =>
     [
       'doctor',
       '--endpoint',
-      `https://localhost:${node.port}`,
+      `https://localhost:${suite.node.port}`,
       '--prefix',
       '/demo',
       '--access-key-id',
-      credential.accessKeyId,
+      suite.demo.credential.accessKeyId,
       '--secret',
       secret,
       '--key',
@@ -66,24 +49,26 @@ function assertPasses(result: RunResult): void {
     'no FAIL line',
   );
   assert.match(result.stdout, new RegExp(`^doctor: all ${checks.length} checks passed$`, 'm'));
-  assert.ok(!result.stdout.includes(credential.secret) && !result.stderr.includes(credential.secret), 'the secret is never printed');
+  const { secret } = suite.demo.credential;
+  assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), 'the secret is never printed');
 }
 
 describe('keyhold doctor against the running node', () => {
   it('doctor --endpoint https://localhost:PORT --prefix /demo … --key demo-key --ca DATA/tls/cert.pem passes (exit 0, PASS lines)', async () => {
-    const result = await doctor(credential.secret, '--ca', 'data/tls/cert.pem');
+    const result = await doctor(suite.demo.credential.secret, '--ca', 'data/tls/cert.pem');
     assertPasses(result);
     assert.match(
       result.stdout,
       new RegExp(
-        `^doctor: https://localhost:${node.port}/demo/kms/xks/v1 \\(access key id ${credential.accessKeyId}, region us-east-1\\)$`,
+        `^doctor: https://localhost:${suite.node.port}/demo/kms/xks/v1 \\(access key id ${suite.demo.credential.accessKeyId}, region us-east-1\\)$`,
         'm',
       ),
     );
   });
 
   it('doctor with a wrong secret exits non-zero and reports FAIL lines', async () => {
-    const wrong = `${credential.secret.slice(0, -4)}${credential.secret.endsWith('AAA=') ? 'BBB=' : 'AAA='}`;
+    const { secret } = suite.demo.credential;
+    const wrong = `${secret.slice(0, -4)}${secret.endsWith('AAA=') ? 'BBB=' : 'AAA='}`;
     const result = await doctor(wrong, '--ca', 'data/tls/cert.pem');
     assert.notEqual(result.code, 0, describeRun(result));
     assert.match(result.stdout, /^FAIL /m);
@@ -92,11 +77,11 @@ describe('keyhold doctor against the running node', () => {
   });
 
   it('doctor with --insecure instead of --ca passes too', async () => {
-    assertPasses(await doctor(credential.secret, '--insecure'));
+    assertPasses(await doctor(suite.demo.credential.secret, '--insecure'));
   });
 
   it('doctor without --ca or --insecure fails on the self-signed certificate (non-zero exit)', async () => {
-    const result = await doctor(credential.secret);
+    const result = await doctor(suite.demo.credential.secret);
     assert.notEqual(result.code, 0, describeRun(result));
     assert.match(result.stdout, /^FAIL /m);
   });

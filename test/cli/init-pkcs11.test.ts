@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSoftHsmToken, removeSoftHsmTokens, SOFTHSM_LIBRARY } from '../helpers/softhsm.js';
-import { adminGet, describeRun, failureLine, keyhold, ok, removeTempDirs, startServe, tempDir } from './helpers.js';
+import { adminGet, describeRun, failureLine, keyhold, ok, parseJsonOutput, removeTempDirs, startServe, tempDir } from './helpers.js';
 
 after(() => {
   removeTempDirs();
@@ -31,7 +31,7 @@ describe('keyhold init --root pkcs11 (SoftHSMv2)', () => {
     assert.equal(result.code, 0, describeRun(result));
     const dataDir = join(cwd, 'hsm');
     assert.ok(!existsSync(join(dataDir, 'master.key')), 'no master key file');
-    const rootJson = JSON.parse(readFileSync(join(dataDir, 'root.json'), 'utf8'));
+    const rootJson = JSON.parse(readFileSync(join(dataDir, 'root.json'), 'utf8')) as { masterKeyId: string };
     assert.deepEqual(
       { ...rootJson, masterKeyId: typeof rootJson.masterKeyId },
       { kind: 'pkcs11', mode: 'keys', library: SOFTHSM_LIBRARY, tokenLabel: token.label, pinFile: token.pinFile, masterKeyId: 'string' },
@@ -41,17 +41,19 @@ describe('keyhold init --root pkcs11 (SoftHSMv2)', () => {
 
     const node = await startServe({ cwd, dataDirArg: 'hsm' });
     try {
-      const status = await adminGet(node, '/node');
-      assert.equal(status.json.rootOfTrust, 'pkcs11');
+      const status = await adminGet<{ rootOfTrust: string; rootOfTrustState: string; rootOfTrustModel: string }>(node, '/node');
+      assert.equal(status.json?.rootOfTrust, 'pkcs11');
       assert.equal(status.json.rootOfTrustState, 'ACTIVE');
       assert.match(status.json.rootOfTrustModel, /SoftHSM.*keys mode/);
-      const hsmStatus = JSON.parse(ok(await keyhold(['--data-dir', 'hsm', '--json', 'hsm', 'status'], { cwd })).stdout);
+      const hsmStatus = parseJsonOutput<{ rootOfTrust: string; state: string; model: string }>(
+        ok(await keyhold(['--data-dir', 'hsm', '--json', 'hsm', 'status'], { cwd })),
+      );
       assert.equal(hsmStatus.rootOfTrust, 'pkcs11');
       assert.equal(hsmStatus.state, 'ACTIVE');
       assert.match(hsmStatus.model, new RegExp(`SoftHSM.*token "${token.label}".*keys mode`));
       assert.match(ok(await keyhold(['--data-dir', 'hsm', 'hsm', 'status'], { cwd })).stdout, /state\s+ACTIVE/);
       const created = ok(await keyhold(['--data-dir', 'hsm', '--json', 'key', 'create', 'on-the-token', '--keystore', 'demo'], { cwd }));
-      assert.equal(JSON.parse(created.stdout).id, 'on-the-token');
+      assert.equal(parseJsonOutput<{ id: string }>(created).id, 'on-the-token');
       assert.match(token.pkcs11Tool(['--list-objects', '--type', 'secrkey']), /keyhold:key-material:[^\n]+:1/);
     } finally {
       await node.stop();
@@ -62,7 +64,7 @@ describe('keyhold init --root pkcs11 (SoftHSMv2)', () => {
     const args = pkcs11Args('wrap').filter((arg, i, all) => arg !== '--pkcs11-pin-file' && all[i - 1] !== '--pkcs11-pin-file');
     const result = await keyhold(['init', '--data-dir', 'wrap', ...args], { cwd, env: { KEYHOLD_PKCS11_PIN: token.pin } });
     assert.equal(result.code, 0, describeRun(result));
-    assert.equal(JSON.parse(readFileSync(join(cwd, 'wrap', 'root.json'), 'utf8')).mode, 'wrap');
+    assert.equal((JSON.parse(readFileSync(join(cwd, 'wrap', 'root.json'), 'utf8')) as { mode: string }).mode, 'wrap');
   });
 
   describe('each failure says why in one line and creates nothing', () => {

@@ -13,10 +13,12 @@ import {
   extractCurl,
   failureLine,
   keyhold,
+  parseJsonOutput,
   readKmsConsole,
   removeTempDirs,
   startServe,
   tempDir,
+  type RunResult,
   type ServedNode,
 } from './helpers.js';
 
@@ -38,11 +40,10 @@ function listing(root: string): Record<string, string> {
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
-function assertHealthy(result: Awaited<ReturnType<typeof bash>>): void {
+function assertHealthy(result: RunResult): void {
   assert.equal(result.code, 0, describeRun(result));
   assert.match(result.stdout, /"healthStatus":"ACTIVE"/, describeRun(result));
-  const health = JSON.parse(result.stdout);
-  assert.equal(health.xksProxyVendor, 'Keyhold');
+  assert.equal(parseJsonOutput<{ xksProxyVendor: string }>(result).xksProxyVendor, 'Keyhold');
 }
 
 after(removeTempDirs);
@@ -72,11 +73,11 @@ describe('keyhold init', () => {
     assert.match(readFileSync(join(dataDir, 'tls/cert.pem'), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
     assert.match(readFileSync(join(dataDir, 'admin-token'), 'utf8'), /^\S{20,}\n?$/);
 
-    const consoleJson = JSON.parse(readFileSync(join(dataDir, 'kms-console/demo.json'), 'utf8'));
-    assert.equal(consoleJson.XksProxyUriPath, '/demo/kms/xks/v1');
-    assert.match(consoleJson.XksProxyAuthenticationCredential.AccessKeyId, /^[A-Z2-7]{20,30}$/);
-    assert.match(consoleJson.XksProxyAuthenticationCredential.RawSecretAccessKey, /^[A-Za-z0-9/+=]{43,64}$/);
-    assert.ok(result.stdout.includes(consoleJson.XksProxyAuthenticationCredential.RawSecretAccessKey), 'init shows the secret once');
+    const { uriPath, credential } = readKmsConsole(dataDir);
+    assert.equal(uriPath, '/demo/kms/xks/v1');
+    assert.match(credential.accessKeyId, /^[A-Z2-7]{20,30}$/);
+    assert.match(credential.secret, /^[A-Za-z0-9/+=]{43,64}$/);
+    assert.ok(result.stdout.includes(credential.secret), 'init shows the secret once');
 
     const db = new Database(join(dataDir, 'keyhold.db'), { readonly: true, fileMustExist: true });
     try {

@@ -3,45 +3,31 @@
  * Commands run in the node's cwd and find it through ./data (node.json, admin-token).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  adminCall,
-  failuresChangeNothing,
-  keyhold,
-  ok,
-  readKmsConsole,
-  removeTempDirs,
-  startServe,
-  tempDir,
-  xksCall,
-  type Credential,
-  type ServedNode,
-  parseRecord,
-} from './helpers.js';
+import { describe, it } from 'node:test';
+import { adminCall, failuresChangeNothing, ok, parseJsonOutput, parseRecord, serveForSuite, xksCall } from './helpers.js';
 
-let node: ServedNode;
-let cwd: string;
-let demo: { uriPath: string; credential: Credential };
-before(async () => {
-  cwd = tempDir('key');
-  node = await startServe({ cwd, dataDirArg: 'data' });
-  demo = readKmsConsole(node.dataDir);
+/** The admin API's key view, as `key list --json` and `key show --json` print it (the fields these tests read). */
+interface KeyJson {
+  id: string;
+  keystore: string;
+  usage: string[];
+  status: string;
+}
+
+const suite = serveForSuite('key', {
   // A second keystore (set up through the admin API; `keystore create` has its own tests) so
   // `key list --keystore` has something to leave out.
-  const created = await adminCall(node, 'POST', '/keystores', { name: 'other', prefix: '/other' });
-  assert.equal(created.status, 201, created.text);
-  const key = await adminCall(node, 'POST', '/keys', { id: 'other-key', keystore: 'other' });
-  assert.equal(key.status, 201, key.text);
+  setUp: async ({ node }) => {
+    const created = await adminCall(node, 'POST', '/keystores', { name: 'other', prefix: '/other' });
+    assert.equal(created.status, 201, created.text);
+    const key = await adminCall(node, 'POST', '/keys', { id: 'other-key', keystore: 'other' });
+    assert.equal(key.status, 201, key.text);
+  },
 });
-after(async () => {
-  await node?.stop();
-  removeTempDirs();
-});
+const { cli } = suite;
 
-const cli = (...args: string[]) => keyhold(args, { cwd });
-
-const metadata = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'metadata', keyId, credential: demo.credential });
-const encrypt = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId, credential: demo.credential });
+const metadata = (keyId: string) => xksCall(suite.node, { ...suite.demo, operation: 'metadata', keyId });
+const encrypt = (keyId: string) => xksCall(suite.node, { ...suite.demo, operation: 'encrypt', keyId });
 
 describe('key create / list / show', () => {
   it('key create ID --keystore NAME: usage defaults to ENCRYPT,DECRYPT; --usage ENCRYPT, DECRYPT and none are honoured by XKS GetKeyMetadata', async () => {
@@ -78,11 +64,11 @@ describe('key create / list / show', () => {
     assert.match(list.stdout, /^k-none\s+demo\s+none\s+ENABLED\s+1\s+\S+$/m);
     assert.match(list.stdout, /^other-key\s+other\s+ENCRYPT, DECRYPT\s+ENABLED\s+1\s+\S+$/m);
 
-    const all = JSON.parse(ok(listJson).stdout) as { id: string; keystore: string }[];
+    const all = parseJsonOutput<KeyJson[]>(ok(listJson));
     assert.deepEqual(all.map((k) => k.id).sort(), ['demo-key', 'k-both', 'k-dec', 'k-enc', 'k-none', 'other-key']);
     assert.ok(!all.some((k) => k.id === 'health-canary'), 'the internal health key is not listed');
     assert.deepEqual(
-      (JSON.parse(ok(filtered).stdout) as { id: string }[]).map((k) => k.id),
+      parseJsonOutput<KeyJson[]>(ok(filtered)).map((k) => k.id),
       ['other-key'],
     );
 
@@ -90,7 +76,7 @@ describe('key create / list / show', () => {
     assert.equal(record.id, 'k-enc');
     assert.equal(record.usage, 'ENCRYPT');
     assert.equal(record.currentVersion, '1');
-    const shown = JSON.parse(ok(showJson).stdout);
+    const shown = parseJsonOutput<KeyJson>(ok(showJson));
     assert.equal(shown.id, 'other-key');
     assert.equal(shown.keystore, 'other');
     assert.deepEqual(shown.usage, ['ENCRYPT', 'DECRYPT']);
@@ -100,23 +86,23 @@ describe('key create / list / show', () => {
 
 describe('key disable / enable', () => {
   it('key disable: the next XKS Encrypt answers 400 InvalidStateException and GetKeyMetadata says DISABLED (no restart); key enable restores', async () => {
-    const pid = node.child.pid;
+    const pid = suite.node.child.pid;
     assert.equal((await encrypt('k-both')).status, 200);
 
     const disabled = parseRecord(ok(await cli('key', 'disable', 'k-both')).stdout);
     assert.equal(disabled.status, 'DISABLED');
     const refused = await encrypt('k-both');
     assert.equal(refused.status, 400, refused.text);
-    assert.equal(refused.json.errorName, 'InvalidStateException');
-    assert.equal((await metadata('k-both')).json.keyStatus, 'DISABLED');
+    assert.equal(refused.json?.errorName, 'InvalidStateException');
+    assert.equal((await metadata('k-both')).json?.keyStatus, 'DISABLED');
     assert.equal((await encrypt('k-enc')).status, 200, 'other keys are unaffected');
 
     const enabled = parseRecord(ok(await cli('key', 'enable', 'k-both')).stdout);
     assert.equal(enabled.status, 'ENABLED');
     assert.equal((await encrypt('k-both')).status, 200);
-    assert.equal((await metadata('k-both')).json.keyStatus, 'ENABLED');
-    assert.equal(node.child.pid, pid);
-    assert.equal(node.child.exitCode, null, 'the same node process served throughout');
+    assert.equal((await metadata('k-both')).json?.keyStatus, 'ENABLED');
+    assert.equal(suite.node.child.pid, pid);
+    assert.equal(suite.node.child.exitCode, null, 'the same node process served throughout');
   });
 });
 
@@ -137,5 +123,5 @@ describe('key failures: one "keyhold: " line, non-zero exit, nothing changed', (
     ['unknown key: enable in a keystore', ['key', 'enable', 'other-key', '--keystore', 'demo'], /no key "other-key" in keystore "demo"/],
   ];
 
-  failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['key', 'list', '--json'] });
+  failuresChangeNothing({ node: () => suite.node, cli, cases, listArgs: ['key', 'list', '--json'] });
 });

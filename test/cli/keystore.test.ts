@@ -6,45 +6,50 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
+  ekmHealth,
   failuresChangeNothing,
   failureLine,
   keyhold,
+  kmsConsoleTarget,
   ok,
-  readKmsConsole,
+  parseJsonOutput,
+  parseRecord,
+  serveForSuite,
   stateSnapshot,
-  removeTempDirs,
-  startServe,
   tempDir,
   xksCall,
   type Credential,
   type RunResult,
-  type ServedNode,
-  parseRecord,
 } from './helpers.js';
 
-let node: ServedNode;
-let cwd: string;
-before(async () => {
-  cwd = tempDir('keystore');
-  node = await startServe({ cwd, dataDirArg: 'data' });
-});
-after(async () => {
-  await node?.stop();
-  removeTempDirs();
-});
+/** What `keystore show --json` (and each entry of `keystore list --json`) prints: the admin API's view. */
+interface KeystoreJson {
+  name: string;
+  prefix: string;
+  uriPath: string;
+  quota?: { rps: number; burst: number };
+  credentials: { accessKeyId: string; createdAt: string }[];
+}
 
-const cli = (...args: string[]) => keyhold(args, { cwd });
+/** The KMS console configuration `keystore kms-json` prints. */
+interface KmsConsoleJson {
+  XksProxyUriPath: string;
+  XksProxyAuthenticationCredential: { AccessKeyId: string; RawSecretAccessKey: string };
+}
+
+const suite = serveForSuite('keystore');
+const { cli } = suite;
 
 const ACME = '/acme/kms/xks/v1';
 const health = (credential: Credential, uriPath = ACME, region = 'eu-west-1') =>
-  xksCall(node, { uriPath, operation: 'health', credential, region });
+  xksCall(suite.node, { uriPath, operation: 'health', credential, region });
 
 async function assertWorks(credential: Credential, uriPath = ACME, region = 'eu-west-1'): Promise<void> {
   const response = await health(credential, uriPath, region);
   assert.equal(response.status, 200, response.text);
-  assert.equal(response.json.ekmFleetDetails[0].healthStatus, 'ACTIVE');
+  assert.equal(ekmHealth(response), 'ACTIVE');
 }
 
 const MIGRATED: Credential = { accessKeyId: 'MIGRATEDKEYID234567ABCDEF', secret: 'bWlncmF0ZWQtc2VjcmV0LWZyb20tYW5vdGhlci1wcm94eQ==' };
@@ -58,10 +63,11 @@ describe('keystore create / list / show', () => {
     assert.equal(record.keystore, 'acme');
     assert.equal(record.uriPath, ACME);
     assert.equal(record.region, 'eu-west-1');
-    assert.match(record.accessKeyId!, /^[A-Z2-7]{20,30}$/);
-    const secret = record.secretAccessKey!.match(/^(\S+)\s+\(shown once\)$/)?.[1];
-    assert.ok(secret, `secret shown once: ${record.secretAccessKey}`);
-    generated = { accessKeyId: record.accessKeyId!, secret };
+    const { accessKeyId = '', secretAccessKey = '' } = record;
+    assert.match(accessKeyId, /^[A-Z2-7]{20,30}$/);
+    const secret = /^(\S+)\s+\(shown once\)$/.exec(secretAccessKey)?.[1];
+    assert.ok(secret, `secret shown once: ${secretAccessKey}`);
+    generated = { accessKeyId, secret };
     await assertWorks(generated);
     // Signed for another region: the keystore's region is part of the credential scope.
     assert.equal((await health(generated, ACME, 'us-east-1')).status, 401);
@@ -95,7 +101,7 @@ describe('keystore create / list / show', () => {
       cli('keystore', 'show', 'acme'),
       cli('keystore', 'show', 'mig', '--json'),
     ]);
-    const demoSecret = readKmsConsole(node.dataDir).credential.secret;
+    const demoSecret = suite.demo.credential.secret;
     for (const result of [list, listJson, show, showJson]) {
       ok(result);
       for (const secret of [generated.secret, MIGRATED.secret, demoSecret])
@@ -104,20 +110,20 @@ describe('keystore create / list / show', () => {
     assert.match(list.stdout, /^NAME\s+URIPATH\s+REGION\s+GROUP\s+STATUS\s+QUOTA\s+CREDENTIALS$/m);
     assert.match(list.stdout, /^acme\s+\/acme\/kms\/xks\/v1\s+eu-west-1\s+acme\s+ENABLED\s+off\s+1$/m);
 
-    const rows = JSON.parse(listJson.stdout) as { name: string; uriPath: string; credentials: number }[];
+    const rows = parseJsonOutput<KeystoreJson[]>(listJson);
     assert.deepEqual(rows.map((r) => r.name).sort(), ['acme', 'demo', 'mig']);
-    assert.equal(rows.find((r) => r.name === 'mig')!.uriPath, '/legacy/xks/kms/xks/v1');
+    assert.equal(rows.find((r) => r.name === 'mig')?.uriPath, '/legacy/xks/kms/xks/v1');
 
     const record = parseRecord(show.stdout);
     assert.equal(record.name, 'acme');
     assert.equal(record.uriPath, ACME);
-    assert.match(record.credentials!, new RegExp(`^${generated.accessKeyId} \\(`));
+    assert.match(record.credentials ?? '', new RegExp(`^${generated.accessKeyId} \\(`));
 
-    const mig = JSON.parse(showJson.stdout);
+    const mig = parseJsonOutput<KeystoreJson>(showJson);
     assert.equal(mig.name, 'mig');
     assert.equal(mig.prefix, '/legacy/xks');
     assert.deepEqual(
-      mig.credentials.map((c: string) => c.split(' ')[0]),
+      mig.credentials.map((c) => c.accessKeyId),
       [MIGRATED.accessKeyId],
     );
   });
@@ -125,17 +131,17 @@ describe('keystore create / list / show', () => {
 
 describe('keystore credentials and kms-json', () => {
   it('keystore credential add: the new credential works alongside the first, without a restart', async () => {
-    const pid = node.child.pid;
+    const pid = suite.node.child.pid;
     const result = ok(await cli('keystore', 'credential', 'add', 'acme'));
     const record = parseRecord(result.stdout);
     assert.equal(record.keystore, 'acme');
-    added = { accessKeyId: record.accessKeyId!, secret: record.secretAccessKey!.replace(/\s+\(shown once\)$/, '') };
+    added = { accessKeyId: record.accessKeyId ?? '', secret: (record.secretAccessKey ?? '').replace(/\s+\(shown once\)$/, '') };
     assert.notEqual(added.accessKeyId, generated.accessKeyId);
     await assertWorks(added);
     await assertWorks(generated);
-    assert.equal(node.child.pid, pid);
-    assert.equal(node.child.exitCode, null, 'the same node process is still serving');
-    const show = JSON.parse(ok(await cli('keystore', 'show', 'acme', '--json')).stdout);
+    assert.equal(suite.node.child.pid, pid);
+    assert.equal(suite.node.child.exitCode, null, 'the same node process is still serving');
+    const show = parseJsonOutput<KeystoreJson>(ok(await cli('keystore', 'show', 'acme', '--json')));
     assert.equal(show.credentials.length, 2);
   });
 
@@ -144,33 +150,33 @@ describe('keystore credentials and kms-json', () => {
     assert.match(result.stdout, new RegExp(`Removed credential ${generated.accessKeyId} from keystore acme`));
     const removed = await health(generated);
     assert.equal(removed.status, 401, removed.text);
-    assert.equal(removed.json.errorName, 'AuthenticationFailedException');
+    assert.equal(removed.json?.errorName, 'AuthenticationFailedException');
     await assertWorks(added);
   });
 
   it('keystore credential remove of the last credential is refused (one line, non-zero exit, credential kept)', async () => {
-    const before = await stateSnapshot(node);
+    const before = await stateSnapshot(suite.node);
     const line = failureLine(await cli('keystore', 'credential', 'remove', 'acme', added.accessKeyId));
     assert.match(line, /last credential/);
-    assert.equal(await stateSnapshot(node), before);
+    assert.equal(await stateSnapshot(suite.node), before);
     await assertWorks(added);
   });
 
   it('102: keystore kms-json prints {XksProxyUriPath, XksProxyAuthenticationCredential{AccessKeyId, RawSecretAccessKey}} and that credential works', async () => {
-    const result = ok(await cli('keystore', 'kms-json', 'acme'));
-    const json = JSON.parse(result.stdout);
+    const json = parseJsonOutput<KmsConsoleJson>(ok(await cli('keystore', 'kms-json', 'acme')));
     assert.deepEqual(Object.keys(json), ['XksProxyUriPath', 'XksProxyAuthenticationCredential']);
     assert.deepEqual(Object.keys(json.XksProxyAuthenticationCredential), ['AccessKeyId', 'RawSecretAccessKey']);
-    assert.equal(json.XksProxyUriPath, ACME);
-    const credential = {
-      accessKeyId: json.XksProxyAuthenticationCredential.AccessKeyId,
-      secret: json.XksProxyAuthenticationCredential.RawSecretAccessKey,
-    };
+    const { uriPath, credential } = kmsConsoleTarget(json);
+    assert.equal(uriPath, ACME);
     assert.deepEqual(credential, added);
-    await assertWorks(credential, json.XksProxyUriPath);
+    await assertWorks(credential, uriPath);
 
-    const demo = JSON.parse(ok(await cli('keystore', 'kms-json', 'demo')).stdout);
-    assert.deepEqual(demo, JSON.parse(readFileSync(join(node.dataDir, 'kms-console/demo.json'), 'utf8')), 'matches the KMS console file');
+    const demo = parseJsonOutput<unknown>(ok(await cli('keystore', 'kms-json', 'demo')));
+    assert.deepEqual(
+      demo,
+      JSON.parse(readFileSync(join(suite.node.dataDir, 'kms-console/demo.json'), 'utf8')),
+      'matches the KMS console file',
+    );
   });
 });
 
@@ -179,7 +185,7 @@ describe('keystore quota', () => {
     const set = parseRecord(ok(await cli('keystore', 'quota', 'acme', '--rps', '0.001', '--burst', '2')).stdout);
     assert.deepEqual(set, { keystore: 'acme', quota: '0.001/s, burst 2' });
     assert.equal(parseRecord(ok(await cli('keystore', 'show', 'acme')).stdout).quota, '0.001/s, burst 2');
-    assert.deepEqual(JSON.parse(ok(await cli('keystore', 'show', 'acme', '--json')).stdout).quota, { rps: 0.001, burst: 2 });
+    assert.deepEqual(parseJsonOutput<KeystoreJson>(ok(await cli('keystore', 'show', 'acme', '--json'))).quota, { rps: 0.001, burst: 2 });
     const table = ok(await cli('keystore', 'list')).stdout;
     assert.match(table, /^NAME\s.*\sQUOTA\s/m);
     assert.match(table, /^acme\s.*0\.001\/s, burst 2/m);
@@ -189,15 +195,15 @@ describe('keystore quota', () => {
     assert.equal((await health(added)).status, 200);
     const throttled = await health(added);
     assert.equal(throttled.status, 429, throttled.text);
-    assert.equal(throttled.json.errorName, 'ThrottlingException');
+    assert.equal(throttled.json?.errorName, 'ThrottlingException');
 
     assert.deepEqual(parseRecord(ok(await cli('keystore', 'quota', 'acme', '--off')).stdout), { keystore: 'acme', quota: 'off' });
     await assertWorks(added);
-    assert.deepEqual(JSON.parse(ok(await cli('keystore', 'quota', 'acme', '--rps', '50', '--json')).stdout), {
+    assert.deepEqual(parseJsonOutput(ok(await cli('keystore', 'quota', 'acme', '--rps', '50', '--json'))), {
       keystore: 'acme',
       quota: { rps: 50, burst: 50 },
     });
-    assert.deepEqual(JSON.parse(ok(await cli('keystore', 'quota', 'acme', '--off', '--json')).stdout), { keystore: 'acme', quota: null });
+    assert.deepEqual(parseJsonOutput(ok(await cli('keystore', 'quota', 'acme', '--off', '--json'))), { keystore: 'acme', quota: null });
   });
 });
 
@@ -242,7 +248,7 @@ describe('keystore failures: one "keyhold: " line, non-zero exit, nothing change
     ],
   ];
 
-  failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['keystore', 'list', '--json'] });
+  failuresChangeNothing({ node: () => suite.node, cli, cases, listArgs: ['keystore', 'list', '--json'] });
 });
 
 describe('finding the node: --url and --token override the data directory', () => {
@@ -250,6 +256,7 @@ describe('finding the node: --url and --token override the data directory', () =
     // A cwd whose ./data holds only the CA certificate: no node.json, no admin-token.
     const elsewhere = tempDir('keystore-override');
     mkdirSync(join(elsewhere, 'data', 'tls'), { recursive: true });
+    const { node } = suite;
     copyFileSync(join(node.dataDir, 'tls', 'cert.pem'), join(elsewhere, 'data', 'tls', 'cert.pem'));
     const token = readFileSync(join(node.dataDir, 'admin-token'), 'utf8').trim();
     const run = (args: string[], env?: Record<string, string>) => keyhold(args, { cwd: elsewhere, env });
@@ -261,10 +268,13 @@ describe('finding the node: --url and --token override the data directory', () =
       run(['keystore', 'list', '--url', node.url]),
     ]);
     assert.match(failureLine(withoutFlags), /no running node found in .*data.*pass --url/);
-    const names = (result: RunResult) => (JSON.parse(ok(result).stdout) as { name: string }[]).map((k) => k.name).sort();
+    const names = (result: RunResult) =>
+      parseJsonOutput<{ name: string }[]>(ok(result))
+        .map((k) => k.name)
+        .sort();
     assert.deepEqual(names(withFlags), ['acme', 'demo', 'mig']);
     assert.deepEqual(
-      (JSON.parse(ok(withEnv).stdout) as { id: string }[]).map((k) => k.id),
+      parseJsonOutput<{ id: string }[]>(ok(withEnv)).map((k) => k.id),
       ['demo-key'],
     );
     assert.match(failureLine(urlOnly), /no admin token in .*; pass --token or set KEYHOLD_ADMIN_TOKEN/);

@@ -4,46 +4,52 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   adminCall,
   bash,
   failuresChangeNothing,
-  keyhold,
   ok,
-  readKmsConsole,
-  removeTempDirs,
-  startServe,
+  parseJsonOutput,
+  parseRecord,
+  serveForSuite,
   tempDir,
   xksCall,
-  type Credential,
-  type ServedNode,
-  parseRecord,
+  type HttpResult,
+  type XksAnswer,
 } from './helpers.js';
 
-let node: ServedNode;
-let cwd: string;
-let demo: { uriPath: string; credential: Credential };
-before(async () => {
-  cwd = tempDir('lifecycle');
-  node = await startServe({ cwd, dataDirArg: 'data' });
-  demo = readKmsConsole(node.dataDir);
-  for (const id of ['life-a', 'life-b', 'life-fail']) {
-    const created = await adminCall(node, 'POST', '/keys', { id, keystore: 'demo' });
-    assert.equal(created.status, 201, created.text);
-  }
-});
-after(async () => {
-  await node?.stop();
-  removeTempDirs();
-});
+/** The admin API's key and key version views, as far as these tests read them. */
+interface KeyJson {
+  status: string;
+  currentVersion: number;
+  minDecryptVersion: number;
+  rotationPeriodDays?: number;
+  nextRotationAt?: string;
+  deletionDate?: string;
+  tags: Record<string, string>;
+}
+interface VersionJson {
+  state: string;
+  origin: string;
+  decrypts: boolean;
+}
 
-const cli = (...args: string[]) => keyhold(args, { cwd });
-const json = async (...args: string[]) => JSON.parse(ok(await cli('--json', ...args)).stdout);
-const encrypt = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId, credential: demo.credential });
-const metadata = (keyId: string) => xksCall(node, { uriPath: demo.uriPath, operation: 'metadata', keyId, credential: demo.credential });
-const metadataVersion = (response: { json: { ciphertextMetadata: string } }) =>
-  Buffer.from(response.json.ciphertextMetadata, 'base64').readUInt32BE(1);
+const suite = serveForSuite('lifecycle', {
+  setUp: async ({ node }) => {
+    for (const id of ['life-a', 'life-b', 'life-fail']) {
+      const created = await adminCall(node, 'POST', '/keys', { id, keystore: 'demo' });
+      assert.equal(created.status, 201, created.text);
+    }
+  },
+});
+const { cli } = suite;
+
+const json = async <T = KeyJson>(...args: string[]) => parseJsonOutput<T>(ok(await cli('--json', ...args)));
+const encrypt = (keyId: string) => xksCall(suite.node, { ...suite.demo, operation: 'encrypt', keyId });
+const metadata = (keyId: string) => xksCall(suite.node, { ...suite.demo, operation: 'metadata', keyId });
+/** The key version an Encrypt answer names in its ciphertext metadata. */
+const metadataVersion = (response: HttpResult<XksAnswer>) => Buffer.from(response.json?.ciphertextMetadata ?? '', 'base64').readUInt32BE(1);
 
 describe('key rotate / versions / set-rotation / revoke-version / destroy-version', () => {
   it('rotates, lists versions, sets a rotation policy, revokes and destroys an old version', async () => {
@@ -63,11 +69,11 @@ describe('key rotate / versions / set-rotation / revoke-version / destroy-versio
     const off = await json('key', 'set-rotation', 'life-a', '--days', 'off');
     assert.equal(off.rotationPeriodDays, undefined);
 
-    assert.equal((await json('key', 'revoke-version', 'life-a', '1')).state, 'REVOKED');
-    assert.equal((await json('key', 'destroy-version', 'life-a', '1', '--yes')).state, 'DESTROYED');
-    const versions = await json('key', 'versions', 'life-a');
+    assert.equal((await json<VersionJson>('key', 'revoke-version', 'life-a', '1')).state, 'REVOKED');
+    assert.equal((await json<VersionJson>('key', 'destroy-version', 'life-a', '1', '--yes')).state, 'DESTROYED');
+    const versions = await json<VersionJson[]>('key', 'versions', 'life-a');
     assert.deepEqual(
-      versions.map((v: { state: string; decrypts: boolean }) => [v.state, v.decrypts]),
+      versions.map((v) => [v.state, v.decrypts]),
       [
         ['DESTROYED', false],
         ['ENABLED', true],
@@ -93,15 +99,15 @@ describe('kill switches from the CLI', () => {
     assert.match(blocked, /^blockReason\s+incident 7$/m);
     const refused = await encrypt('life-b');
     assert.equal(refused.status, 400);
-    assert.equal(refused.json.errorName, 'InvalidStateException');
-    assert.equal((await metadata('life-b')).json.keyStatus, 'DISABLED');
+    assert.equal(refused.json?.errorName, 'InvalidStateException');
+    assert.equal((await metadata('life-b')).json?.keyStatus, 'DISABLED');
     assert.match(ok(await cli('key', 'unblock', 'life-b')).stdout, /^status\s+ENABLED$/m);
     assert.equal((await encrypt('life-b')).status, 200);
   });
 
   it('keystore block --reason / unblock', async () => {
     assert.match(ok(await cli('keystore', 'block', 'demo', '--reason', 'credential leak')).stdout, /^status\s+BLOCKED$/m);
-    assert.equal((await encrypt('life-b')).json.errorName, 'InvalidStateException');
+    assert.equal((await encrypt('life-b')).json?.errorName, 'InvalidStateException');
     assert.match(ok(await cli('keystore', 'unblock', 'demo')).stdout, /^status\s+ENABLED$/m);
     assert.equal((await encrypt('life-b')).status, 200);
   });
@@ -111,8 +117,8 @@ describe('kill switches from the CLI', () => {
     const on = ok(await cli('kill-switch', 'on', '--reason', 'drill')).stdout;
     assert.match(on, /^killSwitch\s+on$/m);
     assert.match(on, /^reason\s+drill$/m);
-    assert.equal((await encrypt('life-b')).json.errorName, 'InvalidStateException');
-    assert.equal((await json('kill-switch', 'status')).reason, 'drill');
+    assert.equal((await encrypt('life-b')).json?.errorName, 'InvalidStateException');
+    assert.equal((await json<{ reason?: string }>('kill-switch', 'status')).reason, 'drill');
     assert.match(ok(await cli('kill-switch', 'off')).stdout, /^killSwitch\s+off$/m);
     assert.equal((await encrypt('life-b')).status, 200);
   });
@@ -122,8 +128,8 @@ describe('key schedule-deletion / cancel-deletion', () => {
   it('schedules a deletion 7-30 days ahead (no crypto meanwhile) and cancels it (the key comes back DISABLED)', async () => {
     const pending = await json('key', 'schedule-deletion', 'life-b', '--days', '7');
     assert.equal(pending.status, 'PENDING_DELETION');
-    assert.ok(Date.parse(pending.deletionDate) > Date.now() + 6 * 24 * 3600 * 1000);
-    assert.equal((await encrypt('life-b')).json.errorName, 'InvalidStateException');
+    assert.ok(Date.parse(pending.deletionDate ?? '') > Date.now() + 6 * 24 * 3600 * 1000);
+    assert.equal((await encrypt('life-b')).json?.errorName, 'InvalidStateException');
     assert.equal((await json('key', 'cancel-deletion', 'life-b')).status, 'DISABLED');
     ok(await cli('key', 'enable', 'life-b'));
     assert.equal((await encrypt('life-b')).status, 200);
@@ -134,7 +140,8 @@ describe('bring your own key with openssl', () => {
   it('import-wrapping-key --out, openssl pkeyutl as in the docs, then key import as a new key and as a new version', async () => {
     const work = tempDir('byok');
     const wrapping = parseRecord(ok(await cli('key', 'import-wrapping-key', '--out', join(work, 'wrapping.pem'))).stdout);
-    assert.ok(wrapping.wrappingKeyId);
+    const { wrappingKeyId = '' } = wrapping;
+    assert.ok(wrappingKeyId);
     assert.equal(wrapping.algorithm, 'RSAES_OAEP_SHA_256');
     const wrap = await bash(
       'openssl rand -out key.bin 32 && ' +
@@ -149,26 +156,18 @@ describe('bring your own key with openssl', () => {
       '--keystore',
       'demo',
       '--wrapping-key-id',
-      wrapping.wrappingKeyId,
+      wrappingKeyId,
       '--wrapped-key-file',
       join(work, 'wrapped.bin'),
     );
     assert.equal(imported.status, 'ENABLED');
     assert.equal((await encrypt('byok')).status, 200);
 
-    const again = await cli(
-      'key',
-      'import',
-      'byok',
-      '--wrapping-key-id',
-      wrapping.wrappingKeyId,
-      '--wrapped-key-file',
-      join(work, 'wrapped.bin'),
-    );
+    const again = await cli('key', 'import', 'byok', '--wrapping-key-id', wrappingKeyId, '--wrapped-key-file', join(work, 'wrapped.bin'));
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^keyhold: import wrapping key "\S+" was already used; ask for a new one\n$/);
 
-    const second = JSON.parse(ok(await cli('--json', 'key', 'import-wrapping-key')).stdout);
+    const second = await json<{ wrappingKeyId: string; publicKeyPem: string }>('key', 'import-wrapping-key');
     const wrap2 = await bash(
       `cat > next.pem <<'PEM'\n${second.publicKeyPem}PEM\nopenssl rand -out key2.bin 32 && ` +
         'openssl pkeyutl -encrypt -pubin -inkey next.pem -in key2.bin -out wrapped2.bin -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256',
@@ -186,7 +185,7 @@ describe('bring your own key with openssl', () => {
     );
     assert.equal(version2.currentVersion, 2);
     assert.deepEqual(
-      (await json('key', 'versions', 'byok')).map((v: { origin: string }) => v.origin),
+      (await json<VersionJson[]>('key', 'versions', 'byok')).map((v) => v.origin),
       ['IMPORTED', 'IMPORTED'],
     );
   });
@@ -230,5 +229,5 @@ describe('lifecycle failures: one "keyhold: " line, non-zero exit, nothing chang
     ],
   ];
 
-  failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['key', 'versions', 'life-fail', '--json'] });
+  failuresChangeNothing({ node: () => suite.node, cli, cases, listArgs: ['key', 'versions', 'life-fail', '--json'] });
 });

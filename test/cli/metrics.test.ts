@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { httpsJson } from '../helpers/https-json.js';
-import { describeRun, keyhold, removeTempDirs, startServe, tempDir, type ServedNode } from './helpers.js';
+import { keyhold, parseJsonOutput, removeTempDirs, startServe, tempDir, type ServedNode } from './helpers.js';
 
 after(removeTempDirs);
 
@@ -30,8 +30,9 @@ describe('keyhold serve: /metrics, /healthz, /readyz', () => {
       const created = await keyhold(['token', 'create', '--name', 'prometheus', '--role', 'monitor', '--data-dir', 'data', '--json'], {
         cwd,
       });
-      assert.equal(created.code, 0, describeRun(created));
-      const token = (JSON.parse(created.stdout).token as string).split(' ')[0]!;
+      // --json prints the token alone, ready to use.
+      const { token } = parseJsonOutput<{ token: string }>(created);
+      assert.match(token, /^kh_\S+$/);
       const scraped = await get(node, '/metrics', token);
       assert.equal(scraped.status, 200, scraped.text);
       assert.match(scraped.text, /^keyhold_build_info\{version="[^"]+"\} 1$/m);

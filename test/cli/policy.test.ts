@@ -5,39 +5,26 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import {
-  adminCall,
-  failuresChangeNothing,
-  keyhold,
-  ok,
-  readKmsConsole,
-  removeTempDirs,
-  startServe,
-  tempDir,
-  xksCall,
-  type Credential,
-  type ServedNode,
-} from './helpers.js';
+import { before, describe, it } from 'node:test';
+import { adminCall, failuresChangeNothing, ok, parseJsonOutput, serveForSuite, xksCall } from './helpers.js';
 
-let node: ServedNode;
-let cwd: string;
-let demo: { uriPath: string; credential: Credential };
-before(async () => {
-  cwd = tempDir('policy');
-  node = await startServe({ cwd, dataDirArg: 'data' });
-  demo = readKmsConsole(node.dataDir);
-});
-after(async () => {
-  await node?.stop();
-  removeTempDirs();
-});
+/** What `policy show --json` and `policy simulate --json` print, as far as these tests read it. */
+interface PolicyJson {
+  description: string;
+  rules: { id: string }[];
+}
+interface SimulationJson {
+  allowed: boolean;
+  decidedBy: string;
+  trace: { mismatch?: string }[];
+}
 
-const cli = (...args: string[]) => keyhold(args, { cwd });
+const suite = serveForSuite('policy');
+const { cli, cwd } = suite;
 /** xksCall signs as arn:aws:iam::111122223333:role/cli-test. */
 const CLI_TEST = 'arn:aws:iam::111122223333:role/cli-test';
-const encrypt = () => xksCall(node, { uriPath: demo.uriPath, operation: 'encrypt', keyId: 'demo-key', credential: demo.credential });
-const health = () => xksCall(node, { uriPath: demo.uriPath, operation: 'health', credential: demo.credential });
+const encrypt = () => xksCall(suite.node, { ...suite.demo, operation: 'encrypt', keyId: 'demo-key' });
+const health = () => xksCall(suite.node, { ...suite.demo, operation: 'health' });
 
 function writeJson(name: string, value: unknown): string {
   const path = join(cwd, name);
@@ -60,12 +47,12 @@ describe('keyhold policy', () => {
     assert.match(created, /^payments-only\s+deny\s+\(any request\)\s+principal=arn:aws:iam::111122223333:role\/payments$/m);
     const denied = await encrypt();
     assert.equal(denied.status, 403, denied.text);
-    assert.equal(denied.json.errorName, 'AccessDeniedException');
+    assert.equal(denied.json?.errorName, 'AccessDeniedException');
     assert.equal((await health()).status, 200, 'health is never subject to policy');
 
     assert.match(ok(await cli('policy', 'list')).stdout, /^lock\s+enforce\s+key demo-key in keystore demo\s+1$/m);
-    const shown = JSON.parse(ok(await cli('--json', 'policy', 'show', 'lock')).stdout);
-    assert.equal(shown.rules[0].id, 'payments-only');
+    const shown = parseJsonOutput<PolicyJson>(ok(await cli('--json', 'policy', 'show', 'lock')));
+    assert.equal(shown.rules[0]?.id, 'payments-only');
     assert.equal(shown.description, 'demo-key: only the payments role');
   });
 
@@ -76,7 +63,7 @@ describe('keyhold policy', () => {
     assert.match(denied, /^allowed\s+no$/m);
     assert.match(denied, /^decidedBy\s+lock\/payments-only$/m);
     assert.match(denied, /^lock\/payments-only\s+enforce\s+key\s+deny\s+yes$/m);
-    const allowed = JSON.parse(
+    const allowed = parseJsonOutput<SimulationJson>(
       ok(
         await cli(
           '--json',
@@ -99,10 +86,10 @@ describe('keyhold policy', () => {
           '--key-arn',
           'arn:aws:kms:us-east-1:111122223333:key/x',
         ),
-      ).stdout,
+      ),
     );
     assert.deepEqual({ allowed: allowed.allowed, decidedBy: allowed.decidedBy }, { allowed: true, decidedBy: 'default:allow' });
-    assert.deepEqual(allowed.trace[0].mismatch, 'unless');
+    assert.deepEqual(allowed.trace[0]?.mismatch, 'unless');
   });
 
   it('update to audit-only, attach, detach, set-default and delete each change what the next request gets', async () => {
@@ -142,7 +129,7 @@ describe('keyhold policy', () => {
 
 describe('keyhold policy failures: one "keyhold: " line, non-zero exit, nothing changed', () => {
   before(async () => {
-    const kept = await adminCall(node, 'POST', '/policies', {
+    const kept = await adminCall(suite.node, 'POST', '/policies', {
       name: 'kept',
       attach: { keystore: 'demo' },
       rules: [{ effect: 'deny', principal: ['arn:aws:iam::999999999999:*'] }],
@@ -177,7 +164,7 @@ describe('keyhold policy failures: one "keyhold: " line, non-zero exit, nothing 
       /no key "nope" in keystore "demo"/,
     ],
   ];
-  failuresChangeNothing({ node: () => node, cli, cases, listArgs: ['--json', 'policy', 'list'] });
+  failuresChangeNothing({ node: () => suite.node, cli, cases, listArgs: ['--json', 'policy', 'list'] });
 
   it('defaults are unchanged after the failures', async () => {
     assert.match(ok(await cli('policy', 'defaults')).stdout, /^demo\s+allow$/m);

@@ -15,36 +15,26 @@ import {
   failureLine,
   httpsCall,
   keyhold,
-  readKmsConsole,
+  parseJsonOutput,
   removeTempDirs,
-  startServe,
+  serveForSuite,
   tempDir,
-  type Credential,
-  type ServedNode,
 } from './helpers.js';
 
 after(removeTempDirs);
 
 describe('keyhold serve --workers 2 (SQLite)', () => {
-  let cwd: string;
-  let node: ServedNode;
-  let demo: { uriPath: string; credential: Credential };
+  const suite = serveForSuite('workers', { args: ['--workers', '2'] });
+  const { cwd } = suite;
   let pids: number[] = [];
 
-  before(async () => {
-    cwd = tempDir('workers');
-    node = await startServe({ cwd, dataDirArg: 'data', args: ['--workers', '2'] });
-    demo = readKmsConsole(node.dataDir);
-  });
-  after(() => node?.stop());
-
   it('prints the serving line once, with the quick start, and both workers answer with their own node ids', async () => {
-    assert.match(node.stdout(), /serving XKS and the admin API on https:\/\/localhost:\d+ with 2 worker processes/);
+    assert.match(suite.node.stdout(), /serving XKS and the admin API on https:\/\/localhost:\d+ with 2 worker processes/);
     // The quick start follows the serving line; it may reach the pipe a moment later.
-    for (let waited = 0; !/secret access key/.test(node.stdout()) && waited < 5_000; waited += 50) await delay(50);
-    assert.match(node.stdout(), /secret access key/);
-    assert.equal(node.stdout().match(/serving XKS/g)?.length, 1);
-    const seen = await workersAnswering(node);
+    for (let waited = 0; !/secret access key/.test(suite.node.stdout()) && waited < 5_000; waited += 50) await delay(50);
+    assert.match(suite.node.stdout(), /secret access key/);
+    assert.equal(suite.node.stdout().match(/serving XKS/g)?.length, 1);
+    const seen = await workersAnswering(suite.node);
     assert.deepEqual([...seen.keys()].sort(), [1, 2]);
     const base = seen.get(1)!.nodeId.replace(/-w1$/, '');
     assert.equal(seen.get(1)!.nodeId, `${base}-w1`);
@@ -52,20 +42,20 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
     assert.deepEqual([seen.get(1)!.worker.count, seen.get(2)!.worker.count], [2, 2]);
     pids = [seen.get(1)!.worker.pid, seen.get(2)!.worker.pid];
     assert.notEqual(pids[0], pids[1]);
-    assert.ok(!pids.includes(node.child.pid!), 'workers are processes of their own');
+    assert.ok(!pids.includes(suite.node.child.pid!), 'workers are processes of their own');
   });
 
   it('many signed Encrypt requests over fresh connections all succeed', async () => {
-    const statuses = await encryptBurst(node, demo, 'demo-key', 40, 8);
+    const statuses = await encryptBurst(suite.node, suite.demo, 'demo-key', 40, 8);
     assert.deepEqual(new Set(statuses), new Set([200]));
   });
 
   it("GET /metrics on whichever worker answers counts every worker's requests (the primary sums them)", async () => {
-    const token = readFileSync(join(node.dataDir, 'admin-token'), 'utf8').trim();
+    const token = readFileSync(join(suite.node.dataDir, 'admin-token'), 'utf8').trim();
     const scrape = async () => {
-      const response = await httpsCall(new URL('/metrics', node.url).href, {
+      const response = await httpsCall(new URL('/metrics', suite.node.url).href, {
         method: 'GET',
-        ca: node.ca,
+        ca: suite.node.ca,
         headers: { authorization: `Bearer ${token}` },
       });
       assert.equal(response.status, 200, response.text);
@@ -82,7 +72,7 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
       return { encrypts, fleet: valueOf(samples, 'keyhold_fleet_size', {}) };
     };
     const before = await scrape();
-    const statuses = await encryptBurst(node, demo, 'demo-key', 24, 6);
+    const statuses = await encryptBurst(suite.node, suite.demo, 'demo-key', 24, 6);
     assert.deepEqual(new Set(statuses), new Set([200]));
     // Fresh connections take turns between the workers, and so do the scrapes: each must see all 24.
     for (let i = 0; i < 4; i++) {
@@ -93,28 +83,34 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
   });
 
   it('a key created through the admin API is usable at once on both workers; disabled, both refuse it at once', async () => {
-    const created = await adminCall(node, 'POST', '/keys', { id: 'fresh-key', keystore: 'demo' });
+    const created = await adminCall(suite.node, 'POST', '/keys', { id: 'fresh-key', keystore: 'demo' });
     assert.equal(created.status, 201, created.text);
-    assert.deepEqual(new Set(await encryptBurst(node, demo, 'fresh-key')), new Set([200]));
-    const disabled = await adminCall(node, 'POST', '/keys/fresh-key/disable?keystore=demo');
+    assert.deepEqual(new Set(await encryptBurst(suite.node, suite.demo, 'fresh-key')), new Set([200]));
+    const disabled = await adminCall(suite.node, 'POST', '/keys/fresh-key/disable?keystore=demo');
     assert.equal(disabled.status, 200, disabled.text);
-    assert.deepEqual(new Set(await encryptBurst(node, demo, 'fresh-key')), new Set([400]));
+    assert.deepEqual(new Set(await encryptBurst(suite.node, suite.demo, 'fresh-key')), new Set([400]));
   });
 
   it('a keystore (with its credential) created, and the kill switch flipped, apply on both workers at once', async () => {
-    const created = await adminCall(node, 'POST', '/keystores', { name: 'second', prefix: '/second' });
+    const created = await adminCall<{ keystore: { uriPath: string }; credential: { accessKeyId: string; secret: string } }>(
+      suite.node,
+      'POST',
+      '/keystores',
+      { name: 'second', prefix: '/second' },
+    );
     assert.equal(created.status, 201, created.text);
-    const key = await adminCall(node, 'POST', '/keys', { id: 'second-key', keystore: 'second' });
+    assert.ok(created.json);
+    const key = await adminCall(suite.node, 'POST', '/keys', { id: 'second-key', keystore: 'second' });
     assert.equal(key.status, 201, key.text);
     const second = { uriPath: created.json.keystore.uriPath, credential: created.json.credential };
-    assert.deepEqual(new Set(await encryptBurst(node, second, 'second-key')), new Set([200]));
+    assert.deepEqual(new Set(await encryptBurst(suite.node, second, 'second-key')), new Set([200]));
 
-    const engaged = await adminCall(node, 'PUT', '/node/kill-switch', { on: true, reason: 'workers test' });
+    const engaged = await adminCall(suite.node, 'PUT', '/node/kill-switch', { on: true, reason: 'workers test' });
     assert.equal(engaged.status, 200, engaged.text);
-    assert.deepEqual(new Set(await encryptBurst(node, demo, 'demo-key')), new Set([400]));
-    const released = await adminCall(node, 'PUT', '/node/kill-switch', { on: false });
+    assert.deepEqual(new Set(await encryptBurst(suite.node, suite.demo, 'demo-key')), new Set([400]));
+    const released = await adminCall(suite.node, 'PUT', '/node/kill-switch', { on: false });
     assert.equal(released.status, 200, released.text);
-    assert.deepEqual(new Set(await encryptBurst(node, demo, 'demo-key')), new Set([200]));
+    assert.deepEqual(new Set(await encryptBurst(suite.node, suite.demo, 'demo-key')), new Set([200]));
   });
 
   it('a worker killed with SIGKILL is restarted by the primary; the service keeps answering meanwhile', async () => {
@@ -124,11 +120,11 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
     // client's timeout: docs/workers.md), the survivor answers everything while the victim is restarted.
     for (let i = 0; i < 100 && alive(victim); i++) await delay(20);
     assert.equal(alive(victim), false);
-    assert.deepEqual(new Set(await encryptBurst(node, demo, 'demo-key', 8, 2)), new Set([200]));
+    assert.deepEqual(new Set(await encryptBurst(suite.node, suite.demo, 'demo-key', 8, 2)), new Set([200]));
     const deadline = Date.now() + 20_000;
     let seen = new Map<number, WorkerStatus>();
     while (Date.now() < deadline) {
-      seen = await workersAnswering(node, 6);
+      seen = await workersAnswering(suite.node, 6);
       if (seen.size === 2 && ![...seen.values()].some((s) => s.worker.pid === victim)) break;
       await delay(200);
     }
@@ -139,20 +135,20 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
       'the other worker was left alone',
     );
     pids = [...seen.values()].map((s) => s.worker.pid);
-    assert.deepEqual(new Set(await encryptBurst(node, demo, 'demo-key')), new Set([200]));
+    assert.deepEqual(new Set(await encryptBurst(suite.node, suite.demo, 'demo-key')), new Set([200]));
   });
 
   it('SIGTERM stops the workers and the primary cleanly (exit 0, no process left); both workers logged requests', async () => {
-    const exit = new Promise<number | null>((resolve) => node.child.once('exit', (code) => resolve(code)));
-    node.child.kill('SIGTERM');
-    assert.equal(await exit, 0, describeRun({ code: null, signal: null, stdout: node.stdout(), stderr: node.stderr() }));
+    const exit = new Promise<number | null>((resolve) => suite.node.child.once('exit', (code) => resolve(code)));
+    suite.node.child.kill('SIGTERM');
+    assert.equal(await exit, 0, describeRun({ code: null, signal: null, stdout: suite.node.stdout(), stderr: suite.node.stderr() }));
     for (const pid of pids) assert.equal(alive(pid), false, `worker ${pid} is gone`);
-    const lines = logLines(node);
+    const lines = logLines(suite.node);
     const encrypts = lines.filter((l) => l.event === 'xks.request' && l.keyId === 'fresh-key' && l.status === 200);
     assert.deepEqual(new Set(encrypts.map((l) => l.worker)), new Set([1, 2]), 'the fresh key was used on both workers');
     assert.ok(lines.some((l) => l.event === 'worker.exited' && l.worker === 'primary' && l.how === 'signal SIGKILL'));
     assert.ok(lines.some((l) => l.event === 'worker.restarted'));
-    assert.equal(node.stderr(), '');
+    assert.equal(suite.node.stderr(), '');
   });
 
   it('audit verify passes with one chain per worker', async () => {
@@ -167,12 +163,16 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
     );
     const checkpoint = await keyhold(['--data-dir', 'data', 'audit', 'checkpoint', '--worker', '2'], { cwd });
     assert.equal(checkpoint.code, 0, describeRun(checkpoint));
-    assert.match(JSON.parse(checkpoint.stdout).chain, /-w2$/);
+    assert.match(parseJsonOutput<{ chain: string }>(checkpoint).chain, /-w2$/);
   });
 });
 
 describe('serve --workers refuses what it cannot do, in one line, starting nothing', () => {
-  const cwd = tempDir('workers-bad');
+  // Made when the tests start: the node's suite above removes the temporary directories made before it ends.
+  let cwd = '';
+  before(() => {
+    cwd = tempDir('workers-bad');
+  });
   for (const [label, args, env, reason] of [
     [
       'zero',

@@ -5,23 +5,23 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   BIN,
   bash,
   describeRun,
+  ekmHealth,
   failureLine,
   keyhold,
+  keyholdWithInput,
   ok,
+  parseJsonOutput,
   readKmsConsole,
-  removeTempDirs,
-  startServe,
+  serveForSuite,
   tempDir,
   xksCall,
-  type ServedNode,
+  type RunResult,
 } from './helpers.js';
-
-after(removeTempDirs);
 
 const sharesIn = (stdout: string) => [...stdout.matchAll(/custodian\s+\d+: (khs1-\d+-[A-Za-z0-9_-]+)/g)].map((m) => m[1]!);
 
@@ -62,7 +62,7 @@ describe('keyhold init --shares N --threshold M', () => {
     const dataDir = join(cwd, 'state');
     assert.ok(!existsSync(join(dataDir, 'master.key')), 'no master key file in Shamir mode');
     assert.equal(statSync(join(dataDir, 'credential.key')).mode & 0o777, 0o600);
-    const root = JSON.parse(readFileSync(join(dataDir, 'root.json'), 'utf8'));
+    const root = JSON.parse(readFileSync(join(dataDir, 'root.json'), 'utf8')) as { kind: string; shares: number; threshold: number };
     assert.deepEqual({ kind: root.kind, shares: root.shares, threshold: root.threshold }, { kind: 'shamir', shares: 4, threshold: 3 });
     for (const file of filesUnder(dataDir)) {
       const bytes = readFileSync(file);
@@ -75,38 +75,37 @@ describe('keyhold init --shares N --threshold M', () => {
 });
 
 describe('a sealed keyhold serve and keyhold unseal', () => {
-  const cwd = tempDir('shamir-serve');
-  let node: ServedNode;
-  let shares: string[];
-  let foreignShare: string;
-  const cli = (...args: string[]) => keyhold(['--data-dir', 'data', ...args], { cwd });
-  const pipeShare = (share: string) =>
-    bash(`printf '%s\\n' "$SHARE" | node "$BIN" --data-dir data unseal`, { cwd, env: { SHARE: share, BIN: BIN } });
-
-  before(async () => {
-    shares = sharesIn(ok(await keyhold(['init', '--data-dir', 'data', '--shares', '3', '--threshold', '2'], { cwd })).stdout);
-    foreignShare = sharesIn(
-      ok(await keyhold(['init', '--data-dir', 'other', '--shares', '3', '--threshold', '2', '--no-demo'], { cwd })).stdout,
-    )[0]!;
-    node = await startServe({ cwd, dataDirArg: 'data' });
+  let shares: string[] = [];
+  let foreignShare = '';
+  const suite = serveForSuite('shamir-serve', {
+    prepare: async (cwd) => {
+      shares = sharesIn(ok(await keyhold(['init', '--data-dir', 'data', '--shares', '3', '--threshold', '2'], { cwd })).stdout);
+      [foreignShare = ''] = sharesIn(
+        ok(await keyhold(['init', '--data-dir', 'other', '--shares', '3', '--threshold', '2', '--no-demo'], { cwd })).stdout,
+      );
+    },
   });
-  after(async () => node?.stop());
+  const { cwd } = suite;
+  const cli = (...args: string[]) => keyhold(['--data-dir', 'data', ...args], { cwd });
+  const pipeShare = (share: string) => keyholdWithInput(share, ['--data-dir', 'data', 'unseal'], { cwd });
 
   it('serve says the node is sealed and how to unseal; KMS gets health UNAVAILABLE and the sealed error', async () => {
-    await node.waitForStdout(/The node is SEALED: it serves no crypto and reports UNAVAILABLE until 2 of 3 custodians/);
-    assert.match(node.stdout(), /keyhold unseal/);
-    const { uriPath, credential } = readKmsConsole(node.dataDir);
-    const health = await xksCall(node, { uriPath, operation: 'health', credential });
+    await suite.node.waitForStdout(/The node is SEALED: it serves no crypto and reports UNAVAILABLE until 2 of 3 custodians/);
+    assert.match(suite.node.stdout(), /keyhold unseal/);
+    const { uriPath, credential } = readKmsConsole(suite.node.dataDir);
+    const health = await xksCall(suite.node, { uriPath, operation: 'health', credential });
     assert.equal(health.status, 200, health.text);
-    assert.equal(health.json.ekmFleetDetails[0].healthStatus, 'UNAVAILABLE');
-    const encrypt = await xksCall(node, { uriPath, operation: 'encrypt', keyId: 'demo-key', credential });
+    assert.equal(ekmHealth(health), 'UNAVAILABLE');
+    const encrypt = await xksCall(suite.node, { uriPath, operation: 'encrypt', keyId: 'demo-key', credential });
     assert.equal(encrypt.status, 500);
-    assert.equal(encrypt.json.errorMessage, 'The external key manager is sealed; it needs to be unsealed by its key custodians');
+    assert.equal(encrypt.json?.errorMessage, 'The external key manager is sealed; it needs to be unsealed by its key custodians');
   });
 
   it('unseal --status reports progress', async () => {
     assert.equal(ok(await cli('unseal', '--status')).stdout, 'sealed: 0 of 2 shares entered (3 exist)\n');
-    const json = JSON.parse(ok(await cli('--json', 'unseal', '--status')).stdout);
+    const json = parseJsonOutput<{ sealed: boolean; threshold: number; shares: number; entered: number }>(
+      ok(await cli('--json', 'unseal', '--status')),
+    );
     assert.deepEqual([json.sealed, json.threshold, json.shares, json.entered], [true, 2, 3, 0]);
   });
 
@@ -120,7 +119,7 @@ describe('a sealed keyhold serve and keyhold unseal', () => {
   it('each bad share fails with one line and changes no progress', async () => {
     const statusBefore = ok(await cli('unseal', '--status')).stdout;
     const typo = shares[0]!.slice(0, 12) + (shares[0]![12] === 'a' ? 'b' : 'a') + shares[0]!.slice(13);
-    const cases: [string, () => ReturnType<typeof cli>, RegExp][] = [
+    const cases: [string, () => Promise<RunResult>, RegExp][] = [
       ['not a share', () => pipeShare('hello'), /keyhold: this is not a Keyhold share/],
       ['a typo', () => pipeShare(typo), /fails its checksum: it was mistyped or changed/],
       ['a share of another init', () => pipeShare(foreignShare), /belongs to another Keyhold init/],
@@ -156,21 +155,22 @@ describe('a sealed keyhold serve and keyhold unseal', () => {
     const result = await pipeShare(shares[2]!);
     assert.equal(result.code, 0, describeRun(result));
     assert.equal(result.stdout, 'unsealed: 2 of 3 shares reconstructed the master key; the node serves\n');
-    const { uriPath, credential } = readKmsConsole(node.dataDir);
-    const health = await xksCall(node, { uriPath, operation: 'health', credential });
-    assert.equal(health.json.ekmFleetDetails[0].healthStatus, 'ACTIVE');
-    const encrypt = await xksCall(node, { uriPath, operation: 'encrypt', keyId: 'demo-key', credential });
+    const { uriPath, credential } = readKmsConsole(suite.node.dataDir);
+    const health = await xksCall(suite.node, { uriPath, operation: 'health', credential });
+    assert.equal(ekmHealth(health), 'ACTIVE');
+    const encrypt = await xksCall(suite.node, { uriPath, operation: 'encrypt', keyId: 'demo-key', credential });
     assert.equal(encrypt.status, 200, encrypt.text);
     ok(await cli('key', 'create', 'after-unseal', '--keystore', 'demo'));
     assert.match(failureLine(await pipeShare(shares[0]!)), /already unsealed/);
     assert.match(ok(await cli('unseal', '--status')).stdout, /^unsealed/);
   });
 
-  it('the shares appear nowhere in the data directory or the node output', async () => {
-    for (const file of filesUnder(node.dataDir)) {
+  it('the shares appear nowhere in the data directory or the node output', () => {
+    for (const file of filesUnder(suite.node.dataDir)) {
       const bytes = readFileSync(file);
       for (const share of shares) assert.equal(bytes.indexOf(share), -1, `share in ${file}`);
     }
-    for (const share of shares) assert.ok(!node.stdout().includes(share) && !node.stderr().includes(share), 'share in the node output');
+    for (const share of shares)
+      assert.ok(!suite.node.stdout().includes(share) && !suite.node.stderr().includes(share), 'share in the node output');
   });
 });

@@ -11,9 +11,10 @@ export interface WorkerStatus {
 export async function workersAnswering(node: ServedNode, count = 12): Promise<Map<number, WorkerStatus>> {
   const seen = new Map<number, WorkerStatus>();
   for (let i = 0; i < count; i++) {
-    const status = await adminGet(node, '/node');
+    const status = await adminGet<WorkerStatus>(node, '/node');
     assert.equal(status.status, 200, status.text);
-    seen.set(status.json.worker.index, status.json as WorkerStatus);
+    assert.ok(status.json, status.text);
+    seen.set(status.json.worker.index, status.json);
   }
   return seen;
 }

@@ -8,15 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { formatReport, registerDoctorCommand } from '../../src/cli/commands/doctor.js';
-import {
-  DOCTOR_CHECK_NAMES,
-  DoctorUsageError,
-  normalizeEndpoint,
-  runDoctor,
-  uriPathFromPrefix,
-  type DoctorOptions,
-  type DoctorReport,
-} from '../../src/kms-sim/doctor.js';
+import { DOCTOR_CHECK_NAMES, runDoctor, type DoctorOptions, type DoctorReport } from '../../src/kms-sim/doctor.js';
+import { DoctorUsageError, normalizeEndpoint, uriPathFromPrefix } from '../../src/kms-sim/doctor-endpoint.js';
 import type { LoopbackXksServer, LoopbackXksServerOptions } from './fixtures/loopback-xks-server.js';
 import { ACCESS_KEY_ID, PREFIX, SECRET, startServer, testCertificate } from './fixtures/harness.js';
 

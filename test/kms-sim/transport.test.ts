@@ -44,7 +44,7 @@ describe('HTTPS transport', () => {
     const server = await rawServer({}, 503);
     const transport = createHttpsTransport({ tls: { ca: testCertificate().cert } });
     try {
-      const result = await transport.send(server.origin, async () => request);
+      const result = await transport.send(server.origin, () => Promise.resolve(request));
       assert.ok(!isTransportFailure(result.outcome));
       assert.equal(result.outcome.response.status, 503);
       assert.equal(result.attempts, 1);
@@ -60,9 +60,9 @@ describe('HTTPS transport', () => {
     const transport = createHttpsTransport({ tls: { ca: testCertificate().cert }, deadlineMs: 60 });
     let prepared = 0;
     try {
-      const result = await transport.send(server.origin, async () => {
+      const result = await transport.send(server.origin, () => {
         prepared += 1;
-        return request;
+        return Promise.resolve(request);
       });
       assert.ok(isTransportFailure(result.outcome) && result.outcome.failure === 'timeout');
       assert.equal(result.attempts, 2);
@@ -97,7 +97,7 @@ describe('HTTPS transport', () => {
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const transport = createHttpsTransport();
     try {
-      const result = await transport.send(new URL(`https://localhost:${port}`), async () => request);
+      const result = await transport.send(new URL(`https://localhost:${port}`), () => Promise.resolve(request));
       assert.ok(isTransportFailure(result.outcome));
       assert.equal(result.outcome.failure, 'tcp');
       assert.equal(result.attempts, 1);
@@ -162,7 +162,7 @@ describe('HTTPS transport', () => {
       const server = await rawServer(tls);
       const transport = createHttpsTransport({ tls: { ca: testCertificate().cert } });
       try {
-        const result = await transport.send(server.origin, async () => request);
+        const result = await transport.send(server.origin, () => Promise.resolve(request));
         assert.ok(isTransportFailure(result.outcome), JSON.stringify(tls));
         assert.equal(result.outcome.failure, 'tls', `${JSON.stringify(tls)}: ${result.outcome.message}`);
       } finally {
@@ -173,7 +173,7 @@ describe('HTTPS transport', () => {
     const good = await rawServer({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' });
     const transport = createHttpsTransport({ tls: { ca: testCertificate().cert } });
     try {
-      assert.ok(!isTransportFailure((await transport.send(good.origin, async () => request)).outcome));
+      assert.ok(!isTransportFailure((await transport.send(good.origin, () => Promise.resolve(request))).outcome));
     } finally {
       transport.close();
       await good.close();

@@ -11,8 +11,8 @@ import {
   validateErrorResponse,
   validateHealthResponse,
   validateKeyMetadataResponse,
-  type ValidationReport,
 } from '../../src/kms-sim/validators.js';
+import type { ValidationReport } from '../../src/kms-sim/check-log.js';
 
 const b64 = (bytes: Buffer) => bytes.toString('base64');
 const failed = (report: ValidationReport<unknown>) => report.failures.map((failure) => failure.check);
@@ -111,7 +111,7 @@ describe('validateKeyMetadataResponse and the CreateKey checks', () => {
       [{ ...good, keySpec: 256 }, 'keySpec-is-string'],
       [{ ...good, keyUsage: 'ENCRYPT' }, 'keyUsage-is-array-of-strings'],
       [{ ...good, keyUsage: ['ENCRYPT', 1] }, 'keyUsage-is-array-of-strings'],
-      [{ ...good, keyUsage: ['ENCRYPT', 'DECRYPT', ...Array(9).fill('SIGN')] }, 'keyUsage-at-most-10-entries'],
+      [{ ...good, keyUsage: ['ENCRYPT', 'DECRYPT', ...Array<string>(9).fill('SIGN')] }, 'keyUsage-at-most-10-entries'],
       [{ ...good, keyStatus: 'enabled' }, 'keyStatus-is-ENABLED-or-DISABLED'],
     ];
     for (const [body, check] of cases) assert.ok(failed(validateKeyMetadataResponse(body)).includes(check), check);
@@ -149,7 +149,7 @@ describe('validateEncryptResponse', () => {
     const report = validateEncryptResponse(good, request);
     assert.deepEqual(report.failures, []);
     assert.deepEqual(report.value?.ciphertext, ciphertext);
-    assert.deepEqual(report.value?.ciphertextMetadata, metadata);
+    assert.deepEqual(report.value.ciphertextMetadata, metadata);
   });
 
   it('names each broken rule', () => {

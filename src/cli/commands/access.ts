@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TokenView, UserView } from '../../access/service.js';
-import { dataDirPaths, resolveDataDir, type NodeInfo } from '../../core/data-dir.js';
-import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
+import { callAdmin, pathSegment, readNodeInfo, resolveConnection, type ConnectionFlags } from '../admin-client.js';
 import { forgetLoginToken, saveLoginToken } from '../login-token.js';
-import { printRecord, printTable } from '../output.js';
+import { printJson, printRecord, printTable, SHOWN_ONCE } from '../output.js';
 import { readPassword } from '../password-input.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
@@ -38,7 +38,11 @@ export function registerAccessCommands(program: Command): void {
   program
     .command('logout')
     .description('forget the token saved by keyhold login')
-    .action(() => console.log(forgetLoginToken() ? 'Logged out' : 'Not logged in'));
+    .action((_options, command: Command) => {
+      const forgotten = forgetLoginToken();
+      if (json(command)) printJson({ loggedOut: forgotten });
+      else console.log(forgotten ? 'Logged out' : 'Not logged in');
+    });
 
   const user = program.command('user').description('manage users (people who log in) and their roles');
   user
@@ -53,17 +57,14 @@ export function registerAccessCommands(program: Command): void {
         password,
         roles: list(options.roles ?? ''),
       });
-      printRecord(
-        { ...result.user, approval: result.approval ? `${result.approval.id} (roles wait for approval)` : undefined },
-        json(command),
-      );
+      printRecord({ ...result.user, approval: result.approval?.id }, json(command), { approval: 'roles wait for approval' });
     });
   user
     .command('list')
     .description('list users')
     .action(async (_options, command: Command) => {
       printTable(
-        (await callAdmin<UserView[]>(connection(command), 'GET', '/users')) as unknown as Record<string, unknown>[],
+        await callAdmin<UserView[]>(connection(command), 'GET', '/users'),
         ['name', 'roles', 'disabled', 'createdAt'],
         json(command),
       );
@@ -101,7 +102,8 @@ export function registerAccessCommands(program: Command): void {
       const target = connection(command);
       const password = await readPassword(`New password for ${name}: `);
       await callAdmin(target, 'PUT', `/users/${pathSegment(name)}/password`, { password });
-      console.log(`Password of ${name} changed`);
+      if (json(command)) printJson({ user: name, passwordChanged: true });
+      else console.log(`Password of ${name} changed`);
     });
 
   const token = program.command('token').description('manage API tokens (shown once, stored hashed, expiring, revocable)');
@@ -127,9 +129,10 @@ export function registerAccessCommands(program: Command): void {
           user: created.user,
           role: created.role,
           expiresAt: created.expiresAt,
-          token: `${created.token}   (shown once)`,
+          token: created.token,
         },
         json(command),
+        { token: SHOWN_ONCE },
       );
     });
   token
@@ -139,11 +142,7 @@ export function registerAccessCommands(program: Command): void {
     .action(async (options: { user?: string }, command: Command) => {
       const query = options.user ? `?user=${encodeURIComponent(options.user)}` : '';
       const rows = await callAdmin<TokenView[]>(connection(command), 'GET', `/tokens${query}`);
-      printTable(
-        rows as unknown as Record<string, unknown>[],
-        ['id', 'name', 'user', 'role', 'status', 'expiresAt', 'lastUsedAt'],
-        json(command),
-      );
+      printTable(rows, ['id', 'name', 'user', 'role', 'status', 'expiresAt', 'lastUsedAt'], json(command));
     });
   token
     .command('revoke <id>')
@@ -160,10 +159,11 @@ export function registerAccessCommands(program: Command): void {
       await callAdmin(target, 'POST', '/tokens/bootstrap/retire');
       // The file is removed only when it belongs to this node: the data directory the CLI found it through.
       const paths = dataDirPaths(resolveDataDir(flags(command).dataDir));
-      const local = existsSync(paths.nodeInfo) && (JSON.parse(readFileSync(paths.nodeInfo, 'utf8')) as NodeInfo).adminUrl === target.url;
+      const local = existsSync(paths.nodeInfo) && readNodeInfo(paths.nodeInfo).adminUrl === target.url;
       const file = paths.adminToken;
       const removed = local && existsSync(file);
       if (removed) rmSync(file);
-      console.log(`Bootstrap token retired${removed ? `; removed ${file}` : ''}`);
+      if (json(command)) printJson({ bootstrapTokenRetired: true, removedFile: removed ? file : null });
+      else console.log(`Bootstrap token retired${removed ? `; removed ${file}` : ''}`);
     });
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { ApprovalPolicy } from '../../approvals/approval-store.js';
 import type { ApprovalView } from '../../approvals/gate.js';
-import { CliError, callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
-import { printRecord, printTable } from '../output.js';
+import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { CliError } from '../cli-error.js';
+import { printJson, printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
 
@@ -12,17 +13,26 @@ const list = (value: string) =>
     .map((v) => v.trim())
     .filter(Boolean);
 
+/** Named approvers and `role R`, as one list. */
+function approverNames(approvers: ApprovalPolicy['approvers']): string[] {
+  return [...(approvers.users ?? []), ...(approvers.role ? [`role ${approvers.role}`] : [])];
+}
+
 export function registerApprovalCommands(program: Command): void {
   const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
   const connection = (command: Command) => resolveConnection(flags(command));
   const json = (command: Command) => Boolean(flags(command).json);
+  /** An approval request as text: voters by name, approvers as one list. */
   const record = (a: ApprovalView) => ({
     ...a,
     approvals: a.approvals.map((v) => v.user),
     denials: a.denials.map((v) => v.user),
-    approvers: [...(a.approvers.users ?? []), ...(a.approvers.role ? [`role ${a.approvers.role}`] : [])],
+    approvers: approverNames(a.approvers),
     result: a.result === undefined ? undefined : JSON.stringify(a.result),
   });
+  /** A policy as text (JSON keeps the API's approvers object). */
+  const printPolicy = (group: string, policy: ApprovalPolicy, command: Command) =>
+    json(command) ? printJson({ group, ...policy }) : printRecord({ group, ...policy, approvers: approverNames(policy.approvers) }, false);
 
   const approvals = program.command('approvals').description('quorum approval requests: list, show, approve, deny');
   approvals
@@ -32,11 +42,11 @@ export function registerApprovalCommands(program: Command): void {
     .action(async (options: { status?: string }, command: Command) => {
       const query = options.status ? `?status=${encodeURIComponent(options.status)}` : '';
       const rows = await callAdmin<ApprovalView[]>(connection(command), 'GET', `/approvals${query}`);
-      const table = rows.map((a) => ({ ...a, votes: `${a.approvals.length}/${a.required}` }));
+      if (json(command)) return printJson(rows);
       printTable(
-        json(command) ? (rows as unknown as Record<string, unknown>[]) : table,
+        rows.map((a) => ({ ...a, votes: `${a.approvals.length}/${a.required}` })),
         ['id', 'operation', 'group', 'status', 'votes', 'requester', 'expiresAt', 'summary'],
-        json(command),
+        false,
       );
     });
   approvals
@@ -44,7 +54,8 @@ export function registerApprovalCommands(program: Command): void {
     .description('show an approval request')
     .action(async (id: string, _options, command: Command) => {
       const view = await callAdmin<ApprovalView>(connection(command), 'GET', `/approvals/${pathSegment(id)}`);
-      printRecord(json(command) ? { ...view } : record(view), json(command));
+      if (json(command)) printJson(view);
+      else printRecord(record(view), false);
     });
   for (const decision of ['approve', 'deny'] as const) {
     approvals
@@ -52,7 +63,8 @@ export function registerApprovalCommands(program: Command): void {
       .description(decision === 'approve' ? 'approve a request (the last approval runs it)' : 'deny a request (one denial rejects it)')
       .action(async (id: string, _options, command: Command) => {
         const view = await callAdmin<ApprovalView>(connection(command), 'POST', `/approvals/${pathSegment(id)}/${decision}`);
-        printRecord(json(command) ? { ...view } : record(view), json(command));
+        if (json(command)) printJson(view);
+        else printRecord(record(view), false);
       });
   }
 
@@ -66,16 +78,9 @@ export function registerApprovalCommands(program: Command): void {
     .requiredOption('--group <name>', 'group name, or * for node-wide operations')
     .action(async (options: { group: string }, command: Command) => {
       const current = await callAdmin<ApprovalPolicy | { policy: null }>(connection(command), 'GET', groupPath(options.group));
-      if ('policy' in current) printRecord({ group: options.group, policy: 'none' }, json(command));
-      else
-        printRecord(
-          {
-            group: options.group,
-            ...current,
-            approvers: [...(current.approvers.users ?? []), ...(current.approvers.role ? [`role ${current.approvers.role}`] : [])],
-          },
-          json(command),
-        );
+      // No policy: the API's `{policy: null}` in JSON, `none` in text.
+      if ('policy' in current) printRecord({ group: options.group, policy: json(command) ? null : 'none' }, json(command));
+      else printPolicy(options.group, current, command);
     });
   policy
     .command('set')
@@ -101,15 +106,7 @@ export function registerApprovalCommands(program: Command): void {
           required,
           expiresAfterHours,
         };
-        const set = await callAdmin<ApprovalPolicy>(connection(command), 'PUT', groupPath(options.group), body);
-        printRecord(
-          {
-            group: options.group,
-            ...set,
-            approvers: [...(set.approvers.users ?? []), ...(set.approvers.role ? [`role ${set.approvers.role}`] : [])],
-          },
-          json(command),
-        );
+        printPolicy(options.group, await callAdmin<ApprovalPolicy>(connection(command), 'PUT', groupPath(options.group), body), command);
       },
     );
   policy
@@ -118,6 +115,7 @@ export function registerApprovalCommands(program: Command): void {
     .requiredOption('--group <name>', 'group name, or * for node-wide operations')
     .action(async (options: { group: string }, command: Command) => {
       await callAdmin(connection(command), 'DELETE', groupPath(options.group));
-      console.log(`Approval policy of ${options.group} removed`);
+      if (json(command)) printJson({ group: options.group, policy: null });
+      else console.log(`Approval policy of ${options.group} removed`);
     });
 }

@@ -1,10 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import type { AuditStatusView } from '../../audit/audit.js';
+import type { ChainedAuditEvent } from '../../audit/event.js';
+import { isJsonObject } from '../../core/json.js';
 import { MAX_WORKERS } from '../../server/cluster/workers-option.js';
 import { workerNodeId } from '../../server/cluster/node-membership.js';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
-import { CliError, callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
-import { printRecord, printTable } from '../output.js';
+import { callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { CliError } from '../cli-error.js';
+import { printJson, printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
 
@@ -28,7 +32,7 @@ interface SearchFlags {
 }
 
 interface EventPage {
-  events: Record<string, unknown>[];
+  events: ChainedAuditEvent[];
   nextCursor: string | null;
 }
 
@@ -110,7 +114,7 @@ export function registerAuditCommands(program: Command): void {
       try {
         const { verifyAuditLog } = await import('../../audit/verify.js');
         const report = await verifyAuditLog(auditStore, { checkpoint, publicKeyPem });
-        if (flags(command).json) console.log(JSON.stringify(report, null, 2));
+        if (flags(command).json) printJson(report);
         else {
           for (const chain of report.chains) {
             const range = chain.firstSeq === undefined ? 'no events' : `events ${chain.firstSeq}-${chain.lastSeq}`;
@@ -119,9 +123,9 @@ export function registerAuditCommands(program: Command): void {
           }
           if (report.chains.length === 0) console.log('no audit chains yet');
         }
-        const broken = report.chains.find((c) => c.problem);
-        if (broken)
-          throw new CliError(`audit log is not intact: chain ${broken.chain}, seq ${broken.problem!.seq}: ${broken.problem!.kind}`);
+        for (const { chain, problem } of report.chains) {
+          if (problem) throw new CliError(`audit log is not intact: chain ${chain}, seq ${problem.seq}: ${problem.kind}`);
+        }
       } finally {
         await store.close();
       }
@@ -146,8 +150,9 @@ export function registerAuditCommands(program: Command): void {
         );
         const checkpoint = await auditStore.latestCheckpoint(chain);
         if (!checkpoint) throw new CliError(`no signed checkpoint yet for chain ${chain}`);
-        const publicKey = (await auditStore.getChain(chain))!.publicKey;
-        console.log(JSON.stringify({ ...checkpoint, publicKey }, null, 2));
+        const chainRow = await auditStore.getChain(chain);
+        if (!chainRow) throw new CliError(`no public key stored for chain ${chain}`);
+        printJson({ ...checkpoint, publicKey: chainRow.publicKey });
       } finally {
         await store.close();
       }
@@ -164,11 +169,8 @@ export function registerAuditCommands(program: Command): void {
       .option('--cursor <cursor>', 'continue after the previous page'),
   ).action(async (options: SearchFlags, command: Command) => {
     const page = await callAdmin<EventPage>(connection(command), 'GET', `/audit/events${searchQuery(options)}`);
-    if (flags(command).json) {
-      console.log(JSON.stringify(page, null, 2));
-      return;
-    }
-    const rows = page.events.map((e) => ({ ...e, time: new Date(e.time as number).toISOString(), chain: String(e.chain).slice(0, 8) }));
+    if (flags(command).json) return printJson(page);
+    const rows = page.events.map((e) => ({ ...e, time: new Date(e.time).toISOString(), chain: e.chain.slice(0, 8) }));
     printTable(
       rows,
       ['time', 'chain', 'seq', 'action', 'keystore', 'keyId', 'outcome', 'status', 'errorName', 'kmsRequestId', 'actorName'],
@@ -197,15 +199,9 @@ export function registerAuditCommands(program: Command): void {
     .command('status')
     .description('audit mode, committed sequence, queue, spool, drops, last checkpoint, syslog forwarding')
     .action(async (_options: unknown, command: Command) => {
-      const status = await callAdmin<Record<string, unknown>>(connection(command), 'GET', '/audit/status');
-      const { publicKey, syslog, lastCheckpoint, ...rest } = status as Record<string, unknown> & {
-        lastCheckpoint?: { seq: number; time: number };
-        syslog?: Record<string, unknown>;
-      };
-      if (flags(command).json) {
-        console.log(JSON.stringify(status, null, 2));
-        return;
-      }
+      const status = await callAdmin<AuditStatusView>(connection(command), 'GET', '/audit/status');
+      if (flags(command).json) return printJson(status);
+      const { publicKey, syslog, lastCheckpoint, ...rest } = status;
       printRecord(
         {
           ...rest,
@@ -213,7 +209,7 @@ export function registerAuditCommands(program: Command): void {
           syslog: syslog
             ? `${syslog.target} (${syslog.connected ? 'connected' : 'disconnected'}, forwarded to seq ${syslog.forwardedSeq})`
             : 'off',
-          publicKey: String(publicKey).replace(/-----[A-Z ]+-----|\n/g, ''),
+          publicKey: publicKey.replace(/-----[A-Z ]+-----|\n/g, ''),
         },
         false,
       );
@@ -230,17 +226,21 @@ interface CheckpointFile {
 }
 
 function parseCheckpointFile(value: unknown, file: string): CheckpointFile {
-  const c = value as Partial<CheckpointFile> | null;
+  const notACheckpoint = () =>
+    new CliError(`${file} is not a checkpoint (expected chain, seq, hash, time, signature from \`keyhold audit checkpoint\`)`);
+  if (!isJsonObject(value)) throw notACheckpoint();
+  const { chain, seq, hash, time, signature, publicKey } = value;
   if (
-    !c ||
-    typeof c.chain !== 'string' ||
-    !Number.isInteger(c.seq) ||
-    typeof c.hash !== 'string' ||
-    !Number.isInteger(c.time) ||
-    typeof c.signature !== 'string' ||
-    (c.publicKey !== undefined && typeof c.publicKey !== 'string')
+    typeof chain !== 'string' ||
+    typeof seq !== 'number' ||
+    !Number.isInteger(seq) ||
+    typeof hash !== 'string' ||
+    typeof time !== 'number' ||
+    !Number.isInteger(time) ||
+    typeof signature !== 'string' ||
+    (publicKey !== undefined && typeof publicKey !== 'string')
   ) {
-    throw new CliError(`${file} is not a checkpoint (expected chain, seq, hash, time, signature from \`keyhold audit checkpoint\`)`);
+    throw notACheckpoint();
   }
-  return c as CheckpointFile;
+  return { chain, seq, hash, time, signature, ...(publicKey === undefined ? {} : { publicKey }) };
 }

@@ -1,12 +1,14 @@
 /**
  * `keyhold doctor`: checks any XKS endpoint the way AWS KMS would, plus a few checks KMS
  * cannot make (src/kms-sim/doctor.ts). Exit 0 only when every check passes; 2 on a usage error.
- * The secret is never printed.
+ * The secret is never printed. With --json: one document with the target and every check.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DoctorUsageError, normalizeEndpoint, runDoctor, uriPathFromPrefix, type DoctorReport } from '../../kms-sim/doctor.js';
-import { CliError } from '../admin-client.js';
+import { runDoctor, type DoctorReport } from '../../kms-sim/doctor.js';
+import { DoctorUsageError, normalizeEndpoint, uriPathFromPrefix } from '../../kms-sim/doctor-endpoint.js';
+import { CliError, errorCode } from '../cli-error.js';
+import { printJson } from '../output.js';
 
 interface DoctorFlags {
   endpoint: string;
@@ -40,7 +42,7 @@ function readCa(path: string | undefined): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw usageError(`cannot read --ca ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw usageError(`cannot read --ca ${path}: ${errorCode(error)}`);
   }
 }
 
@@ -67,13 +69,15 @@ export function registerDoctorCommand(program: Command): void {
     .option('--ca <file>', 'PEM file of the CA that issued the endpoint certificate')
     .option('--timeout-ms <n>', 'deadline per proxy attempt in ms (KMS: 250)')
     .showHelpAfterError(false)
-    .action(async (flags: DoctorFlags) => {
+    .action(async (flags: DoctorFlags, command: Command) => {
+      const json = Boolean(command.optsWithGlobals<{ json?: boolean }>().json);
       const timeoutMs = parseTimeout(flags.timeoutMs);
       const ca = readCa(flags.ca);
+      let target: string;
       let report: DoctorReport;
       try {
-        const target = `${normalizeEndpoint(flags.endpoint)}${uriPathFromPrefix(flags.prefix)}`;
-        console.log(`doctor: ${target} (access key id ${flags.accessKeyId}, region ${flags.region})`);
+        target = `${normalizeEndpoint(flags.endpoint)}${uriPathFromPrefix(flags.prefix)}`;
+        if (!json) console.log(`doctor: ${target} (access key id ${flags.accessKeyId}, region ${flags.region})`);
         report = await runDoctor({
           endpoint: flags.endpoint,
           prefix: flags.prefix,
@@ -89,7 +93,8 @@ export function registerDoctorCommand(program: Command): void {
         if (error instanceof DoctorUsageError) throw usageError(error.message);
         throw error;
       }
-      for (const line of formatReport(report)) console.log(line);
+      if (json) printJson({ target, accessKeyId: flags.accessKeyId, region: flags.region, ok: report.ok, checks: report.checks });
+      else for (const line of formatReport(report)) console.log(line);
       process.exitCode = report.ok ? 0 : 1;
     });
 }

@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveDataDir } from '../../core/data-dir.js';
-import { CliError } from '../admin-client.js';
+import type { InitResult } from '../../server/init.js';
+import { CliError } from '../cli-error.js';
 import { display, firstRunBanner } from '../quickstart-banner.js';
 import { sharesBanner } from '../shares-banner.js';
+import { printJson, printNote } from '../output.js';
 import { invalid } from '../../core/errors.js';
 import type { RootConfig } from '../../roots/root-config.js';
 
@@ -44,6 +46,35 @@ function rootConfigFromOptions(options: RootOptions): RootConfig | undefined {
   };
 }
 
+/** What init created, for scripts: absolute paths, the demo credential and the Shamir shares (both shown only now). */
+function printInitJson(result: InitResult): void {
+  const { demo, shares } = result;
+  printJson({
+    dataDir: result.paths.root,
+    adminTokenFile: result.paths.adminToken,
+    ...(demo
+      ? {
+          demo: {
+            keystore: demo.keystore.name,
+            uriPath: demo.keystore.uriPath,
+            region: demo.keystore.region,
+            accessKeyId: demo.credential.accessKeyId,
+            secretAccessKey: demo.credential.secret,
+            kmsConsoleFile: demo.kmsConsoleFile,
+            keyId: demo.keyId,
+          },
+        }
+      : {}),
+    ...(shares ? { unseal: { threshold: shares.threshold, shares: shares.shares } } : {}),
+  });
+  if (demo) printNote('demo.secretAccessKey: shown only now; it is kept in the KMS console file');
+  if (shares) {
+    printNote(
+      `unseal.shares: shown only now and stored nowhere; give each to a different custodian (without ${shares.threshold} of them every key is lost); the node starts sealed`,
+    );
+  }
+}
+
 export function registerInitCommand(program: Command): void {
   program
     .command('init')
@@ -59,7 +90,7 @@ export function registerInitCommand(program: Command): void {
     .option('--pkcs11-mode <mode>', 'keys: every key inside the HSM; wrap: only the master key in the HSM', 'keys')
     .action(async (_options, command: Command) => {
       const options = command.optsWithGlobals<
-        { dataDir?: string; databaseUrl?: string; demo: boolean; shares?: string; threshold?: string } & RootOptions
+        { dataDir?: string; databaseUrl?: string; demo: boolean; shares?: string; threshold?: string; json?: boolean } & RootOptions
       >();
       const shamir = shamirCounts(options);
       const root = rootConfigFromOptions(options);
@@ -74,6 +105,7 @@ export function registerInitCommand(program: Command): void {
         shamir,
         root,
       });
+      if (options.json) return printInitJson(result);
       console.log(`Created ${display(result.paths.root)}`);
       if (result.shares) console.log(sharesBanner(result));
       console.log(firstRunBanner(result, undefined));

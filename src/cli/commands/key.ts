@@ -3,10 +3,19 @@ import type { Command } from 'commander';
 import { parseTagPairs } from '../../keys/attributes.js';
 import { parseUsage, type KeyVersionView, type KeyView } from '../../keys/service.js';
 import type { WrappingKeyView } from '../../keys/import-wrapping.js';
-import { CliError, callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
-import { printRecord, printTable } from '../output.js';
+import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { CliError, errorMessage } from '../cli-error.js';
+import { printJson, printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
+
+/** The options of the one-call key commands (`key enable`, `key tag`, …); each uses its own. */
+interface SimpleOptions {
+  keystore?: string;
+  reason?: string;
+  days?: string;
+  remove?: string[];
+}
 
 /** A key as printed: tags as `name=value` pairs. */
 const printable = (view: KeyView) => ({
@@ -24,7 +33,7 @@ function usage<T>(parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    throw new CliError((error as Error).message, 2);
+    throw new CliError(errorMessage(error), 2);
   }
 }
 
@@ -55,7 +64,8 @@ export function registerKeyCommands(program: Command): void {
     .option('--tag <name=value...>', 'tags (repeatable)')
     .action(async (id: string, options: { keystore: string; usage: string; description?: string; tag?: string[] }, command: Command) => {
       const usageList = usage(() => parseUsage(options.usage));
-      const tags = options.tag ? usage(() => parseTagPairs(options.tag!)) : undefined;
+      const { tag } = options;
+      const tags = tag ? usage(() => parseTagPairs(tag)) : undefined;
       const view = await callAdmin<KeyView>(connection(command), 'POST', '/keys', {
         id,
         keystore: options.keystore,
@@ -72,31 +82,31 @@ export function registerKeyCommands(program: Command): void {
     .option('--keystore <name>', 'only keys reachable through this keystore')
     .action(async (options: { keystore?: string }, command: Command) => {
       const rows = await callAdmin<KeyView[]>(connection(command), 'GET', `/keys${keystoreQuery(options.keystore)}`);
-      printTable(
-        rows as unknown as Record<string, unknown>[],
-        ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'],
-        json(command),
-      );
+      printTable(rows, ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'], json(command));
     });
 
-  /** `key <name> <id> [args]`: one admin call on one key, printing the key it returns. */
+  /**
+   * `key <name> <id> [args]`: one admin call on one key, printing the key it returns. `bodyOf` gets the
+   * arguments after the id and the command's options.
+   */
   const simple = (
     name: string,
     description: string,
     method: string,
     suffix: string,
     extra: (command: Command) => Command = (c) => c,
-    bodyOf: (args: string[], options: Record<string, unknown>) => unknown = () => undefined,
+    bodyOf: (rest: string[], options: SimpleOptions) => unknown = () => undefined,
   ) =>
     extra(key.command(name).description(description))
       .option('--keystore <name>', 'disambiguate when the id exists in several groups')
-      .action(async (...all: unknown[]) => {
-        const command = all[all.length - 1] as Command;
-        const options = all[all.length - 2] as Record<string, unknown> & { keystore?: string };
-        const args = all.slice(0, -2).flat() as string[];
-        const payload = bodyOf(args, options);
-        const view = await callAdmin<KeyView>(connection(command), method, keyPath(args[0]!, suffix, options.keystore), payload);
-        printKey(view, command);
+      // Commander calls the action with the command as `this`; its args are the operands (variadic ones flattened).
+      .action(async function (this: Command) {
+        const options = this.opts<SimpleOptions>();
+        const [id, ...rest] = this.args;
+        if (id === undefined) throw new CliError('give the key id', 2);
+        const payload = bodyOf(rest, options);
+        const view = await callAdmin<KeyView>(connection(this), method, keyPath(id, suffix, options.keystore), payload);
+        printKey(view, this);
       });
 
   simple('show <id>', 'show one key', 'GET', '');
@@ -108,7 +118,7 @@ export function registerKeyCommands(program: Command): void {
     'POST',
     '/block',
     (c) => c.requiredOption('--reason <text>', 'why (shown to operators, logged)'),
-    (_args, options) => ({ reason: options.reason }),
+    (_rest, options) => ({ reason: options.reason }),
   );
   simple('unblock <id>', "lift a key's kill switch (the key is ENABLED again)", 'POST', '/unblock');
   simple(
@@ -117,7 +127,7 @@ export function registerKeyCommands(program: Command): void {
     'POST',
     '/schedule-deletion',
     (c) => c.requiredOption('--days <n>', 'waiting period, 7 to 30 days'),
-    (_args, options) => ({ days: positiveInteger(String(options.days), '--days') }),
+    (_rest, options) => ({ days: positiveInteger(options.days ?? '', '--days') }),
   );
   simple('cancel-deletion <id>', 'cancel a scheduled deletion (the key comes back DISABLED)', 'POST', '/cancel-deletion');
   simple('rotate <id>', 'create a new key version and make it current (older versions still decrypt)', 'POST', '/rotate');
@@ -127,7 +137,10 @@ export function registerKeyCommands(program: Command): void {
     'PUT',
     '/rotation-policy',
     (c) => c.requiredOption('--days <n|off>', 'rotation period in days, or off'),
-    (_args, options) => ({ days: String(options.days).toLowerCase() === 'off' ? null : positiveInteger(String(options.days), '--days') }),
+    (_rest, options) => {
+      const days = options.days ?? '';
+      return { days: days.toLowerCase() === 'off' ? null : positiveInteger(days, '--days') };
+    },
   );
   simple(
     'set-min-decrypt-version <id> <version>',
@@ -135,7 +148,7 @@ export function registerKeyCommands(program: Command): void {
     'PUT',
     '/min-decrypt-version',
     undefined,
-    (args) => ({ version: positiveInteger(args[1]!, 'version') }),
+    ([version = '']) => ({ version: positiveInteger(version, 'version') }),
   );
   simple(
     'tag <id> [pairs...]',
@@ -143,15 +156,15 @@ export function registerKeyCommands(program: Command): void {
     'PATCH',
     '/tags',
     (c) => c.option('--remove <name...>', 'tag names to remove'),
-    (args, options) => {
-      const set = usage(() => parseTagPairs(args.slice(1)));
-      const remove = (options.remove as string[] | undefined) ?? [];
+    (pairs, options) => {
+      const set = usage(() => parseTagPairs(pairs));
+      const remove = options.remove ?? [];
       if (Object.keys(set).length === 0 && remove.length === 0) throw new CliError('give tags as name=value, or --remove name', 2);
       return { set, remove };
     },
   );
-  simple('describe <id> <description>', "set the key's description", 'PUT', '/description', undefined, (args) => ({
-    description: args[1],
+  simple('describe <id> <description>', "set the key's description", 'PUT', '/description', undefined, ([description]) => ({
+    description,
   }));
 
   key
@@ -160,11 +173,7 @@ export function registerKeyCommands(program: Command): void {
     .option('--keystore <name>', 'disambiguate when the id exists in several groups')
     .action(async (id: string, options: { keystore?: string }, command: Command) => {
       const rows = await callAdmin<KeyVersionView[]>(connection(command), 'GET', keyPath(id, '/versions', options.keystore));
-      printTable(
-        rows as unknown as Record<string, unknown>[],
-        ['version', 'state', 'origin', 'current', 'decrypts', 'createdAt'],
-        json(command),
-      );
+      printTable(rows, ['version', 'state', 'origin', 'current', 'decrypts', 'createdAt'], json(command));
     });
 
   for (const [name, verb, description] of [
@@ -192,10 +201,7 @@ export function registerKeyCommands(program: Command): void {
     .action(async (options: { out?: string }, command: Command) => {
       const wrapping = await callAdmin<WrappingKeyView>(connection(command), 'POST', '/keys/import-wrapping-keys');
       if (options.out) writeFileSync(options.out, wrapping.publicKeyPem, { mode: 0o644 });
-      if (json(command)) {
-        console.log(JSON.stringify(wrapping, null, 2));
-        return;
-      }
+      if (json(command)) return printJson(wrapping);
       printRecord(
         {
           wrappingKeyId: wrapping.wrappingKeyId,
@@ -227,8 +233,9 @@ export function registerKeyCommands(program: Command): void {
       ) => {
         if (!existsSync(options.wrappedKeyFile)) throw new CliError(`no file ${options.wrappedKeyFile}`, 2);
         const wrappedKey = readFileSync(options.wrappedKeyFile).toString('base64');
-        const usageList = options.usage === undefined ? undefined : usage(() => parseUsage(options.usage!));
-        const tags = options.tag ? usage(() => parseTagPairs(options.tag!)) : undefined;
+        const { usage: usageText, tag } = options;
+        const usageList = usageText === undefined ? undefined : usage(() => parseUsage(usageText));
+        const tags = tag ? usage(() => parseTagPairs(tag)) : undefined;
         const conn = connection(command);
         const exists = await callAdmin<KeyView>(conn, 'GET', keyPath(id, '', options.keystore)).then(
           () => true,

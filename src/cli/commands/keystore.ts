@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { KeystoreQuota } from '../../domain/types.js';
 import type { KeystoreView, KmsConsoleJson, NewCredential } from '../../keystores/keystore-service.js';
-import { callAdmin, CliError, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
-import { printRecord, printTable } from '../output.js';
+import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { CliError } from '../cli-error.js';
+import { printJson, printRecord, printTable, SHOWN_ONCE } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
 
@@ -29,6 +30,8 @@ export function registerKeystoreCommands(program: Command): void {
           name,
           ...options,
         });
+        const json = Boolean(flags(command).json);
+        const generated = options.secret === undefined;
         printRecord(
           {
             keystore: result.keystore.name,
@@ -36,9 +39,11 @@ export function registerKeystoreCommands(program: Command): void {
             region: result.keystore.region,
             group: result.keystore.group,
             accessKeyId: result.credential.accessKeyId,
-            secretAccessKey: options.secret === undefined ? `${result.credential.secret}   (shown once)` : '(as given)',
+            // A migrated secret is the caller's own: never echoed (JSON leaves the field out).
+            secretAccessKey: generated ? result.credential.secret : json ? undefined : '(as given)',
           },
-          Boolean(flags(command).json),
+          json,
+          generated ? { secretAccessKey: SHOWN_ONCE } : {},
         );
       },
     );
@@ -48,10 +53,12 @@ export function registerKeystoreCommands(program: Command): void {
     .description('list keystores')
     .action(async (_options, command: Command) => {
       const rows = await callAdmin<KeystoreView[]>(connection(command), 'GET', '/keystores');
+      // JSON keeps the API's values (the quota object, the credential ids); the table counts and formats.
+      if (flags(command).json) return printJson(rows);
       printTable(
         rows.map((k) => ({ ...k, credentials: k.credentials.length, quota: formatQuota(k.quota) })),
         ['name', 'uriPath', 'region', 'group', 'status', 'quota', 'credentials'],
-        Boolean(flags(command).json),
+        false,
       );
     });
 
@@ -60,14 +67,14 @@ export function registerKeystoreCommands(program: Command): void {
     .description('show one keystore and its credentials (never the secrets)')
     .action(async (name: string, _options, command: Command) => {
       const view = await callAdmin<KeystoreView>(connection(command), 'GET', `/keystores/${pathSegment(name)}`);
-      const json = Boolean(flags(command).json);
+      if (flags(command).json) return printJson(view);
       printRecord(
         {
           ...view,
-          quota: json ? view.quota : formatQuota(view.quota),
+          quota: formatQuota(view.quota),
           credentials: view.credentials.map((c) => `${c.accessKeyId} (${c.createdAt})`),
         },
-        json,
+        false,
       );
     });
 
@@ -131,7 +138,7 @@ export function registerKeystoreCommands(program: Command): void {
     .action(async (name: string, options: { accessKeyId?: string }, command: Command) => {
       const query = options.accessKeyId ? `?accessKeyId=${encodeURIComponent(options.accessKeyId)}` : '';
       const file = await callAdmin<KmsConsoleJson>(connection(command), 'GET', `/keystores/${pathSegment(name)}/kms-json${query}`);
-      console.log(JSON.stringify(file, null, 2));
+      printJson(file);
     });
 
   const credential = keystore.command('credential').description("manage a keystore's SigV4 credentials (several live at once)");
@@ -142,13 +149,16 @@ export function registerKeystoreCommands(program: Command): void {
     .option('--secret <secret>', 'existing secret access key')
     .action(async (name: string, options: { accessKeyId?: string; secret?: string }, command: Command) => {
       const result = await callAdmin<NewCredential>(connection(command), 'POST', `/keystores/${pathSegment(name)}/credentials`, options);
+      const json = Boolean(flags(command).json);
+      const generated = options.secret === undefined;
       printRecord(
         {
           keystore: name,
           accessKeyId: result.accessKeyId,
-          secretAccessKey: options.secret === undefined ? `${result.secret}   (shown once)` : '(as given)',
+          secretAccessKey: generated ? result.secret : json ? undefined : '(as given)',
         },
-        Boolean(flags(command).json),
+        json,
+        generated ? { secretAccessKey: SHOWN_ONCE } : {},
       );
     });
   credential
@@ -156,7 +166,8 @@ export function registerKeystoreCommands(program: Command): void {
     .description('remove a credential (a keystore keeps at least one)')
     .action(async (name: string, accessKeyId: string, _options, command: Command) => {
       await callAdmin(connection(command), 'DELETE', `/keystores/${pathSegment(name)}/credentials/${pathSegment(accessKeyId)}`);
-      console.log(`Removed credential ${accessKeyId} from keystore ${name}`);
+      if (flags(command).json) printJson({ keystore: name, removedAccessKeyId: accessKeyId });
+      else console.log(`Removed credential ${accessKeyId} from keystore ${name}`);
     });
 }
 

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CONDITION_FIELDS, type Conditions } from '../../policies/document.js';
 import type { PolicyView, SimulationResult } from '../../policies/service.js';
-import { CliError, callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
-import { printRecord, printTable } from '../output.js';
+import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { CliError, errorCode, errorMessage } from '../cli-error.js';
+import { printJson, printRecord, printTable } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
 
@@ -13,19 +14,20 @@ function readDocument(file: string): unknown {
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+    throw new CliError(`cannot read ${file}: ${errorCode(error)}`, 2);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new CliError(`${file} is not JSON: ${(error as Error).message.split('\n')[0]}`, 2);
+    throw new CliError(`${file} is not JSON: ${errorMessage(error).split('\n')[0]}`, 2);
   }
 }
 
 const describeConditions = (conditions: Conditions) =>
-  CONDITION_FIELDS.filter((f) => conditions[f])
-    .map((f) => `${f}=${conditions[f]!.join(',')}`)
-    .join(' ');
+  CONDITION_FIELDS.flatMap((field) => {
+    const values = conditions[field];
+    return values ? [`${field}=${values.join(',')}`] : [];
+  }).join(' ');
 
 const describeAttach = (attach: PolicyView['attach']) =>
   !attach
@@ -43,7 +45,7 @@ export function registerPolicyCommands(program: Command): void {
   const json = (command: Command) => Boolean(flags(command).json);
 
   function printPolicy(view: PolicyView, command: Command): void {
-    if (json(command)) return void console.log(JSON.stringify(view, null, 2));
+    if (json(command)) return printJson(view);
     printRecord(
       {
         policy: view.name,
@@ -90,7 +92,7 @@ export function registerPolicyCommands(program: Command): void {
     .description('list policies')
     .action(async (_options, command: Command) => {
       const rows = await callAdmin<PolicyView[]>(connection(command), 'GET', '/policies');
-      if (json(command)) return void console.log(JSON.stringify(rows, null, 2));
+      if (json(command)) return printJson(rows);
       printTable(
         rows.map((p) => ({ name: p.name, mode: p.mode, attachedTo: describeAttach(p.attach), rules: p.rules.length })),
         ['name', 'mode', 'attachedTo', 'rules'],
@@ -110,7 +112,8 @@ export function registerPolicyCommands(program: Command): void {
     .description('delete a policy (effective on the next request)')
     .action(async (name: string, _options, command: Command) => {
       await callAdmin(connection(command), 'DELETE', `/policies/${pathSegment(name)}`);
-      console.log(`Deleted policy ${name}`);
+      if (json(command)) printJson({ deletedPolicy: name });
+      else console.log(`Deleted policy ${name}`);
     });
 
   policy
@@ -211,7 +214,7 @@ export function registerPolicyCommands(program: Command): void {
           operation: options.operation,
           requestMetadata,
         });
-        if (json(command)) return void console.log(JSON.stringify(result, null, 2));
+        if (json(command)) return printJson(result);
         printRecord(
           {
             allowed: result.allowed ? 'yes' : 'no',

@@ -14,7 +14,7 @@ import { DEMO_KEY, DEMO_KEYSTORE, initDataDir } from '../../server/init.js';
 import { createLogger, flushLogger } from '../../server/logger.js';
 import { startNode, writeNodeInfo } from '../../server/node.js';
 import { openStore } from '../../storage/open-store.js';
-import { CliError } from '../admin-client.js';
+import { CliError, errorMessage } from '../cli-error.js';
 import { stopOnSignals } from '../shutdown.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 
@@ -78,7 +78,11 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
       return {
         pid: worker.process.pid,
         kill: (signal) => worker.process.kill(signal),
-        send: (message, callback) => worker.send(message as Parameters<typeof worker.send>[0], callback),
+        send: (message, callback) => {
+          // The IPC channel only ever sends envelope objects (src/server/cluster/ipc.ts).
+          if (typeof message !== 'object' || message === null) throw new TypeError('an IPC message must be an object');
+          return worker.send(message, callback);
+        },
         on: (event, listener) => worker.on(event, listener),
         off: (event, listener) => worker.off(event, listener),
         once: (event, listener) => worker.once(event, listener),
@@ -100,7 +104,7 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
     await primary.stop();
     await flushLogger(logger);
     cleanUp();
-    throw new CliError((error as Error).message);
+    throw new CliError(errorMessage(error));
   }
   writeNodeInfo(paths.nodeInfo, { adminUrl: started.url, pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
   console.log(
@@ -116,6 +120,17 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
   });
 }
 
+/** This worker's end of the IPC channel to the primary (`process.send` exists in a forked worker). */
+function channelToPrimary(): IpcEndpoint {
+  const send = process.send?.bind(process);
+  if (!send) throw new CliError('a serve worker needs the IPC channel of the primary that forked it');
+  return {
+    send: (message, callback) => send(message, undefined, undefined, callback),
+    on: (event, listener) => process.on(event, listener),
+    off: (event, listener) => process.off(event, listener),
+  };
+}
+
 /**
  * One worker of `serve --workers N`: a full node (startNode) on the shared port, with its own node id,
  * audit chain and heartbeat, linked to the primary for refreshes after management changes.
@@ -123,7 +138,7 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
 export async function serveAsWorker(settings: Omit<ClusterServeSettings, 'firstRun'> & { index: number }): Promise<void> {
   const { index, dataDir } = settings;
   const logger = createLogger({ level: settings.logLevel, worker: index });
-  const link = joinCluster({ index, count: settings.workers, endpoint: process as unknown as IpcEndpoint, logger });
+  const link = joinCluster({ index, count: settings.workers, endpoint: channelToPrimary(), logger });
   let node;
   try {
     node = await startNode({
@@ -146,9 +161,11 @@ export async function serveAsWorker(settings: Omit<ClusterServeSettings, 'firstR
     process.exit(failure instanceof CliError ? failure.exitCode : 1);
   }
   const running = node;
-  link.handle('banner', async () => ({
-    text: laterRunBanner(dataDirPaths(dataDir), running.services.live, running.url, { keystore: DEMO_KEYSTORE, key: DEMO_KEY }),
-  }));
+  link.handle('banner', () =>
+    Promise.resolve({
+      text: laterRunBanner(dataDirPaths(dataDir), running.services.live, running.url, { keystore: DEMO_KEYSTORE, key: DEMO_KEY }),
+    }),
+  );
   await link.ready({ url: running.url, port: running.port, pid: process.pid, nodeId: running.nodeId });
 
   // The primary sends SIGTERM to each worker when it stops.

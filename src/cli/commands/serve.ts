@@ -10,7 +10,7 @@ import { parseWorkers } from '../../server/cluster/workers-option.js';
 import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { stopOnSignals } from '../shutdown.js';
-import { CliError } from '../admin-client.js';
+import { CliError, errorCode, errorMessage } from '../cli-error.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 import { sealedNotice } from '../shares-banner.js';
 
@@ -21,20 +21,22 @@ export function parsePort(value: string): number {
 }
 
 export function parseAuditSync(value: string): AuditSync {
-  if (!(AUDIT_SYNCS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${AUDIT_SYNCS.join(', ')}`);
-  return value as AuditSync;
+  const sync = AUDIT_SYNCS.find((known) => known === value);
+  if (sync === undefined) throw new InvalidArgumentError(`must be one of ${AUDIT_SYNCS.join(', ')}`);
+  return sync;
 }
 
 export function parseAuditMode(value: string): AuditMode {
-  if (!(AUDIT_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${AUDIT_MODES.join(', ')}`);
-  return value as AuditMode;
+  const mode = AUDIT_MODES.find((known) => known === value);
+  if (mode === undefined) throw new InvalidArgumentError(`must be one of ${AUDIT_MODES.join(', ')}`);
+  return mode;
 }
 
 function parseSyslog(value: string): string {
   try {
     parseSyslogUrl(value);
   } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
+    throw new InvalidArgumentError(errorMessage(error));
   }
   return value;
 }
@@ -150,12 +152,11 @@ export function registerServeCommand(program: Command): void {
 
 async function serve(options: ServeOptions): Promise<void> {
   // Audit and throttle settings are checked before anything is initialized, so a bad one leaves nothing behind.
-  const checked = <T>(name: string, parse: (value: string) => T, value: unknown): T => {
-    if (typeof value !== 'string') return value as T;
+  const checked = <T>(name: string, parse: (value: string) => T, value: string): T => {
     try {
       return parse(value);
     } catch (error) {
-      throw new CliError(`${name}: ${(error as Error).message}`, 2);
+      throw new CliError(`${name}: ${errorMessage(error)}`, 2);
     }
   };
   const auditMode = checked('--audit-mode / $KEYHOLD_AUDIT_MODE', parseAuditMode, options.auditMode);
@@ -189,9 +190,11 @@ async function serve(options: ServeOptions): Promise<void> {
   const paths = dataDirPaths(dataDir);
   const databaseUrl = options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
   const startFailure = (error: unknown): Error =>
-    (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+    errorCode(error) === 'EADDRINUSE'
       ? new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`)
-      : (error as Error);
+      : error instanceof Error
+        ? error
+        : new Error(String(error));
   const cluster = {
     dataDir,
     host: options.host,
@@ -205,11 +208,10 @@ async function serve(options: ServeOptions): Promise<void> {
     clock: systemClock,
     startFailure,
   };
-  const { serveAsPrimary, serveAsWorker, workerIndex } =
-    workers > 1 ? await import('./serve-workers.js') : ({} as Partial<typeof import('./serve-workers.js')>);
+  const withWorkers = workers > 1 ? await import('./serve-workers.js') : undefined;
   // A worker forked by the primary below: the primary prepared the data directory already.
-  const index = workerIndex?.();
-  if (index !== undefined) return serveAsWorker!({ ...cluster, index });
+  const index = withWorkers?.workerIndex();
+  if (withWorkers && index !== undefined) return withWorkers.serveAsWorker({ ...cluster, index });
 
   const firstRun = !existsSync(dataDir) || readdirSync(dataDir).length === 0;
   if (!firstRun && !existsSync(paths.nodeId)) {
@@ -217,7 +219,7 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const stranded = firstRun ? undefined : strandedSpoolProblem(dataDir, workers);
   if (stranded) throw new CliError(stranded);
-  if (serveAsPrimary) return serveAsPrimary({ ...cluster, firstRun });
+  if (withWorkers) return withWorkers.serveAsPrimary({ ...cluster, firstRun });
   const initResult = firstRun ? await initDataDir({ dataDir, databaseUrl, demo: true, clock: systemClock }) : undefined;
   const logger = createLogger({ level: options.logLevel });
   let node;

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { UnsealStatus } from '../../unseal/service.js';
-import { CliError, callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { CliError } from '../cli-error.js';
+import { printJson } from '../output.js';
 
 type GlobalFlags = ConnectionFlags & { json?: boolean };
 
@@ -22,7 +24,7 @@ export function registerUnsealCommand(program: Command): void {
         if (!share) throw new CliError('no share given; paste one at the prompt, or pipe one line: echo SHARE | keyhold unseal', 2);
         status = await callAdmin<UnsealStatus>(connection, 'POST', '/unseal', { share });
       }
-      if (flags.json) console.log(JSON.stringify(status, null, 2));
+      if (flags.json) printJson(status);
       else console.log(status.message);
     });
 }
