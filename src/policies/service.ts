@@ -1,6 +1,7 @@
 import { discardAdminEvents, type AdminEvent, type AdminEventSink } from '../audit/admin-events.js';
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
+import type { KeyReader } from '../keys/key-store.js';
 import { CANARY_GROUP } from '../keys/service.js';
 import type { LiveState } from '../registry/live-state.js';
 import type { Store } from '../storage/store.js';
@@ -23,6 +24,8 @@ import { createPolicyStore, type StoredPolicy } from './policy-store.js';
 
 export interface PolicyServiceDeps {
   store: Store;
+  /** Keys a policy attaches to. */
+  keyStore: KeyReader;
   live: LiveState;
   registry: PolicyRegistry;
   clock: Clock;
@@ -81,7 +84,7 @@ const SYSTEM: Actor = { kind: 'system', id: 'system', name: 'system' };
  * in-memory index the data plane reads. Every edit is one method with JSON-serializable arguments;
  * it writes the database, then swaps in a freshly built index (effective on the next request).
  */
-export function createPolicyService({ store, live, registry, clock, newId, events = discardAdminEvents }: PolicyServiceDeps) {
+export function createPolicyService({ store, keyStore, live, registry, clock, newId, events = discardAdminEvents }: PolicyServiceDeps) {
   const policies = createPolicyStore(store);
 
   // Index rebuilds run one after another, each reading the database after the write that asked for it,
@@ -131,7 +134,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
     }
     const keystore = await requireKeystore(target.keystore);
     if (!('key' in target)) return { attachKind: 'keystore', attachId: keystore.id };
-    const key = await store.getKey(keystore.groupId, target.key);
+    const key = await keyStore.getKey(keystore.groupId, target.key);
     if (!key || key.internal) throw notFound(`no key "${target.key}" in keystore "${target.keystore}"`);
     return { attachKind: 'key', attachId: key.id };
   }
@@ -150,7 +153,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
         case 'keystore':
           return keystoreName.has(id) ? { keystore: keystoreName.get(id)! } : { missing: `keystore ${id}` };
         case 'key': {
-          const key = await store.getKeyById(id);
+          const key = await keyStore.getKeyById(id);
           const keystore = key && keystores.find((k) => k.groupId === key.groupId);
           return key && keystore ? { key: key.externalId, keystore: keystore.name } : { missing: `key ${id}` };
         }
@@ -272,7 +275,7 @@ export function createPolicyService({ store, live, registry, clock, newId, event
       if (current?.attachKind === 'group') groups.add(groupName.get(current.attachId!) ?? '');
       if (current?.attachKind === 'keystore')
         groups.add(groupName.get(keystores.find((k) => k.id === current.attachId)?.groupId ?? '') ?? '');
-      if (current?.attachKind === 'key') groups.add(groupName.get((await store.getKeyById(current.attachId!))?.groupId ?? '') ?? '');
+      if (current?.attachKind === 'key') groups.add(groupName.get((await keyStore.getKeyById(current.attachId!))?.groupId ?? '') ?? '');
       if (target && typeof target === 'object') {
         if ('group' in target) groups.add(target.group);
         else if ('keystore' in target) groups.add(groupName.get(keystores.find((k) => k.name === target.keystore)?.groupId ?? '') ?? '');

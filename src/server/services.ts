@@ -4,12 +4,14 @@ import { createDeferredAdminEventSink } from '../audit/admin-events.js';
 import { createApprovalGate, type ApprovalGate } from '../approvals/gate.js';
 import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
+import { createKeyStore } from '../keys/kysely-key-store.js';
+import type { KeyStore } from '../keys/key-store.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKillSwitch, type KillSwitch } from '../kill-switch/kill-switch.js';
 import { createKeystoreService, type KeystoreService } from '../keystores/service.js';
 import { PolicyRegistry } from '../policies/authorizer.js';
 import { createPolicyService, type PolicyService } from '../policies/service.js';
-import { LiveState } from '../registry/live-state.js';
+import { createLiveState, type LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
 import { readRootConfig } from '../roots/root-config.js';
 import type { RootEventListener, RootOfTrust } from '../roots/root-of-trust.js';
@@ -20,6 +22,8 @@ import type { DataDirPaths } from './data-dir.js';
 
 export interface Services {
   store: Store;
+  /** Keys, key versions and import wrapping keys (the keys feature's store). */
+  keyStore: KeyStore;
   root: RootOfTrust;
   live: LiveState;
   keystores: KeystoreService;
@@ -55,19 +59,21 @@ export async function openServices(options: {
     await root.close();
     throw error;
   }
-  const live = new LiveState();
-  const deps = { store, root, live, clock: options.clock, newId: randomUUID };
+  const live = createLiveState();
+  const keyStore = createKeyStore(store.connection);
+  const deps = { store, keyStore, root, live, clock: options.clock, newId: randomUUID };
   // Management actions reach the audit log once the node has opened it (node.ts connects it).
   const adminEvents = createDeferredAdminEventSink();
   const policyRegistry = new PolicyRegistry();
   const keystores = createKeystoreService({ ...deps, secretSealer });
-  const keys = createKeyService(deps);
+  const keys = createKeyService({ ...deps, directory: store });
   const access = createAccessService({ ...deps, events: adminEvents });
   const approvals = createApprovalGate({ ...deps, userRoles: access.rolesOf, userExists: access.userExists, events: adminEvents });
   const policies = createPolicyService({ ...deps, registry: policyRegistry, events: adminEvents });
   defineApprovalExecutors(approvals, { keys, keystores, access, policies });
   return {
     store,
+    keyStore,
     root,
     live,
     keystores,

@@ -1,7 +1,8 @@
 /**
- * Recognises constraint violations from both drivers, so the store can turn them into
- * StoreConflictError / StoreNotFoundError with a message a person can act on.
+ * Recognises constraint violations from both drivers, so feature stores can turn them into
+ * StoreConflictError / StoreNotFoundError with a message a person can act on (`guarded`).
  */
+import { StoreConflictError, StoreNotFoundError } from './store.js';
 
 export type ConstraintViolation =
   /** `key` names the table and columns, e.g. `keys(group_id,external_id)`, the same on both dialects. */
@@ -45,3 +46,28 @@ export function constraintViolation(err: unknown): ConstraintViolation | undefin
       return undefined;
   }
 }
+
+/** Says what a constraint violation meant for this operation; undefined falls back to a generic message. */
+export type Explain = (violation: ConstraintViolation) => string | undefined | Promise<string | undefined>;
+
+/**
+ * Runs a write and turns constraint violations into store errors: a unique violation becomes
+ * StoreConflictError, a foreign-key violation (the referenced record is missing) StoreNotFoundError.
+ * `explain` runs after the failed transaction has rolled back, so it may query the database.
+ */
+export async function guarded<T>(write: () => Promise<T>, explain: Explain): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const violation = constraintViolation(err);
+    if (violation === undefined) throw err;
+    const message = await explain(violation);
+    if (violation.kind === 'unique') {
+      throw new StoreConflictError(message ?? `${violation.key} already exists`);
+    }
+    throw new StoreNotFoundError(message ?? 'a referenced record does not exist');
+  }
+}
+
+/** The `table(columns)` of a unique violation, for a switch over what was duplicated. */
+export const uniqueKey = (v: ConstraintViolation) => (v.kind === 'unique' ? v.key : undefined);

@@ -1,66 +1,19 @@
-import type { Updateable } from 'kysely';
 import type { DatabaseConnection } from './connection.js';
-import { StoreConflictError, StoreNotFoundError, type KeyChanges, type Store } from './store.js';
-import { constraintViolation, type ConstraintViolation } from './db-errors.js';
+import { StoreConflictError, StoreNotFoundError, type Store } from './store.js';
+import { guarded, uniqueKey } from './db-errors.js';
 import {
   adminTokenRow,
   credentialRow,
   groupRow,
-  joinUsage,
-  keyRow,
   keystoreRow,
-  keyVersionRow,
   nodeRow,
   toAdminToken,
   toCredential,
   toGroup,
-  toKey,
   toKeystore,
-  toKeyVersion,
   toNode,
   type Database,
-  type KeyRow,
-  type KeyVersionRow,
 } from './rows.js';
-
-function keyValues(changes: KeyChanges, updatedAt: number): Updateable<KeyRow> {
-  const values: Updateable<KeyRow> = { updated_at: updatedAt };
-  if (changes.status !== undefined) values.status = changes.status;
-  if (changes.usage !== undefined) values.usage = joinUsage(changes.usage);
-  if (changes.currentVersion !== undefined) values.current_version = changes.currentVersion;
-  if (changes.blockReason !== undefined) values.block_reason = changes.blockReason;
-  if (changes.deletionDate !== undefined) values.deletion_date = changes.deletionDate;
-  if (changes.description !== undefined) values.description = changes.description;
-  if (changes.tags !== undefined) values.tags = JSON.stringify(changes.tags);
-  if (changes.rotationPeriodDays !== undefined) values.rotation_period_days = changes.rotationPeriodDays;
-  if (changes.nextRotationAt !== undefined) values.next_rotation_at = changes.nextRotationAt;
-  if (changes.minDecryptVersion !== undefined) values.min_decrypt_version = changes.minDecryptVersion;
-  return values;
-}
-
-/** Says what a constraint violation meant for this operation; undefined falls back to a generic message. */
-type Explain = (violation: ConstraintViolation) => string | undefined | Promise<string | undefined>;
-
-/**
- * Runs a write and turns constraint violations into store errors: a unique violation becomes
- * StoreConflictError, a foreign-key violation (the referenced record is missing) StoreNotFoundError.
- * `explain` runs after the failed transaction has rolled back, so it may query the database.
- */
-async function guarded<T>(write: () => Promise<T>, explain: Explain): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    const violation = constraintViolation(err);
-    if (violation === undefined) throw err;
-    const message = await explain(violation);
-    if (violation.kind === 'unique') {
-      throw new StoreConflictError(message ?? `${violation.key} already exists`);
-    }
-    throw new StoreNotFoundError(message ?? 'a referenced record does not exist');
-  }
-}
-
-const uniqueKey = (v: ConstraintViolation) => (v.kind === 'unique' ? v.key : undefined);
 
 export function createKyselyStore(connection: DatabaseConnection): Store {
   const { dialect } = connection;
@@ -207,189 +160,6 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
       let query = db.selectFrom('credentials').selectAll().orderBy('created_at').orderBy('access_key_id');
       if (keystoreId !== undefined) query = query.where('keystore_id', '=', keystoreId);
       return (await query.execute()).map(toCredential);
-    },
-
-    // keys
-
-    async createKey(key, firstVersion) {
-      if (firstVersion.keyId !== key.id || firstVersion.version !== key.currentVersion) {
-        throw new Error(
-          `first version must be version ${key.currentVersion} of key "${key.id}", ` +
-            `got version ${firstVersion.version} of "${firstVersion.keyId}"`,
-        );
-      }
-      await guarded(
-        () =>
-          db.transaction().execute(async (trx) => {
-            await trx.insertInto('keys').values(keyRow(key)).execute();
-            await trx.insertInto('key_versions').values(keyVersionRow(firstVersion)).execute();
-          }),
-        (v) => {
-          switch (uniqueKey(v)) {
-            case 'keys(id)':
-              return `key id "${key.id}" already exists`;
-            case 'keys(group_id,external_id)':
-              return `key id "${key.externalId}" already exists in group "${key.groupId}"`;
-          }
-          return v.kind === 'foreignKey' ? `group "${key.groupId}" does not exist` : undefined;
-        },
-      );
-    },
-
-    async getKey(groupId, externalId) {
-      const row = await db
-        .selectFrom('keys')
-        .selectAll()
-        .where('group_id', '=', groupId)
-        .where('external_id', '=', externalId)
-        .executeTakeFirst();
-      return row && toKey(row);
-    },
-
-    async getKeyById(id) {
-      const row = await db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && toKey(row);
-    },
-
-    async listKeys(groupId, options) {
-      let query = db.selectFrom('keys').selectAll().orderBy('group_id').orderBy('external_id');
-      if (groupId !== undefined) query = query.where('group_id', '=', groupId);
-      if (!options?.includeInternal) query = query.where('internal', '=', 0);
-      return (await query.execute()).map(toKey);
-    },
-
-    async listKeyStamps(since, limit, after) {
-      let query = db
-        .selectFrom('keys')
-        .select(['id', 'group_id', 'external_id', 'updated_at'])
-        .where('internal', '=', 0)
-        .where('updated_at', '>=', since)
-        .orderBy('updated_at')
-        .orderBy('id')
-        .limit(limit);
-      if (after)
-        query = query.where((eb) =>
-          eb.or([eb('updated_at', '>', after.updatedAt), eb.and([eb('updated_at', '=', after.updatedAt), eb('id', '>', after.id)])]),
-        );
-      return (await query.execute()).map((row) => ({
-        id: row.id,
-        groupId: row.group_id,
-        externalId: row.external_id,
-        updatedAt: Number(row.updated_at),
-      }));
-    },
-
-    async updateKey(id, changes, updatedAt, expect) {
-      return db.transaction().execute(async (trx) => {
-        let query = trx.updateTable('keys').set(keyValues(changes, updatedAt)).where('id', '=', id);
-        if (expect?.status !== undefined) query = query.where('status', 'in', expect.status);
-        if (expect?.currentVersion !== undefined) query = query.where('current_version', '=', expect.currentVersion);
-        if (expect?.deletionDueBy !== undefined) query = query.where('deletion_date', '<=', expect.deletionDueBy);
-        const result = await query.executeTakeFirst();
-        if (result.numUpdatedRows === 0n) {
-          const exists = await trx.selectFrom('keys').select('id').where('id', '=', id).executeTakeFirst();
-          if (exists === undefined) throw new StoreNotFoundError(`key "${id}" does not exist`);
-          return false;
-        }
-        // The current version must be one the key has; rolling back undoes the update above.
-        if (changes.currentVersion !== undefined) {
-          const version = await trx
-            .selectFrom('key_versions')
-            .select('version')
-            .where('key_id', '=', id)
-            .where('version', '=', changes.currentVersion)
-            .executeTakeFirst();
-          if (version === undefined) {
-            throw new StoreNotFoundError(`key "${id}" has no version ${changes.currentVersion}`);
-          }
-        }
-        return true;
-      });
-    },
-
-    async addCurrentVersion(version, expectedCurrent, changes, updatedAt) {
-      return guarded(
-        () =>
-          db.transaction().execute(async (trx) => {
-            // The conditional update takes the row lock first (PostgreSQL); a racing node waits, then
-            // re-reads current_version, matches nothing and adds no version.
-            const result = await trx
-              .updateTable('keys')
-              .set(keyValues({ ...changes, currentVersion: version.version }, updatedAt))
-              .where('id', '=', version.keyId)
-              .where('current_version', '=', expectedCurrent)
-              .executeTakeFirst();
-            if (result.numUpdatedRows === 0n) return false;
-            await trx.insertInto('key_versions').values(keyVersionRow(version)).execute();
-            return true;
-          }),
-        (v) =>
-          v.kind === 'foreignKey'
-            ? `key "${version.keyId}" does not exist`
-            : `version ${version.version} of key "${version.keyId}" already exists`,
-      );
-    },
-
-    async listKeyVersions(keyId) {
-      let query = db.selectFrom('key_versions').selectAll();
-      if (keyId !== undefined) query = query.where('key_id', '=', keyId);
-      const rows = await query.orderBy('key_id').orderBy('version').execute();
-      return rows.map(toKeyVersion);
-    },
-
-    async addKeyVersion(version) {
-      await guarded(
-        () => db.insertInto('key_versions').values(keyVersionRow(version)).execute(),
-        (v) =>
-          v.kind === 'foreignKey'
-            ? `key "${version.keyId}" does not exist`
-            : `version ${version.version} of key "${version.keyId}" already exists`,
-      );
-    },
-
-    async updateKeyVersion(keyId, version, changes, expectStates) {
-      const values: Updateable<KeyVersionRow> = {};
-      if (changes.state !== undefined) values.state = changes.state;
-      if (changes.sealedMaterial !== undefined) values.sealed_material = changes.sealedMaterial;
-      if (changes.revokedAt !== undefined) values.revoked_at = changes.revokedAt;
-      if (changes.destroyedAt !== undefined) values.destroyed_at = changes.destroyedAt;
-      let query = db.updateTable('key_versions').set(values).where('key_id', '=', keyId).where('version', '=', version);
-      if (expectStates !== undefined) query = query.where('state', 'in', expectStates);
-      const result = await query.executeTakeFirst();
-      if (result.numUpdatedRows > 0n) return true;
-      const exists = await db
-        .selectFrom('key_versions')
-        .select('version')
-        .where('key_id', '=', keyId)
-        .where('version', '=', version)
-        .executeTakeFirst();
-      if (exists === undefined) throw new StoreNotFoundError(`key "${keyId}" has no version ${version}`);
-      return false;
-    },
-
-    async listKeysDue(now) {
-      const rows = await db
-        .selectFrom('keys')
-        .selectAll()
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('status', '=', 'ENABLED'), eb('next_rotation_at', '<=', now)]),
-            eb.and([eb('status', '=', 'PENDING_DELETION'), eb('deletion_date', '<=', now)]),
-            eb.and([
-              eb('status', '=', 'DESTROYED'),
-              eb.exists(
-                eb
-                  .selectFrom('key_versions')
-                  .select('version')
-                  .whereRef('key_versions.key_id', '=', 'keys.id')
-                  .where('key_versions.state', '!=', 'DESTROYED'),
-              ),
-            ]),
-          ]),
-        )
-        .orderBy('id')
-        .execute();
-      return rows.map(toKey);
     },
 
     // admin tokens

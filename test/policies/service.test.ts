@@ -9,7 +9,8 @@ import type { AdminEvent } from '../../src/audit/admin-events.js';
 import type { KeyRecord, Keystore } from '../../src/domain/types.js';
 import { PolicyRegistry, createPolicyAuthorizer } from '../../src/policies/authorizer.js';
 import { createPolicyService, type PolicyService } from '../../src/policies/service.js';
-import { LiveState } from '../../src/registry/live-state.js';
+import { createKeyStore } from '../../src/keys/kysely-key-store.js';
+import { createLiveState, type LiveState } from '../../src/registry/live-state.js';
 import type { Store } from '../../src/storage/store.js';
 import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
 
@@ -30,13 +31,14 @@ function suite(dialect: string, target: DialectTarget) {
     let otherKey: KeyRecord;
 
     const service = (s: Store) => {
-      live = new LiveState();
+      live = createLiveState();
       live.putKeystore(keystore, new Map());
       live.putKey({ record: key, versions: new Map() });
       live.putKey({ record: otherKey, versions: new Map() });
       registry = new PolicyRegistry();
       return createPolicyService({
         store: s,
+        keyStore: createKeyStore(s.connection),
         live,
         registry,
         clock,
@@ -89,7 +91,7 @@ function suite(dialect: string, target: DialectTarget) {
           createdAt: T0,
           updatedAt: T0,
         };
-        await store.createKey(record, {
+        await createKeyStore(store.connection).createKey(record, {
           keyId: record.id,
           version: 1,
           sealedMaterial: randomBytes(60),
