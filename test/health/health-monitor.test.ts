@@ -87,7 +87,11 @@ describe('deep health check with a cache (items 60, 61, 70, 71)', () => {
   it('60: a root of trust that is UNAVAILABLE is reported without touching the canary', async () => {
     const { root, calls, canary } = countingRoot();
     const monitor = createHealthMonitor({ root: { ...root, state: () => 'UNAVAILABLE' }, canary, clock: new ManualClock() });
-    assert.deepEqual(await monitor.current(), { status: 'UNAVAILABLE', checkedAt: new ManualClock().now(), detail: 'root of trust unavailable' });
+    assert.deepEqual(await monitor.current(), {
+      status: 'UNAVAILABLE',
+      checkedAt: new ManualClock().now(),
+      detail: 'root of trust unavailable',
+    });
     assert.equal(calls(), 0);
   });
 });
