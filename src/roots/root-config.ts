@@ -50,6 +50,19 @@ export interface ShamirRootConfig {
   verifier: string;
 }
 
+/**
+ * The files of a data directory roots of trust read and write (the data directory's paths hold them):
+ * each function takes only the ones it uses.
+ */
+export interface RootFiles {
+  /** `root.json`: which root of trust (RootConfig). */
+  rootConfig: string;
+  /** `master.key`: the software root's master key. */
+  masterKey: string;
+  /** `credential.key`: seals SigV4 secrets on a Shamir node (secret-sealer.ts). */
+  credentialKey: string;
+}
+
 export const DEFAULT_ROOT_CONFIG: RootConfig = { kind: 'master-key-file' };
 
 const ROOT_KINDS: readonly unknown[] = ['master-key-file', 'shamir', 'pkcs11'] satisfies RootConfig['kind'][];
