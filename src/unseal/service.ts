@@ -31,6 +31,7 @@ export type UnsealActor = { kind: 'user' | 'token' | 'system'; id: string; name:
  * carry progress only. On a root without shares the node is always unsealed and both actions refuse.
  */
 export interface UnsealService {
+  /** Where the node stands: sealed or not, and for Shamir the shares entered of the threshold (GET /api/v1/unseal). */
   readonly status: () => UnsealStatus;
   /** True once crypto can be served: always for unsealed roots, after unseal and key loading for Shamir. */
   readonly serving: () => boolean;
