@@ -29,6 +29,9 @@ export function parseUsage(text: string): KeyUsage[] {
   return (['ENCRYPT', 'DECRYPT'] as const).filter((u) => parts.includes(u));
 }
 
+/** When periods operators give in days end (deletion dates, rotations due): `days` days after `ms`. */
+export const daysAfter = (ms: number, days: number): number => ms + days * 24 * 60 * 60 * 1000;
+
 /** Limits on what operators attach to keys (tags, description, block reason). */
 export const MAX_TAGS = 50;
 const TAG_KEY = /^[A-Za-z0-9 _.:/+@-]{1,128}$/;
@@ -62,6 +65,13 @@ export function validateReason(reason: string | undefined): string {
   if (trimmed === '') throw invalid('give a reason (--reason) for the block');
   if (trimmed.length > MAX_REASON || !PRINTABLE.test(trimmed)) throw invalid(`reason must be at most ${MAX_REASON} printable characters`);
   return trimmed;
+}
+
+/** What a new key is given besides its material (create, or an import that makes a new key). */
+export function validateNewKey(input: { id: string; description?: string; tags?: Record<string, string> }): void {
+  validateExternalKeyId(input.id);
+  if (input.description !== undefined) validateDescription(input.description);
+  if (input.tags !== undefined) validateTags(input.tags);
 }
 
 /** Parses `name=value` pairs as the CLI takes them. */

@@ -1,8 +1,8 @@
 import { conflict, invalid, ManagementError, notFound } from '../core/errors.js';
 import type { KeyRecord, KeyUsage } from '../domain/types.js';
-import { validateDescription, validateExternalKeyId, validateTags } from './attributes.js';
+import { validateNewKey } from './attributes.js';
 import type { ImportWrappingKeys, WrappingKeyView } from './import-wrapping.js';
-import type { KeyLookup } from './key-lookup.js';
+import { refuseDestroyedId, type KeyLookup } from './key-lookup.js';
 import type { KeyMaterial } from './key-material.js';
 import type { KeyStore } from './key-store.js';
 import { LIVE, refuse } from './key-transitions.js';
@@ -61,11 +61,9 @@ export function createKeyImport(deps: {
     createImportWrappingKey: () => wrappingKeys.create(),
 
     async importKey(input) {
-      validateExternalKeyId(input.id);
-      if (input.description !== undefined) validateDescription(input.description);
-      if (input.tags !== undefined) validateTags(input.tags);
+      validateNewKey(input);
       const { existing, groupId } = await target(input);
-      if (existing?.status === 'DESTROYED') throw conflict(`key "${input.id}" was destroyed; a key id is never reused`);
+      refuseDestroyedId(existing, input.id);
       if (existing && input.into === 'new-key') throw conflict(`key "${input.id}" already exists; import into it as a new version instead`);
       if (!existing && input.into === 'new-version') throw notFound(`no key "${input.id}" in keystore "${input.keystore}"`);
       if (existing && !LIVE.includes(existing.status)) refuse(existing, 'import a new version');

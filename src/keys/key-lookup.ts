@@ -9,6 +9,11 @@ export interface KeyRef {
   keystore?: string;
 }
 
+/** A destroyed key keeps its id for good: its ciphertexts in KMS must never decrypt under a new key. */
+export function refuseDestroyedId(existing: KeyRecord | undefined, id: string): void {
+  if (existing?.status === 'DESTROYED') throw conflict(`key "${id}" was destroyed; a key id is never reused`);
+}
+
 /** Finds what management actions name (keystores and customer keys), refusing in one line when absent. */
 export interface KeyLookup {
   requireKeystore(name: string): Promise<Keystore>;

@@ -2,11 +2,10 @@ import type { Clock } from '../core/clock.js';
 import type { KeyRecord, KeyUsage, StoredKeyVersion } from '../domain/types.js';
 import { sealContext, type RootOfTrust } from '../roots/root-of-trust.js';
 import { translateStoreError } from '../storage/translate-error.js';
+import { daysAfter } from './attributes.js';
 import type { KeyChanges, KeyStore } from './key-store.js';
 import type { KeyLookup } from './key-lookup.js';
 import type { LiveKeys } from './live-keys.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** What a new key carries besides its id and usage. */
 export interface NewKeyExtras {
@@ -93,7 +92,7 @@ export function createKeyMaterial(deps: {
       const sealedMaterial = material ? await root.importKeyMaterial(material, context) : await root.createKeyMaterial(context);
       const now = clock.now();
       const changes: KeyChanges =
-        record.rotationPeriodDays === undefined ? {} : { nextRotationAt: now + record.rotationPeriodDays * DAY_MS };
+        record.rotationPeriodDays === undefined ? {} : { nextRotationAt: daysAfter(now, record.rotationPeriodDays) };
       const stored: StoredKeyVersion = {
         keyId: record.id,
         version,

@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import type { KeyUsage } from '../domain/types.js';
-import { validateDescription, validateExternalKeyId, validateReason, validateTags } from './attributes.js';
-import type { KeyLookup, KeyRef } from './key-lookup.js';
+import { daysAfter, validateDescription, validateNewKey, validateReason, validateTags } from './attributes.js';
+import { refuseDestroyedId, type KeyLookup, type KeyRef } from './key-lookup.js';
 import type { KeyMaterial } from './key-material.js';
 import type { KeyStore } from './key-store.js';
 import { LIVE, type KeyTransitions } from './key-transitions.js';
@@ -10,7 +10,6 @@ import type { KeyView, KeyViews } from './key-views.js';
 
 export const MIN_DELETION_DAYS = 7;
 export const MAX_DELETION_DAYS = 30;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** What a new key is made of (`keyhold key create`, POST /api/v1/keys). */
 export interface NewKey {
@@ -64,12 +63,10 @@ export function createKeyLifecycle(deps: {
 
   return {
     async create(input) {
-      validateExternalKeyId(input.id);
-      if (input.description !== undefined) validateDescription(input.description);
-      if (input.tags !== undefined) validateTags(input.tags);
+      validateNewKey(input);
       const keystore = await lookup.requireKeystore(input.keystore);
       const existing = await keyStore.getKey(keystore.groupId, input.id);
-      if (existing?.status === 'DESTROYED') throw conflict(`key "${input.id}" was destroyed; a key id is never reused`);
+      refuseDestroyedId(existing, input.id);
       if (existing) throw conflict(`key "${input.id}" already exists in keystore "${input.keystore}"`);
       return views.view(await material.insertKey(keystore.groupId, input.id, input.usage ?? ['ENCRYPT', 'DECRYPT'], false, input));
     },
@@ -101,7 +98,7 @@ export function createKeyLifecycle(deps: {
       }
       return transition(input, LIVE, 'schedule its deletion', () => ({
         status: 'PENDING_DELETION',
-        deletionDate: clock.now() + input.days * DAY_MS,
+        deletionDate: daysAfter(clock.now(), input.days),
         blockReason: null,
       }));
     },

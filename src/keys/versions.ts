@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { conflict, invalid, notFound } from '../core/errors.js';
 import type { KeyRecord, StoredKeyVersion } from '../domain/types.js';
+import { daysAfter } from './attributes.js';
 import type { KeyLookup, KeyRef } from './key-lookup.js';
 import type { KeyMaterial } from './key-material.js';
 import type { KeyStore } from './key-store.js';
@@ -9,7 +10,6 @@ import { versionView, type KeyVersionView, type KeyView, type KeyViews } from '.
 import type { LiveKeys } from './live-keys.js';
 
 export const MAX_ROTATION_DAYS = 3650;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * A key's versions (docs/rotation.md): rotation makes a new current version that Encrypt uses while
@@ -85,7 +85,7 @@ export function createKeyVersions(deps: {
       return transition(input, LIVE, 'change its rotation policy', () =>
         days === null
           ? { rotationPeriodDays: null, nextRotationAt: null }
-          : { rotationPeriodDays: days, nextRotationAt: clock.now() + days * DAY_MS },
+          : { rotationPeriodDays: days, nextRotationAt: daysAfter(clock.now(), days) },
       );
     },
 

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { after, before } from 'node:test';
 import type { ManualClock } from '../../src/core/clock.js';
 import type { KeyRecord } from '../../src/domain/types.js';
 import type { KeyStore } from '../../src/keys/key-store.js';
@@ -16,6 +15,7 @@ import { createLiveState, type LiveState } from '../../src/registry/live-state.j
 import type { RootOfTrust } from '../../src/roots/root-of-trust.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
 import type { Store } from '../../src/storage/store.js';
+import { useDialectStore } from './dialect-store.js';
 import type { DialectTarget } from './dialects.js';
 
 const masterKey = randomBytes(32);
@@ -73,35 +73,28 @@ export interface KeyTestDatabase {
 
 /** Registers the `before` and `after` hooks of the calling `describe` and returns what they open. */
 export function useKeyTestDatabase(target: DialectTarget, clock: ManualClock): KeyTestDatabase {
-  let opened: { store: Store; node: KeyNode } | undefined;
+  let node: KeyNode | undefined;
   let n = 0;
-  const current = () => opened ?? assert.fail('the key test database is used outside its describe');
-
-  before(async () => {
-    await target.setUp();
-    const store = await target.open();
-    opened = { store, node: keyNodeOn(store, clock) };
-    await opened.node.keystores.create({ name: 'ks', prefix: '/ks' });
+  const store = useDialectStore(target, async (opened) => {
+    node = keyNodeOn(opened, clock);
+    await node.keystores.create({ name: 'ks', prefix: '/ks' });
   });
-  after(async () => {
-    await opened?.store.close();
-    await target.tearDown();
-  });
+  const currentNode = () => node ?? assert.fail('the key test database is used outside its describe');
 
   return {
     get store() {
-      return current().store;
+      return store();
     },
     get node() {
-      return current().node;
+      return currentNode();
     },
     async freshKey(extra = {}) {
       const id = `key-${++n}`;
-      await current().node.keys.create({ id, keystore: 'ks', ...extra });
+      await currentNode().keys.create({ id, keystore: 'ks', ...extra });
       return id;
     },
     async record(externalId) {
-      const found = (await current().node.keyStore.listKeys()).find((k) => k.externalId === externalId);
+      const found = (await currentNode().keyStore.listKeys()).find((k) => k.externalId === externalId);
       return found ?? assert.fail(`no key "${externalId}" in the database`);
     },
   };

@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Group, KeyRecord, StoredKeyVersion } from '../../src/domain/types.js';
 import type { KeyStore } from '../../src/keys/key-store.js';
 import { createKeyStore } from '../../src/keys/kysely-key-store.js';
-import { StoreConflictError, StoreNotFoundError, type Store } from '../../src/storage/store.js';
+import { StoreConflictError, StoreNotFoundError } from '../../src/storage/store.js';
+import { useDialectStore } from '../helpers/dialect-store.js';
 import { dialectTargets } from '../helpers/dialects.js';
 
 // Fixtures. Timestamps are above 2^32 so an unparsed PostgreSQL int8 (a string) would show.
@@ -44,24 +45,18 @@ const versionOf = (key: KeyRecord, version = 1): StoredKeyVersion => ({
 
 for (const target of dialectTargets()) {
   describe(`KeyStore on ${target.name}`, () => {
-    let opened: { store: Store; keyStore: KeyStore } | undefined;
+    let keyStore: KeyStore | undefined;
+    const store = useDialectStore(target, (opened) => {
+      keyStore = createKeyStore(opened.connection);
+    });
     const db = {
       get store() {
-        return (opened ?? assert.fail('the database is not open')).store;
+        return store();
       },
       get keyStore() {
-        return (opened ?? assert.fail('the database is not open')).keyStore;
+        return keyStore ?? assert.fail('the key store is not open');
       },
     };
-    before(async () => {
-      await target.setUp();
-      const store = await target.open();
-      opened = { store, keyStore: createKeyStore(store.connection) };
-    });
-    after(async () => {
-      await opened?.store.close();
-      await target.tearDown();
-    });
 
     /** Groups are the Store's until the keystores feature has its own store. */
     async function seedGroup(): Promise<Group> {

@@ -3,11 +3,11 @@
  * so another node (or a restart) reads it back, and its XKS gate refuses every key operation while on.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { createKillSwitch } from '../../src/kill-switch/kill-switch.js';
 import type { LiveKeystore } from '../../src/registry/live-state.js';
-import type { Store } from '../../src/storage/store.js';
+import { useDialectStore } from '../helpers/dialect-store.js';
 import { dialectTargets } from '../helpers/dialects.js';
 
 /** Any keystore: the node-wide switch refuses every one. */
@@ -19,16 +19,7 @@ const keystore: LiveKeystore = {
 for (const target of dialectTargets()) {
   describe(`the node-wide kill switch on ${target.name}`, () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 1));
-    let store: Store | undefined;
-    const open = () => store ?? assert.fail('the database is not open');
-    before(async () => {
-      await target.setUp();
-      store = await target.open();
-    });
-    after(async () => {
-      await store?.close();
-      await target.tearDown();
-    });
+    const open = useDialectStore(target);
 
     it('keeps the node-wide kill switch in the database: another node (or a restart) reads it back', async () => {
       const node = createKillSwitch({ store: open(), clock });
