@@ -21,7 +21,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../dist/core/clock.js';
-import { dataDirPaths } from '../dist/server/data-dir.js';
+import { dataDirPaths } from '../dist/core/data-dir.js';
 import { initDataDir } from '../dist/server/init.js';
 import { createLogger, flushLogger } from '../dist/server/logger.js';
 import { startNode } from '../dist/server/node.js';

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import SqliteDatabase from 'better-sqlite3';
 import { sealContext } from '../dist/roots/root-of-trust.js';
 import { openServices } from '../dist/server/services.js';
-import { keyRow, keyVersionRow } from '../dist/storage/rows.js';
+import { keyRow, keyVersionRow } from '../dist/keys/key-rows.js';
 
 export const benchKeyId = (i) => (i === 0 ? 'demo-key' : `bench-key-${String(i).padStart(6, '0')}`);
 

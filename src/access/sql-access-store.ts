@@ -1,6 +1,6 @@
 import type { DatabaseConnection } from '../storage/connection.js';
 import { constraintViolation } from '../storage/db-errors.js';
-import { StoreConflictError } from '../storage/store.js';
+import { StoreConflictError } from '../storage/store-errors.js';
 import type { AccessStore, ApiToken, BootstrapToken, User } from './access-store.js';
 import { isRoleName, type RoleName } from './roles.js';
 

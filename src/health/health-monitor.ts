@@ -27,7 +27,14 @@ export interface HealthSnapshot {
  *# 70. [MAY] Run deep checks asynchronously and return a cached result.
  *# 71. [MUST] A cached health result is never older than 1 minute.
  */
-export function createHealthMonitor({ root, canary, clock, maxAgeMs = 30_000, checkTimeoutMs = 200 }: HealthMonitorOptions) {
+export interface HealthMonitor {
+  /** The latest result no older than maxAgeMs, running a check (one at a time) when needed. */
+  readonly current: () => Promise<HealthSnapshot>;
+  /** Forgets the cached result (after a root-of-trust change). */
+  readonly invalidate: () => void;
+}
+
+export function createHealthMonitor({ root, canary, clock, maxAgeMs = 30_000, checkTimeoutMs = 200 }: HealthMonitorOptions): HealthMonitor {
   if (maxAgeMs > 60_000) throw new RangeError('a cached health result must never be older than one minute');
   let cached: HealthSnapshot | undefined;
   let running: Promise<HealthSnapshot> | undefined;
@@ -53,15 +60,14 @@ export function createHealthMonitor({ root, canary, clock, maxAgeMs = 30_000, ch
       await Promise.race([roundTrip, timeout]);
       return { status: rootState, checkedAt };
     } catch (error) {
-      return { status: 'UNAVAILABLE', checkedAt, detail: (error as Error).message };
+      return { status: 'UNAVAILABLE', checkedAt, detail: error instanceof Error ? error.message : String(error) };
     } finally {
       clearTimeout(timer);
     }
   }
 
   return {
-    /** The latest result no older than maxAgeMs, running a check (one at a time) when needed. */
-    async current(): Promise<HealthSnapshot> {
+    async current() {
       if (cached && clock.now() - cached.checkedAt < maxAgeMs) return cached;
       running ??= deepCheck().then((snapshot) => {
         cached = snapshot;
@@ -70,11 +76,8 @@ export function createHealthMonitor({ root, canary, clock, maxAgeMs = 30_000, ch
       });
       return running;
     },
-    /** Forgets the cached result (after a root-of-trust change). */
-    invalidate(): void {
+    invalidate() {
       cached = undefined;
     },
   };
 }
-
-export type HealthMonitor = ReturnType<typeof createHealthMonitor>;

@@ -1,4 +1,36 @@
 import { invalid } from '../core/errors.js';
+import type { KeyUsage } from '../domain/types.js';
+
+/**
+ * What operators give for keys, checked before anything is written: the key id, its usage, tags,
+ * description and block reason. Every refusal is one `invalid` line naming the limit.
+ */
+
+/**
+ *= xks-spec.md#14.2
+ *# 17. [MUST] Support `externalKeyId` values of up to 128 characters from `[A-Za-z0-9._-]`.
+ */
+const EXTERNAL_KEY_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function validateExternalKeyId(id: string): void {
+  if (!EXTERNAL_KEY_ID.test(id)) throw invalid('key id must be 1-128 characters of A-Z a-z 0-9 . _ -');
+  // Ids made only of dots collide with URL dot-segment normalization (xks-spec.md §3.3).
+  if (/^\.+$/.test(id)) throw invalid('key id must not consist only of dots');
+}
+
+/** Parses `ENCRYPT,DECRYPT`, `ENCRYPT`, `DECRYPT` or `none` (case-insensitive). */
+export function parseUsage(text: string): KeyUsage[] {
+  const trimmed = text.trim().toUpperCase();
+  if (trimmed === 'NONE' || trimmed === '') return [];
+  const parts = [...new Set(trimmed.split(',').map((p) => p.trim()))];
+  for (const part of parts) {
+    if (part !== 'ENCRYPT' && part !== 'DECRYPT') throw invalid(`usage must be ENCRYPT,DECRYPT, ENCRYPT, DECRYPT or none (got "${text}")`);
+  }
+  return (['ENCRYPT', 'DECRYPT'] as const).filter((u) => parts.includes(u));
+}
+
+/** When periods operators give in days end (deletion dates, rotations due): `days` days after `ms`. */
+export const daysAfter = (ms: number, days: number): number => ms + days * 24 * 60 * 60 * 1000;
 
 /** Limits on what operators attach to keys (tags, description, block reason). */
 export const MAX_TAGS = 50;
@@ -33,6 +65,13 @@ export function validateReason(reason: string | undefined): string {
   if (trimmed === '') throw invalid('give a reason (--reason) for the block');
   if (trimmed.length > MAX_REASON || !PRINTABLE.test(trimmed)) throw invalid(`reason must be at most ${MAX_REASON} printable characters`);
   return trimmed;
+}
+
+/** What a new key is given besides its material (create, or an import that makes a new key). */
+export function validateNewKey(input: { id: string; description?: string; tags?: Record<string, string> }): void {
+  validateExternalKeyId(input.id);
+  if (input.description !== undefined) validateDescription(input.description);
+  if (input.tags !== undefined) validateTags(input.tags);
 }
 
 /** Parses `name=value` pairs as the CLI takes them. */

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import type { Clock } from '../core/clock.js';
 import { invalid, notFound } from '../core/errors.js';
 import type { RootOfTrust } from '../roots/root-of-trust.js';
-import type { Store } from '../storage/store.js';
+import type { KeyStore, StoredWrappingKey } from './key-store.js';
 
 /**
  * Bring your own key: RSA-OAEP-SHA256 wrapping keys for importing 256-bit AES material
@@ -17,15 +17,6 @@ export const WRAPPING_KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
 export const WRAPPING_ALGORITHM = 'RSAES_OAEP_SHA_256';
 const AES_256_KEY_BYTES = 32;
 
-interface WrappingKeyRow {
-  id: string;
-  public_key_pem: string;
-  sealed_private_key: Buffer;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
 export interface WrappingKeyView {
   wrappingKeyId: string;
   algorithm: typeof WRAPPING_ALGORITHM;
@@ -33,34 +24,45 @@ export interface WrappingKeyView {
   expiresAt: string;
 }
 
+/** RSA wrapping keys for bring-your-own-key: created on request, each unwrapping one import. */
+export interface ImportWrappingKeys {
+  /** A fresh RSA-3072 key pair; the public half is returned, the private half is stored sealed. */
+  create(): Promise<WrappingKeyView>;
+  /**
+   * Unwraps base64 RSA-OAEP-SHA256 ciphertext into the 32-byte key it must hold. Checks only; `consume`
+   * marks the wrapping key used once the import is sure to go ahead. The caller zeroes the result.
+   */
+  unwrap(id: string, wrappedBase64: string): Promise<Buffer>;
+  /** Marks the wrapping key used; refuses (one line) when another import used it first. */
+  consume(id: string): Promise<void>;
+}
+
 const sealContextFor = (id: string) => `import-wrapping-key:${id}`;
 const generateRsa = promisify(generateKeyPair);
 
 export function createImportWrappingKeys({
-  store,
+  keyStore,
   root,
   clock,
   newId,
 }: {
-  store: Store;
+  keyStore: KeyStore;
   root: RootOfTrust;
   clock: Clock;
   newId: () => string;
-}) {
-  const db = store.db.withTables<{ import_wrapping_keys: WrappingKeyRow }>();
-
-  async function usable(id: string): Promise<WrappingKeyRow> {
-    const row = await db.selectFrom('import_wrapping_keys').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw notFound(`no import wrapping key "${id}"; ask for one with: keyhold key import-wrapping-key`);
-    if (row.used_at !== null) throw invalid(`import wrapping key "${id}" was already used; ask for a new one`);
-    if (clock.now() >= Number(row.expires_at)) {
-      throw invalid(`import wrapping key "${id}" expired at ${new Date(Number(row.expires_at)).toISOString()}; ask for a new one`);
+}): ImportWrappingKeys {
+  async function usable(id: string): Promise<StoredWrappingKey> {
+    const key = await keyStore.getWrappingKey(id);
+    if (!key) throw notFound(`no import wrapping key "${id}"; ask for one with: keyhold key import-wrapping-key`);
+    if (key.usedAt !== undefined) throw invalid(`import wrapping key "${id}" was already used; ask for a new one`);
+    if (clock.now() >= key.expiresAt) {
+      throw invalid(`import wrapping key "${id}" expired at ${new Date(key.expiresAt).toISOString()}; ask for a new one`);
     }
-    return row;
+    return key;
   }
 
   return {
-    async create(): Promise<WrappingKeyView> {
+    async create() {
       const { publicKey, privateKey } = await generateRsa('rsa', {
         modulusLength: WRAPPING_KEY_BITS,
         publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -69,17 +71,13 @@ export function createImportWrappingKeys({
       const id = newId();
       const now = clock.now();
       try {
-        await db
-          .insertInto('import_wrapping_keys')
-          .values({
-            id,
-            public_key_pem: publicKey,
-            sealed_private_key: await root.sealSecret(privateKey, sealContextFor(id)),
-            created_at: now,
-            expires_at: now + WRAPPING_KEY_LIFETIME_MS,
-            used_at: null,
-          })
-          .execute();
+        await keyStore.createWrappingKey({
+          id,
+          publicKeyPem: publicKey,
+          sealedPrivateKey: await root.sealSecret(privateKey, sealContextFor(id)),
+          createdAt: now,
+          expiresAt: now + WRAPPING_KEY_LIFETIME_MS,
+        });
       } finally {
         privateKey.fill(0);
       }
@@ -91,23 +89,19 @@ export function createImportWrappingKeys({
       };
     },
 
-    /**
-     * Unwraps base64 RSA-OAEP-SHA256 ciphertext into the 32-byte key it must hold. Checks only; `consume`
-     * marks the wrapping key used once the import is sure to go ahead. The caller zeroes the result.
-     */
-    async unwrap(id: string, wrappedBase64: string): Promise<Buffer> {
-      const row = await usable(id);
+    async unwrap(id, wrappedBase64) {
+      const key = await usable(id);
       const wrapped = Buffer.from(wrappedBase64, 'base64');
       if (wrapped.length !== WRAPPING_KEY_BITS / 8 || wrapped.toString('base64') !== wrappedBase64.replace(/\s/g, '')) {
         throw invalid(
           `the wrapped key must be base64 of ${WRAPPING_KEY_BITS / 8} bytes (RSA-${WRAPPING_KEY_BITS} OAEP ciphertext), got ${wrapped.length}`,
         );
       }
-      const der = await root.unsealSecret(row.sealed_private_key, sealContextFor(id));
+      const der = await root.unsealSecret(key.sealedPrivateKey, sealContextFor(id));
       let material: Buffer;
       try {
-        const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-        material = privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped);
+        const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+        material = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped);
       } catch {
         throw invalid(
           `the wrapped key does not decrypt with wrapping key "${id}"; wrap it with RSA-OAEP, SHA-256 (openssl pkeyutl -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256)`,
@@ -122,17 +116,10 @@ export function createImportWrappingKeys({
       return material;
     },
 
-    /** Marks the wrapping key used; refuses (one line) when another import used it first. */
-    async consume(id: string): Promise<void> {
-      const result = await db
-        .updateTable('import_wrapping_keys')
-        .set({ used_at: clock.now() })
-        .where('id', '=', id)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) throw invalid(`import wrapping key "${id}" was already used; ask for a new one`);
+    async consume(id) {
+      if (!(await keyStore.markWrappingKeyUsed(id, clock.now()))) {
+        throw invalid(`import wrapping key "${id}" was already used; ask for a new one`);
+      }
     },
   };
 }
-
-export type ImportWrappingKeys = ReturnType<typeof createImportWrappingKeys>;

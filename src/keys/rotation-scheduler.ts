@@ -1,22 +1,22 @@
 import type { Logger } from 'pino';
 import { discardAdminEvents, type AdminEvent, type AdminEventSink } from '../audit/admin-events.js';
-import type { KeyService, ScheduledWork } from './service.js';
+import type { ScheduledKeyWork, ScheduledWork } from './scheduled-work.js';
 
 export interface RotationScheduler {
   /** One pass: pick up other nodes' changes, then rotate and destroy what is due. Never runs twice at once. */
-  tick(): Promise<ScheduledWork>;
+  readonly tick: () => Promise<ScheduledWork>;
   /** Stops the timer; resolves once a pass in flight has finished (so the store can be closed after it). */
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 /**
  * The node's own key work, every `intervalMs` (default one minute): rotates keys whose rotation policy is
- * due and destroys keys whose deletion date has passed (KeyService.runDue, compare-and-set so a fleet does
+ * due and destroys keys whose deletion date has passed (ScheduledKeyWork.runDue, compare-and-set so a fleet does
  * each once), and first refreshes what other nodes may have changed (`refresh`: live keys, kill switch).
  * Each action is recorded as an admin event by the `system` actor `scheduler`.
  */
 export function startRotationScheduler(options: {
-  keys: KeyService;
+  keys: ScheduledKeyWork;
   nodeId: string;
   logger: Logger;
   events?: AdminEventSink;

@@ -173,7 +173,7 @@ export function createPolicyService({
     },
 
     async listGroupDefaults() {
-      const [groups, defaults] = await Promise.all([directory.listGroups(), store.listGroupDefaults()]);
+      const [groups, defaults] = await Promise.all([directory.keystores.listGroups(), store.listGroupDefaults()]);
       const effect = new Map(defaults.map((d) => [d.groupId, d.effect]));
       return groups.filter((g) => g.name !== CANARY_GROUP).map((g) => ({ group: g.name, default: effect.get(g.id) ?? 'allow' }));
     },

@@ -5,10 +5,16 @@ import type { Group, KeyRecord, Keystore } from '../domain/types.js';
  * keys). Policies attach to them by internal id and show them by name.
  */
 export interface PolicyDirectory {
-  getGroupByName(name: string): Promise<Group | undefined>;
-  listGroups(): Promise<Group[]>;
-  getKeystoreByName(name: string): Promise<Keystore | undefined>;
-  listKeystores(): Promise<Keystore[]>;
-  getKey(groupId: string, externalId: string): Promise<KeyRecord | undefined>;
-  getKeyById(id: string): Promise<KeyRecord | undefined>;
+  /** Groups and keystores (the keystores feature's store). */
+  keystores: {
+    getGroupByName(name: string): Promise<Group | undefined>;
+    listGroups(): Promise<Group[]>;
+    getKeystoreByName(name: string): Promise<Keystore | undefined>;
+    listKeystores(): Promise<Keystore[]>;
+  };
+  /** Keys (the keys feature's store). */
+  keys: {
+    getKey(groupId: string, externalId: string): Promise<KeyRecord | undefined>;
+    getKeyById(id: string): Promise<KeyRecord | undefined>;
+  };
 }

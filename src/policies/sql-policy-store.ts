@@ -1,6 +1,6 @@
 import type { DatabaseConnection } from '../storage/connection.js';
 import { constraintViolation } from '../storage/db-errors.js';
-import { StoreConflictError, StoreNotFoundError } from '../storage/store.js';
+import { StoreConflictError, StoreNotFoundError } from '../storage/store-errors.js';
 import type { Effect, PolicyMode, PolicyRule } from './document.js';
 import type { AttachmentKind } from './evaluator.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';

@@ -27,19 +27,19 @@ export interface PolicyTargets {
 
 export function createPolicyTargets(directory: PolicyDirectory): PolicyTargets {
   async function requireGroup(name: string): Promise<Group> {
-    const group = name === CANARY_GROUP ? undefined : await directory.getGroupByName(name);
+    const group = name === CANARY_GROUP ? undefined : await directory.keystores.getGroupByName(name);
     if (!group) throw notFound(`no group named "${name}"`);
     return group;
   }
 
   async function requireKeystore(name: string) {
-    const keystore = await directory.getKeystoreByName(name);
+    const keystore = await directory.keystores.getKeystoreByName(name);
     if (!keystore) throw notFound(`no keystore named "${name}"`);
     return keystore;
   }
 
   async function keyView(id: string, keystores: readonly { name: string; groupId: string }[]): Promise<AttachmentView> {
-    const key = await directory.getKeyById(id);
+    const key = await directory.keys.getKeyById(id);
     const keystore = key && keystores.find((k) => k.groupId === key.groupId);
     return key && keystore ? { key: key.externalId, keystore: keystore.name } : { missing: `key ${id}` };
   }
@@ -51,13 +51,13 @@ export function createPolicyTargets(directory: PolicyDirectory): PolicyTargets {
       if ('group' in target) return { attachKind: 'group', attachId: (await requireGroup(target.group)).id };
       const keystore = await requireKeystore(target.keystore);
       if (!('key' in target)) return { attachKind: 'keystore', attachId: keystore.id };
-      const key = await directory.getKey(keystore.groupId, target.key);
+      const key = await directory.keys.getKey(keystore.groupId, target.key);
       if (!key || key.internal) throw notFound(`no key "${target.key}" in keystore "${target.keystore}"`);
       return { attachKind: 'key', attachId: key.id };
     },
 
     async describe(policies) {
-      const [groups, keystores] = await Promise.all([directory.listGroups(), directory.listKeystores()]);
+      const [groups, keystores] = await Promise.all([directory.keystores.listGroups(), directory.keystores.listKeystores()]);
       const groupName = new Map(groups.map((g) => [g.id, g.name]));
       const keystoreName = new Map(keystores.map((k) => [k.id, k.name]));
       return Promise.all(
@@ -81,7 +81,7 @@ export function createPolicyTargets(directory: PolicyDirectory): PolicyTargets {
 
     async groupsAffected(current, target) {
       const groups = new Set<string>();
-      const [allGroups, keystores] = await Promise.all([directory.listGroups(), directory.listKeystores()]);
+      const [allGroups, keystores] = await Promise.all([directory.keystores.listGroups(), directory.keystores.listKeystores()]);
       const groupName = new Map(allGroups.map((g) => [g.id, g.name]));
       const nameOf = (groupId: string | undefined) => (groupId === undefined ? undefined : groupName.get(groupId));
       const add = (name: string | undefined) => {
@@ -91,7 +91,7 @@ export function createPolicyTargets(directory: PolicyDirectory): PolicyTargets {
       if (attachId !== undefined) {
         if (current?.attachKind === 'group') add(nameOf(attachId));
         if (current?.attachKind === 'keystore') add(nameOf(keystores.find((k) => k.id === attachId)?.groupId));
-        if (current?.attachKind === 'key') add(nameOf((await directory.getKeyById(attachId))?.groupId));
+        if (current?.attachKind === 'key') add(nameOf((await directory.keys.getKeyById(attachId))?.groupId));
       }
       if (target) {
         if ('group' in target) add(target.group);

@@ -15,50 +15,64 @@ export interface LiveKey {
 
 /**
  * The in-memory state the XKS hot path reads (DESIGN.md §3: the hot path touches no database row).
- * Management services write the database first, then update this.
+ * Management services write the database first, then update this; the data plane only reads it.
+ * Lookups are single map reads.
  */
-export class LiveState {
-  private readonly keystoresByPrefix = new Map<string, LiveKeystore>();
-  private readonly keysByGroup = new Map<string, Map<string, LiveKey>>();
+export interface LiveState {
+  /** The keystore serving a URI prefix (e.g. `/demo`), the first thing an XKS request resolves. */
+  keystoreByPrefix(prefix: string): LiveKeystore | undefined;
+  keystoreByName(name: string): LiveKeystore | undefined;
+  keystores(): LiveKeystore[];
+  /** Adds or replaces a keystore with its secrets. */
+  putKeystore(keystore: Keystore, secrets: Map<string, string>): void;
+  /** Replaces a loaded keystore's record (status, quota), keeping its secrets; ignored when not loaded. */
+  updateKeystore(keystore: Keystore): void;
 
-  keystoreByPrefix(prefix: string): LiveKeystore | undefined {
-    return this.keystoresByPrefix.get(prefix);
-  }
+  /** A key by its group and external id (a keystore serves its group's keys). */
+  key(groupId: string, externalId: string): LiveKey | undefined;
+  /** Adds or replaces a key with its opened versions. */
+  putKey(live: LiveKey): void;
+  keyCount(): number;
+}
 
-  keystoreByName(name: string): LiveKeystore | undefined {
-    for (const live of this.keystoresByPrefix.values()) if (live.keystore.name === name) return live;
-    return undefined;
-  }
+export function createLiveState(): LiveState {
+  const keystoresByPrefix = new Map<string, LiveKeystore>();
+  const keysByGroup = new Map<string, Map<string, LiveKey>>();
 
-  keystores(): LiveKeystore[] {
-    return [...this.keystoresByPrefix.values()];
-  }
+  return {
+    keystoreByPrefix: (prefix) => keystoresByPrefix.get(prefix),
 
-  putKeystore(keystore: Keystore, secrets: Map<string, string>): void {
-    this.keystoresByPrefix.set(keystore.prefix, { keystore, secrets });
-  }
+    keystoreByName(name) {
+      for (const live of keystoresByPrefix.values()) if (live.keystore.name === name) return live;
+      return undefined;
+    },
 
-  updateKeystore(keystore: Keystore): void {
-    const live = this.keystoresByPrefix.get(keystore.prefix);
-    if (live) live.keystore = keystore;
-  }
+    keystores: () => [...keystoresByPrefix.values()],
 
-  key(groupId: string, externalId: string): LiveKey | undefined {
-    return this.keysByGroup.get(groupId)?.get(externalId);
-  }
+    putKeystore(keystore, secrets) {
+      keystoresByPrefix.set(keystore.prefix, { keystore, secrets });
+    },
 
-  putKey(live: LiveKey): void {
-    let group = this.keysByGroup.get(live.record.groupId);
-    if (!group) {
-      group = new Map();
-      this.keysByGroup.set(live.record.groupId, group);
-    }
-    group.set(live.record.externalId, live);
-  }
+    updateKeystore(keystore) {
+      const live = keystoresByPrefix.get(keystore.prefix);
+      if (live) live.keystore = keystore;
+    },
 
-  keyCount(): number {
-    let count = 0;
-    for (const group of this.keysByGroup.values()) count += group.size;
-    return count;
-  }
+    key: (groupId, externalId) => keysByGroup.get(groupId)?.get(externalId),
+
+    putKey(live) {
+      let group = keysByGroup.get(live.record.groupId);
+      if (!group) {
+        group = new Map();
+        keysByGroup.set(live.record.groupId, group);
+      }
+      group.set(live.record.externalId, live);
+    },
+
+    keyCount() {
+      let count = 0;
+      for (const group of keysByGroup.values()) count += group.size;
+      return count;
+    },
+  };
 }

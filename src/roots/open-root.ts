@@ -1,13 +1,12 @@
-import type { DataDirPaths } from '../core/data-dir.js';
 import { readMasterKeyFile } from './master-key-file.js';
-import { readRootConfig, type RootConfig } from './root-config.js';
+import { readRootConfig, type RootConfig, type RootFiles } from './root-config.js';
 import type { RootEventListener, RootOfTrust } from './root-of-trust.js';
 import { createSealableRoot } from './shamir/sealable-root.js';
 import { createSoftwareRoot } from './software-root.js';
 
 /** Opens the root of trust a data directory is configured for. */
 export async function openRootOfTrust(
-  paths: DataDirPaths,
+  paths: Pick<RootFiles, 'rootConfig' | 'masterKey'>,
   config: RootConfig = readRootConfig(paths.rootConfig),
   /** Told when a device-backed root loses or regains its device (for the log). */
   onRootEvent?: RootEventListener,

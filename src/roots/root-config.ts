@@ -50,12 +50,35 @@ export interface ShamirRootConfig {
   verifier: string;
 }
 
+/**
+ * The files of a data directory roots of trust read and write (the data directory's paths hold them):
+ * each function takes only the ones it uses.
+ */
+export interface RootFiles {
+  /** `root.json`: which root of trust (RootConfig). */
+  rootConfig: string;
+  /** `master.key`: the software root's master key. */
+  masterKey: string;
+  /** `credential.key`: seals SigV4 secrets on a Shamir node (secret-sealer.ts). */
+  credentialKey: string;
+}
+
 export const DEFAULT_ROOT_CONFIG: RootConfig = { kind: 'master-key-file' };
+
+const ROOT_KINDS: readonly unknown[] = ['master-key-file', 'shamir', 'pkcs11'] satisfies RootConfig['kind'][];
+
+/**
+ * Whether a parsed root.json names a kind of root. Only the kind is checked here: each root checks its
+ * own fields when it opens (validateShamirConfig, createPkcs11Root).
+ */
+function isRootConfig(value: unknown): value is RootConfig {
+  return typeof value === 'object' && value !== null && 'kind' in value && ROOT_KINDS.includes(value.kind);
+}
 
 export function readRootConfig(path: string): RootConfig {
   if (!existsSync(path)) return DEFAULT_ROOT_CONFIG;
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as RootConfig;
-  if (!parsed || typeof parsed !== 'object' || !['master-key-file', 'shamir', 'pkcs11'].includes(parsed.kind)) {
+  const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  if (!isRootConfig(parsed)) {
     throw new Error(`${path} does not describe a root of trust (kind must be master-key-file, shamir or pkcs11)`);
   }
   return parsed;

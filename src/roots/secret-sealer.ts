@@ -1,6 +1,5 @@
-import type { DataDirPaths } from '../core/data-dir.js';
 import { readMasterKeyFile } from './master-key-file.js';
-import type { RootConfig } from './root-config.js';
+import type { RootConfig, RootFiles } from './root-config.js';
 import type { RootOfTrust, SecretSealer } from './root-of-trust.js';
 import { createSoftwareRoot } from './software-root.js';
 
@@ -10,7 +9,7 @@ import { createSoftwareRoot } from './software-root.js';
  * there the secrets are sealed under a separate credential key file (`credential.key`, 0600) instead:
  * reading the data directory then reveals the SigV4 secrets, but never key material (docs/unseal.md).
  */
-export function openSecretSealer(paths: DataDirPaths, config: RootConfig, root: RootOfTrust): SecretSealer {
+export function openSecretSealer(paths: Pick<RootFiles, 'credentialKey'>, config: RootConfig, root: RootOfTrust): SecretSealer {
   if (config.kind !== 'shamir') return root;
   return createSoftwareRoot(readMasterKeyFile(paths.credentialKey, 'credential key file'));
 }

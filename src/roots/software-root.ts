@@ -32,33 +32,48 @@ export function createSoftwareRoot(masterKey: Buffer): RootOfTrust {
   return {
     kind: 'software',
     model: `Keyhold software root of trust (AES-256-GCM, OpenSSL ${process.versions.openssl})`,
-    async createKeyMaterial(context) {
-      const material = randomBytes(AES_256_KEY_LENGTH);
-      try {
+    createKeyMaterial: (context) =>
+      settled(() => {
+        const material = randomBytes(AES_256_KEY_LENGTH);
+        try {
+          return seal(material, context);
+        } finally {
+          material.fill(0);
+        }
+      }),
+    importKeyMaterial: (material, context) =>
+      settled(() => {
+        if (material.length !== AES_256_KEY_LENGTH) throw new Error('imported key material must be 256 bits');
         return seal(material, context);
-      } finally {
-        material.fill(0);
-      }
-    },
-    async importKeyMaterial(material, context) {
-      if (material.length !== AES_256_KEY_LENGTH) throw new Error('imported key material must be 256 bits');
-      return seal(material, context);
-    },
-    async openKey(reference, context) {
-      const material = unseal(reference, context);
-      try {
-        return softwareDataKey(createSecretKey(material));
-      } finally {
-        material.fill(0);
-      }
-    },
+      }),
+    openKey: (reference, context) =>
+      settled(() => {
+        const material = unseal(reference, context);
+        try {
+          return softwareDataKey(createSecretKey(material));
+        } finally {
+          material.fill(0);
+        }
+      }),
     // Sealed material lives only in the stored row; deleting the row erases it.
-    async destroyKeyMaterial() {},
-    sealSecret: async (secret, context) => seal(secret, context),
-    unsealSecret: async (sealed, context) => unseal(sealed, context),
+    destroyKeyMaterial: () => Promise.resolve(),
+    sealSecret: (secret, context) => settled(() => seal(secret, context)),
+    unsealSecret: (sealed, context) => settled(() => unseal(sealed, context)),
     state: (): EkmHealth => 'ACTIVE',
-    async close() {},
+    close: () => Promise.resolve(),
   };
+}
+
+/**
+ * Runs synchronous work behind a promise-returning port, as an async function would: its result
+ * resolves, its exception rejects (a caller awaiting it never sees a synchronous throw).
+ */
+function settled<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 /** The AAD a sealed record is bound to (its identity); the same for every root that seals with AES-GCM. */
@@ -69,7 +84,7 @@ export function aadFor(context: string): Buffer {
 /** A DataKey over key material held in memory (the software root, and the PKCS#11 root in wrap mode). */
 export function softwareDataKey(key: KeyObject): DataKey {
   return {
-    encrypt: async (iv, plaintext, aad) => aesGcmEncrypt(key, iv, plaintext, aad),
-    decrypt: async (iv, ciphertext, aad, tag) => aesGcmDecrypt(key, iv, ciphertext, aad, tag),
+    encrypt: (iv, plaintext, aad) => settled(() => aesGcmEncrypt(key, iv, plaintext, aad)),
+    decrypt: (iv, ciphertext, aad, tag) => settled(() => aesGcmDecrypt(key, iv, ciphertext, aad, tag)),
   };
 }

@@ -8,6 +8,8 @@ import type { ApprovalGate } from '../approvals/gate.js';
 import { createApprovalStore } from '../approvals/sql-approval-store.js';
 import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
+import { createKeyStore } from '../keys/kysely-key-store.js';
+import type { KeyStore } from '../keys/key-store.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
 import { createKillSwitch } from '../kill-switch/create-kill-switch.js';
 import type { KillSwitch } from '../kill-switch/kill-switch.js';
@@ -20,23 +22,22 @@ import { PolicyRegistry } from '../policies/authorizer.js';
 import { createPolicyService } from '../policies/create-service.js';
 import type { PolicyService } from '../policies/service.js';
 import { createPolicyStore } from '../policies/sql-policy-store.js';
-import { LiveState } from '../registry/live-state.js';
+import { createLiveState, type LiveState } from '../registry/live-state.js';
 import { openRootOfTrust } from '../roots/open-root.js';
 import { readRootConfig } from '../roots/root-config.js';
 import type { RootEventListener, RootOfTrust } from '../roots/root-of-trust.js';
 import { openSecretSealer } from '../roots/secret-sealer.js';
 import type { DatabaseConnection } from '../storage/connection.js';
-import { createKyselyStore } from '../storage/kysely-store.js';
-import { openDatabase } from '../storage/open-store.js';
-import type { Store } from '../storage/store.js';
+import { openDatabase } from '../storage/open-database.js';
 import type { DataDirPaths } from '../core/data-dir.js';
 
 export interface Services {
   /** The open database; feature stores are built on it. */
   database: DatabaseConnection;
-  store: Store;
   /** Groups, keystores and credentials. */
   keystoreStore: KeystoreStore;
+  /** Keys, key versions and import wrapping keys (the keys feature's store). */
+  keyStore: KeyStore;
   root: RootOfTrust;
   live: LiveState;
   keystores: KeystoreService;
@@ -72,15 +73,14 @@ export async function openServices(options: {
     await root.close();
     throw error;
   }
-  const store = createKyselyStore(database);
   const keystoreStore = createKeystoreStore(database);
-  const live = new LiveState();
-  const deps = { store, keystoreStore, root, live, clock: options.clock, newId: randomUUID };
+  const keyStore = createKeyStore(database);
+  const live = createLiveState();
   // Management actions reach the audit log once the node has opened it (node.ts connects it).
   const adminEvents = createDeferredAdminEventSink();
   const policyRegistry = new PolicyRegistry();
-  const keystores = createKeystoreService({ ...deps, secretSealer });
-  const keys = createKeyService(deps);
+  const keystores = createKeystoreService({ keystoreStore, root, secretSealer, live, clock: options.clock, newId: randomUUID });
+  const keys = createKeyService({ keyStore, directory: keystoreStore, root, live, clock: options.clock, newId: randomUUID });
   const access = createAccessService({
     store: createAccessStore(database),
     clock: options.clock,
@@ -98,14 +98,7 @@ export async function openServices(options: {
   });
   const policies = createPolicyService({
     store: createPolicyStore(database),
-    directory: {
-      getGroupByName: keystoreStore.getGroupByName,
-      listGroups: keystoreStore.listGroups,
-      getKeystoreByName: keystoreStore.getKeystoreByName,
-      listKeystores: keystoreStore.listKeystores,
-      getKey: store.getKey,
-      getKeyById: store.getKeyById,
-    },
+    directory: { keystores: keystoreStore, keys: keyStore },
     live,
     registry: policyRegistry,
     clock: options.clock,
@@ -115,8 +108,8 @@ export async function openServices(options: {
   defineApprovalExecutors(approvals, { keys, keystores, access, policies });
   return {
     database,
-    store,
     keystoreStore,
+    keyStore,
     root,
     live,
     keystores,

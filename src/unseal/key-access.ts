@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { AdminEventSink } from '../audit/admin-events.js';
-import type { KeyService } from '../keys/service.js';
+import type { KeyCanary } from '../keys/canary.js';
+import type { KeyLiveSync } from '../keys/live-sync.js';
 import { RootSealedError, type DataKey, type RootOfTrust } from '../roots/root-of-trust.js';
 import { createUnsealService, type UnsealService } from './service.js';
 
 export interface KeyAccess {
   unseal: UnsealService;
   /** The health canary; rejects with RootSealedError until the keys are open. */
-  canary(): Promise<DataKey>;
+  readonly canary: () => Promise<DataKey>;
 }
 
 /**
@@ -17,7 +18,8 @@ export interface KeyAccess {
  */
 export async function openKeysWhenUnsealed(deps: {
   root: RootOfTrust;
-  keys: KeyService;
+  /** Loads the keys into the live state and opens the canary. */
+  keys: KeyLiveSync & KeyCanary;
   events: AdminEventSink;
   logger: Logger;
   onOpened: () => void;
@@ -47,9 +49,6 @@ export async function openKeysWhenUnsealed(deps: {
   }
   return {
     unseal,
-    async canary() {
-      if (!canary) throw new RootSealedError();
-      return canary;
-    },
+    canary: () => (canary ? Promise.resolve(canary) : Promise.reject(new RootSealedError())),
   };
 }

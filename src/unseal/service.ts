@@ -24,14 +24,29 @@ export interface UnsealServiceDeps {
 
 export type UnsealActor = { kind: 'user' | 'token' | 'system'; id: string; name: string };
 
+/**
+ * Unsealing a Shamir node through the admin API (docs/unseal.md): the custodians' shares go to the root
+ * one at a time; when the root unseals, the node opens its keys and only then reports itself unsealed
+ * (and its XKS gate opens). Shares never leave memory and are never logged or recorded; audit events
+ * carry progress only. On a root without shares the node is always unsealed and both actions refuse.
+ */
+export interface UnsealService {
+  /** Where the node stands: sealed or not, and for Shamir the shares entered of the threshold (GET /api/v1/unseal). */
+  readonly status: () => UnsealStatus;
+  /** True once crypto can be served: always for unsealed roots, after unseal and key loading for Shamir. */
+  readonly serving: () => boolean;
+  /**
+   * Enters one custodian's share; at the threshold the root unseals and the keys open. Once the root is
+   * unsealed but opening the keys failed (the database was down), entering again retries the opening.
+   */
+  readonly enterShare: (share: string, actor?: UnsealActor) => Promise<UnsealStatus>;
+  /** Forgets the shares entered so far (a custodian entered the wrong one, or the ceremony is abandoned). */
+  readonly reset: (actor?: UnsealActor) => Promise<UnsealStatus>;
+}
+
 const SYSTEM: UnsealActor = { kind: 'system', id: 'system', name: 'system' };
 
-/**
- * Unsealing a Shamir node through the admin API: shares go to the root one at a time; when the root
- * unseals, the node opens its keys and only then reports itself unsealed (and its XKS gate opens).
- * Shares never leave memory and are never logged or recorded; audit events carry progress only.
- */
-export function createUnsealService({ root, onUnsealed, events = discardAdminEvents }: UnsealServiceDeps) {
+export function createUnsealService({ root, onUnsealed, events = discardAdminEvents }: UnsealServiceDeps): UnsealService {
   const sealable = isSealableRoot(root) ? root : undefined;
   let serving = !sealable;
   let opening: Promise<void> | undefined;
@@ -69,10 +84,9 @@ export function createUnsealService({ root, onUnsealed, events = discardAdminEve
   return {
     status,
 
-    /** True once crypto can be served: always for unsealed roots, after unseal and key loading for Shamir. */
     serving: () => serving,
 
-    async enterShare(share: string, actor: UnsealActor = SYSTEM): Promise<UnsealStatus> {
+    async enterShare(share, actor = SYSTEM) {
       if (!sealable) throw conflict(`this node's root of trust (${root.kind}) is not sealed by Shamir shares; there is nothing to unseal`);
       if (serving) throw conflict('the node is already unsealed');
       try {
@@ -102,8 +116,7 @@ export function createUnsealService({ root, onUnsealed, events = discardAdminEve
       return result;
     },
 
-    /** Forgets the shares entered so far (a custodian entered the wrong one, or the ceremony is abandoned). */
-    async reset(actor: UnsealActor = SYSTEM): Promise<UnsealStatus> {
+    async reset(actor = SYSTEM) {
       if (!sealable) throw conflict(`this node's root of trust (${root.kind}) is not sealed by Shamir shares; there is nothing to reset`);
       if (serving) throw conflict('the node is already unsealed');
       sealable.resetShares();
@@ -112,5 +125,3 @@ export function createUnsealService({ root, onUnsealed, events = discardAdminEve
     },
   };
 }
-
-export type UnsealService = ReturnType<typeof createUnsealService>;

@@ -9,7 +9,8 @@ import { createAccessStore } from '../../src/access/sql-access-store.js';
 import { generateApiToken, hashToken } from '../../src/access/tokens.js';
 import type { AdminEvent } from '../../src/audit/admin-events.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { StoreConflictError, type Store } from '../../src/storage/store.js';
+import type { DatabaseConnection } from '../../src/storage/connection.js';
+import { StoreConflictError } from '../../src/storage/store-errors.js';
 import { dialectTargets } from '../helpers/dialects.js';
 import { recordingEvents, refusedWith as rejectsWith } from '../helpers/recorded.js';
 
@@ -19,7 +20,7 @@ const PW = 'a long enough password';
 
 for (const target of dialectTargets()) {
   describe(`access service on ${target.name}`, () => {
-    let store: Store;
+    let store: DatabaseConnection;
     let clock: ManualClock;
     let access: AccessService;
     let events: AdminEvent[];
@@ -27,12 +28,12 @@ for (const target of dialectTargets()) {
 
     before(async () => {
       await target.setUp();
-      store = await target.open();
+      store = await target.connect();
       clock = new ManualClock(Date.UTC(2026, 10, 28));
       const recorder = recordingEvents();
       events = recorder.events;
       access = createAccessService({
-        store: createAccessStore(store.connection),
+        store: createAccessStore(store),
         clock,
         newId: randomUUID,
         events: recorder,
@@ -54,7 +55,7 @@ for (const target of dialectTargets()) {
     });
 
     it('the bootstrap tokens are their own table: listed oldest first, a second with the same hash refused', async () => {
-      const accessStore = createAccessStore(store.connection);
+      const accessStore = createAccessStore(store);
       const [first, ...others] = await accessStore.listBootstrapTokens();
       assert.deepEqual(others, []);
       assert.deepEqual({ name: first?.name, hash: first?.tokenHash }, { name: 'bootstrap', hash: hashToken(bootstrap) });
@@ -87,7 +88,7 @@ for (const target of dialectTargets()) {
 
     it('tokens are stored as SHA-256 only, never in the clear', async () => {
       const { token, view } = await access.createToken({ name: 'stored', role: 'auditor' }, BOOTSTRAP_ACTOR);
-      const rows = await store.connection
+      const rows = await store
         .tables<{ api_tokens: { id: string; token_hash: Buffer } }>()
         .selectFrom('api_tokens')
         .selectAll()

@@ -8,7 +8,7 @@ import type { ApprovalGate, GatedOperation, GateOutcome } from '../../src/approv
 import { createApprovalStore } from '../../src/approvals/sql-approval-store.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
-import type { Store } from '../../src/storage/store.js';
+import type { DatabaseConnection } from '../../src/storage/connection.js';
 import { dialectTargets } from '../helpers/dialects.js';
 import { recordingEvents, refusedWith as refused } from '../helpers/recorded.js';
 
@@ -22,7 +22,7 @@ const approverRole = new Set(['id-cat', 'id-dan', 'id-ann']);
 
 for (const target of dialectTargets()) {
   describe(`approval gate on ${target.name}`, () => {
-    let stores: Store[] = [];
+    let stores: DatabaseConnection[] = [];
     let clock: ManualClock;
     const recorder = recordingEvents();
     const events: AdminEvent[] = recorder.events;
@@ -30,11 +30,11 @@ for (const target of dialectTargets()) {
 
     /** A gate as one node would have it; several share the database like nodes of a fleet. */
     async function newGate(): Promise<ApprovalGate> {
-      const store = await target.open();
+      const store = await target.connect();
       stores.push(store);
       const gate = createApprovalGate({
-        store: createApprovalStore(store.connection),
-        groups: createKeystoreStore(store.connection),
+        store: createApprovalStore(store),
+        groups: createKeystoreStore(store),
         clock,
         newId: randomUUID,
         userRoles: (id) => Promise.resolve(approverRole.has(id) ? ['approver'] : []),
@@ -60,7 +60,7 @@ for (const target of dialectTargets()) {
       runs = [];
       gate = await newGate();
       for (const name of ['named', 'byrole', 'open'])
-        await createKeystoreStore(firstStore().connection).createGroup({ id: `g-${name}`, name, createdAt: clock.now() });
+        await createKeystoreStore(firstStore()).createGroup({ id: `g-${name}`, name, createdAt: clock.now() });
       await gate.setPolicy(
         'named',
         {
@@ -218,7 +218,7 @@ for (const target of dialectTargets()) {
       assert.deepEqual(await gate.run(op, requester, id), { kind: 'done', result: { secret: 'secret-of-ks1' } });
       await assert.rejects(gate.run(op, requester, id), refused('conflict', /is done, not approved/));
       const rows = await firstStore()
-        .connection.tables<{ approval_requests: { id: string; params: string; result: string | null } }>()
+        .tables<{ approval_requests: { id: string; params: string; result: string | null } }>()
         .selectFrom('approval_requests')
         .selectAll()
         .where('id', '=', id)

@@ -7,15 +7,12 @@ import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseConnection } from '../../src/storage/connection.js';
-import { openDatabase, openStore, type OpenStoreOptions } from '../../src/storage/open-store.js';
-import type { Store } from '../../src/storage/store.js';
+import { openDatabase, type OpenStoreOptions } from '../../src/storage/open-database.js';
 import { createScratchDatabase, type ScratchDatabase } from './postgres.js';
 
 export interface DialectTarget {
   name: 'sqlite' | 'postgres';
   setUp(): Promise<void>;
-  /** Another store on the same database (as a second node would have). */
-  open(): Promise<Store>;
   /** Another connection to the same database, for feature stores (as a second node would have). */
   connect(): Promise<DatabaseConnection>;
   /** PostgreSQL: the scratch database's URL (for outages). */
@@ -43,7 +40,6 @@ export function dialectTargets(): DialectTarget[] {
         sqlite.sqlitePath = sqlitePath();
         return Promise.resolve();
       },
-      open: () => openStore(sqlite),
       connect: () => openDatabase(sqlite),
       sqlitePath,
       tearDown() {
@@ -57,7 +53,6 @@ export function dialectTargets(): DialectTarget[] {
         database = await createScratchDatabase();
         postgres.databaseUrl = database.url;
       },
-      open: () => openStore(postgres),
       connect: () => openDatabase(postgres),
       url: postgresUrl,
       async tearDown() {
@@ -76,13 +71,18 @@ export function dialectTarget(name: DialectTarget['name']): DialectTarget {
 
 /**
  * The database of the enclosing describe on `target`: set up and connected before its tests, closed
- * and dropped after them. Call it inside `describe`; the returned function gives the connection.
+ * and dropped after them (`onOpen` runs once it is open). Call it inside `describe`; the returned function
+ * gives the connection.
  */
-export function suiteDatabase(target: DialectTarget): () => DatabaseConnection {
+export function suiteDatabase(
+  target: DialectTarget,
+  onOpen?: (database: DatabaseConnection) => void | Promise<void>,
+): () => DatabaseConnection {
   let database: DatabaseConnection | undefined;
   before(async () => {
     await target.setUp();
     database = await target.connect();
+    await onOpen?.(database);
   });
   after(async () => {
     await database?.close();

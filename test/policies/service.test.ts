@@ -10,9 +10,10 @@ import { PolicyRegistry, createPolicyAuthorizer } from '../../src/policies/autho
 import { createPolicyService } from '../../src/policies/create-service.js';
 import type { PolicyService } from '../../src/policies/service.js';
 import { createPolicyStore } from '../../src/policies/sql-policy-store.js';
-import { LiveState } from '../../src/registry/live-state.js';
+import { createLiveState, type LiveState } from '../../src/registry/live-state.js';
 import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
-import type { Store } from '../../src/storage/store.js';
+import { createKeyStore } from '../../src/keys/kysely-key-store.js';
+import type { DatabaseConnection } from '../../src/storage/connection.js';
 import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
 import { recordingEvents, refusedWith } from '../helpers/recorded.js';
 
@@ -22,7 +23,7 @@ const OTHER = 'arn:aws:iam::444455556666:role/other';
 
 function suite(dialect: string, target: DialectTarget) {
   describe(`policy service on ${dialect}`, () => {
-    let store: Store;
+    let store: DatabaseConnection;
     let live: LiveState;
     let registry: PolicyRegistry;
     let policies: PolicyService;
@@ -34,25 +35,15 @@ function suite(dialect: string, target: DialectTarget) {
     let otherKey: KeyRecord;
 
     /** Groups and keystores from the keystore store, keys from the shared store (as services.ts wires them). */
-    const policyDirectory = (s: Store) => {
-      const keystores = createKeystoreStore(s.connection);
-      return {
-        getGroupByName: keystores.getGroupByName,
-        listGroups: keystores.listGroups,
-        getKeystoreByName: keystores.getKeystoreByName,
-        listKeystores: keystores.listKeystores,
-        getKey: s.getKey,
-        getKeyById: s.getKeyById,
-      };
-    };
-    const service = (s: Store) => {
-      live = new LiveState();
+    const policyDirectory = (s: DatabaseConnection) => ({ keystores: createKeystoreStore(s), keys: createKeyStore(s) });
+    const service = (s: DatabaseConnection) => {
+      live = createLiveState();
       live.putKeystore(keystore, new Map());
       live.putKey({ record: key, versions: new Map() });
       live.putKey({ record: otherKey, versions: new Map() });
       registry = new PolicyRegistry();
       return createPolicyService({
-        store: createPolicyStore(s.connection),
+        store: createPolicyStore(s),
         directory: policyDirectory(s),
         live,
         registry,
@@ -73,9 +64,9 @@ function suite(dialect: string, target: DialectTarget) {
 
     before(async () => {
       await target.setUp();
-      store = await target.open();
+      store = await target.connect();
       const group = { id: randomUUID(), name: 'team', createdAt: T0 };
-      const keystores = createKeystoreStore(store.connection);
+      const keystores = createKeystoreStore(store);
       await keystores.createGroup(group);
       keystore = {
         id: randomUUID(),
@@ -107,7 +98,7 @@ function suite(dialect: string, target: DialectTarget) {
           createdAt: T0,
           updatedAt: T0,
         };
-        await store.createKey(record, {
+        await createKeyStore(store).createKey(record, {
           keyId: record.id,
           version: 1,
           sealedMaterial: randomBytes(60),

@@ -10,8 +10,9 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
 import pg from 'pg';
 import { initialMigration } from '../../src/storage/migrations/0001_initial.js';
-import { openStore } from '../../src/storage/open-store.js';
-import type { SqlDialect } from '../../src/storage/rows.js';
+import { createKeyStore } from '../../src/keys/kysely-key-store.js';
+import { openDatabase } from '../../src/storage/open-database.js';
+import type { SqlDialect } from '../../src/storage/connection.js';
 import { createScratchDatabase } from '../helpers/postgres.js';
 
 const T0 = 1_700_000_000_000;
@@ -50,8 +51,9 @@ async function seedV01(dialect: Dialect, name: SqlDialect): Promise<void> {
   }
 }
 
-async function checkUpgraded(open: () => ReturnType<typeof openStore>): Promise<void> {
-  const store = await open();
+async function checkUpgraded(open: () => ReturnType<typeof openDatabase>): Promise<void> {
+  const connection = await open();
+  const store = createKeyStore(connection);
   try {
     assert.deepEqual(await store.getKeyById('k1'), {
       id: 'k1',
@@ -83,7 +85,7 @@ async function checkUpgraded(open: () => ReturnType<typeof openStore>): Promise<
     );
     assert.deepEqual(await store.listKeysDue(Date.now()), []);
   } finally {
-    await store.close();
+    await connection.close();
   }
 }
 
@@ -95,7 +97,7 @@ describe('0002_key_lifecycle upgrades a v0.1 database', () => {
       const sqlite = new SqliteDatabase(path);
       sqlite.pragma('foreign_keys = ON');
       await seedV01(new SqliteDialect({ database: sqlite }), 'sqlite');
-      await checkUpgraded(() => openStore({ sqlitePath: path }));
+      await checkUpgraded(() => openDatabase({ sqlitePath: path }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -105,7 +107,7 @@ describe('0002_key_lifecycle upgrades a v0.1 database', () => {
     const database = await createScratchDatabase();
     try {
       await seedV01(new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url }) }), 'postgres');
-      await checkUpgraded(() => openStore({ databaseUrl: database.url }));
+      await checkUpgraded(() => openDatabase({ databaseUrl: database.url }));
     } finally {
       await database.drop();
     }

@@ -16,17 +16,25 @@ import { decodeShare, encodeShare, splitSecret } from '../../src/roots/shamir/sh
 import { startNode } from '../../src/server/node.js';
 import { SEALED_MESSAGE } from '../../src/unseal/gate.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
+import { ekmHealth } from '../helpers/ekm-health.js';
+import { field, stringFields, text } from '../helpers/json-fields.js';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
 import { admin, closeAgents, decryptBody, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
 
 const SEALED = { errorName: 'InternalException', errorMessage: SEALED_MESSAGE };
 
-async function healthStatus(node: TestNode, signer: 'kms' | 'aws4' = 'kms'): Promise<string> {
-  const response = await xks(node, { operation: 'health', body: healthBody(), signer });
-  assert.equal(response.status, 200, response.text);
-  assert.equal(response.json.ekmFleetDetails.length, 1);
-  return response.json.ekmFleetDetails[0].healthStatus;
+async function healthStatus(node: TestNode, signer: 'kms' | 'aws4' = 'kms'): Promise<unknown> {
+  const health = await ekmHealth(node, signer);
+  assert.equal(health.status, 200, health.text);
+  assert.equal(health.ekms, 1);
+  return health.healthStatus;
 }
+
+/** The `error` line of an admin API refusal. */
+const errorOf = (response: { json: unknown }) => text(response.json, 'error');
+
+/** Where the unseal ceremony stands (GET /api/v1/unseal). */
+const unsealStatus = async (node: TestNode): Promise<unknown> => (await admin(node, 'GET', '/unseal')).json;
 
 async function assertKeyOperationsSealed(node: TestNode, encrypted: Record<string, string>): Promise<void> {
   for (const [operation, body] of [
@@ -78,8 +86,9 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
     };
     await assertKeyOperationsSealed(node, fake);
     const log = node.logs.find((line) => line.event === 'xks.request' && line.xksOperation === 'Encrypt');
-    assert.equal(log?.errorName, 'InternalException');
-    assert.equal(log?.reason, 'node sealed');
+    assert.ok(log, 'the request was logged');
+    assert.equal(log.errorName, 'InternalException');
+    assert.equal(log.reason, 'node sealed');
   });
 
   it('GET /api/v1/unseal reports sealed, threshold and shares entered; the node status says UNAVAILABLE', async () => {
@@ -94,30 +103,34 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
       message: 'sealed: 0 of 2 shares entered (3 exist)',
     });
     const nodeStatus = await admin(node, 'GET', '/node');
-    assert.equal(nodeStatus.json.ekmHealth, 'UNAVAILABLE');
-    assert.equal(nodeStatus.json.rootOfTrust, 'shamir');
+    assert.equal(field(nodeStatus.json, 'ekmHealth'), 'UNAVAILABLE');
+    assert.equal(field(nodeStatus.json, 'rootOfTrust'), 'shamir');
   });
 
   it('while sealed, key changes are refused with 409 and change nothing; reads and keystores still work', async () => {
-    const before = (await admin(node, 'GET', '/keys')).json;
+    const before: unknown = (await admin(node, 'GET', '/keys')).json;
     const create = await admin(node, 'POST', '/keys', { id: 'while-sealed', keystore: 'demo' });
     assert.equal(create.status, 409, create.text);
-    assert.match(create.json.error, /sealed/);
+    assert.match(errorOf(create), /sealed/);
     const disable = await admin(node, 'POST', `/keys/${node.keyId}/disable`);
     assert.equal(disable.status, 409, disable.text);
     assert.deepEqual((await admin(node, 'GET', '/keys')).json, before);
     // Credentials are sealed under the credential key, so a new keystore works (and authenticates) while sealed.
     const keystore = await admin(node, 'POST', '/keystores', { name: 'sealed-time', prefix: '/sealed-time' });
     assert.equal(keystore.status, 201, keystore.text);
-    const health = await xks(node, { path: '/sealed-time/kms/xks/v1/health', body: healthBody(), credential: keystore.json.credential });
+    const credential = {
+      accessKeyId: text(keystore.json, 'credential', 'accessKeyId'),
+      secret: text(keystore.json, 'credential', 'secret'),
+    };
+    const health = await xks(node, { path: '/sealed-time/kms/xks/v1/health', body: healthBody(), credential });
     assert.equal(health.status, 200, health.text);
-    assert.equal(health.json.ekmFleetDetails[0].healthStatus, 'UNAVAILABLE');
+    assert.equal(field(health.json, 'ekmFleetDetails', 0, 'healthStatus'), 'UNAVAILABLE');
   });
 
   it('refuses a malformed, corrupted, foreign or duplicate share with a clear error and unchanged progress', async () => {
     const accepted = await admin(node, 'POST', '/unseal', { share: shares[0] });
     assert.equal(accepted.status, 200, accepted.text);
-    assert.equal(accepted.json.message, 'sealed: 1 of 2 shares entered (3 exist)');
+    assert.equal(field(accepted.json, 'message'), 'sealed: 1 of 2 shares entered (3 exist)');
 
     const foreign = (await splitSecret(randomBytes(32), 3, 2)).shares[1]!;
     const corrupted = shares[1]!.slice(0, 30) + (shares[1]![30] === 'Q' ? 'R' : 'Q') + shares[1]!.slice(31);
@@ -132,8 +145,8 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
     for (const [body, status, reason] of cases) {
       const response = await admin(node, 'POST', '/unseal', body);
       assert.equal(response.status, status, response.text);
-      assert.match(response.json.error, reason);
-      assert.equal((await admin(node, 'GET', '/unseal')).json.entered, 1, `progress unchanged after ${JSON.stringify(body)}`);
+      assert.match(errorOf(response), reason);
+      assert.equal(field(await unsealStatus(node), 'entered'), 1, `progress unchanged after ${JSON.stringify(body)}`);
     }
     assert.equal(await healthStatus(node), 'UNAVAILABLE');
   });
@@ -143,38 +156,38 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
     const forged = encodeShare(3, shareSet, decodeShare((await splitSecret(randomBytes(32), 3, 2)).shares[2]!, 32).bytes);
     const response = await admin(node, 'POST', '/unseal', { share: forged });
     assert.equal(response.status, 400, response.text);
-    assert.ok(response.json.error.startsWith(WRONG_SHARES), response.json.error);
-    const status = (await admin(node, 'GET', '/unseal')).json;
-    assert.equal(status.sealed, true);
-    assert.equal(status.entered, 0);
+    assert.ok(errorOf(response).startsWith(WRONG_SHARES), errorOf(response));
+    const status = await unsealStatus(node);
+    assert.equal(field(status, 'sealed'), true);
+    assert.equal(field(status, 'entered'), 0);
     assert.equal(await healthStatus(node), 'UNAVAILABLE');
   });
 
   it('DELETE /api/v1/unseal discards the shares entered so far', async () => {
     await admin(node, 'POST', '/unseal', { share: shares[2] });
-    assert.equal((await admin(node, 'GET', '/unseal')).json.entered, 1);
+    assert.equal(field(await unsealStatus(node), 'entered'), 1);
     const reset = await admin(node, 'DELETE', '/unseal');
     assert.equal(reset.status, 200, reset.text);
-    assert.equal(reset.json.entered, 0);
+    assert.equal(field(reset.json, 'entered'), 0);
   });
 
   it('the threshold-th share unseals it without restart: keys open, health ACTIVE, Encrypt/Decrypt/GetKeyMetadata serve', async () => {
-    assert.equal((await admin(node, 'POST', '/unseal', { share: shares[2] })).json.entered, 1);
+    assert.equal(field((await admin(node, 'POST', '/unseal', { share: shares[2] })).json, 'entered'), 1);
     const done = await admin(node, 'POST', '/unseal', { share: shares[1] });
     assert.equal(done.status, 200, done.text);
-    assert.equal(done.json.sealed, false);
-    assert.match(done.json.message, /^unsealed/);
+    assert.equal(field(done.json, 'sealed'), false);
+    assert.match(text(done.json, 'message'), /^unsealed/);
     assert.equal(await healthStatus(node), 'ACTIVE');
     const metadataResponse = await xks(node, { operation: 'metadata', body: { requestMetadata: metadata('DescribeKey') } });
     assert.equal(metadataResponse.status, 200, metadataResponse.text);
     const encryptResponse = await xks(node, { operation: 'encrypt', body: encryptBody(plaintext) });
     assert.equal(encryptResponse.status, 200, encryptResponse.text);
-    encrypted = encryptResponse.json;
+    encrypted = stringFields(encryptResponse.json);
     const decryptResponse = await xks(node, { operation: 'decrypt', body: decryptBody(encrypted) });
-    assert.deepEqual(Buffer.from(decryptResponse.json.plaintext, 'base64'), plaintext);
+    assert.deepEqual(Buffer.from(text(decryptResponse.json, 'plaintext'), 'base64'), plaintext);
     const again = await admin(node, 'POST', '/unseal', { share: shares[0] });
     assert.equal(again.status, 409);
-    assert.match(again.json.error, /already unsealed/);
+    assert.match(errorOf(again), /already unsealed/);
     // Key changes work again.
     assert.equal((await admin(node, 'POST', '/keys', { id: 'after-unseal', keystore: 'demo' })).status, 201);
   });
@@ -191,20 +204,20 @@ describe('a Shamir node (3 shares, threshold 2)', () => {
     });
     assert.equal(await healthStatus(node), 'UNAVAILABLE');
     await assertKeyOperationsSealed(node, encrypted);
-    assert.equal((await admin(node, 'GET', '/unseal')).json.entered, 0);
+    assert.equal(field(await unsealStatus(node), 'entered'), 0);
 
     await admin(node, 'POST', '/unseal', { share: shares[0] });
-    assert.equal((await admin(node, 'POST', '/unseal', { share: shares[2] })).json.sealed, false);
+    assert.equal(field((await admin(node, 'POST', '/unseal', { share: shares[2] })).json, 'sealed'), false);
     const response = await xks(node, { operation: 'decrypt', body: decryptBody(encrypted) });
     assert.equal(response.status, 200, response.text);
-    assert.deepEqual(Buffer.from(response.json.plaintext, 'base64'), plaintext);
+    assert.deepEqual(Buffer.from(text(response.json, 'plaintext'), 'base64'), plaintext);
     assert.equal(
       (await xks(node, { operation: 'metadata', keyId: 'after-unseal', body: { requestMetadata: metadata('DescribeKey') } })).status,
       200,
     );
   });
 
-  it('the shares are nowhere in the data directory (database and WAL included) nor in the log, as text or as bytes', async () => {
+  it('the shares are nowhere in the data directory (database and WAL included) nor in the log, as text or as bytes', () => {
     const needles: [string, Buffer][] = [];
     for (const share of shares) {
       const decoded = decodeShare(share, 32);
@@ -242,19 +255,19 @@ describe('a master-key-file node', () => {
   it('is never sealed: GET /unseal says so, POST and DELETE answer 409', async () => {
     const status = await admin(node, 'GET', '/unseal');
     assert.equal(status.status, 200);
-    assert.equal(status.json.sealed, false);
-    assert.equal(status.json.rootOfTrust, 'software');
+    assert.equal(field(status.json, 'sealed'), false);
+    assert.equal(field(status.json, 'rootOfTrust'), 'software');
     const post = await admin(node, 'POST', '/unseal', { share: 'khs1-1-abc' });
     assert.equal(post.status, 409);
-    assert.match(post.json.error, /nothing to unseal/);
+    assert.match(errorOf(post), /nothing to unseal/);
     assert.equal((await admin(node, 'DELETE', '/unseal')).status, 409);
     assert.equal(await healthStatus(node), 'ACTIVE');
   });
 });
 
 describe('a Shamir node on PostgreSQL', () => {
-  let node: TestNode;
-  let database: ScratchDatabase;
+  let node: TestNode | undefined;
+  let database: ScratchDatabase | undefined;
   before(async () => {
     database = await createScratchDatabase();
     node = await startTestNode({ databaseUrl: database.url, shamir: { shares: 2, threshold: 2 } });
@@ -265,13 +278,16 @@ describe('a Shamir node on PostgreSQL', () => {
   });
 
   it('starts sealed, unseals via the admin API, and no share is in a dump of the database (text, bytes as hex or base64)', async () => {
+    assert.ok(node && database, 'the node started');
+    const [first, second] = node.shares ?? [];
+    assert.ok(first && second, 'init printed two shares');
     assert.equal(await healthStatus(node), 'UNAVAILABLE');
-    await admin(node, 'POST', '/unseal', { share: node.shares![1] });
-    assert.equal((await admin(node, 'POST', '/unseal', { share: node.shares![0] })).json.sealed, false);
+    await admin(node, 'POST', '/unseal', { share: second });
+    assert.equal(field((await admin(node, 'POST', '/unseal', { share: first })).json, 'sealed'), false);
     assert.equal(await healthStatus(node), 'ACTIVE');
     const dump = execFileSync('pg_dump', ['--data-only', '--inserts', database.url], { encoding: 'utf8', timeout: 20_000 });
     assert.match(dump, /INSERT INTO public\.key_versions|INSERT INTO public\.keys/, 'the dump has the key rows');
-    for (const share of node.shares!) {
+    for (const share of [first, second]) {
       const bytes = Buffer.from(decodeShare(share, 32).bytes);
       for (const needle of [
         share,

@@ -102,8 +102,8 @@ describe('key state → XKS answer', () => {
       versions.map((v: { state: string }) => v.state),
       ['DESTROYED'],
     );
-    const stored = await node.node.services.store.listKeyVersions(
-      (await node.node.services.store.listKeys()).find((k) => k.externalId === 'states')!.id,
+    const stored = await node.node.services.keyStore.listKeyVersions(
+      (await node.node.services.keyStore.listKeys()).find((k) => k.externalId === 'states')!.id,
     );
     assert.equal(stored[0]!.sealedMaterial.length, 0, 'the stored material is erased');
 

@@ -90,7 +90,7 @@ describe('one structured log line per XKS request, never a secret (items 22, 33,
     assert.equal(database.includes(masterKey), false);
     assert.equal(database.includes(Buffer.from(node.adminToken)), false);
     // The stored material is sealed: decrypting with the wrong context fails, so it is not raw key bytes.
-    const versions = await node.node.services.store.listKeyVersions((await node.node.services.store.listKeys())[0]!.id);
+    const versions = await node.node.services.keyStore.listKeyVersions((await node.node.services.keyStore.listKeys())[0]!.id);
     assert.ok(versions.every((v) => v.sealedMaterial.length === 1 + 12 + 16 + 32));
   });
 });

@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ManualClock } from '../../src/core/clock.js';
-import { createHealthMonitor } from '../../src/health/health-monitor.js';
-import type { DataKey, RootOfTrust } from '../../src/roots/root-of-trust.js';
-import { createSoftwareRoot } from '../../src/roots/software-root.js';
-import { sealContext } from '../../src/roots/root-of-trust.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { admin, healthBody, metadata, xks } from '../helpers/xks-client.js';
 
@@ -112,72 +107,5 @@ describe('GetHealthStatus (xks-spec.md §6.4, §14.7)', () => {
       assert.equal(response.status, 400);
       assert.equal(response.json.errorName, 'ValidationException');
     }
-  });
-});
-
-describe('deep health check with a cache (items 60, 61, 70, 71)', () => {
-  function countingRoot(): { root: RootOfTrust; calls: () => number; canary: () => Promise<DataKey> } {
-    const root = createSoftwareRoot(Buffer.alloc(32, 7));
-    let calls = 0;
-    let key: DataKey | undefined;
-    return {
-      root,
-      calls: () => calls,
-      canary: async () => {
-        key ??= await root.openKey(
-          await root.createKeyMaterial(sealContext.keyMaterial('canary', 1)),
-          sealContext.keyMaterial('canary', 1),
-        );
-        const opened = key;
-        return {
-          encrypt: (...args) => {
-            calls += 1;
-            return opened.encrypt(...args);
-          },
-          decrypt: (...args) => opened.decrypt(...args),
-        };
-      },
-    };
-  }
-
-  it('60/61: runs real crypto on the dedicated canary key', async () => {
-    const { root, calls, canary } = countingRoot();
-    const monitor = createHealthMonitor({ root, canary, clock: new ManualClock() });
-    assert.equal((await monitor.current()).status, 'ACTIVE');
-    assert.equal(calls(), 1);
-  });
-
-  it('70/71: serves a cached result, and never one older than a minute', async () => {
-    const { root, calls, canary } = countingRoot();
-    const clock = new ManualClock();
-    const monitor = createHealthMonitor({ root, canary, clock, maxAgeMs: 60_000 });
-    const first = await monitor.current();
-    clock.advance(59_999);
-    assert.equal((await monitor.current()).checkedAt, first.checkedAt);
-    assert.equal(calls(), 1);
-    clock.advance(1);
-    const second = await monitor.current();
-    assert.equal(calls(), 2);
-    assert.ok(clock.now() - second.checkedAt < 60_000);
-    assert.throws(() => createHealthMonitor({ root, canary, clock, maxAgeMs: 60_001 }), RangeError);
-  });
-
-  it('60: a canary that fails its round trip reports UNAVAILABLE', async () => {
-    const root = createSoftwareRoot(Buffer.alloc(32, 1));
-    const broken: DataKey = {
-      encrypt: async (_iv, plaintext) => ({ ciphertext: Buffer.from(plaintext), tag: Buffer.alloc(16) }),
-      decrypt: async () => Buffer.from('wrong'),
-    };
-    const monitor = createHealthMonitor({ root, canary: async () => broken, clock: new ManualClock() });
-    const snapshot = await monitor.current();
-    assert.equal(snapshot.status, 'UNAVAILABLE');
-    assert.match(snapshot.detail ?? '', /different bytes/);
-  });
-
-  it('60: a canary slower than the check timeout reports UNAVAILABLE instead of hanging', async () => {
-    const root = createSoftwareRoot(Buffer.alloc(32, 1));
-    const slow: DataKey = { encrypt: () => new Promise(() => undefined), decrypt: () => new Promise(() => undefined) };
-    const monitor = createHealthMonitor({ root, canary: async () => slow, clock: new ManualClock(), checkTimeoutMs: 20 });
-    assert.equal((await monitor.current()).status, 'UNAVAILABLE');
   });
 });

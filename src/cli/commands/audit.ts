@@ -70,7 +70,7 @@ async function openAuditDatabase(flags: { dataDir?: string; databaseUrl?: string
   if (!databaseUrl && !existsSync(paths.database))
     throw new CliError(`no Keyhold database in ${paths.root}; pass --data-dir or --database-url`);
   const [{ openDatabase }, { createAuditStore }] = await Promise.all([
-    import('../../storage/open-store.js'),
+    import('../../storage/open-database.js'),
     import('../../audit/sql-audit-store.js'),
   ]);
   const store = await openDatabase({ databaseUrl, sqlitePath: paths.database });

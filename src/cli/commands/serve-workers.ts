@@ -13,7 +13,7 @@ import { dataDirPaths } from '../../core/data-dir.js';
 import { DEMO_KEY, DEMO_KEYSTORE, initDataDir } from '../../server/init.js';
 import { createLogger, flushLogger } from '../../server/logger.js';
 import { startNode, writeNodeInfo } from '../../server/node.js';
-import { openStore } from '../../storage/open-store.js';
+import { openDatabase } from '../../storage/open-database.js';
 import { CliError, errorMessage } from '../cli-error.js';
 import { stopOnSignals } from '../shutdown.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
@@ -63,7 +63,7 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
   };
   try {
     // Migrations run here, once; each worker then finds the schema current.
-    if (!initResult) await (await openStore({ databaseUrl: settings.databaseUrl, sqlitePath: paths.database })).close();
+    if (!initResult) await (await openDatabase({ databaseUrl: settings.databaseUrl, sqlitePath: paths.database })).close();
   } catch (error) {
     throw settings.startFailure(error);
   }

@@ -39,9 +39,13 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+function isResultOf<T extends WorkerResult['op']>(result: WorkerResult, op: T): result is Extract<WorkerResult, { op: T }> {
+  return result.op === op;
+}
+
 function expect<T extends WorkerResult['op']>(result: WorkerResult, op: T): Extract<WorkerResult, { op: T }> {
-  if (result.op !== op) throw new Error(`PKCS#11 worker answered ${result.op} to a ${op} call`);
-  return result as Extract<WorkerResult, { op: T }>;
+  if (!isResultOf(result, op)) throw new Error(`PKCS#11 worker answered ${result.op} to a ${op} call`);
+  return result;
 }
 
 function openPool(config: Pkcs11RootConfig, options: Pkcs11RootOptions): Promise<SessionPool> {

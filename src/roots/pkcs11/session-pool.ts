@@ -212,6 +212,8 @@ export class SessionPool {
   private async recover(): Promise<void> {
     while (!this.closed) {
       await new Promise((resolve) => setTimeout(resolve, this.options.reconnectIntervalMs ?? 1_000).unref());
+      // close() may have run during the wait; TypeScript keeps the loop condition's narrowing across the await.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       if (this.closed) return;
       try {
         this.members = this.members.map((member) => (member.exited ? this.spawn() : member));
@@ -221,7 +223,7 @@ export class SessionPool {
         this.options.onEvent?.('recovered', this.options.tokenLabel);
         return;
       } catch (error) {
-        const message = (error as Error).message;
+        const message = error instanceof Error ? error.message : String(error);
         // Reported when the reason changes, not on every attempt.
         if (message !== this.lastError) this.options.onEvent?.('reconnect_failed', message);
         this.lastError = message;

@@ -2,6 +2,8 @@
  * A PKCS#11 worker thread: loads the vendor library, holds one logged-in session on the token, and
  * runs the calls the main thread sends, one at a time. PKCS#11 calls are synchronous native code, so
  * they run here and never on the event loop. Messages: ./protocol.ts.
+ * Over 300 lines on purpose: everything here shares the thread's one session and its handle cache
+ * (module state), and a worker thread loads a single entry file; split, it would pass that state around.
  */
 import { parentPort } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
@@ -137,7 +139,7 @@ function findSlot(): Buffer {
 function sessionAlive(): boolean {
   try {
     lib().C_GetSessionInfo(currentSession());
-    return lib().C_GetTokenInfo(slot!).label.trim() === tokenLabel;
+    return slot !== undefined && lib().C_GetTokenInfo(slot).label.trim() === tokenLabel;
   } catch {
     return false;
   }
@@ -186,7 +188,7 @@ function handleFor(id: Uint8Array, label?: string): Buffer {
   if (!found || others.length > 0) throw new CallFailure(sessionAlive() ? 'notFound' : 'lost', `key object ${hex} not found on the token`);
   if (label !== undefined) {
     const [attribute] = lib().C_GetAttributeValue(currentSession(), found, [{ type: P.CKA_LABEL }]);
-    if (Buffer.from((attribute?.value) ?? []).toString('utf8') !== label) {
+    if (Buffer.from(attribute?.value ?? []).toString('utf8') !== label) {
       throw new CallFailure('notFound', `key object ${hex} belongs to another record`);
     }
   }
@@ -228,7 +230,7 @@ function forget(hex: string): void {
   handles.delete(hex);
   if (!copy || !session) return;
   try {
-    if (lib().C_GetAttributeValue(session, copy, [{ type: P.CKA_TOKEN }])[0]?.value?.[0] === 0) lib().C_DestroyObject(session, copy);
+    if (lib().C_GetAttributeValue(session, copy, [{ type: P.CKA_TOKEN }])[0]?.value[0] === 0) lib().C_DestroyObject(session, copy);
   } catch {
     // Gone with its session already.
   }
@@ -344,10 +346,14 @@ function classify(error: unknown): { kind: FailureKind; message: string } {
   if (LOST.has(code) || HANDLE_INVALID.has(code)) return { kind: 'lost', message: code };
   // A general error outside a decrypt usually means the library lost the token under us.
   if (code === 'CKR_GENERAL_ERROR' && !sessionAlive()) return { kind: 'lost', message: code };
-  return { kind: 'failed', message: code.startsWith('CKR_') ? code : (String((error as Error)?.message ?? error).split('\n')[0] ?? '') };
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'failed', message: code.startsWith('CKR_') ? code : (message.split('\n')[0] ?? '') };
 }
 
-parentPort!.on('message', (batch: WorkerBatch) => {
+const port = parentPort;
+if (!port) throw new Error('the PKCS#11 worker runs only as a worker thread (session-pool.ts starts it)');
+
+port.on('message', (batch: WorkerBatch) => {
   const replies: ReplyBatch = batch.map(({ id, expiresAt, request }: WorkerMessage): WorkerReply => {
     // Under overload, work whose caller has timed out is shed, so the queue drains instead of collapsing.
     if (Date.now() > expiresAt) return { id, ok: false, kind: 'failed', message: 'expired before the HSM was free' };
@@ -357,5 +363,5 @@ parentPort!.on('message', (batch: WorkerBatch) => {
       return { id, ok: false, ...classify(error) };
     }
   });
-  parentPort!.postMessage(replies);
+  port.postMessage(replies);
 });

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { DataDirPaths } from '../../core/data-dir.js';
 import { createMasterKeyFile, MASTER_KEY_LENGTH } from '../master-key-file.js';
-import { writeRootConfig } from '../root-config.js';
+import { writeRootConfig, type RootFiles } from '../root-config.js';
 import type { RootOfTrust } from '../root-of-trust.js';
 import { createSoftwareRoot } from '../software-root.js';
 import { createVerifier } from './sealable-root.js';
@@ -14,7 +13,7 @@ import { splitSecret, validateShareCounts } from './shares.js';
  * inside that root's KeyObject.
  */
 export async function initShamirRoot(
-  paths: DataDirPaths,
+  paths: Pick<RootFiles, 'rootConfig' | 'credentialKey'>,
   counts: { shares: number; threshold: number },
 ): Promise<{ root: RootOfTrust; shares: string[] }> {
   validateShareCounts(counts.shares, counts.threshold);

@@ -67,7 +67,7 @@ export function validateShamirConfig(config: ShamirRootConfig): void {
 }
 
 export function isSealableRoot(root: RootOfTrust): root is SealableRoot {
-  return root.kind === 'shamir' && typeof (root as Partial<SealableRoot>).enterShare === 'function';
+  return root.kind === 'shamir' && 'enterShare' in root && typeof root.enterShare === 'function';
 }
 
 export function createSealableRoot(config: ShamirRootConfig): SealableRoot {
@@ -101,7 +101,7 @@ export function createSealableRoot(config: ShamirRootConfig): SealableRoot {
       share.bytes.fill(0);
       throw invalid(`this share belongs to another Keyhold init (share set ${share.shareSet}; this node's is ${config.shareSet})`);
     }
-    const x = share.bytes[share.bytes.length - 1]!;
+    const { x } = share;
     if (entered.has(x)) {
       share.bytes.fill(0);
       throw conflict(`share ${share.number} was already entered (${entered.size} of ${config.threshold} shares entered)`);

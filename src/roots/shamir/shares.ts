@@ -24,6 +24,8 @@ export interface DecodedShare {
   shareSet: string;
   /** The library's share bytes (last byte: the x-coordinate). */
   bytes: Uint8Array;
+  /** The share's x-coordinate: distinct for every share of one split. */
+  x: number;
 }
 
 function checksum(number: number, setId: Buffer, share: Uint8Array): Buffer {
@@ -38,22 +40,24 @@ export function encodeShare(number: number, shareSet: string, share: Uint8Array)
 
 /** Parses a share as typed or pasted; every failure is a one-line `invalid` error that names the problem. */
 export function decodeShare(text: string, secretLength: number): DecodedShare {
-  const match = /^khs1-(\d{1,3})-([A-Za-z0-9_-]+)$/.exec(text.trim());
-  if (!match)
+  const [, numberText, body] = /^khs1-(\d{1,3})-([A-Za-z0-9_-]+)$/.exec(text.trim()) ?? [];
+  if (numberText === undefined || body === undefined)
     throw invalid(`this is not a Keyhold share (expected ${SHARE_PREFIX}-<number>-<letters, digits, - and _>, as printed by keyhold init)`);
-  const number = Number(match[1]);
-  const payload = Buffer.from(match[2]!, 'base64url');
+  const number = Number(numberText);
+  const payload = Buffer.from(body, 'base64url');
   // Base64url leaves spare bits in the last character; a share must be exactly as encoded, so a typo there shows too.
   if (
     payload.length !== SET_ID_LENGTH + secretLength + 1 + CHECKSUM_LENGTH ||
     number < 1 ||
     number > MAX_SHARES ||
-    payload.toString('base64url') !== match[2]
+    payload.toString('base64url') !== body
   ) {
-    throw invalid(`share ${match[1]} is the wrong length or number; check that it was copied completely`);
+    throw invalid(`share ${numberText} is the wrong length or number; check that it was copied completely`);
   }
   const setId = Buffer.from(payload.subarray(0, SET_ID_LENGTH));
   const bytes = new Uint8Array(payload.subarray(SET_ID_LENGTH, SET_ID_LENGTH + secretLength + 1));
+  // The length was checked above, so the x-coordinate (the share's last byte) is there.
+  const x = payload.readUInt8(SET_ID_LENGTH + secretLength);
   const given = payload.subarray(SET_ID_LENGTH + secretLength + 1);
   if (!timingSafeEqual(given, checksum(number, setId, bytes))) {
     payload.fill(0);
@@ -61,7 +65,7 @@ export function decodeShare(text: string, secretLength: number): DecodedShare {
     throw invalid(`share ${number} fails its checksum: it was mistyped or changed; check it character by character`);
   }
   payload.fill(0);
-  return { number, shareSet: setId.toString('hex'), bytes };
+  return { number, shareSet: setId.toString('hex'), bytes, x };
 }
 
 export function validateShareCounts(shares: number, threshold: number): void {

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import type { SqlDialect } from '../rows.js';
+import type { SqlDialect } from '../connection.js';
 
 /** Binary columns are `blob` on SQLite and `bytea` on PostgreSQL; both drivers hand back a Buffer. */
 const binary = (dialect: SqlDialect) => (dialect === 'postgres' ? 'bytea' : 'blob');

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration } from 'kysely';
-import type { SqlDialect } from '../rows.js';
+import type { SqlDialect } from '../connection.js';
 
 const binary = (dialect: SqlDialect) => (dialect === 'postgres' ? 'bytea' : 'blob');
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import type { SqlDialect } from '../rows.js';
+import type { SqlDialect } from '../connection.js';
 
 /**
  * Secondary authorization (src/policies): policies with their rules as a JSON document, and each

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import type { SqlDialect } from '../rows.js';
+import type { SqlDialect } from '../connection.js';
 
 /**
  * Per-keystore request quotas (docs/throttling.md): requests a second and burst, both null for none.

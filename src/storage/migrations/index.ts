@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { SqlDialect } from '../rows.js';
+import type { SqlDialect } from '../connection.js';
 import { initialMigration } from './0001_initial.js';
 import { keyLifecycleMigration } from './0002_key_lifecycle.js';
 import { auditMigration } from './0003_audit.js';

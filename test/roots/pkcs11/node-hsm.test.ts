@@ -10,9 +10,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { ekmHealth } from '../../helpers/ekm-health.js';
+import { field, stringFields, text } from '../../helpers/json-fields.js';
 import { startTestNode, type TestNode } from '../../helpers/node-harness.js';
 import { createSoftHsmToken, removeSoftHsmTokens, type SoftHsmToken } from '../../helpers/softhsm.js';
-import { admin, decryptBody, encryptBody, healthBody, xks } from '../../helpers/xks-client.js';
+import { admin, decryptBody, encryptBody, xks } from '../../helpers/xks-client.js';
 
 after(removeSoftHsmTokens);
 
@@ -27,24 +29,22 @@ async function encryptDecrypt(node: TestNode): Promise<void> {
   const plaintext = randomBytes(64);
   const encrypted = await xks(node, { operation: 'encrypt', body: encryptBody(plaintext) });
   assert.equal(encrypted.status, 200, encrypted.text);
-  const decrypted = await xks(node, { operation: 'decrypt', body: decryptBody(encrypted.json) });
+  const answer = stringFields(encrypted.json);
+  const decrypted = await xks(node, { operation: 'decrypt', body: decryptBody(answer) });
   assert.equal(decrypted.status, 200, decrypted.text);
-  assert.equal(decrypted.json.plaintext, plaintext.toString('base64'));
-  const tag = Buffer.from(encrypted.json.authenticationTag, 'base64');
+  assert.equal(field(decrypted.json, 'plaintext'), plaintext.toString('base64'));
+  const tag = Buffer.from(text(answer, 'authenticationTag'), 'base64');
   tag.writeUInt8(tag.readUInt8(0) ^ 1, 0);
   const tampered = await xks(node, {
     operation: 'decrypt',
-    body: decryptBody({ ...encrypted.json, authenticationTag: tag.toString('base64') }),
+    body: decryptBody({ ...answer, authenticationTag: tag.toString('base64') }),
   });
   assert.equal(tampered.status, 400);
-  assert.equal(tampered.json.errorName, 'InvalidCiphertextException');
+  assert.equal(field(tampered.json, 'errorName'), 'InvalidCiphertextException');
 }
 
-async function healthOf(node: TestNode): Promise<{ status: number; healthStatus?: string; model?: string }> {
-  const response = await xks(node, { operation: 'health', body: healthBody() });
-  const ekm = response.json?.ekmFleetDetails?.[0];
-  return { status: response.status, healthStatus: ekm?.healthStatus, model: ekm?.model };
-}
+/** The root of trust's state as GET /api/v1/node reports it. */
+const rootState = async (node: TestNode) => field((await admin(node, 'GET', '/node')).json, 'rootOfTrustState');
 
 function storedReferences(node: TestNode): Buffer[] {
   const db = new Database(join(node.dataDir, 'keyhold.db'), { readonly: true });
@@ -64,13 +64,13 @@ for (const mode of ['keys', 'wrap'] as const) {
       const node = await startHsmNode(token, mode);
       try {
         await encryptDecrypt(node);
-        const health = await healthOf(node);
+        const health = await ekmHealth(node);
         assert.equal(health.status, 200);
         assert.equal(health.healthStatus, 'ACTIVE');
-        assert.match(health.model!, /^PKCS#11 SoftHSM project SoftHSM v2 .*token "kh-/);
+        assert.match(String(health.model), /^PKCS#11 SoftHSM project SoftHSM v2 .*token "kh-/);
         const status = await admin(node, 'GET', '/node');
-        assert.equal(status.json.rootOfTrust, 'pkcs11');
-        assert.equal(status.json.rootOfTrustState, 'ACTIVE');
+        assert.equal(field(status.json, 'rootOfTrust'), 'pkcs11');
+        assert.equal(field(status.json, 'rootOfTrustState'), 'ACTIVE');
         assert.ok(!existsSync(join(node.dataDir, 'master.key')));
         const rootJson = readFileSync(join(node.dataDir, 'root.json'), 'utf8');
         assert.match(rootJson, new RegExp(`"mode": "${mode}"`));
@@ -125,7 +125,7 @@ describe('a busy HSM', () => {
       const busy = node.node.services.root.sealSecret(Buffer.alloc(32 * 1024 * 1024), 'busy');
       const refused = await xks(node, { operation: 'encrypt', body: encryptBody(Buffer.from('wait your turn')) });
       assert.equal(refused.status, 503, refused.text);
-      assert.equal(refused.json.errorName, 'DependencyTimeoutException');
+      assert.equal(field(refused.json, 'errorName'), 'DependencyTimeoutException');
       await busy;
       await encryptDecrypt(node);
     } finally {
@@ -147,21 +147,22 @@ describe('a lost token', () => {
         // Keys are used through session copies in the HSM's memory, so the loss is noticed by the
         // background probe (every 100 ms here) or by the next call that needs the token.
         const noticedBy = Date.now() + 5_000;
-        while ((await admin(node, 'GET', '/node')).json.rootOfTrustState !== 'UNAVAILABLE' && Date.now() < noticedBy) {
+        while ((await rootState(node)) !== 'UNAVAILABLE' && Date.now() < noticedBy) {
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
-        assert.equal((await admin(node, 'GET', '/node')).json.rootOfTrustState, 'UNAVAILABLE');
+        assert.equal(await rootState(node), 'UNAVAILABLE');
         for (let i = 0; i < 3; i++) {
           const started = Date.now();
           const failed = await xks(node, { operation: 'encrypt', body: encryptBody(Buffer.from('during the outage')) });
           assert.ok(Date.now() - started < 3_000, 'an HSM failure is answered, not waited on');
+          const errorName = field(failed.json, 'errorName');
           assert.ok(
-            (failed.status === 500 && failed.json.errorName === 'InternalException') ||
-              (failed.status === 503 && failed.json.errorName === 'DependencyTimeoutException'),
+            (failed.status === 500 && errorName === 'InternalException') ||
+              (failed.status === 503 && errorName === 'DependencyTimeoutException'),
             failed.text,
           );
         }
-        const health = await healthOf(node);
+        const health = await ekmHealth(node);
         assert.equal(health.status, 200);
         assert.equal(health.healthStatus, 'UNAVAILABLE');
       } finally {
@@ -172,7 +173,7 @@ describe('a lost token', () => {
       const deadline = Date.now() + 10_000;
       let recovered = false;
       while (!recovered && Date.now() < deadline) {
-        recovered = (await healthOf(node)).healthStatus === 'ACTIVE';
+        recovered = (await ekmHealth(node)).healthStatus === 'ACTIVE';
         if (!recovered) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       assert.ok(recovered, 'health is ACTIVE again without a restart');
@@ -182,9 +183,9 @@ describe('a lost token', () => {
         `the loss and the recovery are logged: ${events.join(' ')}`,
       );
       assert.ok(!node.logText().includes(token.pin), 'the PIN is never logged');
-      const decrypted = await xks(node, { operation: 'decrypt', body: decryptBody(before.json) });
+      const decrypted = await xks(node, { operation: 'decrypt', body: decryptBody(stringFields(before.json)) });
       assert.equal(decrypted.status, 200, decrypted.text);
-      assert.equal(Buffer.from(decrypted.json.plaintext, 'base64').toString(), 'written before the outage');
+      assert.equal(Buffer.from(text(decrypted.json, 'plaintext'), 'base64').toString(), 'written before the outage');
       await encryptDecrypt(node);
     } finally {
       await node.close();
@@ -197,7 +198,7 @@ describe('a lost token', () => {
     const waitFor = async (state: string) => {
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline) {
-        if ((await admin(node, 'GET', '/node')).json.rootOfTrustState === state) return;
+        if ((await rootState(node)) === state) return;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       assert.fail(`root of trust never became ${state}`);
@@ -207,7 +208,7 @@ describe('a lost token', () => {
       try {
         // No request touches the HSM here: the background probe notices.
         await waitFor('DEGRADED');
-        assert.equal((await healthOf(node)).healthStatus, 'DEGRADED');
+        assert.equal((await ekmHealth(node)).healthStatus, 'DEGRADED');
         await encryptDecrypt(node);
         const refused = await admin(node, 'POST', '/keys', { id: 'during-outage', keystore: 'demo' });
         assert.ok(refused.status >= 500, refused.text);

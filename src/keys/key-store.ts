@@ -1,30 +1,19 @@
-import type { Kysely } from 'kysely';
-import type { DatabaseConnection } from './connection.js';
-import type { Database } from './rows.js';
 import type { KeyRecord, KeyStatus, KeyVersionState, StoredKeyVersion } from '../domain/types.js';
 
 /**
- * What is left of the shared persistence port while features move their queries into stores of their
- * own (groups, keystores and credentials: src/keystores/; the fleet table: src/fleet/; the audit tables:
- * src/audit/). One implementation (Kysely) serves SQLite and PostgreSQL.
- * Every method is a single transaction; failures throw and leave nothing half-written.
- * Nothing on the XKS hot path calls this: the data plane reads from in-memory caches.
+ * Where keys, their versions and the import wrapping keys of bring-your-own-key are kept: the keys
+ * feature's persistence port (implementation: kysely-key-store.ts, on SQLite and PostgreSQL alike).
+ * Every method is one transaction; failures throw and leave nothing half-written. A uniqueness rule
+ * refusing a write throws StoreConflictError, a missing referenced record StoreNotFoundError
+ * (src/storage/store.ts), each with a one-line message. Nothing on the XKS hot path calls this: the
+ * data plane reads the live state (src/registry/live-state.ts), which the key service keeps current.
  */
-export interface Store {
-  readonly dialect: 'sqlite' | 'postgres';
-  /** The open database; feature stores are built on it (connection.ts). */
-  readonly connection: DatabaseConnection;
-  /**
-   * The query builder, for feature modules that keep their own tables (policies, users):
-   * each declares its rows and uses `db.withTables<TheirTables>()`, and adds its migration to
-   * migrations/index.ts.
-   */
-  readonly db: Kysely<Database>;
-
-  // keys
+export interface KeyStore {
+  /** Adds a key with its first version. Refuses an id, or an external id in the same group, that exists. */
   createKey(key: KeyRecord, firstVersion: StoredKeyVersion): Promise<void>;
   getKey(groupId: string, externalId: string): Promise<KeyRecord | undefined>;
   getKeyById(id: string): Promise<KeyRecord | undefined>;
+  /** Keys in (group, external id) order, of one group when given; internal keys (the canary) only when asked. */
   listKeys(groupId?: string, options?: { includeInternal?: boolean }): Promise<KeyRecord[]>;
   /**
    * Identity and change time of customer keys changed at or after `since` (ms), in (updatedAt, id)
@@ -34,7 +23,7 @@ export interface Store {
   /**
    * Changes a key. With `expect`, only while the key still has that status / current version
    * (compare-and-set, for nodes racing on the same row): returns false, changing nothing, when it has not.
-   * Throws StoreNotFoundError when the key does not exist.
+   * Throws StoreNotFoundError when the key does not exist, or has no version `changes.currentVersion`.
    */
   updateKey(id: string, changes: KeyChanges, updatedAt: number, expect?: KeyExpectation): Promise<boolean>;
   /**
@@ -44,6 +33,7 @@ export interface Store {
   addCurrentVersion(version: StoredKeyVersion, expectedCurrent: number, changes: KeyChanges, updatedAt: number): Promise<boolean>;
   /** One key's versions, or every key's (node start) when no key is named; each key's in version order. */
   listKeyVersions(keyId?: string): Promise<StoredKeyVersion[]>;
+  /** Adds a version without making it current. */
   addKeyVersion(version: StoredKeyVersion): Promise<void>;
   /** Changes one version, only while it is in one of `expectStates` when given; false when it was not. */
   updateKeyVersion(keyId: string, version: number, changes: KeyVersionChanges, expectStates?: KeyVersionState[]): Promise<boolean>;
@@ -53,11 +43,16 @@ export interface Store {
    */
   listKeysDue(now: number): Promise<KeyRecord[]>;
 
-
-  close(): Promise<void>;
+  /** Keeps a new import wrapping key (its private half sealed under the root of trust). */
+  createWrappingKey(key: StoredWrappingKey): Promise<void>;
+  getWrappingKey(id: string): Promise<StoredWrappingKey | undefined>;
+  /** Marks a wrapping key used at `usedAt`, only if no import used it before; false when one had (or it does not exist). */
+  markWrappingKeyUsed(id: string, usedAt: number): Promise<boolean>;
 }
 
-/** Key fields a management action changes; `null` clears an optional field. */
+/** The part of the key store other features read keys through (policies attach to keys by id). */
+export type KeyReader = Pick<KeyStore, 'getKey' | 'getKeyById'>;
+
 /** What a node needs to tell whether its in-memory copy of a key is current. */
 export interface KeyStamp {
   id: string;
@@ -66,6 +61,7 @@ export interface KeyStamp {
   updatedAt: number;
 }
 
+/** Key fields a management action changes; `null` clears an optional field. */
 export interface KeyChanges {
   status?: KeyStatus;
   usage?: KeyRecord['usage'];
@@ -94,6 +90,14 @@ export interface KeyVersionChanges {
   destroyedAt?: number;
 }
 
-// The store's errors live with the write guard that raises them; re-exported for the features whose
-// queries are still here.
-export { StoreConflictError, StoreNotFoundError } from './store-errors.js';
+/** An RSA key pair for one bring-your-own-key import (import-wrapping.ts). */
+export interface StoredWrappingKey {
+  id: string;
+  publicKeyPem: string;
+  /** The PKCS#8 DER private key, sealed under the root of trust; never stored in the clear. */
+  sealedPrivateKey: Buffer;
+  createdAt: number;
+  expiresAt: number;
+  /** When an import used it; absent while unused. */
+  usedAt?: number;
+}

@@ -1,18 +1,20 @@
 import type { Updateable } from 'kysely';
-import type { DatabaseConnection } from './connection.js';
-import type { KeyChanges, Store } from './store.js';
-import { guarded, uniqueKey } from './db-errors.js';
-import { StoreNotFoundError } from './store-errors.js';
+import type { DatabaseConnection } from '../storage/connection.js';
+import { guarded, uniqueKey, type ConstraintViolation } from '../storage/db-errors.js';
+import { StoreNotFoundError } from '../storage/store-errors.js';
 import {
   joinUsage,
   keyRow,
   keyVersionRow,
   toKey,
   toKeyVersion,
-  type Database,
+  toWrappingKey,
+  wrappingKeyRow,
   type KeyRow,
+  type KeyTables,
   type KeyVersionRow,
-} from './rows.js';
+} from './key-rows.js';
+import type { KeyChanges, KeyStore } from './key-store.js';
 
 function keyValues(changes: KeyChanges, updatedAt: number): Updateable<KeyRow> {
   const values: Updateable<KeyRow> = { updated_at: updatedAt };
@@ -29,16 +31,15 @@ function keyValues(changes: KeyChanges, updatedAt: number): Updateable<KeyRow> {
   return values;
 }
 
-export function createKyselyStore(connection: DatabaseConnection): Store {
-  const { dialect } = connection;
-  const db = connection.tables<Database>();
+/** The key store on an open database (SQLite or PostgreSQL): the queries of key-store.ts. */
+export function createKeyStore(connection: DatabaseConnection): KeyStore {
+  const db = connection.tables<KeyTables>();
+  const versionExplain = (version: { keyId: string; version: number }) => (v: ConstraintViolation) =>
+    v.kind === 'foreignKey'
+      ? `key "${version.keyId}" does not exist`
+      : `version ${version.version} of key "${version.keyId}" already exists`;
+
   return {
-    dialect,
-    connection,
-    db,
-
-    // keys
-
     async createKey(key, firstVersion) {
       if (firstVersion.keyId !== key.id || firstVersion.version !== key.currentVersion) {
         throw new Error(
@@ -151,10 +152,7 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
             await trx.insertInto('key_versions').values(keyVersionRow(version)).execute();
             return true;
           }),
-        (v) =>
-          v.kind === 'foreignKey'
-            ? `key "${version.keyId}" does not exist`
-            : `version ${version.version} of key "${version.keyId}" already exists`,
+        versionExplain(version),
       );
     },
 
@@ -166,13 +164,7 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
     },
 
     async addKeyVersion(version) {
-      await guarded(
-        () => db.insertInto('key_versions').values(keyVersionRow(version)).execute(),
-        (v) =>
-          v.kind === 'foreignKey'
-            ? `key "${version.keyId}" does not exist`
-            : `version ${version.version} of key "${version.keyId}" already exists`,
-      );
+      await guarded(() => db.insertInto('key_versions').values(keyVersionRow(version)).execute(), versionExplain(version));
     },
 
     async updateKeyVersion(keyId, version, changes, expectStates) {
@@ -220,6 +212,23 @@ export function createKyselyStore(connection: DatabaseConnection): Store {
       return rows.map(toKey);
     },
 
-    close: () => connection.close(),
+    async createWrappingKey(key) {
+      await db.insertInto('import_wrapping_keys').values(wrappingKeyRow(key)).execute();
+    },
+
+    async getWrappingKey(id) {
+      const row = await db.selectFrom('import_wrapping_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toWrappingKey(row);
+    },
+
+    async markWrappingKeyUsed(id, usedAt) {
+      const result = await db
+        .updateTable('import_wrapping_keys')
+        .set({ used_at: usedAt })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
   };
 }

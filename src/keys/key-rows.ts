@@ -1,11 +1,10 @@
 /**
- * The tables the shared Store still queries, as Kysely sees them, and where their rows become domain
- * records and back (each feature store keeps its own rows: src/keystores/keystore-rows.ts…).
- * Column names are snake_case; timestamps are epoch milliseconds.
+ * The keys feature's tables as Kysely sees them (created by migrations 0001, 0002 and 0007 in
+ * src/storage/migrations/), and the one place their rows become records and back. Column names are
+ * snake_case; timestamps are epoch milliseconds.
  */
 import type { KeyRecord, KeyStatus, KeyUsage, KeyVersionOrigin, KeyVersionState, StoredKeyVersion } from '../domain/types.js';
-
-export type { SqlDialect } from './connection.js';
+import type { StoredWrappingKey } from './key-store.js';
 
 export interface KeyRow {
   id: string;
@@ -40,13 +39,49 @@ export interface KeyVersionRow {
   destroyed_at: number | null;
 }
 
-export interface Database {
+export interface WrappingKeyRow {
+  id: string;
+  public_key_pem: string;
+  sealed_private_key: Buffer;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** The tables the key store reaches through `connection.tables<KeyTables>()`. */
+export interface KeyTables {
   keys: KeyRow;
   key_versions: KeyVersionRow;
+  import_wrapping_keys: WrappingKeyRow;
 }
 
 export const joinUsage = (usage: readonly KeyUsage[]): string => usage.join(',');
-const splitUsage = (usage: string): KeyUsage[] => (usage === '' ? [] : (usage.split(',') as KeyUsage[]));
+
+const isKeyUsage = (value: string): value is KeyUsage => value === 'ENCRYPT' || value === 'DECRYPT';
+
+/** Only this module writes these columns; a value it could not have written means the row was changed by hand. */
+function corrupt(keyId: string, column: string): Error {
+  return new Error(`key ${keyId}: the stored ${column} is not one Keyhold writes; the row was changed outside Keyhold`);
+}
+
+function splitUsage(keyId: string, usage: string): KeyUsage[] {
+  if (usage === '') return [];
+  return usage.split(',').map((value) => {
+    if (!isKeyUsage(value)) throw corrupt(keyId, 'usage');
+    return value;
+  });
+}
+
+function parseTags(keyId: string, text: string): Record<string, string> {
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw corrupt(keyId, 'tags');
+  const tags: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string') throw corrupt(keyId, 'tags');
+    tags[name] = value;
+  }
+  return tags;
+}
 
 export const keyRow = (k: KeyRecord): KeyRow => ({
   id: k.id,
@@ -66,18 +101,19 @@ export const keyRow = (k: KeyRecord): KeyRow => ({
   created_at: k.createdAt,
   updated_at: k.updatedAt,
 });
+
 export const toKey = (r: KeyRow): KeyRecord => ({
   id: r.id,
   groupId: r.group_id,
   externalId: r.external_id,
-  usage: splitUsage(r.usage),
+  usage: splitUsage(r.id, r.usage),
   status: r.status,
   internal: r.internal === 1,
   currentVersion: r.current_version,
   ...(r.block_reason === null ? {} : { blockReason: r.block_reason }),
   ...(r.deletion_date === null ? {} : { deletionDate: Number(r.deletion_date) }),
   description: r.description,
-  tags: JSON.parse(r.tags) as Record<string, string>,
+  tags: parseTags(r.id, r.tags),
   ...(r.rotation_period_days === null ? {} : { rotationPeriodDays: r.rotation_period_days }),
   ...(r.next_rotation_at === null ? {} : { nextRotationAt: Number(r.next_rotation_at) }),
   minDecryptVersion: r.min_decrypt_version,
@@ -95,6 +131,7 @@ export const keyVersionRow = (v: StoredKeyVersion): KeyVersionRow => ({
   revoked_at: v.revokedAt ?? null,
   destroyed_at: v.destroyedAt ?? null,
 });
+
 export const toKeyVersion = (r: KeyVersionRow): StoredKeyVersion => ({
   keyId: r.key_id,
   version: r.version,
@@ -106,3 +143,20 @@ export const toKeyVersion = (r: KeyVersionRow): StoredKeyVersion => ({
   ...(r.destroyed_at === null ? {} : { destroyedAt: Number(r.destroyed_at) }),
 });
 
+export const wrappingKeyRow = (w: StoredWrappingKey): WrappingKeyRow => ({
+  id: w.id,
+  public_key_pem: w.publicKeyPem,
+  sealed_private_key: w.sealedPrivateKey,
+  created_at: w.createdAt,
+  expires_at: w.expiresAt,
+  used_at: w.usedAt ?? null,
+});
+
+export const toWrappingKey = (r: WrappingKeyRow): StoredWrappingKey => ({
+  id: r.id,
+  publicKeyPem: r.public_key_pem,
+  sealedPrivateKey: r.sealed_private_key,
+  createdAt: Number(r.created_at),
+  expiresAt: Number(r.expires_at),
+  ...(r.used_at === null ? {} : { usedAt: Number(r.used_at) }),
+});

@@ -3,10 +3,8 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { createKyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations/index.js';
 import { databaseConnection, type DatabaseConnection, type SqlDialect } from './connection.js';
-import type { Store } from './store.js';
 
 export interface OpenStoreOptions {
   /** `postgres://…` or `postgresql://…` selects PostgreSQL. */
@@ -27,11 +25,6 @@ export async function openDatabase(options: OpenStoreOptions): Promise<DatabaseC
     throw err;
   }
   return databaseConnection(db, dialect);
-}
-
-/** Opens the configured database, brings its schema up to date and returns the store. */
-export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  return createKyselyStore(await openDatabase(options));
 }
 
 function connect(options: OpenStoreOptions): { db: Kysely<unknown>; dialect: SqlDialect } {
