@@ -21,7 +21,8 @@ import { createPolicyAuthorizer } from '../policies/authorizer.js';
 import { startRotationScheduler, type RotationScheduler } from '../keys/rotation-scheduler.js';
 import { createThrottleAdmission, type ThrottleSettings } from '../throttle/admission.js';
 import { createXksHandler } from '../xks/handler.js';
-import { createRequestDecoder, DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
+import { createRequestDecoder } from '../xks/decoder.js';
+import { DEFAULT_LIMITS, type XksLimits } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
 import { answerMalformedRequest } from './client-errors.js';
 import type { ClusterMember } from './cluster/member.js';
@@ -209,7 +210,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
       healthFacts,
       logger: options.logger,
-      gates: [sealedGate(unseal.serving), services.killSwitch.gate],
+      availabilityGates: [sealedGate(unseal.serving)],
+      refusalGates: [services.killSwitch.gate],
       authorizer: createPolicyAuthorizer(services.policyRegistry),
       recorder: audit.recorder,
       observers: [metrics.xksObserver],

@@ -386,10 +386,6 @@ describe('a load-shedding 429 does not wait for the audit commit; a quota 429 an
     state.response = xks(node, { operation, body }).finally(() => (state.answered = true));
     return state;
   }
-  /** Resolves once the node has written a log line that `matches`: the step just before its audit record. */
-  async function logged(matches: (line: Record<string, unknown>) => boolean): Promise<void> {
-    while (!node.logs.some((l) => l.event === 'xks.request' && matches(l))) await new Promise((r) => setTimeout(r, 5));
-  }
   /** The details of the demo keystore's audited throttles (a request refused at admission has no kmsRequestId). */
   async function auditedThrottles(): Promise<string[]> {
     const found = await adminOk(node, 'GET', '/audit/events?keystore=demo&outcome=error&limit=100');
@@ -404,7 +400,8 @@ describe('a load-shedding 429 does not wait for the audit commit; a quota 429 an
     try {
       const successBody = encryptBody(randomBytes(16));
       const success = send(successBody, 'encrypt');
-      await logged((l) => l.kmsRequestId === successBody.requestMetadata.kmsRequestId);
+      // Its work is done and its record is being committed (the request's log line waits for the commit).
+      await lock.writerWaiting();
 
       // The success holds the only slot until its record is committed: the next request is refused.
       assertThrottled(await send(healthBody()).response);
@@ -436,8 +433,8 @@ describe('a load-shedding 429 does not wait for the audit commit; a quota 429 an
     let released = false;
     try {
       const quota = send(healthBody());
-      await logged((l) => String(l.reason).startsWith('quota:'));
-      // A shed is sent in the same turn as its log line; a round trip later the quota refusal still waits.
+      await lock.writerWaiting();
+      // A shed would be answered without waiting for its commit; a round trip later the quota refusal still waits.
       assert.equal(
         (
           await httpsJson(
