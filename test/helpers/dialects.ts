@@ -23,12 +23,14 @@ export function dialectTargets(): DialectTarget[] {
   return [
     {
       name: 'sqlite',
-      async setUp() {
+      setUp() {
         dir = mkdtempSync(join(tmpdir(), 'keyhold-dal-'));
+        return Promise.resolve();
       },
       open: () => openStore({ sqlitePath: join(dir, 'keyhold.db') }),
-      async tearDown() {
+      tearDown() {
         if (dir) rmSync(dir, { recursive: true, force: true });
+        return Promise.resolve();
       },
     },
     {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { TestNode } from './node-harness.js';
-import { admin, adminAs, type XksResponse } from './xks-client.js';
+import { admin, adminAs, adminOk, type XksResponse } from './xks-client.js';
 
 /**
  * Creates users with roles (through the admin API, as the bootstrap token) and an API token for each;
@@ -11,7 +11,7 @@ export async function createUsers(node: TestNode, users: readonly (readonly [nam
   for (const [name, roles] of users) {
     const created = await admin(node, 'POST', '/users', { name, password: `${name} password 123`, roles });
     assert.equal(created.status, 201, created.text);
-    tokens.set(name, (await admin(node, 'POST', '/tokens', { name: 'test', user: name })).json.token);
+    tokens.set(name, (await adminOk<{ token: string }>(node, 'POST', '/tokens', { name: 'test', user: name })).token);
   }
   return (who: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<XksResponse> =>
     adminAs(node, tokens.get(who), method, path, body, headers);
