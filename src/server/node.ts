@@ -16,7 +16,8 @@ import { createThrottleAdmission } from '../throttle/admission.js';
 import { sealedGate } from '../unseal/gate.js';
 import { openKeysWhenUnsealed } from '../unseal/key-access.js';
 import { createXksHandler } from '../xks/handler.js';
-import { createRequestDecoder, DEFAULT_LIMITS } from '../xks/requests.js';
+import { createRequestDecoder } from '../xks/decoder.js';
+import { DEFAULT_LIMITS } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
 import { workerNodeId } from './cluster/node-membership.js';
 import { trackConnections } from './connections.js';
@@ -134,7 +135,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
       healthFacts,
       logger,
-      gates: [sealedGate(() => unseal.serving()), services.killSwitch.gate],
+      availabilityGates: [sealedGate(() => unseal.serving())],
+      refusalGates: [services.killSwitch.gate],
       authorizer: createPolicyAuthorizer(services.policyRegistry),
       recorder: auditLog.recorder,
       observers: [metrics.xksObserver],

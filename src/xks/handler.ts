@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
-import type { LiveKeystore, LiveState } from '../registry/live-state.js';
+import type { LiveKey, LiveKeystore, LiveState } from '../registry/live-state.js';
 import { RootTimeoutError } from '../roots/root-of-trust.js';
-import { LoadShedError, XksError, errorBody } from './errors.js';
+import { authenticate, requireJsonContentType } from './authenticate.js';
+import { authorize } from './authorize.js';
+import { checkKeyOperation, requireKeystoreEnabled } from './check.js';
+import { XksError, errorBody } from './errors.js';
 import { ClientAbortedError, type AnyRequest, type AnyResponse, readBody, sendJson } from './http-io.js';
-import { requireKeystoreEnabled, resolveKey } from './key-checks.js';
-import { decrypt } from './operations/decrypt.js';
-import { encrypt } from './operations/encrypt.js';
-import { getHealthStatus, type HealthFacts } from './operations/get-health-status.js';
-import { getKeyMetadata } from './operations/get-key-metadata.js';
+import { decrypt, versionToDecrypt, type DecryptResponse } from './operations/decrypt.js';
+import { encrypt, type EncryptResponse } from './operations/encrypt.js';
+import { getHealthStatus, type HealthStatusResponse } from './operations/get-health-status.js';
+import { getKeyMetadata, type KeyMetadataResponse } from './operations/get-key-metadata.js';
 import {
   admitAll,
   allowAll,
@@ -16,27 +18,33 @@ import {
   type XksAdmissionTicket,
   type XksAuthorizer,
   type XksGate,
+  type XksHealthFacts,
   type XksObserver,
   type XksRecorder,
 } from './pipeline-ports.js';
+import { createRecordStage } from './record.js';
 import type { XksRequestRecord } from './request-record.js';
-import type { RequestDecoder, RequestMetadata } from './requests.js';
-import { invalidPath, parseXksPath, type XksOperation, type XksRoute } from './route.js';
-import type { createSigV4Verifier } from './sigv4.js';
-import type { LiveKey } from '../registry/live-state.js';
+import type { RequestDecoder } from './request-decoder.js';
+import type { RequestMetadata } from './requests.js';
+import { resolveKey } from './resolve.js';
+import { invalidPath, parseXksPath, type KeyRoute, type XksOperation, type XksRoute } from './route.js';
+import type { SigV4Verifier } from './sigv4-verifier.js';
 
 export interface XksHandlerDeps {
+  /** Keystores (by prefix, with their live SigV4 secrets) and keys (with their opened versions), in memory. */
   live: LiveState;
-  verifier: ReturnType<typeof createSigV4Verifier>;
+  verifier: SigV4Verifier;
   decoder: RequestDecoder;
-  healthFacts: () => Promise<HealthFacts>;
+  healthFacts: XksHealthFacts;
   logger: Logger;
   /** Secondary authorization (policies); allows everything when absent. */
   authorizer?: XksAuthorizer;
   /** Where each answered request is recorded (audit) before its response is sent. */
   recorder?: XksRecorder;
-  /** Node-wide conditions that stop key operations (sealed root, kill switch). */
-  gates?: readonly XksGate[];
+  /** Node-wide conditions under which no key can be looked up (a sealed root), asked by "resolve". */
+  availabilityGates?: readonly XksGate[];
+  /** Node-wide refusals of key operations (the kill switch), asked by "check". */
+  refusalGates?: readonly XksGate[];
   /** Load shedding and per-keystore quotas (429 ThrottlingException); admits everything when absent. */
   admission?: XksAdmission;
   /** Told about each answered request once its response is sent (metrics). */
@@ -45,13 +53,17 @@ export interface XksHandlerDeps {
   maxBodyBytes?: number;
 }
 
-type RequestRecord = XksRequestRecord;
-type KeyOperation = Exclude<XksOperation, 'GetHealthStatus'>;
+/** The XKS data plane as a Node request listener (HTTP/1.1 or HTTP/2 compatibility API). */
+export type XksRequestHandler = (request: AnyRequest, response: AnyResponse) => Promise<void>;
+
+/** The 200 body of each operation. */
+type XksResponseBody = HealthStatusResponse | KeyMetadataResponse | EncryptResponse | DecryptResponse;
 
 const ALLOW_POST = { allow: 'POST' };
 
 /**
- * The XKS data plane: one function per stage, in the order of DESIGN.md §3 and xks-spec.md §8.4.
+ * The XKS data plane: one named function per stage, in the order of DESIGN.md §3 and xks-spec.md §8.4:
+ * route → (method) → admit → authenticate → decode → resolve → authorize → check → crypto → record.
  *
  *= xks-spec.md#14.1
  *# 6. [MUST] Implement GetKeyMetadata, Encrypt, Decrypt and GetHealthStatus.
@@ -64,13 +76,16 @@ export function createXksHandler({
   logger,
   authorizer = allowAll,
   recorder = recordNothing,
-  gates = [],
+  availabilityGates = [],
+  refusalGates = [],
   admission = admitAll,
   observers = [],
   maxBodyBytes = 64 * 1024,
-}: XksHandlerDeps) {
-  /** Stage "route": prefix → keystore, operation. */
-  function route(request: AnyRequest, record: RequestRecord): { route: XksRoute; keystore: LiveKeystore } {
+}: XksHandlerDeps): XksRequestHandler {
+  const recordStage = createRecordStage({ recorder, observers, logger });
+
+  /** Stage "route": prefix → keystore, and the operation (with its key id) the path names. */
+  function route(request: AnyRequest, record: XksRequestRecord): { route: XksRoute; keystore: LiveKeystore } {
     const parsed = parseXksPath(request.url);
     const keystore = live.keystoreByPrefix(parsed.prefix);
     if (!keystore) throw invalidPath();
@@ -78,185 +93,16 @@ export function createXksHandler({
     record.keystoreId = keystore.keystore.id;
     record.groupId = keystore.keystore.groupId;
     record.xksOperation = parsed.operation;
-    record.keyId = parsed.keyId;
+    if (parsed.operation !== 'GetHealthStatus') record.keyId = parsed.keyId;
     return { route: parsed, keystore };
   }
 
   /**
-   * Stage "authenticate": SigV4 over the raw body against the keystore's live credentials.
-   *
-   *= xks-spec.md#14.9
-   *# 79. [MUST] Require a valid SigV4 signature on all four APIs; missing or invalid → 401 `AuthenticationFailedException`.
+   *= xks-spec.md#14.1
+   *# 8. [MUST] HTTP GET to any of the four API URIs → 405 Method Not Allowed.
    */
-  function authenticate(request: AnyRequest, keystore: LiveKeystore, body: Buffer, record: RequestRecord): void {
-    const result = verifier.verify(
-      // Under HTTP/2 the verifier takes `host` from `:authority`.
-      { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body },
-      keystore.keystore.region,
-      (accessKeyId) => keystore.secrets.get(accessKeyId),
-    );
-    record.accessKeyId = result.accessKeyId;
-    if (!result.ok) {
-      record.authFailure = result.reason;
-      throw new XksError('AuthenticationFailedException', 'The request signature could not be verified');
-    }
-  }
-
-  function requireJsonContentType(request: AnyRequest): void {
-    const contentType = request.headers['content-type'];
-    if (typeof contentType !== 'string' || !/^application\/json\s*(;|$)/i.test(contentType)) {
-      throw new XksError('ValidationException', 'Content-Type must be application/json');
-    }
-  }
-
-  /** Node-wide conditions (sealed root, kill switch) stop key operations before a key is touched. */
-  function passGates(operation: KeyOperation, keystore: LiveKeystore): void {
-    for (const gate of gates) {
-      const error = gate(operation, keystore);
-      if (error) throw error;
-    }
-  }
-
-  /**
-   * Stage "resolve" then "authorize": key id → key, then policy over requestMetadata.
-   * A denying rule answers 403 AccessDeniedException and is named in the record.
-   */
-  function resolveAndAuthorize(
-    operation: KeyOperation,
-    keystore: LiveKeystore,
-    keyId: string,
-    metadata: RequestMetadata,
-    record: RequestRecord,
-  ): LiveKey {
-    passGates(operation, keystore);
-    const key = resolveKey(live, keystore, keyId);
-    const decision = authorizer.authorize({ keystore, key, operation, metadata });
-    record.policyRuleId = decision.ruleId;
-    record.policyWouldDeny = decision.wouldDeny;
-    if (!decision.allowed)
-      throw new XksError('AccessDeniedException', "The request was denied by the external key manager's policy", decision.detail);
-    return key;
-  }
-
-  /** Stages "decode", "resolve", "authorize", "check" and "crypto" for one operation. */
-  async function perform(operation: XksRoute, keystore: LiveKeystore, body: Buffer, record: RequestRecord): Promise<unknown> {
-    switch (operation.operation) {
-      case 'GetHealthStatus': {
-        /*= xks-spec.md#14.7
-         *# 62. [MUST] Exclude `/health` from secondary authorization; it must pass even with a deny-all policy.
-         * (No authorize stage here: the authorizer is only ever asked about key operations.) */
-        record.metadata = decoder.metadataOnly('GetHealthStatus', body).requestMetadata;
-        requireKeystoreEnabled(keystore);
-        return getHealthStatus(await healthFacts());
-      }
-      case 'GetKeyMetadata': {
-        record.metadata = decoder.metadataOnly('GetKeyMetadata', body).requestMetadata;
-        const key = resolveAndAuthorize('GetKeyMetadata', keystore, operation.keyId!, record.metadata, record);
-        requireKeystoreEnabled(keystore);
-        return getKeyMetadata(key);
-      }
-      case 'Encrypt': {
-        const request = decoder.encrypt(body);
-        record.metadata = request.requestMetadata;
-        const key = resolveAndAuthorize('Encrypt', keystore, operation.keyId!, record.metadata, record);
-        requireKeystoreEnabled(keystore);
-        const { response, version } = await encrypt(key, request);
-        record.keyVersion = version;
-        return response;
-      }
-      case 'Decrypt': {
-        const request = decoder.decrypt(body);
-        record.metadata = request.requestMetadata;
-        const key = resolveAndAuthorize('Decrypt', keystore, operation.keyId!, record.metadata, record);
-        requireKeystoreEnabled(keystore);
-        const { plaintext, version } = await decrypt(key, request);
-        record.keyVersion = version;
-        const response = { plaintext: plaintext.toString('base64') };
-        plaintext.fill(0);
-        return response;
-      }
-    }
-  }
-
-  /**
-   * Stage "record": one JSON log line per request.
-   *
-   *= xks-spec.md#14.3
-   *# 22. [SHOULD] Log `kmsRequestId` for every API.
-   *= xks-spec.md#14.10
-   *# 96. [SHOULD] Log request metadata for every API call.
-   *# 99. [SHOULD] Log per-request processing time, outcome and error.
-   *= xks-spec.md#14.5
-   *# 33. [MUST NOT] Log Encrypt plaintext, in the proxy or the EKM.
-   *= xks-spec.md#14.6
-   *# 58. [MUST NOT] Log Decrypt plaintext output.
-   *= xks-spec.md#14.10
-   *# 97. [MUST NOT] Log sensitive plaintext.
-   */
-  function logRequest(record: RequestRecord): void {
-    const metadata = record.metadata;
-    logger.info(
-      {
-        event: 'xks.request',
-        keystore: record.keystore,
-        xksOperation: record.xksOperation,
-        keyId: record.keyId,
-        keyVersion: record.keyVersion,
-        accessKeyId: record.accessKeyId,
-        kmsOperation: metadata?.kmsOperation,
-        kmsRequestId: metadata?.kmsRequestId,
-        principal: metadata?.awsPrincipalArn,
-        kmsKeyArn: metadata?.kmsKeyArn,
-        kmsViaService: metadata?.kmsViaService,
-        awsSourceVpc: metadata?.awsSourceVpc,
-        awsSourceVpce: metadata?.awsSourceVpce,
-        outcome: record.errorName ? 'error' : 'success',
-        status: record.status,
-        errorName: record.errorName,
-        reason: record.authFailure ?? record.detail,
-        policyRuleId: record.policyRuleId,
-        policyWouldDeny: record.policyWouldDeny,
-        latencyMs: Number(process.hrtime.bigint() - record.startedAt) / 1e6,
-      },
-      'xks request',
-    );
-  }
-
-  /** Stage "record": log line, then the recorder (audit), which in durable mode commits before the response goes out. */
-  async function finish(record: RequestRecord, status: number, error?: XksError): Promise<void> {
-    record.status = status;
-    record.errorName = error?.errorName;
-    record.detail = error?.detail;
-    logRequest(record);
-    const recorded = recorder.record(record);
-    if (error instanceof LoadShedError) {
-      // A load-shedding 429 (node-wide limit or overload; never a quota, a policy denial or anything that
-      // touched a key) is answered without waiting for its audit commit: no work was done, so all a crash
-      // could lose is the record of a refusal, while waiting would keep the node busy with a request it
-      // refused because it is too busy. The event is still appended; a failure to record it is logged.
-      Promise.resolve(recorded).catch((recordError: unknown) => logRecordFailed(record, recordError));
-      return;
-    }
-    await recorded;
-  }
-
-  function logRecordFailed(record: RequestRecord, recordError: unknown): void {
-    logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, 'could not record an XKS request');
-  }
-
-  /** Answers with `error` after recording it; a record that cannot be written is logged, the answer still goes out. */
-  async function answerError(
-    response: AnyResponse,
-    record: RequestRecord,
-    error: XksError,
-    headers?: Record<string, string>,
-  ): Promise<void> {
-    try {
-      await finish(record, error.status, error);
-    } catch (recordError) {
-      logRecordFailed(record, recordError);
-    }
-    if (!response.headersSent) sendJson(response, error.status, errorBody(error), headers);
+  function requirePost(request: AnyRequest): void {
+    if (request.method !== 'POST') throw new XksError('ValidationException', 'Method Not Allowed; use POST', 'method not allowed', 405);
   }
 
   /** Stage "admit": quotas and load shedding, before the body is read (a 429 costs almost nothing). */
@@ -271,69 +117,94 @@ export function createXksHandler({
     return admitted;
   }
 
-  function observe(record: RequestRecord): void {
-    if (observers.length === 0) return;
-    const latencyMs = Number(process.hrtime.bigint() - record.startedAt) / 1e6;
-    for (const observer of observers) observer.observe(record, latencyMs);
+  /** Stages "resolve", "authorize" and "check" of a key operation: the key it may use. */
+  function keyFor(
+    target: KeyRoute,
+    keystore: LiveKeystore,
+    metadata: RequestMetadata,
+    record: XksRequestRecord,
+    cdivRequested = false,
+  ): LiveKey {
+    record.metadata = metadata;
+    const key = resolveKey(live, availabilityGates, target.operation, keystore, target.keyId);
+    authorize(authorizer, target.operation, keystore, key, metadata, record);
+    checkKeyOperation(refusalGates, target.operation, keystore, key, cdivRequested);
+    return key;
+  }
+
+  /** Stages "decode" to "crypto" of one operation; returns its 200 body. */
+  async function perform(target: XksRoute, keystore: LiveKeystore, body: Buffer, record: XksRequestRecord): Promise<XksResponseBody> {
+    switch (target.operation) {
+      case 'GetHealthStatus': {
+        // No resolve, authorize or key check: health names no key (xks-spec.md §14.7 item 62).
+        record.metadata = decoder.metadataOnly('GetHealthStatus', body).requestMetadata;
+        requireKeystoreEnabled(keystore);
+        return getHealthStatus(await healthFacts());
+      }
+      case 'GetKeyMetadata': {
+        const request = decoder.metadataOnly('GetKeyMetadata', body);
+        return getKeyMetadata(keyFor(target, keystore, request.requestMetadata, record));
+      }
+      case 'Encrypt': {
+        const request = decoder.encrypt(body);
+        const key = keyFor(target, keystore, request.requestMetadata, record, request.cdivRequested);
+        const version = key.record.currentVersion;
+        const response = await encrypt(key, version, request);
+        record.keyVersion = version;
+        return response;
+      }
+      case 'Decrypt': {
+        const request = decoder.decrypt(body);
+        const key = keyFor(target, keystore, request.requestMetadata, record);
+        const version = versionToDecrypt(key, request.ciphertextMetadata);
+        const response = await decrypt(key, version, request);
+        record.keyVersion = version;
+        return response;
+      }
+    }
   }
 
   /**
-   * Routes, admits, authenticates, performs, records and answers one request. The admission ticket is
-   * held until the answer is recorded: waiting for the audit commit is load too.
+   * Runs the stages up to "crypto" for one request and answers it; the answer, its log line and its
+   * metrics all carry the status the recorder left final. The admission ticket is held until the answer
+   * is recorded: waiting for the audit commit is load too.
    */
-  async function answer(request: AnyRequest, response: AnyResponse, record: RequestRecord): Promise<void> {
+  async function answer(request: AnyRequest, response: AnyResponse, record: XksRequestRecord): Promise<void> {
     let ticket: XksAdmissionTicket | undefined;
+    let result: XksResponseBody | undefined;
+    let failure: XksError | undefined;
     try {
-      let result: unknown;
       try {
-        const { route: operation, keystore } = route(request, record);
-        /*= xks-spec.md#14.1
-         *# 8. [MUST] HTTP GET to any of the four API URIs → 405 Method Not Allowed. */
-        if (request.method !== 'POST') {
-          const error = new XksError('ValidationException', 'Method Not Allowed; use POST', 'method not allowed', 405);
-          return await answerError(response, record, error, ALLOW_POST);
-        }
-        ticket = admit(request, keystore, operation.operation);
+        const { route: target, keystore } = route(request, record);
+        requirePost(request);
+        ticket = admit(request, keystore, target.operation);
         const body = await readBody(request, maxBodyBytes);
-        authenticate(request, keystore, body, record);
+        authenticate(verifier, request, keystore, body, record);
         requireJsonContentType(request);
         const late = ticket.stillWorthIt?.();
         if (late) throw late;
-        result = await perform(operation, keystore, body, record);
+        result = await perform(target, keystore, body, record);
       } catch (caught) {
         if (caught instanceof ClientAbortedError) {
-          logger.info(
-            { event: 'xks.request', keystore: record.keystore, xksOperation: record.xksOperation, outcome: 'aborted' },
-            'xks request aborted by the client',
-          );
+          recordStage.logAborted(record);
           return;
         }
-        return await answerError(response, record, caught instanceof XksError ? caught : rootFailure(caught));
+        failure = caught instanceof XksError ? caught : rootFailure(caught);
       }
-      try {
-        await finish(record, 200);
-      } catch (recordError) {
-        // Fail closed: a success that could not be recorded is not answered as a success.
-        logger.error(
-          { event: 'xks.record_failed', err: recordError, keystore: record.keystore },
-          'could not record an XKS request; failing it',
-        );
-        const error = new XksError('InternalException');
-        record.status = error.status;
-        record.errorName = error.errorName;
-        if (!response.headersSent) sendJson(response, 500, errorBody(error));
-        return;
-      }
-      sendJson(response, 200, result);
+      failure = await recordStage.commit(record, failure);
+      recordStage.log(record);
+      if (response.headersSent) return;
+      if (failure) sendJson(response, failure.status, errorBody(failure), failure.status === 405 ? ALLOW_POST : undefined);
+      else sendJson(response, 200, result);
     } finally {
       ticket?.release();
     }
   }
 
   return async function handleXksRequest(request: AnyRequest, response: AnyResponse): Promise<void> {
-    const record: RequestRecord = { startedAt: process.hrtime.bigint() };
+    const record: XksRequestRecord = { startedAt: process.hrtime.bigint() };
     await answer(request, response, record);
-    if (record.status !== undefined) observe(record);
+    if (record.status !== undefined) recordStage.observe(record);
   };
 }
 
@@ -342,5 +213,5 @@ function rootFailure(caught: unknown): XksError {
   if (caught instanceof RootTimeoutError) {
     return new XksError('DependencyTimeoutException', 'The key manager did not answer in time', caught.message);
   }
-  return new XksError('InternalException', undefined, (caught as Error)?.message);
+  return new XksError('InternalException', undefined, caught instanceof Error ? caught.message : undefined);
 }

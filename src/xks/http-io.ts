@@ -36,8 +36,8 @@ export function readBody(request: AnyRequest, limit: number): Promise<Buffer> {
     request.once('error', aborted);
     request.once('end', () => {
       // An HTTP/2 stream reset mid-body ends the stream too; only a complete request counts.
-      if ((request as { aborted?: boolean }).aborted) aborted();
-      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (request.aborted) aborted();
+      else resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, size));
     });
   });
 }
@@ -52,7 +52,7 @@ function bodyTooLarge(limit: number): XksError {
  */
 export function sendJson(response: AnyResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);
-  (response as ServerResponse).writeHead(status, {
+  response.writeHead(status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(payload)),
     ...headers,

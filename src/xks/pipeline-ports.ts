@@ -2,7 +2,8 @@ import type { LiveKey, LiveKeystore } from '../registry/live-state.js';
 import type { XksError } from './errors.js';
 import type { XksRequestRecord } from './request-record.js';
 import type { RequestMetadata } from './requests.js';
-import type { XksOperation } from './route.js';
+import type { HealthFacts } from './operations/get-health-status.js';
+import type { KeyOperation, XksOperation } from './route.js';
 
 /**
  * The data plane's seams to the rest of Keyhold. Each has a real implementation elsewhere and a
@@ -22,12 +23,7 @@ export interface AuthorizationDecision {
 
 /** Stage "authorize": secondary authorization over requestMetadata. Never called for GetHealthStatus. */
 export interface XksAuthorizer {
-  authorize(request: {
-    keystore: LiveKeystore;
-    key: LiveKey;
-    operation: Exclude<XksOperation, 'GetHealthStatus'>;
-    metadata: RequestMetadata;
-  }): AuthorizationDecision;
+  authorize(request: { keystore: LiveKeystore; key: LiveKey; operation: KeyOperation; metadata: RequestMetadata }): AuthorizationDecision;
 }
 
 /**
@@ -39,10 +35,13 @@ export interface XksRecorder {
 }
 
 /**
- * Node-wide conditions that stop crypto before a key is touched (a sealed root of trust, a kill switch).
- * Returns the error to answer with, or undefined to go on. Consulted for key operations only.
+ * A node-wide condition that stops key operations: returns the error to answer with, or undefined to go
+ * on. Consulted for key operations only (GetHealthStatus still answers). The handler takes two lists:
+ * availability gates, asked by "resolve" before it looks a key up (a sealed root of trust has no key
+ * loaded, so it must say it is sealed, not that the key does not exist), and refusal gates, asked by
+ * "check" after the policy (the kill switch).
  */
-export type XksGate = (operation: Exclude<XksOperation, 'GetHealthStatus'>, keystore: LiveKeystore) => XksError | undefined;
+export type XksGate = (operation: KeyOperation, keystore: LiveKeystore) => XksError | undefined;
 
 /**
  * Stage "admit": load shedding and request quotas, checked right after routing and before the body is
@@ -69,6 +68,12 @@ export interface XksAdmissionTicket {
 export interface XksObserver {
   observe(record: XksRequestRecord, latencyMs: number): void;
 }
+
+/**
+ * What GetHealthStatus reports about the node and its EKM (fleet size, the root of trust's model and
+ * health). Asked on each GetHealthStatus; implementations serve a cached deep check (xks-spec.md §6.4).
+ */
+export type XksHealthFacts = () => Promise<HealthFacts>;
 
 export const allowAll: XksAuthorizer = { authorize: () => ({ allowed: true }) };
 export const recordNothing: XksRecorder = { record: () => undefined };

@@ -1,49 +1,37 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { decodedLength, isStrictBase64 } from './base64.js';
-import { XksError } from './errors.js';
+/**
+ * The XKS request model: the JSON Schema of each operation's body, the body types derived from those
+ * schemas (so a validated body needs no cast), and the decoded requests the operations receive.
+ * `RequestDecoder` (request-decoder.ts) turns one into the other; decoder.ts implements it.
+ */
 import type { XksOperation } from './route.js';
 
-/** What every request carries (xks-spec.md §5). Unknown fields are kept but never interpreted. */
-export interface RequestMetadata {
-  awsPrincipalArn?: string;
-  awsSourceVpc?: string;
-  awsSourceVpce?: string;
-  kmsKeyArn?: string;
-  kmsOperation: string;
-  kmsRequestId: string;
-  kmsViaService?: string;
-}
+/**
+ * The TypeScript type of a value that passed one of the schemas below (the subset of JSON Schema they
+ * use: strings, `const`, and objects with `properties` and `required`). Properties the schema does not
+ * list may be present and are never read.
+ */
+export type FromSchema<S> = S extends { readonly const: infer C }
+  ? C
+  : S extends { readonly type: 'string' }
+    ? string
+    : S extends { readonly type: 'object'; readonly properties: infer P; readonly required: readonly (infer R)[] }
+      ? Flatten<{ [K in keyof P & R]: FromSchema<P[K]> } & { [K in Exclude<keyof P, R>]?: FromSchema<P[K]> }>
+      : never;
+type Flatten<T> = { [K in keyof T]: T[K] };
 
-export interface EncryptRequest {
-  requestMetadata: RequestMetadata;
-  plaintext: Buffer;
-  aad?: Buffer;
-  cdivRequested: boolean;
-}
-
-export interface DecryptRequest {
-  requestMetadata: RequestMetadata;
-  ciphertext: Buffer;
-  ciphertextMetadata?: Buffer;
-  aad?: Buffer;
-  iv: Buffer;
-  tag: Buffer;
-}
-
-export interface MetadataOnlyRequest {
-  requestMetadata: RequestMetadata;
-}
-
-/** Implementation limits: above the spec minimums, answered with 501 beyond them (xks-spec.md §7.2). */
-export interface XksLimits {
-  maxPlaintextBytes: number;
-  maxAadBytes: number;
-}
-
-export const DEFAULT_LIMITS: XksLimits = { maxPlaintextBytes: 8192, maxAadBytes: 16384 };
-
-const base64 = { type: 'string', format: 'base64' } as const;
 const text = { type: 'string' } as const;
+const base64 = { type: 'string', format: 'base64' } as const;
+const aesGcm = { type: 'string', const: 'AES_GCM' } as const;
+
+const METADATA_PROPERTIES = {
+  awsPrincipalArn: text,
+  awsSourceVpc: text,
+  awsSourceVpce: text,
+  kmsKeyArn: text,
+  kmsOperation: text,
+  kmsRequestId: text,
+  kmsViaService: text,
+} as const;
 
 /**
  * Metadata is required as an object with its REQUIRED fields, and nothing more: no formats, no enumerations
@@ -58,23 +46,11 @@ const text = { type: 'string' } as const;
  *= xks-spec.md#14.1
  *# 7. [MUST] Accept `awsPrincipalArn` and `kmsKeyArn` values of 2048 characters.
  */
-function metadataSchema(required: string[]) {
-  return {
-    type: 'object',
-    required,
-    properties: {
-      awsPrincipalArn: text,
-      awsSourceVpc: text,
-      awsSourceVpce: text,
-      kmsKeyArn: text,
-      kmsOperation: text,
-      kmsRequestId: text,
-      kmsViaService: text,
-    },
-  };
+function metadataSchema<const R extends readonly (keyof typeof METADATA_PROPERTIES)[]>(required: R) {
+  return { type: 'object', required, properties: METADATA_PROPERTIES } as const;
 }
 
-const schemas = {
+export const REQUEST_SCHEMAS = {
   GetHealthStatus: {
     type: 'object',
     required: ['requestMetadata'],
@@ -96,7 +72,7 @@ const schemas = {
       /*= xks-spec.md#14.5
        *# 34. [MUST] `encryptionAlgorithm` = `AES_GCM`; anything else → 400 (ValidationException).
        *# 37. [MUST] `ciphertextDataIntegrityValueAlgorithm`, when present, must be `SHA_256`; other values → 400. */
-      encryptionAlgorithm: { type: 'string', const: 'AES_GCM' },
+      encryptionAlgorithm: aesGcm,
       ciphertextDataIntegrityValueAlgorithm: { type: 'string', const: 'SHA_256' },
     },
   },
@@ -110,112 +86,48 @@ const schemas = {
       additionalAuthenticatedData: base64,
       initializationVector: base64,
       authenticationTag: base64,
-      encryptionAlgorithm: { type: 'string', const: 'AES_GCM' },
+      encryptionAlgorithm: aesGcm,
     },
   },
-} as const;
+} as const satisfies Record<XksOperation, object>;
 
-function compileValidators(): Record<XksOperation, ValidateFunction> {
-  const ajv = new Ajv({ allErrors: false, strict: true, coerceTypes: false });
-  ajv.addFormat('base64', { type: 'string', validate: isStrictBase64 });
-  return {
-    GetHealthStatus: ajv.compile(schemas.GetHealthStatus),
-    GetKeyMetadata: ajv.compile(schemas.GetKeyMetadata),
-    Encrypt: ajv.compile(schemas.Encrypt),
-    Decrypt: ajv.compile(schemas.Decrypt),
-  };
-}
-
-function describe(error: ErrorObject | undefined): string {
-  if (!error) return 'The request body is invalid';
-  const where = error.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'request body';
-  if (error.keyword === 'format') return `${where} must be standard padded Base64`;
-  if (error.keyword === 'const') return `${where} has an unsupported value`;
-  return `${where} ${error.message ?? 'is invalid'}`;
-}
-
-function validation(message: string): XksError {
-  return new XksError('ValidationException', message);
-}
-
-function decodeOptional(value: unknown): Buffer | undefined {
-  return typeof value === 'string' ? Buffer.from(value, 'base64') : undefined;
-}
+/** The body of each operation once its schema accepted it (Base64 fields still encoded). */
+export type HealthStatusBody = FromSchema<typeof REQUEST_SCHEMAS.GetHealthStatus>;
+export type KeyMetadataBody = FromSchema<typeof REQUEST_SCHEMAS.GetKeyMetadata>;
+export type EncryptBody = FromSchema<typeof REQUEST_SCHEMAS.Encrypt>;
+export type DecryptBody = FromSchema<typeof REQUEST_SCHEMAS.Decrypt>;
 
 /**
- * Turns a raw, already-authenticated body into a typed request, or a ValidationException (400) /
- * UnsupportedOperationException (501, above Keyhold's limits).
+ * What every request carries (xks-spec.md §5): the fields GetHealthStatus requires; the key operations
+ * require more of them. Unknown fields are kept but never interpreted.
  */
-export function createRequestDecoder(limits: XksLimits = DEFAULT_LIMITS) {
-  const validators = compileValidators();
+export type RequestMetadata = HealthStatusBody['requestMetadata'];
 
-  function parse(operation: XksOperation, body: Buffer): Record<string, unknown> {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw validation('The request body is not valid JSON');
-    }
-    const validate = validators[operation];
-    if (!validate(parsed)) throw validation(describe(validate.errors?.[0]));
-    return parsed as Record<string, unknown>;
-  }
-
-  /**
-   *= xks-spec.md#14.5
-   *# 32. [MUST] Encrypt plaintexts of 0 to 4300 bytes (5736 Base64 characters).
-   *# 52. [MUST] Decrypt ciphertexts of 4300 bytes.
-   *# 36. [MUST] Handle AAD up to 8192 bytes (10924 Base64 characters) on Encrypt and Decrypt.
-   *= xks-spec.md#14.8
-   *# 78. [SPEC] Input above the implementation's supported size (but ≥ spec minimum) → 501 `UnsupportedOperationException`.
-   */
-  function checkSize(field: string, value: unknown, max: number): void {
-    if (typeof value === 'string' && decodedLength(value) > max) {
-      throw new XksError('UnsupportedOperationException', `${field} is larger than this proxy supports (${max} bytes)`);
-    }
-  }
-
-  return {
-    metadataOnly(operation: 'GetHealthStatus' | 'GetKeyMetadata', body: Buffer): MetadataOnlyRequest {
-      return parse(operation, body) as unknown as MetadataOnlyRequest;
-    },
-
-    encrypt(body: Buffer): EncryptRequest {
-      const raw = parse('Encrypt', body);
-      checkSize('plaintext', raw.plaintext, limits.maxPlaintextBytes);
-      checkSize('additionalAuthenticatedData', raw.additionalAuthenticatedData, limits.maxAadBytes);
-      return {
-        requestMetadata: raw.requestMetadata as RequestMetadata,
-        plaintext: Buffer.from(raw.plaintext as string, 'base64'),
-        aad: decodeOptional(raw.additionalAuthenticatedData),
-        cdivRequested: raw.ciphertextDataIntegrityValueAlgorithm !== undefined,
-      };
-    },
-
-    decrypt(body: Buffer): DecryptRequest {
-      const raw = parse('Decrypt', body);
-      checkSize('ciphertext', raw.ciphertext, limits.maxPlaintextBytes);
-      checkSize('additionalAuthenticatedData', raw.additionalAuthenticatedData, limits.maxAadBytes);
-      const ciphertextMetadata = decodeOptional(raw.ciphertextMetadata);
-      const iv = Buffer.from(raw.initializationVector as string, 'base64');
-      const tag = Buffer.from(raw.authenticationTag as string, 'base64');
-      /*= xks-spec.md#14.6
-       *# 53. [MUST NOT] Accept request `ciphertextMetadata` over 20 decoded bytes; → 400.
-       *# 55. [MUST] Request IV is 12 or 16 bytes; otherwise 400.
-       *# 56. [MUST] Request tag is 16 bytes; otherwise 400. */
-      if (ciphertextMetadata && ciphertextMetadata.length > 20) throw validation('ciphertextMetadata must be at most 20 bytes');
-      if (iv.length !== 12 && iv.length !== 16) throw validation('initializationVector must be 12 or 16 bytes');
-      if (tag.length !== 16) throw validation('authenticationTag must be 16 bytes');
-      return {
-        requestMetadata: raw.requestMetadata as RequestMetadata,
-        ciphertext: Buffer.from(raw.ciphertext as string, 'base64'),
-        ciphertextMetadata,
-        aad: decodeOptional(raw.additionalAuthenticatedData),
-        iv,
-        tag,
-      };
-    },
-  };
+export interface MetadataOnlyRequest {
+  requestMetadata: RequestMetadata;
 }
 
-export type RequestDecoder = ReturnType<typeof createRequestDecoder>;
+export interface EncryptRequest {
+  requestMetadata: RequestMetadata;
+  plaintext: Buffer;
+  aad?: Buffer;
+  /** `ciphertextDataIntegrityValueAlgorithm` was given (it can only be SHA_256). */
+  cdivRequested: boolean;
+}
+
+export interface DecryptRequest {
+  requestMetadata: RequestMetadata;
+  ciphertext: Buffer;
+  ciphertextMetadata?: Buffer;
+  aad?: Buffer;
+  iv: Buffer;
+  tag: Buffer;
+}
+
+/** Implementation limits: above the spec minimums, answered with 501 beyond them (xks-spec.md §7.2). */
+export interface XksLimits {
+  maxPlaintextBytes: number;
+  maxAadBytes: number;
+}
+
+export const DEFAULT_LIMITS: XksLimits = { maxPlaintextBytes: 8192, maxAadBytes: 16384 };

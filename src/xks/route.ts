@@ -2,21 +2,47 @@ import { XksError } from './errors.js';
 
 export type XksOperation = 'GetHealthStatus' | 'GetKeyMetadata' | 'Encrypt' | 'Decrypt';
 
-export interface XksRoute {
+/** The operations addressed to one external key (everything but GetHealthStatus). */
+export type KeyOperation = Exclude<XksOperation, 'GetHealthStatus'>;
+
+/** `<prefix>/kms/xks/v1/health`. */
+export interface HealthRoute {
   /** The keystore prefix: everything before `/kms/xks/v1` ('' when none). */
   prefix: string;
-  operation: XksOperation;
-  /** The external key id for key operations. */
-  keyId?: string;
+  operation: 'GetHealthStatus';
 }
+
+/** `<prefix>/kms/xks/v1/keys/<keyId>/(metadata|encrypt|decrypt)`. */
+export interface KeyRoute {
+  /** The keystore prefix: everything before `/kms/xks/v1` ('' when none). */
+  prefix: string;
+  operation: KeyOperation;
+  /** The external key id, as it appears in the path (`[A-Za-z0-9._-]{1,128}`). */
+  keyId: string;
+}
+
+/** What an XKS URI path names: a key operation carries its key id, GetHealthStatus none. */
+export type XksRoute = HealthRoute | KeyRoute;
 
 const MAX_URL_LENGTH = 512;
 const XKS_PATH = /^((?:\/[A-Za-z0-9_-]+)*)\/kms\/xks\/v1\/(?:health|keys\/([A-Za-z0-9._-]{1,128})\/(metadata|encrypt|decrypt))$/;
-const OPERATION_BY_SUFFIX = { metadata: 'GetKeyMetadata', encrypt: 'Encrypt', decrypt: 'Decrypt' } as const;
+
+function keyOperationOf(suffix: string): KeyOperation | undefined {
+  switch (suffix) {
+    case 'metadata':
+      return 'GetKeyMetadata';
+    case 'encrypt':
+      return 'Encrypt';
+    case 'decrypt':
+      return 'Decrypt';
+    default:
+      return undefined;
+  }
+}
 
 /**
- * Parses an XKS URI on the raw path, without normalizing it, so `//`, `.`, `..`, `%` or a query string
- * can never make two paths mean one thing (kms-behaviour.md §3.2 step 7).
+ * Stage "route" (its path half): parses an XKS URI on the raw path, without normalizing it, so `//`,
+ * `.`, `..`, `%` or a query string can never make two paths mean one thing (kms-behaviour.md §3.2 step 7).
  *
  *= xks-spec.md#14.8
  *# 75. [SPEC] unknown prefix or path → 404 `InvalidUriPathException`.
@@ -27,7 +53,10 @@ export function parseXksPath(url: string | undefined): XksRoute {
   if (!match) throw invalidPath();
   const [, prefix = '', keyId, suffix] = match;
   if (suffix === undefined) return { prefix, operation: 'GetHealthStatus' };
-  return { prefix, operation: OPERATION_BY_SUFFIX[suffix as keyof typeof OPERATION_BY_SUFFIX], keyId };
+  const operation = keyOperationOf(suffix);
+  // The pattern captures a key id whenever it captures a suffix; the check makes that a type.
+  if (operation === undefined || keyId === undefined) throw invalidPath();
+  return { prefix, operation, keyId };
 }
 
 export function invalidPath(): XksError {

@@ -6,13 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { systemClock } from '../../src/core/clock.js';
 import { createKmsSimulator, isKmsError, runDoctor, type KmsSimulator } from '../../src/kms-sim/index.js';
-import { startNode } from '../../src/server/node.js';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
-import { admin } from '../helpers/xks-client.js';
+import type { TestNode } from '../helpers/node-harness.js';
+import { admin, adminOk } from '../helpers/xks-client.js';
+import { createKeys, restartTestNode, useTestNode } from '../helpers/xks-suite.js';
 
 async function rejectsWith(promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -25,29 +22,18 @@ async function rejectsWith(promise: Promise<unknown>, name: string, message?: Re
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`Keyhold under the KMS simulator (${dialect})`, () => {
+    const suiteNode = useTestNode({ postgres: dialect === 'postgres' });
     let node: TestNode;
-    let database: ScratchDatabase | undefined;
     let sim: KmsSimulator;
     let storeId: string;
 
     before(async () => {
-      database = dialect === 'postgres' ? await createScratchDatabase() : undefined;
-      node = await startTestNode({ databaseUrl: database?.url });
-      for (const [id, usage] of [
-        ['encrypt-only', ['ENCRYPT']],
-        ['disabled-key', ['ENCRYPT', 'DECRYPT']],
-      ] as const) {
-        assert.equal((await admin(node, 'POST', '/keys', { id, keystore: 'demo', usage })).status, 201);
-      }
-      await admin(node, 'POST', '/keys/disabled-key/disable');
+      node = suiteNode();
+      await createKeys(node, { 'encrypt-only': ['ENCRYPT'], 'disabled-key': ['ENCRYPT', 'DECRYPT'] }, { disabled: ['disabled-key'] });
       sim = createKmsSimulator({ region: node.region, tls: { ca: node.ca } });
     });
 
-    after(async () => {
-      sim?.close();
-      await node?.close();
-      await database?.drop();
-    });
+    after(() => sim.close());
 
     const credential = () => ({ accessKeyId: node.credential.accessKeyId, secretAccessKey: node.credential.secret });
 
@@ -148,9 +134,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     it('credential rotation: add on the proxy, UpdateCustomKeyStore with the new one, remove the old; traffic never stops', async () => {
-      const added = await admin(node, 'POST', '/keystores/demo/credentials', {});
-      assert.equal(added.status, 201);
-      const next = { accessKeyId: added.json.accessKeyId as string, secretAccessKey: added.json.secret as string };
+      const added = await adminOk<{ accessKeyId: string; secret: string }>(node, 'POST', '/keystores/demo/credentials', {});
+      const next = { accessKeyId: added.accessKeyId, secretAccessKey: added.secret };
       await sim.updateCustomKeyStore({ customKeyStoreId: storeId, credential: next });
       await sim.generateDataKey({ keyId: kmsKeyId() });
       assert.equal((await admin(node, 'DELETE', `/keystores/demo/credentials/${node.credential.accessKeyId}`)).status, 204);
@@ -165,16 +150,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('ciphertexts made before a restart still decrypt after it', async () => {
       const plaintext = randomBytes(64);
       const encrypted = await sim.encrypt({ keyId: kmsKeyId(), plaintext });
-      await node.node.close();
       sim.close();
-      node.node = await startNode({
-        dataDir: node.dataDir,
-        host: '127.0.0.1',
-        port: node.port,
-        databaseUrl: database?.url,
-        logger: pino({ level: 'silent' }),
-        clock: systemClock,
-      });
+      await restartTestNode(node, { databaseUrl: suiteNode().database?.url });
       const back = await sim.decrypt({ ciphertextBlob: encrypted.ciphertextBlob });
       assert.deepEqual(back.plaintext, plaintext);
     });

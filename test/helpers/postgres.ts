@@ -45,14 +45,25 @@ export function databaseOutage(url: string): { begin(): Promise<void>; end(): Pr
 
 /**
  * Holds an EXCLUSIVE lock on one table of a scratch database (reads go on, writes wait) until `release`:
- * a commit that stalls for as long as a test needs, with nothing in the node changed.
+ * a commit that stalls for as long as a test needs, with nothing in the node changed. `writerWaiting`
+ * resolves once some other session is blocked writing to the table (its commit has started).
  */
-export async function lockTable(url: string, table: string): Promise<{ release(): Promise<void> }> {
+export async function lockTable(url: string, table: string): Promise<{ release(): Promise<void>; writerWaiting(): Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query('BEGIN');
   await client.query(`LOCK TABLE ${client.escapeIdentifier(table)} IN EXCLUSIVE MODE`);
   return {
+    async writerWaiting() {
+      for (;;) {
+        const { rows } = await client.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = $1::regclass',
+          [table],
+        );
+        if ((rows[0]?.n ?? 0) > 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
     async release() {
       try {
         await client.query('ROLLBACK');

@@ -1,23 +1,36 @@
 /**
- * A small HTTPS client for XKS requests in tests, signing with the independent signers in signers.ts.
+ * The test client of a node: signed XKS calls (`xks`, with any of the independent signers in signers.ts)
+ * and admin API calls (`admin`, `adminAs`, `adminOk`), over the one transport in raw-http.ts, plus the
+ * request bodies tests send. Read XKS answers through xks-answers.ts to get them typed.
  */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Agent } from 'node:https';
-import { httpsJson, type JsonResponse } from './https-json.js';
-import { signKmsStyle, signWithAws4 } from './signers.js';
+import type { Agent } from 'node:https';
+import type { JsonResponse } from './https-json.js';
 import type { TestNode } from './node-harness.js';
+import { keepAliveAgent, sendHttps } from './raw-http.js';
+import { signKmsStyle, signRawPath, signWithAws4, type RawSignOptions } from './signers.js';
 
-export type XksResponse = JsonResponse;
+export type XksApi = 'health' | 'metadata' | 'encrypt' | 'decrypt';
+
+/** An answer as the suites read it; `json` is untyped for those that read fields directly (see xks-answers.ts). */
+export interface XksResponse extends JsonResponse {
+  /** Whether the keep-alive agent reused a socket. */
+  reusedSocket?: boolean;
+}
 
 export interface XksRequestOptions {
   /** Full raw path; default built from the node's prefix, `operation` and `keyId`. */
   path?: string;
-  operation?: 'health' | 'metadata' | 'encrypt' | 'decrypt';
+  operation?: XksApi;
   keyId?: string;
   body: unknown;
   method?: string;
-  /** kms: smithy, host;x-amz-date. aws4: content-type;host;x-amz-date like curl. none: unsigned. */
-  signer?: 'kms' | 'aws4' | 'none';
+  /**
+   * kms: smithy, host;x-amz-date (the default). aws4: content-type;host;x-amz-date like curl.
+   * raw: host;x-amz-date over the raw path, never normalized. none: unsigned.
+   */
+  signer?: 'kms' | 'aws4' | 'raw' | 'none';
   credential?: { accessKeyId: string; secret: string };
   region?: string;
   service?: string;
@@ -33,16 +46,40 @@ const agents = new Map<string, Agent>();
 function agentFor(node: TestNode): Agent {
   let agent = agents.get(node.url);
   if (!agent) {
-    agent = new Agent({ keepAlive: true, ca: node.ca, servername: 'localhost', maxSockets: 8 });
+    agent = keepAliveAgent(node, 8);
     agents.set(node.url, agent);
   }
   return agent;
 }
 
-export function xksPath(node: TestNode, operation: XksRequestOptions['operation'], keyId = node.keyId): string {
+export function closeAgents(): void {
+  for (const agent of agents.values()) agent.destroy();
+  agents.clear();
+}
+
+export function xksPath(node: TestNode, operation: XksApi, keyId = node.keyId): string {
   return operation === 'health' ? `${node.prefix}/kms/xks/v1/health` : `${node.prefix}/kms/xks/v1/keys/${keyId}/${operation}`;
 }
 
+/** signRawPath with the node's host, region and demo credential. */
+export function signForNode(
+  node: TestNode,
+  path: string,
+  body: string | Buffer,
+  extra: Partial<RawSignOptions> = {},
+): Record<string, string> {
+  return signRawPath({
+    host: node.host,
+    path,
+    body,
+    accessKeyId: node.credential.accessKeyId,
+    secret: node.credential.secret,
+    region: node.region,
+    ...extra,
+  });
+}
+
+/** One XKS request to the node, signed as `options.signer` says, over a keep-alive HTTP/1.1 agent. */
 export async function xks(node: TestNode, options: XksRequestOptions): Promise<XksResponse> {
   const path = options.path ?? xksPath(node, options.operation ?? 'health', options.keyId);
   const body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
@@ -67,47 +104,14 @@ export async function xks(node: TestNode, options: XksRequestOptions): Promise<X
     case 'aws4':
       headers = signWithAws4(signOptions);
       break;
+    case 'raw':
+      headers = signRawPath(signOptions);
+      break;
     case 'none':
       headers = { host: node.host, 'content-type': options.contentType ?? 'application/json' };
   }
   options.mutateHeaders?.(headers);
-  const payload = options.sendBody ?? body;
-  return httpsJson(
-    { host: '127.0.0.1', port: node.port, path, method: options.method ?? 'POST', agent: agentFor(node), headers },
-    {},
-    payload,
-  );
-}
-
-export const metadata = (kmsOperation: string, extra: Record<string, unknown> = {}) => ({
-  awsPrincipalArn: 'arn:aws:iam::111122223333:role/tester',
-  kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  kmsOperation,
-  kmsRequestId: randomUUID(),
-  ...extra,
-});
-
-export const healthBody = (kmsOperation = 'KmsHealthCheck') => ({ requestMetadata: { kmsOperation, kmsRequestId: randomUUID() } });
-
-export function encryptBody(plaintext: Buffer, extra: Record<string, unknown> = {}) {
-  return { requestMetadata: metadata('Encrypt'), plaintext: plaintext.toString('base64'), encryptionAlgorithm: 'AES_GCM', ...extra };
-}
-
-export function decryptBody(encrypted: Record<string, string>, extra: Record<string, unknown> = {}) {
-  return {
-    requestMetadata: metadata('Decrypt'),
-    ciphertext: encrypted.ciphertext,
-    ciphertextMetadata: encrypted.ciphertextMetadata,
-    initializationVector: encrypted.initializationVector,
-    authenticationTag: encrypted.authenticationTag,
-    encryptionAlgorithm: 'AES_GCM',
-    ...extra,
-  };
-}
-
-export function closeAgents(): void {
-  for (const agent of agents.values()) agent.destroy();
-  agents.clear();
+  return sendHttps(node, agentFor(node), { path, method: options.method ?? 'POST', headers, body: options.sendBody ?? body });
 }
 
 /** Calls the admin API of a test node with the bootstrap token. */
@@ -131,5 +135,57 @@ export async function adminAs(
     ...(payload ? { 'content-type': 'application/json' } : {}),
     ...extraHeaders,
   };
-  return httpsJson({ host: '127.0.0.1', port: node.port, path: `/api/v1${path}`, method, agent: agentFor(node), headers }, {}, payload);
+  return sendHttps(node, agentFor(node), { path: `/api/v1${path}`, method, headers, body: payload });
+}
+
+/**
+ * An admin call that must succeed (status below 300); returns its body as the type the caller names
+ * (the admin API's JSON is not checked here: name only the fields the test reads).
+ */
+export async function adminOk<T = unknown>(node: TestNode, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await admin(node, method, path, body);
+  assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${response.text}`);
+  const json: unknown = response.json;
+  return json as T;
+}
+
+/** The `error` line of an admin API refusal (asserts there is one). */
+export function adminError(response: { status: number; text: string; json: unknown }): string {
+  const { json } = response;
+  assert.ok(typeof json === 'object' && json !== null && 'error' in json && typeof json.error === 'string', response.text);
+  return json.error;
+}
+
+export const metadata = (kmsOperation: string, extra: Record<string, unknown> = {}) => ({
+  awsPrincipalArn: 'arn:aws:iam::111122223333:role/tester',
+  kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  kmsOperation,
+  kmsRequestId: randomUUID(),
+  ...extra,
+});
+
+export const healthBody = (kmsOperation = 'KmsHealthCheck') => ({ requestMetadata: { kmsOperation, kmsRequestId: randomUUID() } });
+
+export function encryptBody(plaintext: Buffer, extra: Record<string, unknown> = {}) {
+  return { requestMetadata: metadata('Encrypt'), plaintext: plaintext.toString('base64'), encryptionAlgorithm: 'AES_GCM', ...extra };
+}
+
+/** The fields of an Encrypt answer that a Decrypt request sends back (any may be left out to test that). */
+export interface EncryptedFields {
+  ciphertext?: string;
+  ciphertextMetadata?: string;
+  initializationVector?: string;
+  authenticationTag?: string;
+}
+
+export function decryptBody(encrypted: EncryptedFields, extra: Record<string, unknown> = {}) {
+  return {
+    requestMetadata: metadata('Decrypt'),
+    ciphertext: encrypted.ciphertext,
+    ciphertextMetadata: encrypted.ciphertextMetadata,
+    initializationVector: encrypted.initializationVector,
+    authenticationTag: encrypted.authenticationTag,
+    encryptionAlgorithm: 'AES_GCM',
+    ...extra,
+  };
 }

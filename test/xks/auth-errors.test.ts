@@ -1,103 +1,103 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { XKS_ERROR_STATUS } from '../../src/xks/errors.js';
+import { describe, it } from 'node:test';
 import { sanitizeErrorMessage } from '../../src/xks/errors.js';
 import { generateAccessKeyId, generateSecret, validateAccessKeyId, validateSecret } from '../../src/keystores/credentials.js';
 import { normalizePrefix } from '../../src/keystores/prefix.js';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { admin, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
+import { SPEC_ERROR_STATUS, errorOf, expectError, jsonKeys, type Answer } from '../helpers/xks-answers.js';
+import { admin, adminOk, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
+import { useTestNode } from '../helpers/xks-suite.js';
 
-let node: TestNode;
-before(async () => {
-  node = await startTestNode();
-});
-after(() => node.close());
+const node = useTestNode();
 
-const expectAuthFailure = (response: { status: number; json: { errorName: string } }) => {
-  assert.equal(response.status, 401);
-  assert.equal(response.json.errorName, 'AuthenticationFailedException');
-};
+interface Credential {
+  accessKeyId: string;
+  secret: string;
+}
+
+const expectAuthFailure = (response: Answer) => expectError(response, 401, 'AuthenticationFailedException');
 
 describe('SigV4 on the wire (xks-spec.md §9, §14.9)', () => {
   it('79: all four APIs require a signature: unsigned → 401', async () => {
     for (const operation of ['health', 'metadata', 'encrypt', 'decrypt'] as const) {
-      expectAuthFailure(await xks(node, { operation, signer: 'none', body: healthBody() }));
+      expectAuthFailure(await xks(node(), { operation, signer: 'none', body: healthBody() }));
     }
   });
 
   it('79/82: both KMS-style (host;x-amz-date) and curl-style (content-type;host;x-amz-date) signatures verify', async () => {
-    assert.equal((await xks(node, { operation: 'health', signer: 'kms', body: healthBody() })).status, 200);
-    assert.equal((await xks(node, { operation: 'health', signer: 'aws4', body: healthBody() })).status, 200);
+    assert.equal((await xks(node(), { operation: 'health', signer: 'kms', body: healthBody() })).status, 200);
+    assert.equal((await xks(node(), { operation: 'health', signer: 'aws4', body: healthBody() })).status, 200);
   });
 
   it('80: a wrong access key id or a wrong secret → 401', async () => {
     expectAuthFailure(
-      await xks(node, {
+      await xks(node(), {
         operation: 'health',
         body: healthBody(),
-        credential: { accessKeyId: generateAccessKeyId(), secret: node.credential.secret },
+        credential: { accessKeyId: generateAccessKeyId(), secret: node().credential.secret },
       }),
     );
     expectAuthFailure(
-      await xks(node, {
+      await xks(node(), {
         operation: 'health',
         body: healthBody(),
-        credential: { accessKeyId: node.credential.accessKeyId, secret: generateSecret() },
+        credential: { accessKeyId: node().credential.accessKeyId, secret: generateSecret() },
       }),
     );
   });
 
   it('81: timestamps more than 5 minutes away → 401; within 5 minutes → 200', async () => {
     const now = Date.now();
-    expectAuthFailure(await xks(node, { operation: 'health', body: healthBody(), date: now - 301_000 }));
-    expectAuthFailure(await xks(node, { operation: 'health', body: healthBody(), date: now + 301_000 }));
-    assert.equal((await xks(node, { operation: 'health', body: healthBody(), date: now - 240_000 })).status, 200);
-    assert.equal((await xks(node, { operation: 'health', body: healthBody(), date: now + 240_000 })).status, 200);
+    expectAuthFailure(await xks(node(), { operation: 'health', body: healthBody(), date: now - 301_000 }));
+    expectAuthFailure(await xks(node(), { operation: 'health', body: healthBody(), date: now + 301_000 }));
+    assert.equal((await xks(node(), { operation: 'health', body: healthBody(), date: now - 240_000 })).status, 200);
+    assert.equal((await xks(node(), { operation: 'health', body: healthBody(), date: now + 240_000 })).status, 200);
   });
 
   it('82: wrong service or region in the scope → 401', async () => {
-    expectAuthFailure(await xks(node, { operation: 'health', body: healthBody(), service: 'kms-xks' }));
-    expectAuthFailure(await xks(node, { operation: 'health', body: healthBody(), region: 'eu-west-1' }));
+    expectAuthFailure(await xks(node(), { operation: 'health', body: healthBody(), service: 'kms-xks' }));
+    expectAuthFailure(await xks(node(), { operation: 'health', body: healthBody(), region: 'eu-west-1' }));
   });
 
   it('79: a body changed after signing → 401 (the raw body is hashed)', async () => {
     const body = encryptBody(randomBytes(16));
     const tampered = JSON.stringify({ ...body, plaintext: randomBytes(16).toString('base64') });
-    expectAuthFailure(await xks(node, { operation: 'encrypt', body, sendBody: tampered }));
+    expectAuthFailure(await xks(node(), { operation: 'encrypt', body, sendBody: tampered }));
   });
 
   it('83/86/87: a second credential works at once beside the first, with no restart; a removed one stops at once', async () => {
-    const added = await admin(node, 'POST', '/keystores/demo/credentials', {});
-    assert.equal(added.status, 201, added.text);
-    const second = added.json as { accessKeyId: string; secret: string };
-    assert.equal((await xks(node, { operation: 'health', body: healthBody(), credential: second })).status, 200);
-    assert.equal((await xks(node, { operation: 'health', body: healthBody() })).status, 200);
-    assert.equal((await admin(node, 'DELETE', `/keystores/demo/credentials/${second.accessKeyId}`)).status, 204);
-    expectAuthFailure(await xks(node, { operation: 'health', body: healthBody(), credential: second }));
-    assert.equal((await xks(node, { operation: 'health', body: healthBody() })).status, 200);
+    const second = await adminOk<Credential>(node(), 'POST', '/keystores/demo/credentials', {});
+    assert.equal((await xks(node(), { operation: 'health', body: healthBody(), credential: second })).status, 200);
+    assert.equal((await xks(node(), { operation: 'health', body: healthBody() })).status, 200);
+    assert.equal((await admin(node(), 'DELETE', `/keystores/demo/credentials/${second.accessKeyId}`)).status, 204);
+    expectAuthFailure(await xks(node(), { operation: 'health', body: healthBody(), credential: second }));
+    assert.equal((await xks(node(), { operation: 'health', body: healthBody() })).status, 200);
   });
 
   it('a keystore refuses to lose its last credential', async () => {
-    const response = await admin(node, 'DELETE', `/keystores/demo/credentials/${node.credential.accessKeyId}`);
+    const response = await admin(node(), 'DELETE', `/keystores/demo/credentials/${node().credential.accessKeyId}`);
     assert.equal(response.status, 409);
-    assert.equal((await xks(node, { operation: 'health', body: healthBody() })).status, 200);
+    assert.equal((await xks(node(), { operation: 'health', body: healthBody() })).status, 200);
   });
 
   it('83: a credential of another keystore (prefix) does not authenticate here', async () => {
-    const created = await admin(node, 'POST', '/keystores', { name: 'other', prefix: '/other' });
-    assert.equal(created.status, 201, created.text);
-    expectAuthFailure(await xks(node, { operation: 'health', body: healthBody(), credential: created.json.credential }));
+    const { credential } = await adminOk<{ credential: Credential }>(node(), 'POST', '/keystores', { name: 'other', prefix: '/other' });
+    expectAuthFailure(await xks(node(), { operation: 'health', body: healthBody(), credential }));
     const path = '/other/kms/xks/v1/health';
-    assert.equal((await xks(node, { path, body: healthBody(), credential: created.json.credential })).status, 200);
+    assert.equal((await xks(node(), { path, body: healthBody(), credential })).status, 200);
   });
 
   it('migration: an existing credential given to keystore create works as given', async () => {
     const accessKeyId = 'BETWEEN2TENAND3TENCHARACTERS';
     const secret = 'PleaseReplaceThisWithSomeSecretOfLength43To64';
-    const created = await admin(node, 'POST', '/keystores', { name: 'migrated', prefix: '/example/uri/path/prefix', accessKeyId, secret });
+    const created = await admin(node(), 'POST', '/keystores', {
+      name: 'migrated',
+      prefix: '/example/uri/path/prefix',
+      accessKeyId,
+      secret,
+    });
     assert.equal(created.status, 201, created.text);
-    const response = await xks(node, {
+    const response = await xks(node(), {
       path: '/example/uri/path/prefix/kms/xks/v1/health',
       body: healthBody(),
       credential: { accessKeyId, secret },
@@ -141,18 +141,19 @@ describe('credential and prefix rules (items 13, 14, 84, 85)', () => {
 });
 
 describe('error model (xks-spec.md §8, §14.8)', () => {
-  it('72/74: error bodies are JSON {errorName, errorMessage?} with the status of their name', async () => {
+  it('72/74: error bodies are JSON {errorName, errorMessage?} with the status the spec gives their name (§8.2)', async () => {
     const cases = [
-      await xks(node, { operation: 'encrypt', body: { requestMetadata: metadata('Encrypt') } }),
-      await xks(node, { operation: 'encrypt', keyId: 'nope', body: encryptBody(randomBytes(4)) }),
-      await xks(node, { path: '/nope/kms/xks/v1/health', body: healthBody() }),
-      await xks(node, { operation: 'health', signer: 'none', body: healthBody() }),
+      await xks(node(), { operation: 'encrypt', body: { requestMetadata: metadata('Encrypt') } }),
+      await xks(node(), { operation: 'encrypt', keyId: 'nope', body: encryptBody(randomBytes(4)) }),
+      await xks(node(), { path: '/nope/kms/xks/v1/health', body: healthBody() }),
+      await xks(node(), { operation: 'health', signer: 'none', body: healthBody() }),
     ];
     for (const response of cases) {
       assert.equal(response.headers['content-type'], 'application/json');
-      const name = response.json.errorName as keyof typeof XKS_ERROR_STATUS;
-      assert.equal(response.status, XKS_ERROR_STATUS[name], name);
-      assert.ok(Object.keys(response.json).every((k) => k === 'errorName' || k === 'errorMessage'));
+      const error = errorOf(response);
+      assert.ok(error, response.text);
+      assert.equal(response.status, SPEC_ERROR_STATUS[error.errorName], error.errorName);
+      assert.ok(jsonKeys(response).every((k) => k === 'errorName' || k === 'errorMessage'));
     }
   });
 
@@ -178,34 +179,31 @@ describe('error model (xks-spec.md §8, §14.8)', () => {
         },
         futureTopLevelField: [1, 2, 3],
       };
-      const response = await xks(node, { operation: 'encrypt', body });
+      const response = await xks(node(), { operation: 'encrypt', body });
       assert.equal(response.status, 200, response.text);
     }
   });
 
   it('a non-JSON Content-Type on an authenticated request → 400 ValidationException', async () => {
-    const response = await xks(node, { operation: 'health', body: healthBody(), signer: 'aws4', contentType: 'text/plain' });
-    assert.equal(response.status, 400);
-    assert.equal(response.json.errorName, 'ValidationException');
+    const response = await xks(node(), { operation: 'health', body: healthBody(), signer: 'aws4', contentType: 'text/plain' });
+    expectError(response, 400, 'ValidationException');
   });
 
   it('77: a disabled keystore answers InvalidStateException (health included)', async () => {
-    assert.equal((await admin(node, 'POST', '/keystores/demo/disable')).json.status, 'DISABLED');
+    assert.equal((await adminOk<{ status: string }>(node(), 'POST', '/keystores/demo/disable')).status, 'DISABLED');
     try {
       for (const operation of ['health', 'encrypt'] as const) {
-        const response = await xks(node, { operation, body: operation === 'health' ? healthBody() : encryptBody(randomBytes(4)) });
-        assert.equal(response.status, 400);
-        assert.equal(response.json.errorName, 'InvalidStateException');
+        const response = await xks(node(), { operation, body: operation === 'health' ? healthBody() : encryptBody(randomBytes(4)) });
+        expectError(response, 400, 'InvalidStateException', operation);
       }
     } finally {
-      await admin(node, 'POST', '/keystores/demo/enable');
+      await admin(node(), 'POST', '/keystores/demo/enable');
     }
-    assert.equal((await xks(node, { operation: 'health', body: healthBody() })).status, 200);
+    assert.equal((await xks(node(), { operation: 'health', body: healthBody() })).status, 200);
   });
 
   it('a body over 64 KiB → 501 UnsupportedOperationException without reading it all', async () => {
-    const response = await xks(node, { operation: 'encrypt', body: { pad: 'x'.repeat(70_000) } });
-    assert.equal(response.status, 501);
-    assert.equal(response.json.errorName, 'UnsupportedOperationException');
+    const response = await xks(node(), { operation: 'encrypt', body: { pad: 'x'.repeat(70_000) } });
+    expectError(response, 501, 'UnsupportedOperationException');
   });
 });

@@ -7,33 +7,30 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { decryptBody, encryptBody, healthBody, metadata } from '../helpers/xks-client.js';
+import { expectError, okBody } from '../helpers/xks-answers.js';
+import { decryptBody, encryptBody, healthBody, metadata, xksPath, type XksApi } from '../helpers/xks-client.js';
+import { useTestNode } from '../helpers/xks-suite.js';
 
 const execFileAsync = promisify(execFile);
 const CURL = '/usr/bin/curl';
 
-let node: TestNode;
-before(async () => {
-  node = await startTestNode();
-});
-after(() => node.close());
+const node = useTestNode();
 
 interface CurlResult {
   status: number;
   httpVersion: string;
-  body: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
+  /** The response body. */
+  text: string;
+  json: unknown;
   stderr: string;
 }
 
 interface CurlOptions {
   /** Path after `https://localhost:PORT`; default from `operation`. */
   path?: string;
-  operation?: 'health' | 'metadata' | 'encrypt' | 'decrypt';
+  operation?: XksApi;
   keyId?: string;
   body: unknown;
   http1?: boolean;
@@ -46,35 +43,31 @@ interface CurlOptions {
   verbose?: boolean;
 }
 
-function pathFor(operation: CurlOptions['operation'] = 'health', keyId = node.keyId): string {
-  return operation === 'health' ? `${node.prefix}/kms/xks/v1/health` : `${node.prefix}/kms/xks/v1/keys/${keyId}/${operation}`;
-}
-
 /** Runs curl once (bounded by --max-time and an execFile timeout that kills it) and parses `-w` output. */
 async function curl(options: CurlOptions): Promise<CurlResult> {
   const body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-  const path = options.path ?? pathFor(options.operation, options.keyId);
+  const path = options.path ?? xksPath(node(), options.operation ?? 'health', options.keyId);
   const args = [
     '-s',
     '--max-time',
     '10',
     '--cacert',
-    join(node.dataDir, 'tls', 'cert.pem'),
+    join(node().dataDir, 'tls', 'cert.pem'),
     // The node listens on 127.0.0.1 only; keep curl from trying ::1 first.
     '--resolve',
-    `localhost:${node.port}:127.0.0.1`,
+    `localhost:${node().port}:127.0.0.1`,
     ...(options.http1 ? ['--http1.1'] : []),
     ...(options.contentType === false ? [] : ['-H', 'Content-Type:application/json']),
     '--aws-sigv4',
-    `aws:amz:${options.region ?? node.region}:${options.service ?? 'kms-xks-proxy'}`,
+    `aws:amz:${options.region ?? node().region}:${options.service ?? 'kms-xks-proxy'}`,
     '--user',
-    `${options.accessKeyId ?? node.credential.accessKeyId}:${options.secret ?? node.credential.secret}`,
+    `${options.accessKeyId ?? node().credential.accessKeyId}:${options.secret ?? node().credential.secret}`,
     '--data-binary',
     body,
     '-w',
     '\\n%{http_code} %{http_version}',
     ...(options.verbose ? ['-v'] : []),
-    `https://localhost:${node.port}${path}`,
+    `https://localhost:${node().port}${path}`,
   ];
   const { stdout, stderr } = await execFileAsync(CURL, args, { timeout: 15_000, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 });
   const newline = stdout.lastIndexOf('\n');
@@ -86,12 +79,11 @@ async function curl(options: CurlOptions): Promise<CurlResult> {
   } catch {
     json = undefined;
   }
-  return { status: Number(code), httpVersion: httpVersion ?? '', body: text, json, stderr };
+  return { status: Number(code), httpVersion: httpVersion ?? '', text, json, stderr };
 }
 
 function assertError(result: CurlResult, status: number, errorName: string, what: string): void {
-  assert.equal(result.status, status, `${what}: ${result.body}`);
-  assert.equal(result.json?.errorName, errorName, `${what}: ${result.body}`);
+  expectError(result, status, errorName, what);
 }
 
 const b64 = (s: string) => Buffer.from(s, 'base64');
@@ -105,15 +97,15 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
 
   it('2/5/79: health over HTTP/2 (default) and --http1.1, signing content-type;host;x-amz-date', async () => {
     const h2 = await curl({ operation: 'health', body: healthBody(), verbose: true });
-    assert.equal(h2.status, 200, h2.body);
+    assert.equal(h2.status, 200, h2.text);
     assert.equal(h2.httpVersion, '2');
-    assert.match(h2.body, /"healthStatus":/); // the test client's substring check on compact JSON
+    assert.match(h2.text, /"healthStatus":/); // the test client's substring check on compact JSON
     assert.match(h2.stderr, /SignedHeaders=content-type;host;x-amz-date,/);
     const h1 = await curl({ operation: 'health', body: healthBody(), http1: true, verbose: true });
-    assert.equal(h1.status, 200, h1.body);
+    assert.equal(h1.status, 200, h1.text);
     assert.equal(h1.httpVersion, '1.1');
     assert.match(h1.stderr, /SignedHeaders=content-type;host;x-amz-date,/);
-    assert.match(h1.stderr, new RegExp(`Host: localhost:${node.port}`));
+    assert.match(h1.stderr, new RegExp(`Host: localhost:${node().port}`));
   });
 
   it('6/25/26/27: GetKeyMetadata with legacy DescribeKey (+kmsKeyArn, kmsViaService) and with CreateKey → 200', async () => {
@@ -121,11 +113,10 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
       for (const http1 of [false, true]) {
         const body = { requestMetadata: metadata(kmsOperation, { kmsViaService: 'ebs' }) };
         assert.ok(body.requestMetadata.kmsKeyArn);
-        const result = await curl({ operation: 'metadata', body, http1 });
-        assert.equal(result.status, 200, `${kmsOperation}: ${result.body}`);
-        assert.equal(result.json.keySpec, 'AES_256');
-        assert.deepEqual([...result.json.keyUsage].sort(), ['DECRYPT', 'ENCRYPT']);
-        assert.equal(result.json.keyStatus, 'ENABLED');
+        const result = okBody(await curl({ operation: 'metadata', body, http1 }), 'metadata');
+        assert.equal(result.keySpec, 'AES_256', kmsOperation);
+        assert.deepEqual([...result.keyUsage].sort(), ['DECRYPT', 'ENCRYPT']);
+        assert.equal(result.keyStatus, 'ENABLED');
       }
     }
   });
@@ -140,28 +131,18 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
         body: encryptBody(plaintext, { ...aadField, ciphertextDataIntegrityValueAlgorithm: 'SHA_256' }),
         http1,
       });
-      assert.equal(encrypted.status, 200, encrypted.body);
       assert.equal(encrypted.httpVersion, http1 ? '1.1' : '2');
-      const r = encrypted.json as Record<string, string>;
-      assert.equal(b64(r.ciphertext!).length, 4096);
-      assert.equal(b64(r.authenticationTag!).length, 16);
-      assert.ok([12, 16].includes(b64(r.initializationVector!).length));
+      const r = okBody(encrypted, 'encrypt');
+      assert.equal(b64(r.ciphertext).length, 4096);
+      assert.equal(b64(r.authenticationTag).length, 16);
+      assert.ok([12, 16].includes(b64(r.initializationVector).length));
       const cdiv = createHash('sha256')
-        .update(
-          Buffer.concat([
-            aad,
-            b64(r.ciphertextMetadata ?? ''),
-            b64(r.initializationVector!),
-            b64(r.ciphertext!),
-            b64(r.authenticationTag!),
-          ]),
-        )
+        .update(Buffer.concat([aad, b64(r.ciphertextMetadata), b64(r.initializationVector), b64(r.ciphertext), b64(r.authenticationTag)]))
         .digest('base64');
       assert.equal(r.ciphertextDataIntegrityValue, cdiv);
 
-      const decrypted = await curl({ operation: 'decrypt', body: decryptBody(r, aadField), http1 });
-      assert.equal(decrypted.status, 200, decrypted.body);
-      assert.deepEqual(b64(decrypted.json.plaintext), plaintext);
+      const decrypted = okBody(await curl({ operation: 'decrypt', body: decryptBody(r, aadField), http1 }), 'decrypt');
+      assert.deepEqual(b64(decrypted.plaintext), plaintext);
 
       // The test client's negative checks: missing or different AAD → InvalidCiphertextException.
       assertError(await curl({ operation: 'decrypt', body: decryptBody(r), http1 }), 400, 'InvalidCiphertextException', 'missing AAD');
@@ -178,7 +159,7 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
   it('79/80/82: service kms-xks, a wrong secret, a wrong access key id or region us-west-2 → 401 AuthenticationFailedException', async () => {
     const cases: [string, Partial<CurlOptions>][] = [
       ['service kms-xks', { service: 'kms-xks' }],
-      ['wrong secret', { secret: `${node.credential.secret.slice(0, -2)}AA` }],
+      ['wrong secret', { secret: `${node().credential.secret.slice(0, -2)}AA` }],
       ['wrong access key id', { accessKeyId: 'BETWEEN2TENAND3TENCHARACTERS' }],
       ['region us-west-2', { region: 'us-west-2' }],
     ];
@@ -196,7 +177,11 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
   });
 
   it('75: a wrong prefix → 404 InvalidUriPathException (correctly signed by curl for that URL)', async () => {
-    for (const path of ['/invalid/kms/xks/v1/health', `${node.prefix}/invalid/kms/xks/v1/health`, `${node.prefix}/kms/xks/v1/invalid`]) {
+    for (const path of [
+      '/invalid/kms/xks/v1/health',
+      `${node().prefix}/invalid/kms/xks/v1/health`,
+      `${node().prefix}/kms/xks/v1/invalid`,
+    ]) {
       for (const http1 of [false, true]) {
         assertError(await curl({ path, body: healthBody(), http1 }), 404, 'InvalidUriPathException', path);
       }

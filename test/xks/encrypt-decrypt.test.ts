@@ -1,27 +1,22 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { closeAgents, decryptBody, encryptBody, metadata, xks } from '../helpers/xks-client.js';
+import { describe, it } from 'node:test';
+import { errorOf, expectError, jsonKeys, okBody } from '../helpers/xks-answers.js';
+import { adminOk, decryptBody, encryptBody, metadata, xks } from '../helpers/xks-client.js';
+import { restartTestNode, useTestNode } from '../helpers/xks-suite.js';
 
-let node: TestNode;
-before(async () => {
-  node = await startTestNode();
-});
-after(() => node.close());
+const node = useTestNode();
 
-const encrypt = (body: unknown) => xks(node, { operation: 'encrypt', body });
-const decrypt = (body: unknown) => xks(node, { operation: 'decrypt', body });
+const encrypt = (body: unknown) => xks(node(), { operation: 'encrypt', body });
+const decrypt = (body: unknown) => xks(node(), { operation: 'decrypt', body });
 const b64len = (s: string) => Buffer.from(s, 'base64').length;
 
 async function roundTrip(plaintext: Buffer, aad?: Buffer) {
   const extra = aad ? { additionalAuthenticatedData: aad.toString('base64') } : {};
-  const encrypted = await encrypt(encryptBody(plaintext, extra));
-  assert.equal(encrypted.status, 200, encrypted.text);
-  const decrypted = await decrypt(decryptBody(encrypted.json, extra));
-  assert.equal(decrypted.status, 200, decrypted.text);
-  assert.deepEqual(Buffer.from(decrypted.json.plaintext, 'base64'), plaintext);
-  return encrypted.json as Record<string, string>;
+  const encrypted = okBody(await encrypt(encryptBody(plaintext, extra)), 'encrypt');
+  const decrypted = okBody(await decrypt(decryptBody(encrypted, extra)), 'decrypt');
+  assert.deepEqual(Buffer.from(decrypted.plaintext, 'base64'), plaintext);
+  return encrypted;
 }
 
 describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
@@ -32,9 +27,7 @@ describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
 
   it('34: an encryptionAlgorithm other than AES_GCM → 400 ValidationException', async () => {
     for (const algorithm of ['AES_GCM_256', 'aes_gcm', 'RSAES_OAEP_SHA_256', '']) {
-      const response = await encrypt(encryptBody(randomBytes(8), { encryptionAlgorithm: algorithm }));
-      assert.equal(response.status, 400);
-      assert.equal(response.json.errorName, 'ValidationException');
+      expectError(await encrypt(encryptBody(randomBytes(8), { encryptionAlgorithm: algorithm })), 400, 'ValidationException', algorithm);
     }
   });
 
@@ -42,12 +35,10 @@ describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
     const aad = Buffer.from('project=nile,department=marketing');
     const encrypted = await roundTrip(randomBytes(32), aad);
     for (const extra of [{}, { additionalAuthenticatedData: Buffer.from('project=nile').toString('base64') }]) {
-      const response = await decrypt(decryptBody(encrypted, extra));
-      assert.equal(response.status, 400);
-      assert.equal(response.json.errorName, 'InvalidCiphertextException');
+      expectError(await decrypt(decryptBody(encrypted, extra)), 400, 'InvalidCiphertextException');
     }
     const notBase64 = await encrypt(encryptBody(randomBytes(8), { additionalAuthenticatedData: 'not base64!' }));
-    assert.equal(notBase64.json.errorName, 'ValidationException');
+    expectError(notBase64, 400, 'ValidationException');
   });
 
   it('36: handles AAD of 8192 bytes (10924 Base64 characters) on Encrypt and Decrypt', async () => {
@@ -58,81 +49,74 @@ describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
 
   it('37: a CDIV algorithm other than SHA_256 → 400 ValidationException', async () => {
     const response = await encrypt(encryptBody(randomBytes(8), { ciphertextDataIntegrityValueAlgorithm: 'SHA_512' }));
-    assert.equal(response.status, 400);
-    assert.equal(response.json.errorName, 'ValidationException');
+    expectError(response, 400, 'ValidationException');
   });
 
   it('38/49/50: with SHA_256 the response carries the CDIV = b64(SHA-256(AAD‖CM‖IV‖CT‖tag))', async () => {
     const plaintext = randomBytes(64);
     const aad = randomBytes(40);
-    const response = await encrypt(
-      encryptBody(plaintext, { additionalAuthenticatedData: aad.toString('base64'), ciphertextDataIntegrityValueAlgorithm: 'SHA_256' }),
+    const r = okBody(
+      await encrypt(
+        encryptBody(plaintext, { additionalAuthenticatedData: aad.toString('base64'), ciphertextDataIntegrityValueAlgorithm: 'SHA_256' }),
+      ),
+      'encrypt',
     );
-    assert.equal(response.status, 200, response.text);
-    const r = response.json as Record<string, string>;
     const expected = createHash('sha256')
       .update(
         Buffer.concat([
           aad,
-          ...[r.ciphertextMetadata!, r.initializationVector!, r.ciphertext!, r.authenticationTag!].map((s) => Buffer.from(s, 'base64')),
+          ...[r.ciphertextMetadata, r.initializationVector, r.ciphertext, r.authenticationTag].map((s) => Buffer.from(s, 'base64')),
         ]),
       )
       .digest('base64');
     assert.equal(r.ciphertextDataIntegrityValue, expected);
-    const without = await encrypt(encryptBody(plaintext));
-    assert.equal(without.json.ciphertextDataIntegrityValue, undefined);
+    const without = okBody(await encrypt(encryptBody(plaintext)), 'encrypt');
+    assert.equal(without.ciphertextDataIntegrityValue, undefined);
   });
 
   it('39/40/41/42/46/47/48: response has ciphertext, IV (12 B), tag (16 B), metadata ≤ 20 B; ciphertext length = plaintext length', async () => {
     for (const size of [0, 17, 300]) {
       const response = await encrypt(encryptBody(randomBytes(size)));
-      const r = response.json as Record<string, string>;
+      const r = okBody(response, 'encrypt');
       assert.equal(response.headers['content-type'], 'application/json');
-      assert.equal(b64len(r.ciphertext!), size);
-      assert.equal(b64len(r.initializationVector!), 12);
-      assert.equal(b64len(r.authenticationTag!), 16);
-      assert.ok(b64len(r.ciphertextMetadata!) <= 20);
-      for (const field of ['ciphertext', 'initializationVector', 'authenticationTag', 'ciphertextMetadata']) {
-        assert.equal(Buffer.from(r[field]!, 'base64').toString('base64'), r[field], `${field} is standard Base64`);
+      assert.equal(b64len(r.ciphertext), size);
+      assert.equal(b64len(r.initializationVector), 12);
+      assert.equal(b64len(r.authenticationTag), 16);
+      assert.ok(b64len(r.ciphertextMetadata) <= 20);
+      for (const field of ['ciphertext', 'initializationVector', 'authenticationTag', 'ciphertextMetadata'] as const) {
+        assert.equal(Buffer.from(r[field], 'base64').toString('base64'), r[field], `${field} is standard Base64`);
       }
     }
   });
 
   it('43/54: ciphertextMetadata is bound into the tag: altered or dropped metadata → InvalidCiphertextException', async () => {
     const encrypted = await roundTrip(randomBytes(32));
-    const altered = Buffer.from(encrypted.ciphertextMetadata!, 'base64');
+    const altered = Buffer.from(encrypted.ciphertextMetadata, 'base64');
     altered.writeUInt8(altered.readUInt8(altered.length - 1) ^ 1, altered.length - 1);
     for (const ciphertextMetadata of [altered.toString('base64'), undefined, Buffer.from('key_version=1').toString('base64')]) {
-      const response = await decrypt(decryptBody({ ...encrypted, ciphertextMetadata: ciphertextMetadata as string }));
-      assert.equal(response.status, 400);
-      assert.equal(response.json.errorName, 'InvalidCiphertextException');
+      expectError(await decrypt(decryptBody({ ...encrypted, ciphertextMetadata })), 400, 'InvalidCiphertextException');
     }
   });
 
   it('44: the confusion attack fails end to end: AAD := old CM with no CM → InvalidCiphertextException', async () => {
     const encrypted = await roundTrip(randomBytes(32));
     const response = await decrypt(
-      decryptBody(
-        { ...encrypted, ciphertextMetadata: undefined as unknown as string },
-        { additionalAuthenticatedData: encrypted.ciphertextMetadata },
-      ),
+      decryptBody({ ...encrypted, ciphertextMetadata: undefined }, { additionalAuthenticatedData: encrypted.ciphertextMetadata }),
     );
-    assert.equal(response.json.errorName, 'InvalidCiphertextException');
+    expectError(response, 400, 'InvalidCiphertextException');
   });
 
   it('Encrypt is non-deterministic: a fresh IV every time', async () => {
     const plaintext = randomBytes(16);
     const ivs = new Set<string>();
-    for (let i = 0; i < 20; i++) ivs.add((await encrypt(encryptBody(plaintext))).json.initializationVector);
+    for (let i = 0; i < 20; i++) ivs.add(okBody(await encrypt(encryptBody(plaintext)), 'encrypt').initializationVector);
     assert.equal(ivs.size, 20);
   });
 
   it('78: plaintext above the supported 8192 bytes → 501 UnsupportedOperationException; AAD above 16384 too', async () => {
-    const big = await encrypt(encryptBody(randomBytes(8193)));
-    assert.equal(big.status, 501);
-    assert.equal(big.json.errorName, 'UnsupportedOperationException');
+    expectError(await encrypt(encryptBody(randomBytes(8193))), 501, 'UnsupportedOperationException');
     const bigAad = await encrypt(encryptBody(randomBytes(8), { additionalAuthenticatedData: randomBytes(16385).toString('base64') }));
-    assert.equal(bigAad.status, 501);
+    expectError(bigAad, 501, 'UnsupportedOperationException');
   });
 });
 
@@ -144,8 +128,7 @@ describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
   it('53: request ciphertextMetadata over 20 bytes → 400 ValidationException', async () => {
     const encrypted = await roundTrip(randomBytes(8));
     const response = await decrypt(decryptBody({ ...encrypted, ciphertextMetadata: randomBytes(21).toString('base64') }));
-    assert.equal(response.status, 400);
-    assert.equal(response.json.errorName, 'ValidationException');
+    expectError(response, 400, 'ValidationException');
   });
 
   it('55: an IV that is not 12 or 16 bytes → 400', async () => {
@@ -153,14 +136,14 @@ describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
     for (const size of [0, 8, 11, 13, 15, 17, 32]) {
       const response = await decrypt(decryptBody({ ...encrypted, initializationVector: randomBytes(size).toString('base64') }));
       assert.equal(response.status, 400, `IV of ${size} bytes`);
-      assert.ok(['ValidationException', 'InvalidCiphertextException'].includes(response.json.errorName));
+      assert.ok(['ValidationException', 'InvalidCiphertextException'].includes(errorOf(response)?.errorName ?? ''), response.text);
     }
   });
 
   it('55: a 16-byte IV is accepted (and simply fails authentication here)', async () => {
     const encrypted = await roundTrip(randomBytes(8));
     const response = await decrypt(decryptBody({ ...encrypted, initializationVector: randomBytes(16).toString('base64') }));
-    assert.equal(response.json.errorName, 'InvalidCiphertextException');
+    expectError(response, 400, 'InvalidCiphertextException');
   });
 
   it('56: a tag that is not 16 bytes → 400', async () => {
@@ -180,33 +163,29 @@ describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
       return bytes.toString('base64');
     };
     const cases = [
-      decryptBody({ ...encrypted, ciphertext: flip(encrypted.ciphertext!) }, { additionalAuthenticatedData: aad.toString('base64') }),
+      decryptBody({ ...encrypted, ciphertext: flip(encrypted.ciphertext) }, { additionalAuthenticatedData: aad.toString('base64') }),
       decryptBody(
-        { ...encrypted, initializationVector: flip(encrypted.initializationVector!) },
+        { ...encrypted, initializationVector: flip(encrypted.initializationVector) },
         { additionalAuthenticatedData: aad.toString('base64') },
       ),
       decryptBody(
-        { ...encrypted, authenticationTag: flip(encrypted.authenticationTag!) },
+        { ...encrypted, authenticationTag: flip(encrypted.authenticationTag) },
         { additionalAuthenticatedData: aad.toString('base64') },
       ),
       decryptBody(encrypted, { additionalAuthenticatedData: flip(aad.toString('base64')) }),
     ];
     for (const body of cases) {
       const response = await decrypt(body);
-      assert.equal(response.status, 400);
-      assert.deepEqual(Object.keys(response.json).sort(), ['errorMessage', 'errorName']);
-      assert.equal(response.json.errorName, 'InvalidCiphertextException');
+      expectError(response, 400, 'InvalidCiphertextException');
+      assert.deepEqual(jsonKeys(response).sort(), ['errorMessage', 'errorName']);
     }
   });
 
   it('a ciphertext made under one key does not decrypt under another key', async () => {
-    const other = await import('../helpers/xks-client.js').then(({ admin }) =>
-      admin(node, 'POST', '/keys', { id: 'other-key', keystore: 'demo' }),
-    );
-    assert.equal(other.status, 201, other.text);
+    await adminOk(node(), 'POST', '/keys', { id: 'other-key', keystore: 'demo' });
     const encrypted = await roundTrip(randomBytes(32));
-    const response = await xks(node, { operation: 'decrypt', keyId: 'other-key', body: decryptBody(encrypted) });
-    assert.equal(response.json.errorName, 'InvalidCiphertextException');
+    const response = await xks(node(), { operation: 'decrypt', keyId: 'other-key', body: decryptBody(encrypted) });
+    expectError(response, 400, 'InvalidCiphertextException');
   });
 
   it('missing required fields → 400 ValidationException', async () => {
@@ -214,32 +193,18 @@ describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
     for (const field of ['ciphertext', 'initializationVector', 'authenticationTag', 'encryptionAlgorithm', 'requestMetadata']) {
       const body: Record<string, unknown> = decryptBody(encrypted);
       delete body[field];
-      const response = await decrypt(body);
-      assert.equal(response.status, 400, field);
-      assert.equal(response.json.errorName, 'ValidationException', field);
+      expectError(await decrypt(body), 400, 'ValidationException', field);
     }
     const noPlaintext: Record<string, unknown> = encryptBody(randomBytes(4));
     delete noPlaintext.plaintext;
-    assert.equal((await encrypt(noPlaintext)).json.errorName, 'ValidationException');
+    expectError(await encrypt(noPlaintext), 400, 'ValidationException');
   });
 
   it('decrypts ciphertexts made before a restart (material survives in the database, wrapped)', async () => {
     const plaintext = randomBytes(40);
-    const encrypted = (await encrypt(encryptBody(plaintext))).json;
-    const { startNode } = await import('../../src/server/node.js');
-    const { pino } = await import('pino');
-    const { systemClock } = await import('../../src/core/clock.js');
-    await node.node.close();
-    node.node = await startNode({
-      dataDir: node.dataDir,
-      host: '127.0.0.1',
-      port: node.port,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-    });
-    closeAgents();
+    const encrypted = okBody(await encrypt(encryptBody(plaintext)), 'encrypt');
+    await restartTestNode(node());
     const response = await decrypt({ ...decryptBody(encrypted), requestMetadata: metadata('Decrypt') });
-    assert.equal(response.status, 200, response.text);
-    assert.deepEqual(Buffer.from(response.json.plaintext, 'base64'), plaintext);
+    assert.deepEqual(Buffer.from(okBody(response, 'decrypt').plaintext, 'base64'), plaintext);
   });
 });

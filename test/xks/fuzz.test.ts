@@ -15,9 +15,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { ClientHttp2Session } from 'node:http2';
 import type { Agent } from 'node:https';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { XKS_ERROR_NAMES, XKS_ERROR_STATUS } from '../../src/xks/errors.js';
 import {
   type Base64Variant,
   encodeBase64,
@@ -28,10 +27,12 @@ import {
   type TextMutation,
   type TreeMutation,
 } from '../helpers/fuzz-mutations.js';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { h2Session, keepAliveAgent, type RawResponse, sendH2, sendHttps, signForNode } from '../helpers/raw-http.js';
+import type { TestNode } from '../helpers/node-harness.js';
+import { h2Session, keepAliveAgent, parseJson, type RawResponse, sendH2, sendHttps } from '../helpers/raw-http.js';
 import { amzDate, signKmsStyle, signWithAws4 } from '../helpers/signers.js';
-import { admin, encryptBody, healthBody, xks } from '../helpers/xks-client.js';
+import { SPEC_ERROR_STATUS, errorOf, isJsonObject, jsonKeys, okBody, successOf } from '../helpers/xks-answers.js';
+import { encryptBody, healthBody, signForNode, xks } from '../helpers/xks-client.js';
+import { createKeys, useTestNode } from '../helpers/xks-suite.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1_040_301);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
@@ -81,20 +82,18 @@ function pathFor(op: Operation, keyId: string): string {
   return op === 'health' ? `${node.prefix}/kms/xks/v1/health` : `${node.prefix}/kms/xks/v1/keys/${keyId}/${op}`;
 }
 
-before(async () => {
-  node = await startTestNode();
+useTestNode({ setUp: prepare });
+
+/** The fuzzed node: keys of every usage and state, and a pool of real ciphertexts. */
+async function prepare(started: TestNode): Promise<void> {
+  node = started;
   agent = keepAliveAgent(node, BATCH);
   session = h2Session(node);
-  for (const [id, usage] of [
-    ['encrypt-only', ['ENCRYPT']],
-    ['decrypt-only', ['DECRYPT']],
-    ['no-usage', []],
-    ['disabled', ['ENCRYPT', 'DECRYPT']],
-  ] as const) {
-    const created = await admin(node, 'POST', '/keys', { id, keystore: 'demo', usage });
-    assert.equal(created.status, 201, created.text);
-  }
-  assert.equal((await admin(node, 'POST', '/keys/disabled/disable')).status, 200);
+  await createKeys(
+    node,
+    { 'encrypt-only': ['ENCRYPT'], 'decrypt-only': ['DECRYPT'], 'no-usage': [], disabled: ['ENCRYPT', 'DECRYPT'] },
+    { disabled: ['disabled'] },
+  );
   // Real ciphertexts for the decrypt legs: sizes 0..4300, with and without AAD (up to 8192 bytes).
   for (const [size, aadSize] of [
     [0, 0],
@@ -112,15 +111,13 @@ before(async () => {
       operation: 'encrypt',
       body: encryptBody(plaintext, aad ? { additionalAuthenticatedData: aad.toString('base64') } : {}),
     });
-    assert.equal(response.status, 200, response.text);
-    pool.push({ plaintext, aad, fields: response.json });
+    pool.push({ plaintext, aad, fields: okBody(response, 'encrypt') });
   }
-});
+}
 
-after(async () => {
-  session?.close();
-  agent?.destroy();
-  await node?.close();
+after(() => {
+  session.close();
+  agent.destroy();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +166,7 @@ async function send(request: FuzzRequest): Promise<RawResponse> {
     }
     return await sendHttps(node, agent, { method: request.method, path: request.path, headers: request.headers, body: request.body });
   } catch (error) {
-    throw new Error(describeExchange(request, undefined, `transport failure: ${(error as Error).message}`));
+    throw new Error(describeExchange(request, undefined, `transport failure: ${String(error)}`), { cause: error });
   }
 }
 
@@ -179,7 +176,7 @@ function fail(request: FuzzRequest, response: RawResponse, why: string): never {
 
 /** The properties every answer must satisfy, whatever was sent. Returns the errorName, if any. */
 function checkCommon(request: FuzzRequest, response: RawResponse): string | undefined {
-  const outcome = `${response.status} ${response.json?.errorName ?? ''}`.trim();
+  const outcome = `${response.status} ${errorOf(response)?.errorName ?? ''}`.trim();
   const counts = stats.outcomes[request.leg];
   counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
 
@@ -198,49 +195,54 @@ function checkCommon(request: FuzzRequest, response: RawResponse): string | unde
     fail(request, response, 'body is not a JSON object');
   if (response.status === 200 || response.status === 405) return undefined;
 
-  const keys = Object.keys(json);
+  const keys = jsonKeys(response);
   if (!keys.every((k) => k === 'errorName' || k === 'errorMessage'))
     fail(request, response, `unexpected error body keys ${keys.join(',')}`);
-  const errorName = json.errorName;
-  if (typeof errorName !== 'string' || !(XKS_ERROR_NAMES as string[]).includes(errorName))
-    fail(request, response, `errorName ${String(errorName)}`);
-  if (XKS_ERROR_STATUS[errorName as keyof typeof XKS_ERROR_STATUS] !== response.status) {
-    fail(request, response, `${errorName} must be ${XKS_ERROR_STATUS[errorName as keyof typeof XKS_ERROR_STATUS]}`);
-  }
-  if (errorName === 'InternalException') fail(request, response, 'InternalException');
-  if (json.errorMessage !== undefined && (typeof json.errorMessage !== 'string' || !/^[\x20-\x7e]{0,511}$/.test(json.errorMessage))) {
+  const error = errorOf(response);
+  if (!error) fail(request, response, 'errorName is not a string or errorMessage not a string');
+  // The spec's table (xks-spec.md §8.2), not the implementation's: the name must be one of its 12, with its status.
+  const specStatus = SPEC_ERROR_STATUS[error.errorName];
+  if (specStatus === undefined) fail(request, response, `errorName ${error.errorName} is not one the spec defines`);
+  if (specStatus !== response.status) fail(request, response, `${error.errorName} must be ${specStatus} (xks-spec.md §8.2)`);
+  if (error.errorName === 'InternalException') fail(request, response, 'InternalException');
+  if (error.errorMessage !== undefined && !/^[\x20-\x7e]{0,511}$/.test(error.errorMessage)) {
     fail(request, response, 'errorMessage is not < 512 printable ASCII characters');
   }
-  return errorName;
+  return error.errorName;
 }
 
 const b64 = (s: string) => Buffer.from(s, 'base64');
 const isStrictB64 = (s: unknown) =>
   typeof s === 'string' && s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s) && Buffer.from(s, 'base64').toString('base64') === s;
 
+/** The request body as JSON, when it is a JSON object. */
+function sentJson(request: FuzzRequest): Record<string, unknown> | undefined {
+  const sent = parseJson(request.body.toString('utf8'));
+  return isJsonObject(sent) ? sent : undefined;
+}
+
 /** Shape checks for a 200 answer to an operation (the full semantics are tested elsewhere). */
 function checkSuccess(request: FuzzRequest, response: RawResponse, op: Operation, expectedPlaintext?: Buffer): void {
-  const r = response.json;
   switch (op) {
-    case 'health':
-      if (!Number.isInteger(r.xksProxyFleetSize) || r.xksProxyFleetSize < 1 || !Array.isArray(r.ekmFleetDetails))
-        fail(request, response, 'health shape');
+    case 'health': {
+      const r = successOf(response, 'health');
+      if (!r || !Number.isInteger(r.xksProxyFleetSize) || r.xksProxyFleetSize < 1) fail(request, response, 'health shape');
       break;
-    case 'metadata':
-      if (r.keySpec !== 'AES_256' || !Array.isArray(r.keyUsage) || !['ENABLED', 'DISABLED'].includes(r.keyStatus))
-        fail(request, response, 'metadata shape');
+    }
+    case 'metadata': {
+      const r = successOf(response, 'metadata');
+      if (r?.keySpec !== 'AES_256' || !['ENABLED', 'DISABLED'].includes(r.keyStatus)) fail(request, response, 'metadata shape');
       break;
+    }
     case 'encrypt': {
-      let sent: Record<string, unknown>;
-      try {
-        sent = JSON.parse(request.body.toString('utf8'));
-      } catch {
-        fail(request, response, '200 for a body that is not JSON');
-      }
-      for (const field of ['ciphertext', 'initializationVector', 'authenticationTag', 'ciphertextMetadata']) {
+      const sent = sentJson(request);
+      if (!sent) fail(request, response, '200 for a body that is not a JSON object');
+      const r = successOf(response, 'encrypt');
+      if (!r) fail(request, response, 'encrypt shape');
+      for (const field of ['ciphertext', 'initializationVector', 'authenticationTag', 'ciphertextMetadata'] as const) {
         if (!isStrictB64(r[field])) fail(request, response, `${field} is not strict Base64`);
       }
-      if (b64(r.ciphertext).length !== b64(sent.plaintext as string).length)
+      if (typeof sent.plaintext !== 'string' || b64(r.ciphertext).length !== b64(sent.plaintext).length)
         fail(request, response, 'ciphertext length ≠ plaintext length');
       if (![12, 16].includes(b64(r.initializationVector).length)) fail(request, response, 'IV length');
       if (b64(r.authenticationTag).length !== 16) fail(request, response, 'tag length');
@@ -250,10 +252,12 @@ function checkSuccess(request: FuzzRequest, response: RawResponse, op: Operation
       }
       break;
     }
-    case 'decrypt':
-      if (!isStrictB64(r.plaintext)) fail(request, response, 'plaintext is not strict Base64');
+    case 'decrypt': {
+      const r = successOf(response, 'decrypt');
+      if (!r || !isStrictB64(r.plaintext)) fail(request, response, 'plaintext is not strict Base64');
       if (expectedPlaintext && !b64(r.plaintext).equals(expectedPlaintext)) fail(request, response, 'DIFFERENT PLAINTEXT returned');
       break;
+    }
   }
 }
 
@@ -597,13 +601,14 @@ function checkKeyPermissions(request: FuzzRequest, response: RawResponse, op: Op
     disabled: ['ENCRYPT', 'DECRYPT'],
   };
   if (op === 'metadata') {
-    if (response.json.keyStatus !== (keyId === 'disabled' ? 'DISABLED' : 'ENABLED')) fail(request, response, 'wrong keyStatus');
-    if ([...response.json.keyUsage].sort().join() !== [...usage[keyId]!].sort().join()) fail(request, response, 'wrong keyUsage');
+    const described = successOf(response, 'metadata');
+    if (described?.keyStatus !== (keyId === 'disabled' ? 'DISABLED' : 'ENABLED')) fail(request, response, 'wrong keyStatus');
+    if ([...described.keyUsage].sort().join() !== [...usage[keyId]!].sort().join()) fail(request, response, 'wrong keyUsage');
     return;
   }
   if (keyId === 'disabled') fail(request, response, `a disabled key served ${op}`);
   if (op === 'encrypt') {
-    const cdiv = JSON.parse(request.body.toString('utf8')).ciphertextDataIntegrityValueAlgorithm !== undefined;
+    const cdiv = sentJson(request)?.ciphertextDataIntegrityValueAlgorithm !== undefined;
     if (!usage[keyId]!.includes('ENCRYPT') || (cdiv && !usage[keyId]!.includes('DECRYPT')))
       fail(request, response, 'key usage not enforced on Encrypt');
   }

@@ -5,65 +5,77 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
+import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { startNode } from '../../src/server/node.js';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { admin, closeAgents, decryptBody, encryptBody, metadata, xks } from '../helpers/xks-client.js';
+import { expectError as assertError, okBody } from '../helpers/xks-answers.js';
+import {
+  admin,
+  adminError,
+  adminOk as adminOkOn,
+  decryptBody,
+  encryptBody,
+  metadata,
+  xks,
+  type EncryptedFields,
+} from '../helpers/xks-client.js';
+import { restartTestNode, useTestNode } from '../helpers/xks-suite.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 // The node's clock; requests are signed at the same time so SigV4's skew check agrees after jumps.
 const clock = new ManualClock(Date.now());
-let node: TestNode;
-before(async () => {
-  node = await startTestNode({ clock });
-});
-after(() => node.close());
+const node = useTestNode({ clock });
+
+/** The fields of the admin API's key, keystore, version and kill-switch views these tests read. */
+interface AdminView {
+  status?: string;
+  blockReason?: string;
+  deletionDate?: string;
+  currentVersion?: number;
+  nextRotationAt?: string;
+  rotationPeriodDays?: number;
+  state?: string;
+  decrypts?: boolean;
+  on?: boolean;
+  reason?: string;
+}
+
+const adminOk = <T = AdminView>(method: string, path: string, body?: unknown) => adminOkOn<T>(node(), method, path, body);
 
 const call = (operation: 'metadata' | 'encrypt' | 'decrypt', keyId: string, body: unknown) =>
-  xks(node, { operation, keyId, body, date: clock.now() });
+  xks(node(), { operation, keyId, body, date: clock.now() });
 const keyMetadata = (keyId: string) => call('metadata', keyId, { requestMetadata: metadata('DescribeKey') });
 const encrypt = (keyId: string, plaintext = randomBytes(24)) => call('encrypt', keyId, encryptBody(plaintext));
-const decrypt = (keyId: string, encrypted: Record<string, string>) => call('decrypt', keyId, decryptBody(encrypted));
+const decrypt = (keyId: string, encrypted: EncryptedFields) => call('decrypt', keyId, decryptBody(encrypted));
 
-async function adminOk(method: string, path: string, body?: unknown) {
-  const response = await admin(node, method, path, body);
-  assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${response.text}`);
-  return response.json;
+interface Sample {
+  plaintext: Buffer;
+  encrypted: EncryptedFields;
 }
 
-async function sealedRoundTrip(keyId: string) {
+async function sealedRoundTrip(keyId: string): Promise<Sample> {
   const plaintext = randomBytes(24);
-  const encrypted = await encrypt(keyId, plaintext);
-  assert.equal(encrypted.status, 200, encrypted.text);
-  return { plaintext, encrypted: encrypted.json as Record<string, string> };
+  return { plaintext, encrypted: okBody(await encrypt(keyId, plaintext), 'encrypt') };
 }
 
-async function assertDecrypts(keyId: string, sample: { plaintext: Buffer; encrypted: Record<string, string> }) {
+async function assertDecrypts(keyId: string, sample: Sample) {
   const response = await decrypt(keyId, sample.encrypted);
-  assert.equal(response.status, 200, response.text);
-  assert.deepEqual(Buffer.from(response.json.plaintext, 'base64'), sample.plaintext);
+  assert.deepEqual(Buffer.from(okBody(response, 'decrypt').plaintext, 'base64'), sample.plaintext);
 }
 
-function assertError(response: { status: number; json: { errorName?: string }; text: string }, status: number, errorName: string) {
-  assert.equal(response.status, status, response.text);
-  assert.equal(response.json.errorName, errorName, response.text);
-}
+/** The key version a ciphertext names in its metadata (format byte 1, then the version, big-endian). */
+const versionOf = (sample: Sample) => Buffer.from(sample.encrypted.ciphertextMetadata ?? '', 'base64').readUInt32BE(1);
 
 describe('key state → XKS answer', () => {
   it('30/77: ENABLED, DISABLED, BLOCKED, PENDING_DELETION and DESTROYED each answer as documented (GetKeyMetadata DISABLED, crypto InvalidStateException, destroyed KeyNotFoundException)', async () => {
     await adminOk('POST', '/keys', { id: 'states', keystore: 'demo' });
     const before = await sealedRoundTrip('states');
     const expectRefused = async (status: string) => {
-      const meta = await keyMetadata('states');
-      assert.equal(meta.status, 200, meta.text);
-      assert.equal(meta.json.keyStatus, 'DISABLED', `GetKeyMetadata of a ${status} key`);
+      assert.equal(okBody(await keyMetadata('states'), 'metadata').keyStatus, 'DISABLED', `GetKeyMetadata of a ${status} key`);
       assertError(await encrypt('states'), 400, 'InvalidStateException');
       assertError(await decrypt('states', before.encrypted), 400, 'InvalidStateException');
     };
 
-    assert.equal((await keyMetadata('states')).json.keyStatus, 'ENABLED');
+    assert.equal(okBody(await keyMetadata('states'), 'metadata').keyStatus, 'ENABLED');
     await adminOk('POST', '/keys/states/disable');
     await expectRefused('DISABLED');
     await adminOk('POST', '/keys/states/enable');
@@ -73,7 +85,7 @@ describe('key state → XKS answer', () => {
     assert.equal(blocked.blockReason, 'incident 42');
     await expectRefused('BLOCKED');
     const refused = await encrypt('states');
-    assert.match(refused.json.errorMessage, /blocked/);
+    assert.match(assertError(refused, 400, 'InvalidStateException').errorMessage ?? '', /blocked/);
     assert.ok(!refused.text.includes('incident 42'), "the operator's reason stays inside Keyhold");
     await adminOk('POST', '/keys/states/unblock');
     await assertDecrypts('states', before);
@@ -85,9 +97,9 @@ describe('key state → XKS answer', () => {
 
     // The scheduler leaves it alone until the date, then destroys it.
     clock.advance(7 * DAY - 1000);
-    assert.deepEqual((await node.node.scheduler.tick()).destroyed, []);
+    assert.deepEqual((await node().node.scheduler.tick()).destroyed, []);
     clock.advance(1000);
-    const work = await node.node.scheduler.tick();
+    const work = await node().node.scheduler.tick();
     assert.deepEqual(
       work.destroyed.map((d) => d.key),
       ['states'],
@@ -97,20 +109,19 @@ describe('key state → XKS answer', () => {
     }
     const destroyed = await adminOk('GET', '/keys/states');
     assert.equal(destroyed.status, 'DESTROYED');
-    const versions = await adminOk('GET', '/keys/states/versions');
+    const versions = await adminOk<{ state: string }[]>('GET', '/keys/states/versions');
     assert.deepEqual(
-      versions.map((v: { state: string }) => v.state),
+      versions.map((v) => v.state),
       ['DESTROYED'],
     );
-    const stored = await node.node.services.keyStore.listKeyVersions(
-      (await node.node.services.keyStore.listKeys()).find((k) => k.externalId === 'states')!.id,
-    );
+    const { keyStore } = node().node.services;
+    const stored = await keyStore.listKeyVersions((await keyStore.listKeys()).find((k) => k.externalId === 'states')!.id);
     assert.equal(stored[0]!.sealedMaterial.length, 0, 'the stored material is erased');
 
     // The id is never reused.
-    const again = await admin(node, 'POST', '/keys', { id: 'states', keystore: 'demo' });
+    const again = await admin(node(), 'POST', '/keys', { id: 'states', keystore: 'demo' });
     assert.equal(again.status, 409);
-    assert.match(again.json.error, /was destroyed; a key id is never reused/);
+    assert.match(adminError(again), /was destroyed; a key id is never reused/);
   });
 
   it('a cancelled deletion leaves the key DISABLED; enabling it restores crypto with the old material', async () => {
@@ -121,7 +132,7 @@ describe('key state → XKS answer', () => {
     assert.equal(cancelled.status, 'DISABLED');
     assert.equal(cancelled.deletionDate, undefined);
     clock.advance(31 * DAY);
-    assert.deepEqual((await node.node.scheduler.tick()).destroyed, []);
+    assert.deepEqual((await node().node.scheduler.tick()).destroyed, []);
     assertError(await encrypt('cancel-me'), 400, 'InvalidStateException');
     await adminOk('POST', '/keys/cancel-me/enable');
     await assertDecrypts('cancel-me', sample);
@@ -130,29 +141,30 @@ describe('key state → XKS answer', () => {
 
 describe('kill switches', () => {
   it('a blocked keystore refuses every key operation with InvalidStateException, effective on the next request; unblock restores', async () => {
-    const sample = await sealedRoundTrip(node.keyId);
+    const keyId = node().keyId;
+    const sample = await sealedRoundTrip(keyId);
     const blocked = await adminOk('POST', '/keystores/demo/block', { reason: 'suspected credential leak' });
     assert.equal(blocked.status, 'BLOCKED');
     assert.equal(blocked.blockReason, 'suspected credential leak');
-    for (const response of [await keyMetadata(node.keyId), await encrypt(node.keyId), await decrypt(node.keyId, sample.encrypted)]) {
-      assertError(response, 400, 'InvalidStateException');
-      assert.match(response.json.errorMessage, /key store is blocked/);
+    for (const response of [await keyMetadata(keyId), await encrypt(keyId), await decrypt(keyId, sample.encrypted)]) {
+      assert.match(assertError(response, 400, 'InvalidStateException').errorMessage ?? '', /key store is blocked/);
     }
-    const enable = await admin(node, 'POST', '/keystores/demo/enable');
+    const enable = await admin(node(), 'POST', '/keystores/demo/enable');
     assert.equal(enable.status, 409, 'enable does not bypass a block');
     await adminOk('POST', '/keystores/demo/unblock');
-    await assertDecrypts(node.keyId, sample);
+    await assertDecrypts(keyId, sample);
   });
 
   it('the node-wide kill switch stops every key operation (health still answers), survives a restart, and is lifted with off', async () => {
-    const sample = await sealedRoundTrip(node.keyId);
+    const keyId = node().keyId;
+    const sample = await sealedRoundTrip(keyId);
     const on = await adminOk('PUT', '/node/kill-switch', { on: true, reason: 'ransomware drill' });
     assert.equal(on.on, true);
     assert.equal(on.reason, 'ransomware drill');
-    for (const response of [await keyMetadata(node.keyId), await encrypt(node.keyId), await decrypt(node.keyId, sample.encrypted)]) {
+    for (const response of [await keyMetadata(keyId), await encrypt(keyId), await decrypt(keyId, sample.encrypted)]) {
       assertError(response, 400, 'InvalidStateException');
     }
-    const health = await xks(node, {
+    const health = await xks(node(), {
       operation: 'health',
       body: { requestMetadata: { kmsOperation: 'KmsHealthCheck', kmsRequestId: 'r-1' } },
       date: clock.now(),
@@ -161,21 +173,17 @@ describe('kill switches', () => {
 
     await restart();
     assert.equal((await adminOk('GET', '/node/kill-switch')).reason, 'ransomware drill');
-    assertError(await encrypt(node.keyId), 400, 'InvalidStateException');
+    assertError(await encrypt(keyId), 400, 'InvalidStateException');
 
-    const refused = await admin(node, 'PUT', '/node/kill-switch', { on: true, reason: '   ' });
+    const refused = await admin(node(), 'PUT', '/node/kill-switch', { on: true, reason: '   ' });
     assert.equal(refused.status, 400);
-    assert.match(refused.json.error, /give a reason/);
+    assert.match(adminError(refused), /give a reason/);
     assert.equal((await adminOk('PUT', '/node/kill-switch', { on: false })).on, false);
-    await assertDecrypts(node.keyId, sample);
+    await assertDecrypts(keyId, sample);
   });
 });
 
-async function restart() {
-  await node.node.close();
-  closeAgents();
-  node.node = await startNode({ dataDir: node.dataDir, host: '127.0.0.1', port: node.port, logger: pino({ level: 'silent' }), clock });
-}
+const restart = () => restartTestNode(node(), { clock });
 
 describe('rotation as KMS sees it', () => {
   it('ciphertexts of every version decrypt after rotations and a restart; Encrypt uses the current version', async () => {
@@ -186,19 +194,16 @@ describe('rotation as KMS sees it', () => {
       assert.equal(rotated.currentVersion, expected);
       samples.push(await sealedRoundTrip('rotating'));
     }
-    // The metadata names the version: format byte 1, then the version, big-endian.
-    assert.deepEqual(
-      samples.map((s) => Buffer.from(s.encrypted.ciphertextMetadata!, 'base64').readUInt32BE(1)),
-      [1, 2, 3],
-    );
+    // The metadata names the version.
+    assert.deepEqual(samples.map(versionOf), [1, 2, 3]);
 
     await restart();
     for (const sample of samples) await assertDecrypts('rotating', sample);
-    assert.equal(Buffer.from((await sealedRoundTrip('rotating')).encrypted.ciphertextMetadata!, 'base64').readUInt32BE(1), 3);
+    assert.equal(versionOf(await sealedRoundTrip('rotating')), 3);
   });
 
   it('tampered metadata → InvalidCiphertextException; a revoked version or one below the minimum → InvalidStateException', async () => {
-    const samples: { plaintext: Buffer; encrypted: Record<string, string> }[] = [];
+    const samples: Sample[] = [];
     await adminOk('POST', '/keys', { id: 'revoking', keystore: 'demo' });
     for (let version = 1; version <= 3; version++) {
       if (version > 1) await adminOk('POST', '/keys/revoking/rotate');
@@ -219,8 +224,7 @@ describe('rotation as KMS sees it', () => {
     assert.equal(revoked.state, 'REVOKED');
     assert.equal(revoked.decrypts, false);
     const refused = await decrypt('revoking', samples[0]!.encrypted);
-    assertError(refused, 400, 'InvalidStateException');
-    assert.match(refused.json.errorMessage, /revoked/);
+    assert.match(assertError(refused, 400, 'InvalidStateException').errorMessage ?? '', /revoked/);
     // Tampering that points at the revoked version is refused too, before any key is used.
     assertError(await decrypt('revoking', withMetadata(samples[2]!, 1)), 400, 'InvalidStateException');
     await assertDecrypts('revoking', samples[1]!);
@@ -233,11 +237,11 @@ describe('rotation as KMS sees it', () => {
     await assertDecrypts('revoking', samples[1]!);
 
     // Destroying takes a revoked version, never the current one.
-    const current = await admin(node, 'POST', '/keys/revoking/versions/3/destroy');
+    const current = await admin(node(), 'POST', '/keys/revoking/versions/3/destroy');
     assert.equal(current.status, 409);
-    const live = await admin(node, 'POST', '/keys/revoking/versions/2/destroy');
+    const live = await admin(node(), 'POST', '/keys/revoking/versions/2/destroy');
     assert.equal(live.status, 409);
-    assert.match(live.json.error, /still decrypts; revoke it/);
+    assert.match(adminError(live), /still decrypts; revoke it/);
     const destroyed = await adminOk('POST', '/keys/revoking/versions/1/destroy');
     assert.equal(destroyed.state, 'DESTROYED');
     await restart();
@@ -253,7 +257,7 @@ describe('rotation as KMS sees it', () => {
     assert.equal(policy.rotationPeriodDays, 30);
     assert.equal(policy.nextRotationAt, new Date(clock.now() + 30 * DAY).toISOString());
     clock.advance(30 * DAY);
-    const work = await node.node.scheduler.tick();
+    const work = await node().node.scheduler.tick();
     assert.deepEqual(
       work.rotated.filter((r) => r.key === 'scheduled').map((r) => r.version),
       [2],
@@ -261,17 +265,17 @@ describe('rotation as KMS sees it', () => {
     const shown = await adminOk('GET', '/keys/scheduled');
     assert.equal(shown.currentVersion, 2);
     assert.equal(shown.nextRotationAt, new Date(clock.now() + 30 * DAY).toISOString());
-    assert.equal(Buffer.from((await sealedRoundTrip('scheduled')).encrypted.ciphertextMetadata!, 'base64').readUInt32BE(1), 2);
+    assert.equal(versionOf(await sealedRoundTrip('scheduled')), 2);
     await assertDecrypts('scheduled', first);
     assert.deepEqual(
-      (await node.node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'),
+      (await node().node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'),
       [],
       'not again until the next period',
     );
     await adminOk('PUT', '/keys/scheduled/rotation-policy', { days: null });
     clock.advance(31 * DAY);
     assert.deepEqual(
-      (await node.node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'),
+      (await node().node.scheduler.tick()).rotated.filter((r) => r.key === 'scheduled'),
       [],
     );
   });
@@ -299,10 +303,10 @@ describe('bad input to the lifecycle routes', () => {
       ['POST', '/keystores/demo/block', {}, 400, /reason/],
     ];
     for (const [method, path, body, status, message] of cases) {
-      const response = await admin(node, method, path, body);
+      const response = await admin(node(), method, path, body);
       assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
-      assert.match(response.json.error, message, `${method} ${path}`);
-      assert.ok(!String(response.json.error).includes('\n'), 'one line');
+      assert.match(adminError(response), message, `${method} ${path}`);
+      assert.ok(!adminError(response).includes('\n'), 'one line');
     }
     assert.equal(JSON.stringify(await adminOk('GET', '/keys/untouched')), before);
     assert.equal((await adminOk('GET', '/node/kill-switch')).on, false);

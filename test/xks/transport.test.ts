@@ -10,45 +10,42 @@ import type { ClientHttp2Session } from 'node:http2';
 import type { Agent } from 'node:https';
 import { join } from 'node:path';
 import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { after, before, describe, it } from 'node:test';
-import { startTestNode, type TestNode } from '../helpers/node-harness.js';
-import { h2Session, keepAliveAgent, type RawResponse, sendH2, sendHttps, signForNode } from '../helpers/raw-http.js';
+import { after, describe, it } from 'node:test';
+import { h2Session, keepAliveAgent, type RawResponse, sendH2, sendHttps } from '../helpers/raw-http.js';
 import { signKmsStyle } from '../helpers/signers.js';
-import { admin, decryptBody, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
+import { errorOf, expectError, jsonKeys, okBody } from '../helpers/xks-answers.js';
+import { decryptBody, encryptBody, healthBody, metadata, signForNode, xks } from '../helpers/xks-client.js';
+import { createKeys, useTestNode } from '../helpers/xks-suite.js';
 
-let node: TestNode;
 let agent: Agent;
-
-before(async () => {
-  node = await startTestNode();
-  agent = keepAliveAgent(node, 4);
-  for (const [id, usage] of [
-    ['encrypt-only', ['ENCRYPT']],
-    ['to-disable', ['ENCRYPT', 'DECRYPT']],
-    [`k-${'a.b_c-'.repeat(20)}${'x'.repeat(6)}`, ['ENCRYPT', 'DECRYPT']],
-  ] as const) {
-    const created = await admin(node, 'POST', '/keys', { id, keystore: 'demo', usage });
-    assert.equal(created.status, 201, created.text);
-  }
-  assert.equal((await admin(node, 'POST', '/keys/to-disable/disable')).status, 200);
+const node = useTestNode({
+  setUp: async (started) => {
+    agent = keepAliveAgent(started, 4);
+    await createKeys(
+      started,
+      {
+        'encrypt-only': ['ENCRYPT'],
+        'to-disable': ['ENCRYPT', 'DECRYPT'],
+        [`k-${'a.b_c-'.repeat(20)}${'x'.repeat(6)}`]: ['ENCRYPT', 'DECRYPT'],
+      },
+      { disabled: ['to-disable'] },
+    );
+  },
 });
 
-after(async () => {
-  agent.destroy();
-  await node.close();
-});
+after(() => agent.destroy());
 
 const apiPaths = () => ({
-  health: `${node.prefix}/kms/xks/v1/health`,
-  metadata: `${node.prefix}/kms/xks/v1/keys/${node.keyId}/metadata`,
-  encrypt: `${node.prefix}/kms/xks/v1/keys/${node.keyId}/encrypt`,
-  decrypt: `${node.prefix}/kms/xks/v1/keys/${node.keyId}/decrypt`,
+  health: `${node().prefix}/kms/xks/v1/health`,
+  metadata: `${node().prefix}/kms/xks/v1/keys/${node().keyId}/metadata`,
+  encrypt: `${node().prefix}/kms/xks/v1/keys/${node().keyId}/encrypt`,
+  decrypt: `${node().prefix}/kms/xks/v1/keys/${node().keyId}/decrypt`,
 });
 
 /** A correctly signed (raw-path SigV4, KMS style) POST over HTTP/1.1. */
 function signedPost(path: string, body: unknown, extra: Parameters<typeof signForNode>[3] = {}): Promise<RawResponse> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return sendHttps(node, agent, { path, headers: signForNode(node, path, text, extra), body: text });
+  return sendHttps(node(), agent, { path, headers: signForNode(node(), path, text, extra), body: text });
 }
 
 function assertJsonContentType(response: RawResponse, what: string): void {
@@ -58,21 +55,20 @@ function assertJsonContentType(response: RawResponse, what: string): void {
 }
 
 function assertXksError(response: RawResponse, status: number, errorName: string, what = ''): void {
-  assert.equal(response.status, status, `${what} ${response.status} ${response.text}`);
+  expectError(response, status, errorName, what);
   assertJsonContentType(response, what);
-  assert.equal(response.json?.errorName, errorName, `${what} ${response.text}`);
 }
 
 /** Opens a TLS connection and resolves with the socket once the handshake completes, or rejects. */
 function handshake(options: ConnectionOptions): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port: node.port, servername: 'localhost', ca: node.ca, ...options });
+    const socket = tlsConnect({ host: '127.0.0.1', port: node().port, servername: 'localhost', ca: node().ca, ...options });
     const timer = setTimeout(() => socket.destroy(new Error('handshake timed out')), 5_000);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       resolve(socket);
     });
-    socket.once('error', (error) => {
+    socket.once('error', (error: Error) => {
       clearTimeout(timer);
       socket.destroy();
       reject(error);
@@ -116,59 +112,53 @@ describe('HTTP versions (xks-spec.md §2; §14.1 items 2, 5)', () => {
   });
 
   it('2/5: an HTTP/1.1 client (ALPN http/1.1) gets signed health and Encrypt/Decrypt answers', async () => {
-    const http11 = keepAliveAgent(node, 1, ['http/1.1']);
+    const http11 = keepAliveAgent(node(), 1, ['http/1.1']);
     try {
       const send = (path: string, body: unknown) => {
         const text = JSON.stringify(body);
-        return sendHttps(node, http11, { path, headers: signForNode(node, path, text), body: text });
+        return sendHttps(node(), http11, { path, headers: signForNode(node(), path, text), body: text });
       };
       const health = await send(apiPaths().health, healthBody());
-      assert.equal(health.status, 200, health.text);
+      assert.ok(Array.isArray(okBody(health, 'health').ekmFleetDetails));
       assert.equal(health.alpn, 'http/1.1');
-      assert.ok(Array.isArray(health.json.ekmFleetDetails));
       const plaintext = randomBytes(100);
       const encrypted = await send(apiPaths().encrypt, encryptBody(plaintext));
-      assert.equal(encrypted.status, 200, encrypted.text);
       assert.equal(encrypted.alpn, 'http/1.1');
-      const decrypted = await send(apiPaths().decrypt, decryptBody(encrypted.json));
-      assert.equal(decrypted.status, 200, decrypted.text);
-      assert.deepEqual(Buffer.from(decrypted.json.plaintext, 'base64'), plaintext);
+      const decrypted = await send(apiPaths().decrypt, decryptBody(okBody(encrypted, 'encrypt')));
+      assert.deepEqual(Buffer.from(okBody(decrypted, 'decrypt').plaintext, 'base64'), plaintext);
     } finally {
       http11.destroy();
     }
   });
 
   it('2/5: an HTTP/2 client gets signed health and Encrypt/Decrypt answers; the SigV4 host is :authority', async () => {
-    const session = h2Session(node);
+    const session = h2Session(node());
     try {
       // Signed with host `localhost:PORT` (smithy, KMS style); only :authority carries it on the wire.
-      const send = async (path: string, body: unknown, signHost = node.host) => {
+      const send = async (path: string, body: unknown, signHost = node().host) => {
         const text = JSON.stringify(body);
         const headers = await signKmsStyle({
           host: signHost,
           path,
           body: text,
-          accessKeyId: node.credential.accessKeyId,
-          secret: node.credential.secret,
-          region: node.region,
+          accessKeyId: node().credential.accessKeyId,
+          secret: node().credential.secret,
+          region: node().region,
         });
         delete headers.host;
-        return sendH2(session, { path, headers, body: text, authority: node.host });
+        return sendH2(session, { path, headers, body: text, authority: node().host });
       };
       const health = await send(apiPaths().health, healthBody());
-      assert.equal(health.status, 200, health.text);
       assertJsonContentType(health, 'h2 health');
-      assert.equal(typeof health.json.xksProxyFleetSize, 'number');
+      assert.equal(typeof okBody(health, 'health').xksProxyFleetSize, 'number');
 
       const plaintext = randomBytes(4300);
       const aad = randomBytes(64);
       const extra = { additionalAuthenticatedData: aad.toString('base64') };
-      const encrypted = await send(apiPaths().encrypt, encryptBody(plaintext, extra));
-      assert.equal(encrypted.status, 200, encrypted.text);
-      assert.equal(Buffer.from(encrypted.json.ciphertext, 'base64').length, 4300);
-      const decrypted = await send(apiPaths().decrypt, decryptBody(encrypted.json, extra));
-      assert.equal(decrypted.status, 200, decrypted.text);
-      assert.deepEqual(Buffer.from(decrypted.json.plaintext, 'base64'), plaintext);
+      const encrypted = okBody(await send(apiPaths().encrypt, encryptBody(plaintext, extra)), 'encrypt');
+      assert.equal(Buffer.from(encrypted.ciphertext, 'base64').length, 4300);
+      const decrypted = okBody(await send(apiPaths().decrypt, decryptBody(encrypted, extra)), 'decrypt');
+      assert.deepEqual(Buffer.from(decrypted.plaintext, 'base64'), plaintext);
 
       // A signature over another host fails: the verifier really uses :authority.
       const wrongHost = await send(apiPaths().encrypt, encryptBody(plaintext), 'localhost:1');
@@ -249,7 +239,7 @@ describe('TLS (xks-spec.md §2; §14.1 items 3, 4, 10)', () => {
   });
 
   it('10: the certificate verifies for hostname localhost against tls/cert.pem and fails for example.com', async () => {
-    const ca = readFileSync(join(node.dataDir, 'tls', 'cert.pem'));
+    const ca = readFileSync(join(node().dataDir, 'tls', 'cert.pem'));
     const socket = await handshake({ ca, servername: 'localhost', rejectUnauthorized: true });
     try {
       assert.equal(socket.authorized, true, String(socket.authorizationError));
@@ -271,7 +261,7 @@ describe('TLS (xks-spec.md §2; §14.1 items 3, 4, 10)', () => {
   it('9: there is no plaintext HTTP listener: a plain http:// request gets no HTTP answer', async () => {
     const outcome = await new Promise<string>((resolve) => {
       const request = httpRequest(
-        { host: '127.0.0.1', port: node.port, path: apiPaths().health, method: 'POST', headers: { 'content-type': 'application/json' } },
+        { host: '127.0.0.1', port: node().port, path: apiPaths().health, method: 'POST', headers: { 'content-type': 'application/json' } },
         (response) => {
           response.resume();
           resolve(`status ${response.statusCode}`);
@@ -293,7 +283,7 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
     for (const path of Object.values(apiPaths())) {
       for (const method of methods) {
         const body = method === 'GET' || method === 'HEAD' ? undefined : JSON.stringify(healthBody());
-        const response = await sendHttps(node, agent, { method, path, headers: { 'content-type': 'application/json' }, body });
+        const response = await sendHttps(node(), agent, { method, path, headers: { 'content-type': 'application/json' }, body });
         assert.equal(response.status, 405, `${method} ${path}: ${response.text}`);
         assert.equal(response.headers.allow, 'POST', `${method} ${path}`);
         assertJsonContentType(response, `${method} ${path}`);
@@ -305,14 +295,14 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
 
   it('8: a correctly signed GET is still 405 (the method is checked before authentication)', async () => {
     for (const path of Object.values(apiPaths())) {
-      const response = await sendHttps(node, agent, { method: 'GET', path, headers: signForNode(node, path, '', { method: 'GET' }) });
+      const response = await sendHttps(node(), agent, { method: 'GET', path, headers: signForNode(node(), path, '', { method: 'GET' }) });
       assert.equal(response.status, 405, `${path}: ${response.text}`);
       assert.equal(response.headers.allow, 'POST');
     }
   });
 
   it('8: the same over HTTP/2, including an unregistered method token', async () => {
-    const session = h2Session(node);
+    const session = h2Session(node());
     try {
       for (const path of Object.values(apiPaths())) {
         for (const method of [...methods, 'FOO']) {
@@ -331,13 +321,13 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
     for (const path of [
       '/',
       '/unknown',
-      `${node.prefix}`,
-      `${node.prefix}/kms/xks/v1`,
-      `${node.prefix}/kms/xks/v1/keys`,
-      `${node.prefix}/kms/xks/v1/nothing`,
+      `${node().prefix}`,
+      `${node().prefix}/kms/xks/v1`,
+      `${node().prefix}/kms/xks/v1/keys`,
+      `${node().prefix}/kms/xks/v1/nothing`,
       '/kms/xks/v1/health',
     ]) {
-      const response = await sendHttps(node, agent, { method: 'GET', path });
+      const response = await sendHttps(node(), agent, { method: 'GET', path });
       assertXksError(response, 404, 'InvalidUriPathException', `GET ${path}`);
     }
   });
@@ -348,14 +338,12 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
       const raw = await signedPost(path, healthBody());
       assertXksError(raw, 404, 'InvalidUriPathException', path);
       // The same with the KMS-style smithy signer.
-      const smithy = await xks(node, { path, body: healthBody() });
-      assert.equal(smithy.status, 404, smithy.text);
-      assert.equal(smithy.json.errorName, 'InvalidUriPathException');
-      const encryptPath = `${prefix}/kms/xks/v1/keys/${node.keyId}/encrypt`;
+      expectError(await xks(node(), { path, body: healthBody() }), 404, 'InvalidUriPathException', `${path} (smithy)`);
+      const encryptPath = `${prefix}/kms/xks/v1/keys/${node().keyId}/encrypt`;
       assertXksError(await signedPost(encryptPath, encryptBody(randomBytes(8))), 404, 'InvalidUriPathException', encryptPath);
     }
     // Unsigned also 404, not 401: the route is checked first.
-    const unsigned = await sendHttps(node, agent, {
+    const unsigned = await sendHttps(node(), agent, {
       path: '/other/kms/xks/v1/health',
       headers: { 'content-type': 'application/json' },
       body: '{}',
@@ -364,8 +352,8 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
   });
 
   it('75: non-canonical paths (//, /./, /../, %2F, ?query, trailing slash, v2, 129-char key id) → 404 InvalidUriPathException even when correctly signed', async () => {
-    const p = node.prefix;
-    const k = node.keyId;
+    const p = node().prefix;
+    const k = node().keyId;
     const paths = [
       `${p}//kms/xks/v1/health`,
       `/${p}/kms/xks/v1/health`,
@@ -420,10 +408,10 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
     // `..` and `.` match the key id grammar but cannot be created (the admin API refuses them), so the
     // request lands on "no such key" after authentication; it must never reach another key or route.
     for (const id of ['.', '..', '...']) {
-      const path = `${node.prefix}/kms/xks/v1/keys/${id}/encrypt`;
+      const path = `${node().prefix}/kms/xks/v1/keys/${id}/encrypt`;
       const response = await signedPost(path, encryptBody(randomBytes(8)));
       assert.equal(response.status, 404, `${path}: ${response.text}`);
-      assert.ok(['InvalidUriPathException', 'KeyNotFoundException'].includes(response.json?.errorName), response.text);
+      assert.ok(['InvalidUriPathException', 'KeyNotFoundException'].includes(errorOf(response)?.errorName ?? ''), response.text);
     }
   });
 
@@ -431,7 +419,7 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
     const absent = `${'a.b_c-'.repeat(21)}xy`;
     assert.equal(absent.length, 128);
     for (const operation of ['metadata', 'encrypt', 'decrypt'] as const) {
-      const path = `${node.prefix}/kms/xks/v1/keys/${absent}/${operation}`;
+      const path = `${node().prefix}/kms/xks/v1/keys/${absent}/${operation}`;
       const body =
         operation === 'metadata'
           ? { requestMetadata: metadata('CreateKey') }
@@ -447,16 +435,13 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
     }
     const present = `k-${'a.b_c-'.repeat(20)}${'x'.repeat(6)}`;
     assert.equal(present.length, 128);
-    const base = `${node.prefix}/kms/xks/v1/keys/${present}`;
+    const base = `${node().prefix}/kms/xks/v1/keys/${present}`;
     const plaintext = randomBytes(33);
-    const encrypted = await signedPost(`${base}/encrypt`, encryptBody(plaintext));
-    assert.equal(encrypted.status, 200, encrypted.text);
-    const decrypted = await signedPost(`${base}/decrypt`, decryptBody(encrypted.json));
-    assert.equal(decrypted.status, 200, decrypted.text);
-    assert.deepEqual(Buffer.from(decrypted.json.plaintext, 'base64'), plaintext);
-    const described = await signedPost(`${base}/metadata`, { requestMetadata: metadata('CreateKey') });
-    assert.equal(described.status, 200, described.text);
-    assert.equal(described.json.keySpec, 'AES_256');
+    const encrypted = okBody(await signedPost(`${base}/encrypt`, encryptBody(plaintext)), 'encrypt');
+    const decrypted = okBody(await signedPost(`${base}/decrypt`, decryptBody(encrypted)), 'decrypt');
+    assert.deepEqual(Buffer.from(decrypted.plaintext, 'base64'), plaintext);
+    const described = okBody(await signedPost(`${base}/metadata`, { requestMetadata: metadata('CreateKey') }), 'metadata');
+    assert.equal(described.keySpec, 'AES_256');
   });
 });
 
@@ -464,37 +449,36 @@ describe('Response format (xks-spec.md §2, §8.1; §14.1 item 1, §14.8 items 7
   it('1: every response — success and each error the node produces — is application/json with a JSON body', async () => {
     const p = apiPaths();
     const plaintext = randomBytes(20);
-    const encrypted = await signedPost(p.encrypt, encryptBody(plaintext));
-    assert.equal(encrypted.status, 200);
-    const tampered = { ...encrypted.json, authenticationTag: Buffer.alloc(16).toString('base64') };
-    const keyPath = (id: string, op: string) => `${node.prefix}/kms/xks/v1/keys/${id}/${op}`;
+    const encrypted = okBody(await signedPost(p.encrypt, encryptBody(plaintext)), 'encrypt');
+    const tampered = { ...encrypted, authenticationTag: Buffer.alloc(16).toString('base64') };
+    const keyPath = (id: string, op: string) => `${node().prefix}/kms/xks/v1/keys/${id}/${op}`;
 
     const cases: [string, () => Promise<RawResponse>, number, string | undefined][] = [
       ['health', () => signedPost(p.health, healthBody()), 200, undefined],
       ['metadata', () => signedPost(p.metadata, { requestMetadata: metadata('CreateKey') }), 200, undefined],
       ['encrypt', () => signedPost(p.encrypt, encryptBody(plaintext)), 200, undefined],
-      ['decrypt', () => signedPost(p.decrypt, decryptBody(encrypted.json)), 200, undefined],
+      ['decrypt', () => signedPost(p.decrypt, decryptBody(encrypted)), 200, undefined],
       ['validation', () => signedPost(p.encrypt, { requestMetadata: metadata('Encrypt') }), 400, 'ValidationException'],
       ['not JSON', () => signedPost(p.health, 'not json'), 400, 'ValidationException'],
       ['bad tag', () => signedPost(p.decrypt, decryptBody(tampered)), 400, 'InvalidCiphertextException'],
-      ['key usage', () => signedPost(keyPath('encrypt-only', 'decrypt'), decryptBody(encrypted.json)), 400, 'InvalidKeyUsageException'],
+      ['key usage', () => signedPost(keyPath('encrypt-only', 'decrypt'), decryptBody(encrypted)), 400, 'InvalidKeyUsageException'],
       ['disabled key', () => signedPost(keyPath('to-disable', 'encrypt'), encryptBody(plaintext)), 400, 'InvalidStateException'],
       [
         'unsigned',
         () =>
-          sendHttps(node, agent, { path: p.health, headers: { 'content-type': 'application/json' }, body: JSON.stringify(healthBody()) }),
+          sendHttps(node(), agent, { path: p.health, headers: { 'content-type': 'application/json' }, body: JSON.stringify(healthBody()) }),
         401,
         'AuthenticationFailedException',
       ],
       ['wrong secret', () => signedPost(p.health, healthBody(), { secret: 'x'.repeat(44) }), 401, 'AuthenticationFailedException'],
       ['unknown key', () => signedPost(keyPath('no-such-key', 'encrypt'), encryptBody(plaintext)), 404, 'KeyNotFoundException'],
       ['unknown path', () => signedPost('/nowhere', healthBody()), 404, 'InvalidUriPathException'],
-      ['GET', () => sendHttps(node, agent, { method: 'GET', path: p.health }), 405, undefined],
+      ['GET', () => sendHttps(node(), agent, { method: 'GET', path: p.health }), 405, undefined],
       ['plaintext over limit', () => signedPost(p.encrypt, encryptBody(randomBytes(8193))), 501, 'UnsupportedOperationException'],
       [
         'body over limit',
         () =>
-          sendHttps(node, agent, { path: p.encrypt, headers: { 'content-type': 'application/json' }, body: Buffer.alloc(70_000, 0x20) }),
+          sendHttps(node(), agent, { path: p.encrypt, headers: { 'content-type': 'application/json' }, body: Buffer.alloc(70_000, 0x20) }),
         501,
         'UnsupportedOperationException',
       ],
@@ -508,15 +492,13 @@ describe('Response format (xks-spec.md §2, §8.1; §14.1 item 1, §14.8 items 7
         `${what}: body ${response.text}`,
       );
       if (errorName) {
-        assert.equal(response.json.errorName, errorName, what);
+        const error = expectError(response, status, errorName, what);
         assert.deepEqual(
-          Object.keys(response.json).filter((name) => name !== 'errorName' && name !== 'errorMessage'),
+          jsonKeys(response).filter((name) => name !== 'errorName' && name !== 'errorMessage'),
           [],
           `${what}: ${response.text}`,
         );
-        if (response.json.errorMessage !== undefined) {
-          assert.match(response.json.errorMessage, /^[\x20-\x7e]{0,511}$/, what);
-        }
+        if (error.errorMessage !== undefined) assert.match(error.errorMessage, /^[\x20-\x7e]{0,511}$/, what);
       }
     }
   });
@@ -524,11 +506,11 @@ describe('Response format (xks-spec.md §2, §8.1; §14.1 item 1, §14.8 items 7
 
 describe('Load-balancer ping (xks-spec.md §14.10 item 101)', () => {
   it('101: GET /ping → 200 text without authentication, over HTTP/1.1 and HTTP/2', async () => {
-    const response = await sendHttps(node, agent, { method: 'GET', path: '/ping' });
+    const response = await sendHttps(node(), agent, { method: 'GET', path: '/ping' });
     assert.equal(response.status, 200, response.text);
     assert.match(String(response.headers['content-type']), /^text\/plain/);
     assert.match(response.text, /pong/);
-    const session = h2Session(node);
+    const session = h2Session(node());
     try {
       const h2 = await sendH2(session, { method: 'GET', path: '/ping' });
       assert.equal(h2.status, 200);
@@ -539,11 +521,15 @@ describe('Load-balancer ping (xks-spec.md §14.10 item 101)', () => {
   });
 
   it('101: /ping is not an API URI and no API URI answers like a ping', async () => {
-    for (const path of [`${node.prefix}/ping`, `${node.prefix}/kms/xks/v1/ping`, `${node.prefix}/kms/xks/v1/keys/${node.keyId}/ping`]) {
-      assertXksError(await sendHttps(node, agent, { method: 'GET', path }), 404, 'InvalidUriPathException', `GET ${path}`);
+    for (const path of [
+      `${node().prefix}/ping`,
+      `${node().prefix}/kms/xks/v1/ping`,
+      `${node().prefix}/kms/xks/v1/keys/${node().keyId}/ping`,
+    ]) {
+      assertXksError(await sendHttps(node(), agent, { method: 'GET', path }), 404, 'InvalidUriPathException', `GET ${path}`);
       assertXksError(await signedPost(path, healthBody()), 404, 'InvalidUriPathException', `POST ${path}`);
     }
-    const health = await sendHttps(node, agent, { method: 'GET', path: apiPaths().health });
+    const health = await sendHttps(node(), agent, { method: 'GET', path: apiPaths().health });
     assert.equal(health.status, 405);
   });
 });
@@ -554,14 +540,14 @@ describe('Connection reuse', () => {
     const onConnection = () => {
       connections += 1;
     };
-    node.node.server.on('secureConnection', onConnection);
-    const single = keepAliveAgent(node, 1, ['http/1.1']);
+    node().node.server.on('secureConnection', onConnection);
+    const single = keepAliveAgent(node(), 1, ['http/1.1']);
     try {
       const p = apiPaths();
-      const send = (request: Parameters<typeof sendHttps>[2]) => sendHttps(node, single, request);
+      const send = (request: Parameters<typeof sendHttps>[2]) => sendHttps(node(), single, request);
       const signed = (path: string, body: unknown) => {
         const text = JSON.stringify(body);
-        return send({ path, headers: signForNode(node, path, text), body: text });
+        return send({ path, headers: signForNode(node(), path, text), body: text });
       };
       const bigBody = JSON.stringify(encryptBody(randomBytes(4000)));
       const results: RawResponse[] = [];
@@ -583,7 +569,7 @@ describe('Connection reuse', () => {
       assert.equal(connections, 1);
     } finally {
       single.destroy();
-      node.node.server.off('secureConnection', onConnection);
+      node().node.server.off('secureConnection', onConnection);
     }
   });
 
@@ -592,14 +578,14 @@ describe('Connection reuse', () => {
     const onConnection = () => {
       connections += 1;
     };
-    node.node.server.on('secureConnection', onConnection);
+    node().node.server.on('secureConnection', onConnection);
     let session: ClientHttp2Session | undefined;
     try {
-      session = h2Session(node);
+      session = h2Session(node());
       const path = apiPaths().health;
       const send = () => {
         const text = JSON.stringify(healthBody());
-        return sendH2(session!, { path, headers: signForNode(node, path, text), body: text });
+        return sendH2(session!, { path, headers: signForNode(node(), path, text), body: text });
       };
       for (let i = 0; i < 5; i++) assert.equal((await send()).status, 200);
       const concurrent = await Promise.all(Array.from({ length: 20 }, send));
@@ -607,20 +593,20 @@ describe('Connection reuse', () => {
       assert.equal(connections, 1);
     } finally {
       session?.close();
-      node.node.server.off('secureConnection', onConnection);
+      node().node.server.off('secureConnection', onConnection);
     }
   });
 });
 
 describe('Client disconnects', () => {
   it('99: a client that disconnects in the middle of a request body is not logged as a 500 InternalException', async () => {
-    const before = node.logs.length;
+    const before = node().logs.length;
     await new Promise<void>((resolve) => {
       const socket = tlsConnect(
-        { host: '127.0.0.1', port: node.port, servername: 'localhost', ca: node.ca, ALPNProtocols: ['http/1.1'] },
+        { host: '127.0.0.1', port: node().port, servername: 'localhost', ca: node().ca, ALPNProtocols: ['http/1.1'] },
         () => {
           socket.write(
-            `POST ${apiPaths().health} HTTP/1.1\r\nHost: ${node.host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"requestMet`,
+            `POST ${apiPaths().health} HTTP/1.1\r\nHost: ${node().host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"requestMet`,
           );
           setTimeout(() => socket.destroy(), 50);
         },
@@ -628,8 +614,10 @@ describe('Client disconnects', () => {
       socket.on('error', () => undefined);
       socket.on('close', () => resolve());
     });
-    for (let i = 0; i < 20 && node.logs.length === before; i++) await new Promise((r) => setTimeout(r, 25));
-    const lines = node.logs.slice(before).filter((line) => line.event === 'xks.request');
+    for (let i = 0; i < 20 && node().logs.length === before; i++) await new Promise((r) => setTimeout(r, 25));
+    const lines = node()
+      .logs.slice(before)
+      .filter((line) => line.event === 'xks.request');
     assert.ok(
       lines.every((line) => line.errorName !== 'InternalException' && line.status !== 500),
       JSON.stringify(lines),

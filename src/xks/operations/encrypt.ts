@@ -4,7 +4,6 @@ import type { LiveKey } from '../../registry/live-state.js';
 import { buildEkmAad, computeCdiv } from '../aad.js';
 import { encodeCiphertextMetadata } from '../ciphertext-metadata.js';
 import { XksError } from '../errors.js';
-import { requireKeyEnabled, requireUsage } from '../key-checks.js';
 import type { EncryptRequest } from '../requests.js';
 
 export interface EncryptResponse {
@@ -19,7 +18,7 @@ const IV_LENGTH = 12;
 const randomIv = createRandomPool();
 
 /**
- * Encrypt under the key's current version.
+ * Stage "crypto" of Encrypt, under `version` (the key's current version when the request was checked).
  *
  *= xks-spec.md#14.5
  *# 39. [MUST] The response includes `ciphertext`, `initializationVector` and `authenticationTag`.
@@ -28,13 +27,7 @@ const randomIv = createRandomPool();
  *# 46. [MUST] The IV is 12 or 16 bytes.
  *# 47. [MUST] The tag is exactly 16 bytes.
  */
-export async function encrypt(key: LiveKey, request: EncryptRequest): Promise<{ response: EncryptResponse; version: number }> {
-  requireKeyEnabled(key);
-  requireUsage(key, 'ENCRYPT');
-  // The CDIV flow decrypts to verify, so it needs DECRYPT too (xks-spec.md §7.4, §16.1).
-  if (request.cdivRequested) requireUsage(key, 'DECRYPT', 'A data integrity value needs DECRYPT on the key to verify the ciphertext');
-
-  const version = key.record.currentVersion;
+export async function encrypt(key: LiveKey, version: number, request: EncryptRequest): Promise<EncryptResponse> {
   const dataKey = key.versions.get(version);
   if (!dataKey) throw new XksError('InternalException', undefined, `key ${key.record.id} has no version ${version} loaded`);
 
@@ -70,5 +63,5 @@ export async function encrypt(key: LiveKey, request: EncryptRequest): Promise<{ 
     }
     roundTrip.fill(0);
   }
-  return { response, version };
+  return response;
 }

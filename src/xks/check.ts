@@ -1,26 +1,35 @@
 import type { KeyUsage } from '../domain/types.js';
-import type { LiveKey, LiveKeystore, LiveState } from '../registry/live-state.js';
+import type { LiveKey, LiveKeystore } from '../registry/live-state.js';
 import { XksError } from './errors.js';
+import type { XksGate } from './pipeline-ports.js';
+import type { KeyOperation } from './route.js';
 
 /**
- * Stage "resolve": key id → key in the keystore's group, from memory.
- *
- *= xks-spec.md#14.2
- *# 16. [MUST] Map each `externalKeyId` to exactly one external key, scoped per endpoint or prefix.
- *= xks-spec.md#14.8
- *# 75. [SPEC] Unknown key → 404 `KeyNotFoundException`.
+ * Stage "check" for a key operation, after "authorize" and before any crypto, in xks-spec.md §8.4 order:
+ * the keystore is enabled; no node-wide refusal (the kill switch) is on; the key is enabled (except for
+ * GetKeyMetadata, which reports a disabled key as DISABLED); the key allows the operation (a CDIV encrypt
+ * decrypts to verify, so it needs DECRYPT too, xks-spec.md §7.4, §16.1).
  */
-export function resolveKey(live: LiveState, keystore: LiveKeystore, keyId: string): LiveKey {
-  const key = live.key(keystore.keystore.groupId, keyId);
-  // A destroyed key keeps its row (its id is never reused) but, for KMS, no longer exists.
-  if (!key || key.record.internal || key.record.status === 'DESTROYED') {
-    throw new XksError('KeyNotFoundException', 'The external key does not exist in this key store');
+export function checkKeyOperation(
+  refusalGates: readonly XksGate[],
+  operation: KeyOperation,
+  keystore: LiveKeystore,
+  key: LiveKey,
+  cdivRequested: boolean,
+): void {
+  requireKeystoreEnabled(keystore);
+  for (const gate of refusalGates) {
+    const error = gate(operation, keystore);
+    if (error) throw error;
   }
-  return key;
+  if (operation === 'GetKeyMetadata') return;
+  requireKeyEnabled(key);
+  requireUsage(key, operation === 'Encrypt' ? 'ENCRYPT' : 'DECRYPT');
+  if (cdivRequested) requireUsage(key, 'DECRYPT', 'A data integrity value needs DECRYPT on the key to verify the ciphertext');
 }
 
 /**
- * Stage "check": key store and key state.
+ * Stage "check", keystore part (GetHealthStatus has only this one).
  *
  *= xks-spec.md#14.8
  *# 77. [SPEC] Disabled external key or key store → 400 `InvalidStateException`.
@@ -47,7 +56,7 @@ const KEY_STATE_MESSAGE: Record<string, string> = {
 };
 
 /** Only ENABLED keys do crypto; each other state answers InvalidStateException saying which it is. */
-export function requireKeyEnabled(key: LiveKey): void {
+function requireKeyEnabled(key: LiveKey): void {
   const { status, blockReason } = key.record;
   if (status !== 'ENABLED') {
     throw new XksError(
@@ -62,6 +71,6 @@ export function requireKeyEnabled(key: LiveKey): void {
  *= xks-spec.md#14.8
  *# 76. [SPEC] Encrypt or Decrypt on a key without that usage → 400 `InvalidKeyUsageException`.
  */
-export function requireUsage(key: LiveKey, usage: KeyUsage, why = `The external key does not allow ${usage}`): void {
+function requireUsage(key: LiveKey, usage: KeyUsage, why = `The external key does not allow ${usage}`): void {
   if (!key.record.usage.includes(usage)) throw new XksError('InvalidKeyUsageException', why);
 }

@@ -1,0 +1,34 @@
+import type { LiveKey, LiveKeystore, LiveState } from '../registry/live-state.js';
+import { XksError } from './errors.js';
+import type { XksGate } from './pipeline-ports.js';
+import type { KeyOperation } from './route.js';
+
+/**
+ * Stage "resolve": key id → key in the keystore's group, from memory.
+ *
+ * The availability gates are asked first: while one answers (a sealed root of trust has no key loaded),
+ * the node says so rather than claiming that the key does not exist.
+ *
+ *= xks-spec.md#14.2
+ *# 16. [MUST] Map each `externalKeyId` to exactly one external key, scoped per endpoint or prefix.
+ *= xks-spec.md#14.8
+ *# 75. [SPEC] Unknown key → 404 `KeyNotFoundException`.
+ */
+export function resolveKey(
+  live: LiveState,
+  availabilityGates: readonly XksGate[],
+  operation: KeyOperation,
+  keystore: LiveKeystore,
+  keyId: string,
+): LiveKey {
+  for (const gate of availabilityGates) {
+    const error = gate(operation, keystore);
+    if (error) throw error;
+  }
+  const key = live.key(keystore.keystore.groupId, keyId);
+  // A destroyed key keeps its row (its id is never reused) but, for KMS, no longer exists.
+  if (!key || key.record.internal || key.record.status === 'DESTROYED') {
+    throw new XksError('KeyNotFoundException', 'The external key does not exist in this key store');
+  }
+  return key;
+}
