@@ -1,7 +1,7 @@
 /**
  * The XKS requests the benchmark sends — Encrypt, Decrypt, GetKeyMetadata and GetHealthStatus —
  * signed like KMS signs them, and the checks that a response is well formed for its operation
- * (xks-spec.md §6.1–§6.4).
+ * (docs/requirements.md#operations).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
@@ -75,12 +75,12 @@ export function decryptBody(sealed: Sealed): string {
   });
 }
 
-/** GetKeyMetadata as KMS CreateKey sends it (xks-spec.md §6.1). */
+/** GetKeyMetadata as KMS CreateKey sends it (docs/requirements.md#get-key-metadata). */
 export function metadataBody(): string {
   return JSON.stringify({ requestMetadata: { awsPrincipalArn: PRINCIPAL, kmsOperation: 'CreateKey', kmsRequestId: randomUUID() } });
 }
 
-/** GetHealthStatus as KMS's periodic poll sends it (xks-spec.md §6.4). */
+/** GetHealthStatus as KMS's periodic poll sends it (docs/requirements.md#health). */
 export function healthBody(): string {
   return JSON.stringify({ requestMetadata: { kmsRequestId: randomUUID(), kmsOperation: 'KmsHealthCheck' } });
 }
@@ -193,7 +193,7 @@ function parseObject(body: string): Record<string, unknown> | string {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
- * Checks an Encrypt response body against xks-spec.md §6.2: ciphertext as long as the plaintext,
+ * Checks an Encrypt response body against docs/requirements.md#encrypt: ciphertext as long as the plaintext,
  * 12- or 16-byte IV, 16-byte tag, ciphertextMetadata ≤ 20 bytes. Returns the decoded parts, or a
  * description of what is wrong.
  */
@@ -218,14 +218,14 @@ export function checkEncryptResponse(body: string, plaintextBytes: number): Encr
   return { ciphertext, ciphertextMetadata, iv, tag };
 }
 
-/** Decrypt (§6.3): `plaintext` is exactly what was encrypted. */
+/** Decrypt (docs/requirements.md#decrypt): `plaintext` is exactly what was encrypted. */
 function checkDecryptResponse(body: string, plaintext: string): string | undefined {
   const parsed = parseObject(body);
   if (typeof parsed === 'string') return parsed;
   return parsed.plaintext === plaintext ? undefined : 'Decrypt returned a different plaintext';
 }
 
-/** GetKeyMetadata (§6.1): AES_256, ENCRYPT and DECRYPT usable, ENABLED — what KMS CreateKey requires. */
+/** GetKeyMetadata (docs/requirements.md#get-key-metadata): AES_256, ENCRYPT and DECRYPT usable, ENABLED — what KMS CreateKey requires. */
 function checkMetadataResponse(body: string): string | undefined {
   const parsed = parseObject(body);
   if (typeof parsed === 'string') return parsed;
@@ -237,7 +237,7 @@ function checkMetadataResponse(body: string): string | undefined {
   return undefined;
 }
 
-/** GetHealthStatus (§6.4): every field present, fleet size > 0, 1–10 EKMs, an ACTIVE one. */
+/** GetHealthStatus (docs/requirements.md#health): every field present, fleet size > 0, 1–10 EKMs, an ACTIVE one. */
 function checkHealthResponse(body: string): string | undefined {
   const parsed = parseObject(body);
   if (typeof parsed === 'string') return parsed;

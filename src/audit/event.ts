@@ -75,8 +75,8 @@ const FIELD_ORDER: readonly (keyof AuditEventFields)[] = [
   'target',
 ];
 
-/*= xks-spec.md#14.10
- *# 97. [MUST NOT] Log sensitive plaintext; [must] protect log integrity.
+/*= docs/requirements.md#authorization-logging-operations
+ *# 97. [MUST NOT] Sensitive plaintext is logged; the integrity of the logs is protected.
  * Integrity: every event is hashed over this form and chained to the one before; checkpoints are signed. */
 
 /**

@@ -70,8 +70,8 @@ export function adminEventFields(event: AdminEvent, now: number): AuditEventFiel
  * The data plane's recorder: resolves when the event is durable (per the audit mode). Each event
  * lands in the chain of the node that served it (chain id = node id).
  *
- *= xks-spec.md#14.10
- *# 98. [MAY] Log the identifier of the EKM that served each request.
+ *= docs/requirements.md#authorization-logging-operations
+ *# 98. [MAY] The log says which key manager of the cluster served each request.
  */
 export function auditXksRecorder(log: Pick<AuditLog, 'append'>, clock: Clock): XksRecorder {
   return { record: (record) => log.append(xksEventFields(record, clock.now())) };

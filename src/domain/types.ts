@@ -1,4 +1,4 @@
-/** Domain records shared by storage, the admin API and the XKS data plane (DESIGN.md §2). */
+/** Domain records shared by storage, the admin API and the XKS data plane (docs/architecture.md). */
 
 export type KeyUsage = 'ENCRYPT' | 'DECRYPT';
 /**
@@ -88,4 +88,3 @@ export interface StoredKeyVersion {
   revokedAt?: number;
   destroyedAt?: number;
 }
-

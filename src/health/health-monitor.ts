@@ -22,10 +22,10 @@ export interface HealthSnapshot {
 /**
  * Deep health: a real encrypt and decrypt with the canary key through the root of trust, cached.
  *
- *= xks-spec.md#14.7
- *# 60. [SHOULD] Before answering 200, verify the EKM is reachable and can perform crypto (deep check).
- *# 70. [MAY] Run deep checks asynchronously and return a cached result.
- *# 71. [MUST] A cached health result is never older than 1 minute.
+ *= docs/requirements.md#health
+ *# 60. [SHOULD] A 200 means the check reached the key manager and ran cryptography there (deep, not shallow).
+ *# 70. [MAY] The deep check runs in the background and the answer uses its cached result.
+ *# 71. [MUST] A cached health result is at most one minute old.
  */
 export interface HealthMonitor {
   /** The latest result no older than maxAgeMs, running a check (one at a time) when needed. */

@@ -7,14 +7,14 @@ import type { KeyUsage } from '../domain/types.js';
  */
 
 /**
- *= xks-spec.md#14.2
- *# 17. [MUST] Support `externalKeyId` values of up to 128 characters from `[A-Za-z0-9._-]`.
+ *= docs/requirements.md#key-ids
+ *# 17. [MUST] `externalKeyId` values of 1 to 128 characters from `A-Z a-z 0-9 . - _` work, the longest included.
  */
 const EXTERNAL_KEY_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 export function validateExternalKeyId(id: string): void {
   if (!EXTERNAL_KEY_ID.test(id)) throw invalid('key id must be 1-128 characters of A-Z a-z 0-9 . _ -');
-  // Ids made only of dots collide with URL dot-segment normalization (xks-spec.md §3.3).
+  // Ids made only of dots collide with URL dot-segment normalization (docs/requirements.md#key-ids).
   if (/^\.+$/.test(id)) throw invalid('key id must not consist only of dots');
 }
 

@@ -14,8 +14,8 @@ export interface KeyCanary {
    * The dedicated health-check key, created (with its `__system` group) on first use; an internal key,
    * never reachable through XKS nor listed to operators.
    *
-   *= xks-spec.md#14.7
-   *# 61. [SHOULD] Use dedicated test keys for health crypto, never keys tied to KMS keys.
+   *= docs/requirements.md#health
+   *# 61. [SHOULD] Health cryptography uses keys kept for that purpose, never keys behind KMS keys.
    */
   readonly ensureCanary: () => Promise<DataKey>;
 }

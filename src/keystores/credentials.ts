@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { invalid } from '../core/errors.js';
 
 /**
- *= xks-spec.md#14.9
- *# 84. [MUST NOT] An access key id reveals nothing about its secret; validate 20–30 characters of `[A-Z2-7]`
- *#     and a 43–64-character secret at configuration time.
+ *= docs/requirements.md#authentication
+ *# 84. [MUST NOT] An access key id reveals anything about its secret; Keyhold checks ids (20–30 `A-Z2-7`) and secrets (43–64 characters).
  */
 const ACCESS_KEY_ID = /^[A-Z2-7]{20,30}$/;
 const SECRET = /^[A-Za-z0-9/+=]{43,64}$/;
@@ -40,8 +39,8 @@ export function generateAccessKeyId(): string {
 }
 
 /**
- *= xks-spec.md#14.9
- *# 85. [SHOULD] Generate secrets with at least 256 bits of entropy.
+ *= docs/requirements.md#authentication
+ *# 85. [SHOULD] Secrets carry at least 256 bits of entropy.
  */
 export function generateSecret(): string {
   return randomBytes(32).toString('base64');

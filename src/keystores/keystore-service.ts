@@ -22,7 +22,7 @@ export interface KeystoreView {
   credentials: { accessKeyId: string; createdAt: string }[];
 }
 
-/** The KMS console configuration file (xks-spec.md §13). */
+/** The KMS console configuration file (docs/requirements.md#authorization-logging-operations). */
 export interface KmsConsoleJson {
   XksProxyUriPath: string;
   XksProxyAuthenticationCredential: { AccessKeyId: string; RawSecretAccessKey: string };

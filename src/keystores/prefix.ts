@@ -7,9 +7,9 @@ const RESERVED_PREFIXES = ['/api', '/ping', '/metrics', '/healthz', '/readyz'];
 /**
  * Normalizes an operator-given prefix: `/a/b`, `/a/b/`, `/a/b/kms/xks/v1` all mean `/a/b`; `/` means none.
  *
- *= xks-spec.md#14.1
- *# 13. [MUST NOT] The full API URI is longer than 256 characters; validate the configured prefix length.
- *# 14. [MUST NOT] `XksProxyUriPath` longer than 128 characters or containing characters outside `a-zA-Z0-9/-_`.
+ *= docs/requirements.md#transport
+ *# 13. [MUST NOT] A full API URI is longer than 256 characters; the configured prefix length is checked against that.
+ *# 14. [MUST NOT] `XksProxyUriPath` is longer than 128 characters or uses characters other than `a-z A-Z 0-9 / - _`.
  */
 export function normalizePrefix(input: string): string {
   let prefix = input.trim().replace(/\/+$/, '');

@@ -150,9 +150,9 @@ export function createKeystoreService({
     },
 
     /**
-     *= xks-spec.md#14.9
-     *# 86. [SHOULD] Accept two or more SigV4 credential sets at once per path prefix.
-     *# 87. [SHOULD] Apply credential changes without restart or disconnection (hot reload).
+     *= docs/requirements.md#authentication
+     *# 86. [SHOULD] Two or more SigV4 credentials are valid at the same time for each path prefix.
+     *# 87. [SHOULD] Credential changes take effect without a restart and without dropping connections.
      */
     async addCredential(name: string, input: { accessKeyId?: string; secret?: string }): Promise<NewCredential> {
       const keystore = await requireKeystore(name);
@@ -219,8 +219,8 @@ export function createKeystoreService({
     /**
      * Reveals a secret: only for the KMS console file an operator downloads.
      *
-     *= xks-spec.md#14.10
-     *# 102. [SHOULD] A proxy with a UI lets authorized users download the KMS console JSON configuration file.
+     *= docs/requirements.md#authorization-logging-operations
+     *# 102. [SHOULD] A proxy with a user interface lets authorized users download the KMS console's JSON configuration file.
      */
     async kmsConsoleJson(name: string, accessKeyId?: string) {
       const keystore = await requireKeystore(name);

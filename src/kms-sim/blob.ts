@@ -1,6 +1,6 @@
 /**
  * The simulator's own ciphertext blob and inner (KMS-side) encryption layer.
- * Real KMS blobs are proprietary; this format is documented and versioned (kms-behaviour.md §5.7):
+ * Real KMS blobs are proprietary; this format is documented and versioned (docs/kms-client.md#blob):
  *
  *   blob   = "XSIM" (4) | version=1 (1) | keyUuid (16)                      ← header
  *          | ivLen (1) | iv (12|16) | tag (16) | mdLen (1) | md (0..20) | ctLen (2) | ct (ctLen)
@@ -8,7 +8,7 @@
  *   aad    = header ‖ canonicalEncryptionContext     (sent to the proxy, opaque to it, never empty)
  *   inner  = iv12 | AES-256-GCM(hbk, plaintext, aad) | tag16               (the proxy's "plaintext")
  *
- * Deviation from §5.7: the blob does NOT carry `inner`. §5.7 lists `innerLen | inner` in the blob,
+ * Deviation from docs/kms-client.md#blob: the blob does NOT carry `inner`. docs/kms-client.md#blob lists `innerLen | inner` in the blob,
  * but that would let KMS decrypt without the proxy and defeat the double envelope. The blob keeps
  * only the proxy's outputs (iv, tag, metadata, ciphertext); decrypting needs both the proxy and hbk.
  */

@@ -1,5 +1,5 @@
 /**
- * The Ciphertext Data Integrity Value (xks-spec.md §7.4):
+ * The Ciphertext Data Integrity Value (docs/requirements.md#cdiv):
  * SHA-256(AAD ‖ ciphertextMetadata ‖ IV ‖ ciphertext ‖ tag) over decoded bytes, no length prefixes;
  * an absent AAD or metadata contributes nothing.
  */

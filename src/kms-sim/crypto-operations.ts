@@ -1,6 +1,6 @@
 /**
  * Encrypt, GenerateDataKey(WithoutPlaintext), Decrypt and ReEncrypt with the double envelope
- * (kms-behaviour.md §1.6, §5.2): KMS seals the plaintext under the key's own material (hbk),
+ * (docs/kms-client.md#double-envelope, #simulator-calls): KMS seals the plaintext under the key's own material (hbk),
  * the proxy wraps that inner blob, and the simulator's blob keeps only the proxy's outputs.
  */
 import { kmsErrorFor, proxyTarget, type SimulatorContext } from './context.js';

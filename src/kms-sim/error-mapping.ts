@@ -1,14 +1,14 @@
 /**
  * How the simulated KMS turns a proxy outcome into the exception its caller sees.
- * The table is kms-behaviour.md §2.3 (the spec's "KMS considerations", xks-spec.md §8.3),
- * keyed by (proxy outcome, KMS operation class). Messages are quoted verbatim from §2.3;
- * where §2.3 elides the start of a sentence it is completed from §2.1 of the same note.
+ * The table is docs/kms-client.md#error-mapping (the spec's "KMS considerations", docs/kms-client.md#error-mapping),
+ * keyed by (proxy outcome, KMS operation class). Messages are quoted verbatim from docs/kms-client.md#error-mapping;
+ * where docs/kms-client.md#error-mapping elides the start of a sentence it is completed from docs/kms-client.md#error-mapping of the same note.
  */
 import type { XksErrorName } from '../xks/errors.js';
 
 export type OperationClass = 'mgmt-create-update' | 'mgmt-connect' | 'create-key' | 'crypto';
 
-/** The ConnectionErrorCode values that matter for external key stores (kms-behaviour.md §1.4). */
+/** The ConnectionErrorCode values that matter for external key stores (docs/kms-client.md#connection-errors). */
 export type ConnectionErrorCode =
   | 'INTERNAL_ERROR'
   | 'INVALID_CREDENTIALS'
@@ -67,11 +67,11 @@ export const KMS_MESSAGES = {
   unhealthy: 'The external key store proxy is in an unhealthy state…',
   storeNotConnected:
     'This KMS key is in a custom key store that is not connected to its external key store proxy. Connect the external key store and try the request again.',
-  /** CreateKey only (kms-behaviour.md §1.5). */
+  /** CreateKey only (docs/kms-client.md#create-key). */
   createKeyExternalKeyNotFound: 'The external key store proxy rejected the request because it could not find the external key.',
 } as const;
 
-/** CreateKey's checks of the GetKeyMetadata answer (kms-behaviour.md §1.5, verbatim patterns). */
+/** CreateKey's checks of the GetKeyMetadata answer (docs/kms-client.md#create-key, verbatim patterns). */
 export const CREATE_KEY_MESSAGES = {
   keySpec: (keySpec: string) => `The key spec of the external key must be AES_256. The key spec of specified external key is ${keySpec}.`,
   keyStatus: (status: string) => `The status of the external key must be ENABLED. The status of specified external key is ${status}.`,
@@ -84,7 +84,7 @@ const KMS_INVALID_STATE = 'KMSInvalidStateException';
 const URI_UNREACHABLE = 'XksProxyUriUnreachableException';
 const INVALID_RESPONSE = 'XksProxyInvalidResponseException';
 
-/** One row of §2.3. A missing column ("–" in the spec) reads as a response KMS "cannot interpret". */
+/** One row of docs/kms-client.md#error-mapping. A missing column ("–" in the spec) reads as a response KMS "cannot interpret". */
 interface MappingRow {
   message: string;
   mgmt?: string;

@@ -1,4 +1,4 @@
-/** A simulated AWS KMS for driving any XKS proxy over the wire (kms-behaviour.md §5). */
+/** A simulated AWS KMS for driving any XKS proxy over the wire (docs/kms-client.md#simulator). */
 export { createKmsSimulator, type KmsSimulatorOptions } from './simulator.js';
 export type { KmsSimulator, BoundProxy, ConformanceWarning } from './simulator-api.js';
 export type { KeyStoreOperations } from './key-store-operations.js';

@@ -1,6 +1,6 @@
 /**
  * CreateKey in an external key store, plus the key-state APIs that make no proxy call
- * (kms-behaviour.md §1.5, §4).
+ * (docs/kms-client.md#create-key, #rotation).
  */
 import { randomUUID } from 'node:crypto';
 import { findStore, kmsErrorFor, proxyTarget, type SimulatorContext } from './context.js';
@@ -97,7 +97,7 @@ export function createKeyOperations(ctx: SimulatorContext): KeyOperations {
     }
   }
 
-  /** KMS-side checks, then GetKeyMetadata (kmsOperation CreateKey, no kmsKeyArn), then the §1.5 checks. */
+  /** KMS-side checks, then GetKeyMetadata (kmsOperation CreateKey, no kmsKeyArn), then the docs/kms-client.md#create-key checks. */
   async function createKey(input: CreateKeyInput): Promise<KmsKeyDescription> {
     checkXksKeyId(input.xksKeyId);
     const store = findStore(state, input.customKeyStoreId);

@@ -1,5 +1,5 @@
 /**
- * Create / Connect / Update / Disconnect custom key stores (kms-behaviour.md §1.2, §1.3, §5.2).
+ * Create / Connect / Update / Disconnect custom key stores (docs/kms-client.md#key-stores, #simulator-calls).
  * Connect runs synchronously here: the real one returns at once and settles in ~5 minutes.
  */
 import { findStore, kmsErrorFor, proxyTarget, type SimulatorContext } from './context.js';

@@ -2,7 +2,7 @@
 import type { ConnectionErrorCode } from './error-mapping.js';
 
 export interface KmsErrorDetails {
-  /** Set for store connection failures (kms-behaviour.md §1.4). */
+  /** Set for store connection failures (docs/kms-client.md#connection-errors). */
   connectionErrorCode?: ConnectionErrorCode;
   /** The proxy's `errorName`, when the proxy answered with an error. KMS itself never shows this. */
   proxyErrorName?: string;

@@ -1,5 +1,5 @@
 /**
- * KMS's own parameter checks, made before any proxy call (kms-behaviour.md §3.3, §1.5).
+ * KMS's own parameter checks, made before any proxy call (docs/kms-client.md#credentials, #create-key).
  * A bad parameter is the KMS API's ValidationException.
  */
 import { KmsError } from './kms-error.js';

@@ -1,6 +1,6 @@
 /**
  * In-memory stand-ins for the CloudWatch metrics XksProxyErrors and XksProxyLatency
- * (kms-behaviour.md §1.8, §5.5). One record per proxy call, retries included in its latency.
+ * (docs/kms-client.md#metrics, #simulator-errors). One record per proxy call, retries included in its latency.
  */
 import type { ProxyOutcome } from './error-mapping.js';
 
@@ -41,7 +41,7 @@ const RETRYABLE_PROXY_ERRORS = new Set(['InternalException', 'DependencyTimeoutE
 export const UNREACHABLE_EXCEPTION_NAME = 'XksProxyUnreachableException';
 
 /**
- * `ErrorType` / `ExceptionName` per §5.5 for one HTTP exchange. [INF] An answer KMS could not
+ * `ErrorType` / `ExceptionName` per docs/kms-client.md#simulator-errors for one HTTP exchange. [INF] An answer KMS could not
  * accept (bad JSON, unknown errorName, failed response checks) is non-retryable and named
  * `XksProxyInvalidResponseException`; the documentation leaves this case open.
  */

@@ -1,5 +1,5 @@
 /**
- * `requestMetadata` exactly as KMS sends it (kms-behaviour.md §5.3). Callers may override or
+ * `requestMetadata` exactly as KMS sends it (docs/kms-client.md#request-metadata). Callers may override or
  * extend it per call (unknown kmsOperation values, extra fields, 2048-character ARNs); an
  * override set to `undefined` removes the field.
  */

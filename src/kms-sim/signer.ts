@@ -1,5 +1,5 @@
 /**
- * Signs proxy requests the way KMS does (kms-behaviour.md §3.1, §3.4): SigV4, service
+ * Signs proxy requests the way KMS does (docs/kms-client.md#sigv4, #sigv4-libraries): SigV4, service
  * `kms-xks-proxy`, SignedHeaders exactly `host;x-amz-date`, no `x-amz-content-sha256`.
  * `content-type` is added after signing so it is sent but not signed.
  */

@@ -1,4 +1,4 @@
-/** The simulated KMS's own records (kms-behaviour.md §5.1). */
+/** The simulated KMS's own records (docs/kms-client.md#simulator-state). */
 import type { ConnectionErrorCode } from './error-mapping.js';
 import type { XksCredential } from './signer.js';
 

@@ -1,5 +1,5 @@
 /**
- * HTTPS to the proxy as KMS does it (kms-behaviour.md §1.1, §5.1): HTTP/1.1 with keep-alive,
+ * HTTPS to the proxy as KMS does it (docs/kms-client.md#transport, #simulator-state): HTTP/1.1 with keep-alive,
  * TLS 1.2+ with the four suites KMS offers, a deadline per attempt covering connect + TLS +
  * response (250 ms by default), and exactly one retry when that deadline passes. HTTP errors
  * are answers, never retried. Every attempt calls `prepare` again, so it is freshly signed.
@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TransportFailureKind } from './error-mapping.js';
 
-/** TLS 1.3 and TLS 1.2 suites KMS accepts (xks-spec.md §2). */
+/** TLS 1.3 and TLS 1.2 suites KMS accepts (docs/requirements.md#transport). */
 export const KMS_CIPHER_SUITES = [
   'TLS_AES_256_GCM_SHA384',
   'TLS_CHACHA20_POLY1305_SHA256',

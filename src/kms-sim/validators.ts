@@ -1,5 +1,5 @@
 /**
- * KMS-side checks of proxy responses (kms-behaviour.md §5.4, xks-spec.md §6 and §8.1).
+ * KMS-side checks of proxy responses (docs/kms-client.md#response-checks, docs/requirements.md#operations, #errors).
  * Pure functions: each takes the parsed response plus what KMS sent, and reports every
  * named rule that failed. Unknown extra response fields are a warning, or a failure in strict mode.
  * The values handed out are built from the checked fields (check-log.ts), never cast from the body.
@@ -120,7 +120,7 @@ export function validateKeyMetadataResponse(body: unknown, options: ValidationOp
   return log.report({ keySpec, keyUsage, keyStatus });
 }
 
-/** The reason CreateKey refuses a well-formed external key, if any (kms-behaviour.md §1.5, in that order). */
+/** The reason CreateKey refuses a well-formed external key, if any (docs/kms-client.md#create-key, in that order). */
 export interface CreateKeyRefusal {
   check: 'keySpec-is-AES_256' | 'keyStatus-is-ENABLED' | 'keyUsage-includes-ENCRYPT-and-DECRYPT';
   found: string;

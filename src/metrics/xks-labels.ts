@@ -3,7 +3,7 @@ import type { AuthFailureReason } from '../xks/sigv4.js';
 
 /**
  * Label values for XKS request metrics, each from a closed set so a client cannot grow the number of
- * series: `kmsOperation` is the client's own string (the set is open, xks-spec.md §5.2), so anything
+ * series: `kmsOperation` is the client's own string (the set is open, docs/requirements.md#request-metadata), so anything
  * outside the names KMS is known to send becomes `Other`.
  */
 export const KNOWN_KMS_OPERATIONS = [
@@ -32,7 +32,7 @@ export function kmsOperationLabel(kmsOperation: string | undefined): string {
 }
 
 /**
- * The error classes of the KMS console's XksProxyErrors graphs (kms-behaviour.md §1.8): "Reliability"
+ * The error classes of the KMS console's XksProxyErrors graphs (docs/kms-client.md#metrics): "Reliability"
  * drops only for retryable errors. `none` is a success.
  */
 export type ErrorType = 'none' | 'retryable' | 'non_retryable';

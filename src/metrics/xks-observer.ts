@@ -7,7 +7,7 @@ import { authFailureLabel, errorTypeOf, exceptionNameOf, kmsOperationLabel, NONE
 
 /**
  * Latency buckets in seconds (Prometheus base unit): fine from 0.5 ms to 250 ms, KMS's timeout for a
- * proxy answer (kms-behaviour.md §1.7), then 500 ms and 1 s for answers KMS no longer waits for.
+ * proxy answer (docs/kms-client.md#timeouts-retries), then 500 ms and 1 s for answers KMS no longer waits for.
  */
 export const XKS_LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1];
 

@@ -35,8 +35,8 @@ export function decide(index: PolicyIndex, scope: RequestScope, metadata: Reques
  * What a log reader needs to fix the policy: the rule, its policy, and what the rule saw.
  * (The request log line carries the full request metadata beside it.)
  *
- *= xks-spec.md#14.10
- *# 94. [SHOULD] Log enough detail on `AccessDeniedException` to fix the policy.
+ *= docs/requirements.md#authorization-logging-operations
+ *# 94. [SHOULD] An `AccessDeniedException` is logged with enough detail to correct the policy.
  */
 export function denialDetail(decision: PolicyDecision, metadata: RequestMetadata): string {
   const who = `principal ${metadata.awsPrincipalArn ?? '(none)'}, kmsOperation ${metadata.kmsOperation}`;
@@ -49,9 +49,9 @@ export function denialDetail(decision: PolicyDecision, metadata: RequestMetadata
  * Secondary authorization of XKS key operations (the handler never asks for GetHealthStatus):
  * an in-memory evaluation of the policies attached to the key, the keystore it came through, and its group.
  *
- *= xks-spec.md#14.10
- *# 93. [SHOULD] Support authorization that limits an external key to specific AWS callers.
- *# 95. [SHOULD] Log the specific policy statement that denied.
+ *= docs/requirements.md#authorization-logging-operations
+ *# 93. [SHOULD] Authorization can restrict an external key to particular AWS callers.
+ *# 95. [SHOULD] The log names the policy statement that denied.
  */
 export function createPolicyAuthorizer(registry: PolicyRegistry): XksAuthorizer {
   return {

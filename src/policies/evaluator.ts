@@ -21,8 +21,8 @@ import {
 export type RequestFacts = readonly (string | undefined)[];
 
 /**
- *= xks-spec.md#14.10
- *# 92. [MAY] Secondary authorization based on `requestMetadata` or the Authorization header.
+ *= docs/requirements.md#authorization-logging-operations
+ *# 92. [MAY] A secondary authorization layer decides on `requestMetadata` or the `Authorization` header.
  */
 export function requestFacts(metadata: RequestMetadata): RequestFacts {
   // The order of CONDITION_FIELDS: principal, account, kmsOperation, kmsViaService, sourceVpc, sourceVpce, kmsKeyArn, region.

@@ -63,8 +63,8 @@ export async function createHttpsFront(options: HttpsFrontOptions): Promise<Http
     http2: true,
     clientErrorHandler: answerMalformedRequest,
     https: { allowHTTP1: true },
-    /*= xks-spec.md#14.1
-     *# 9. [MUST] Protect all communication with HTTPS; no plaintext-HTTP API listener in production. */
+    /*= docs/requirements.md#transport
+     *# 9. [MUST] The API is served over HTTPS only; no plain-HTTP listener serves it in production. */
     serverFactory: (handleAdmin) => {
       server = createSecureServer(tlsServerOptions(options.tls), (request, response) => {
         if (isAdminPath(request.url)) handleAdmin(request, response);
@@ -76,8 +76,8 @@ export async function createHttpsFront(options: HttpsFrontOptions): Promise<Http
   // Fastify calls the factory while it is constructed.
   if (server === undefined) throw new Error('the HTTPS server was not created');
 
-  /*= xks-spec.md#14.10
-   *# 101. [MUST] Implement the health checks the supported load balancers need (e.g. GET `/ping` → 200, not on the API URIs). */
+  /*= docs/requirements.md#authorization-logging-operations
+   *# 101. [MUST] The health checks of the supported load balancers are answered (e.g. `GET /ping` → 200), never on the API URIs. */
   app.get('/ping', async (_request, reply) => reply.type('text/plain').send(`pong from keyhold v${KEYHOLD_VERSION}`));
   if (member) app.addHook('onSend', announceAdminChanges(member));
   const adminRoutes: AdminRoute[] = [];

@@ -10,15 +10,15 @@ export interface PemPair {
 }
 
 /**
- *= xks-spec.md#14.1
- *# 10. [MUST] Use standard TLS server authentication; the certificate matches the endpoint DNS name.
+ *= docs/requirements.md#transport
+ *# 10. [MUST] TLS server authentication as usual: the server certificate names the endpoint's DNS name.
  *
  * A self-signed ECDSA P-256 certificate for local use (the development default). Production endpoints
- * need a certificate from a CA that AWS KMS trusts (xks-spec.md §15.3); pass --tls-cert/--tls-key.
+ * need a certificate from a CA that AWS KMS trusts (docs/requirements.md#transport); pass --tls-cert/--tls-key.
  */
 export async function createSelfSignedCertificate(options: { hostnames: string[]; validDays?: number; now?: Date }): Promise<PemPair> {
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const notBefore = options.now ?? new Date();
   const notAfter = new Date(notBefore.getTime() + (options.validDays ?? 397) * 86_400_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

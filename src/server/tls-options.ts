@@ -3,12 +3,11 @@ import type { SecureServerOptions } from 'node:http2';
 /**
  * TLS settings for the XKS endpoint.
  *
- *= xks-spec.md#14.1
- *# 3. [MUST] Support TLS 1.2 or later; reject TLS 1.0/1.1.
- *# 4. [MUST] Negotiate at least one of `TLS_AES_256_GCM_SHA384`, `TLS_CHACHA20_POLY1305_SHA256`,
- *#    `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`, `TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384`.
- *# 2. [MUST] Support HTTP/1.1 or later.
- *# 5. [MUST] Serve HTTP/1.1 clients even when HTTP/2 is offered.
+ *= docs/requirements.md#transport
+ *# 3. [MUST] The proxy speaks TLS 1.2 or later; Keyhold also refuses TLS 1.0 and 1.1.
+ *# 4. [MUST] At least one of the four cipher suites the specification lists (two TLS 1.3, two TLS 1.2) can be negotiated.
+ *# 2. [MUST] The proxy speaks HTTP/1.1 or a later HTTP version.
+ *# 5. [MUST] A client that speaks only HTTP/1.1 is served even when HTTP/2 is offered.
  */
 export const TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES256-GCM-SHA384',

@@ -77,8 +77,8 @@ const overQuota = (quota: KeystoreQuota | undefined) =>
  * `shedOnLagMs` late, a share of new requests is refused at admission too (overload), so the node spends
  * its turns answering cheap 429s instead of starting work whose answer would come after KMS's 250 ms.
  *
- *= xks-spec.md#14.1
- *# 15. [MAY] Per-prefix request quotas answered with 429 `ThrottlingException`.
+ *= docs/requirements.md#transport
+ *# 15. [MAY] Each path prefix has its own request quota, answered 429 `ThrottlingException` when exceeded.
  */
 export function createThrottleAdmission(settings: ThrottleSettings = {}): ThrottleAdmission {
   const maxInFlight = settings.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;

@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 /**
  * The AAD that AES-GCM actually authenticates, binding `ciphertextMetadata` to the ciphertext.
  *
- *= xks-spec.md#14.5
- *# 35. [MUST] When present, `additionalAuthenticatedData` is Base64 and is authenticated by GCM.
- *# 43. [MUST] Bind `ciphertextMetadata` into the GCM AAD; decrypting with altered metadata → `InvalidCiphertextException`.
- *# 44. [MUST] Build the EKM AAD as `u16be(len AAD)‖AAD‖u8(len CM)‖CM`, with zero lengths for absent fields.
+ *= docs/requirements.md#encrypt
+ *# 35. [MUST] `additionalAuthenticatedData`, when sent, is Base64 and authenticated by GCM: Decrypt with other or no AAD fails.
+ *# 43. [MUST] `ciphertextMetadata` is bound into the GCM AAD; Decrypt with altered metadata gives `InvalidCiphertextException`.
+ *# 44. [MUST] The AAD given to GCM is `u16be(len AAD)‖AAD‖u8(len CM)‖CM`, length 0 for an absent field, so AAD and CM cannot swap.
  */
 export function buildEkmAad(aad: Buffer | undefined, ciphertextMetadata: Buffer | undefined): Buffer {
   const aadLength = aad?.length ?? 0;
@@ -24,9 +24,8 @@ export function buildEkmAad(aad: Buffer | undefined, ciphertextMetadata: Buffer 
 /**
  * The Ciphertext Data Integrity Value.
  *
- *= xks-spec.md#14.5
- *# 49. [MUST] The CDIV uses the requested algorithm and equals `b64(SHA-256(AAD‖CM‖IV‖CT‖tag))`,
- *#     with empty strings for absent AAD or CM.
+ *= docs/requirements.md#encrypt
+ *# 49. [MUST] The CDIV is `Base64(SHA-256(AAD‖CM‖IV‖ciphertext‖tag))` of the decoded values, an absent AAD or CM being empty.
  */
 export function computeCdiv(parts: { aad?: Buffer; ciphertextMetadata?: Buffer; iv: Buffer; ciphertext: Buffer; tag: Buffer }): string {
   const hash = createHash('sha256');

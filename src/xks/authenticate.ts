@@ -9,8 +9,8 @@ const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
 /**
  * Stage "authenticate": SigV4 over the raw body against the keystore's live credentials.
  *
- *= xks-spec.md#14.9
- *# 79. [MUST] Require a valid SigV4 signature on all four APIs; missing or invalid → 401 `AuthenticationFailedException`.
+ *= docs/requirements.md#authentication
+ *# 79. [MUST] All four operations require a valid SigV4 signature; a missing or bad one gets 401 `AuthenticationFailedException`.
  */
 export function authenticate(
   verifier: SigV4Verifier,

@@ -9,8 +9,8 @@ import type { KeyOperation } from './route.js';
  * Stage "authorize": secondary authorization (policies) over requestMetadata, for key operations only.
  * A denying rule answers 403 AccessDeniedException; the deciding rule is named in the record.
  *
- *= xks-spec.md#14.7
- *# 62. [MUST] Exclude `/health` from secondary authorization; it must pass even with a deny-all policy.
+ *= docs/requirements.md#health
+ *# 62. [MUST] GetHealthStatus is outside secondary authorization: it passes even under a deny-all policy.
  * (GetHealthStatus never reaches this stage: its route carries no key.)
  */
 export function authorize(

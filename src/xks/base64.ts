@@ -1,6 +1,6 @@
 /**
  * Strict standard Base64 (RFC 4648 §4, padded). Node's Buffer.from(s, 'base64') silently accepts
- * URL-safe characters, junk and missing padding, so validate before decoding (xks-spec.md §18).
+ * URL-safe characters, junk and missing padding, so validate before decoding (docs/requirements.md#base64).
  */
 const STRICT_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 

@@ -5,10 +5,10 @@ import type { XksGate } from './pipeline-ports.js';
 import type { KeyOperation } from './route.js';
 
 /**
- * Stage "check" for a key operation, after "authorize" and before any crypto, in xks-spec.md §8.4 order:
+ * Stage "check" for a key operation, after "authorize" and before any crypto, in docs/requirements.md#error-order order:
  * the keystore is enabled; no node-wide refusal (the kill switch) is on; the key is enabled (except for
  * GetKeyMetadata, which reports a disabled key as DISABLED); the key allows the operation (a CDIV encrypt
- * decrypts to verify, so it needs DECRYPT too, xks-spec.md §7.4, §16.1).
+ * decrypts to verify, so it needs DECRYPT too, docs/requirements.md#cdiv, docs/kms-client.md#curl).
  */
 export function checkKeyOperation(
   refusalGates: readonly XksGate[],
@@ -31,8 +31,8 @@ export function checkKeyOperation(
 /**
  * Stage "check", keystore part (GetHealthStatus has only this one).
  *
- *= xks-spec.md#14.8
- *# 77. [SPEC] Disabled external key or key store → 400 `InvalidStateException`.
+ *= docs/requirements.md#errors
+ *# 77. [SPEC] A disabled external key or key store is answered 400 `InvalidStateException`.
  */
 export function requireKeystoreEnabled(keystore: LiveKeystore): void {
   const { status, blockReason } = keystore.keystore;
@@ -68,8 +68,8 @@ function requireKeyEnabled(key: LiveKey): void {
 }
 
 /**
- *= xks-spec.md#14.8
- *# 76. [SPEC] Encrypt or Decrypt on a key without that usage → 400 `InvalidKeyUsageException`.
+ *= docs/requirements.md#errors
+ *# 76. [SPEC] Encrypt or Decrypt with a key that lacks that usage is answered 400 `InvalidKeyUsageException`.
  */
 function requireUsage(key: LiveKey, usage: KeyUsage, why = `The external key does not allow ${usage}`): void {
   if (!key.record.usage.includes(usage)) throw new XksError('InvalidKeyUsageException', why);

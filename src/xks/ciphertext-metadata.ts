@@ -3,11 +3,11 @@
  * It is returned by Encrypt, bound into the AAD (see aad.ts), and read back on Decrypt so the
  * right key version is used without trial decryption.
  *
- *= xks-spec.md#14.5
- *# 42. [MUST NOT] Let returned `ciphertextMetadata` exceed 20 decoded bytes; it must be Base64.
- *# 45. [SHOULD] Record a change of AAD-construction scheme in `ciphertextMetadata` and honour it on decrypt.
+ *= docs/requirements.md#encrypt
+ *# 42. [MUST NOT] A returned `ciphertextMetadata` exceeds 20 bytes once decoded; it is always Base64.
+ *# 45. [SHOULD] A change in how the AAD is built is recorded in `ciphertextMetadata`, and Decrypt rebuilds the AAD the old way.
  */
-export const METADATA_FORMAT_V1 = 0x01; // length-prefixed EKM AAD (xks-spec.md §7.3), AES-256-GCM, 12-byte IV
+export const METADATA_FORMAT_V1 = 0x01; // length-prefixed EKM AAD (docs/requirements.md#aad), AES-256-GCM, 12-byte IV
 const ENCODED_LENGTH = 5;
 
 export function encodeCiphertextMetadata(version: number): Buffer {

@@ -69,12 +69,14 @@ export function createRequestDecoder(limits: XksLimits = DEFAULT_LIMITS): Reques
   const validators = compileValidators();
 
   /**
-   *= xks-spec.md#14.5
-   *# 32. [MUST] Encrypt plaintexts of 0 to 4300 bytes (5736 Base64 characters).
-   *# 52. [MUST] Decrypt ciphertexts of 4300 bytes.
-   *# 36. [MUST] Handle AAD up to 8192 bytes (10924 Base64 characters) on Encrypt and Decrypt.
-   *= xks-spec.md#14.8
-   *# 78. [SPEC] Input above the implementation's supported size (but ≥ spec minimum) → 501 `UnsupportedOperationException`.
+   *= docs/requirements.md#encrypt
+   *# 32. [MUST] Plaintexts of up to 4300 bytes (5736 Base64 characters) are encrypted; Keyhold also takes an empty one.
+   *= docs/requirements.md#decrypt
+   *# 52. [MUST] Ciphertexts of 4300 bytes are decrypted.
+   *= docs/requirements.md#encrypt
+   *# 36. [MUST] AAD of up to 8192 bytes (10924 Base64 characters) is handled on Encrypt and Decrypt.
+   *= docs/requirements.md#errors
+   *# 78. [SPEC] Input over the proxy's own limit (itself above the required minimum) is answered 501 `UnsupportedOperationException`.
    */
   function checkSize(field: string, value: string | undefined, max: number): void {
     if (value !== undefined && decodedLength(value) > max) {
@@ -106,10 +108,10 @@ export function createRequestDecoder(limits: XksLimits = DEFAULT_LIMITS): Reques
       const ciphertextMetadata = decodeOptional(raw.ciphertextMetadata);
       const iv = Buffer.from(raw.initializationVector, 'base64');
       const tag = Buffer.from(raw.authenticationTag, 'base64');
-      /*= xks-spec.md#14.6
-       *# 53. [MUST NOT] Accept request `ciphertextMetadata` over 20 decoded bytes; → 400.
-       *# 55. [MUST] Request IV is 12 or 16 bytes; otherwise 400.
-       *# 56. [MUST] Request tag is 16 bytes; otherwise 400. */
+      /*= docs/requirements.md#decrypt
+       *# 53. [MUST NOT] A request `ciphertextMetadata` over 20 decoded bytes is accepted; Keyhold answers 400 `ValidationException`.
+       *# 55. [MUST] The request IV is 12 or 16 bytes; other lengths get 400.
+       *# 56. [MUST] The request tag is 16 bytes; other lengths get 400. */
       if (ciphertextMetadata && ciphertextMetadata.length > 20) throw validation('ciphertextMetadata must be at most 20 bytes');
       if (iv.length !== 12 && iv.length !== 16) throw validation('initializationVector must be 12 or 16 bytes');
       if (tag.length !== 16) throw validation('authenticationTag must be 16 bytes');

@@ -1,9 +1,9 @@
 /**
- * The XKS error model (xks-spec.md §8).
+ * The XKS error model (docs/requirements.md#errors).
  *
- *= xks-spec.md#14.8
- *# 72. [MUST] Error bodies are JSON with `errorName`, and optionally `errorMessage`.
- *# 74. [SPEC] The status code matches the name.
+ *= docs/requirements.md#errors
+ *# 72. [MUST] An error answer is a JSON object with `errorName` and, optionally, `errorMessage`.
+ *# 74. [SPEC] Each `errorName` is sent with the HTTP status the specification's error table gives it.
  */
 export const XKS_ERROR_STATUS = {
   ValidationException: 400,
@@ -53,8 +53,8 @@ export class LoadShedError extends XksError {
 }
 
 /**
- *= xks-spec.md#14.8
- *# 73. [MUST] `errorMessage`, when present, is under 512 characters and only 0x20–0x7E.
+ *= docs/requirements.md#errors
+ *# 73. [MUST] `errorMessage`, when present, is shorter than 512 characters, all printable ASCII (0x20–0x7E).
  */
 export function sanitizeErrorMessage(message: string): string {
   return message.replace(/[^\x20-\x7e]/g, '?').slice(0, 511);

@@ -49,7 +49,7 @@ export interface XksHandlerDeps {
   admission?: XksAdmission;
   /** Told about each answered request once its response is sent (metrics). */
   observers?: readonly XksObserver[];
-  /** Largest body read before authentication (xks-spec.md §4: ~21 KB is the largest legitimate one). */
+  /** Largest body read before authentication (docs/requirements.md#limits: ~21 KB is the largest legitimate one). */
   maxBodyBytes?: number;
 }
 
@@ -62,11 +62,11 @@ type XksResponseBody = HealthStatusResponse | KeyMetadataResponse | EncryptRespo
 const ALLOW_POST = { allow: 'POST' };
 
 /**
- * The XKS data plane: one named function per stage, in the order of DESIGN.md §3 and xks-spec.md §8.4:
+ * The XKS data plane: one named function per stage, in the order of docs/architecture.md and docs/requirements.md#error-order:
  * route → (method) → admit → authenticate → decode → resolve → authorize → check → crypto → record.
  *
- *= xks-spec.md#14.1
- *# 6. [MUST] Implement GetKeyMetadata, Encrypt, Decrypt and GetHealthStatus.
+ *= docs/requirements.md#transport
+ *# 6. [MUST] All four operations exist: GetKeyMetadata, Encrypt, Decrypt and GetHealthStatus.
  */
 export function createXksHandler({
   live,
@@ -98,8 +98,8 @@ export function createXksHandler({
   }
 
   /**
-   *= xks-spec.md#14.1
-   *# 8. [MUST] HTTP GET to any of the four API URIs → 405 Method Not Allowed.
+   *= docs/requirements.md#transport
+   *# 8. [MUST] A GET on any of the four API URIs is answered 405 Method Not Allowed.
    */
   function requirePost(request: AnyRequest): void {
     if (request.method !== 'POST') throw new XksError('ValidationException', 'Method Not Allowed; use POST', 'method not allowed', 405);
@@ -136,7 +136,7 @@ export function createXksHandler({
   async function perform(target: XksRoute, keystore: LiveKeystore, body: Buffer, record: XksRequestRecord): Promise<XksResponseBody> {
     switch (target.operation) {
       case 'GetHealthStatus': {
-        // No resolve, authorize or key check: health names no key (xks-spec.md §14.7 item 62).
+        // No resolve, authorize or key check: health names no key (docs/requirements.md#health item 62).
         record.metadata = decoder.metadataOnly('GetHealthStatus', body).requestMetadata;
         requireKeystoreEnabled(keystore);
         return getHealthStatus(await healthFacts());

@@ -47,8 +47,8 @@ function bodyTooLarge(limit: number): XksError {
 }
 
 /**
- *= xks-spec.md#14.1
- *# 1. [MUST] Requests and responses are JSON over HTTPS with `Content-Type: application/json`, including error responses.
+ *= docs/requirements.md#transport
+ *# 1. [MUST] Every request and response body, errors included, is JSON over HTTPS with `Content-Type: application/json`.
  */
 export function sendJson(response: AnyResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);

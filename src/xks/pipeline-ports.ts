@@ -45,7 +45,7 @@ export type XksGate = (operation: KeyOperation, keystore: LiveKeystore) => XksEr
 
 /**
  * Stage "admit": load shedding and request quotas, checked right after routing and before the body is
- * read or the signature verified (xks-spec.md §8.4 step 11: "check early, even before auth, to shed load").
+ * read or the signature verified (docs/requirements.md#error-order step 11: "check early, even before auth, to shed load").
  * Returns a ticket released once the request is answered, or the error to answer with (429 ThrottlingException).
  * `stillWorthIt` is asked again just before the work starts: a request that already waited so long that
  * KMS will have given up (250 ms) is shed rather than served late.
@@ -71,7 +71,7 @@ export interface XksObserver {
 
 /**
  * What GetHealthStatus reports about the node and its EKM (fleet size, the root of trust's model and
- * health). Asked on each GetHealthStatus; implementations serve a cached deep check (xks-spec.md §6.4).
+ * health). Asked on each GetHealthStatus; implementations serve a cached deep check (docs/requirements.md#health).
  */
 export type XksHealthFacts = () => Promise<HealthFacts>;
 

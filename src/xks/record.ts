@@ -77,17 +77,17 @@ export function createRecordStage({
   /**
    * One JSON log line per request.
    *
-   *= xks-spec.md#14.3
-   *# 22. [SHOULD] Log `kmsRequestId` for every API.
-   *= xks-spec.md#14.10
-   *# 96. [SHOULD] Log request metadata for every API call.
-   *# 99. [SHOULD] Log per-request processing time, outcome and error.
-   *= xks-spec.md#14.5
-   *# 33. [MUST NOT] Log Encrypt plaintext, in the proxy or the EKM.
-   *= xks-spec.md#14.6
-   *# 58. [MUST NOT] Log Decrypt plaintext output.
-   *= xks-spec.md#14.10
-   *# 97. [MUST NOT] Log sensitive plaintext.
+   *= docs/requirements.md#request-metadata
+   *# 22. [SHOULD] Every call's `kmsRequestId` is logged, so proxy logs can be matched with CloudTrail.
+   *= docs/requirements.md#authorization-logging-operations
+   *# 96. [SHOULD] Every call's request metadata is logged.
+   *# 99. [SHOULD] Each request's processing time, outcome and error are logged.
+   *= docs/requirements.md#encrypt
+   *# 33. [MUST NOT] The Encrypt plaintext is logged, by the proxy or by the key manager.
+   *= docs/requirements.md#decrypt
+   *# 58. [MUST NOT] The Decrypt plaintext is logged.
+   *= docs/requirements.md#authorization-logging-operations
+   *# 97. [MUST NOT] Sensitive plaintext is logged; the integrity of the logs is protected.
    */
   function log(record: XksRequestRecord): void {
     const metadata = record.metadata;

@@ -35,16 +35,16 @@ const METADATA_PROPERTIES = {
 
 /**
  * Metadata is required as an object with its REQUIRED fields, and nothing more: no formats, no enumerations
- * (xks-spec.md §17 items 7 and 10).
+ * (docs/requirements.md#readings items 7 and 10).
  *
- *= xks-spec.md#14.3
- *# 19. [MUST NOT] Reject a request because `kmsOperation` is unlisted or unknown, on any API.
- *# 20. [MUST] Treat `kmsRequestId` as opaque; accept non-UUID values such as `abc` or `x:y/z`.
- *# 21. [MUST NOT] Validate the structure of `kmsRequestId`.
- *# 23. Accept requests whether OPTIONAL fields (`awsSourceVpc`, `awsSourceVpce`, `kmsViaService`) are present or absent.
- *# 24. Ignore unknown extra `requestMetadata` and top-level fields.
- *= xks-spec.md#14.1
- *# 7. [MUST] Accept `awsPrincipalArn` and `kmsKeyArn` values of 2048 characters.
+ *= docs/requirements.md#request-metadata
+ *# 19. [MUST NOT] A request is refused as invalid because of an unknown `kmsOperation` (a policy may still deny it, 403).
+ *# 20. [MUST] `kmsRequestId` is opaque: values that are not UUIDs, such as `abc` or `x:y/z`, are accepted.
+ *# 21. [MUST NOT] The proxy checks the format of `kmsRequestId`.
+ *# 23. [MUST] Requests are accepted with or without the OPTIONAL fields `awsSourceVpc`, `awsSourceVpce` and `kmsViaService`.
+ *# 24. [REC] Unknown fields, in `requestMetadata` or at the top level, are ignored, since KMS may add fields later.
+ *= docs/requirements.md#transport
+ *# 7. [MUST] The ARN fields of `requestMetadata` (`awsPrincipalArn`, `kmsKeyArn`) are accepted up to 2048 characters.
  */
 function metadataSchema<const R extends readonly (keyof typeof METADATA_PROPERTIES)[]>(required: R) {
   return { type: 'object', required, properties: METADATA_PROPERTIES } as const;
@@ -69,9 +69,9 @@ export const REQUEST_SCHEMAS = {
       requestMetadata: metadataSchema(['awsPrincipalArn', 'kmsKeyArn', 'kmsRequestId', 'kmsOperation']),
       plaintext: base64,
       additionalAuthenticatedData: base64,
-      /*= xks-spec.md#14.5
-       *# 34. [MUST] `encryptionAlgorithm` = `AES_GCM`; anything else → 400 (ValidationException).
-       *# 37. [MUST] `ciphertextDataIntegrityValueAlgorithm`, when present, must be `SHA_256`; other values → 400. */
+      /*= docs/requirements.md#encrypt
+       *# 34. [MUST] `encryptionAlgorithm` is `AES_GCM`; Keyhold answers any other value with 400 `ValidationException`.
+       *# 37. [MUST] `ciphertextDataIntegrityValueAlgorithm`, when sent, is `SHA_256`; Keyhold answers other values with 400. */
       encryptionAlgorithm: aesGcm,
       ciphertextDataIntegrityValueAlgorithm: { type: 'string', const: 'SHA_256' },
     },
@@ -98,7 +98,7 @@ export type EncryptBody = FromSchema<typeof REQUEST_SCHEMAS.Encrypt>;
 export type DecryptBody = FromSchema<typeof REQUEST_SCHEMAS.Decrypt>;
 
 /**
- * What every request carries (xks-spec.md §5): the fields GetHealthStatus requires; the key operations
+ * What every request carries (docs/requirements.md#request-metadata): the fields GetHealthStatus requires; the key operations
  * require more of them. Unknown fields are kept but never interpreted.
  */
 export type RequestMetadata = HealthStatusBody['requestMetadata'];
@@ -124,7 +124,7 @@ export interface DecryptRequest {
   tag: Buffer;
 }
 
-/** Implementation limits: above the spec minimums, answered with 501 beyond them (xks-spec.md §7.2). */
+/** Implementation limits: above the spec minimums, answered with 501 beyond them (docs/requirements.md#limits). */
 export interface XksLimits {
   maxPlaintextBytes: number;
   maxAadBytes: number;

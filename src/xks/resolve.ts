@@ -9,10 +9,10 @@ import type { KeyOperation } from './route.js';
  * The availability gates are asked first: while one answers (a sealed root of trust has no key loaded),
  * the node says so rather than claiming that the key does not exist.
  *
- *= xks-spec.md#14.2
- *# 16. [MUST] Map each `externalKeyId` to exactly one external key, scoped per endpoint or prefix.
- *= xks-spec.md#14.8
- *# 75. [SPEC] Unknown key → 404 `KeyNotFoundException`.
+ *= docs/requirements.md#key-ids
+ *# 16. [MUST] Each `externalKeyId` maps to exactly one external key within its endpoint or path prefix.
+ *= docs/requirements.md#errors
+ *# 75. [SPEC] An unknown key is answered 404 `KeyNotFoundException`; an unknown prefix or path 404 `InvalidUriPathException`.
  */
 export function resolveKey(
   live: LiveState,

@@ -42,10 +42,10 @@ function keyOperationOf(suffix: string): KeyOperation | undefined {
 
 /**
  * Stage "route" (its path half): parses an XKS URI on the raw path, without normalizing it, so `//`,
- * `.`, `..`, `%` or a query string can never make two paths mean one thing (kms-behaviour.md §3.2 step 7).
+ * `.`, `..`, `%` or a query string can never make two paths mean one thing (docs/kms-client.md#sigv4-verification step 7).
  *
- *= xks-spec.md#14.8
- *# 75. [SPEC] unknown prefix or path → 404 `InvalidUriPathException`.
+ *= docs/requirements.md#errors
+ *# 75. [SPEC] An unknown key is answered 404 `KeyNotFoundException`; an unknown prefix or path 404 `InvalidUriPathException`.
  */
 export function parseXksPath(url: string | undefined): XksRoute {
   if (!url || url.length > MAX_URL_LENGTH) throw invalidPath();

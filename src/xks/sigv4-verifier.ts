@@ -1,6 +1,6 @@
 /**
  * The contract of the "authenticate" stage: SigV4 verification of one XKS request against the
- * credentials of the keystore its path prefix selects (xks-spec.md §9). Implemented in sigv4.ts.
+ * credentials of the keystore its path prefix selects (docs/requirements.md#authentication). Implemented in sigv4.ts.
  *
  * Nothing a verifier returns carries the secret, the signature or the Authorization header. A failure
  * carries a reason for the logs and, once parsed, the access key id the client claimed.

@@ -1,7 +1,7 @@
 /**
- * SigV4 verification of XKS requests (xks-spec.md §9, kms-behaviour.md §3.2), on node:crypto only.
+ * SigV4 verification of XKS requests (docs/requirements.md#authentication, docs/kms-client.md#sigv4-verification), on node:crypto only.
  *
- * No npm library verifies SigV4 correctly for this use (kms-behaviour.md §3.4), so this recomputes the
+ * No npm library verifies SigV4 correctly for this use (docs/kms-client.md#sigv4-libraries), so this recomputes the
  * signature by hand. It runs on every XKS request: the Authorization header is parsed with indexOf and
  * charCodeAt (no regular expressions that could backtrack), and the derived signing key is cached.
  *
@@ -50,8 +50,8 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const cacheKey = `${date}/${region}/${secret}`;
     let key = signingKeys.get(cacheKey);
     if (key === undefined) {
-      //= xks-spec.md#14.9
-      //# 82. [MUST] Derive the key with the service `kms-xks-proxy` and the date and region from the Credential scope.
+      //= docs/requirements.md#authentication
+      //# 82. [MUST] The signing key is derived with service `kms-xks-proxy` and the date and region of the Credential scope.
       const kDate = createHmac('sha256', `AWS4${secret}`).update(date).digest();
       const kRegion = createHmac('sha256', kDate).update(region).digest();
       const kService = createHmac('sha256', kRegion).update(service).digest();
@@ -68,8 +68,8 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
   function verify(request: SignedRequest, expectedRegion: string, lookupSecret: (accessKeyId: string) => string | undefined): VerifyResult {
     const headers = request.headers;
 
-    //= xks-spec.md#14.9
-    //# 79. [MUST] Require a valid SigV4 signature on all four APIs; missing or invalid → 401 `AuthenticationFailedException`.
+    //= docs/requirements.md#authentication
+    //# 79. [MUST] All four operations require a valid SigV4 signature; a missing or bad one gets 401 `AuthenticationFailedException`.
     const auth = headers.authorization;
     if (auth === undefined || auth === '') return fail('missing-authorization');
     if (typeof auth !== 'string') return fail('malformed-authorization');
@@ -113,16 +113,16 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     const requestTime = parseAmzDate(amzDate);
     if (requestTime === undefined) return fail('malformed-date', accessKeyId);
 
-    //= xks-spec.md#14.9
-    //# 81. [MUST] Reject timestamps that are not recent; more than 5 minutes in the past or future → 401 [SHOULD].
+    //= docs/requirements.md#authentication
+    //# 81. [MUST] Stale requests are refused: a timestamp more than 5 minutes off, either way, gets 401 (the 5 minutes are a SHOULD).
     if (Math.abs(clock.now() - requestTime) > maxSkewMs) return fail('clock-skew', accessKeyId);
 
     // The scope date must be the date of X-Amz-Date (its first 8 characters).
     if (s1 + 9 !== s2 || !sameChars(auth, s1 + 1, amzDate, 0, 8)) return fail('scope-date-mismatch', accessKeyId);
     const scopeDate = auth.slice(s1 + 1, s2);
 
-    //= xks-spec.md#14.9
-    //# 82. [MUST] Derive the key with the service `kms-xks-proxy` and the date and region from the Credential scope.
+    //= docs/requirements.md#authentication
+    //# 82. [MUST] The signing key is derived with service `kms-xks-proxy` and the date and region of the Credential scope.
     if (s4 - s3 - 1 !== service.length || !auth.startsWith(service, s3 + 1)) {
       return fail('wrong-service', accessKeyId);
     }
@@ -165,12 +165,12 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
     }
     if (!sawHost || !sawDate) return fail('signed-headers-invalid', accessKeyId);
 
-    //= xks-spec.md#14.9
-    //# 83. [MUST] Find the secret by access key id without ambiguity.
-    //= xks-spec.md#14.9
-    //# 86. [SHOULD] Accept two or more SigV4 credential sets at once per path prefix.
-    //= xks-spec.md#14.9
-    //# 87. [SHOULD] Apply credential changes without restart or disconnection (hot reload).
+    //= docs/requirements.md#authentication
+    //# 83. [MUST] An access key id selects exactly one secret.
+    //= docs/requirements.md#authentication
+    //# 86. [SHOULD] Two or more SigV4 credentials are valid at the same time for each path prefix.
+    //= docs/requirements.md#authentication
+    //# 87. [SHOULD] Credential changes take effect without a restart and without dropping connections.
     // The lookup runs on every request and is scoped to the keystore; the key cache is keyed by the
     // secret, so a removed credential stops verifying at once.
     const secret = lookupSecret(accessKeyId);
@@ -184,8 +184,8 @@ export function createSigV4Verifier(options: SigV4VerifierOptions): SigV4Verifie
       .digest();
     const provided = Buffer.from(auth.slice(signatureStart), 'hex');
 
-    //= xks-spec.md#14.9
-    //# 80. [MUST] Wrong access key id → 401; wrong secret → 401.
+    //= docs/requirements.md#authentication
+    //# 80. [MUST] A wrong access key id and a wrong secret each get 401.
     // An unknown access key id still pays for a signature (with a dummy secret) and the comparison.
     const match = provided.length === 32 && timingSafeEqual(expected, provided);
     if (!known) return fail('unknown-access-key', accessKeyId);

@@ -39,7 +39,7 @@ export interface XksTarget {
   credential: Credential;
 }
 
-/** The fields of XKS answers the CLI tests read (xks-spec.md): an error answer has only errorName and errorMessage. */
+/** The fields of XKS answers the CLI tests read (docs/requirements.md): an error answer has only errorName and errorMessage. */
 export interface XksAnswer {
   errorName?: string;
   errorMessage?: string;
@@ -114,7 +114,7 @@ export async function stateSnapshot(node: ServedNode): Promise<string> {
   return JSON.stringify({ keystores: keystores.json, keys: keys.json });
 }
 
-/** A KMS console JSON file (xks-spec.md §13) read as the XKS target it describes; throws when it is not one. */
+/** A KMS console JSON file (docs/requirements.md#authorization-logging-operations) read as the XKS target it describes; throws when it is not one. */
 export function kmsConsoleTarget(file: unknown): XksTarget {
   const credential = isJsonObject(file) ? file.XksProxyAuthenticationCredential : undefined;
   if (

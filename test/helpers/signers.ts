@@ -166,8 +166,8 @@ function canonicalQuery(query: string): string {
 }
 
 /**
- * SigV4 for the XKS service with CanonicalURI = the raw path exactly as sent (the XKS rule, xks-spec.md
- * §9.5). Signs `host;x-amz-date` plus `extraSignedHeaders`; returns lower-case headers to send.
+ * SigV4 for the XKS service with CanonicalURI = the raw path exactly as sent (the XKS rule,
+ * docs/kms-client.md#sigv4-verification). Signs `host;x-amz-date` plus `extraSignedHeaders`; returns lower-case headers to send.
  */
 export function signRawPath(options: RawSignOptions): Record<string, string> {
   const time = amzDate(options.date ?? Date.now());

@@ -1,6 +1,6 @@
 /**
  * Reading XKS answers in tests, typed and checked: the 200 body of each operation, the error body
- * (xks-spec.md §6, §8.1), and the spec's own table of error names and their HTTP statuses (§8.2), so
+ * (docs/requirements.md#operations, #errors), and the spec's own table of error names and their HTTP statuses (docs/requirements.md#errors), so
  * tests compare the node's answers with the spec rather than with the implementation's table.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import type { KeyMetadataResponse } from '../../src/xks/operations/get-key-metad
 import type { XksApi } from './xks-client.js';
 
 /**
- * xks-spec.md §8.2, error name → HTTP status, written out as the spec gives it (never read from
+ * docs/requirements.md#errors, error name → HTTP status, written out as the spec gives it (never read from
  * src/xks/errors.ts). "An implementation should emit only the 12 names above."
  */
 export const SPEC_ERROR_STATUS: Readonly<Record<string, number>> = {
@@ -29,7 +29,7 @@ export const SPEC_ERROR_STATUS: Readonly<Record<string, number>> = {
   InternalException: 500,
 };
 
-/** xks-spec.md §8.1. */
+/** docs/requirements.md#errors. */
 export interface XksErrorBody {
   errorName: string;
   errorMessage?: string;
@@ -51,7 +51,7 @@ export interface Answer {
 
 type FieldType = 'string' | 'number' | 'array';
 
-/** The fields each 200 body must carry, and their JSON types (xks-spec.md §6). */
+/** The fields each 200 body must carry, and their JSON types (docs/requirements.md#operations). */
 const REQUIRED_FIELDS: { [A in XksApi]: Record<keyof SuccessBodies[A] & string, FieldType | undefined> } = {
   health: { xksProxyFleetSize: 'number', xksProxyVendor: 'string', xksProxyModel: 'string', ekmVendor: 'string', ekmFleetDetails: 'array' },
   metadata: { keySpec: 'string', keyUsage: 'array', keyStatus: 'string' },

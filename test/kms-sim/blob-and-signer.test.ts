@@ -5,7 +5,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { additionalDataFor, canonicalEncryptionContext, openInner, parseBlob, sealInner, serializeBlob } from '../../src/kms-sim/blob.js';
 import { createKmsSigner } from '../../src/kms-sim/signer.js';
 
-describe('simulator blob (kms-behaviour.md §5.7)', () => {
+describe('simulator blob (docs/kms-client.md#blob)', () => {
   const fields = {
     keyId: randomUUID(),
     initializationVector: randomBytes(12),
@@ -52,7 +52,7 @@ describe('simulator blob (kms-behaviour.md §5.7)', () => {
   });
 });
 
-describe('KMS-style signer (kms-behaviour.md §3.6)', () => {
+describe('KMS-style signer (docs/kms-client.md#sigv4-vectors)', () => {
   it('reproduces the verified vector with SignedHeaders host;x-amz-date and leaves content-type unsigned', async () => {
     const sign = createKmsSigner(new ManualClock(Date.UTC(2024, 0, 2, 3, 4, 5)));
     const headers = await sign({

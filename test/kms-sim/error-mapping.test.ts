@@ -7,7 +7,7 @@ import { classifyForMetrics } from '../../src/kms-sim/metrics.js';
 const proxyError = (errorName: (typeof XKS_ERROR_NAMES)[number]): ProxyOutcome => ({ kind: 'proxy-error', errorName });
 const transport = (failure: 'tcp' | 'tls' | 'timeout' | 'network'): ProxyOutcome => ({ kind: 'transport', failure });
 
-describe('error mapping (kms-behaviour.md §2.3)', () => {
+describe('error mapping (docs/kms-client.md#error-mapping)', () => {
   it('gives every crypto failure KMSInvalidStateException with the outcome-specific message', () => {
     const cases: Array<[ProxyOutcome, string]> = [
       [proxyError('InvalidCiphertextException'), KMS_MESSAGES.proxyRejectedCiphertext],
@@ -54,7 +54,7 @@ describe('error mapping (kms-behaviour.md §2.3)', () => {
     assert.equal(mapProxyOutcome(proxyError('KeyNotFoundException'), 'mgmt-create-update').message, KMS_MESSAGES.cannotInterpret);
   });
 
-  it('maps ConnectCustomKeyStore failures to a ConnectionErrorCode (kms-behaviour.md §1.4)', () => {
+  it('maps ConnectCustomKeyStore failures to a ConnectionErrorCode (docs/kms-client.md#connection-errors)', () => {
     const cases: Array<[ProxyOutcome, string]> = [
       [proxyError('AuthenticationFailedException'), 'INVALID_CREDENTIALS'],
       [proxyError('AccessDeniedException'), 'XKS_PROXY_ACCESS_DENIED'],
@@ -106,7 +106,7 @@ describe('error mapping (kms-behaviour.md §2.3)', () => {
   });
 });
 
-describe('XksProxyErrors classification (kms-behaviour.md §5.5)', () => {
+describe('XksProxyErrors classification (docs/kms-client.md#simulator-errors)', () => {
   it('splits retryable and non-retryable outcomes', () => {
     assert.deepEqual(classifyForMetrics('success'), { errorType: 'N/A', exceptionName: 'None' });
     for (const name of ['InternalException', 'DependencyTimeoutException', 'ThrottlingException'] as const) {

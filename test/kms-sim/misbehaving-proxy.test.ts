@@ -17,7 +17,7 @@ function kmsError(name: string, message?: string, failedCheck?: string) {
   };
 }
 
-describe('Encrypt answers KMS must reject (kms-behaviour.md §5.4)', () => {
+describe('Encrypt answers KMS must reject (docs/kms-client.md#response-checks)', () => {
   const cases: Array<[Misbehaviour, string]> = [
     ['wrong-ciphertext-length', 'ciphertext-length-equals-plaintext-length'],
     ['short-tag', 'tag-is-16-bytes'],

@@ -154,7 +154,7 @@ describe('simulator against a conforming proxy', () => {
     assert.deepEqual(fields.ciphertextMetadata, Buffer.from('v1'));
   });
 
-  it('sends requestMetadata per kms-behaviour.md §5.3 and lets callers override or extend it', async () => {
+  it('sends requestMetadata per docs/kms-client.md#request-metadata and lets callers override or extend it', async () => {
     const { key } = await connectedKey(sim, server, 'key-1');
     await sim.encrypt({ keyId: key.keyId, plaintext: Buffer.from('x') });
     const metadata = server.requests.at(-1)?.json?.requestMetadata as Record<string, unknown>;
@@ -285,7 +285,7 @@ describe('simulator against a conforming proxy', () => {
     external['key-2'] = saved;
   });
 
-  it('CreateKey enforces the §1.5 checks with the verbatim messages', async () => {
+  it('CreateKey enforces the docs/kms-client.md#create-key checks with the verbatim messages', async () => {
     const store = await connectedStore(sim, server);
     const create = (xksKeyId: string) => sim.createKey({ customKeyStoreId: store.id, xksKeyId });
     await assert.rejects(create('no-such-key'), rejectsWith('XksKeyNotFoundException', KMS_MESSAGES.createKeyExternalKeyNotFound));

@@ -29,7 +29,7 @@ describe('strict Base64', () => {
 });
 
 describe('CDIV', () => {
-  it('reproduces the spec vector (xks-spec.md §7.4)', () => {
+  it('reproduces the spec vector (docs/requirements.md#cdiv)', () => {
     const cdiv = computeCdiv({
       aad: Buffer.from('project=nile,department=marketing'),
       metadata: Buffer.from('key_version=1'),
@@ -117,7 +117,7 @@ describe('validateKeyMetadataResponse and the CreateKey checks', () => {
     for (const [body, check] of cases) assert.ok(failed(validateKeyMetadataResponse(body)).includes(check), check);
   });
 
-  it('refuses keys KMS cannot use, in the §1.5 order', () => {
+  it('refuses keys KMS cannot use, in the docs/kms-client.md#create-key order', () => {
     assert.deepEqual(findCreateKeyRefusal({ ...good, keySpec: 'aes_256' }), { check: 'keySpec-is-AES_256', found: 'aes_256' });
     assert.deepEqual(findCreateKeyRefusal({ ...good, keyStatus: 'DISABLED' }), { check: 'keyStatus-is-ENABLED', found: 'DISABLED' });
     assert.deepEqual(findCreateKeyRefusal({ ...good, keyUsage: ['ENCRYPT'] }), {

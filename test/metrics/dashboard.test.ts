@@ -112,7 +112,7 @@ describe('the Grafana dashboard', () => {
     }
   });
 
-  it('the reliability, latency and certificate panels carry the §1.8 thresholds (250 ms line, 10 days)', () => {
+  it('the reliability, latency and certificate panels carry the docs/kms-client.md#metrics thresholds (250 ms line, 10 days)', () => {
     const byTitle = (title: string) =>
       dashboard.panels.find((p) => p.title === title) as Panel & {
         fieldConfig: { defaults: { thresholds: { steps: { value: number | null }[] } } };

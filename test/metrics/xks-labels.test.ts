@@ -4,7 +4,7 @@ import { authFailureLabel, errorTypeOf, exceptionNameOf, kmsOperationLabel } fro
 import { XKS_ERROR_NAMES } from '../../src/xks/errors.js';
 
 describe('XKS metric labels', () => {
-  it('error types follow the KMS console (kms-behaviour.md §1.8): only 500, 503 and 429 are retryable', () => {
+  it('error types follow the KMS console (docs/kms-client.md#metrics): only 500, 503 and 429 are retryable', () => {
     const retryable = XKS_ERROR_NAMES.filter((name) => errorTypeOf(name) === 'retryable').sort();
     assert.deepEqual(retryable, ['DependencyTimeoutException', 'InternalException', 'ThrottlingException']);
     for (const name of [

@@ -17,7 +17,7 @@ interface Credential {
 
 const expectAuthFailure = (response: Answer) => expectError(response, 401, 'AuthenticationFailedException');
 
-describe('SigV4 on the wire (xks-spec.md §9, §14.9)', () => {
+describe('SigV4 on the wire (docs/requirements.md#authentication)', () => {
   it('79: all four APIs require a signature: unsigned → 401', async () => {
     for (const operation of ['health', 'metadata', 'encrypt', 'decrypt'] as const) {
       expectAuthFailure(await xks(node(), { operation, signer: 'none', body: healthBody() }));
@@ -140,8 +140,8 @@ describe('credential and prefix rules (items 13, 14, 84, 85)', () => {
   });
 });
 
-describe('error model (xks-spec.md §8, §14.8)', () => {
-  it('72/74: error bodies are JSON {errorName, errorMessage?} with the status the spec gives their name (§8.2)', async () => {
+describe('error model (docs/requirements.md#errors)', () => {
+  it('72/74: error bodies are JSON {errorName, errorMessage?} with the status the spec gives their name (docs/requirements.md#errors)', async () => {
     const cases = [
       await xks(node(), { operation: 'encrypt', body: { requestMetadata: metadata('Encrypt') } }),
       await xks(node(), { operation: 'encrypt', keyId: 'nope', body: encryptBody(randomBytes(4)) }),

@@ -11,7 +11,7 @@ const plaintext = Buffer.from('Hello World!');
 const specAad = Buffer.from('project=nile,department=marketing');
 const specCm = Buffer.from('key_version=1');
 
-describe('EKM AAD and CDIV (xks-spec.md §7.3, §7.4, §7.6)', () => {
+describe('EKM AAD and CDIV (docs/requirements.md#aad, #cdiv, #crypto-vectors)', () => {
   it('44: builds u16be(len AAD)‖AAD‖u8(len CM)‖CM exactly as the spec worked example', () => {
     const expected = '0021' + specAad.toString('hex') + '0d' + specCm.toString('hex');
     assert.equal(buildEkmAad(specAad, specCm).toString('hex'), expected);
@@ -95,7 +95,7 @@ describe('ciphertextMetadata format', () => {
   });
 });
 
-describe('strict Base64 (xks-spec.md §18)', () => {
+describe('strict Base64 (docs/requirements.md#base64)', () => {
   it('accepts standard padded Base64 and the empty string', () => {
     for (const ok of ['', 'SGVsbG8gV29ybGQh', 'YQ==', 'YWI=', 'a2V5X3ZlcnNpb249MQ==']) assert.ok(isStrictBase64(ok), ok);
   });

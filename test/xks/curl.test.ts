@@ -1,6 +1,6 @@
 /**
  * A real `curl --aws-sigv4` (curl 7.88.1, as used by the official curl-based XKS test client) against a
- * real node: xks-spec.md §9.5, §16.1 and kms-behaviour.md §3.5. curl signs `content-type;host;x-amz-date`
+ * real node: docs/kms-client.md#sigv4-verification, #curl. curl signs `content-type;host;x-amz-date`
  * when given `-H Content-Type:application/json`, and speaks HTTP/2 by default.
  */
 import assert from 'node:assert/strict';
@@ -88,7 +88,7 @@ function assertError(result: CurlResult, status: number, errorName: string, what
 
 const b64 = (s: string) => Buffer.from(s, 'base64');
 
-describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9.5, §16.1)', () => {
+describe('curl --aws-sigv4, as the official test client uses it (docs/kms-client.md#sigv4-verification, #curl)', () => {
   it('curl --version is the expected 7.88.x with AWS SigV4 and HTTP/2 support', async () => {
     const { stdout } = await execFileAsync(CURL, ['--version'], { timeout: 5_000 });
     assert.match(stdout, /^curl 7\.88\./);
@@ -188,7 +188,7 @@ describe('curl --aws-sigv4, as the official test client uses it (xks-spec.md §9
     }
   });
 
-  it("the test client's validation expectations (xks-spec.md §17 items 8, 10): {} and empty requestMetadata → 400 ValidationException", async () => {
+  it("the test client's validation expectations (docs/requirements.md#readings items 8, 10): {} and empty requestMetadata → 400 ValidationException", async () => {
     for (const operation of ['health', 'metadata', 'encrypt'] as const) {
       for (const body of ['{}', '{"requestMetadata":{}}']) {
         assertError(await curl({ operation, body }), 400, 'ValidationException', `${operation} ${body}`);

@@ -19,7 +19,7 @@ async function roundTrip(plaintext: Buffer, aad?: Buffer) {
   return encrypted;
 }
 
-describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
+describe('Encrypt (docs/requirements.md#encrypt)', () => {
   it('32: encrypts 0, 1 and 4300-byte plaintexts (5736 Base64 characters)', async () => {
     for (const size of [0, 1, 4300]) await roundTrip(randomBytes(size));
     assert.equal(randomBytes(4300).toString('base64').length, 5736);
@@ -120,7 +120,7 @@ describe('Encrypt (xks-spec.md §6.2, §14.5)', () => {
   });
 });
 
-describe('Decrypt (xks-spec.md §6.3, §14.6)', () => {
+describe('Decrypt (docs/requirements.md#decrypt)', () => {
   it('52/57: decrypts 4300-byte ciphertexts; plaintext length = ciphertext length', async () => {
     await roundTrip(randomBytes(4300), randomBytes(100));
   });

@@ -6,7 +6,7 @@
  *       i.e. unsigned, broken or misrouted requests;
  *   (c) Decrypt requests built from real Encrypt responses with random bit flips in each field.
  * Every answer must be one of 200/400/401/404/405/501 with a JSON body; error bodies must follow the spec
- * (xks-spec.md §8.1, §8.2; §14.1 item 1, §14.8 items 72–75), and a bit flip must never yield a
+ * (docs/requirements.md#errors items 72–75, #transport item 1), and a bit flip must never yield a
  * different plaintext. Afterwards the node must still be healthy and its logs clean.
  *
  * Reproduce a run with FUZZ_SEED=<seed> (logged as a test diagnostic); scale with FUZZ_SCALE=<factor>.
@@ -200,10 +200,10 @@ function checkCommon(request: FuzzRequest, response: RawResponse): string | unde
     fail(request, response, `unexpected error body keys ${keys.join(',')}`);
   const error = errorOf(response);
   if (!error) fail(request, response, 'errorName is not a string or errorMessage not a string');
-  // The spec's table (xks-spec.md §8.2), not the implementation's: the name must be one of its 12, with its status.
+  // The spec's table (docs/requirements.md#errors), not the implementation's: the name must be one of its 12, with its status.
   const specStatus = SPEC_ERROR_STATUS[error.errorName];
   if (specStatus === undefined) fail(request, response, `errorName ${error.errorName} is not one the spec defines`);
-  if (specStatus !== response.status) fail(request, response, `${error.errorName} must be ${specStatus} (xks-spec.md §8.2)`);
+  if (specStatus !== response.status) fail(request, response, `${error.errorName} must be ${specStatus} (docs/requirements.md#errors)`);
   if (error.errorName === 'InternalException') fail(request, response, 'InternalException');
   if (error.errorMessage !== undefined && !/^[\x20-\x7e]{0,511}$/.test(error.errorMessage)) {
     fail(request, response, 'errorMessage is not < 512 printable ASCII characters');
@@ -1045,7 +1045,7 @@ function summary(leg: Leg): string {
 const count = (leg: Leg, prefix: string) =>
   [...stats.outcomes[leg].entries()].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
 
-describe(`XKS data-plane fuzzing (seed ${SEED}; xks-spec.md §8, §14.1 item 1, §14.8 items 72–75)`, { timeout: 180_000 }, () => {
+describe(`XKS data-plane fuzzing (seed ${SEED}; docs/requirements.md#errors items 72–75, #transport item 1)`, { timeout: 180_000 }, () => {
   it('1/72/73/74: (a) correctly signed requests with mutated JSON bodies never crash the node and get spec-shaped answers', async (t) => {
     t.diagnostic(`seed ${SEED}, ${RUNS.a} runs × ${BATCH} requests in flight`);
     await fc.assert(

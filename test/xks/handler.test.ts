@@ -136,7 +136,7 @@ describe('the XKS handler without a node', () => {
     });
   });
 
-  describe('node-wide gates and the policy, in xks-spec.md §8.4 order', () => {
+  describe('node-wide gates and the policy, in docs/requirements.md#error-order order', () => {
     const sealed: XksGate = () => new XksError('InternalException', 'sealed', 'node sealed');
     const killSwitch: XksGate = () => new XksError('InvalidStateException', 'stopped', 'node kill switch');
     const denyAll: XksHandlerDeps['authorizer'] = {

@@ -9,7 +9,7 @@ const node = useTestNode();
 const getMetadata = (keyId: string, kmsOperation = 'CreateKey', extra: Record<string, unknown> = {}) =>
   xks(node(), { operation: 'metadata', keyId, body: { requestMetadata: { ...metadata(kmsOperation), ...extra } } });
 
-describe('GetKeyMetadata (xks-spec.md §6.1, §14.4)', () => {
+describe('GetKeyMetadata (docs/requirements.md#get-key-metadata)', () => {
   it('25/26/27/29/30: answers keySpec AES_256, upper-case usage (≤ 10) and ENABLED', async () => {
     const response = await getMetadata(node().keyId);
     assert.deepEqual(okBody(response, 'metadata'), { keySpec: 'AES_256', keyUsage: ['ENCRYPT', 'DECRYPT'], keyStatus: 'ENABLED' });
@@ -23,7 +23,7 @@ describe('GetKeyMetadata (xks-spec.md §6.1, §14.4)', () => {
     assert.equal(okBody(await getMetadata('to-disable'), 'metadata').keyStatus, 'ENABLED');
   });
 
-  it('accepts the legacy DescribeKey form with kmsKeyArn and kmsViaService (xks-spec.md §17 item 7)', async () => {
+  it('accepts the legacy DescribeKey form with kmsKeyArn and kmsViaService (docs/requirements.md#readings item 7)', async () => {
     const response = await getMetadata(node().keyId, 'DescribeKey', { kmsViaService: 'ebs' });
     assert.equal(response.status, 200);
   });
@@ -67,7 +67,7 @@ describe('GetKeyMetadata (xks-spec.md §6.1, §14.4)', () => {
   });
 });
 
-describe('GetHealthStatus (xks-spec.md §6.4, §14.7)', () => {
+describe('GetHealthStatus (docs/requirements.md#health)', () => {
   it('63/64/65/66/67/68/69: answers every field with the right types', async () => {
     for (const kmsOperation of ['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'UpdateCustomKeyStore', 'KmsHealthCheck']) {
       const body = okBody(await xks(node(), { operation: 'health', body: healthBody(kmsOperation) }), 'health');

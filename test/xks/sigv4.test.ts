@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { createSigV4Verifier, type AuthFailureReason, type SignedRequest, type VerifyResult } from '../../src/xks/sigv4.js';
 import { amzDate, signKmsStyle, signWithAws4, type SignOptions } from '../helpers/signers.js';
 
-// Fixed vector of xks-spec.md §9.7.
+// Fixed vector of docs/requirements.md#sigv4-vector.
 const SPEC = {
   host: 'xks.example.com',
   path: '/example/prefix/kms/xks/v1/health',
@@ -20,7 +20,7 @@ const SPEC = {
   curlSignature: 'ea5095ff42211142235fef0b7437e64552ace2b8aae30d4f8bf0fedaa31338fa',
 };
 
-// Fixed vector of kms-behaviour.md §3.6.
+// Fixed vector of docs/kms-client.md#sigv4-vectors.
 const KMS = {
   host: 'xks.example.com',
   path: '/p/kms/xks/v1/health',
@@ -110,8 +110,8 @@ async function kmsSigned(v: Vector, overrides: Partial<SignOptions> = {}): Promi
 
 describe('SigV4 fixed vectors', () => {
   for (const [name, v] of [
-    ['xks-spec.md §9.7', SPEC],
-    ['kms-behaviour.md §3.6', KMS],
+    ['docs/requirements.md#sigv4-vector', SPEC],
+    ['docs/kms-client.md#sigv4-vectors', KMS],
   ] as const) {
     test(`82: ${name} vector, SignedHeaders=host;x-amz-date (KMS style) verifies`, () => {
       const { verifier } = verifierAt(v.time);

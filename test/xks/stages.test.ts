@@ -1,7 +1,7 @@
 /**
- * The data plane's stages one by one, without a node (DESIGN.md §3): route, decode, resolve, check, and
+ * The data plane's stages one by one, without a node (docs/architecture.md): route, decode, resolve, check, and
  * the version choice of Decrypt. The error each stage answers with, and the order of the checks inside
- * "check" (xks-spec.md §8.4), are the spec's.
+ * "check" (docs/requirements.md#error-order), are the spec's.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -182,7 +182,7 @@ describe('stage "resolve"', () => {
   });
 });
 
-describe('stage "check": keystore, node-wide refusals, key state, key usage, in xks-spec.md §8.4 order', () => {
+describe('stage "check": keystore, node-wide refusals, key state, key usage, in docs/requirements.md#error-order order', () => {
   const check = (operation: KeyOperation, { keystore = liveKeystore(), key = liveKey(), gates = [] as XksGate[], cdiv = false } = {}) =>
     checkKeyOperation(gates, operation, keystore, key, cdiv);
 

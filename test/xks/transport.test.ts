@@ -1,6 +1,6 @@
 /**
- * Transport, TLS, routing and response-format tests against a real node (xks-spec.md §2, §3, §8,
- * §14.1 items 1–5, 8–10, §14.8 item 75, §14.10 item 101), over HTTP/1.1 and HTTP/2.
+ * Transport, TLS, routing and response-format tests against a real node (
+ * docs/requirements.md#transport items 1–5, 8–10, #errors item 75, #authorization-logging-operations item 101), over HTTP/1.1 and HTTP/2.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -86,9 +86,9 @@ async function handshakeError(options: ConnectionOptions): Promise<NodeJS.ErrnoE
   assert.fail(`handshake unexpectedly succeeded with ${JSON.stringify(options)}`);
 }
 
-describe('HTTP versions (xks-spec.md §2; §14.1 items 2, 5)', () => {
+describe('HTTP versions (docs/requirements.md#transport items 2, 5)', () => {
   it('2/5: the server offers h2 and http/1.1 through ALPN and serves a client that offers only http/1.1', async () => {
-    // The server prefers h2 (xks-spec.md §2 [rec]) whatever the client's order, and falls back to http/1.1.
+    // The server prefers h2 (docs/requirements.md#transport) whatever the client's order, and falls back to http/1.1.
     for (const [offered, expected] of [
       [['h2', 'http/1.1'], 'h2'],
       [['http/1.1', 'h2'], 'h2'],
@@ -169,7 +169,7 @@ describe('HTTP versions (xks-spec.md §2; §14.1 items 2, 5)', () => {
   });
 });
 
-describe('TLS (xks-spec.md §2; §14.1 items 3, 4, 10)', () => {
+describe('TLS (docs/requirements.md#transport items 3, 4, 10)', () => {
   it('3: TLS 1.0 and TLS 1.1 are refused by the server (protocol_version alert)', async () => {
     // SECLEVEL=0 so that OpenSSL 3 on the client side is willing to offer them; the failure is the server's.
     for (const maxVersion of ['TLSv1', 'TLSv1.1'] as const) {
@@ -276,7 +276,7 @@ describe('TLS (xks-spec.md §2; §14.1 items 3, 4, 10)', () => {
   });
 });
 
-describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 75, §14.2 item 17)', () => {
+describe('Methods and routing (docs/requirements.md#transport item 8, #errors item 75, #key-ids item 17)', () => {
   const methods = ['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
 
   it('8: GET, PUT, DELETE, PATCH, HEAD (and OPTIONS) on each of the four API URIs → 405 with Allow: POST (HTTP/1.1)', async () => {
@@ -445,7 +445,7 @@ describe('Methods and routing (xks-spec.md §2, §3; §14.1 item 8, §14.8 item 
   });
 });
 
-describe('Response format (xks-spec.md §2, §8.1; §14.1 item 1, §14.8 items 72–74)', () => {
+describe('Response format (docs/requirements.md#transport item 1, #errors items 72–74)', () => {
   it('1: every response — success and each error the node produces — is application/json with a JSON body', async () => {
     const p = apiPaths();
     const plaintext = randomBytes(20);
@@ -504,7 +504,7 @@ describe('Response format (xks-spec.md §2, §8.1; §14.1 item 1, §14.8 items 7
   });
 });
 
-describe('Load-balancer ping (xks-spec.md §14.10 item 101)', () => {
+describe('Load-balancer ping (docs/requirements.md#authorization-logging-operations item 101)', () => {
   it('101: GET /ping → 200 text without authentication, over HTTP/1.1 and HTTP/2', async () => {
     const response = await sendHttps(node(), agent, { method: 'GET', path: '/ping' });
     assert.equal(response.status, 200, response.text);

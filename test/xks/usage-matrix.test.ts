@@ -27,7 +27,7 @@ const usageOf = async (keyId: string) =>
 
 const expectKeyUsageError = (response: Answer) => expectError(response, 400, 'InvalidKeyUsageException');
 
-describe('keys with every usage subset (xks-spec.md §16.1, items 27 and 76)', () => {
+describe('keys with every usage subset (docs/kms-client.md#curl, docs/requirements.md items 27 and 76)', () => {
   it("27: GetKeyMetadata reports each key's usage", async () => {
     assert.deepEqual(await usageOf('both'), ['ENCRYPT', 'DECRYPT']);
     assert.deepEqual(await usageOf('encrypt-only'), ['ENCRYPT']);

@@ -49,8 +49,8 @@ export const observabilityRoutes: FastifyPluginCallback<ObservabilityRouteDeps> 
    * Liveness: 200 whenever the process serves HTTP; it checks no dependency, so an orchestrator never
    * restarts a node for a database outage it would survive.
    *
-   *= xks-spec.md#14.10
-   *# 101. [MUST] Implement the health checks the supported load balancers need (e.g. GET `/ping` → 200, not on the API URIs).
+   *= docs/requirements.md#authorization-logging-operations
+   *# 101. [MUST] The health checks of the supported load balancers are answered (e.g. `GET /ping` → 200), never on the API URIs.
    */
   app.get('/healthz', { config: publicRoute() }, (_request, reply) => reply.header('cache-control', NO_STORE).send({ status: 'alive' }));
 

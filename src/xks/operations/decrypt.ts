@@ -17,8 +17,8 @@ const INVALID_CIPHERTEXT_MESSAGE =
  * Metadata Keyhold never wrote is a corrupted ciphertext; a version that may no longer decrypt is a
  * key-state refusal (InvalidStateException), decided by the operator.
  *
- *= xks-spec.md#14.6
- *# 54. [MUST] Detect modification of `ciphertextMetadata` relative to Encrypt → `InvalidCiphertextException`.
+ *= docs/requirements.md#decrypt
+ *# 54. [MUST] A change to `ciphertextMetadata` since Encrypt is detected and answered `InvalidCiphertextException`.
  */
 export function versionToDecrypt(key: LiveKey, ciphertextMetadata: Buffer | undefined): number {
   const metadata = decodeCiphertextMetadata(ciphertextMetadata);
@@ -50,9 +50,9 @@ export function versionToDecrypt(key: LiveKey, ciphertextMetadata: Buffer | unde
  * Stage "crypto" of Decrypt, under the version `versionToDecrypt` chose. The plaintext buffer is zeroed
  * once it is encoded into the response.
  *
- *= xks-spec.md#14.6
- *# 57. [MUST] The 200 response contains `plaintext`, whose decoded length equals the ciphertext length.
- *# 59. [SPEC table] A tampered ciphertext, IV, AAD or tag → 400 `InvalidCiphertextException`.
+ *= docs/requirements.md#decrypt
+ *# 57. [MUST] A 200 answer carries `plaintext`, as long (decoded) as the ciphertext.
+ *# 59. [SPEC] An altered ciphertext, IV, AAD or tag is answered 400 `InvalidCiphertextException`.
  */
 export async function decrypt(key: LiveKey, version: number, request: DecryptRequest): Promise<DecryptResponse> {
   const dataKey = key.versions.get(version);

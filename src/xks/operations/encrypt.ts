@@ -20,12 +20,12 @@ const randomIv = createRandomPool();
 /**
  * Stage "crypto" of Encrypt, under `version` (the key's current version when the request was checked).
  *
- *= xks-spec.md#14.5
- *# 39. [MUST] The response includes `ciphertext`, `initializationVector` and `authenticationTag`.
- *# 40. [MUST] Decoded ciphertext length equals decoded plaintext length.
- *# 41. [MAY] Return `ciphertextMetadata`.
- *# 46. [MUST] The IV is 12 or 16 bytes.
- *# 47. [MUST] The tag is exactly 16 bytes.
+ *= docs/requirements.md#encrypt
+ *# 39. [MUST] The answer carries `ciphertext`, `initializationVector` and `authenticationTag`.
+ *# 40. [MUST] The ciphertext, decoded, is exactly as long as the plaintext.
+ *# 41. [MAY] The answer carries a `ciphertextMetadata`.
+ *# 46. [MUST] The returned IV is 12 or 16 bytes.
+ *# 47. [MUST] The returned authentication tag is exactly 16 bytes.
  */
 export async function encrypt(key: LiveKey, version: number, request: EncryptRequest): Promise<EncryptResponse> {
   const dataKey = key.versions.get(version);
@@ -35,8 +35,8 @@ export async function encrypt(key: LiveKey, version: number, request: EncryptReq
   const iv = randomIv(IV_LENGTH);
   const ekmAad = buildEkmAad(request.aad, ciphertextMetadata);
   const { ciphertext, tag } = await dataKey.encrypt(iv, request.plaintext, ekmAad);
-  //= xks-spec.md#14.5
-  //# 48. [MUST] Split ciphertext and tag when the EKM returns them joined; check the response lengths.
+  //= docs/requirements.md#encrypt
+  //# 48. [MUST] When the key manager returns ciphertext and tag joined, the proxy splits them; the answer's lengths are checked.
   if (ciphertext.length !== request.plaintext.length || tag.length !== 16) {
     throw new XksError('InternalException', undefined, 'key manager returned malformed ciphertext or tag');
   }
@@ -48,9 +48,9 @@ export async function encrypt(key: LiveKey, version: number, request: EncryptReq
     authenticationTag: tag.toString('base64'),
   };
   if (request.cdivRequested) {
-    /*= xks-spec.md#14.5
-     *# 38. [MUST] When `ciphertextDataIntegrityValueAlgorithm` is present, the response includes `ciphertextDataIntegrityValue`.
-     *# 50. [rec, Appendix C] Compute the CDIV before the verification decrypt; on verification failure return an error. */
+    /*= docs/requirements.md#encrypt
+     *# 38. [MUST] When the request names a `ciphertextDataIntegrityValueAlgorithm`, the answer has a `ciphertextDataIntegrityValue`.
+     *# 50. [REC] The CDIV is computed before a verification Decrypt; if that Decrypt fails, the proxy answers an error or retries. */
     response.ciphertextDataIntegrityValue = computeCdiv({ aad: request.aad, ciphertextMetadata, iv, ciphertext, tag });
     // Only a tag that does not verify counts as a failed round trip; a root that times out or fails is
     // reported as such (503 DependencyTimeoutException, 500 InternalException) by the handler.

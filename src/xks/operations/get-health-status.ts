@@ -15,14 +15,14 @@ export interface HealthFacts {
 }
 
 /**
- *= xks-spec.md#14.7
- *# 63. [MUST] The 200 response has `xksProxyFleetSize`, `xksProxyVendor`, `xksProxyModel`, `ekmVendor` and `ekmFleetDetails[].{id,model,healthStatus}`.
- *# 64. [MUST] `xksProxyFleetSize` is a JSON integer > 0.
- *# 65. [MUST] `xksProxyVendor` and `ekmVendor` are both present even when equal.
- *# 66. [SHOULD] `xksProxyModel` includes product name and version.
- *# 67. [SHOULD] `ekmFleetDetails[].model` includes product name, hardware version and other sizing or troubleshooting info.
- *# 68. [MUST] `ekmFleetDetails` has 1 to 10 entries.
- *# 69. [MUST] `healthStatus` ∈ {`ACTIVE`, `DEGRADED`, `UNAVAILABLE`}.
+ *= docs/requirements.md#health
+ *# 63. [MUST] A 200 answer has `xksProxyFleetSize`, `xksProxyVendor`, `xksProxyModel`, `ekmVendor` and `ekmFleetDetails` of `id`, `model`, `healthStatus`.
+ *# 64. [MUST] `xksProxyFleetSize` is a JSON integer greater than 0.
+ *# 65. [MUST] `xksProxyVendor` and `ekmVendor` are both present, even when they name the same vendor.
+ *# 66. [SHOULD] `xksProxyModel` names the product and its version.
+ *# 67. [SHOULD] Each `ekmFleetDetails[].model` names the product, its hardware version and what helps troubleshooting or sizing.
+ *# 68. [MUST] `ekmFleetDetails` has between 1 and 10 entries.
+ *# 69. [MUST] Each `healthStatus` is `ACTIVE`, `DEGRADED` or `UNAVAILABLE`.
  */
 export function getHealthStatus(facts: HealthFacts): HealthStatusResponse {
   return {

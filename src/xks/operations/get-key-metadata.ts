@@ -7,14 +7,14 @@ export interface KeyMetadataResponse {
 }
 
 /**
- * GetKeyMetadata. A disabled key still answers 200, with `DISABLED` (xks-spec.md §6.1 [rec]).
+ * GetKeyMetadata. A disabled key still answers 200, with `DISABLED` (docs/requirements.md#get-key-metadata).
  *
- *= xks-spec.md#14.4
- *# 25. [MUST] The 200 response has `keySpec`, `keyUsage` and `keyStatus`.
- *# 26. [MUST] A 256-bit AES key reports `keySpec` = `AES_256`.
- *# 27. [MUST] Use upper-case `ENCRYPT` and `DECRYPT` in `keyUsage` for keys allowing those operations.
- *# 29. [MUST NOT] Return more than 10 `keyUsage` values.
- *# 30. [MUST] `keyStatus` ∈ {`ENABLED`, `DISABLED`}.
+ *= docs/requirements.md#get-key-metadata
+ *# 25. [MUST] A 200 answer carries all three of `keySpec`, `keyUsage` and `keyStatus`.
+ *# 26. [MUST] A 256-bit AES key is reported with `keySpec` `AES_256`.
+ *# 27. [MUST] `keyUsage` lists `ENCRYPT` and `DECRYPT`, in upper case, for a key that allows those operations.
+ *# 29. [MUST NOT] `keyUsage` holds more than 10 values.
+ *# 30. [MUST] `keyStatus` is `ENABLED` or `DISABLED`, and `ENABLED` where keys cannot be disabled one by one.
  */
 export function getKeyMetadata(key: LiveKey): KeyMetadataResponse {
   return {
