@@ -33,6 +33,10 @@ describe('docs/requirements.md traceability', () => {
     const uncited = [...coverage.tested.keys()].filter((n) => !coverage.cited.has(n)).sort((a, b) => a - b);
     assert.deepEqual(uncited, []);
   });
+
+  it('code, tests and docs/requirements.md agree: numbers exist, quotes match, sections match (npm run spec-coverage lists any problem)', () => {
+    assert.deepEqual(findProblems(requirements, coverage), []);
+  });
 });
 
 describe('the traceability checks themselves', () => {
