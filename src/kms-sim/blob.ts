@@ -8,9 +8,9 @@
  *   aad    = header ‖ canonicalEncryptionContext     (sent to the proxy, opaque to it, never empty)
  *   inner  = iv12 | AES-256-GCM(hbk, plaintext, aad) | tag16               (the proxy's "plaintext")
  *
- * Deviation from docs/kms-client.md#blob: the blob does NOT carry `inner`. docs/kms-client.md#blob lists `innerLen | inner` in the blob,
- * but that would let KMS decrypt without the proxy and defeat the double envelope. The blob keeps
- * only the proxy's outputs (iv, tag, metadata, ciphertext); decrypting needs both the proxy and hbk.
+ * The blob does NOT carry `inner`: that would let KMS decrypt without the proxy and defeat the double
+ * envelope. It keeps only the proxy's outputs (iv, tag, metadata, ciphertext); decrypting needs both the
+ * proxy and hbk.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 

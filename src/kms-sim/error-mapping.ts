@@ -1,8 +1,8 @@
 /**
  * How the simulated KMS turns a proxy outcome into the exception its caller sees.
- * The table is docs/kms-client.md#error-mapping (the spec's "KMS considerations", docs/kms-client.md#error-mapping),
- * keyed by (proxy outcome, KMS operation class). Messages are quoted verbatim from docs/kms-client.md#error-mapping;
- * where docs/kms-client.md#error-mapping elides the start of a sentence it is completed from docs/kms-client.md#error-mapping of the same note.
+ * The table is the one in docs/kms-client.md#error-mapping (the spec's "KMS considerations"), keyed by
+ * (proxy outcome, KMS operation class). The messages are AWS's own words, from that table of the spec; where
+ * it elides the start of a sentence, the KMS Developer Guide's troubleshooting page completes it.
  */
 import type { XksErrorName } from '../xks/errors.js';
 
