@@ -88,11 +88,7 @@ for (const target of dialectTargets()) {
 
     it('tokens are stored as SHA-256 only, never in the clear', async () => {
       const { token, view } = await access.createToken({ name: 'stored', role: 'auditor' }, BOOTSTRAP_ACTOR);
-      const rows = await store
-        .tables<{ api_tokens: { id: string; token_hash: Buffer } }>()
-        .selectFrom('api_tokens')
-        .selectAll()
-        .execute();
+      const rows = await store.tables<{ api_tokens: { id: string; token_hash: Buffer } }>().selectFrom('api_tokens').selectAll().execute();
       const row = rows.find((r) => r.id === view.id);
       assert.deepEqual(row && Buffer.from(row.token_hash), hashToken(token));
       assert.ok(!JSON.stringify(rows).includes(token));
