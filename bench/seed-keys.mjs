@@ -21,7 +21,7 @@ export const benchKeyId = (i) => (i === 0 ? 'demo-key' : `bench-key-${String(i).
 
 /**
  * Adds keys 1..count-1 to `keystoreName` (key 0 is the demo key, already there).
- * @param {{ paths: import('../dist/server/data-dir.js').DataDirPaths, keystoreName: string, count: number, clock: { now(): number } }} options
+ * @param {{ paths: import('../dist/core/data-dir.js').DataDirPaths, keystoreName: string, count: number, clock: { now(): number } }} options
  */
 export async function seedKeys({ paths, keystoreName, count, clock }) {
   if (count <= 1) return;
