@@ -2,7 +2,7 @@
  * Seeds a freshly initialized data directory with many real keys, fast: every key gets its own
  * material from the node's root of trust (`root.createKeyMaterial`, sealed to the key's id and
  * version exactly as the key service seals it), and the rows are written in ONE transaction with
- * the store's own row mapping (src/storage/rows.ts keyRow / keyVersionRow) into its tables, through
+ * the key store's own row mapping (src/keys/key-rows.ts keyRow / keyVersionRow) into its tables, through
  * one prepared INSERT per table whose columns are those of the mapped rows.
  *
  * The key service's `create` does the same per key, one transaction (and a live-state publish) each:
