@@ -2,7 +2,7 @@
  * Seeds a freshly initialized data directory with many real keys, fast: every key gets its own
  * material from the node's root of trust (`root.createKeyMaterial`, sealed to the key's id and
  * version exactly as the key service seals it), and the rows are written in ONE transaction with
- * the store's own row mapping (src/storage/rows.ts keyRow / keyVersionRow) into its tables, through
+ * the key store's own row mapping (src/keys/key-rows.ts keyRow / keyVersionRow) into its tables, through
  * one prepared INSERT per table whose columns are those of the mapped rows.
  *
  * The key service's `create` does the same per key, one transaction (and a live-state publish) each:
@@ -21,7 +21,7 @@ export const benchKeyId = (i) => (i === 0 ? 'demo-key' : `bench-key-${String(i).
 
 /**
  * Adds keys 1..count-1 to `keystoreName` (key 0 is the demo key, already there).
- * @param {{ paths: import('../dist/server/data-dir.js').DataDirPaths, keystoreName: string, count: number, clock: { now(): number } }} options
+ * @param {{ paths: import('../dist/core/data-dir.js').DataDirPaths, keystoreName: string, count: number, clock: { now(): number } }} options
  */
 export async function seedKeys({ paths, keystoreName, count, clock }) {
   if (count <= 1) return;

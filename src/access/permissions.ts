@@ -1,5 +1,5 @@
 /**
- * Every permission an admin API route can require (docs/architecture.md: every route names the permission it
+ * Every permission an admin API route can require (docs/architecture.md#admin-api: every route names the permission it
  * needs). Roles are sets of these (roles.ts); an actor holds the union of its roles' permissions.
  */
 export const PERMISSIONS = [

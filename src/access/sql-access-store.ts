@@ -1,6 +1,5 @@
 import type { DatabaseConnection } from '../storage/connection.js';
-import { constraintViolation } from '../storage/db-errors.js';
-import { StoreConflictError } from '../storage/store-errors.js';
+import { refusedBy } from '../storage/db-errors.js';
 import type { AccessStore, ApiToken, BootstrapToken, User } from './access-store.js';
 import { isRoleName, type RoleName } from './roles.js';
 
@@ -101,33 +100,23 @@ const toBootstrapToken = (r: BootstrapTokenRow): BootstrapToken => ({
 });
 
 /** Runs an insert; a uniqueness violation becomes StoreConflictError(`<what> already exists`). */
-async function uniquely(write: () => Promise<unknown>, what: string): Promise<void> {
-  try {
-    await write();
-  } catch (error) {
-    if (constraintViolation(error)?.kind === 'unique') throw new StoreConflictError(`${what} already exists`);
-    throw error;
-  }
-}
+const uniquely = (write: () => Promise<unknown>, what: string) => refusedBy('unique', `${what} already exists`, write);
 
 /** The access store on the node's database. */
 export function createAccessStore(connection: DatabaseConnection): AccessStore {
   const db = connection.tables<AccessTables>();
+  const userWhere = async (column: 'id' | 'name', value: string) => {
+    const row = await db.selectFrom('users').selectAll().where(column, '=', value).executeTakeFirst();
+    return row && toUser(row);
+  };
 
   return {
     async createUser(user) {
       await uniquely(() => db.insertInto('users').values(userRow(user)).execute(), `user "${user.name}"`);
     },
 
-    async getUser(id) {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && toUser(row);
-    },
-
-    async getUserByName(name) {
-      const row = await db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
-      return row && toUser(row);
-    },
+    getUser: (id) => userWhere('id', id),
+    getUserByName: (name) => userWhere('name', name),
 
     async listUsers() {
       return (await db.selectFrom('users').selectAll().orderBy('name').execute()).map(toUser);

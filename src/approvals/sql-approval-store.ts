@@ -1,6 +1,5 @@
 import type { DatabaseConnection } from '../storage/connection.js';
-import { constraintViolation } from '../storage/db-errors.js';
-import { StoreConflictError } from '../storage/store-errors.js';
+import { refusedBy } from '../storage/db-errors.js';
 import type { ActorRef } from '../access/actor.js';
 import type {
   ApprovalMode,
@@ -172,21 +171,14 @@ export function createApprovalStore(connection: DatabaseConnection): ApprovalSto
     },
 
     async addVote(requestId, vote) {
-      try {
-        await db
-          .insertInto('approval_votes')
-          .values({
-            request_id: requestId,
-            voter_id: vote.voterId,
-            voter_name: vote.voterName,
-            decision: vote.decision,
-            created_at: vote.createdAt,
-          })
-          .execute();
-      } catch (error) {
-        if (constraintViolation(error)?.kind === 'unique') throw new StoreConflictError('you have already decided on this request');
-        throw error;
-      }
+      const row = {
+        request_id: requestId,
+        voter_id: vote.voterId,
+        voter_name: vote.voterName,
+        decision: vote.decision,
+        created_at: vote.createdAt,
+      };
+      await refusedBy('unique', 'you have already decided on this request', () => db.insertInto('approval_votes').values(row).execute());
     },
 
     async listVotes(requestId) {

@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { ChainedAuditEvent } from './event.js';
 
 /**
- * The local append-only spool (docs/architecture.md): while the database is unreachable, durable mode writes
+ * The local append-only spool (docs/architecture.md#database-outage): while the database is unreachable, durable mode writes
  * each batch here (one JSON event per line, fsync per batch) and replays it, in order, on recovery.
  */
 export class AuditSpool {

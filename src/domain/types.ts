@@ -1,4 +1,4 @@
-/** Domain records shared by storage, the admin API and the XKS data plane (docs/architecture.md). */
+/** Domain records shared by storage, the admin API and the XKS data plane (docs/architecture.md#layers). */
 
 export type KeyUsage = 'ENCRYPT' | 'DECRYPT';
 /**

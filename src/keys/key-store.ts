@@ -2,10 +2,10 @@ import type { KeyRecord, KeyStatus, KeyVersionState, StoredKeyVersion } from '..
 
 /**
  * Where keys, their versions and the import wrapping keys of bring-your-own-key are kept: the keys
- * feature's persistence port (implementation: kysely-key-store.ts, on SQLite and PostgreSQL alike).
+ * feature's persistence port (implementation: sql-key-store.ts, on SQLite and PostgreSQL alike).
  * Every method is one transaction; failures throw and leave nothing half-written. A uniqueness rule
  * refusing a write throws StoreConflictError, a missing referenced record StoreNotFoundError
- * (src/storage/store.ts), each with a one-line message. Nothing on the XKS hot path calls this: the
+ * (src/storage/store-errors.ts), each with a one-line message. Nothing on the XKS hot path calls this: the
  * data plane reads the live state (src/registry/live-state.ts), which the key service keeps current.
  */
 export interface KeyStore {

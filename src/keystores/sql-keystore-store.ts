@@ -8,6 +8,10 @@ import { credentialRow, groupRow, keystoreRow, toCredential, toGroup, toKeystore
 export function createKeystoreStore(connection: DatabaseConnection): KeystoreStore {
   const { dialect } = connection;
   const db = connection.tables<KeystoreTables>();
+  const groupWhere = async (column: 'id' | 'name', value: string) => {
+    const row = await db.selectFrom('groups').selectAll().where(column, '=', value).executeTakeFirst();
+    return row && toGroup(row);
+  };
   return {
     // groups
 
@@ -26,15 +30,8 @@ export function createKeystoreStore(connection: DatabaseConnection): KeystoreSto
       );
     },
 
-    async getGroupByName(name) {
-      const row = await db.selectFrom('groups').selectAll().where('name', '=', name).executeTakeFirst();
-      return row && toGroup(row);
-    },
-
-    async getGroup(id) {
-      const row = await db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && toGroup(row);
-    },
+    getGroupByName: (name) => groupWhere('name', name),
+    getGroup: (id) => groupWhere('id', id),
 
     async listGroups() {
       const rows = await db.selectFrom('groups').selectAll().orderBy('name').execute();

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { validateReason } from '../keys/attributes.js';
 import { XksError } from '../xks/errors.js';
 import type { KillSwitch, KillSwitchState } from './kill-switch.js';
-import type { KillSwitchStore } from './settings-store.js';
+import type { KillSwitchStore } from './kill-switch-store.js';
 
 /** The kill switch (kill-switch.ts) over its row of the settings table. */
 export function createKillSwitch({ store, clock }: { store: KillSwitchStore; clock: Clock }): KillSwitch {

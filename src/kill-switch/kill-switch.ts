@@ -3,7 +3,7 @@ import type { XksGate } from '../xks/pipeline-ports.js';
 /**
  * The node-wide kill switch: while on, every XKS key operation of every keystore answers
  * InvalidStateException (health still answers, so KMS sees the proxy up but refusing).
- * It lives in the database (settings-store.ts), so it survives a restart and reaches every node of a
+ * It lives in the database (sql-kill-switch-store.ts), so it survives a restart and reaches every node of a
  * fleet (each re-reads it on its scheduler tick, `refresh()`); the node that flips it obeys on the next
  * request. One implementation, createKillSwitch (create-kill-switch.ts).
  */

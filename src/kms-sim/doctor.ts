@@ -9,7 +9,7 @@ import { normalizeEndpoint, uriPathFromPrefix } from './doctor-endpoint.js';
 import { check, runSteps, type DoctorCheck, type DoctorStep } from './doctor-steps.js';
 import { KMS_MESSAGES } from './error-mapping.js';
 import { isKmsError } from './kms-error.js';
-import type { RawProxyResult } from './proxy-client.js';
+import type { CallProxyOptions, RawProxyResult } from './proxy-client.js';
 import { cryptoRequestMetadata, createKeyRequestMetadata, healthRequestMetadata } from './request-metadata.js';
 import { createKmsSimulator } from './simulator.js';
 import type { KmsSimulator } from './simulator-api.js';
@@ -110,6 +110,16 @@ function doctorSteps(sim: KmsSimulator, options: DoctorOptions & { uriEndpoint: 
     const report = validateEncryptResponse(result.json, { plaintext, aad, cdivRequested: true });
     check(report.value !== undefined, `Encrypt answer rejected: ${report.failures.map((f) => `${f.check} (${f.detail})`).join('; ')}`);
     return report.value;
+  }
+
+  /** A health request the proxy must refuse as unauthenticated (401 AuthenticationFailedException). */
+  async function expectAuthenticationFailure(callOptions: CallProxyOptions): Promise<void> {
+    const body = { requestMetadata: healthRequestMetadata('KmsHealthCheck') };
+    const result = await proxy.callProxy('GetHealthStatus', healthPath(), body, callOptions);
+    check(
+      hasError(result, 401, 'AuthenticationFailedException'),
+      `expected 401 AuthenticationFailedException, got ${describeAnswer(result)}`,
+    );
   }
 
   return [
@@ -214,36 +224,16 @@ function doctorSteps(sim: KmsSimulator, options: DoctorOptions & { uriEndpoint: 
       name: N.wrongSecret,
       run: async () => {
         const wrongSecret = randomBytes(32).toString('base64');
-        const result = await proxy.callProxy(
-          'GetHealthStatus',
-          healthPath(),
-          { requestMetadata: healthRequestMetadata('KmsHealthCheck') },
-          {
-            credential: { accessKeyId: options.accessKeyId, secretAccessKey: wrongSecret },
-          },
-        );
-        check(
-          hasError(result, 401, 'AuthenticationFailedException'),
-          `expected 401 AuthenticationFailedException, got ${describeAnswer(result)}`,
-        );
+        await expectAuthenticationFailure({ credential: { accessKeyId: options.accessKeyId, secretAccessKey: wrongSecret } });
         return 'GetHealthStatus signed with another secret: 401 AuthenticationFailedException';
       },
     },
     {
       name: N.alteredBody,
       run: async () => {
-        const result = await proxy.callProxy(
-          'GetHealthStatus',
-          healthPath(),
-          { requestMetadata: healthRequestMetadata('KmsHealthCheck') },
-          {
-            tamper: { bodyAfterSigning: () => Buffer.from(JSON.stringify({ requestMetadata: healthRequestMetadata('KmsHealthCheck') })) },
-          },
-        );
-        check(
-          hasError(result, 401, 'AuthenticationFailedException'),
-          `expected 401 AuthenticationFailedException, got ${describeAnswer(result)}`,
-        );
+        // The same health request with a new kmsRequestId, sent in place of the body that was signed.
+        const swapped = () => Buffer.from(JSON.stringify({ requestMetadata: healthRequestMetadata('KmsHealthCheck') }));
+        await expectAuthenticationFailure({ tamper: { bodyAfterSigning: swapped } });
         return 'a body swapped after signing: 401 AuthenticationFailedException';
       },
     },

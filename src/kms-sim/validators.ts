@@ -5,7 +5,7 @@
  * The values handed out are built from the checked fields (check-log.ts), never cast from the body.
  */
 import { isJsonObject, parseJsonObject, type JsonObject } from '../core/json.js';
-import { XKS_ERROR_NAMES, XKS_ERROR_STATUS, type XksErrorName } from '../xks/errors.js';
+import { isXksErrorName, XKS_ERROR_STATUS, type XksErrorName } from '../xks/errors.js';
 import { computeCdiv } from './cdiv.js';
 import { CheckLog, isString, requireObject, type ValidationOptions, type ValidationReport } from './check-log.js';
 
@@ -245,7 +245,6 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
  * "cannot interpret" it. A long or non-printable `errorMessage`, or a status that does not
  * match the name, is only a conformance warning: KMS picks its message from `errorName` alone.
  */
-const isXksErrorName = (value: unknown): value is XksErrorName => XKS_ERROR_NAMES.some((name) => name === value);
 
 export function validateErrorResponse(status: number, bodyText: string): ValidationReport<ProxyErrorBody> {
   const log = new CheckLog();

@@ -1,6 +1,6 @@
 import type { DatabaseConnection } from '../storage/connection.js';
-import { constraintViolation } from '../storage/db-errors.js';
-import { StoreConflictError, StoreNotFoundError } from '../storage/store-errors.js';
+import { refusedBy } from '../storage/db-errors.js';
+import { StoreNotFoundError } from '../storage/store-errors.js';
 import type { Effect, PolicyMode, PolicyRule } from './document.js';
 import type { AttachmentKind } from './evaluator.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
@@ -60,12 +60,7 @@ export function createPolicyStore(connection: DatabaseConnection): PolicyStore {
 
   return {
     async create(policy) {
-      try {
-        await db.insertInto('policies').values(toRow(policy)).execute();
-      } catch (error) {
-        if (constraintViolation(error)?.kind === 'unique') throw new StoreConflictError(`policy "${policy.name}" already exists`);
-        throw error;
-      }
+      await refusedBy('unique', `policy "${policy.name}" already exists`, () => db.insertInto('policies').values(toRow(policy)).execute());
     },
 
     async update(policy) {
@@ -89,16 +84,13 @@ export function createPolicyStore(connection: DatabaseConnection): PolicyStore {
     },
 
     async setGroupDefault(groupId, effect, updatedAt) {
-      try {
-        await db
+      await refusedBy('foreignKey', `group "${groupId}" does not exist`, () =>
+        db
           .insertInto('policy_group_defaults')
           .values({ group_id: groupId, effect, updated_at: updatedAt })
           .onConflict((c) => c.column('group_id').doUpdateSet({ effect, updated_at: updatedAt }))
-          .execute();
-      } catch (error) {
-        if (constraintViolation(error)?.kind === 'foreignKey') throw new StoreNotFoundError(`group "${groupId}" does not exist`);
-        throw error;
-      }
+          .execute(),
+      );
     },
 
     async listGroupDefaults() {

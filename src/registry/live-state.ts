@@ -14,7 +14,7 @@ export interface LiveKey {
 }
 
 /**
- * The in-memory state the XKS hot path reads (docs/architecture.md: the hot path touches no database row).
+ * The in-memory state the XKS hot path reads (docs/architecture.md#live-state: the hot path touches no database row).
  * Management services write the database first, then update this; the data plane only reads it.
  * Lookups are single map reads.
  */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /**
- * Which root of trust a data directory uses (docs/architecture.md), kept in `root.json` beside the database.
+ * Which root of trust a data directory uses (docs/architecture.md#roots-of-trust), kept in `root.json` beside the database.
  * A data directory without the file uses the master key file (the development default).
  */
 export type RootConfig =

@@ -1,5 +1,5 @@
 /**
- * The port behind which key material lives (docs/architecture.md). The software adapter wraps material
+ * The port behind which key material lives (docs/architecture.md#roots-of-trust). The software adapter wraps material
  * under a master key; a PKCS#11 adapter keeps keys (or only the wrapping key) inside an HSM.
  * Every call may reach a device, so every call is asynchronous.
  */

@@ -1,6 +1,6 @@
 /**
  * Recognises constraint violations from both drivers, so feature stores can turn them into
- * StoreConflictError / StoreNotFoundError with a message a person can act on (`guarded`).
+ * StoreConflictError / StoreNotFoundError with a message a person can act on (`guarded`, `refusedBy`).
  */
 import { StoreConflictError, StoreNotFoundError } from './store-errors.js';
 
@@ -50,23 +50,41 @@ export function constraintViolation(err: unknown): ConstraintViolation | undefin
 /** Says what a constraint violation meant for this operation; undefined falls back to a generic message. */
 export type Explain = (violation: ConstraintViolation) => string | undefined | Promise<string | undefined>;
 
+/** Runs a write; a constraint violation `toError` maps to an error is thrown as that error, anything else as it came. */
+async function translated<T>(
+  write: () => Promise<T>,
+  toError: (violation: ConstraintViolation) => Error | undefined | Promise<Error | undefined>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const violation = constraintViolation(err);
+    throw (violation && (await toError(violation))) ?? err;
+  }
+}
+
+/** The store error for a violation: StoreConflictError for a unique one, StoreNotFoundError for a foreign-key one. */
+function storeError(violation: ConstraintViolation, message: string | undefined): Error {
+  return violation.kind === 'unique'
+    ? new StoreConflictError(message ?? `${violation.key} already exists`)
+    : new StoreNotFoundError(message ?? 'a referenced record does not exist');
+}
+
 /**
  * Runs a write and turns constraint violations into store errors: a unique violation becomes
  * StoreConflictError, a foreign-key violation (the referenced record is missing) StoreNotFoundError.
  * `explain` runs after the failed transaction has rolled back, so it may query the database.
  */
-export async function guarded<T>(write: () => Promise<T>, explain: Explain): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    const violation = constraintViolation(err);
-    if (violation === undefined) throw err;
-    const message = await explain(violation);
-    if (violation.kind === 'unique') {
-      throw new StoreConflictError(message ?? `${violation.key} already exists`);
-    }
-    throw new StoreNotFoundError(message ?? 'a referenced record does not exist');
-  }
+export function guarded<T>(write: () => Promise<T>, explain: Explain): Promise<T> {
+  return translated(write, async (violation) => storeError(violation, await explain(violation)));
+}
+
+/**
+ * Runs a write that one kind of constraint can refuse (a duplicate name, a missing group): that violation
+ * becomes its store error with `message`; any other failure is thrown as it came.
+ */
+export function refusedBy<T>(kind: ConstraintViolation['kind'], message: string, write: () => Promise<T>): Promise<T> {
+  return translated(write, (violation) => (violation.kind === kind ? storeError(violation, message) : undefined));
 }
 
 /** The table and columns of a unique violation (`keystores(prefix)`), undefined for a foreign-key one. */

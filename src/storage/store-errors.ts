@@ -1,4 +1,4 @@
-// The errors every feature store throws; `guarded` (db-errors.ts) raises them from constraint violations.
+// The errors every feature store throws; `guarded` and `refusedBy` (db-errors.ts) raise them from constraint violations.
 
 /** A uniqueness or integrity rule refused the change (duplicate name, prefix, key id, last credential…). */
 export class StoreConflictError extends Error {

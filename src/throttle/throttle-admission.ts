@@ -1,7 +1,7 @@
 import type { XksAdmission } from '../xks/pipeline-ports.js';
 
 /**
- * The node's admission for the XKS data plane (docs/architecture.md stage "admit"): per-keystore request quotas,
+ * The node's admission for the XKS data plane (docs/architecture.md#encrypt-path stage "admit"): per-keystore request quotas,
  * a limit on requests in flight, queue-time shedding and, when turned on, shedding on event-loop lag.
  * It reads memory only. createThrottleAdmission (admission.ts) makes one from ThrottleSettings.
  */

@@ -22,7 +22,10 @@ export const XKS_ERROR_STATUS = {
 
 export type XksErrorName = keyof typeof XKS_ERROR_STATUS;
 
-export const XKS_ERROR_NAMES = Object.keys(XKS_ERROR_STATUS) as XksErrorName[];
+/** Whether a string is one of the specification's error names. */
+export const isXksErrorName = (name: unknown): name is XksErrorName => typeof name === 'string' && Object.hasOwn(XKS_ERROR_STATUS, name);
+
+export const XKS_ERROR_NAMES: readonly XksErrorName[] = Object.keys(XKS_ERROR_STATUS).filter(isXksErrorName);
 
 /** A failure that maps to one XKS error answer. `detail` is for logs only and never leaves the node. */
 export class XksError extends Error {

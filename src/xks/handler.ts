@@ -62,7 +62,7 @@ type XksResponseBody = HealthStatusResponse | KeyMetadataResponse | EncryptRespo
 const ALLOW_POST = { allow: 'POST' };
 
 /**
- * The XKS data plane: one named function per stage, in the order of docs/architecture.md and docs/requirements.md#error-order:
+ * The XKS data plane: one named function per stage, in the order of docs/architecture.md#encrypt-path and docs/requirements.md#error-order:
  * route → (method) → admit → authenticate → decode → resolve → authorize → check → crypto → record.
  *
  *= docs/requirements.md#transport

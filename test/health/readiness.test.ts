@@ -131,7 +131,7 @@ describe('/readyz on a PostgreSQL node: not ready while the database is away', (
       assert.equal(closed.status, 503);
       assert.equal(closed.checks.audit!.ok, false);
       await expectAlive(node);
-      // The data plane keeps serving keys it holds (docs/architecture.md).
+      // The data plane keeps serving keys it holds (docs/architecture.md#database-outage).
       assert.equal((await xks(node, { operation: 'health', body: healthBody() })).status, 200);
     } finally {
       for (const outage of outages) await outage.end();

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { ManualClock } from '../../src/core/clock.js';
 import type { KeyRecord } from '../../src/domain/types.js';
 import type { KeyStore } from '../../src/keys/key-store.js';
-import { createKeyStore } from '../../src/keys/kysely-key-store.js';
+import { createKeyStore } from '../../src/keys/sql-key-store.js';
 import { createKeyService, type KeyService } from '../../src/keys/service.js';
 import type { KeystoreService } from '../../src/keystores/keystore-service.js';
 import { createKeystoreService } from '../../src/keystores/service.js';

@@ -1,5 +1,5 @@
 /**
- * The key store (src/keys/kysely-key-store.ts) against both dialects: SQLite in a temp dir, and a real
+ * The key store (src/keys/sql-key-store.ts) against both dialects: SQLite in a temp dir, and a real
  * PostgreSQL (test/helpers/postgres.ts; unreachable PostgreSQL fails rather than skips). Groups, which
  * keys belong to, are created through the Store until the keystores feature has its own store.
  * Over 300 lines on purpose: one case list for every KeyStore method, run as is on both dialects.
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Group, KeyRecord, StoredKeyVersion } from '../../src/domain/types.js';
 import type { KeyStore } from '../../src/keys/key-store.js';
-import { createKeyStore } from '../../src/keys/kysely-key-store.js';
+import { createKeyStore } from '../../src/keys/sql-key-store.js';
 import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
 import { StoreConflictError, StoreNotFoundError } from '../../src/storage/store-errors.js';
 import { dialectTargets, suiteDatabase } from '../helpers/dialects.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { createKillSwitch } from '../../src/kill-switch/create-kill-switch.js';
-import { createKillSwitchStore } from '../../src/kill-switch/settings-store.js';
+import { createKillSwitchStore } from '../../src/kill-switch/sql-kill-switch-store.js';
 import type { LiveKeystore } from '../../src/registry/live-state.js';
 import { dialectTargets, suiteDatabase } from '../helpers/dialects.js';
 

@@ -12,7 +12,7 @@ import type { PolicyService } from '../../src/policies/service.js';
 import { createPolicyStore } from '../../src/policies/sql-policy-store.js';
 import { createLiveState, type LiveState } from '../../src/registry/live-state.js';
 import { createKeystoreStore } from '../../src/keystores/sql-keystore-store.js';
-import { createKeyStore } from '../../src/keys/kysely-key-store.js';
+import { createKeyStore } from '../../src/keys/sql-key-store.js';
 import type { DatabaseConnection } from '../../src/storage/connection.js';
 import { dialectTargets, type DialectTarget } from '../helpers/dialects.js';
 import { recordingEvents, refusedWith } from '../helpers/recorded.js';

@@ -10,7 +10,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
 import pg from 'pg';
 import { initialMigration } from '../../src/storage/migrations/0001_initial.js';
-import { createKeyStore } from '../../src/keys/kysely-key-store.js';
+import { createKeyStore } from '../../src/keys/sql-key-store.js';
 import { openDatabase } from '../../src/storage/open-database.js';
 import type { SqlDialect } from '../../src/storage/connection.js';
 import { createScratchDatabase } from '../helpers/postgres.js';

@@ -1,5 +1,5 @@
 /**
- * The data plane's stages one by one, without a node (docs/architecture.md): route, decode, resolve, check, and
+ * The data plane's stages one by one, without a node (docs/architecture.md#encrypt-path): route, decode, resolve, check, and
  * the version choice of Decrypt. The error each stage answers with, and the order of the checks inside
  * "check" (docs/requirements.md#error-order), are the spec's.
  */

@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { KeystoreService } from '../../keystores/keystore-service.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
+import type { ApprovalOperation } from '../../approvals/operations.js';
 import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';
 
@@ -46,6 +47,19 @@ function accessKeyIdOf(query: unknown): string | undefined {
 export const keystoreRoutes: FastifyPluginCallback<KeystoreRouteOptions> = (instance: FastifyInstance, { keystores, gate }, done) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
+  /** Runs an action on keystore `params.name` through quorum approval when its group requires one for `operation`. */
+  const gatedKeystoreAction = async <Params extends { name: string }>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    operation: ApprovalOperation,
+    params: Params,
+    summary: string,
+    status = 200,
+  ) => {
+    const { group } = await keystores.show(params.name);
+    return gated(request, reply, gate, { operation, group, params, summary }, status);
+  };
+
   app.get('/keystores', { config: routePermission('keystores:read') }, () => keystores.list());
 
   app.post('/keystores', { config: routePermission('keystores:write'), schema: { body: NewKeystoreBody } }, async (request, reply) =>
@@ -59,15 +73,14 @@ export const keystoreRoutes: FastifyPluginCallback<KeystoreRouteOptions> = (inst
   app.post(
     '/keystores/:name/credentials',
     { config: routePermission('credentials:manage'), schema: { params: NameParams, body: CredentialBody } },
-    async (request, reply) => {
+    (request, reply) => {
       const { name } = request.params;
-      const { group } = await keystores.show(name);
-      const params = { name, ...request.body };
-      return gated(
+      return gatedKeystoreAction(
         request,
         reply,
-        gate,
-        { operation: 'credential.add', group, params, summary: `add a SigV4 credential to keystore ${name}` },
+        'credential.add',
+        { name, ...request.body },
+        `add a SigV4 credential to keystore ${name}`,
         201,
       );
     },
@@ -86,24 +99,17 @@ export const keystoreRoutes: FastifyPluginCallback<KeystoreRouteOptions> = (inst
     keystores.setStatus(request.params.name, 'ENABLED'),
   );
 
-  app.post(
-    '/keystores/:name/disable',
-    { config: routePermission('keystores:write'), schema: { params: NameParams } },
-    async (request, reply) => {
-      const { name } = request.params;
-      const { group } = await keystores.show(name);
-      return gated(request, reply, gate, { operation: 'keystore.disable', group, params: { name }, summary: `disable keystore ${name}` });
-    },
-  );
+  app.post('/keystores/:name/disable', { config: routePermission('keystores:write'), schema: { params: NameParams } }, (request, reply) => {
+    const { name } = request.params;
+    return gatedKeystoreAction(request, reply, 'keystore.disable', { name }, `disable keystore ${name}`);
+  });
 
   app.post(
     '/keystores/:name/block',
     { config: routePermission('keystores:write'), schema: { params: NameParams, body: ReasonBody } },
-    async (request, reply) => {
+    (request, reply) => {
       const { name } = request.params;
-      const { group } = await keystores.show(name);
-      const params = { name, reason: request.body.reason };
-      return gated(request, reply, gate, { operation: 'keystore.block', group, params, summary: `block keystore ${name}` });
+      return gatedKeystoreAction(request, reply, 'keystore.block', { name, reason: request.body.reason }, `block keystore ${name}`);
     },
   );
 
@@ -125,16 +131,10 @@ export const keystoreRoutes: FastifyPluginCallback<KeystoreRouteOptions> = (inst
     '/keystores/:name/kms-json',
     // It reveals a SigV4 secret.
     { config: routePermission('credentials:manage'), schema: { params: NameParams } },
-    async (request, reply) => {
+    (request, reply) => {
       const { name } = request.params;
-      const { group } = await keystores.show(name);
       const params = { name, accessKeyId: accessKeyIdOf(request.query) };
-      return gated(request, reply, gate, {
-        operation: 'credential.reveal',
-        group,
-        params,
-        summary: `reveal a SigV4 secret of keystore ${name}`,
-      });
+      return gatedKeystoreAction(request, reply, 'credential.reveal', params, `reveal a SigV4 secret of keystore ${name}`);
     },
   );
 

@@ -1,17 +1,10 @@
 import type { Command } from 'commander';
 import type { ApprovalPolicy } from '../../approvals/approval-store.js';
 import type { ApprovalView } from '../../approvals/gate.js';
-import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin, pathSegment } from '../admin-client.js';
 import { CliError } from '../cli-error.js';
 import { printJson, printRecord, printTable } from '../output.js';
-
-type GlobalFlags = ConnectionFlags & { json?: boolean };
-
-const list = (value: string) =>
-  value
-    .split(',')
-    .map((v) => v.trim())
-    .filter(Boolean);
+import { adminConnection, commaList, jsonOutput } from '../global-flags.js';
 
 /** Named approvers and `role R`, as one list. */
 function approverNames(approvers: ApprovalPolicy['approvers']): string[] {
@@ -19,9 +12,6 @@ function approverNames(approvers: ApprovalPolicy['approvers']): string[] {
 }
 
 export function registerApprovalCommands(program: Command): void {
-  const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
-  const connection = (command: Command) => resolveConnection(flags(command));
-  const json = (command: Command) => Boolean(flags(command).json);
   /** An approval request as text: voters by name, approvers as one list. */
   const record = (a: ApprovalView) => ({
     ...a,
@@ -32,7 +22,9 @@ export function registerApprovalCommands(program: Command): void {
   });
   /** A policy as text (JSON keeps the API's approvers object). */
   const printPolicy = (group: string, policy: ApprovalPolicy, command: Command) =>
-    json(command) ? printJson({ group, ...policy }) : printRecord({ group, ...policy, approvers: approverNames(policy.approvers) }, false);
+    jsonOutput(command)
+      ? printJson({ group, ...policy })
+      : printRecord({ group, ...policy, approvers: approverNames(policy.approvers) }, false);
 
   const approvals = program.command('approvals').description('quorum approval requests: list, show, approve, deny');
   approvals
@@ -41,8 +33,8 @@ export function registerApprovalCommands(program: Command): void {
     .option('--status <status>', 'pending | approved | executing | done | failed | denied | expired')
     .action(async (options: { status?: string }, command: Command) => {
       const query = options.status ? `?status=${encodeURIComponent(options.status)}` : '';
-      const rows = await callAdmin<ApprovalView[]>(connection(command), 'GET', `/approvals${query}`);
-      if (json(command)) return printJson(rows);
+      const rows = await callAdmin<ApprovalView[]>(adminConnection(command), 'GET', `/approvals${query}`);
+      if (jsonOutput(command)) return printJson(rows);
       printTable(
         rows.map((a) => ({ ...a, votes: `${a.approvals.length}/${a.required}` })),
         ['id', 'operation', 'group', 'status', 'votes', 'requester', 'expiresAt', 'summary'],
@@ -53,8 +45,8 @@ export function registerApprovalCommands(program: Command): void {
     .command('show <id>')
     .description('show an approval request')
     .action(async (id: string, _options, command: Command) => {
-      const view = await callAdmin<ApprovalView>(connection(command), 'GET', `/approvals/${pathSegment(id)}`);
-      if (json(command)) printJson(view);
+      const view = await callAdmin<ApprovalView>(adminConnection(command), 'GET', `/approvals/${pathSegment(id)}`);
+      if (jsonOutput(command)) printJson(view);
       else printRecord(record(view), false);
     });
   for (const decision of ['approve', 'deny'] as const) {
@@ -62,8 +54,8 @@ export function registerApprovalCommands(program: Command): void {
       .command(`${decision} <id>`)
       .description(decision === 'approve' ? 'approve a request (the last approval runs it)' : 'deny a request (one denial rejects it)')
       .action(async (id: string, _options, command: Command) => {
-        const view = await callAdmin<ApprovalView>(connection(command), 'POST', `/approvals/${pathSegment(id)}/${decision}`);
-        if (json(command)) printJson(view);
+        const view = await callAdmin<ApprovalView>(adminConnection(command), 'POST', `/approvals/${pathSegment(id)}/${decision}`);
+        if (jsonOutput(command)) printJson(view);
         else printRecord(record(view), false);
       });
   }
@@ -77,9 +69,9 @@ export function registerApprovalCommands(program: Command): void {
     .description("show a group's approval policy")
     .requiredOption('--group <name>', 'group name, or * for node-wide operations')
     .action(async (options: { group: string }, command: Command) => {
-      const current = await callAdmin<ApprovalPolicy | { policy: null }>(connection(command), 'GET', groupPath(options.group));
+      const current = await callAdmin<ApprovalPolicy | { policy: null }>(adminConnection(command), 'GET', groupPath(options.group));
       // No policy: the API's `{policy: null}` in JSON, `none` in text.
-      if ('policy' in current) printRecord({ group: options.group, policy: json(command) ? null : 'none' }, json(command));
+      if ('policy' in current) printRecord({ group: options.group, policy: jsonOutput(command) ? null : 'none' }, jsonOutput(command));
       else printPolicy(options.group, current, command);
     });
   policy
@@ -101,12 +93,16 @@ export function registerApprovalCommands(program: Command): void {
         if (!Number.isInteger(required)) throw new CliError('--required must be a whole number', 2);
         if (!Number.isFinite(expiresAfterHours)) throw new CliError('--expires-after-hours must be a number', 2);
         const body: ApprovalPolicy = {
-          operations: list(options.operations),
-          approvers: { ...(options.users ? { users: list(options.users) } : {}), ...(options.role ? { role: options.role } : {}) },
+          operations: commaList(options.operations),
+          approvers: { ...(options.users ? { users: commaList(options.users) } : {}), ...(options.role ? { role: options.role } : {}) },
           required,
           expiresAfterHours,
         };
-        printPolicy(options.group, await callAdmin<ApprovalPolicy>(connection(command), 'PUT', groupPath(options.group), body), command);
+        printPolicy(
+          options.group,
+          await callAdmin<ApprovalPolicy>(adminConnection(command), 'PUT', groupPath(options.group), body),
+          command,
+        );
       },
     );
   policy
@@ -114,8 +110,8 @@ export function registerApprovalCommands(program: Command): void {
     .description("remove a group's approval policy (may itself need approval)")
     .requiredOption('--group <name>', 'group name, or * for node-wide operations')
     .action(async (options: { group: string }, command: Command) => {
-      await callAdmin(connection(command), 'DELETE', groupPath(options.group));
-      if (json(command)) printJson({ group: options.group, policy: null });
+      await callAdmin(adminConnection(command), 'DELETE', groupPath(options.group));
+      if (jsonOutput(command)) printJson({ group: options.group, policy: null });
       else console.log(`Approval policy of ${options.group} removed`);
     });
 }

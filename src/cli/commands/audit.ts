@@ -6,11 +6,10 @@ import { isJsonObject } from '../../core/json.js';
 import { MAX_WORKERS } from '../../server/cluster/workers-option.js';
 import { workerNodeId } from '../../server/cluster/node-membership.js';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
-import { callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin } from '../admin-client.js';
 import { CliError } from '../cli-error.js';
 import { printJson, printRecord, printTable } from '../output.js';
-
-type GlobalFlags = ConnectionFlags & { json?: boolean };
+import { adminConnection, globalFlags, jsonOutput } from '../global-flags.js';
 
 function parseWorkerNumber(value: string): number {
   const worker = /^\d+$/.test(value) ? Number(value) : NaN;
@@ -88,8 +87,6 @@ function readJsonFile(file: string, what: string): unknown {
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit log: search, export, checkpoints, verification');
-  const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
-  const connection = (command: Command) => resolveConnection(flags(command));
 
   audit
     .command('verify')
@@ -110,11 +107,14 @@ export function registerAuditCommands(program: Command): void {
       }
       if (publicKeyPem !== undefined && !checkpoint)
         throw new CliError("--public-key pins the key of a checkpoint's chain; give --checkpoint too");
-      const { store, audit: auditStore } = await openAuditDatabase({ dataDir: flags(command).dataDir, databaseUrl: options.databaseUrl });
+      const { store, audit: auditStore } = await openAuditDatabase({
+        dataDir: globalFlags(command).dataDir,
+        databaseUrl: options.databaseUrl,
+      });
       try {
         const { verifyAuditLog } = await import('../../audit/verify.js');
         const report = await verifyAuditLog(auditStore, { checkpoint, publicKeyPem });
-        if (flags(command).json) printJson(report);
+        if (jsonOutput(command)) printJson(report);
         else {
           for (const chain of report.chains) {
             const range = chain.firstSeq === undefined ? 'no events' : `events ${chain.firstSeq}-${chain.lastSeq}`;
@@ -141,7 +141,7 @@ export function registerAuditCommands(program: Command): void {
         store,
         audit: auditStore,
         paths,
-      } = await openAuditDatabase({ dataDir: flags(command).dataDir, databaseUrl: options.databaseUrl });
+      } = await openAuditDatabase({ dataDir: globalFlags(command).dataDir, databaseUrl: options.databaseUrl });
       try {
         if (!existsSync(paths.nodeId)) throw new CliError(`${paths.root} is not a Keyhold data directory (no node-id)`);
         const chain = workerNodeId(
@@ -168,8 +168,8 @@ export function registerAuditCommands(program: Command): void {
       .option('--limit <n>', 'page size (max 1000)', '50')
       .option('--cursor <cursor>', 'continue after the previous page'),
   ).action(async (options: SearchFlags, command: Command) => {
-    const page = await callAdmin<EventPage>(connection(command), 'GET', `/audit/events${searchQuery(options)}`);
-    if (flags(command).json) return printJson(page);
+    const page = await callAdmin<EventPage>(adminConnection(command), 'GET', `/audit/events${searchQuery(options)}`);
+    if (jsonOutput(command)) return printJson(page);
     const rows = page.events.map((e) => ({ ...e, time: new Date(e.time).toISOString(), chain: e.chain.slice(0, 8) }));
     printTable(
       rows,
@@ -181,7 +181,7 @@ export function registerAuditCommands(program: Command): void {
 
   filterOptions(audit.command('export').description('write matching audit events to stdout as JSON lines (all pages)')).action(
     async (options: SearchFlags, command: Command) => {
-      const conn = connection(command);
+      const conn = adminConnection(command);
       let cursor: string | undefined;
       do {
         const page: EventPage = await callAdmin<EventPage>(
@@ -199,8 +199,8 @@ export function registerAuditCommands(program: Command): void {
     .command('status')
     .description('audit mode, committed sequence, queue, spool, drops, last checkpoint, syslog forwarding')
     .action(async (_options: unknown, command: Command) => {
-      const status = await callAdmin<AuditStatusView>(connection(command), 'GET', '/audit/status');
-      if (flags(command).json) return printJson(status);
+      const status = await callAdmin<AuditStatusView>(adminConnection(command), 'GET', '/audit/status');
+      if (jsonOutput(command)) return printJson(status);
       const { publicKey, syslog, lastCheckpoint, ...rest } = status;
       printRecord(
         {

@@ -9,6 +9,7 @@ import { runDoctor, type DoctorReport } from '../../kms-sim/doctor.js';
 import { DoctorUsageError, normalizeEndpoint, uriPathFromPrefix } from '../../kms-sim/doctor-endpoint.js';
 import { CliError, errorCode } from '../cli-error.js';
 import { printJson } from '../output.js';
+import { jsonOutput } from '../global-flags.js';
 
 interface DoctorFlags {
   endpoint: string;
@@ -70,7 +71,7 @@ export function registerDoctorCommand(program: Command): void {
     .option('--timeout-ms <n>', 'deadline per proxy attempt in ms (KMS: 250)')
     .showHelpAfterError(false)
     .action(async (flags: DoctorFlags, command: Command) => {
-      const json = Boolean(command.optsWithGlobals<{ json?: boolean }>().json);
+      const json = jsonOutput(command);
       const timeoutMs = parseTimeout(flags.timeoutMs);
       const ca = readCa(flags.ca);
       let target: string;

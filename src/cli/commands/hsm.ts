@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { NodeStatus } from '../../admin/routes/node.js';
-import { callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin } from '../admin-client.js';
 import { printRecord } from '../output.js';
-
-type GlobalFlags = ConnectionFlags & { json?: boolean };
+import { adminConnection, jsonOutput } from '../global-flags.js';
 
 /** `keyhold hsm status`: the running node's root of trust, its state and model (GET /api/v1/node). */
 export function registerHsmCommands(program: Command): void {
@@ -12,11 +11,10 @@ export function registerHsmCommands(program: Command): void {
     .command('status')
     .description('show the root of trust: kind, state (ACTIVE, DEGRADED, UNAVAILABLE), HSM model and token')
     .action(async (_options, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalFlags>();
-      const status = await callAdmin<NodeStatus>(resolveConnection(flags), 'GET', '/node');
+      const status = await callAdmin<NodeStatus>(adminConnection(command), 'GET', '/node');
       printRecord(
         { rootOfTrust: status.rootOfTrust, state: status.rootOfTrustState, model: status.rootOfTrustModel, ekmHealth: status.ekmHealth },
-        Boolean(flags.json),
+        jsonOutput(command),
       );
     });
 }

@@ -3,11 +3,10 @@ import type { Command } from 'commander';
 import { parseTagPairs } from '../../keys/attributes.js';
 import { parseUsage, type KeyVersionView, type KeyView } from '../../keys/service.js';
 import type { WrappingKeyView } from '../../keys/import-wrapping.js';
-import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin, pathSegment } from '../admin-client.js';
 import { CliError, errorMessage } from '../cli-error.js';
 import { printJson, printRecord, printTable } from '../output.js';
-
-type GlobalFlags = ConnectionFlags & { json?: boolean };
+import { adminConnection, jsonOutput } from '../global-flags.js';
 
 /** The options of the one-call key commands (`key enable`, `key tag`, …); each uses its own. */
 interface SimpleOptions {
@@ -44,13 +43,10 @@ function positiveInteger(text: string, what: string): number {
 
 export function registerKeyCommands(program: Command): void {
   const key = program.command('key').description('manage root keys: lifecycle, versions, rotation, import (see docs/rotation.md)');
-  const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
-  const json = (command: Command) => Boolean(flags(command).json);
-  const connection = (command: Command) => resolveConnection(flags(command));
   const keystoreQuery = (keystore?: string) => (keystore ? `?keystore=${encodeURIComponent(keystore)}` : '');
   // Text shows tags as name=value pairs; --json keeps the API's object.
   const printKey = (view: KeyView, command: Command) =>
-    json(command) ? printRecord({ ...view }, true) : printRecord(printable(view), false);
+    jsonOutput(command) ? printRecord({ ...view }, true) : printRecord(printable(view), false);
   const keyPath = (id: string, suffix: string, keystore?: string) => `/keys/${pathSegment(id)}${suffix}${keystoreQuery(keystore)}`;
 
   key
@@ -66,7 +62,7 @@ export function registerKeyCommands(program: Command): void {
       const usageList = usage(() => parseUsage(options.usage));
       const { tag } = options;
       const tags = tag ? usage(() => parseTagPairs(tag)) : undefined;
-      const view = await callAdmin<KeyView>(connection(command), 'POST', '/keys', {
+      const view = await callAdmin<KeyView>(adminConnection(command), 'POST', '/keys', {
         id,
         keystore: options.keystore,
         usage: usageList,
@@ -81,8 +77,8 @@ export function registerKeyCommands(program: Command): void {
     .description('list keys')
     .option('--keystore <name>', 'only keys reachable through this keystore')
     .action(async (options: { keystore?: string }, command: Command) => {
-      const rows = await callAdmin<KeyView[]>(connection(command), 'GET', `/keys${keystoreQuery(options.keystore)}`);
-      printTable(rows, ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'], json(command));
+      const rows = await callAdmin<KeyView[]>(adminConnection(command), 'GET', `/keys${keystoreQuery(options.keystore)}`);
+      printTable(rows, ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'], jsonOutput(command));
     });
 
   /**
@@ -105,7 +101,7 @@ export function registerKeyCommands(program: Command): void {
         const [id, ...rest] = this.args;
         if (id === undefined) throw new CliError('give the key id', 2);
         const payload = bodyOf(rest, options);
-        const view = await callAdmin<KeyView>(connection(this), method, keyPath(id, suffix, options.keystore), payload);
+        const view = await callAdmin<KeyView>(adminConnection(this), method, keyPath(id, suffix, options.keystore), payload);
         printKey(view, this);
       });
 
@@ -172,8 +168,8 @@ export function registerKeyCommands(program: Command): void {
     .description("list a key's versions: state, origin, whether they still decrypt")
     .option('--keystore <name>', 'disambiguate when the id exists in several groups')
     .action(async (id: string, options: { keystore?: string }, command: Command) => {
-      const rows = await callAdmin<KeyVersionView[]>(connection(command), 'GET', keyPath(id, '/versions', options.keystore));
-      printTable(rows, ['version', 'state', 'origin', 'current', 'decrypts', 'createdAt'], json(command));
+      const rows = await callAdmin<KeyVersionView[]>(adminConnection(command), 'GET', keyPath(id, '/versions', options.keystore));
+      printTable(rows, ['version', 'state', 'origin', 'current', 'decrypts', 'createdAt'], jsonOutput(command));
     });
 
   for (const [name, verb, description] of [
@@ -189,8 +185,12 @@ export function registerKeyCommands(program: Command): void {
       const version = positiveInteger(versionText, 'version');
       if (verb === 'destroy' && !options.yes)
         throw new CliError(`destroying version ${version} of "${id}" cannot be undone; add --yes to confirm`, 2);
-      const view = await callAdmin<KeyVersionView>(connection(cmd), 'POST', keyPath(id, `/versions/${version}/${verb}`, options.keystore));
-      printRecord({ key: id, ...view }, json(cmd));
+      const view = await callAdmin<KeyVersionView>(
+        adminConnection(cmd),
+        'POST',
+        keyPath(id, `/versions/${version}/${verb}`, options.keystore),
+      );
+      printRecord({ key: id, ...view }, jsonOutput(cmd));
     });
   }
 
@@ -199,9 +199,9 @@ export function registerKeyCommands(program: Command): void {
     .description('get an RSA-3072 public key to wrap key material with (RSA-OAEP-SHA256); valid 24 h, for one import')
     .option('--out <file>', 'write the public key PEM here (default: print it)')
     .action(async (options: { out?: string }, command: Command) => {
-      const wrapping = await callAdmin<WrappingKeyView>(connection(command), 'POST', '/keys/import-wrapping-keys');
+      const wrapping = await callAdmin<WrappingKeyView>(adminConnection(command), 'POST', '/keys/import-wrapping-keys');
       if (options.out) writeFileSync(options.out, wrapping.publicKeyPem, { mode: 0o644 });
-      if (json(command)) return printJson(wrapping);
+      if (jsonOutput(command)) return printJson(wrapping);
       printRecord(
         {
           wrappingKeyId: wrapping.wrappingKeyId,
@@ -236,7 +236,7 @@ export function registerKeyCommands(program: Command): void {
         const { usage: usageText, tag } = options;
         const usageList = usageText === undefined ? undefined : usage(() => parseUsage(usageText));
         const tags = tag ? usage(() => parseTagPairs(tag)) : undefined;
-        const conn = connection(command);
+        const conn = adminConnection(command);
         const exists = await callAdmin<KeyView>(conn, 'GET', keyPath(id, '', options.keystore)).then(
           () => true,
           (error: unknown) => {

@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
 import type { KeystoreQuota } from '../../domain/types.js';
 import type { KeystoreView, KmsConsoleJson, NewCredential } from '../../keystores/keystore-service.js';
-import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin, pathSegment } from '../admin-client.js';
 import { CliError } from '../cli-error.js';
 import { printJson, printRecord, printTable, SHOWN_ONCE } from '../output.js';
-
-type GlobalFlags = ConnectionFlags & { json?: boolean };
+import { adminConnection, jsonOutput } from '../global-flags.js';
 
 export function registerKeystoreCommands(program: Command): void {
   const keystore = program.command('keystore').description('manage keystores (one XKS endpoint each: URI prefix, credentials)');
-  const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
-  const connection = (command: Command) => resolveConnection(flags(command));
 
   keystore
     .command('create <name>')
@@ -26,11 +23,16 @@ export function registerKeystoreCommands(program: Command): void {
         options: { prefix: string; region: string; group?: string; accessKeyId?: string; secret?: string },
         command: Command,
       ) => {
-        const result = await callAdmin<{ keystore: KeystoreView; credential: NewCredential }>(connection(command), 'POST', '/keystores', {
-          name,
-          ...options,
-        });
-        const json = Boolean(flags(command).json);
+        const result = await callAdmin<{ keystore: KeystoreView; credential: NewCredential }>(
+          adminConnection(command),
+          'POST',
+          '/keystores',
+          {
+            name,
+            ...options,
+          },
+        );
+        const json = jsonOutput(command);
         const generated = options.secret === undefined;
         printRecord(
           {
@@ -52,9 +54,9 @@ export function registerKeystoreCommands(program: Command): void {
     .command('list')
     .description('list keystores')
     .action(async (_options, command: Command) => {
-      const rows = await callAdmin<KeystoreView[]>(connection(command), 'GET', '/keystores');
+      const rows = await callAdmin<KeystoreView[]>(adminConnection(command), 'GET', '/keystores');
       // JSON keeps the API's values (the quota object, the credential ids); the table counts and formats.
-      if (flags(command).json) return printJson(rows);
+      if (jsonOutput(command)) return printJson(rows);
       printTable(
         rows.map((k) => ({ ...k, credentials: k.credentials.length, quota: formatQuota(k.quota) })),
         ['name', 'uriPath', 'region', 'group', 'status', 'quota', 'credentials'],
@@ -66,8 +68,8 @@ export function registerKeystoreCommands(program: Command): void {
     .command('show <name>')
     .description('show one keystore and its credentials (never the secrets)')
     .action(async (name: string, _options, command: Command) => {
-      const view = await callAdmin<KeystoreView>(connection(command), 'GET', `/keystores/${pathSegment(name)}`);
-      if (flags(command).json) return printJson(view);
+      const view = await callAdmin<KeystoreView>(adminConnection(command), 'GET', `/keystores/${pathSegment(name)}`);
+      if (jsonOutput(command)) return printJson(view);
       printRecord(
         {
           ...view,
@@ -83,8 +85,8 @@ export function registerKeystoreCommands(program: Command): void {
       .command(`${action} <name>`)
       .description(`${action} every XKS operation of a keystore (effective on the next request)`)
       .action(async (name: string, _options, command: Command) => {
-        const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/${action}`);
-        printRecord({ keystore: view.name, status: view.status }, Boolean(flags(command).json));
+        const view = await callAdmin<KeystoreView>(adminConnection(command), 'POST', `/keystores/${pathSegment(name)}/${action}`);
+        printRecord({ keystore: view.name, status: view.status }, jsonOutput(command));
       });
   }
 
@@ -93,18 +95,18 @@ export function registerKeystoreCommands(program: Command): void {
     .description('kill switch for one keystore: every XKS operation through it answers InvalidStateException until unblocked')
     .requiredOption('--reason <text>', 'why (shown to operators, logged)')
     .action(async (name: string, options: { reason: string }, command: Command) => {
-      const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/block`, {
+      const view = await callAdmin<KeystoreView>(adminConnection(command), 'POST', `/keystores/${pathSegment(name)}/block`, {
         reason: options.reason,
       });
-      printRecord({ keystore: view.name, status: view.status, blockReason: view.blockReason }, Boolean(flags(command).json));
+      printRecord({ keystore: view.name, status: view.status, blockReason: view.blockReason }, jsonOutput(command));
     });
 
   keystore
     .command('unblock <name>')
     .description("lift a keystore's kill switch (the keystore is ENABLED again)")
     .action(async (name: string, _options, command: Command) => {
-      const view = await callAdmin<KeystoreView>(connection(command), 'POST', `/keystores/${pathSegment(name)}/unblock`);
-      printRecord({ keystore: view.name, status: view.status }, Boolean(flags(command).json));
+      const view = await callAdmin<KeystoreView>(adminConnection(command), 'POST', `/keystores/${pathSegment(name)}/unblock`);
+      printRecord({ keystore: view.name, status: view.status }, jsonOutput(command));
     });
 
   keystore
@@ -118,16 +120,16 @@ export function registerKeystoreCommands(program: Command): void {
       let view: KeystoreView;
       if (options.off) {
         if (options.rps !== undefined || options.burst !== undefined) throw new CliError('give either --rps [--burst] or --off, not both');
-        view = await callAdmin<KeystoreView>(connection(command), 'DELETE', path);
+        view = await callAdmin<KeystoreView>(adminConnection(command), 'DELETE', path);
       } else {
         if (options.rps === undefined) throw new CliError('give --rps N [--burst M] to set a quota, or --off to remove it');
         const body = {
           rps: parseNumber('--rps', options.rps),
           ...(options.burst === undefined ? {} : { burst: parseNumber('--burst', options.burst) }),
         };
-        view = await callAdmin<KeystoreView>(connection(command), 'PUT', path, body);
+        view = await callAdmin<KeystoreView>(adminConnection(command), 'PUT', path, body);
       }
-      const json = Boolean(flags(command).json);
+      const json = jsonOutput(command);
       printRecord({ keystore: view.name, quota: json ? (view.quota ?? null) : formatQuota(view.quota) }, json);
     });
 
@@ -137,7 +139,7 @@ export function registerKeystoreCommands(program: Command): void {
     .option('--access-key-id <id>', 'which credential (default: the newest)')
     .action(async (name: string, options: { accessKeyId?: string }, command: Command) => {
       const query = options.accessKeyId ? `?accessKeyId=${encodeURIComponent(options.accessKeyId)}` : '';
-      const file = await callAdmin<KmsConsoleJson>(connection(command), 'GET', `/keystores/${pathSegment(name)}/kms-json${query}`);
+      const file = await callAdmin<KmsConsoleJson>(adminConnection(command), 'GET', `/keystores/${pathSegment(name)}/kms-json${query}`);
       printJson(file);
     });
 
@@ -148,8 +150,13 @@ export function registerKeystoreCommands(program: Command): void {
     .option('--access-key-id <id>', 'existing access key id')
     .option('--secret <secret>', 'existing secret access key')
     .action(async (name: string, options: { accessKeyId?: string; secret?: string }, command: Command) => {
-      const result = await callAdmin<NewCredential>(connection(command), 'POST', `/keystores/${pathSegment(name)}/credentials`, options);
-      const json = Boolean(flags(command).json);
+      const result = await callAdmin<NewCredential>(
+        adminConnection(command),
+        'POST',
+        `/keystores/${pathSegment(name)}/credentials`,
+        options,
+      );
+      const json = jsonOutput(command);
       const generated = options.secret === undefined;
       printRecord(
         {
@@ -165,8 +172,8 @@ export function registerKeystoreCommands(program: Command): void {
     .command('remove <name> <accessKeyId>')
     .description('remove a credential (a keystore keeps at least one)')
     .action(async (name: string, accessKeyId: string, _options, command: Command) => {
-      await callAdmin(connection(command), 'DELETE', `/keystores/${pathSegment(name)}/credentials/${pathSegment(accessKeyId)}`);
-      if (flags(command).json) printJson({ keystore: name, removedAccessKeyId: accessKeyId });
+      await callAdmin(adminConnection(command), 'DELETE', `/keystores/${pathSegment(name)}/credentials/${pathSegment(accessKeyId)}`);
+      if (jsonOutput(command)) printJson({ keystore: name, removedAccessKeyId: accessKeyId });
       else console.log(`Removed credential ${accessKeyId} from keystore ${name}`);
     });
 }

@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CONDITION_FIELDS, type Conditions } from '../../policies/document.js';
 import type { PolicyView, SimulationResult } from '../../policies/service.js';
-import { callAdmin, pathSegment, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin, pathSegment } from '../admin-client.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
 import { printJson, printRecord, printTable } from '../output.js';
-
-type GlobalFlags = ConnectionFlags & { json?: boolean };
+import { adminConnection, jsonOutput } from '../global-flags.js';
 
 /** Reads a policy document: a JSON file, or `-` for standard input. */
 function readDocument(file: string): unknown {
@@ -40,12 +39,9 @@ export function registerPolicyCommands(program: Command): void {
   const policy = program
     .command('policy')
     .description('secondary authorization: policies over the request metadata KMS sends (docs/policies.md)');
-  const flags = (command: Command) => command.optsWithGlobals<GlobalFlags>();
-  const connection = (command: Command) => resolveConnection(flags(command));
-  const json = (command: Command) => Boolean(flags(command).json);
 
   function printPolicy(view: PolicyView, command: Command): void {
-    if (json(command)) return printJson(view);
+    if (jsonOutput(command)) return printJson(view);
     printRecord(
       {
         policy: view.name,
@@ -73,7 +69,7 @@ export function registerPolicyCommands(program: Command): void {
     .description('create a policy from a JSON document (attached where its "attach" says)')
     .requiredOption('--file <file>', 'the policy document (- for standard input)')
     .action(async (options: { file: string }, command: Command) => {
-      printPolicy(await callAdmin<PolicyView>(connection(command), 'POST', '/policies', readDocument(options.file)), command);
+      printPolicy(await callAdmin<PolicyView>(adminConnection(command), 'POST', '/policies', readDocument(options.file)), command);
     });
 
   policy
@@ -82,7 +78,7 @@ export function registerPolicyCommands(program: Command): void {
     .requiredOption('--file <file>', 'the policy document (- for standard input)')
     .action(async (name: string, options: { file: string }, command: Command) => {
       printPolicy(
-        await callAdmin<PolicyView>(connection(command), 'PUT', `/policies/${pathSegment(name)}`, readDocument(options.file)),
+        await callAdmin<PolicyView>(adminConnection(command), 'PUT', `/policies/${pathSegment(name)}`, readDocument(options.file)),
         command,
       );
     });
@@ -91,8 +87,8 @@ export function registerPolicyCommands(program: Command): void {
     .command('list')
     .description('list policies')
     .action(async (_options, command: Command) => {
-      const rows = await callAdmin<PolicyView[]>(connection(command), 'GET', '/policies');
-      if (json(command)) return printJson(rows);
+      const rows = await callAdmin<PolicyView[]>(adminConnection(command), 'GET', '/policies');
+      if (jsonOutput(command)) return printJson(rows);
       printTable(
         rows.map((p) => ({ name: p.name, mode: p.mode, attachedTo: describeAttach(p.attach), rules: p.rules.length })),
         ['name', 'mode', 'attachedTo', 'rules'],
@@ -104,15 +100,15 @@ export function registerPolicyCommands(program: Command): void {
     .command('show <name>')
     .description('show a policy and its rules (--json prints the document)')
     .action(async (name: string, _options, command: Command) => {
-      printPolicy(await callAdmin<PolicyView>(connection(command), 'GET', `/policies/${pathSegment(name)}`), command);
+      printPolicy(await callAdmin<PolicyView>(adminConnection(command), 'GET', `/policies/${pathSegment(name)}`), command);
     });
 
   policy
     .command('delete <name>')
     .description('delete a policy (effective on the next request)')
     .action(async (name: string, _options, command: Command) => {
-      await callAdmin(connection(command), 'DELETE', `/policies/${pathSegment(name)}`);
-      if (json(command)) printJson({ deletedPolicy: name });
+      await callAdmin(adminConnection(command), 'DELETE', `/policies/${pathSegment(name)}`);
+      if (jsonOutput(command)) printJson({ deletedPolicy: name });
       else console.log(`Deleted policy ${name}`);
     });
 
@@ -132,14 +128,14 @@ export function registerPolicyCommands(program: Command): void {
               : { key: options.key, keystore: options.keystore }
             : undefined;
       if (!target) throw new CliError('give --group G, or --keystore K, or --key ID --keystore K', 2);
-      printPolicy(await callAdmin<PolicyView>(connection(command), 'POST', `/policies/${pathSegment(name)}/attach`, target), command);
+      printPolicy(await callAdmin<PolicyView>(adminConnection(command), 'POST', `/policies/${pathSegment(name)}/attach`, target), command);
     });
 
   policy
     .command('detach <name>')
     .description('detach a policy: it stays stored but applies nowhere')
     .action(async (name: string, _options, command: Command) => {
-      printPolicy(await callAdmin<PolicyView>(connection(command), 'POST', `/policies/${pathSegment(name)}/detach`), command);
+      printPolicy(await callAdmin<PolicyView>(adminConnection(command), 'POST', `/policies/${pathSegment(name)}/detach`), command);
     });
 
   policy
@@ -149,12 +145,12 @@ export function registerPolicyCommands(program: Command): void {
     .action(async (effect: string, options: { group: string }, command: Command) => {
       if (effect !== 'allow' && effect !== 'deny') throw new CliError(`the default is allow or deny, not "${effect}"`, 2);
       const result = await callAdmin<{ group: string; default: string }>(
-        connection(command),
+        adminConnection(command),
         'PUT',
         `/policy-defaults/${pathSegment(options.group)}`,
         { default: effect },
       );
-      printRecord(result, json(command));
+      printRecord(result, jsonOutput(command));
     });
 
   policy
@@ -162,9 +158,9 @@ export function registerPolicyCommands(program: Command): void {
     .description("list every group's default effect")
     .action(async (_options, command: Command) => {
       printTable(
-        await callAdmin<Record<string, unknown>[]>(connection(command), 'GET', '/policy-defaults'),
+        await callAdmin<Record<string, unknown>[]>(adminConnection(command), 'GET', '/policy-defaults'),
         ['group', 'default'],
-        json(command),
+        jsonOutput(command),
       );
     });
 
@@ -208,13 +204,13 @@ export function registerPolicyCommands(program: Command): void {
             kmsKeyArn: options.keyArn,
           }).filter(([, v]) => v !== undefined),
         );
-        const result = await callAdmin<SimulationResult>(connection(command), 'POST', '/policies/simulate', {
+        const result = await callAdmin<SimulationResult>(adminConnection(command), 'POST', '/policies/simulate', {
           keystore: options.keystore,
           keyId: options.key,
           operation: options.operation,
           requestMetadata,
         });
-        if (json(command)) return printJson(result);
+        if (jsonOutput(command)) return printJson(result);
         printRecord(
           {
             allowed: result.allowed ? 'yes' : 'no',

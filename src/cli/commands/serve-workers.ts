@@ -1,8 +1,5 @@
 import cluster from 'node:cluster';
 import { rmSync } from 'node:fs';
-import type { AuditConfig } from '../../audit/audit-service.js';
-import type { Clock } from '../../core/clock.js';
-import type { ThrottleSettings } from '../../throttle/admission.js';
 import { KEYHOLD_VERSION } from '../../core/version.js';
 import { readRootConfig } from '../../roots/root-config.js';
 import type { IpcEndpoint } from '../../server/cluster/ipc.js';
@@ -13,24 +10,23 @@ import { dataDirPaths } from '../../core/data-dir.js';
 import { DEMO_KEY, DEMO_KEYSTORE, initDataDir } from '../../server/init.js';
 import { createLogger, flushLogger } from '../../server/logger.js';
 import { startNode, writeNodeInfo } from '../../server/node.js';
+import type { NodeOptions } from '../../server/running-node.js';
 import { openDatabase } from '../../storage/open-database.js';
 import { CliError, errorMessage } from '../cli-error.js';
 import { stopOnSignals } from '../shutdown.js';
 import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 
+/** How `serve` starts a node, alone or as each worker (the throttle applies per worker: docs/throttling.md). */
+export type ServedNodeSettings = Pick<
+  NodeOptions,
+  'dataDir' | 'host' | 'port' | 'databaseUrl' | 'clock' | 'audit' | 'throttle' | 'metricsPublic'
+>;
+
 export interface ClusterServeSettings {
-  dataDir: string;
+  node: ServedNodeSettings;
   firstRun: boolean;
-  host: string;
-  port: number;
-  databaseUrl?: string;
   logLevel: string;
-  audit: AuditConfig;
-  /** Per worker: each worker enforces its own in-flight limit and quotas (docs/throttling.md). */
-  throttle: ThrottleSettings;
-  metricsPublic?: boolean;
   workers: number;
-  clock: Clock;
   /** Turns a start-up failure into the line the operator sees (e.g. the port is taken). */
   startFailure(error: unknown): Error;
 }
@@ -47,7 +43,8 @@ export function workerIndex(): number | undefined {
  * and stops them on SIGTERM/SIGINT. See docs/workers.md.
  */
 export async function serveAsPrimary(settings: ClusterServeSettings): Promise<void> {
-  const { dataDir, workers, clock } = settings;
+  const { workers } = settings;
+  const { dataDir, databaseUrl, clock } = settings.node;
   const paths = dataDirPaths(dataDir);
   if (!settings.firstRun && readRootConfig(paths.rootConfig).kind === 'shamir') {
     throw new CliError(
@@ -55,7 +52,7 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
       2,
     );
   }
-  const initResult = settings.firstRun ? await initDataDir({ dataDir, databaseUrl: settings.databaseUrl, demo: true, clock }) : undefined;
+  const initResult = settings.firstRun ? await initDataDir({ dataDir, databaseUrl, demo: true, clock }) : undefined;
   const logger = createLogger({ level: settings.logLevel, worker: 'primary' });
   const cleanUp = () => {
     // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
@@ -63,7 +60,7 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
   };
   try {
     // Migrations run here, once; each worker then finds the schema current.
-    if (!initResult) await (await openDatabase({ databaseUrl: settings.databaseUrl, sqlitePath: paths.database })).close();
+    if (!initResult) await (await openDatabase({ databaseUrl, sqlitePath: paths.database })).close();
   } catch (error) {
     throw settings.startFailure(error);
   }
@@ -136,23 +133,12 @@ function channelToPrimary(): IpcEndpoint {
  * audit chain and heartbeat, linked to the primary for refreshes after management changes.
  */
 export async function serveAsWorker(settings: Omit<ClusterServeSettings, 'firstRun'> & { index: number }): Promise<void> {
-  const { index, dataDir } = settings;
+  const { index } = settings;
   const logger = createLogger({ level: settings.logLevel, worker: index });
   const link = joinCluster({ index, count: settings.workers, endpoint: channelToPrimary(), logger });
   let node;
   try {
-    node = await startNode({
-      dataDir,
-      host: settings.host,
-      port: settings.port,
-      databaseUrl: settings.databaseUrl,
-      logger,
-      clock: settings.clock,
-      audit: settings.audit,
-      throttle: settings.throttle,
-      metricsPublic: settings.metricsPublic,
-      member: link.member,
-    });
+    node = await startNode({ ...settings.node, logger, member: link.member });
   } catch (error) {
     const failure = settings.startFailure(error);
     logger.error({ event: 'worker.start_failed', err: error }, 'worker could not start');
@@ -163,7 +149,10 @@ export async function serveAsWorker(settings: Omit<ClusterServeSettings, 'firstR
   const running = node;
   link.handle('banner', () =>
     Promise.resolve({
-      text: laterRunBanner(dataDirPaths(dataDir), running.services.live, running.url, { keystore: DEMO_KEYSTORE, key: DEMO_KEY }),
+      text: laterRunBanner(dataDirPaths(settings.node.dataDir), running.services.live, running.url, {
+        keystore: DEMO_KEYSTORE,
+        key: DEMO_KEY,
+      }),
     }),
   );
   await link.ready({ url: running.url, port: running.port, pid: process.pid, nodeId: running.nodeId });

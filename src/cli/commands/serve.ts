@@ -47,28 +47,24 @@ function parseRetentionDays(value: string): number {
   return days;
 }
 
-function parseMaxInFlight(value: string): number {
-  const limit = Number(value);
-  if (value.trim() === '' || !Number.isInteger(limit) || limit < 0)
-    throw new InvalidArgumentError('must be a whole number of requests, 0 for no limit');
-  return limit;
+/** A whole number, 0 or more, given as text (an empty value is not 0); `what` ends the error: `… of <what>`. */
+function parseWholeNumber(value: string, what: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`must be a whole number of ${what}`);
+  return n;
 }
 
-function parseShedAfterMs(value: string): number {
-  const ms = Number(value);
-  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0)
-    throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed');
-  if (ms >= 250) throw new InvalidArgumentError('must be under 250 (KMS gives up on a request after 250 ms), 0 to never shed');
+const parseMaxInFlight = (value: string) => parseWholeNumber(value, 'requests, 0 for no limit');
+
+/** A shedding threshold in ms: under KMS's 250 ms deadline, or 0 for `never` (the error names what 0 means). */
+function parseSheddingMs(value: string, never: string): number {
+  const ms = parseWholeNumber(value, `milliseconds, ${never}`);
+  if (ms >= 250) throw new InvalidArgumentError(`must be under 250 (KMS gives up on a request after 250 ms), ${never}`);
   return ms;
 }
 
-function parseShedOnLagMs(value: string): number {
-  const ms = Number(value);
-  if (value.trim() === '' || !Number.isInteger(ms) || ms < 0)
-    throw new InvalidArgumentError('must be a whole number of milliseconds, 0 to never shed on lag');
-  if (ms >= 250) throw new InvalidArgumentError('must be under 250 (KMS gives up on a request after 250 ms), 0 to never shed on lag');
-  return ms;
-}
+const parseShedAfterMs = (value: string) => parseSheddingMs(value, '0 to never shed');
+const parseShedOnLagMs = (value: string) => parseSheddingMs(value, '0 to never shed on lag');
 
 interface ServeOptions {
   dataDir?: string;
@@ -195,19 +191,17 @@ async function serve(options: ServeOptions): Promise<void> {
       : error instanceof Error
         ? error
         : new Error(String(error));
-  const cluster = {
+  const nodeSettings = {
     dataDir,
     host: options.host,
     port: options.port,
     databaseUrl,
-    logLevel: options.logLevel,
+    clock: systemClock,
     audit,
     throttle,
     metricsPublic: options.metricsPublic,
-    workers,
-    clock: systemClock,
-    startFailure,
   };
+  const cluster = { node: nodeSettings, logLevel: options.logLevel, workers, startFailure };
   const withWorkers = workers > 1 ? await import('./serve-workers.js') : undefined;
   // A worker forked by the primary below: the primary prepared the data directory already.
   const index = withWorkers?.workerIndex();
@@ -224,17 +218,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = createLogger({ level: options.logLevel });
   let node;
   try {
-    node = await startNode({
-      dataDir,
-      host: options.host,
-      port: options.port,
-      databaseUrl,
-      logger,
-      clock: systemClock,
-      audit,
-      metricsPublic: options.metricsPublic,
-      throttle,
-    });
+    node = await startNode({ ...nodeSettings, logger });
   } catch (error) {
     // A first run that cannot serve leaves nothing behind, so the next try shows the secret again.
     if (initResult) rmSync(dataDir, { recursive: true, force: true });

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import type { UnsealStatus } from '../../unseal/service.js';
-import { callAdmin, resolveConnection, type ConnectionFlags } from '../admin-client.js';
+import { callAdmin } from '../admin-client.js';
 import { CliError } from '../cli-error.js';
 import { printJson } from '../output.js';
-
-type GlobalFlags = ConnectionFlags & { json?: boolean };
+import { adminConnection, jsonOutput } from '../global-flags.js';
 
 export function registerUnsealCommand(program: Command): void {
   program
@@ -13,9 +12,8 @@ export function registerUnsealCommand(program: Command): void {
     .option('--status', 'only show whether the node is sealed and how many shares are in')
     .option('--reset', 'discard the shares entered so far')
     .action(async (options: { status?: boolean; reset?: boolean }, command: Command) => {
-      const flags = command.optsWithGlobals<GlobalFlags>();
       if (options.status && options.reset) throw new CliError('give --status or --reset, not both', 2);
-      const connection = resolveConnection(flags);
+      const connection = adminConnection(command);
       let status: UnsealStatus;
       if (options.status) status = await callAdmin<UnsealStatus>(connection, 'GET', '/unseal');
       else if (options.reset) status = await callAdmin<UnsealStatus>(connection, 'DELETE', '/unseal');
@@ -24,7 +22,7 @@ export function registerUnsealCommand(program: Command): void {
         if (!share) throw new CliError('no share given; paste one at the prompt, or pipe one line: echo SHARE | keyhold unseal', 2);
         status = await callAdmin<UnsealStatus>(connection, 'POST', '/unseal', { share });
       }
-      if (flags.json) printJson(status);
+      if (jsonOutput(command)) printJson(status);
       else console.log(status.message);
     });
 }

@@ -90,7 +90,7 @@ export async function destroyPkcs11MasterKey(config: Pkcs11RootConfig, options: 
 }
 
 /**
- * A root of trust in a PKCS#11 token (docs/architecture.md).
+ * A root of trust in a PKCS#11 token (docs/architecture.md#roots-of-trust).
  * - `keys` mode: every key is a non-extractable, sensitive AES-256 object on the token; Keyhold stores
  *   only its CKA_ID, and every encrypt and decrypt is CKM_AES_GCM inside the HSM.
  * - `wrap` mode: only the master key is on the token; key material is generated in software, sealed

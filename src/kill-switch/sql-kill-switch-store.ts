@@ -1,12 +1,6 @@
 import type { DatabaseConnection } from '../storage/connection.js';
 import type { KillSwitchState } from './kill-switch.js';
-
-/** Where the kill switch keeps its state: one row of the node-wide `settings` table (migration 0002). */
-export interface KillSwitchStore {
-  /** The stored state; undefined when the switch was never set. */
-  read(): Promise<KillSwitchState | undefined>;
-  write(state: KillSwitchState, at: number): Promise<void>;
-}
+import type { KillSwitchStore } from './kill-switch-store.js';
 
 interface SettingsTables {
   settings: { name: string; /** JSON. */ value: string; updated_at: number };
@@ -23,6 +17,7 @@ function parseState(text: string): KillSwitchState {
   return { on: value.on, ...(reason === undefined ? {} : { reason }), ...(since === undefined ? {} : { since }) };
 }
 
+/** The kill switch store on the node's database. */
 export function createKillSwitchStore(connection: DatabaseConnection): KillSwitchStore {
   const db = connection.tables<SettingsTables>();
   return {
