@@ -29,7 +29,7 @@ export async function seedKeys({ paths, keystoreName, count, clock }) {
   const keys = [];
   const versions = [];
   try {
-    const keystore = await services.store.getKeystoreByName(keystoreName);
+    const keystore = await services.keystoreStore.getKeystoreByName(keystoreName);
     if (!keystore) throw new Error(`no keystore "${keystoreName}" to seed`);
     const now = clock.now();
     for (let i = 1; i < count; i++) {
