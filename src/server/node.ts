@@ -4,7 +4,9 @@ import type { Audit } from '../audit/audit.js';
 import { dataDirPaths, workerAuditSpool, type NodeInfo } from '../core/data-dir.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { startFleetHeartbeat } from '../fleet/heartbeat.js';
+import { startChangeFollower, type ChangeFollower } from '../fleet/change-follower.js';
 import { createLiveStateRefresh } from '../fleet/refresh-live-state.js';
+import { createChangeStore } from '../fleet/sql-change-store.js';
 import { createFleetStore } from '../fleet/sql-fleet-store.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
 import { createReadiness } from '../health/readiness.js';
@@ -22,6 +24,7 @@ import { createSigV4Verifier } from '../xks/sigv4.js';
 import { workerNodeId } from './cluster/node-membership.js';
 import { trackConnections } from './connections.js';
 import { createHttpsFront } from './https-front.js';
+import { listenToChannel } from '../storage/pg-listener.js';
 import type { NodeOptions, RunningNode } from './running-node.js';
 import { openServices } from './services.js';
 
@@ -46,6 +49,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     },
   });
   let stopFleet = () => {};
+  let follower: ChangeFollower | undefined;
   let stopScheduler = async () => {};
   let audit: Audit | undefined;
   try {
@@ -65,6 +69,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     audit = auditLog;
     // Management actions (approvals, scheduled key work, policy and access changes, unseal) are audited from here on.
     await services.adminEvents.connect(auditLog.adminEvents);
+    // Read before the live state loads: every change after this id is applied again (docs/fleet.md#propagation).
+    const changes = createChangeStore(services.database);
+    const startAfterId = await changes.latestId();
     // Keystores and credentials load even while sealed (their secrets are not under a Shamir master key),
     // so KMS can authenticate and read health UNAVAILABLE; keys and the canary wait for the root.
     await services.keystores.loadAll();
@@ -107,6 +114,31 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       policies: services.policies,
     });
     member?.onRefresh(refreshLiveState);
+    // Other nodes' changes: the change sequence, woken by PostgreSQL NOTIFY (polled on SQLite and while the listener is down).
+    const databaseUrl = services.database.dialect === 'postgres' ? options.databaseUrl : undefined;
+    follower = startChangeFollower({
+      changes,
+      refresh: refreshLiveState,
+      clock,
+      logger,
+      startAfterId,
+      openNotifier: databaseUrl
+        ? (handlers) =>
+            listenToChannel({
+              url: databaseUrl,
+              channel: 'keyhold_changes',
+              retryMs: options.propagation?.listenerRetryMs,
+              handlers: {
+                onNotification: () => handlers.notified(),
+                onUp: () => handlers.listenerUp(),
+                onDown: (reason) => handlers.listenerDown(reason),
+              },
+            })
+        : undefined,
+      safetyPollMs: options.propagation?.safetyPollMs,
+      fastPollMs: options.propagation?.fastPollMs,
+    });
+    const propagation = follower;
 
     const scheduler = startRotationScheduler({
       keys: services.keys,
@@ -153,6 +185,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       killSwitchOn: () => services.killSwitch.status().on,
       audit: () => auditLog.log.status(),
       fleetSize: () => fleet.fleetSize(),
+      propagation: () => propagation.status(),
       certificate: certificateFacts(tls.certPem),
       credentials: () => services.keystores.credentialTimes(),
     });
@@ -170,6 +203,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           root: services.root,
           database: services.database,
           audit: () => auditLog.log.status(),
+          propagation: () => propagation.status(),
         }),
         access: services.access,
         metricsPublic: options.metricsPublic,
@@ -220,8 +254,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       server,
       scheduler,
       refreshLiveState,
+      propagation,
       async close() {
         const schedulerStopped = scheduler.stop();
+        await propagation.stop();
         fleet.stop();
         admission.close();
         const closing = front.close();
@@ -234,6 +270,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
   } catch (error) {
     await stopScheduler();
+    await follower?.stop();
     stopFleet();
     await audit?.close().catch(() => undefined);
     await services.close();
