@@ -3,11 +3,8 @@ import { startAudit } from '../audit/audit-service.js';
 import type { Audit } from '../audit/audit.js';
 import { dataDirPaths, workerAuditSpool, type NodeInfo } from '../core/data-dir.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
-import { startFleetHeartbeat } from '../fleet/heartbeat.js';
-import { startChangeFollower, type ChangeFollower } from '../fleet/change-follower.js';
 import { createLiveStateRefresh } from '../fleet/refresh-live-state.js';
 import { createChangeStore } from '../fleet/sql-change-store.js';
-import { createFleetStore } from '../fleet/sql-fleet-store.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
 import { createReadiness } from '../health/readiness.js';
 import { startRotationScheduler } from '../keys/rotation-scheduler.js';
@@ -23,8 +20,8 @@ import { DEFAULT_LIMITS } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
 import { workerNodeId } from './cluster/node-membership.js';
 import { trackConnections } from './connections.js';
+import { startFleetMembership, type FleetMembership } from './fleet-membership.js';
 import { createHttpsFront } from './https-front.js';
-import { listenToChannel } from '../storage/pg-listener.js';
 import type { NodeOptions, RunningNode } from './running-node.js';
 import { openServices } from './services.js';
 
@@ -48,8 +45,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       else logger.error({ event: `root.${event}`, detail }, 'root of trust lost its device');
     },
   });
-  let stopFleet = () => {};
-  let follower: ChangeFollower | undefined;
+  let membership: FleetMembership | undefined;
   let stopScheduler = async () => {};
   let audit: Audit | undefined;
   try {
@@ -95,15 +91,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     invalidateHealth = () => health.invalidate();
     const { unseal } = keyAccess;
 
-    const fleet = await startFleetHeartbeat({
-      fleet: createFleetStore(services.database),
-      nodeId,
-      clock,
-      logger,
-      intervalMs: options.heartbeatIntervalMs,
-    });
-    stopFleet = () => fleet.stop();
-
     // Other nodes' and workers' changes: applied on each scheduler pass, and at once when another
     // worker of this node announces one.
     const refreshLiveState = createLiveStateRefresh({
@@ -114,31 +101,22 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       policies: services.policies,
     });
     member?.onRefresh(refreshLiveState);
-    // Other nodes' changes: the change sequence, woken by PostgreSQL NOTIFY (polled on SQLite and while the listener is down).
-    const databaseUrl = services.database.dialect === 'postgres' ? options.databaseUrl : undefined;
-    follower = startChangeFollower({
+    // Other nodes' changes (the change sequence, woken by PostgreSQL NOTIFY), the heartbeat and the fleet view.
+    const fleetMembership = await startFleetMembership({
+      nodeId,
+      services,
+      settings: options,
       changes,
+      startAfterId,
       refresh: refreshLiveState,
       clock,
       logger,
-      startAfterId,
-      openNotifier: databaseUrl
-        ? (handlers) =>
-            listenToChannel({
-              url: databaseUrl,
-              channel: 'keyhold_changes',
-              retryMs: options.propagation?.listenerRetryMs,
-              handlers: {
-                onNotification: () => handlers.notified(),
-                onUp: () => handlers.listenerUp(),
-                onDown: (reason) => handlers.listenerDown(reason),
-              },
-            })
-        : undefined,
-      safetyPollMs: options.propagation?.safetyPollMs,
-      fastPollMs: options.propagation?.fastPollMs,
+      sealed: () => !unseal.serving(),
+      ekmHealth: async () => (await health.current()).status,
+      audit: () => auditLog.log.status(),
     });
-    const propagation = follower;
+    membership = fleetMembership;
+    const { propagation, heartbeat: fleet } = fleetMembership;
 
     const scheduler = startRotationScheduler({
       keys: services.keys,
@@ -156,7 +134,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       return {
         version: KEYHOLD_VERSION,
         fleetSize: fleet.fleetSize(),
-        ekm: { id: `keyhold-${nodeId.slice(0, 8)}`, model: services.root.model, healthStatus: snapshot.status },
+        // Each live node's own root-of-trust state: this one's cached deep check, the others' as of their last heartbeat.
+        ekm: { id: fleetMembership.ekmId, model: services.root.model, healthStatus: snapshot.status },
+        peers: fleet.livePeers().flatMap((peer) => (peer.report ? [peer.report.ekm] : [])),
       };
     };
 
@@ -171,7 +151,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       refusalGates: [services.killSwitch.gate],
       authorizer: createPolicyAuthorizer(services.policyRegistry),
       recorder: auditLog.recorder,
-      observers: [metrics.xksObserver],
+      observers: [metrics.xksObserver, fleetMembership.requestRate.observer],
       admission,
     });
 
@@ -217,6 +197,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         policies: services.policies,
         killSwitch: services.killSwitch,
         audit: auditLog,
+        fleet: fleetMembership.view,
         nodeStatus: async () => ({
           version: KEYHOLD_VERSION,
           nodeId,
@@ -241,6 +222,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const urlHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(options.host) ? 'localhost' : options.host;
     const url = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
     // Workers share one address; their primary writes node.json once they all listen.
+    await fleetMembership.served(url);
     if (!member) writeNodeInfo(paths.nodeInfo, { adminUrl: url, pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
 
     return {
@@ -257,8 +239,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       propagation,
       async close() {
         const schedulerStopped = scheduler.stop();
-        await propagation.stop();
-        fleet.stop();
+        await fleetMembership.stop();
         admission.close();
         const closing = front.close();
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
@@ -270,8 +251,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
   } catch (error) {
     await stopScheduler();
-    await follower?.stop();
-    stopFleet();
+    await membership?.stop();
     await audit?.close().catch(() => undefined);
     await services.close();
     throw error;

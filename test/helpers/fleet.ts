@@ -26,7 +26,7 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
-/** Options the peers (every node but the first) start with. */
+/** Options every node of the fleet starts with. */
 export type PeerOptions = Pick<NodeOptions, 'propagation' | 'heartbeatIntervalMs'>;
 
 /**
@@ -35,7 +35,7 @@ export type PeerOptions = Pick<NodeOptions, 'propagation' | 'heartbeatIntervalMs
  */
 export async function startFleet(count: number, peerOptions: PeerOptions = {}): Promise<Fleet> {
   const database = await createScratchDatabase();
-  const first = await startTestNode({ databaseUrl: database.url });
+  const first = await startTestNode({ databaseUrl: database.url, ...peerOptions });
   const dirs: string[] = [];
   const startPeer = async (dataDir: string): Promise<TestNode> => {
     const node = await startNode({

@@ -9,6 +9,7 @@ import { accessMigration } from './0005_access.js';
 import { keystoreQuotasMigration } from './0006_keystore_quotas.js';
 import { keysUpdatedAtIndexMigration } from './0007_keys_updated_at_index.js';
 import { changesMigration } from './0008_changes.js';
+import { nodeStatusMigration } from './0009_node_status.js';
 
 /**
  * Every migration, in order, listed in code rather than found by scanning a folder, so the
@@ -24,11 +25,12 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0006_keystore_quotas': keystoreQuotasMigration(dialect),
     '0007_keys_updated_at_index': keysUpdatedAtIndexMigration(),
     '0008_changes': changesMigration(dialect),
+    '0009_node_status': nodeStatusMigration(),
   };
 }
 
 /** The newest migration this version of Keyhold knows. */
-export const LATEST_MIGRATION = '0008_changes';
+export const LATEST_MIGRATION = '0009_node_status';
 
 /**
  * A database whose schema a newer Keyhold has migrated past what this version knows (a rolling upgrade
