@@ -124,6 +124,7 @@ async function main(): Promise<void> {
         if (performance.now() - committed > 5_000) throw new Error(`change ${i} not seen on the second node within 5 s`);
       }
       lags.push(performance.now() - committed);
+      if ((i + 1) % 20 === 0) console.error(`${i + 1} changes, last ${Math.round(lags.at(-1) ?? 0)} ms, answered ${answered}`);
     }
     clearInterval(load);
     const elapsedS = (performance.now() - t0) / 1000;
