@@ -45,6 +45,8 @@ export async function startFleet(count: number, peerOptions: PeerOptions = {}): 
       databaseUrl: database.url,
       logger: pino({ level: 'silent' }),
       clock: systemClock,
+      // As startTestNode: the test client shares the event loop of a busy machine, so no event-loop lag gate.
+      throttle: { shedOnLagMs: 0 },
       ...peerOptions,
     });
     return {
