@@ -85,7 +85,7 @@ async function main(): Promise<void> {
         '--database-url',
         url.toString(),
         '--shed-after-ms',
-        '10000',
+        '0',
       ];
       children.push(spawn(process.execPath, [BIN, ...args, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] }));
     }
