@@ -103,7 +103,12 @@ async function main(): Promise<void> {
     const credential = { accessKeyId: demo.credential.accessKeyId, secret: demo.credential.secret, region: demo.keystore.region };
     const signed = async (port: number) => {
       const body = JSON.stringify({
-        requestMetadata: { awsPrincipalArn: 'arn:aws:iam::111122223333:role/bench', kmsOperation: 'Encrypt', kmsRequestId: randomUUID() },
+        requestMetadata: {
+          awsPrincipalArn: 'arn:aws:iam::111122223333:role/bench',
+          kmsOperation: 'Encrypt',
+          kmsRequestId: randomUUID(),
+          kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/bench',
+        },
         plaintext: randomBytes(32).toString('base64'),
         encryptionAlgorithm: 'AES_GCM',
       });
