@@ -17,6 +17,7 @@ import { recordAdminRequests } from './plugins/audit-hook.js';
 import { auditRoutes, type AuditApi } from './routes/audit.js';
 import { keyRoutes } from './routes/keys.js';
 import { keystoreRoutes } from './routes/keystores.js';
+import type { FleetView } from '../fleet/fleet-view.js';
 import { nodeRoutes, type NodeStatus } from './routes/node.js';
 import { unsealRoutes } from './routes/unseal.js';
 import { routePermission } from './permissions.js';
@@ -36,6 +37,8 @@ export interface AdminApiDeps {
   policies: PolicyService;
   killSwitch: KillSwitch;
   nodeStatus: () => Promise<NodeStatus>;
+  /** The fleet view (`GET /api/v1/fleet`). */
+  fleet: () => Promise<FleetView>;
   /** Unseal status and share entry (docs/unseal.md); while sealed, key changes are refused. */
   unseal?: UnsealService;
   /** The audit log: search routes, and where mutating admin requests are recorded. */
@@ -100,7 +103,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'no such admin API route' }));
 
   await registerOpenApi(app);
-  await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus, killSwitch: deps.killSwitch });
+  await app.register(nodeRoutes, { nodeStatus: deps.nodeStatus, fleet: deps.fleet, killSwitch: deps.killSwitch });
   await app.register(keystoreRoutes, { keystores: deps.keystores, gate: deps.approvals });
   await app.register(keyRoutes, { keys: deps.keys, keystores: deps.keystores, gate: deps.approvals });
   await app.register(accessRoutes, { access: deps.access, gate: deps.approvals });

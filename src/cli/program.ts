@@ -12,6 +12,7 @@ import { registerHsmCommands } from './commands/hsm.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerKeystoreCommands } from './commands/keystore.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerFleetCommands } from './commands/fleet.js';
 import { registerKillSwitchCommands } from './commands/kill-switch.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerPolicyCommands(program);
   registerKillSwitchCommands(program);
+  registerFleetCommands(program);
   registerAuditCommands(program);
   registerDoctorCommand(program);
   registerUnsealCommand(program);

@@ -24,7 +24,8 @@ export type RefreshLiveState = () => Promise<void>;
 /**
  * The one list of what "apply other nodes' changes" re-reads, in order: keys (while serving), keystores
  * with their credentials, the kill switch, policies. Callers: the scheduler's pass, a worker told by its
- * primary that another worker changed something, and (later) a database change notification.
+ * primary that another worker changed something, and the change follower (change-follower.ts) when the
+ * fleet's change sequence has a change this node has not applied.
  * A failing step fails the refresh and skips the steps after it; the next refresh tries them all again.
  */
 export function createLiveStateRefresh(sources: LiveStateSources): RefreshLiveState {

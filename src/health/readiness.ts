@@ -3,7 +3,7 @@ import { DeadlineExceededError, withDeadline } from '../core/deadline.js';
 import type { EkmHealth } from '../roots/root-of-trust.js';
 import type { DatabaseConnection } from '../storage/connection.js';
 
-export const READINESS_CHECKS = ['unsealed', 'root_of_trust', 'database', 'audit'] as const;
+export const READINESS_CHECKS = ['unsealed', 'root_of_trust', 'database', 'audit', 'propagation'] as const;
 export type ReadinessCheckName = (typeof READINESS_CHECKS)[number];
 
 export interface ReadinessCheck {
@@ -21,12 +21,26 @@ export interface Readiness {
 /** Evaluates every check; those in `exclude` are reported but do not count toward `ready`. */
 export type ReadinessProbe = (exclude?: ReadonlySet<ReadinessCheckName>) => Promise<Readiness>;
 
+/** What the propagation check reports (the change follower's status, src/fleet/change-follower.ts). */
+export interface PropagationFacts {
+  mode: 'listen' | 'poll';
+  listening: boolean;
+  pollMs: number;
+  appliedId: number;
+  lastLagMs?: number;
+}
+
 export interface ReadinessDeps {
   /** The unseal service's view: sealed or not, and a one-line status. */
   seal: () => { sealed: boolean; message: string };
   root: { readonly kind: string; state(): EkmHealth };
   database: Pick<DatabaseConnection, 'ping'>;
   audit: () => { mode: AuditMode; spooled: number; dropped: number };
+  /**
+   * How this node hears of other nodes' changes (docs/fleet.md#propagation). Reported, never failing: a node
+   * whose listener is down still catches up by polling, and taking it out of service would not help.
+   */
+  propagation?: () => PropagationFacts;
   /** The database must answer a ping (`select 1`) within this long (default 500 ms). */
   databaseTimeoutMs?: number;
 }
@@ -36,7 +50,14 @@ export interface ReadinessDeps {
  * liveness it checks dependencies: unsealed, root of trust available, database reachable, and the audit
  * log able to record in its configured mode. Separate from XKS GetHealthStatus, which stays as it is.
  */
-export function createReadiness({ seal, root, database: connection, audit, databaseTimeoutMs = 500 }: ReadinessDeps): ReadinessProbe {
+export function createReadiness({
+  seal,
+  root,
+  database: connection,
+  audit,
+  propagation,
+  databaseTimeoutMs = 500,
+}: ReadinessDeps): ReadinessProbe {
   async function database(): Promise<ReadinessCheck> {
     const started = performance.now();
     try {
@@ -84,9 +105,21 @@ export function createReadiness({ seal, root, database: connection, audit, datab
       db,
       auditCheck(db.ok),
     ];
+    if (propagation) checks.push(propagationCheck(propagation()));
     const counted = checks.filter((check) => !exclude.has(check.name));
     return { ready: counted.every((check) => check.ok), checks };
   };
+}
+
+function propagationCheck(status: PropagationFacts): ReadinessCheck {
+  const applied = `change ${status.appliedId} applied${status.lastLagMs === undefined ? '' : ` (last lag ${status.lastLagMs} ms)`}`;
+  const detail =
+    status.mode === 'poll'
+      ? `polling the change sequence every ${status.pollMs} ms; ${applied}`
+      : status.listening
+        ? `listening for fleet changes; ${applied}`
+        : `listener down: polling the change sequence every ${status.pollMs} ms until it is back; ${applied}`;
+  return { name: 'propagation', ok: true, detail };
 }
 
 /** A driver's error code (e.g. ECONNREFUSED, or SQLSTATE 57P03), never its message, which may name more than it should. */

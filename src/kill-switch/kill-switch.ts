@@ -4,7 +4,7 @@ import type { XksGate } from '../xks/pipeline-ports.js';
  * The node-wide kill switch: while on, every XKS key operation of every keystore answers
  * InvalidStateException (health still answers, so KMS sees the proxy up but refusing).
  * It lives in the database (sql-kill-switch-store.ts), so it survives a restart and reaches every node of a
- * fleet (each re-reads it on its scheduler tick, `refresh()`); the node that flips it obeys on the next
+ * fleet (each re-reads it, `refresh()`, as soon as the change sequence shows the change, docs/fleet.md#propagation); the node that flips it obeys on the next
  * request. One implementation, createKillSwitch (create-kill-switch.ts).
  */
 export interface KillSwitch {

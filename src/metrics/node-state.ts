@@ -25,6 +25,8 @@ export interface NodeStateSources {
   killSwitchOn: () => boolean;
   audit: () => { queued: number; spooled: number; dropped: number };
   fleetSize: () => number;
+  /** How this node hears of other nodes' changes (docs/fleet.md#propagation); absent: not reported. */
+  propagation?: () => { mode: 'listen' | 'poll'; listening: boolean; appliedId: number; latestId: number; lastLagMs?: number };
   certificate: CertificateFacts;
   /** Every SigV4 credential's creation time (a database read; cached here). */
   credentials: () => Promise<CredentialTime[]>;
@@ -97,6 +99,34 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
       this.set(sources.killSwitchOn() ? 1 : 0);
     },
   });
+
+  const { propagation } = sources;
+  if (propagation) {
+    new Gauge({
+      name: 'keyhold_fleet_change_listener_up',
+      help: '1 while the PostgreSQL LISTEN connection for fleet changes is up; 0 while the node polls the change sequence instead',
+      registers,
+      collect() {
+        this.set(propagation().listening ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'keyhold_fleet_change_lag_seconds',
+      help: "Time from the last applied change's commit (on any node) to this node applying it",
+      registers,
+      collect() {
+        this.set((propagation().lastLagMs ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'keyhold_fleet_change_applied_id',
+      help: 'The newest id of the fleet change sequence this node has applied',
+      registers,
+      collect() {
+        this.set(propagation().appliedId);
+      },
+    });
+  }
 
   new Gauge({
     name: 'keyhold_audit_queue_depth',

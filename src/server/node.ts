@@ -3,9 +3,8 @@ import { startAudit } from '../audit/audit-service.js';
 import type { Audit } from '../audit/audit.js';
 import { dataDirPaths, workerAuditSpool, type NodeInfo } from '../core/data-dir.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
-import { startFleetHeartbeat } from '../fleet/heartbeat.js';
 import { createLiveStateRefresh } from '../fleet/refresh-live-state.js';
-import { createFleetStore } from '../fleet/sql-fleet-store.js';
+import { createChangeStore } from '../fleet/sql-change-store.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
 import { createReadiness } from '../health/readiness.js';
 import { startRotationScheduler } from '../keys/rotation-scheduler.js';
@@ -21,6 +20,7 @@ import { DEFAULT_LIMITS } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
 import { workerNodeId } from './cluster/node-membership.js';
 import { trackConnections } from './connections.js';
+import { startFleetMembership, type FleetMembership } from './fleet-membership.js';
 import { createHttpsFront } from './https-front.js';
 import type { NodeOptions, RunningNode } from './running-node.js';
 import { openServices } from './services.js';
@@ -45,7 +45,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       else logger.error({ event: `root.${event}`, detail }, 'root of trust lost its device');
     },
   });
-  let stopFleet = () => {};
+  let membership: FleetMembership | undefined;
   let stopScheduler = async () => {};
   let audit: Audit | undefined;
   try {
@@ -65,6 +65,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     audit = auditLog;
     // Management actions (approvals, scheduled key work, policy and access changes, unseal) are audited from here on.
     await services.adminEvents.connect(auditLog.adminEvents);
+    // Read before the live state loads: every change after this id is applied again (docs/fleet.md#propagation).
+    const changes = createChangeStore(services.database);
+    const startAfterId = await changes.latestId();
     // Keystores and credentials load even while sealed (their secrets are not under a Shamir master key),
     // so KMS can authenticate and read health UNAVAILABLE; keys and the canary wait for the root.
     await services.keystores.loadAll();
@@ -88,15 +91,6 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     invalidateHealth = () => health.invalidate();
     const { unseal } = keyAccess;
 
-    const fleet = await startFleetHeartbeat({
-      fleet: createFleetStore(services.database),
-      nodeId,
-      clock,
-      logger,
-      intervalMs: options.heartbeatIntervalMs,
-    });
-    stopFleet = () => fleet.stop();
-
     // Other nodes' and workers' changes: applied on each scheduler pass, and at once when another
     // worker of this node announces one.
     const refreshLiveState = createLiveStateRefresh({
@@ -107,6 +101,22 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       policies: services.policies,
     });
     member?.onRefresh(refreshLiveState);
+    // Other nodes' changes (the change sequence, woken by PostgreSQL NOTIFY), the heartbeat and the fleet view.
+    const fleetMembership = await startFleetMembership({
+      nodeId,
+      services,
+      settings: options,
+      changes,
+      startAfterId,
+      refresh: refreshLiveState,
+      clock,
+      logger,
+      sealed: () => !unseal.serving(),
+      ekmHealth: async () => (await health.current()).status,
+      audit: () => auditLog.log.status(),
+    });
+    membership = fleetMembership;
+    const { propagation, heartbeat: fleet } = fleetMembership;
 
     const scheduler = startRotationScheduler({
       keys: services.keys,
@@ -124,7 +134,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       return {
         version: KEYHOLD_VERSION,
         fleetSize: fleet.fleetSize(),
-        ekm: { id: `keyhold-${nodeId.slice(0, 8)}`, model: services.root.model, healthStatus: snapshot.status },
+        // Each live node's own root-of-trust state: this one's cached deep check, the others' as of their last heartbeat.
+        ekm: { id: fleetMembership.ekmId, model: services.root.model, healthStatus: snapshot.status },
+        peers: fleet.livePeers().flatMap((peer) => (peer.report ? [peer.report.ekm] : [])),
       };
     };
 
@@ -139,7 +151,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       refusalGates: [services.killSwitch.gate],
       authorizer: createPolicyAuthorizer(services.policyRegistry),
       recorder: auditLog.recorder,
-      observers: [metrics.xksObserver],
+      observers: [metrics.xksObserver, fleetMembership.requestRate.observer],
       admission,
     });
 
@@ -153,6 +165,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       killSwitchOn: () => services.killSwitch.status().on,
       audit: () => auditLog.log.status(),
       fleetSize: () => fleet.fleetSize(),
+      propagation: () => propagation.status(),
       certificate: certificateFacts(tls.certPem),
       credentials: () => services.keystores.credentialTimes(),
     });
@@ -170,6 +183,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           root: services.root,
           database: services.database,
           audit: () => auditLog.log.status(),
+          propagation: () => propagation.status(),
         }),
         access: services.access,
         metricsPublic: options.metricsPublic,
@@ -183,6 +197,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         policies: services.policies,
         killSwitch: services.killSwitch,
         audit: auditLog,
+        fleet: fleetMembership.view,
         nodeStatus: async () => ({
           version: KEYHOLD_VERSION,
           nodeId,
@@ -207,6 +222,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const urlHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(options.host) ? 'localhost' : options.host;
     const url = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
     // Workers share one address; their primary writes node.json once they all listen.
+    await fleetMembership.served(url);
     if (!member) writeNodeInfo(paths.nodeInfo, { adminUrl: url, pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
 
     return {
@@ -220,9 +236,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       server,
       scheduler,
       refreshLiveState,
+      propagation,
       async close() {
         const schedulerStopped = scheduler.stop();
-        fleet.stop();
+        await fleetMembership.stop();
         admission.close();
         const closing = front.close();
         connections.closeAll(options.shutdownGraceMs ?? 5_000);
@@ -234,7 +251,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
   } catch (error) {
     await stopScheduler();
-    stopFleet();
+    await membership?.stop();
     await audit?.close().catch(() => undefined);
     await services.close();
     throw error;

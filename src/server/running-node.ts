@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Audit } from '../audit/audit.js';
 import type { AuditConfig } from '../audit/audit-service.js';
 import type { Clock } from '../core/clock.js';
+import type { ChangeFollower } from '../fleet/change-follower.js';
 import type { RefreshLiveState } from '../fleet/refresh-live-state.js';
 import type { RotationScheduler } from '../keys/rotation-scheduler.js';
 import type { ThrottleSettings } from '../throttle/admission.js';
@@ -36,6 +37,8 @@ export interface NodeOptions {
   metricsPublic?: boolean;
   /** Requests in flight and queue-time shedding (docs/throttling.md); keystore quotas come from the database. */
   throttle?: ThrottleSettings;
+  /** How the node follows the fleet's change sequence (docs/fleet.md#propagation); defaults suit production. */
+  propagation?: { safetyPollMs?: number; fastPollMs?: number; listenerRetryMs?: number };
   /** Set when this node is one worker of `serve --workers N` (docs/workers.md). */
   member?: ClusterMember;
 }
@@ -65,6 +68,8 @@ export interface RunningNode {
   scheduler: RotationScheduler;
   /** Applies other nodes' (and workers') changes in the database to this node now (the scheduler does it every pass). */
   refreshLiveState: RefreshLiveState;
+  /** Follows the fleet's change sequence: its status (listener up, applied id, lag) and `catchUp()`. */
+  propagation: ChangeFollower;
   /** Stops serving (in-flight requests get the grace period), then closes the audit log and the services. */
   close(): Promise<void>;
 }

@@ -70,6 +70,12 @@ function postgresPool(connectionString: string): pg.Pool {
   // An idle client whose connection drops emits 'error' on the pool; unhandled, that would crash
   // the process. The next query reports the outage instead, and the data plane keeps serving.
   pool.on('error', () => {});
+  // A client the pool has handed out has no 'error' listener (pg-pool removes its idle one), and pg emits
+  // 'error' when the connection drops mid-query: unheard, that crashed the node (found by the database
+  // outage drill, bench/fleet-drill.ts). The query itself still fails, and the pool drops the dead client.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 

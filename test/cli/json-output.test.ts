@@ -492,6 +492,18 @@ describe('policies and the kill switch', () => {
     assert.equal((await json<{ killSwitch: string }>('kill-switch', 'off')).killSwitch, 'off');
     assert.equal((await encrypt(demoTarget(), init.demo.keyId)).status, 200);
   });
+
+  it('fleet status --json: this one node, live, polling the change sequence (SQLite)', async () => {
+    const view = await json<{ live: number; gone: number; nodes: { self: boolean; state: string; propagation: { mode: string } }[] }>(
+      'fleet',
+      'status',
+    );
+    assert.deepEqual([view.live, view.gone], [1, 0]);
+    assert.deepEqual(
+      view.nodes.map((n) => [n.self, n.state, n.propagation.mode]),
+      [[true, 'live', 'poll']],
+    );
+  });
 });
 
 describe('users, tokens, login and approvals', () => {

@@ -36,12 +36,11 @@ describe('a fleet of nodes on one PostgreSQL database', () => {
     assert.equal((response.json as { xksProxyFleetSize: number }).xksProxyFleetSize, 2);
   });
 
-  it('87: a credential added on one node authenticates on the other after its next pass, and stops once removed', async () => {
+  it('87: a credential added on one node authenticates on the other after a refresh, and stops once removed', async () => {
     const added = await admin(first, 'POST', '/keystores/demo/credentials', {});
     assert.equal(added.status, 201, added.text);
     const credential = added.json as { accessKeyId: string; secret: string };
     const health = () => xks(secondNode(), { operation: 'health', body: healthBody(), credential });
-    assert.equal(errorName(await health()), 'AuthenticationFailedException', 'not known there before the pass');
     await second.scheduler.tick();
     assert.equal((await health()).status, 200);
     assert.equal((await admin(first, 'DELETE', `/keystores/demo/credentials/${credential.accessKeyId}`)).status, 204);

@@ -154,7 +154,7 @@ describe('/readyz on a PostgreSQL node: not ready while the database is away', (
     assert.equal(response.status, 400);
     assert.equal(
       (response.json as { error: string }).error,
-      'unknown readiness check "nonsense"; checks are unsealed, root_of_trust, database, audit',
+      'unknown readiness check "nonsense"; checks are unsealed, root_of_trust, database, audit, propagation',
     );
   });
 });

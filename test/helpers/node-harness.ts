@@ -48,6 +48,8 @@ export async function startTestNode(
     audit?: AuditConfig;
     metricsPublic?: boolean;
     throttle?: NodeOptions['throttle'];
+    heartbeatIntervalMs?: number;
+    propagation?: NodeOptions['propagation'];
   } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
@@ -78,6 +80,8 @@ export async function startTestNode(
     idleTimeoutMs: options.idleTimeoutMs,
     audit: options.audit,
     metricsPublic: options.metricsPublic,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    propagation: options.propagation,
     // The in-process test client shares the node's event loop (and a busy machine), so the event-loop lag
     // gate is off unless a test asks for it (test/xks/throttle.test.ts injects a lag source).
     throttle: { shedOnLagMs: 0, ...options.throttle },

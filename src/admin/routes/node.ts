@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { FleetView } from '../../fleet/fleet-view.js';
 import type { KillSwitch } from '../../kill-switch/kill-switch.js';
 import { routePermission } from '../permissions.js';
 
@@ -21,16 +22,20 @@ export interface NodeStatus {
 /** What the node routes are built with. */
 export interface NodeRouteOptions {
   nodeStatus: () => Promise<NodeStatus>;
+  /** Every node of the fleet, live or gone (docs/fleet.md#fleet-view). */
+  fleet: () => Promise<FleetView>;
   killSwitch: KillSwitch;
 }
 
 const KillSwitchBody = Type.Object({ on: Type.Boolean(), reason: Type.Optional(Type.String()) }, { additionalProperties: false });
 
 /** The node's status and its kill switch. */
-export const nodeRoutes: FastifyPluginCallback<NodeRouteOptions> = (instance: FastifyInstance, { nodeStatus, killSwitch }, done) => {
+export const nodeRoutes: FastifyPluginCallback<NodeRouteOptions> = (instance: FastifyInstance, { nodeStatus, fleet, killSwitch }, done) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/node', { config: routePermission('node:read') }, () => nodeStatus());
+
+  app.get('/fleet', { config: routePermission('node:read') }, () => fleet());
 
   app.get('/node/kill-switch', { config: routePermission('node:read') }, () => killSwitch.status());
 

@@ -8,6 +8,8 @@ import { policiesMigration } from './0004_policies.js';
 import { accessMigration } from './0005_access.js';
 import { keystoreQuotasMigration } from './0006_keystore_quotas.js';
 import { keysUpdatedAtIndexMigration } from './0007_keys_updated_at_index.js';
+import { changesMigration } from './0008_changes.js';
+import { nodeStatusMigration } from './0009_node_status.js';
 
 /**
  * Every migration, in order, listed in code rather than found by scanning a folder, so the
@@ -22,7 +24,27 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0005_access': accessMigration(dialect),
     '0006_keystore_quotas': keystoreQuotasMigration(dialect),
     '0007_keys_updated_at_index': keysUpdatedAtIndexMigration(),
+    '0008_changes': changesMigration(dialect),
+    '0009_node_status': nodeStatusMigration(),
   };
+}
+
+/** The newest migration this version of Keyhold knows. */
+export const LATEST_MIGRATION = '0009_node_status';
+
+/**
+ * A database whose schema a newer Keyhold has migrated past what this version knows (a rolling upgrade
+ * that started a newer node first, docs/fleet.md#upgrades). The node refuses to start rather than run
+ * on tables it does not understand.
+ */
+export class SchemaTooNewError extends Error {
+  constructor(readonly unknownMigration: string) {
+    super(
+      `the database schema is newer than this Keyhold knows: migration ${unknownMigration} was applied by a newer version ` +
+        `(this one knows up to ${LATEST_MIGRATION}); upgrade this node to the fleet's version`,
+    );
+    this.name = 'SchemaTooNewError';
+  }
 }
 
 /** Brings the schema up to date. Safe to run on every start and from several nodes at once (Kysely takes a lock). */
@@ -30,6 +52,9 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: SqlDialect): 
   const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(dialect)) };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error !== undefined) {
+    // Kysely's words for "the database has a migration this code does not": a newer node migrated it.
+    const unknown = error instanceof Error ? /previously executed migration (\S+) is missing/.exec(error.message)?.[1] : undefined;
+    if (unknown !== undefined) throw new SchemaTooNewError(unknown);
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? '(setup)';
     const reason = error instanceof Error ? error.message : inspect(error);
     throw new Error(`database migration ${failed} failed: ${reason}`, { cause: error });

@@ -8,10 +8,20 @@ export interface HealthStatusResponse {
   ekmFleetDetails: { id: string; model: string; healthStatus: EkmHealth }[];
 }
 
+export interface EkmDetail {
+  id: string;
+  model: string;
+  healthStatus: EkmHealth;
+}
+
 export interface HealthFacts {
   version: string;
+  /** Live nodes of the fleet, this one included. */
   fleetSize: number;
-  ekm: { id: string; model: string; healthStatus: EkmHealth };
+  /** The answering node's entry: its own root of trust's state (the cached deep check). */
+  ekm: EkmDetail;
+  /** The other live nodes' entries, as each reported at its last heartbeat (docs/fleet.md#fleet-view). */
+  peers?: EkmDetail[];
 }
 
 /**
@@ -24,12 +34,15 @@ export interface HealthFacts {
  *# 68. [MUST] `ekmFleetDetails` has between 1 and 10 entries.
  *# 69. [MUST] Each `healthStatus` is `ACTIVE`, `DEGRADED` or `UNAVAILABLE`.
  */
+const MAX_FLEET_DETAILS = 10;
+
 export function getHealthStatus(facts: HealthFacts): HealthStatusResponse {
   return {
     xksProxyFleetSize: Math.max(1, Math.trunc(facts.fleetSize)),
     xksProxyVendor: 'Keyhold',
     xksProxyModel: `Keyhold XKS Proxy ${facts.version}`,
     ekmVendor: 'Keyhold',
-    ekmFleetDetails: [facts.ekm],
+    // One entry per live node, the answering node first; at most 10 (item 68), so a larger fleet lists 10.
+    ekmFleetDetails: [facts.ekm, ...(facts.peers ?? [])].slice(0, MAX_FLEET_DETAILS),
   };
 }
