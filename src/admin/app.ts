@@ -64,12 +64,13 @@ function clientError(error: unknown): { status: number; message: string } | unde
 /**
  * The admin REST API under /api/v1. Every route requires a bearer API token (a user's, a service
  * token, or the bootstrap token) and declares the permission it needs (`config.permission`), or is
- * explicitly public (`publicRoute()`: login); a route that declares neither is refused at startup.
+ * explicitly public (`publicRoute()`: login) or open to any valid token (`authenticatedRoute()`: whoami);
+ * a route that declares none of these is refused at startup.
  * Errors are `{ "error": "<one line>" }` with 400/401/403/404/409.
  */
 export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
   app.addHook('onRoute', (route) => {
-    if (!route.config?.permission && !route.config?.public && route.method !== 'HEAD') {
+    if (!route.config?.permission && !route.config?.public && !route.config?.authenticated && route.method !== 'HEAD') {
       throw new Error(`admin route ${String(route.method)} ${route.url} declares no permission`);
     }
   });
@@ -127,7 +128,7 @@ async function registerOpenApi(app: FastifyInstance): Promise<void> {
       // Extensions beside the route's own schema (FastifySchema's declared keys are the validated parts only).
       const documented = {
         ...schema,
-        'x-keyhold-permission': isPublic ? 'public' : route.config?.permission,
+        'x-keyhold-permission': isPublic ? 'public' : (route.config?.permission ?? 'authenticated'),
         security: isPublic ? [] : [{ bearerToken: [] }],
       };
       return { url, schema: documented };
