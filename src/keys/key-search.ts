@@ -49,7 +49,8 @@ export function decodeKeyCursor(cursor: string): KeyPosition {
   try {
     const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(decoded) && decoded.length === 2) {
-      const [groupId, externalId]: unknown[] = decoded;
+      const fields: unknown[] = decoded;
+      const [groupId, externalId] = fields;
       if (typeof groupId === 'string' && typeof externalId === 'string') return { groupId, externalId };
     }
   } catch {

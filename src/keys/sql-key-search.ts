@@ -7,8 +7,8 @@ const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`
 
 /**
  * KeyStore.searchKeys on an open database (both dialects): the filters of GET /api/v1/keys, one page in
- * (group_id, external_id) order. Without a status filter the page walks the unique (group_id, external_id)
- * index; with one, the (status, group_id, external_id) index of migration 0008. The search is a substring
+ * (group_id, external_id) order. The page walks the (group_id, external_id, internal) index, or with a
+ * status filter the (status, group_id, external_id, internal) one (migration 0008). The search is a substring
  * of the lower-cased search_text column, matched row by row (a LIKE '%…%' can use no B-tree index).
  */
 export function createKeySearch(db: Kysely<KeyTables>): Pick<KeyStore, 'searchKeys'> {
@@ -25,12 +25,9 @@ export function createKeySearch(db: Kysely<KeyTables>): Pick<KeyStore, 'searchKe
       let page = filtered(db.selectFrom('keys').selectAll(), search);
       const { after } = search;
       if (after) {
-        page = page.where((eb) =>
-          eb.or([
-            eb('group_id', '>', after.groupId),
-            eb.and([eb('group_id', '=', after.groupId), eb('external_id', '>', after.externalId)]),
-          ]),
-        );
+        // A row-value comparison, which both dialects answer from the index (an OR of the two cases made
+        // SQLite scan from the first key: 20 ms instead of 1 ms for a page in the middle of 100,000).
+        page = page.where((eb) => eb(eb.refTuple('group_id', 'external_id'), '>', eb.tuple(after.groupId, after.externalId)));
       }
       // One more than the page, to tell whether another follows.
       const rows: KeyRow[] = await page
