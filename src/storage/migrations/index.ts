@@ -9,6 +9,7 @@ import { accessMigration } from './0005_access.js';
 import { keystoreQuotasMigration } from './0006_keystore_quotas.js';
 import { keysUpdatedAtIndexMigration } from './0007_keys_updated_at_index.js';
 import { keySearchMigration } from './0008_key_search.js';
+import { approvalVoteCommentsMigration } from './0009_approval_vote_comments.js';
 
 /**
  * Every migration, in order, listed in code rather than found by scanning a folder, so the
@@ -24,6 +25,7 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0006_keystore_quotas': keystoreQuotasMigration(dialect),
     '0007_keys_updated_at_index': keysUpdatedAtIndexMigration(),
     '0008_key_search': keySearchMigration(),
+    '0009_approval_vote_comments': approvalVoteCommentsMigration(),
   };
 }
 
