@@ -67,7 +67,9 @@ export const approvalRoutes: FastifyPluginCallback<ApprovalRouteOptions> = (inst
         },
         // No body at all (the CLI without --comment, older clients) is an empty one.
         preValidation: (request, _reply, done) => {
-          request.body ??= {};
+          // Typed as the validated body, which it is not yet: undefined when nothing was sent.
+          const sent: unknown = request.body;
+          if (sent === undefined) request.body = {};
           done();
         },
       },
