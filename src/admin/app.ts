@@ -5,6 +5,7 @@ import type { Permission } from '../access/permissions.js';
 import type { AccessService } from '../access/service.js';
 import type { ApprovalGate } from '../approvals/gate.js';
 import { ManagementError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/keystore-service.js';
@@ -24,6 +25,8 @@ import { RootSealedError } from '../roots/root-of-trust.js';
 import type { UnsealService } from '../unseal/service.js';
 import { policyRoutes } from './routes/policies.js';
 import type { PolicyService } from '../policies/service.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 /** What the admin API plugin is built with: the services its routes call. */
 export interface AdminApiDeps {
@@ -36,8 +39,12 @@ export interface AdminApiDeps {
   policies: PolicyService;
   killSwitch: KillSwitch;
   nodeStatus: () => Promise<NodeStatus>;
+  /** When a metrics sample was taken (GET /api/v1/metrics `at`). */
+  clock: Clock;
   /** Unseal status and share entry (docs/unseal.md); while sealed, key changes are refused. */
   unseal?: UnsealService;
+  /** The node's metrics as Prometheus renders them (every worker's under `serve --workers N`), for GET /api/v1/metrics. */
+  metrics?: Pick<Metrics, 'render'>;
   /** The audit log: search routes, and where mutating admin requests are recorded. */
   audit?: AuditApi & { adminEvents: AdminEventSink };
 }
@@ -109,6 +116,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(policyRoutes, { policies: deps.policies, gate: deps.approvals });
   if (deps.unseal) await app.register(unsealRoutes, { unseal: deps.unseal });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
+  if (deps.metrics) await app.register(metricsRoutes, { metrics: deps.metrics, clock: deps.clock });
 }
 
 /**

@@ -158,13 +158,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     // Under `serve --workers N` a scrape reaches one worker, which answers for all of them.
     member?.serveMetrics(() => metrics.registry.getMetricsAsJSON());
+    // What /metrics and GET /api/v1/metrics serve: this node's registry, or every worker's, summed.
+    const renderedMetrics = member ? { render: () => member.clusterMetrics() } : metrics;
     const front = await createHttpsFront({
       logger,
       tls,
       handleXks,
       member,
       observability: {
-        metrics: member ? { render: () => member.clusterMetrics() } : metrics,
+        metrics: renderedMetrics,
         readiness: createReadiness({
           seal: () => unseal.status(),
           root: services.root,
@@ -183,6 +185,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         policies: services.policies,
         killSwitch: services.killSwitch,
         audit: auditLog,
+        metrics: renderedMetrics,
+        clock,
         nodeStatus: async () => ({
           version: KEYHOLD_VERSION,
           nodeId,
