@@ -20,10 +20,11 @@ import { keyRow, keyVersionRow } from '../dist/keys/key-rows.js';
 export const benchKeyId = (i) => (i === 0 ? 'demo-key' : `bench-key-${String(i).padStart(6, '0')}`);
 
 /**
- * Adds keys 1..count-1 to `keystoreName` (key 0 is the demo key, already there).
- * @param {{ paths: import('../dist/core/data-dir.js').DataDirPaths, keystoreName: string, count: number, clock: { now(): number } }} options
+ * Adds keys 1..count-1 to `keystoreName` (key 0 is the demo key, already there); `attributes(i)`, when
+ * given, gives key i its description and tags (bench/key-search.mjs searches them).
+ * @param {{ paths: import('../dist/core/data-dir.js').DataDirPaths, keystoreName: string, count: number, clock: { now(): number }, attributes?: (i: number) => { description?: string, tags?: Record<string, string> } }} options
  */
-export async function seedKeys({ paths, keystoreName, count, clock }) {
+export async function seedKeys({ paths, keystoreName, count, clock, attributes }) {
   if (count <= 1) return;
   const services = await openServices({ paths, clock });
   const keys = [];
@@ -44,6 +45,7 @@ export async function seedKeys({ paths, keystoreName, count, clock }) {
         currentVersion: 1,
         description: '',
         tags: {},
+        ...attributes?.(i),
         minDecryptVersion: 1,
         createdAt: now,
         updatedAt: now,

@@ -1,4 +1,5 @@
 import { PERMISSIONS, type Permission } from './permissions.js';
+import type { RoleName } from './roles.js';
 
 /** Who asks for a management action: a user (through one of their tokens) or a stand-alone token. */
 export interface Actor {
@@ -19,5 +20,14 @@ export interface ActorRef {
 
 export const actorRef = (actor: ActorRef): ActorRef => ({ kind: actor.kind, id: actor.id, name: actor.name });
 
+/** An actor and the roles its permissions come from (a user's roles, or a service token's one role). */
+export type ActorWithRoles = Actor & { roles: readonly RoleName[] };
+
 /** The bootstrap token from `init` acts as an administrator until retired. */
-export const BOOTSTRAP_ACTOR: Actor = { kind: 'token', id: 'bootstrap', name: 'bootstrap', permissions: new Set(PERMISSIONS) };
+export const BOOTSTRAP_ACTOR: ActorWithRoles = {
+  kind: 'token',
+  id: 'bootstrap',
+  name: 'bootstrap',
+  permissions: new Set(PERMISSIONS),
+  roles: ['administrator'],
+};

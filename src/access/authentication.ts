@@ -60,9 +60,23 @@ export function createAuthentication(context: AccessContext, issuer: TokenIssuer
       if (token.userId !== undefined) {
         const user = await store.getUser(token.userId);
         if (!user || user.disabled) return undefined;
-        actor = { kind: 'user', id: user.id, name: user.name, permissions: permissionsOf(user.roles), tokenId: token.id };
+        actor = {
+          kind: 'user',
+          id: user.id,
+          name: user.name,
+          permissions: permissionsOf(user.roles),
+          roles: user.roles,
+          tokenId: token.id,
+        };
       } else if (token.role !== undefined) {
-        actor = { kind: 'token', id: token.id, name: token.name, permissions: permissionsOf([token.role]), tokenId: token.id };
+        actor = {
+          kind: 'token',
+          id: token.id,
+          name: token.name,
+          permissions: permissionsOf([token.role]),
+          roles: [token.role],
+          tokenId: token.id,
+        };
       } else {
         return undefined;
       }

@@ -1,4 +1,4 @@
-import type { Actor } from './actor.js';
+import type { Actor, ActorWithRoles } from './actor.js';
 import type { RoleName } from './roles.js';
 
 /**
@@ -60,8 +60,11 @@ export interface IssuedToken {
   view: TokenView;
 }
 
-/** The Actor a bearer token stands for; `tokenId` names the API token (absent for the bootstrap token). */
-export type AuthenticatedActor = Actor & { tokenId?: string };
+/**
+ * The Actor a bearer token stands for, with the roles its permissions come from (GET /api/v1/auth/whoami);
+ * `tokenId` names the API token (absent for the bootstrap token).
+ */
+export type AuthenticatedActor = ActorWithRoles & { tokenId?: string };
 
 /** Users, their passwords and roles. Every change is audited with the acting `actor`. */
 export interface UserAdministration {

@@ -5,6 +5,7 @@ import type { Permission } from '../access/permissions.js';
 import type { AccessService } from '../access/service.js';
 import type { ApprovalGate } from '../approvals/gate.js';
 import { ManagementError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/keystore-service.js';
@@ -25,6 +26,8 @@ import { RootSealedError } from '../roots/root-of-trust.js';
 import type { UnsealService } from '../unseal/service.js';
 import { policyRoutes } from './routes/policies.js';
 import type { PolicyService } from '../policies/service.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 /** What the admin API plugin is built with: the services its routes call. */
 export interface AdminApiDeps {
@@ -39,8 +42,12 @@ export interface AdminApiDeps {
   nodeStatus: () => Promise<NodeStatus>;
   /** The fleet view (`GET /api/v1/fleet`). */
   fleet: () => Promise<FleetView>;
+  /** When a metrics sample was taken (GET /api/v1/metrics `at`). */
+  clock: Clock;
   /** Unseal status and share entry (docs/unseal.md); while sealed, key changes are refused. */
   unseal?: UnsealService;
+  /** The node's metrics as Prometheus renders them (every worker's under `serve --workers N`), for GET /api/v1/metrics. */
+  metrics?: Pick<Metrics, 'render'>;
   /** The audit log: search routes, and where mutating admin requests are recorded. */
   audit?: AuditApi & { adminEvents: AdminEventSink };
 }
@@ -67,12 +74,13 @@ function clientError(error: unknown): { status: number; message: string } | unde
 /**
  * The admin REST API under /api/v1. Every route requires a bearer API token (a user's, a service
  * token, or the bootstrap token) and declares the permission it needs (`config.permission`), or is
- * explicitly public (`publicRoute()`: login); a route that declares neither is refused at startup.
+ * explicitly public (`publicRoute()`: login) or open to any valid token (`authenticatedRoute()`: whoami);
+ * a route that declares none of these is refused at startup.
  * Errors are `{ "error": "<one line>" }` with 400/401/403/404/409.
  */
 export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promise<void> {
   app.addHook('onRoute', (route) => {
-    if (!route.config?.permission && !route.config?.public && route.method !== 'HEAD') {
+    if (!route.config?.permission && !route.config?.public && !route.config?.authenticated && route.method !== 'HEAD') {
       throw new Error(`admin route ${String(route.method)} ${route.url} declares no permission`);
     }
   });
@@ -111,6 +119,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(policyRoutes, { policies: deps.policies, gate: deps.approvals });
   if (deps.unseal) await app.register(unsealRoutes, { unseal: deps.unseal });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });
+  if (deps.metrics) await app.register(metricsRoutes, { metrics: deps.metrics, clock: deps.clock });
 }
 
 /**
@@ -130,7 +139,7 @@ async function registerOpenApi(app: FastifyInstance): Promise<void> {
       // Extensions beside the route's own schema (FastifySchema's declared keys are the validated parts only).
       const documented = {
         ...schema,
-        'x-keyhold-permission': isPublic ? 'public' : route.config?.permission,
+        'x-keyhold-permission': isPublic ? 'public' : (route.config?.permission ?? 'authenticated'),
         security: isPublic ? [] : [{ bearerToken: [] }],
       };
       return { url, schema: documented };

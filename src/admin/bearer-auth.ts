@@ -1,8 +1,7 @@
-import type { Actor } from '../access/actor.js';
 import type { Permission } from '../access/permissions.js';
-import type { Authentication } from '../access/service.js';
+import type { AuthenticatedActor, Authentication } from '../access/service.js';
 
-export type BearerCheck = { ok: true; actor: Actor } | { ok: false; status: 401 | 403; error: string };
+export type BearerCheck = { ok: true; actor: AuthenticatedActor } | { ok: false; status: 401 | 403; error: string };
 
 /**
  * Who presents this `Authorization: Bearer …` header, and may they do what `permission` guards?

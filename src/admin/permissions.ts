@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../access/actor.js';
 import type { Permission } from '../access/permissions.js';
+import type { AuthenticatedActor } from '../access/service.js';
 
 /**
  * How admin routes declare what they need: the permission catalog and the Actor are domain concepts
@@ -14,10 +14,16 @@ export const routePermission = (permission: Permission) => ({ permission });
 export const publicRoute = () => ({ public: true });
 
 /**
+ * Routes any valid token may call, whatever its permissions (GET /auth/whoami: a caller asking what it may
+ * do). The token is still required and checked; no permission is.
+ */
+export const authenticatedRoute = () => ({ authenticated: true });
+
+/**
  * The actor of a request to a route that names a permission (the authentication hook in app.ts set it
  * before the handler ran). Throws (a 500) when called from a public route, which has none.
  */
-export function requestActor(request: FastifyRequest): Actor {
+export function requestActor(request: FastifyRequest): AuthenticatedActor {
   if (!request.actor) throw new Error(`${request.method} ${request.url}: no authenticated actor (a public route?)`);
   return request.actor;
 }
@@ -28,9 +34,11 @@ declare module 'fastify' {
     permission?: Permission;
     /** Set (by publicRoute()) on the routes that need no token. */
     public?: boolean;
+    /** Set (by authenticatedRoute()) on the routes any valid token may call. */
+    authenticated?: boolean;
   }
   interface FastifyRequest {
     /** Set by the authentication hook for every admin request that gets past it (not on public routes). */
-    actor?: Actor;
+    actor?: AuthenticatedActor;
   }
 }

@@ -49,6 +49,8 @@ export interface ApprovalVote {
   voterName: string;
   decision: Decision;
   createdAt: number;
+  /** What the approver said with the vote (at most 1,000 characters); absent when nothing. */
+  comment?: string;
 }
 
 /**

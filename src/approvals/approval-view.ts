@@ -6,7 +6,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** A request and its votes as the admin API shows them. */
 export function approvalView(request: ApprovalRequest, votes: readonly ApprovalVote[]): ApprovalView {
   const pick = (decision: Decision) =>
-    votes.filter((v) => v.decision === decision).map((v) => ({ user: v.voterName, at: iso(v.createdAt) }));
+    votes
+      .filter((v) => v.decision === decision)
+      .map((v) => ({ user: v.voterName, at: iso(v.createdAt), ...(v.comment === undefined ? {} : { comment: v.comment }) }));
   return {
     id: request.id,
     operation: request.operation,

@@ -7,7 +7,7 @@ import { translateStoreError } from '../storage/translate-error.js';
 import { checkApprovalPolicy } from './approval-policy.js';
 import type { ApprovalMode, ApprovalRequest, ApprovalStore, ApprovalVote } from './approval-store.js';
 import { approvalView } from './approval-view.js';
-import type { ApprovalGate, Executor, GatedOperation } from './gate.js';
+import { MAX_VOTE_COMMENT, type ApprovalGate, type Executor, type GatedOperation } from './gate.js';
 import { NODE_WIDE } from './operations.js';
 
 /** Finds a group's id by its name (the keystores feature's groups). */
@@ -36,6 +36,18 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const oneLine = (error: unknown) => ((error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '').slice(0, 500);
 const eventTarget = (r: ApprovalRequest) => ({ approval: r.id, operation: r.operation, group: r.groupName });
 const SYSTEM = { kind: 'system', id: 'system', name: 'system' } as const;
+
+// Text people read in the approvals view and the CLI: line feeds and tabs, but no other control characters.
+const COMMENT_TEXT = /^[^\p{Cc}]*$/u;
+
+/** A vote's comment, checked: undefined when none or blank; refused (one line) when too long or not text. */
+function checkComment(comment: string | undefined): string | undefined {
+  if (comment === undefined || comment.trim() === '') return undefined;
+  if ([...comment].length > MAX_VOTE_COMMENT || !COMMENT_TEXT.test(comment.replace(/[\n\t]/g, ' '))) {
+    throw invalid(`comment must be at most ${MAX_VOTE_COMMENT} characters of text (line feeds and tabs allowed)`);
+  }
+  return comment.trim();
+}
 
 /** The approval gate (gate.ts) over its store. */
 export function createApprovalGate({
@@ -195,7 +207,8 @@ export function createApprovalGate({
       return view(await requireRequest(id));
     },
 
-    async decide(id, decision, actor) {
+    async decide(id, decision, actor, rawComment) {
+      const comment = checkComment(rawComment);
       const request = await requireRequest(id);
       const action = `approval.${decision}`;
       const refuse = async (error: ManagementError) => {
@@ -212,7 +225,15 @@ export function createApprovalGate({
       if (!named && !byRole) throw await refuse(invalid(`${actor.name} is not an approver for ${request.groupName}`));
 
       const now = clock.now();
-      await translateStoreError(() => store.addVote(id, { voterId: actor.id, voterName: actor.name, decision, createdAt: now }));
+      await translateStoreError(() =>
+        store.addVote(id, {
+          voterId: actor.id,
+          voterName: actor.name,
+          decision,
+          createdAt: now,
+          ...(comment === undefined ? {} : { comment }),
+        }),
+      );
       await events.record({ actor: actorRef(actor), action, target: eventTarget(request), outcome: 'success' });
 
       // Counted after our vote committed: of approvers racing, the last to commit sees every vote.

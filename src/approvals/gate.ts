@@ -30,9 +30,10 @@ export interface ApprovalGate {
   show(id: string): Promise<ApprovalView>;
   /**
    * Records an approver's decision. One denial rejects the request. The approval that completes the
-   * quorum executes it (replay) or marks it approved for the requester to claim.
+   * quorum executes it (replay) or marks it approved for the requester to claim. `comment` (at most
+   * MAX_VOTE_COMMENT characters, no control characters but line feeds and tabs) is kept with the vote.
    */
-  decide(id: string, decision: Decision, actor: Actor): Promise<ApprovalView>;
+  decide(id: string, decision: Decision, actor: Actor, comment?: string): Promise<ApprovalView>;
   /** A group's policy (`*`: the node-wide one); undefined when it has none. */
   getPolicy(group: string): Promise<ApprovalPolicy | undefined>;
   /** Validates a policy (known operations, existing named approvers, a reachable quorum); returns it normalized. */
@@ -61,6 +62,16 @@ export type GateOutcome = { kind: 'done'; result: unknown } | { kind: 'pending';
  */
 export type Executor<Params> = (params: Params, actor: Actor) => Promise<unknown>;
 
+/** One approver's vote: who, when, and their comment when they gave one. */
+export interface VoteView {
+  user: string;
+  at: string;
+  comment?: string;
+}
+
+/** The longest comment a vote may carry. */
+export const MAX_VOTE_COMMENT = 1000;
+
 /** An approval request as the admin API shows it. */
 export interface ApprovalView {
   id: string;
@@ -72,8 +83,8 @@ export interface ApprovalView {
   requester: string;
   required: number;
   approvers: ApprovalPolicy['approvers'];
-  approvals: { user: string; at: string }[];
-  denials: { user: string; at: string }[];
+  approvals: VoteView[];
+  denials: VoteView[];
   createdAt: string;
   expiresAt: string;
   finishedAt?: string;

@@ -11,7 +11,7 @@ import type {
   Decision,
 } from './approval-store.js';
 
-/** The approval tables (migration 0005_access). Enumerated columns hold only what this store wrote. */
+/** The approval tables (migration 0005_access; votes' comment: 0009). Enumerated columns hold only what this store wrote. */
 interface ApprovalTables {
   approval_policies: PolicyRow;
   approval_requests: RequestRow;
@@ -54,6 +54,7 @@ interface VoteRow {
   voter_name: string;
   decision: Decision;
   created_at: number;
+  comment: string | null;
 }
 
 // Policies are checked (ApprovalGate.checkPolicy) before they are written, and only this store writes them.
@@ -102,6 +103,7 @@ const toVote = (r: VoteRow): ApprovalVote => ({
   voterName: r.voter_name,
   decision: r.decision,
   createdAt: Number(r.created_at),
+  ...(r.comment === null ? {} : { comment: r.comment }),
 });
 
 const FINAL: ReadonlySet<ApprovalStatus> = new Set(['done', 'failed', 'denied', 'expired']);
@@ -177,6 +179,7 @@ export function createApprovalStore(connection: DatabaseConnection): ApprovalSto
         voter_name: vote.voterName,
         decision: vote.decision,
         created_at: vote.createdAt,
+        comment: vote.comment ?? null,
       };
       await refusedBy('unique', 'you have already decided on this request', () => db.insertInto('approval_votes').values(row).execute());
     },

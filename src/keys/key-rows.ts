@@ -1,5 +1,5 @@
 /**
- * The keys feature's tables as Kysely sees them (created by migrations 0001, 0002 and 0007 in
+ * The keys feature's tables as Kysely sees them (created by migrations 0001, 0002, 0007 and 0008 in
  * src/storage/migrations/), and the one place their rows become records and back. Column names are
  * snake_case; timestamps are epoch milliseconds.
  */
@@ -26,6 +26,8 @@ export interface KeyRow {
   min_decrypt_version: number;
   created_at: number;
   updated_at: number;
+  /** What GET /api/v1/keys?search= matches: searchText() of the external id, description and tag values. */
+  search_text: string;
 }
 
 export interface KeyVersionRow {
@@ -83,6 +85,16 @@ function parseTags(keyId: string, text: string): Record<string, string> {
   return tags;
 }
 
+/**
+ * The text a key search matches a substring of: the external id, the description and every tag value,
+ * lower-cased (in JavaScript, so both dialects compare the same Unicode lower case) and separated by a
+ * line feed, which none of them may contain (attributes.ts), so no match spans two of them.
+ * Migration 0008 computed it the same way for the keys that existed then.
+ */
+export function searchText(key: Pick<KeyRecord, 'externalId' | 'description' | 'tags'>): string {
+  return [key.externalId, key.description, ...Object.values(key.tags)].join('\n').toLowerCase();
+}
+
 export const keyRow = (k: KeyRecord): KeyRow => ({
   id: k.id,
   group_id: k.groupId,
@@ -100,6 +112,7 @@ export const keyRow = (k: KeyRecord): KeyRow => ({
   min_decrypt_version: k.minDecryptVersion,
   created_at: k.createdAt,
   updated_at: k.updatedAt,
+  search_text: searchText(k),
 });
 
 export const toKey = (r: KeyRow): KeyRecord => ({

@@ -16,6 +16,12 @@ export interface KeyStore {
   /** Keys in (group, external id) order, of one group when given; internal keys (the canary) only when asked. */
   listKeys(groupId?: string, options?: { includeInternal?: boolean }): Promise<KeyRecord[]>;
   /**
+   * One page of customer keys in (group, external id) order, filtered, starting after `search.after`
+   * (keyset paging: each page costs the same however deep it is). With `count`, also how many keys match
+   * the filters in all.
+   */
+  searchKeys(search: KeySearch): Promise<KeySearchPage>;
+  /**
    * Identity and change time of customer keys changed at or after `since` (ms), in (updatedAt, id)
    * order, at most `limit`, starting after the stamp `after` (keyset paging): cheap to read in bulk.
    */
@@ -52,6 +58,32 @@ export interface KeyStore {
 
 /** The part of the key store other features read keys through (policies attach to keys by id). */
 export type KeyReader = Pick<KeyStore, 'getKey' | 'getKeyById'>;
+
+/** Filters and page of KeyStore.searchKeys. */
+export interface KeySearch {
+  groupId?: string;
+  status?: KeyStatus;
+  /** Lower case; matches a substring of the external id, the description or a tag value (key-rows.ts searchText). */
+  text?: string;
+  /** The last key of the previous page. */
+  after?: KeyPosition;
+  limit: number;
+  count?: boolean;
+}
+
+/** Where a key sits in the listing's order. */
+export interface KeyPosition {
+  groupId: string;
+  externalId: string;
+}
+
+export interface KeySearchPage {
+  keys: KeyRecord[];
+  /** Whether keys follow the last one of this page. */
+  more: boolean;
+  /** Every key matching the filters (asked for with `count`). */
+  total?: number;
+}
 
 /** What a node needs to tell whether its in-memory copy of a key is current. */
 export interface KeyStamp {

@@ -5,6 +5,7 @@ import { createKeyCanary, type KeyCanary } from './canary.js';
 import { createImportWrappingKeys } from './import-wrapping.js';
 import { createKeyImport, type KeyImport } from './key-import.js';
 import { createKeyLookup } from './key-lookup.js';
+import { createKeySearchService, type KeySearchService } from './key-search.js';
 import { createKeyMaterial } from './key-material.js';
 import type { KeyStore } from './key-store.js';
 import { createKeyTransitions } from './key-transitions.js';
@@ -21,6 +22,8 @@ export type { KeyRef } from './key-lookup.js';
 export type { KeyView, KeyVersionView } from './key-views.js';
 export type { NewKey } from './lifecycle.js';
 export type { KeyImportRequest } from './key-import.js';
+export type { KeyListQuery, KeyPage } from './key-search.js';
+export { DEFAULT_KEY_PAGE, KEY_STATUSES, MAX_KEY_PAGE, MAX_KEY_SEARCH } from './key-search.js';
 export type { ScheduledWork } from './scheduled-work.js';
 export { CANARY_GROUP, CANARY_KEY_ID } from './canary.js';
 export { MAX_DELETION_DAYS, MIN_DELETION_DAYS } from './lifecycle.js';
@@ -42,6 +45,7 @@ export interface KeyServiceDeps {
  * routes, approval executors, node start). Each part is its own module with its own interface; callers
  * that need one part take that interface:
  * - KeyLifecycle (lifecycle.ts): create, list, show, enable/disable, block/unblock, deletion, tags, description;
+ * - KeySearchService (key-search.ts): search, filters and keyset pages of keys (GET /api/v1/keys);
  * - KeyVersions (versions.ts): rotation and its policy, versions, minimum decryption version, revoke, destroy;
  * - KeyImport (key-import.ts): bring your own key;
  * - KeyLiveSync (live-sync.ts): the database into the data plane's live state (loadAll, syncLive);
@@ -49,7 +53,7 @@ export interface KeyServiceDeps {
  * - KeyCanary (canary.ts): the deep health check's key (ensureCanary).
  * Every method is a plain function (no `this`), so routes may pass `keys.block` on its own.
  */
-export interface KeyService extends KeyLifecycle, KeyVersions, KeyImport, KeyLiveSync, ScheduledKeyWork, KeyCanary {}
+export interface KeyService extends KeyLifecycle, KeySearchService, KeyVersions, KeyImport, KeyLiveSync, ScheduledKeyWork, KeyCanary {}
 
 export function createKeyService({ keyStore, directory, root, live, clock, newId }: KeyServiceDeps): KeyService {
   // The small pieces every part shares: finding keys, describing them, publishing them to the data
@@ -63,6 +67,7 @@ export function createKeyService({ keyStore, directory, root, live, clock, newId
 
   return {
     ...createKeyLifecycle({ keyStore, clock, lookup, views, material, transitions }),
+    ...createKeySearchService({ keyStore, lookup, views }),
     ...createKeyVersions({ keyStore, clock, lookup, views, liveKeys, material, transitions }),
     ...createKeyImport({ keyStore, lookup, views, material, wrappingKeys }),
     ...createKeyLiveSync({ keyStore, liveKeys }),

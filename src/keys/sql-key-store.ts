@@ -1,4 +1,4 @@
-import type { Updateable } from 'kysely';
+import type { Transaction, Updateable } from 'kysely';
 import type { DatabaseConnection } from '../storage/connection.js';
 import { guarded, uniqueKey, type ConstraintViolation } from '../storage/db-errors.js';
 import { StoreNotFoundError } from '../storage/store-errors.js';
@@ -6,6 +6,7 @@ import {
   joinUsage,
   keyRow,
   keyVersionRow,
+  searchText,
   toKey,
   toKeyVersion,
   toWrappingKey,
@@ -15,6 +16,7 @@ import {
   type KeyVersionRow,
 } from './key-rows.js';
 import type { KeyChanges, KeyStore } from './key-store.js';
+import { createKeySearch } from './sql-key-search.js';
 
 function keyValues(changes: KeyChanges, updatedAt: number): Updateable<KeyRow> {
   const values: Updateable<KeyRow> = { updated_at: updatedAt };
@@ -28,6 +30,24 @@ function keyValues(changes: KeyChanges, updatedAt: number): Updateable<KeyRow> {
   if (changes.rotationPeriodDays !== undefined) values.rotation_period_days = changes.rotationPeriodDays;
   if (changes.nextRotationAt !== undefined) values.next_rotation_at = changes.nextRotationAt;
   if (changes.minDecryptVersion !== undefined) values.min_decrypt_version = changes.minDecryptVersion;
+  return values;
+}
+
+/**
+ * The row values of `changes`, search_text included when the description or the tags change (read from
+ * the row inside the same transaction, so a concurrent change of the other field is not lost).
+ */
+async function changedValues(trx: Transaction<KeyTables>, id: string, changes: KeyChanges, updatedAt: number): Promise<Updateable<KeyRow>> {
+  const values = keyValues(changes, updatedAt);
+  if (changes.description === undefined && changes.tags === undefined) return values;
+  const row = await trx.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
+  if (row === undefined) return values;
+  const current = toKey(row);
+  values.search_text = searchText({
+    externalId: current.externalId,
+    description: changes.description ?? current.description,
+    tags: changes.tags ?? current.tags,
+  });
   return values;
 }
 
@@ -87,6 +107,8 @@ export function createKeyStore(connection: DatabaseConnection): KeyStore {
       return (await query.execute()).map(toKey);
     },
 
+    ...createKeySearch(db),
+
     async listKeyStamps(since, limit, after) {
       let query = db
         .selectFrom('keys')
@@ -110,7 +132,10 @@ export function createKeyStore(connection: DatabaseConnection): KeyStore {
 
     async updateKey(id, changes, updatedAt, expect) {
       return db.transaction().execute(async (trx) => {
-        let query = trx.updateTable('keys').set(keyValues(changes, updatedAt)).where('id', '=', id);
+        let query = trx
+          .updateTable('keys')
+          .set(await changedValues(trx, id, changes, updatedAt))
+          .where('id', '=', id);
         if (expect?.status !== undefined) query = query.where('status', 'in', expect.status);
         if (expect?.currentVersion !== undefined) query = query.where('current_version', '=', expect.currentVersion);
         if (expect?.deletionDueBy !== undefined) query = query.where('deletion_date', '<=', expect.deletionDueBy);
@@ -144,7 +169,7 @@ export function createKeyStore(connection: DatabaseConnection): KeyStore {
             // re-reads current_version, matches nothing and adds no version.
             const result = await trx
               .updateTable('keys')
-              .set(keyValues({ ...changes, currentVersion: version.version }, updatedAt))
+              .set(await changedValues(trx, version.keyId, { ...changes, currentVersion: version.version }, updatedAt))
               .where('id', '=', version.keyId)
               .where('current_version', '=', expectedCurrent)
               .executeTakeFirst();

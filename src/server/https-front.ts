@@ -84,7 +84,13 @@ export async function createHttpsFront(options: HttpsFrontOptions): Promise<Http
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/')) return;
     for (const method of [route.method].flat())
-      adminRoutes.push({ method, url: route.url, permission: route.config?.permission, public: route.config?.public });
+      adminRoutes.push({
+        method,
+        url: route.url,
+        permission: route.config?.permission,
+        public: route.config?.public,
+        authenticated: route.config?.authenticated,
+      });
   });
   await app.register(observabilityRoutes, options.observability);
   await app.register(adminApi, { prefix: '/api/v1', ...options.admin });

@@ -171,13 +171,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     // Under `serve --workers N` a scrape reaches one worker, which answers for all of them.
     member?.serveMetrics(() => metrics.registry.getMetricsAsJSON());
+    // What /metrics and GET /api/v1/metrics serve: this node's registry, or every worker's, summed.
+    const renderedMetrics = member ? { render: () => member.clusterMetrics() } : metrics;
     const front = await createHttpsFront({
       logger,
       tls,
       handleXks,
       member,
       observability: {
-        metrics: member ? { render: () => member.clusterMetrics() } : metrics,
+        metrics: renderedMetrics,
         readiness: createReadiness({
           seal: () => unseal.status(),
           root: services.root,
@@ -198,6 +200,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         killSwitch: services.killSwitch,
         audit: auditLog,
         fleet: fleetMembership.view,
+        metrics: renderedMetrics,
+        clock,
         nodeStatus: async () => ({
           version: KEYHOLD_VERSION,
           nodeId,

@@ -49,6 +49,8 @@ export interface AdminRoute {
   url: string;
   permission?: string;
   public?: boolean;
+  /** Any valid token may call it (no permission needed). */
+  authenticated?: boolean;
 }
 
 /** A serving node: XKS and the admin API on one HTTPS port, over its services, audit log and scheduler. */

@@ -31,7 +31,8 @@ describe('OpenAPI document', () => {
         assert.equal(operation['x-keyhold-permission'], 'public');
         assert.deepEqual(operation.security, []);
       } else {
-        assert.equal(operation['x-keyhold-permission'], route.permission, `${route.method} ${route.url}`);
+        const required = route.authenticated ? 'authenticated' : route.permission;
+        assert.equal(operation['x-keyhold-permission'], required, `${route.method} ${route.url}`);
         assert.deepEqual(operation.security, [{ bearerToken: [] }]);
       }
     }

@@ -27,16 +27,20 @@ describe('every admin route requires its permission', () => {
   });
   after(() => node.close());
 
-  it('every route declares a known permission, or is explicitly public', () => {
+  it('every route declares a known permission, or is explicitly public or open to any valid token', () => {
     const routes = walkable(node);
     assert.ok(routes.length >= 30, `only ${routes.length} routes`);
     for (const route of routes) {
-      if (route.public) continue;
+      if (route.public || route.authenticated) continue;
       assert.ok(route.permission !== undefined && isPermission(route.permission), `${route.method} ${route.url}: ${route.permission}`);
     }
     assert.deepEqual(
       routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`),
       ['POST /api/v1/auth/login'],
+    );
+    assert.deepEqual(
+      routes.filter((r) => r.authenticated).map((r) => `${r.method} ${r.url}`),
+      ['GET /api/v1/auth/whoami'],
     );
   });
 
@@ -62,10 +66,11 @@ describe('every admin route requires its permission', () => {
     for (const route of walkable(node).filter((r) => !r.public)) {
       for (const [holder, token] of tokens) {
         const has =
-          isRoleName(holder) &&
-          route.permission !== undefined &&
-          isPermission(route.permission) &&
-          permissionsOfRole(holder).includes(route.permission);
+          route.authenticated === true ||
+          (isRoleName(holder) &&
+            route.permission !== undefined &&
+            isPermission(route.permission) &&
+            permissionsOfRole(holder).includes(route.permission));
         const response = await adminAs(
           node,
           token,

@@ -118,6 +118,11 @@ describe('each failing access command says why and changes nothing', () => {
         /^keyhold: no approval request with id "no-such-request"/,
       ],
       [
+        'approvals approve with a comment over 1,000 characters',
+        ['approvals', 'approve', 'no-such-request', '--comment', 'x'.repeat(1001)],
+        /^keyhold: body\/comment must NOT have more than 1000 characters/,
+      ],
+      [
         'approval-policy set with an unknown operation',
         ['approval-policy', 'set', '--group', 'demo', '--operations', 'key.explode', '--required', '1', '--role', 'approver'],
         /^keyhold: .*operations/,
@@ -179,10 +184,17 @@ describe('approvals', () => {
     assert.equal((await adminCall<KeyJson>(suite.node, 'GET', '/keys/demo-key')).json?.status, 'DISABLED');
   });
 
-  it('approvals deny rejects; the requester cannot approve their own request', async () => {
+  it('approvals deny rejects (--comment kept with the vote); the requester cannot approve their own request', async () => {
     const id = /request (\S+) needs/.exec(failureLine(await cli('keystore', 'kms-json', 'demo')))?.[1] ?? '';
     assert.match(failureLine(await cli('approvals', 'approve', id)), /you cannot approve or deny your own request/);
-    assert.equal(parseRecord(ok(await cli('approvals', 'deny', id, '--token', benToken)).stdout).status, 'denied');
+    const denied = parseRecord(ok(await cli('approvals', 'deny', id, '--token', benToken, '--comment', 'not before  the\naudit')).stdout);
+    assert.equal(denied.status, 'denied');
+    assert.equal(denied.denials, 'ben ("not before the audit")', 'the comment with the vote, on one line');
+    const shown = parseJsonOutput<{ denials: { user: string; comment?: string }[] }>(ok(await cli('--json', 'approvals', 'show', id)));
+    assert.deepEqual(
+      shown.denials.map((v) => [v.user, v.comment]),
+      [['ben', 'not before  the\naudit']],
+    );
     assert.match(failureLine(await cli('keystore', 'kms-json', 'demo', '--approval', id)), /is denied, not approved/);
   });
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { adminCall, failuresChangeNothing, ok, parseJsonOutput, parseRecord, serveForSuite, xksCall } from './helpers.js';
+import { adminCall, failuresChangeNothing, ok, parseJsonOutput, parseRecord, serveForSuite, xksCall, type RunResult } from './helpers.js';
 
 /** The admin API's key view, as `key list --json` and `key show --json` print it (the fields these tests read). */
 interface KeyJson {
@@ -84,6 +84,42 @@ describe('key create / list / show', () => {
   });
 });
 
+describe('key list: search, filters and pages', () => {
+  it('key list --search S --status X --keystore K; --limit N prints one page and the cursor of the next (stderr); --cursor C continues', async () => {
+    for (const [id, description] of <[string, string][]>[
+      ['pay-a', 'Payroll EU'],
+      ['pay-b', 'payroll US'],
+      ['pay-c', 'PAYROLL APAC'],
+    ]) {
+      ok(await cli('key', 'create', id, '--keystore', 'demo', '--description', description));
+    }
+    ok(await cli('key', 'disable', 'pay-b'));
+    const ids = (stdout: string) => (JSON.parse(stdout) as KeyJson[]).map((k) => k.id);
+
+    assert.deepEqual(ids(ok(await cli('key', 'list', '--search', 'payroll', '--json')).stdout), ['pay-a', 'pay-b', 'pay-c']);
+    assert.deepEqual(ids(ok(await cli('key', 'list', '--search', 'PAYROLL', '--status', 'DISABLED', '--json')).stdout), ['pay-b']);
+    assert.deepEqual(ids(ok(await cli('key', 'list', '--search', 'payroll', '--keystore', 'other', '--json')).stdout), []);
+
+    /** A success whose stderr is the one note naming the next page's cursor. */
+    const withNote = (result: RunResult) => {
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /^note: more keys follow: add --cursor \S+\n$/);
+      return result;
+    };
+    const first = withNote(await cli('key', 'list', '--search', 'payroll', '--limit', '2', '--json'));
+    assert.deepEqual(ids(first.stdout), ['pay-a', 'pay-b']);
+    const cursor = /more keys follow: add --cursor (\S+)/.exec(first.stderr)?.[1];
+    assert.ok(cursor, first.stderr);
+    const rest = ok(await cli('key', 'list', '--search', 'payroll', '--limit', '2', '--cursor', cursor, '--json'));
+    assert.deepEqual(ids(rest.stdout), ['pay-c']);
+    assert.ok(!rest.stderr.includes('more keys follow'), 'the last page names no cursor');
+
+    const text = withNote(await cli('key', 'list', '--search', 'payroll', '--limit', '1'));
+    assert.match(text.stdout, /^pay-a\s+demo\s+ENCRYPT, DECRYPT\s+ENABLED\s+1\s+\S+$/m);
+    assert.doesNotMatch(text.stdout, /pay-b/);
+  });
+});
+
 describe('key disable / enable', () => {
   it('key disable: the next XKS Encrypt answers 400 InvalidStateException and GetKeyMetadata says DISABLED (no restart); key enable restores', async () => {
     const pid = suite.node.child.pid;
@@ -121,6 +157,10 @@ describe('key failures: one "keyhold: " line, non-zero exit, nothing changed', (
     ['unknown key: show', ['key', 'show', 'nope'], /no key "nope"/],
     ['unknown key: disable', ['key', 'disable', 'nope'], /no key "nope"/],
     ['unknown key: enable in a keystore', ['key', 'enable', 'other-key', '--keystore', 'demo'], /no key "other-key" in keystore "demo"/],
+    ['key list --limit 0', ['key', 'list', '--limit', '0'], /limit must be/],
+    ['key list --limit ten', ['key', 'list', '--limit', 'ten'], /--limit must be a whole number/],
+    ['key list --status unknown', ['key', 'list', '--status', 'ACTIVE'], /status must be/],
+    ['key list --cursor forged', ['key', 'list', '--cursor', 'forged'], /cursor is not one this API returned/],
   ];
 
   failuresChangeNothing({ node: () => suite.node, cli, cases, listArgs: ['key', 'list', '--json'] });

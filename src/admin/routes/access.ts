@@ -6,7 +6,7 @@ import { parseRoles, ROLES } from '../../access/roles.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { NODE_WIDE } from '../../approvals/operations.js';
 import { approvalHeader, gated } from '../gated.js';
-import { publicRoute, requestActor, routePermission } from '../permissions.js';
+import { authenticatedRoute, publicRoute, requestActor, routePermission } from '../permissions.js';
 
 /** What the access routes are built with. */
 export interface AccessRouteOptions {
@@ -38,6 +38,16 @@ const NewTokenBody = Type.Object(
   { additionalProperties: false },
 );
 
+const WhoAmI = Type.Object(
+  {
+    kind: Type.Enum(['user', 'token'], { type: 'string' }),
+    name: Type.String(),
+    roles: Type.Array(Type.String()),
+    permissions: Type.Array(Type.String()),
+  },
+  { additionalProperties: false, description: 'Who the bearer token stands for, and what it may do' },
+);
+
 /** A token.create result (the access service's IssuedToken), checked before its fields are sent. */
 const isIssuedToken = (result: unknown): result is IssuedToken =>
   typeof result === 'object' && result !== null && 'token' in result && typeof result.token === 'string' && 'view' in result;
@@ -52,6 +62,19 @@ export const accessRoutes: FastifyPluginCallback<AccessRouteOptions> = (instance
     async (request, reply) => {
       const { token, view } = await access.login(request.body.user, request.body.password);
       return reply.code(201).send({ token, id: view.id, user: view.user, expiresAt: view.expiresAt });
+    },
+  );
+
+  // The web console asks this after login to enable what the caller may do (and say why the rest is not).
+  app.get(
+    '/auth/whoami',
+    {
+      config: authenticatedRoute(),
+      schema: { summary: 'Who the bearer token stands for: user or service token, its roles and permissions', response: { 200: WhoAmI } },
+    },
+    (request) => {
+      const { kind, name, roles, permissions } = requestActor(request);
+      return { kind, name, roles: [...roles], permissions: [...permissions].sort() };
     },
   );
 

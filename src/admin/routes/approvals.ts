@@ -5,6 +5,7 @@ import { ROLE_NAMES } from '../../access/roles.js';
 import { APPROVAL_STATUSES } from '../../approvals/approval-store.js';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import { APPROVAL_OPERATIONS } from '../../approvals/operations.js';
+import { MAX_VOTE_COMMENT } from '../../approvals/gate.js';
 import { gated } from '../gated.js';
 import { requestActor, routePermission } from '../permissions.js';
 
@@ -17,6 +18,11 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) 
 // A group name, or `*` for the node-wide policy (role changes).
 const GroupParams = Type.Object({ name: Type.String({ pattern: '^(\\*|[A-Za-z0-9._-]{1,63})$' }) });
 const ListQuery = Type.Object({ status: Type.Optional(Type.Enum([...APPROVAL_STATUSES], { type: 'string' })) });
+// Optional: a POST without a body decides without a comment, as before comments existed (see preValidation).
+const DecisionBody = Type.Object(
+  { comment: Type.Optional(Type.String({ maxLength: MAX_VOTE_COMMENT, description: 'shown with the vote in the approval view' })) },
+  { additionalProperties: false },
+);
 const PolicyBody = Type.Object(
   {
     operations: Type.Array(Type.Enum([...APPROVAL_OPERATIONS], { type: 'string' }), { minItems: 1 }),
@@ -54,9 +60,20 @@ export const approvalRoutes: FastifyPluginCallback<ApprovalRouteOptions> = (inst
       `/approvals/:id/${decision}`,
       {
         config: routePermission('approvals:decide'),
-        schema: { summary: `${decision === 'approve' ? 'Approve' : 'Deny'} an approval request`, params: IdParams },
+        schema: {
+          summary: `${decision === 'approve' ? 'Approve' : 'Deny'} an approval request, optionally with a comment`,
+          params: IdParams,
+          body: DecisionBody,
+        },
+        // No body at all (the CLI without --comment, older clients) is an empty one.
+        preValidation: (request, _reply, done) => {
+          // Typed as the validated body, which it is not yet: undefined when nothing was sent.
+          const sent: unknown = request.body;
+          if (sent === undefined) request.body = {};
+          done();
+        },
       },
-      (request) => gate.decide(request.params.id, decision, requestActor(request)),
+      (request) => gate.decide(request.params.id, decision, requestActor(request), request.body.comment),
     );
   }
 

@@ -1,9 +1,10 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
 import type { Audit } from '../../audit/audit.js';
-import { encodeCursor, MAX_PAGE, toAuditQuery } from '../../audit/query.js';
+import { encodeCursor, MAX_PAGE, toAuditQuery, type AuditSearchParams } from '../../audit/query.js';
 import { routePermission } from '../permissions.js';
 
 export type AuditApi = Pick<Audit, 'status' | 'search' | 'latestCheckpoint' | 'verify'>;
@@ -44,6 +45,39 @@ export const auditRoutes: FastifyPluginCallback<AuditRouteOptions> = (instance: 
       nextCursor: events.length === query.limit && last ? encodeCursor({ time: last.time, chain: last.chain, seq: last.seq }) : null,
     };
   });
+
+  // Every matching event, oldest first, one JSON object a line (the console's "export"; `jq`-friendly),
+  // read a page of MAX_PAGE at a time so an export of any size holds one page in memory.
+  app.get(
+    '/audit/export',
+    {
+      config: routePermission('audit:read'),
+      schema: {
+        summary: 'Every audit event matching the search filters, as JSON lines (application/x-ndjson)',
+        querystring: Type.Omit(SearchQuery, ['limit', 'cursor'], { additionalProperties: false }),
+        produces: ['application/x-ndjson'],
+      },
+    },
+    async (request, reply) => {
+      const filters: AuditSearchParams = { ...request.query, limit: MAX_PAGE };
+      const first = toAuditQuery(filters); // refuses bad filters with a 400 before anything is sent
+      async function* lines() {
+        let query = first;
+        for (;;) {
+          const events = await audit.search(query);
+          for (const event of events) yield `${JSON.stringify(event)}\n`;
+          const last = events[events.length - 1];
+          if (events.length < query.limit || !last) return;
+          query = toAuditQuery({ ...filters, cursor: encodeCursor({ time: last.time, chain: last.chain, seq: last.seq }) });
+        }
+      }
+      return reply
+        .type('application/x-ndjson')
+        .header('content-disposition', 'attachment; filename="keyhold-audit.jsonl"')
+        .header('cache-control', 'no-store')
+        .send(Readable.from(lines()));
+    },
+  );
 
   app.get('/audit/status', { config: routePermission('audit:read') }, () => audit.status());
 

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type TObject } from 'typebox';
 import type { ApprovalGate } from '../../approvals/gate.js';
 import type { ApprovalOperation } from '../../approvals/operations.js';
-import type { KeyService } from '../../keys/service.js';
+import { KEY_STATUSES, MAX_KEY_PAGE, MAX_KEY_SEARCH, type KeyService } from '../../keys/service.js';
 import type { KeystoreService } from '../../keystores/keystore-service.js';
 import { gated } from '../gated.js';
 import { routePermission } from '../permissions.js';
@@ -19,6 +19,43 @@ export interface KeyRouteOptions {
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const VersionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), version: Type.Integer({ minimum: 1 }) });
 const KeystoreQuery = Type.Object({ keystore: Type.Optional(Type.String()) });
+
+const ListQuery = Type.Object(
+  {
+    search: Type.Optional(
+      Type.String({ maxLength: MAX_KEY_SEARCH, description: 'case-insensitive substring of the key id, description or a tag value' }),
+    ),
+    status: Type.Optional(Type.Enum([...KEY_STATUSES], { type: 'string' })),
+    keystore: Type.Optional(Type.String({ description: "only the keys of this keystore's group" })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEY_PAGE, description: 'keys per page (default 50)' })),
+    cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+const OptionalText = Type.Optional(Type.String());
+// The key view (src/keys/key-views.ts KeyView), for the OpenAPI document and the answer's serializer.
+const KeyViewSchema = Type.Object({
+  id: Type.String(),
+  keystore: OptionalText,
+  group: Type.String(),
+  usage: Type.Array(Type.String()),
+  status: Type.Enum([...KEY_STATUSES], { type: 'string' }),
+  blockReason: OptionalText,
+  deletionDate: OptionalText,
+  currentVersion: Type.Integer(),
+  minDecryptVersion: Type.Integer(),
+  rotationPeriodDays: Type.Optional(Type.Integer()),
+  nextRotationAt: OptionalText,
+  description: Type.String(),
+  tags: Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' } }),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+const KeyPageSchema = Type.Object({
+  keys: Type.Array(KeyViewSchema),
+  nextCursor: Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'null on the last page' }),
+  total: Type.Optional(Type.Integer({ description: 'keys matching the filters in all; on the first page (no cursor) only' })),
+});
 
 const Usage = Type.Array(Type.Enum(['ENCRYPT', 'DECRYPT'], { type: 'string' }), { uniqueItems: true });
 // Exactly the schema's claim: an object whose every value is a string.
@@ -86,8 +123,18 @@ export const keyRoutes: FastifyPluginCallback<KeyRouteOptions> = (instance: Fast
     return gated(request, reply, gate, { operation, group, params, summary: `${summary} in group ${group}` }, status);
   };
 
-  app.get('/keys', { config: routePermission('keys:read'), schema: { querystring: KeystoreQuery } }, (request) =>
-    keys.list(request.query.keystore),
+  // Server-side search, filters and keyset pages: fast at 100,000 keys (migration 0008, docs/access.md#keys-search).
+  app.get(
+    '/keys',
+    {
+      config: routePermission('keys:read'),
+      schema: {
+        summary: 'Search and list keys, one page at a time (in group, key id order)',
+        querystring: ListQuery,
+        response: { 200: KeyPageSchema },
+      },
+    },
+    (request) => keys.search(request.query),
   );
 
   app.post('/keys', { config: routePermission('keys:create'), schema: { body: NewKeyBody } }, async (request, reply) =>

@@ -37,11 +37,10 @@ const ReasonBody = Type.Object({ reason: Type.String() }, { additionalProperties
 // The service checks the values and says why it refuses them (docs/throttling.md).
 const QuotaBody = Type.Object({ rps: Type.Number(), burst: Type.Optional(Type.Number()) }, { additionalProperties: false });
 
-/** `?accessKeyId=` of GET kms-json (a query without a schema: it is not in the OpenAPI document). */
-function accessKeyIdOf(query: unknown): string | undefined {
-  const value = typeof query === 'object' && query !== null && 'accessKeyId' in query ? query.accessKeyId : undefined;
-  return typeof value === 'string' ? value : undefined;
-}
+// `?accessKeyId=` of GET kms-json: which credential's secret the file carries (the newest when not given).
+const KmsJsonQuery = Type.Object({
+  accessKeyId: Type.Optional(Type.String({ maxLength: 128, description: 'the credential to put in the file (default: the newest)' })),
+});
 
 /** Keystores, their SigV4 credentials and request quotas. */
 export const keystoreRoutes: FastifyPluginCallback<KeystoreRouteOptions> = (instance: FastifyInstance, { keystores, gate }, done) => {
@@ -130,10 +129,13 @@ export const keystoreRoutes: FastifyPluginCallback<KeystoreRouteOptions> = (inst
   app.get(
     '/keystores/:name/kms-json',
     // It reveals a SigV4 secret.
-    { config: routePermission('credentials:manage'), schema: { params: NameParams } },
+    {
+      config: routePermission('credentials:manage'),
+      schema: { summary: 'The AWS KMS console JSON of a keystore (reveals a SigV4 secret)', params: NameParams, querystring: KmsJsonQuery },
+    },
     (request, reply) => {
       const { name } = request.params;
-      const params = { name, accessKeyId: accessKeyIdOf(request.query) };
+      const params = { name, accessKeyId: request.query.accessKeyId };
       return gatedKeystoreAction(request, reply, 'credential.reveal', params, `reveal a SigV4 secret of keystore ${name}`);
     },
   );

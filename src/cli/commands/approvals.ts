@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ApprovalPolicy } from '../../approvals/approval-store.js';
-import type { ApprovalView } from '../../approvals/gate.js';
+import type { ApprovalView, VoteView } from '../../approvals/gate.js';
 import { callAdmin, pathSegment } from '../admin-client.js';
 import { CliError } from '../cli-error.js';
 import { printJson, printRecord, printTable } from '../output.js';
@@ -11,12 +11,15 @@ function approverNames(approvers: ApprovalPolicy['approvers']): string[] {
   return [...(approvers.users ?? []), ...(approvers.role ? [`role ${approvers.role}`] : [])];
 }
 
+/** A vote as text: the voter, and their comment (on one line) when they gave one. */
+const voteText = (vote: VoteView) => (vote.comment === undefined ? vote.user : `${vote.user} ("${vote.comment.replace(/\s+/g, ' ')}")`);
+
 export function registerApprovalCommands(program: Command): void {
   /** An approval request as text: voters by name, approvers as one list. */
   const record = (a: ApprovalView) => ({
     ...a,
-    approvals: a.approvals.map((v) => v.user),
-    denials: a.denials.map((v) => v.user),
+    approvals: a.approvals.map(voteText),
+    denials: a.denials.map(voteText),
     approvers: approverNames(a.approvers),
     result: a.result === undefined ? undefined : JSON.stringify(a.result),
   });
@@ -53,8 +56,10 @@ export function registerApprovalCommands(program: Command): void {
     approvals
       .command(`${decision} <id>`)
       .description(decision === 'approve' ? 'approve a request (the last approval runs it)' : 'deny a request (one denial rejects it)')
-      .action(async (id: string, _options, command: Command) => {
-        const view = await callAdmin<ApprovalView>(adminConnection(command), 'POST', `/approvals/${pathSegment(id)}/${decision}`);
+      .option('--comment <text>', 'why (at most 1,000 characters), kept with your vote and shown with the request')
+      .action(async (id: string, options: { comment?: string }, command: Command) => {
+        const body = options.comment === undefined ? undefined : { comment: options.comment };
+        const view = await callAdmin<ApprovalView>(adminConnection(command), 'POST', `/approvals/${pathSegment(id)}/${decision}`, body);
         if (jsonOutput(command)) printJson(view);
         else printRecord(record(view), false);
       });

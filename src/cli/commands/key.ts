@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseTagPairs } from '../../keys/attributes.js';
-import { parseUsage, type KeyVersionView, type KeyView } from '../../keys/service.js';
+import { MAX_KEY_PAGE, parseUsage, type KeyPage, type KeyVersionView, type KeyView } from '../../keys/service.js';
 import type { WrappingKeyView } from '../../keys/import-wrapping.js';
 import { callAdmin, pathSegment } from '../admin-client.js';
 import { CliError, errorMessage } from '../cli-error.js';
-import { printJson, printRecord, printTable } from '../output.js';
+import { printJson, printNote, printRecord, printTable } from '../output.js';
 import { adminConnection, jsonOutput } from '../global-flags.js';
 
 /** The options of the one-call key commands (`key enable`, `key tag`, …); each uses its own. */
@@ -26,6 +26,14 @@ const printable = (view: KeyView) => ({
           .map(([k, v]) => `${k}=${v}`)
           .join(', '),
 });
+
+interface KeyListOptions {
+  keystore?: string;
+  search?: string;
+  status?: string;
+  limit?: string;
+  cursor?: string;
+}
 
 /** Argument parsing failures are usage errors: exit 2, one line, nothing sent. */
 function usage<T>(parse: () => T): T {
@@ -74,11 +82,32 @@ export function registerKeyCommands(program: Command): void {
 
   key
     .command('list')
-    .description('list keys')
+    .description('list keys: every key, or with --limit one page (the next page with --cursor)')
     .option('--keystore <name>', 'only keys reachable through this keystore')
-    .action(async (options: { keystore?: string }, command: Command) => {
-      const rows = await callAdmin<KeyView[]>(adminConnection(command), 'GET', `/keys${keystoreQuery(options.keystore)}`);
+    .option('--search <text>', 'only keys whose id, description or a tag value contains this (any case)')
+    .option('--status <status>', 'only keys in this status (ENABLED, DISABLED, BLOCKED, PENDING_DELETION, DESTROYED)')
+    .option('--limit <n>', `one page of at most n keys (1-${MAX_KEY_PAGE})`)
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor')
+    .action(async (options: KeyListOptions, command: Command) => {
+      const conn = adminConnection(command);
+      const limit = options.limit === undefined ? undefined : positiveInteger(options.limit, '--limit');
+      const onePage = limit !== undefined || options.cursor !== undefined;
+      const rows: KeyView[] = [];
+      let cursor = options.cursor;
+      for (;;) {
+        const query = new URLSearchParams();
+        for (const [name, value] of Object.entries({ keystore: options.keystore, search: options.search, status: options.status })) {
+          if (value !== undefined) query.set(name, value);
+        }
+        query.set('limit', String(limit ?? MAX_KEY_PAGE));
+        if (cursor !== undefined) query.set('cursor', cursor);
+        const page = await callAdmin<KeyPage>(conn, 'GET', `/keys?${query.toString()}`);
+        rows.push(...page.keys);
+        cursor = page.nextCursor ?? undefined;
+        if (onePage || cursor === undefined) break;
+      }
       printTable(rows, ['id', 'keystore', 'usage', 'status', 'currentVersion', 'createdAt'], jsonOutput(command));
+      if (onePage && cursor !== undefined) printNote(`more keys follow: add --cursor ${cursor}`);
     });
 
   /**

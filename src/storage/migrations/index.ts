@@ -10,6 +10,8 @@ import { keystoreQuotasMigration } from './0006_keystore_quotas.js';
 import { keysUpdatedAtIndexMigration } from './0007_keys_updated_at_index.js';
 import { changesMigration } from './0008_changes.js';
 import { nodeStatusMigration } from './0009_node_status.js';
+import { keySearchMigration } from './0010_key_search.js';
+import { approvalVoteCommentsMigration } from './0011_approval_vote_comments.js';
 
 /**
  * Every migration, in order, listed in code rather than found by scanning a folder, so the
@@ -26,11 +28,13 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0007_keys_updated_at_index': keysUpdatedAtIndexMigration(),
     '0008_changes': changesMigration(dialect),
     '0009_node_status': nodeStatusMigration(),
+    '0010_key_search': keySearchMigration(),
+    '0011_approval_vote_comments': approvalVoteCommentsMigration(),
   };
 }
 
 /** The newest migration this version of Keyhold knows. */
-export const LATEST_MIGRATION = '0009_node_status';
+export const LATEST_MIGRATION = '0011_approval_vote_comments';
 
 /**
  * A database whose schema a newer Keyhold has migrated past what this version knows (a rolling upgrade
