@@ -18,9 +18,10 @@ interface ApprovalView {
   error?: string;
 }
 
-function Decide({ approval, onDecided }: { approval: ApprovalView; onDecided: () => void }) {
+type Run = (action: () => Promise<string | undefined>) => void;
+
+function Decide({ approval, onDecided, run }: { approval: ApprovalView; onDecided: () => void; run: Run }) {
   const [comment, setComment] = useState('');
-  const [outcome, run] = useAction();
   const decide = (decision: 'approve' | 'deny') =>
     run(async () => {
       const answer = await api.post<ApprovalView>(`/approvals/${encodeURIComponent(approval.id)}/${decision}`, comment ? { comment } : {});
@@ -41,22 +42,11 @@ function Decide({ approval, onDecided }: { approval: ApprovalView; onDecided: ()
       <Guarded permission="approvals:decide" class="danger" onClick={() => decide('deny')}>
         Deny
       </Guarded>
-      <Outcome submission={outcome} />
     </div>
   );
 }
 
-function ApprovalTable({
-  title,
-  items,
-  onDecided,
-  decide,
-}: {
-  title: string;
-  items: ApprovalView[];
-  onDecided: () => void;
-  decide: boolean;
-}) {
+function ApprovalTable({ title, items, onDecided, run }: { title: string; items: ApprovalView[]; onDecided: () => void; run?: Run }) {
   return (
     <table>
       <caption>
@@ -69,7 +59,7 @@ function ApprovalTable({
           <th scope="col">Status</th>
           <th scope="col">Votes</th>
           <th scope="col">Expires</th>
-          {decide && <th scope="col">Decision</th>}
+          {run && <th scope="col">Decision</th>}
         </tr>
       </thead>
       <tbody>
@@ -103,9 +93,9 @@ function ApprovalTable({
               </ul>
             </td>
             <td>{approval.expiresAt}</td>
-            {decide && (
+            {run && (
               <td>
-                <Decide approval={approval} onDecided={onDecided} />
+                <Decide approval={approval} onDecided={onDecided} run={run} />
               </td>
             )}
           </tr>
@@ -124,6 +114,8 @@ export function Approvals() {
   const forMe = all.filter((a) => a.status === 'pending' && a.requester !== me && !a.approvals.some((v) => v.user === me));
   const mine = all.filter((a) => a.requester === me);
   const others = all.filter((a) => !forMe.includes(a) && !mine.includes(a));
+  // The outcome stays here: the decided request moves out of the inbox as soon as the list reloads.
+  const [outcome, run] = useAction();
   return (
     <Page title="Approvals">
       <div class="field">
@@ -139,11 +131,12 @@ export function Approvals() {
         </select>
       </div>
       <ErrorLine error={list.error} />
+      <Outcome submission={outcome} />
       {list.data && (
         <>
-          <ApprovalTable title="Waiting for me" items={forMe} onDecided={list.reload} decide />
-          <ApprovalTable title="Mine, waiting for others" items={mine} onDecided={list.reload} decide={false} />
-          <ApprovalTable title="Other requests" items={others} onDecided={list.reload} decide={false} />
+          <ApprovalTable title="Waiting for me" items={forMe} onDecided={list.reload} run={run} />
+          <ApprovalTable title="Mine, waiting for others" items={mine} onDecided={list.reload} />
+          <ApprovalTable title="Other requests" items={others} onDecided={list.reload} />
         </>
       )}
     </Page>

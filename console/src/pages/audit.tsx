@@ -137,7 +137,7 @@ export function Audit() {
           <p role="status" class={report.ok ? 'done' : 'error'} data-verify={report.ok ? 'ok' : 'failed'}>
             {report.ok ? 'Every chain verifies.' : 'Verification FAILED.'} ({report.chains.length} chains)
           </p>
-          <pre>{JSON.stringify(report.chains, null, 2)}</pre>
+          <pre tabIndex={0}>{JSON.stringify(report.chains, null, 2)}</pre>
         </section>
       )}
       {events.length > 0 && (
@@ -193,7 +193,7 @@ export function Audit() {
           <h2 id="event-title">
             Event {detail.chain} #{detail.seq}
           </h2>
-          <pre>{JSON.stringify(detail, null, 2)}</pre>
+          <pre tabIndex={0}>{JSON.stringify(detail, null, 2)}</pre>
         </section>
       )}
     </Page>
