@@ -10,7 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { assertAccessible, loginWithPassword, logout, openConsole, openPage, screenshot, type ConsoleBrowser } from '../helpers/browser.js';
+import {
+  assertAccessible,
+  inPage,
+  loginWithPassword,
+  logout,
+  openConsole,
+  openPage,
+  screenshot,
+  type ConsoleBrowser,
+} from '../helpers/browser.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { createUsers, requireTwoApprovers, type ActAs } from '../helpers/users.js';
 import { admin, adminOk, encryptBody, xks } from '../helpers/xks-client.js';
@@ -81,7 +90,7 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await loginWithPassword(page, 'root', password('root'));
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
     assert.deepEqual(await ui.context.cookies(), []);
-    const stored = await page.evaluate(() => sessionStorage.getItem('keyhold.token'));
+    const stored = await inPage<string | null>(page, "sessionStorage.getItem('keyhold.token')");
     assert.match(stored ?? '', /^kh_/);
   });
 
@@ -122,7 +131,7 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
       detail.getByRole('button', { name: 'Download KMS console JSON' }).click(),
     ]);
     assert.equal(download.suggestedFilename(), 'web-kms-xks-proxy.json');
-    const file = JSON.parse(readFileSync((await download.path())!, 'utf8')) as {
+    const file = JSON.parse(readFileSync(await download.path(), 'utf8')) as {
       XksProxyUriPath: string;
       XksProxyAuthenticationCredential: { AccessKeyId: string; RawSecretAccessKey: string };
     };
@@ -178,8 +187,8 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
           name: 'web-only-kms',
           attach: { keystore: 'web' },
           rules: [
+            { id: 'deny-strangers', effect, unless: { principal: ['arn:aws:iam::111122223333:role/tester'] } },
             { id: 'allow-tester', effect: 'allow', principal: ['arn:aws:iam::111122223333:role/tester'] },
-            { id: 'deny-rest', effect },
           ],
         },
         null,
@@ -189,8 +198,12 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Create policy' }).click();
     const problem = page.locator('#policy-problem');
     await problem.waitFor();
-    assert.equal(await problem.getAttribute('data-field'), 'rules[1].effect');
-    assert.match((await problem.textContent()) ?? '', /At rules\[1\]\.effect \(line 16\): rules\[1\]\.effect must be one of allow, deny/);
+    assert.equal(await problem.getAttribute('data-field'), 'rules[0].effect');
+    const line =
+      document('alow')
+        .split('\n')
+        .findIndex((text) => text.includes('"alow"')) + 1;
+    assert.equal((await problem.textContent()) ?? '', `At rules[0].effect (line ${line}): rules[0].effect must be one of allow, deny`);
     assert.equal(await editor.getAttribute('aria-invalid'), 'true');
     await screenshot(page, 'policies-error');
     await assertAccessible(page, 'policies with an error');
@@ -207,7 +220,7 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await simulator.getByRole('button', { name: 'Simulate' }).click();
     const answer = simulator.locator('[data-simulation]');
     await answer.waitFor();
-    assert.match((await answer.textContent()) ?? '', /Denied by web-only-kms\/deny-rest/);
+    assert.match((await answer.textContent()) ?? '', /Denied by web-only-kms\/deny-strangers/);
     await simulator.getByLabel('Principal ARN').fill('arn:aws:iam::111122223333:role/tester');
     await simulator.getByRole('button', { name: 'Simulate' }).click();
     await simulator.locator('[data-simulation]', { hasText: /Allowed by web-only-kms\/allow-tester/ }).waitFor();
@@ -221,7 +234,7 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await create.getByLabel('Key id').fill('typed-before-expiry');
     await create.getByLabel('Keystore').fill('web');
     // The session's token stops being valid (as when it expires or is revoked).
-    await page.evaluate(() => sessionStorage.setItem('keyhold.token', 'kh_not_a_valid_token'));
+    await inPage(page, "sessionStorage.setItem('keyhold.token', 'kh_not_a_valid_token')");
     await create.getByRole('button', { name: 'Create key' }).click();
     await page.getByRole('dialog', { name: 'Keyhold console' }).getByText('Your session ended').waitFor();
     await loginWithPassword(page, 'root', password('root'));
@@ -281,7 +294,7 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await verdict.waitFor();
     assert.equal(await verdict.getAttribute('data-verify'), 'ok');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON lines' }).click()]);
-    const lines = readFileSync((await download.path())!, 'utf8')
+    const lines = readFileSync(await download.path(), 'utf8')
       .trim()
       .split('\n');
     assert.ok(lines.length >= 2);
@@ -305,13 +318,14 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await screenshot(page, 'users');
     await assertAccessible(page, 'users');
     await openPage(page, 'Unseal');
-    await page.getByText('Unsealed').waitFor();
+    await page.getByRole('heading', { name: 'Unsealed' }).waitFor();
     await assertAccessible(page, 'unseal (unsealed)');
     await logout(page);
   });
 
   test('a monitor can read the charts but change nothing', async () => {
     await loginWithPassword(page, 'mon', password('mon'));
+    await openPage(page, 'Overview');
     await page.locator('.uplot').first().waitFor();
     const whoami = await as('mon', 'GET', '/auth/whoami');
     await openPage(page, 'Keys');
@@ -343,16 +357,20 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
 
   test('keyboard only: log in, reach Keystores, create a keystore', async () => {
     const keyboard = page.keyboard;
+    await page.goto('/console/');
+    await inPage(page, 'sessionStorage.clear()');
+    await page.reload();
+    await page.getByRole('dialog', { name: 'Keyhold console' }).waitFor();
     // The dialog focuses its first field.
     await keyboard.type('root');
     await keyboard.press('Tab');
     await keyboard.type(password('root'));
     await keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
     // Tab through the header to the Keystores link.
     for (let i = 0; i < 20; i++) {
       await keyboard.press('Tab');
-      const focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+      const focused = await inPage<string>(page, "document.activeElement?.textContent ?? ''");
       if (focused === 'Keystores') break;
     }
     await keyboard.press('Enter');

@@ -48,8 +48,8 @@ export async function openConsole(node: TestNode): Promise<ConsoleBrowser> {
     problems.push(`console.error: ${message.text()} (${url})`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.addInitScript(() => {
-    addEventListener('unhandledrejection', (event) => console.error(`unhandled rejection: ${String(event.reason)}`));
+  await page.addInitScript({
+    content: "addEventListener('unhandledrejection', (event) => console.error('unhandled rejection: ' + String(event.reason)));",
   });
   return {
     browser,
@@ -63,15 +63,24 @@ export async function openConsole(node: TestNode): Promise<ConsoleBrowser> {
   };
 }
 
+/**
+ * Evaluates a JavaScript expression in the page (a string: the tests are typed for Node, without the DOM's
+ * types); the value it gives, or the promise's, as `T`.
+ */
+export async function inPage<T = unknown>(page: Page, expression: string): Promise<T> {
+  const value: unknown = await page.evaluate(expression);
+  return value as T;
+}
+
 /** Runs axe-core on the page; fails on any serious or critical violation. */
 export async function assertAccessible(page: Page, where: string): Promise<void> {
   // Evaluated through the DevTools protocol, which the page's CSP does not govern (the page itself runs no inline script).
   await page.evaluate(axe.source);
-  const results = await page.evaluate(async () => {
-    const run = (window as unknown as { axe: typeof axe }).axe.run;
-    const found = await run(document, { resultTypes: ['violations'] });
-    return found.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
-  });
+  const results = await inPage<{ id: string; impact?: string; help: string; targets: string[] }[]>(
+    page,
+    `axe.run(document, { resultTypes: ['violations'] }).then((found) =>
+      found.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })))`,
+  );
   const serious = results.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   assert.deepEqual(serious, [], `${where}: accessibility violations ${JSON.stringify(serious, null, 2)}`);
 }
