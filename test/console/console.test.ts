@@ -102,6 +102,9 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await page.locator('.uplot').first().waitFor();
     assert.equal(await page.locator('.uplot').count(), 4);
     await page.getByText(/Audit queue: \d+/).waitFor();
+    // Rates need two scrapes (3 s apart) after the request.
+    await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(32)) });
+    await page.waitForTimeout(6500);
     await screenshot(page, 'overview');
     await assertAccessible(page, 'overview');
   });
