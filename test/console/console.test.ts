@@ -6,7 +6,7 @@
  * Any console error or unhandled rejection fails the run. Screenshots go to docs/console/.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -179,6 +179,43 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     const refused = await encrypt();
     assert.equal(refused.status, 400, refused.text);
     assert.equal((refused.json as { errorName: string }).errorName, 'InvalidStateException');
+  });
+
+  test('bring your own key: download a wrapping key, upload the wrapped key, encrypt under it', async () => {
+    await openPage(page, 'Keys');
+    const byok = page.getByRole('region', { name: 'Bring your own key' });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      byok.getByRole('button', { name: 'Download a wrapping key' }).click(),
+    ]);
+    const pem = readFileSync(await download.path(), 'utf8');
+    assert.match(pem, /BEGIN PUBLIC KEY/);
+    const wrapped = publicEncrypt({ key: pem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
+    await byok.getByLabel('Key id', { exact: true }).fill('byok-1');
+    await byok.getByLabel('Keystore').fill('web');
+    assert.notEqual(await byok.getByLabel('Wrapping key id').inputValue(), '', 'filled in from the download');
+    await byok.getByLabel('Wrapped key file').setInputFiles({ name: 'wrapped.bin', mimeType: 'application/octet-stream', buffer: wrapped });
+    await byok.getByRole('button', { name: 'Import' }).click();
+    await byok.getByText('Key byok-1 imported.').waitFor();
+    await assertAccessible(page, 'keys with the import section');
+    const versions = await adminOk<{ origin: string }[]>(node, 'GET', '/keys/byok-1/versions?keystore=web');
+    assert.deepEqual(
+      versions.map((v) => v.origin),
+      ['IMPORTED'],
+    );
+    const { region } = await adminOk<{ region: string }>(node, 'GET', '/keystores/web');
+    const encrypted = await xks(node, {
+      path: `${credential.uriPath}/keys/byok-1/encrypt`,
+      credential,
+      region,
+      body: encryptBody(randomBytes(32)),
+    });
+    assert.equal(encrypted.status, 200, encrypted.text);
+    // The wrapping key was for one import: a second upload with it is refused, at the page.
+    await byok.getByLabel('Key id', { exact: true }).fill('byok-2');
+    await byok.getByRole('button', { name: 'Import' }).click();
+    await byok.getByRole('alert').first().waitFor();
+    assert.equal((await admin(node, 'GET', '/keys/byok-2?keystore=web')).status, 404);
   });
 
   test('policies: a mistake is shown at its field, then the fixed policy is simulated', async () => {

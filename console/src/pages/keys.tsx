@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
+import { KeyImport } from './key-import';
 import { ErrorLine, Field, Guarded, Outcome, Page, describeGated, useAction, useLoad, useSubmit } from '../ui';
 
 const PAGE_SIZE = 50;
@@ -312,6 +313,7 @@ export function Keys() {
       </div>
       {chosen && <KeyDetail key={chosen.id} keyView={chosen} onChanged={page.reload} />}
       <CreateKey onCreated={page.reload} />
+      <KeyImport onImported={page.reload} />
     </Page>
   );
 }
