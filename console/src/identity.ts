@@ -12,23 +12,33 @@ export interface Identity {
   permissions: ReadonlySet<string> | undefined;
 }
 
-interface WhoAmI {
-  user?: string;
-  name?: string;
-  token?: string | { name?: string };
-  roles?: string[];
-  permissions?: string[];
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : isObject(value) ? text(value.name) : undefined);
+const strings = (value: unknown): string[] | undefined =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : undefined;
+
+/**
+ * Reads whoami's answer: the caller's name (`user`, `name` or `token`, a string or an object with a
+ * name), `roles` and `permissions`, at the top level or under `actor`.
+ */
+export function parseWhoAmI(answer: unknown, fallbackName: string): Identity {
+  const top = isObject(answer) ? answer : {};
+  const actor = isObject(top.actor) ? top.actor : {};
+  const user = isObject(top.user) ? top.user : {};
+  return {
+    name: text(top.user) ?? text(top.name) ?? text(actor.user) ?? text(actor.name) ?? text(top.token) ?? fallbackName,
+    roles: strings(top.roles) ?? strings(user.roles) ?? strings(actor.roles) ?? [],
+    permissions: (() => {
+      const list = strings(top.permissions) ?? strings(actor.permissions);
+      return list ? new Set(list) : undefined;
+    })(),
+  };
 }
 
 export async function loadIdentity(fallbackName: string): Promise<Identity> {
   try {
-    const who = await api.get<WhoAmI>('/auth/whoami');
-    const tokenName = typeof who.token === 'string' ? who.token : who.token?.name;
-    return {
-      name: who.user ?? who.name ?? tokenName ?? fallbackName,
-      roles: who.roles ?? [],
-      permissions: Array.isArray(who.permissions) ? new Set(who.permissions) : undefined,
-    };
+    return parseWhoAmI(await api.get<unknown>('/auth/whoami'), fallbackName);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return { name: fallbackName, roles: [], permissions: undefined };
     throw error;
