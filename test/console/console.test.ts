@@ -119,6 +119,7 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     await create.getByLabel('Path prefix').fill('/api');
     await create.getByRole('button', { name: 'Create keystore' }).click();
     await create.getByRole('alert').filter({ hasText: 'reserved' }).waitFor();
+    assert.equal(await create.getByLabel('Path prefix').getAttribute('aria-invalid'), 'true', 'the error is at the prefix field');
     await create.getByLabel('Path prefix').fill('/web');
     await create.getByRole('button', { name: 'Create keystore' }).click();
     await create.getByText('Keystore web created').waitFor();
