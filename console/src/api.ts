@@ -30,6 +30,16 @@ export function fieldOf(message: string): string | undefined {
   return match?.[1];
 }
 
+/**
+ * Whether a one-line error is about `field`: it names the field first (`prefix /api is reserved`,
+ * `name must be…`, `requestMetadata.kmsOperation: …`), not one of its sub-fields (`attach.group` is not `attach`).
+ */
+export function errorNames(message: string, field: string): boolean {
+  if (fieldOf(message) === field) return true;
+  const escaped = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped}(?=[ :,])`).test(message);
+}
+
 export interface Session {
   token: string;
   /** Who logged in: the user name, or `API token` when a token was pasted. */

@@ -1,7 +1,7 @@
 /** Small shared pieces: loading data, forms with the server's errors at their fields, guarded buttons. */
 import { createContext, type ComponentChildren } from 'preact';
 import { useCallback, useContext, useEffect, useId, useState } from 'preact/hooks';
-import { ApiError } from './api';
+import { ApiError, errorNames } from './api';
 import { lacks, type Identity } from './identity';
 
 export const IdentityContext = createContext<Identity | undefined>(undefined);
@@ -106,7 +106,8 @@ export function Field(props: {
   const names = [props.name, ...(props.aliases ?? [])];
   // Preact types <input>'s props as a union over `type`; one object keeps them checked together.
   const inputType = { type: props.type ?? 'text' } as { type: 'text' };
-  const error = props.submission?.field && names.includes(props.submission.field) ? props.submission.error : undefined;
+  const message = props.submission?.error;
+  const error = message && names.some((name) => errorNames(message, name)) ? message : undefined;
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
@@ -133,7 +134,8 @@ export function Field(props: {
 
 /** The form-wide result: the server's error when it named no field shown here, or what was done. */
 export function Outcome({ submission, shownFields = [] }: { submission: Submission; shownFields?: string[] }) {
-  if (submission.error && !(submission.field && shownFields.includes(submission.field)))
+  const message = submission.error;
+  if (message && !shownFields.some((field) => errorNames(message, field)))
     return (
       <p class="error" role="alert">
         {submission.error}
