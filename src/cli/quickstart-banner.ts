@@ -74,3 +74,9 @@ Demo keystore "${demo.keystore}": URI path ${uriPath}, key "${demo.key}", access
   (the secret was shown on the first run; it is in ${shown})
 ${curlCommand(url, keystore.keystore.region, uriPath, accessKeyId, secretExpression, paths.tlsCert)}`;
 }
+
+/** Where the web console is and how to log in to it (docs/console.md); printed by every `serve`. */
+export function consoleBanner(url: string, paths: DataDirPaths): string {
+  return `Web console            ${url}/console/
+  log in with a user's name and password, or choose "API token" and paste the admin token from ${display(paths.adminToken)}`;
+}

@@ -2,7 +2,8 @@ import { invalid } from '../core/errors.js';
 
 export const XKS_API_PATH = '/kms/xks/v1';
 const MAX_PREFIX_LENGTH = 64;
-const RESERVED_PREFIXES = ['/api', '/ping', '/metrics', '/healthz', '/readyz'];
+// The admin side's paths (src/server/https-front.ts isAdminPath): a keystore there would never be reached.
+const RESERVED_PREFIXES = ['/api', '/ping', '/metrics', '/healthz', '/readyz', '/console'];
 
 /**
  * Normalizes an operator-given prefix: `/a/b`, `/a/b/`, `/a/b/kms/xks/v1` all mean `/a/b`; `/` means none.

@@ -2,6 +2,7 @@ import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, ty
 import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { adminApi, type AdminApiDeps } from '../admin/app.js';
+import { CONSOLE_DIRECTORY, consoleRoutes, isConsolePath } from '../admin/routes/console.js';
 import { observabilityRoutes, type ObservabilityRouteDeps } from '../admin/routes/observability.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { answerMalformedRequest } from './client-errors.js';
@@ -13,12 +14,13 @@ import { tlsServerOptions } from './tls-options.js';
 /** Paths outside /api/ that the admin side serves too (load balancers, monitoring, orchestrators). */
 const ADMIN_SIDE_PATHS = ['/ping', '/metrics', '/healthz', '/readyz'];
 
-/** Paths served by the admin side (Fastify); everything else is the XKS data plane. */
+/** Paths served by the admin side (Fastify): the admin API, the web console; everything else is the XKS data plane. */
 export function isAdminPath(url: string | undefined): boolean {
   if (url === undefined) return false;
   if (url.startsWith('/api/')) return true;
   const query = url.indexOf('?');
-  return ADMIN_SIDE_PATHS.includes(query === -1 ? url : url.slice(0, query));
+  const path = query === -1 ? url : url.slice(0, query);
+  return ADMIN_SIDE_PATHS.includes(path) || isConsolePath(path);
 }
 
 export interface HttpsFrontOptions {
@@ -30,6 +32,8 @@ export interface HttpsFrontOptions {
   observability: ObservabilityRouteDeps;
   /** The admin API under /api/v1. */
   admin: AdminApiDeps;
+  /** The built web console (docs/console.md); default console/dist of the package. */
+  consoleDirectory?: string;
   /** Set for a worker of `serve --workers N`: admin changes are announced to the other workers. */
   member?: ClusterMember;
 }
@@ -93,6 +97,7 @@ export async function createHttpsFront(options: HttpsFrontOptions): Promise<Http
       });
   });
   await app.register(observabilityRoutes, options.observability);
+  await app.register(consoleRoutes, { directory: options.consoleDirectory ?? CONSOLE_DIRECTORY });
   await app.register(adminApi, { prefix: '/api/v1', ...options.admin });
   return {
     server,

@@ -816,7 +816,8 @@ const legB = transportArb.chain((transport) =>
 );
 type LegB = typeof legB extends fc.Arbitrary<infer T> ? T : never;
 
-const isAdminPath = (path: string) => path.startsWith('/api/') || path === '/ping' || path.startsWith('/ping?');
+const isAdminPath = (path: string) =>
+  path.startsWith('/api/') || path === '/ping' || path.startsWith('/ping?') || path === '/console' || path.startsWith('/console/');
 
 function mutateAuthorization(auth: string, m: LegB['auth']): string | string[] | undefined {
   switch (m.t) {

@@ -14,7 +14,7 @@ import type { NodeOptions } from '../../server/running-node.js';
 import { openDatabase } from '../../storage/open-database.js';
 import { CliError, errorMessage } from '../cli-error.js';
 import { stopOnSignals } from '../shutdown.js';
-import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
+import { consoleBanner, display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 
 /** How `serve` starts a node, alone or as each worker (the throttle applies per worker: docs/throttling.md). */
 export type ServedNodeSettings = Pick<
@@ -108,6 +108,7 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
     `Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${started.url} with ${workers} worker processes (data: ${display(dataDir)})`,
   );
   console.log(initResult ? firstRunBanner(initResult, started.url) : await primary.banner());
+  console.log(consoleBanner(started.url, paths));
 
   stopOnSignals({
     logger,

@@ -11,7 +11,7 @@ import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { stopOnSignals } from '../shutdown.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
-import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
+import { consoleBanner, display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 import { sealedNotice } from '../shares-banner.js';
 
 export function parsePort(value: string): number {
@@ -230,6 +230,7 @@ async function serve(options: ServeOptions): Promise<void> {
       ? firstRunBanner(initResult, node.url)
       : laterRunBanner(paths, node.services.live, node.url, { keystore: DEMO_KEYSTORE, key: DEMO_KEY }),
   );
+  console.log(consoleBanner(node.url, paths));
   const seal = node.unseal.status();
   if (seal.sealed) console.log(sealedNotice(seal));
 
