@@ -48,6 +48,7 @@ export async function startTestNode(
     audit?: AuditConfig;
     metricsPublic?: boolean;
     throttle?: NodeOptions['throttle'];
+    requestLog?: NodeOptions['requestLog'];
   } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
@@ -78,6 +79,7 @@ export async function startTestNode(
     idleTimeoutMs: options.idleTimeoutMs,
     audit: options.audit,
     metricsPublic: options.metricsPublic,
+    requestLog: options.requestLog,
     // The in-process test client shares the node's event loop (and a busy machine), so the event-loop lag
     // gate is off unless a test asks for it (test/xks/throttle.test.ts injects a lag source).
     throttle: { shedOnLagMs: 0, ...options.throttle },
