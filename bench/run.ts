@@ -45,7 +45,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkBaseline, checkKeyhold, sealSamples } from './checks.js';
-import { stopChild } from './children.js';
+import { REPO_DIR, stopChild } from './children.js';
 import { LATE_MS } from './load.js';
 import { benchmarkMatrix, serverKey, transportKey, type Variant } from './matrix.js';
 import type { KeyholdInfo } from './protocol.js';
@@ -73,6 +73,7 @@ import {
   type KeyholdServer,
   type PreparedDataset,
 } from './servers.js';
+import { committedBenchmarks, committedRatios, regressionWarnings } from './regression.js';
 import { round } from './stats.js';
 import { AAD_BYTES, keyPath, OPERATIONS, PLAINTEXT_BYTES, preparePool, type Operation } from './xks-requests.js';
 
@@ -383,7 +384,8 @@ async function main(): Promise<number> {
 
   const cellRecords: CellRecord[] = cells.map((c) => cellRecord(c, config.rate));
   const targets = evaluateTargets(cellRecords, startup);
-  const warnings = warningsFor(phases, LATE_MS);
+  const committed = committedBenchmarks(REPO_DIR);
+  const warnings = [...warningsFor(phases, LATE_MS), ...(committed ? regressionWarnings(cellRecords, committedRatios(committed)) : [])];
   const results = buildResults(cells, cellRecords, baselines, startup, targets, warnings, phases, logFiles);
   writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
 
