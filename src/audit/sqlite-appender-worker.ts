@@ -59,7 +59,10 @@ if (!port) throw new Error('the audit writer runs as a worker thread');
 const { path, sync } = settings(workerData);
 const db = new SqliteDatabase(path);
 db.pragma('journal_mode = WAL');
-db.pragma('busy_timeout = 5000');
+// No busy timeout: SQLite's own busy handler sleeps 1, 2, 5, 10… ms between tries, so with several
+// writers on the file (serve --workers N) a commit that lost the lock once waited far longer than the
+// other writer held it. commitWhenFree retries every BUSY_RETRY_MS instead, up to BUSY_LIMIT_MS.
+db.pragma('busy_timeout = 0');
 db.pragma(sync === 'normal' ? 'synchronous = NORMAL' : 'synchronous = FULL');
 const insert = db.prepare(
   `insert into audit_events (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (chain_id, seq) do nothing`,
@@ -75,6 +78,24 @@ function insertBatch({ canonical, hashes }: Batch): void {
   });
 }
 const commit = db.transaction((batches: Batch[]) => batches.forEach(insertBatch));
+const BUSY_RETRY_MS = 0.2;
+const BUSY_LIMIT_MS = 5000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const isBusy = (error: unknown) => error instanceof SqliteDatabase.SqliteError && error.code.startsWith('SQLITE_BUSY');
+
+/** Commits in one BEGIN IMMEDIATE transaction, retrying quickly while another process holds the write lock. */
+function commitWhenFree(batches: Batch[]): void {
+  const deadline = Date.now() + BUSY_LIMIT_MS;
+  for (;;) {
+    try {
+      commit.immediate(batches);
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > deadline) throw error;
+      Atomics.wait(pause, 0, 0, BUSY_RETRY_MS); // this thread only: the event loop never waits here
+    }
+  }
+}
 
 /** The newest epoch in which a batch failed: its later batches fail too. */
 let failedEpoch = -1;
@@ -86,7 +107,7 @@ const commitEpoch = (batches: Batch[], epoch: number): void => {
     return;
   }
   try {
-    commit(batches);
+    commitWhenFree(batches);
     for (const b of batches) port.postMessage({ id: b.id });
   } catch (error) {
     failedEpoch = epoch;
