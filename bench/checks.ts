@@ -97,7 +97,8 @@ export async function checkKeyhold(target: Target, uriPath: string, keyId: strin
 
 /**
  * Real ciphertexts for a Decrypt pool: `count` Encrypt calls to the server itself (8 at a time),
- * request i to keyIds[i % length], each response checked. The baseline ignores the signatures.
+ * request i to keyIds[i % length], each response checked (a 429 or 503 is retried up to 5 times).
+ * The baseline ignores the signatures.
  */
 export async function sealSamples(
   target: Target,
@@ -112,7 +113,12 @@ export async function sealSamples(
       const path = keyPath(options.uriPath, keyId, 'encrypt');
       const request = encryptBody();
       const body = JSON.stringify(request);
-      const response = await post(target, path, await signRequest(host, path, body, options.credential), body);
+      let response = await post(target, path, await signRequest(host, path, body, options.credential), body);
+      // A node shedding load (429/503, e.g. on a machine busy with other work) is asked again, a few times.
+      for (let retry = 1; retry <= 5 && (response.status === 429 || response.status === 503); retry++) {
+        await new Promise((resolve) => setTimeout(resolve, 100 * retry));
+        response = await post(target, path, await signRequest(host, path, body, options.credential), body);
+      }
       if (response.status !== 200)
         throw new Error(`Encrypt for the Decrypt pool returned HTTP ${response.status}: ${response.body.slice(0, 200)}`);
       const parts = checkEncryptResponse(response.body, PLAINTEXT_BYTES);

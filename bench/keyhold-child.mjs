@@ -10,19 +10,21 @@
  *   serve (default): starts the node on that directory, as a later `keyhold serve` run does, and
  *     reports a KeyholdReady message (bench/protocol.ts) over IPC, with how long startNode() took.
  *
- * Per-request logging stays ON at info level, as in `serve`, through the same logger (buffered,
- * asynchronous), into --log-file instead of stdout, so its cost is part of the figures.
+ * Logging is at info level, as in `serve`, through the same logger (buffered, asynchronous), into
+ * --log-file instead of stdout, so its cost is part of the figures; which XKS requests get a line is
+ * serve's default for the audit mode (errors only with a durable audit log) unless --request-log says.
  * The audit log is on (durable mode unless --audit-mode says otherwise), as in `serve`.
  *
  *   node bench/keyhold-child.mjs --init-only --data-dir DIR --info FILE [--keys N]
  *     [--pkcs11-library LIB --pkcs11-token-label L --pkcs11-pin-file F [--pkcs11-mode keys|wrap]]
- *   node bench/keyhold-child.mjs --data-dir DIR --info FILE --log-file FILE [--port N] [--audit-mode M] [--audit-sync full|normal]
+ *   node bench/keyhold-child.mjs --data-dir DIR --info FILE --log-file FILE [--port N] [--audit-mode M] [--audit-sync full|normal] [--request-log all|errors]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../dist/core/clock.js';
 import { dataDirPaths } from '../dist/core/data-dir.js';
 import { initDataDir } from '../dist/server/init.js';
+import { defaultRequestLog } from '../dist/xks/request-log.js';
 import { createLogger, flushLogger } from '../dist/server/logger.js';
 import { startNode } from '../dist/server/node.js';
 import { benchKeyId, seedKeys } from './seed-keys.mjs';
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     'pkcs11-pin-file': { type: 'string' },
     'pkcs11-mode': { type: 'string', default: 'keys' },
     'audit-mode': { type: 'string', default: 'durable' },
+    'request-log': { type: 'string' },
     'audit-sync': { type: 'string', default: 'full' },
   },
 });
@@ -100,6 +103,7 @@ const node = await startNode({
   logger,
   clock: systemClock,
   audit: { mode: values['audit-mode'], sync: values['audit-sync'] },
+  requestLog: values['request-log'] ?? defaultRequestLog(values['audit-mode']),
 });
 /** @type {import('./protocol.ts').KeyholdReady} */
 const ready = {

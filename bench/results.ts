@@ -31,6 +31,7 @@ export function fixedRateFigures(r: PhaseResult, rate: number) {
     send_lag_p99_ms: r.sendLagP99Ms,
     send_lag_max_ms: r.sendLagMaxMs,
     server_cpu_pct: r.serverCpuPct,
+    cpu_us_per_request: cpuUsPerRequest(r),
     loadgen_cpu_pct: r.loadgenCpuPct,
     machine_busy_pct: r.machineBusyPct,
     other_cpu_pct: r.otherCpuPct,
@@ -38,11 +39,16 @@ export function fixedRateFigures(r: PhaseResult, rate: number) {
 }
 export type FixedRateFigures = ReturnType<typeof fixedRateFigures>;
 
+/** CPU time the server process (with its threads and workers) spent per request, in µs. */
+export const cpuUsPerRequest = (r: PhaseResult): number | undefined =>
+  r.serverCpuPct && r.rps > 0 ? round(((r.serverCpuPct / 100) * 1e6) / r.rps, 0) : undefined;
+
 export function saturationFigures(r: PhaseResult) {
   return {
     rps: r.rps,
     /** req/s per core of server CPU: per-request cost, less sensitive to CPU contention than rps. */
     rps_per_server_core: r.serverCpuPct ? round(r.rps / (r.serverCpuPct / 100), 0) : undefined,
+    cpu_us_per_request: cpuUsPerRequest(r),
     errors: r.errors,
     p50_ms: r.latency.p50_ms,
     p99_ms: r.latency.p99_ms,
@@ -103,6 +109,9 @@ export function cellRecord(cell: CellMeasurement, rate: number) {
     baseline_saturation_rps: cell.baseline.saturation.rps,
     ratio_to_baseline: round(cell.saturation.rps / cell.baseline.saturation.rps, 3),
     saturation: { ...saturationFigures(cell.saturation), runs_rps: cell.saturationRuns.map((r) => r.rps) },
+    /** µs of server CPU per request at saturation, Keyhold and the baseline (same transport and operation). */
+    cpu_us_per_request: cpuUsPerRequest(cell.saturation),
+    baseline_cpu_us_per_request: cpuUsPerRequest(cell.baseline.saturation),
     fixed_rate: fixedRateFigures(cell.fixed, rate),
     baseline_fixed_rate: fixedRateFigures(cell.baseline.fixed, rate),
     cpu: { saturation: cpuOf(cell.saturation), fixed_rate: cpuOf(cell.fixed) },
@@ -143,10 +152,18 @@ export function evaluateTargets(cells: CellRecord[], startup: StartupRecord[]): 
     const p99 = c.fixed_rate.p99_ms;
     targets.push({
       name: `p99 at ${c.fixed_rate.target_rps}/s: ${label(c)}`,
-      target: '≤ 5 ms',
+      target: '≤ 10 ms',
       measured: p99,
       unit: 'ms',
-      met: finite(p99) && p99 <= 5,
+      met: finite(p99) && p99 <= 10,
+    });
+    const p999 = c.fixed_rate.p999_ms;
+    targets.push({
+      name: `p99.9 at ${c.fixed_rate.target_rps}/s: ${label(c)}`,
+      target: '≤ 25 ms',
+      measured: p999,
+      unit: 'ms',
+      met: finite(p999) && p999 <= 25,
     });
     targets.push({
       name: `errors at ${c.fixed_rate.target_rps}/s: ${label(c)}`,
@@ -155,12 +172,25 @@ export function evaluateTargets(cells: CellRecord[], startup: StartupRecord[]): 
       unit: '',
       met: c.fixed_rate.errors === 0,
     });
+    // Saturation and CPU targets: the default cells of the crypto operations (the issue's "default Encrypt and Decrypt").
+    if (c.variant !== 'default' || (c.operation !== 'Encrypt' && c.operation !== 'Decrypt')) continue;
     targets.push({
       name: `saturation / baseline: ${label(c)}`,
-      target: '≥ 0.75',
+      target: '≥ 0.6',
       measured: c.ratio_to_baseline,
       unit: '×',
-      met: c.ratio_to_baseline >= 0.75,
+      met: c.ratio_to_baseline >= 0.6,
+    });
+    const cpuRatio =
+      finite(c.cpu_us_per_request) && finite(c.baseline_cpu_us_per_request) && c.baseline_cpu_us_per_request > 0
+        ? round(c.cpu_us_per_request / c.baseline_cpu_us_per_request, 2)
+        : null;
+    targets.push({
+      name: `CPU per request / baseline's: ${label(c)}`,
+      target: '≤ 2 ×',
+      measured: cpuRatio,
+      unit: '×',
+      met: cpuRatio !== null && cpuRatio <= 2,
     });
   }
   for (const many of keepAlive.filter((c) => c.keys >= 100_000)) {
@@ -195,10 +225,10 @@ export function evaluateTargets(cells: CellRecord[], startup: StartupRecord[]): 
     const p99 = c.fixed_rate.p99_ms;
     targets.push({
       name: `HSM p99 at ${c.fixed_rate.target_rps}/s, no errors: ${label(c)}`,
-      target: '≤ 10 ms, 0 errors',
+      target: '≤ 15 ms, 0 errors',
       measured: p99,
       unit: 'ms',
-      met: finite(p99) && p99 <= 10 && c.fixed_rate.errors === 0,
+      met: finite(p99) && p99 <= 15 && c.fixed_rate.errors === 0,
     });
   }
   return targets;
@@ -242,6 +272,8 @@ export const CELL_COLUMNS: readonly {
   { head: 'saturation req/s', short: 'sat/s', value: (c) => c.saturation_rps, digits: 0 },
   { head: 'baseline req/s', short: 'base/s', value: (c) => c.baseline_saturation_rps, digits: 0 },
   { head: 'ratio', short: 'ratio', value: (c) => c.ratio_to_baseline },
+  { head: 'CPU µs/req', short: 'µs/req', value: (c) => c.cpu_us_per_request, digits: 0 },
+  { head: 'baseline CPU µs/req', short: 'base µs', value: (c) => c.baseline_cpu_us_per_request, digits: 0 },
   { head: 'p50 ms', short: 'p50@rate', value: (c) => c.fixed_rate.p50_ms },
   { head: 'p99 ms', short: 'p99', value: (c) => c.fixed_rate.p99_ms },
   { head: 'p99.9 ms', short: 'p99.9', value: (c) => c.fixed_rate.p999_ms },

@@ -45,7 +45,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkBaseline, checkKeyhold, sealSamples } from './checks.js';
-import { stopChild } from './children.js';
+import { REPO_DIR, stopChild } from './children.js';
 import { LATE_MS } from './load.js';
 import { benchmarkMatrix, serverKey, transportKey, type Variant } from './matrix.js';
 import type { KeyholdInfo } from './protocol.js';
@@ -73,6 +73,7 @@ import {
   type KeyholdServer,
   type PreparedDataset,
 } from './servers.js';
+import { committedBenchmarks, committedRatios, regressionWarnings } from './regression.js';
 import { round } from './stats.js';
 import { AAD_BYTES, keyPath, OPERATIONS, PLAINTEXT_BYTES, preparePool, type Operation } from './xks-requests.js';
 
@@ -92,9 +93,11 @@ const { values: flags } = parseArgs({
     hsm: { type: 'boolean', default: false },
     workers: { type: 'string', default: '2' },
     variants: { type: 'string' },
+    operations: { type: 'string' },
     report: { type: 'boolean', default: false },
     'audit-mode': { type: 'string', default: 'durable' },
     'audit-sync': { type: 'string', default: 'full' },
+    'request-log': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -115,9 +118,11 @@ if (flags.help) {
   --hsm             also the SoftHSMv2 root of trust in keys mode (needs softhsm2)
   --workers N       the workers-N variant: \`keyhold serve --workers N\` (default 2; 1 leaves it out)
   --variants LIST   only these variants, comma-separated (e.g. default,http2; names in bench/matrix.ts)
+  --operations LIST only these operations, comma-separated (e.g. Encrypt,Decrypt)
   --report          afterwards, regenerate docs/bench/latency.svg and BENCHMARKS.md from the results
   --audit-mode M    Keyhold's audit log: durable (default, as \`serve\`), fail-closed or lossy
-  --audit-sync S    SQLite audit commits: full (default, as \`serve\`) or normal`);
+  --audit-sync S    SQLite audit commits: full (default, as \`serve\`) or normal
+  --request-log W   XKS requests logged: errors or all (default: as \`serve\`, errors unless --audit-mode lossy)`);
   process.exit(0);
 }
 
@@ -146,7 +151,7 @@ const config: PhaseConfig = {
 };
 const poolSize = Math.round(positive('pool', flags.pool, quick ? 64 : 256));
 const repeat = Math.round(positive('repeat', flags.repeat, 1));
-const audit = { mode: flags['audit-mode'], sync: flags['audit-sync'] };
+const audit = { mode: flags['audit-mode'], sync: flags['audit-sync'], requestLog: flags['request-log'] };
 const outFile = resolve(flags.out);
 
 // ---------------------------------------------------------------------------------------------- state
@@ -282,9 +287,14 @@ async function main(): Promise<number> {
     ?.split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  const variants = benchmarkMatrix({ hsm: flags.hsm, workers: Math.round(positive('workers', flags.workers, 2)) }).filter(
-    (variant) => !only || only.includes(variant.name),
-  );
+  const onlyOps = flags.operations
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const variants = benchmarkMatrix({ hsm: flags.hsm, workers: Math.round(positive('workers', flags.workers, 2)) })
+    .filter((variant) => !only || only.includes(variant.name))
+    .map((variant) => (onlyOps ? { ...variant, operations: variant.operations.filter((op) => onlyOps.includes(op)) } : variant))
+    .filter((variant) => variant.operations.length > 0);
   if (variants.length === 0) {
     console.error(`--variants ${flags.variants}: no such variant (see bench/matrix.ts)`);
     process.exit(2);
@@ -374,7 +384,8 @@ async function main(): Promise<number> {
 
   const cellRecords: CellRecord[] = cells.map((c) => cellRecord(c, config.rate));
   const targets = evaluateTargets(cellRecords, startup);
-  const warnings = warningsFor(phases, LATE_MS);
+  const committed = committedBenchmarks(REPO_DIR);
+  const warnings = [...warningsFor(phases, LATE_MS), ...(committed ? regressionWarnings(cellRecords, committedRatios(committed)) : [])];
   const results = buildResults(cells, cellRecords, baselines, startup, targets, warnings, phases, logFiles);
   writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
 
@@ -417,6 +428,7 @@ function buildResults(
       quick,
       audit_mode: audit.mode,
       audit_sync: audit.sync,
+      request_log: audit.requestLog ?? (audit.mode === 'lossy' ? 'all' : 'errors'),
       durations: { warmup_s: config.warmupS, saturation_s: config.saturationS, fixed_rate_s: config.fixedRateS },
       saturation_repeats: repeat,
       concurrency: config.concurrency,

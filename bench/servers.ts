@@ -27,6 +27,8 @@ export function softHsmMissing(): string | undefined {
 export interface AuditOptions {
   mode: string;
   sync: string;
+  /** `--request-log` (all | errors); absent: serve's default for the audit mode. */
+  requestLog?: string;
 }
 
 /** An initialized data directory and what it took to make it. */
@@ -142,6 +144,7 @@ export async function startKeyhold(
           options.audit.mode,
           '--audit-sync',
           options.audit.sync,
+          ...(options.audit.requestLog ? ['--request-log', options.audit.requestLog] : []),
         ],
         prepared.env,
       );
@@ -173,6 +176,7 @@ export async function startKeyhold(
         options.audit.mode,
         '--audit-sync',
         options.audit.sync,
+        ...(options.audit.requestLog ? ['--request-log', options.audit.requestLog] : []),
       ];
       if (variant.server.workers !== undefined) args.push('--workers', String(variant.server.workers));
       const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];

@@ -16,6 +16,8 @@ export interface AuditStatus {
   committedSeq: number;
   /** Events waiting in memory for the next commit. */
   queued: number;
+  /** Batches handed to the database writer and not settled yet (more than 1 when commits are pipelined). */
+  inFlight: number;
   /** Events in the local spool awaiting replay (database unreachable). */
   spooled: number;
   /** Events dropped (lossy mode only). */

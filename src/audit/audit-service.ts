@@ -127,10 +127,11 @@ export async function startAudit(options: {
 /** Reports each successful batch commit (its duration and size) to `onCommit`. */
 function timedAppender(appender: AuditAppender, onCommit: (latencyMs: number, events: number) => void): AuditAppender {
   return {
-    async appendBatch(events) {
+    async appendBatch(events, epoch) {
       const started = performance.now();
-      await appender.appendBatch(events);
+      await appender.appendBatch(events, epoch);
       if (events.length > 0) onCommit(performance.now() - started, events.length);
     },
+    pipelineDepth: () => appender.pipelineDepth?.() ?? 1,
   };
 }

@@ -11,9 +11,25 @@ export const AUDIT_SYNCS: readonly AuditSync[] = ['full', 'normal'];
 
 /** Where the audit writer commits batches (the audit store itself, or the SQLite worker below). */
 export interface AuditAppender {
-  appendBatch(events: readonly ChainedAuditEvent[]): Promise<void>;
+  /**
+   * Commits one batch. `epoch` (pipelined appenders): once a batch fails, every later batch of the same
+   * or an older epoch fails too without being committed, so batches handed over behind a failed one can
+   * never leave a gap in the chain; the audit log moves to a new epoch when it learns of the failure.
+   */
+  appendBatch(events: readonly ChainedAuditEvent[], epoch?: number): Promise<void>;
+  /**
+   * How many batches may be handed over before the first is committed (default 1: one at a time).
+   * More than 1 only where batches are committed strictly in the order given, with the epoch rule above.
+   */
+  pipelineDepth?(): number;
   close?(): Promise<void>;
 }
+
+/**
+ * Batches the SQLite writer thread may hold at once. While one commits (its fsync), the next turns'
+ * batches are already queued on the thread, which takes all of them into its next transaction.
+ */
+export const SQLITE_PIPELINE_DEPTH = 8;
 
 /**
  * Commits audit batches to the SQLite file from a worker thread with its own connection: the
@@ -61,8 +77,9 @@ export function openSqliteAppender(path: string, fallback?: AuditAppender, sync:
     });
   return {
     // If the thread is gone, commit on the caller's connection rather than not at all.
-    appendBatch: (events) =>
-      events.length === 0 ? Promise.resolve() : failed && fallback ? fallback.appendBatch(events) : call(encodeBatch(events)),
+    appendBatch: (events, epoch = 0) =>
+      events.length === 0 ? Promise.resolve() : failed && fallback ? fallback.appendBatch(events) : call({ epoch, ...encodeBatch(events) }),
+    pipelineDepth: () => (failed ? 1 : SQLITE_PIPELINE_DEPTH),
     async close() {
       if (!failed) await call({ close: true }).catch(() => undefined);
       await worker.terminate();

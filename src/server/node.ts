@@ -153,6 +153,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       recorder: auditLog.recorder,
       observers: [metrics.xksObserver, fleetMembership.requestRate.observer],
       admission,
+      requestLog: options.requestLog,
     });
 
     const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };

@@ -8,6 +8,7 @@ import type { RefreshLiveState } from '../fleet/refresh-live-state.js';
 import type { RotationScheduler } from '../keys/rotation-scheduler.js';
 import type { ThrottleSettings } from '../throttle/admission.js';
 import type { UnsealService } from '../unseal/service.js';
+import type { XksRequestLog } from '../xks/request-log.js';
 import type { XksLimits } from '../xks/requests.js';
 import type { ClusterMember } from './cluster/cluster-member.js';
 import type { Services } from './services.js';
@@ -33,6 +34,8 @@ export interface NodeOptions {
   shutdownGraceMs?: number;
   /** The audit log: mode (default durable), syslog forwarding, retention. */
   audit?: AuditConfig;
+  /** Which XKS requests get an info log line (default `all`; `keyhold serve` defaults to `errors` with a durable audit log). */
+  requestLog?: XksRequestLog;
   /** Serve GET /metrics without a token (default: a token with metrics:read is required). */
   metricsPublic?: boolean;
   /** Requests in flight and queue-time shedding (docs/throttling.md); keystore quotas come from the database. */

@@ -23,6 +23,7 @@ import {
   type XksRecorder,
 } from './pipeline-ports.js';
 import { createRecordStage } from './record.js';
+import type { XksRequestLog } from './request-log.js';
 import type { XksRequestRecord } from './request-record.js';
 import type { RequestDecoder } from './request-decoder.js';
 import type { RequestMetadata } from './requests.js';
@@ -49,6 +50,8 @@ export interface XksHandlerDeps {
   admission?: XksAdmission;
   /** Told about each answered request once its response is sent (metrics). */
   observers?: readonly XksObserver[];
+  /** Which requests get a log line (request-log.ts); default `all`. */
+  requestLog?: XksRequestLog;
   /** Largest body read before authentication (docs/requirements.md#limits: ~21 KB is the largest legitimate one). */
   maxBodyBytes?: number;
 }
@@ -80,9 +83,10 @@ export function createXksHandler({
   refusalGates = [],
   admission = admitAll,
   observers = [],
+  requestLog = 'all',
   maxBodyBytes = 64 * 1024,
 }: XksHandlerDeps): XksRequestHandler {
-  const recordStage = createRecordStage({ recorder, observers, logger });
+  const recordStage = createRecordStage({ recorder, observers, logger, requestLog });
 
   /** Stage "route": prefix → keystore, and the operation (with its key id) the path names. */
   function route(request: AnyRequest, record: XksRequestRecord): { route: XksRoute; keystore: LiveKeystore } {

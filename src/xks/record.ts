@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { LoadShedError, XksError } from './errors.js';
 import type { XksObserver, XksRecorder } from './pipeline-ports.js';
+import type { XksRequestLog } from './request-log.js';
 import type { XksRequestRecord } from './request-record.js';
 
 /**
@@ -16,7 +17,7 @@ export interface RecordStage {
    * closed). A load-shedding 429 does not wait for its record.
    */
   commit(record: XksRequestRecord, error: XksError | undefined): Promise<XksError | undefined>;
-  /** The request's log line, written once its status is final. */
+  /** The request's log line (unless `requestLog` is `errors` and it succeeded), written once its status is final. */
   log(record: XksRequestRecord): void;
   /** The client went away before its request was complete: logged, neither answered nor recorded. */
   logAborted(record: XksRequestRecord): void;
@@ -28,10 +29,13 @@ export function createRecordStage({
   recorder,
   observers,
   logger,
+  requestLog = 'all',
 }: {
   recorder: XksRecorder;
   observers: readonly XksObserver[];
   logger: Logger;
+  /** `errors`: successes are not logged (their audit event is the record; see request-log.ts). Default `all`. */
+  requestLog?: XksRequestLog;
 }): RecordStage {
   function recordFailed(record: XksRequestRecord, recordError: unknown, message = 'could not record an XKS request'): void {
     logger.error({ event: 'xks.record_failed', err: recordError, keystore: record.keystore }, message);
@@ -88,8 +92,11 @@ export function createRecordStage({
    *# 58. [MUST NOT] The Decrypt plaintext is logged.
    *= docs/requirements.md#authorization-logging-operations
    *# 97. [MUST NOT] Sensitive plaintext is logged; the integrity of the logs is protected.
+   * With `requestLog: 'errors'` (serve's default with a durable or fail-closed audit log) a success is
+   * logged by its audit event, which carries the same facts (kmsRequestId, metadata, outcome, latency).
    */
   function log(record: XksRequestRecord): void {
+    if (requestLog === 'errors' && record.errorName === undefined && !record.policyWouldDeny) return;
     const metadata = record.metadata;
     logger.info(
       {

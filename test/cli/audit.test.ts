@@ -71,6 +71,7 @@ describe('serve refuses bad audit settings before touching anything', () => {
     [['--audit-retention-days', '0'], {}, /at least 1/],
     [['--audit-sync', 'off'], {}, /--audit-sync \/ \$KEYHOLD_AUDIT_SYNC: must be one of full, normal/],
     [[], { KEYHOLD_AUDIT_SYNC: 'extra' }, /KEYHOLD_AUDIT_SYNC: must be one of full, normal/],
+    [['--request-log', 'some'], {}, /--request-log \/ \$KEYHOLD_REQUEST_LOG: expected all or errors, got "some"/],
   ] as [string[], Record<string, string>, RegExp][]) {
     it(`serve ${args.join(' ') || JSON.stringify(env)} → ${reason.source}`, async () => {
       const dir = tempDir('audit-bad');

@@ -52,7 +52,7 @@ describe('serve --workers 2 with a PKCS#11 root of trust (SoftHSMv2, keys on the
       { cwd },
     );
     assert.equal(init.code, 0, describeRun(init));
-    const node = await startServe({ cwd, dataDirArg: 'hsm', args: ['--workers', '2'] });
+    const node = await startServe({ cwd, dataDirArg: 'hsm', args: ['--workers', '2', '--request-log', 'all'] });
     try {
       for (const status of (await workersAnswering(node)).values())
         assert.equal((status as unknown as { rootOfTrustState: string }).rootOfTrustState, 'ACTIVE');
@@ -69,7 +69,11 @@ describe('serve --workers 2 on PostgreSQL', () => {
     const cwd = tempDir('workers-pg');
     let node: ServedNode | undefined;
     try {
-      node = await startServe({ cwd, dataDirArg: 'data', args: ['--workers', '2', '--database-url', database.url] });
+      node = await startServe({
+        cwd,
+        dataDirArg: 'data',
+        args: ['--workers', '2', '--database-url', database.url, '--request-log', 'all'],
+      });
       await keyChangesReachBothWorkers(node, 'pg-key');
       const verified = await keyhold(['--data-dir', 'data', 'audit', 'verify', '--database-url', database.url], { cwd });
       assert.equal(verified.code, 0, describeRun(verified));

@@ -24,7 +24,7 @@ import {
 after(removeTempDirs);
 
 describe('keyhold serve --workers 2 (SQLite)', () => {
-  const suite = serveForSuite('workers', { args: ['--workers', '2'] });
+  const suite = serveForSuite('workers', { args: ['--workers', '2', '--request-log', 'all'] });
   const { cwd } = suite;
   let pids: number[] = [];
 

@@ -50,6 +50,7 @@ export async function startTestNode(
     throttle?: NodeOptions['throttle'];
     heartbeatIntervalMs?: number;
     propagation?: NodeOptions['propagation'];
+    requestLog?: NodeOptions['requestLog'];
   } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
@@ -82,6 +83,7 @@ export async function startTestNode(
     metricsPublic: options.metricsPublic,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     propagation: options.propagation,
+    requestLog: options.requestLog,
     // The in-process test client shares the node's event loop (and a busy machine), so the event-loop lag
     // gate is off unless a test asks for it (test/xks/throttle.test.ts injects a lag source).
     throttle: { shedOnLagMs: 0, ...options.throttle },

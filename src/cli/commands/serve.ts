@@ -7,6 +7,7 @@ import { parseSyslogUrl, type SyslogTarget } from '../../audit/syslog-forwarder.
 import { KEYHOLD_VERSION } from '../../core/version.js';
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SHED_AFTER_MS, DEFAULT_SHED_ON_LAG_MS } from '../../throttle/admission.js';
 import { parseWorkers } from '../../server/cluster/workers-option.js';
+import { defaultRequestLog, parseRequestLog } from '../../xks/request-log.js';
 import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { stopOnSignals } from '../shutdown.js';
@@ -72,6 +73,8 @@ interface ServeOptions {
   port: number;
   databaseUrl?: string;
   logLevel: string;
+  /** `--request-log` / $KEYHOLD_REQUEST_LOG, as text; absent: by audit mode (request-log.ts). */
+  requestLog?: string;
   /** Audit flags (and their environment defaults) arrive as text and are checked in serve(). */
   auditMode: string;
   auditSync: string;
@@ -94,7 +97,12 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to listen on', process.env.KEYHOLD_HOST ?? '127.0.0.1')
     .option('--port <port>', 'port to listen on', parsePort, Number(process.env.KEYHOLD_PORT ?? 8443))
     .option('--database-url <url>', 'PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)')
-    .option('--log-level <level>', 'log level (info logs one line per XKS request)', process.env.KEYHOLD_LOG_LEVEL ?? 'info')
+    .option('--log-level <level>', 'log level (info logs XKS requests as --request-log says)', process.env.KEYHOLD_LOG_LEVEL ?? 'info')
+    .option(
+      '--request-log <which>',
+      'XKS requests logged at info: errors (successes are recorded by their audit event; default unless --audit-mode lossy) | all ($KEYHOLD_REQUEST_LOG)',
+      process.env.KEYHOLD_REQUEST_LOG || undefined,
+    )
     .option(
       '--audit-mode <mode>',
       'durable (answer after commit; spool if the database is down) | fail-closed | lossy ($KEYHOLD_AUDIT_MODE)',
@@ -157,6 +165,10 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   const auditMode = checked('--audit-mode / $KEYHOLD_AUDIT_MODE', parseAuditMode, options.auditMode);
   const auditSync = checked('--audit-sync / $KEYHOLD_AUDIT_SYNC', parseAuditSync, options.auditSync);
+  const requestLog =
+    options.requestLog === undefined
+      ? defaultRequestLog(auditMode)
+      : checked('--request-log / $KEYHOLD_REQUEST_LOG', parseRequestLog, options.requestLog);
   const retentionDays =
     options.auditRetentionDays === undefined
       ? undefined
@@ -200,6 +212,7 @@ async function serve(options: ServeOptions): Promise<void> {
     audit,
     throttle,
     metricsPublic: options.metricsPublic,
+    requestLog,
   };
   const cluster = { node: nodeSettings, logLevel: options.logLevel, workers, startFailure };
   const withWorkers = workers > 1 ? await import('./serve-workers.js') : undefined;
