@@ -8,6 +8,7 @@ import { policiesMigration } from './0004_policies.js';
 import { accessMigration } from './0005_access.js';
 import { keystoreQuotasMigration } from './0006_keystore_quotas.js';
 import { keysUpdatedAtIndexMigration } from './0007_keys_updated_at_index.js';
+import { loginAttemptsMigration } from './0008_login_attempts.js';
 
 /**
  * Every migration, in order, listed in code rather than found by scanning a folder, so the
@@ -22,6 +23,7 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0005_access': accessMigration(dialect),
     '0006_keystore_quotas': keystoreQuotasMigration(dialect),
     '0007_keys_updated_at_index': keysUpdatedAtIndexMigration(),
+    '0008_login_attempts': loginAttemptsMigration(),
   };
 }
 
