@@ -5,14 +5,16 @@
 import { spawnSync } from 'node:child_process';
 
 /** Requests each fuzzer sends at FUZZ_SCALE=1 (the batches of its legs). */
-const AT_SCALE_ONE = { 'test/xks/fuzz.test.ts': 10_480 };
+const AT_SCALE_ONE = { 'test/xks/fuzz.test.ts': 10_480, 'test/admin/fuzz.test.ts': 20_480 };
+/** Run when no file is named: the XKS fuzzer (the admin API fuzzer on request: `node scripts/fuzz.js test/admin/fuzz.test.ts`). */
+const DEFAULT_FILES = ['test/xks/fuzz.test.ts'];
 
 const requests = Number(process.env.FUZZ_REQUESTS ?? 100_000);
 if (!Number.isInteger(requests) || requests < 1) {
   console.error(`fuzz: FUZZ_REQUESTS must be a whole number above 0 (got "${process.env.FUZZ_REQUESTS}")`);
   process.exit(2);
 }
-const files = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(AT_SCALE_ONE);
+const files = process.argv.length > 2 ? process.argv.slice(2) : DEFAULT_FILES;
 let status = 0;
 for (const file of files) {
   const scale = requests / (AT_SCALE_ONE[file] ?? 10_000);

@@ -366,7 +366,7 @@ after(async () => {
   await node.close();
 });
 
-describe(`admin API fuzzing from the OpenAPI document (seed ${SEED})`, { timeout: 240_000 * Math.max(1, SCALE) }, () => {
+describe(`admin API fuzzing from the OpenAPI document (seed ${SEED})`, { timeout: 600_000 * Math.max(1, SCALE) }, () => {
   it('every route, valid and mutated bodies, path and query values, huge and deep JSON, wrong content types: 2xx or 4xx with an error body, never 5xx; refusals change nothing', async (t) => {
     assert.ok(operations.length >= 60, `only ${operations.length} operations in the document`);
     t.diagnostic(`seed ${SEED}: ${RUNS} batches × ${BATCH} requests in flight over ${operations.length} operations`);
