@@ -51,7 +51,7 @@ export function buildProgram(): Command {
     .exitOverride();
   addSecretOptions(program, ADMIN_TOKEN);
   // The admin token is read once, before any command runs, into the `token` value every command's
-  // connection uses (global-flags.ts); a token typed as --token is refused there.
+  // connection uses (global-flags.ts); a token typed as --token is refused (secret-option.ts).
   program.hook('preAction', async () => {
     program.setOptionValue('token', await readSecretOption(program.opts(), ADMIN_TOKEN));
   });
