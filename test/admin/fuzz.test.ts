@@ -8,6 +8,8 @@
  * was (a dump of its tables, minus the audit log, which records refusals).
  *
  * Seeded and reproducible: FUZZ_SEED=<seed>; FUZZ_SCALE=<factor> scales the run (`npm run fuzz`).
+ * Over 300 lines on purpose: the generators, the checks and the run share the node, the operations read from
+ * its document and the run's statistics; split, each part would take all three as parameters.
  * Left out: POST /tokens/bootstrap/retire (it would retire the token the fuzzer uses, once a generated user
  * is an administrator).
  */

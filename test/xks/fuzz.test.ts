@@ -41,6 +41,8 @@ const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 const BATCH = 16; // requests in flight at once
 const RUNS = { a: Math.ceil(330 * SCALE), b: Math.ceil(200 * SCALE), c: Math.ceil(125 * SCALE) };
 const MIN_REQUESTS = Math.floor(10_000 * SCALE);
+/** The whole run's deadline grows with its size. */
+const TIMEOUT = 180_000 * Math.max(1, SCALE);
 
 const ALLOWED_STATUS = new Set([200, 400, 401, 404, 405, 501]);
 const LONG_UNKNOWN_KEY = `${'z.Y_x-'.repeat(21)}wv`; // 128 characters, no such key
@@ -1047,79 +1049,75 @@ function summary(leg: Leg): string {
 const count = (leg: Leg, prefix: string) =>
   [...stats.outcomes[leg].entries()].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
 
-describe(
-  `XKS data-plane fuzzing (seed ${SEED}; docs/requirements.md#errors items 72–75, #transport item 1)`,
-  { timeout: 180_000 * Math.max(1, SCALE) },
-  () => {
-    it('1/72/73/74: (a) correctly signed requests with mutated JSON bodies never crash the node and get spec-shaped answers', async (t) => {
-      t.diagnostic(`seed ${SEED}, ${RUNS.a} runs × ${BATCH} requests in flight`);
-      await fc.assert(
-        fc.asyncProperty(fc.array(legA, { minLength: BATCH, maxLength: BATCH }), (batch) => runBatch(batch, buildA)),
-        { numRuns: RUNS.a, seed: SEED },
-      );
-      t.diagnostic(summary('a'));
-      // Not degenerate: successes, validation failures, unknown keys and size limits were all reached.
-      for (const prefix of [
-        '200',
-        '400 ValidationException',
-        '404 KeyNotFoundException',
-        '501 UnsupportedOperationException',
-        '400 InvalidKeyUsageException',
-        '400 InvalidStateException',
-      ]) {
-        if (SCALE >= 1) assert.ok(count('a', prefix) > 0, `leg a never produced ${prefix}: ${summary('a')}`);
-      }
+describe(`XKS data-plane fuzzing (seed ${SEED}; docs/requirements.md#errors items 72–75, #transport item 1)`, { timeout: TIMEOUT }, () => {
+  it('1/72/73/74: (a) correctly signed requests with mutated JSON bodies never crash the node and get spec-shaped answers', async (t) => {
+    t.diagnostic(`seed ${SEED}, ${RUNS.a} runs × ${BATCH} requests in flight`);
+    await fc.assert(
+      fc.asyncProperty(fc.array(legA, { minLength: BATCH, maxLength: BATCH }), (batch) => runBatch(batch, buildA)),
+      { numRuns: RUNS.a, seed: SEED },
+    );
+    t.diagnostic(summary('a'));
+    // Not degenerate: successes, validation failures, unknown keys and size limits were all reached.
+    for (const prefix of [
+      '200',
+      '400 ValidationException',
+      '404 KeyNotFoundException',
+      '501 UnsupportedOperationException',
+      '400 InvalidKeyUsageException',
+      '400 InvalidStateException',
+    ]) {
+      if (SCALE >= 1) assert.ok(count('a', prefix) > 0, `leg a never produced ${prefix}: ${summary('a')}`);
+    }
+  });
+
+  it('1/8/72–75/79–81: (b) mutated methods, paths and headers: 404 before 405 before 401, never a success with a broken signature', async (t) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(legB, { minLength: BATCH, maxLength: BATCH }), (batch) => runBatch(batch, buildB)),
+      { numRuns: RUNS.b, seed: SEED + 1 },
+    );
+    t.diagnostic(summary('b'));
+    for (const prefix of ['200', '401 AuthenticationFailedException', '404 InvalidUriPathException', '405']) {
+      if (SCALE >= 1) assert.ok(count('b', prefix) > 0, `leg b never produced ${prefix}: ${summary('b')}`);
+    }
+  });
+
+  it('54/59: (c) bit flips in ciphertext, metadata, IV, tag or AAD are rejected; a success is always the original plaintext', async (t) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(legC, { minLength: BATCH, maxLength: BATCH }), (batch) => runBatch(batch, buildC)),
+      { numRuns: RUNS.c, seed: SEED + 2 },
+    );
+    t.diagnostic(summary('c'));
+    assert.ok(stats.bitFlipControls > 0 && stats.bitFlipRejected > 0, summary('c'));
+  });
+
+  it('after the run: the node answers health 200, logged no InternalException, no Authorization header, no signature and no secret', async (t) => {
+    t.diagnostic(`total requests ${stats.total}; ${stats.signatures.size} distinct signatures sent`);
+    assert.ok(stats.total >= MIN_REQUESTS, `only ${stats.total} requests (at least ${MIN_REQUESTS} at scale ${SCALE})`);
+
+    const health = await xks(node, { operation: 'health', body: healthBody() });
+    assert.equal(health.status, 200, health.text);
+    const h2Path = pathFor('health', node.keyId);
+    const h2Body = Buffer.from(JSON.stringify(healthBody()));
+    const overH2 = await sendH2(session, {
+      path: h2Path,
+      headers: await signedHeaders('raw', h2Path, h2Body, 'application/json', 'h2'),
+      body: h2Body,
+      authority: node.host,
     });
+    assert.equal(overH2.status, 200, overH2.text);
 
-    it('1/8/72–75/79–81: (b) mutated methods, paths and headers: 404 before 405 before 401, never a success with a broken signature', async (t) => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(legB, { minLength: BATCH, maxLength: BATCH }), (batch) => runBatch(batch, buildB)),
-        { numRuns: RUNS.b, seed: SEED + 1 },
-      );
-      t.diagnostic(summary('b'));
-      for (const prefix of ['200', '401 AuthenticationFailedException', '404 InvalidUriPathException', '405']) {
-        if (SCALE >= 1) assert.ok(count('b', prefix) > 0, `leg b never produced ${prefix}: ${summary('b')}`);
-      }
-    });
-
-    it('54/59: (c) bit flips in ciphertext, metadata, IV, tag or AAD are rejected; a success is always the original plaintext', async (t) => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(legC, { minLength: BATCH, maxLength: BATCH }), (batch) => runBatch(batch, buildC)),
-        { numRuns: RUNS.c, seed: SEED + 2 },
-      );
-      t.diagnostic(summary('c'));
-      assert.ok(stats.bitFlipControls > 0 && stats.bitFlipRejected > 0, summary('c'));
-    });
-
-    it('after the run: the node answers health 200, logged no InternalException, no Authorization header, no signature and no secret', async (t) => {
-      t.diagnostic(`total requests ${stats.total}; ${stats.signatures.size} distinct signatures sent`);
-      assert.ok(stats.total >= MIN_REQUESTS, `only ${stats.total} requests (at least ${MIN_REQUESTS} at scale ${SCALE})`);
-
-      const health = await xks(node, { operation: 'health', body: healthBody() });
-      assert.equal(health.status, 200, health.text);
-      const h2Path = pathFor('health', node.keyId);
-      const h2Body = Buffer.from(JSON.stringify(healthBody()));
-      const overH2 = await sendH2(session, {
-        path: h2Path,
-        headers: await signedHeaders('raw', h2Path, h2Body, 'application/json', 'h2'),
-        body: h2Body,
-        authority: node.host,
-      });
-      assert.equal(overH2.status, 200, overH2.text);
-
-      const text = node.logText();
-      assert.ok(node.logs.length >= stats.total * 0.99, `only ${node.logs.length} log lines for ${stats.total} requests`);
-      assert.ok(!text.includes('InternalException'), 'InternalException logged');
-      assert.ok(!text.includes(node.credential.secret), 'secret logged');
-      assert.ok(!text.includes('AWS4-HMAC-SHA256'), 'an Authorization header was logged');
-      assert.ok(!/Signature=/i.test(text), 'a signature was logged');
-      const loggedHex = new Set(text.match(/[0-9a-f]{64}/g) ?? []);
-      for (const signature of loggedHex) assert.ok(!stats.signatures.has(signature), `signature ${signature} logged`);
-      for (const entry of pool) {
-        if (entry.plaintext.length >= 12) assert.ok(!text.includes(entry.plaintext.toString('base64').slice(0, 16)), 'plaintext logged');
-      }
-      const statuses = new Set(node.logs.filter((l) => l.event === 'xks.request').map((l) => l.status as number));
-      for (const status of statuses) assert.ok(ALLOWED_STATUS.has(status), `logged status ${status}`);
-    });
-  },
-);
+    const text = node.logText();
+    assert.ok(node.logs.length >= stats.total * 0.99, `only ${node.logs.length} log lines for ${stats.total} requests`);
+    assert.ok(!text.includes('InternalException'), 'InternalException logged');
+    assert.ok(!text.includes(node.credential.secret), 'secret logged');
+    assert.ok(!text.includes('AWS4-HMAC-SHA256'), 'an Authorization header was logged');
+    assert.ok(!/Signature=/i.test(text), 'a signature was logged');
+    const loggedHex = new Set(text.match(/[0-9a-f]{64}/g) ?? []);
+    for (const signature of loggedHex) assert.ok(!stats.signatures.has(signature), `signature ${signature} logged`);
+    for (const entry of pool) {
+      if (entry.plaintext.length >= 12) assert.ok(!text.includes(entry.plaintext.toString('base64').slice(0, 16)), 'plaintext logged');
+    }
+    const statuses = new Set(node.logs.filter((l) => l.event === 'xks.request').map((l) => l.status as number));
+    for (const status of statuses) assert.ok(ALLOWED_STATUS.has(status), `logged status ${status}`);
+  });
+});
