@@ -4,7 +4,7 @@ import { actorRef, BOOTSTRAP_ACTOR } from './actor.js';
 import type { TokenIssuer } from './api-tokens.js';
 import type { AccessContext } from './context.js';
 import { AccessDenied } from './errors.js';
-import { createLoginLimiter } from './login-limiter.js';
+import type { LoginLimiter } from './login-limiter.js';
 import { verifyPassword } from './passwords.js';
 import { permissionsOf } from './roles.js';
 import type { Authentication, AuthenticatedActor } from './service.js';
@@ -16,19 +16,17 @@ const TOUCH_EVERY_MS = 60_000;
 const NO_SUCH_USER_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 /** Login and bearer tokens (the Authentication part of the access service). */
-export function createAuthentication(context: AccessContext, issuer: TokenIssuer): Authentication {
+export function createAuthentication(context: AccessContext, issuer: TokenIssuer, limiter: LoginLimiter): Authentication {
   const { store, clock, newId, events } = context;
-  const limiter = createLoginLimiter({ clock });
 
   return {
     async login(name, password) {
-      const wait = limiter.retryAfterMs(name);
+      const wait = await limiter.attempt(name);
       if (wait > 0) throw new AccessDenied(429, `too many failed logins for "${name}"; try again in ${Math.ceil(wait / 1000)} s`);
       const user = await store.getUserByName(name);
       const good = await verifyPassword(password, user?.passwordHash ?? NO_SUCH_USER_HASH);
       const loginActor = { kind: 'user' as const, id: user?.id ?? '-', name };
       if (!user || !good || user.disabled) {
-        limiter.failed(name);
         await events.record({
           actor: loginActor,
           action: 'auth.login',
@@ -38,7 +36,7 @@ export function createAuthentication(context: AccessContext, issuer: TokenIssuer
         });
         throw new AccessDenied(401, 'wrong user name or password (or the user is disabled)');
       }
-      limiter.succeeded(name);
+      await limiter.succeeded(name);
       const issued = await issuer.issue({ name: 'login', userId: user.id, ttlMs: LOGIN_TOKEN_TTL_MS, createdBy: user.name });
       await events.record({ actor: loginActor, action: 'auth.login', target: { user: name, token: issued.view.id }, outcome: 'success' });
       return issued;

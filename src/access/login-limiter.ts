@@ -1,40 +1,45 @@
 import type { Clock } from '../core/clock.js';
+import type { LoginAttemptStore } from './login-attempt-store.js';
+
+export interface LoginLimiter {
+  /**
+   * Counts a login attempt for `user` before its password is checked, and answers how many milliseconds
+   * the user must wait (0: go on). Counting first, in one atomic database statement, bounds guessing even
+   * when many guesses arrive at once, on one node or across a fleet.
+   */
+  attempt(user: string): Promise<number>;
+  /** A successful login clears the user's count. */
+  succeeded(user: string): Promise<void>;
+}
 
 /**
- * Slows password guessing: at most `maxFailures` failed logins per user name in a sliding `windowMs`
- * (per node, in memory). A successful login clears the user's count.
+ * Slows password guessing: at most `maxFailures` login attempts per user name in a `windowMs` window that
+ * opens with the first attempt, counted in the database (LoginAttemptStore), so the limit is fleet-wide.
+ * A successful login clears the count; so does the window ending.
  */
 export function createLoginLimiter({
+  store,
   clock,
   maxFailures = 5,
   windowMs = 60_000,
 }: {
+  store: LoginAttemptStore;
   clock: Clock;
   maxFailures?: number;
   windowMs?: number;
-}) {
-  const failures = new Map<string, number[]>();
-  const recent = (user: string) => (failures.get(user) ?? []).filter((at) => at > clock.now() - windowMs);
+}): LoginLimiter {
+  let lastPrune = clock.now();
   return {
-    /** Milliseconds until the user may try again, or 0. */
-    retryAfterMs(user: string): number {
-      const times = recent(user);
-      if (times.length < maxFailures) return 0;
-      const oldestCounted = times[times.length - maxFailures];
-      return oldestCounted === undefined ? 0 : oldestCounted + windowMs - clock.now();
-    },
-    failed(user: string): void {
-      const times = recent(user);
-      times.push(clock.now());
-      failures.set(user, times);
-      // Bounded memory: forget the oldest entries if someone sprays user names.
-      if (failures.size > 10_000) {
-        const oldest = failures.keys().next();
-        if (!oldest.done) failures.delete(oldest.value);
+    async attempt(user) {
+      const now = clock.now();
+      // Bounded table: windows over for a while are deleted, at most once a window per node.
+      if (now - lastPrune >= windowMs) {
+        lastPrune = now;
+        await store.prune(now - windowMs);
       }
+      const { attempts, windowStart } = await store.countAttempt(user, now, windowMs);
+      return attempts <= maxFailures ? 0 : Math.max(1, windowStart + windowMs - now);
     },
-    succeeded(user: string): void {
-      failures.delete(user);
-    },
+    succeeded: (user) => store.clear(user),
   };
 }

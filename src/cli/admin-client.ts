@@ -42,7 +42,8 @@ export function resolveConnection(
   let token = flags.token ?? env.KEYHOLD_ADMIN_TOKEN ?? readLoginToken(url, env);
   if (!token && options.needToken === false) token = '';
   else if (!token) {
-    if (!existsSync(paths.adminToken)) throw new CliError(`no admin token in ${paths.root}; pass --token or set KEYHOLD_ADMIN_TOKEN`);
+    if (!existsSync(paths.adminToken))
+      throw new CliError(`no admin token in ${paths.root}; pass --token-file FILE or set KEYHOLD_ADMIN_TOKEN`);
     token = readFileSync(paths.adminToken, 'utf8').trim();
   }
   const caFile = flags.adminCa ?? (existsSync(paths.tlsCert) ? paths.tlsCert : undefined);

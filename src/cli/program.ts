@@ -17,6 +17,10 @@ import { registerKillSwitchCommands } from './commands/kill-switch.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerUnsealCommand } from './commands/unseal.js';
+import { addSecretOptions, readSecretOption, type SecretOptionSpec } from './secret-option.js';
+
+/** The admin token: --token-file, --token-stdin or $KEYHOLD_ADMIN_TOKEN (else a saved login or the data directory). */
+export const ADMIN_TOKEN: SecretOptionSpec = { name: 'token', env: 'KEYHOLD_ADMIN_TOKEN', what: 'admin token' };
 
 /**
  * Commander's own usage errors (unknown option or command, missing argument, bad option value) as the one
@@ -41,12 +45,17 @@ export function buildProgram(): Command {
     .description('Keyhold: external key manager with an AWS KMS XKS proxy')
     .option('--data-dir <dir>', 'data directory (default: $KEYHOLD_DATA_DIR or ./data)')
     .option('--url <url>', 'admin API base URL (default: from the data directory)')
-    .option('--token <token>', 'admin token (default: $KEYHOLD_ADMIN_TOKEN or the data directory)')
     .option('--admin-ca <file>', "CA certificate of the admin API (default: the data directory's tls/cert.pem)")
     .option('--approval <id>', 'claim an approved request: repeat the gated command with its approval id')
     .option('--json', 'print the result as one JSON document of plain values, notes on stderr (all but serve; audit export: JSON lines)')
     .configureOutput({ outputError: (text, write) => write(usageErrorLine(text)) })
     .exitOverride();
+  addSecretOptions(program, ADMIN_TOKEN);
+  // The admin token is read once, before any command runs, into the `token` value every command's
+  // connection uses (global-flags.ts); a token typed as --token is refused (secret-option.ts).
+  program.hook('preAction', async () => {
+    program.setOptionValue('token', await readSecretOption(program.opts(), ADMIN_TOKEN));
+  });
   registerInitCommand(program);
   registerServeCommand(program);
   registerKeystoreCommands(program);

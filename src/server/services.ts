@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createAccessService } from '../access/create-service.js';
 import type { AccessService } from '../access/service.js';
 import { createAccessStore } from '../access/sql-access-store.js';
+import { createLoginAttemptStore } from '../access/sql-login-attempt-store.js';
 import { createDeferredAdminEventSink, type DeferredAdminEventSink } from '../audit/admin-events.js';
 import { createApprovalGate } from '../approvals/create-gate.js';
 import type { ApprovalGate } from '../approvals/gate.js';
@@ -83,6 +84,7 @@ export async function openServices(options: {
   const keys = createKeyService({ keyStore, directory: keystoreStore, root, live, clock: options.clock, newId: randomUUID });
   const access = createAccessService({
     store: createAccessStore(database),
+    loginAttempts: createLoginAttemptStore(database),
     clock: options.clock,
     newId: randomUUID,
     events: adminEvents,

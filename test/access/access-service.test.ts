@@ -6,6 +6,7 @@ import { createAccessService } from '../../src/access/create-service.js';
 import { AccessDenied } from '../../src/access/errors.js';
 import type { AccessService } from '../../src/access/service.js';
 import { createAccessStore } from '../../src/access/sql-access-store.js';
+import { createLoginAttemptStore } from '../../src/access/sql-login-attempt-store.js';
 import { generateApiToken, hashToken } from '../../src/access/tokens.js';
 import type { AdminEvent } from '../../src/audit/admin-events.js';
 import { ManualClock } from '../../src/core/clock.js';
@@ -34,6 +35,7 @@ for (const target of dialectTargets()) {
       events = recorder.events;
       access = createAccessService({
         store: createAccessStore(store),
+        loginAttempts: createLoginAttemptStore(store),
         clock,
         newId: randomUUID,
         events: recorder,

@@ -10,6 +10,7 @@ import {
   adminCall,
   failureLine,
   failuresChangeNothing,
+  keyhold,
   keyholdWithInput,
   ok,
   kmsConsoleTarget,
@@ -27,6 +28,9 @@ interface KeyJson {
 const configDir = tempDir('access-config');
 const suite = serveForSuite('access', { env: { KEYHOLD_CONFIG_DIR: configDir } });
 const { cli, cwd } = suite;
+/** Runs a command with another admin token, given as $KEYHOLD_ADMIN_TOKEN (a --token flag would show in ps). */
+const asToken = (token: string, ...args: string[]) =>
+  keyhold(args, { cwd, env: { KEYHOLD_CONFIG_DIR: configDir, KEYHOLD_ADMIN_TOKEN: token } });
 /** Runs keyhold with a password piped on stdin, as a script would. */
 const withPassword = (password: string, ...args: string[]) =>
   keyholdWithInput(password, args, { cwd, env: { KEYHOLD_CONFIG_DIR: configDir } });
@@ -88,9 +92,9 @@ describe('tokens', () => {
     assert.match(ok(await cli('token', 'list')).stdout, new RegExp(`^${id}\\s+siem\\s+-\\s+auditor\\s+active`, 'm'));
     assert.ok(!ok(await cli('token', 'list', '--json')).stdout.includes(token));
     // An auditor may not list users.
-    assert.match(failureLine(await cli('user', 'list', '--token', token)), /^keyhold: this needs the users:read permission$/);
+    assert.match(failureLine(await asToken(token, 'user', 'list')), /^keyhold: this needs the users:read permission$/);
     assert.equal(parseRecord(ok(await cli('token', 'revoke', id)).stdout).status, 'revoked');
-    assert.match(failureLine(await cli('user', 'list', '--token', token)), /missing or invalid admin token/);
+    assert.match(failureLine(await asToken(token, 'user', 'list')), /missing or invalid admin token/);
   });
 });
 
@@ -176,10 +180,10 @@ describe('approvals', () => {
     assert.ok(id, waiting.stderr);
     assert.equal((await adminCall<KeyJson>(suite.node, 'GET', '/keys/demo-key')).json?.status, 'ENABLED');
     assert.match(
-      ok(await cli('approvals', 'list', '--status', 'pending', '--token', annToken)).stdout,
+      ok(await asToken(annToken, 'approvals', 'list', '--status', 'pending')).stdout,
       new RegExp(`^${id}\\s+key.disable\\s+demo\\s+pending\\s+0/1\\s+alice`, 'm'),
     );
-    const approved = parseRecord(ok(await cli('approvals', 'approve', id, '--token', annToken)).stdout);
+    const approved = parseRecord(ok(await asToken(annToken, 'approvals', 'approve', id)).stdout);
     assert.equal(approved.status, 'done');
     assert.equal((await adminCall<KeyJson>(suite.node, 'GET', '/keys/demo-key')).json?.status, 'DISABLED');
   });
@@ -187,7 +191,7 @@ describe('approvals', () => {
   it('approvals deny rejects (--comment kept with the vote); the requester cannot approve their own request', async () => {
     const id = /request (\S+) needs/.exec(failureLine(await cli('keystore', 'kms-json', 'demo')))?.[1] ?? '';
     assert.match(failureLine(await cli('approvals', 'approve', id)), /you cannot approve or deny your own request/);
-    const denied = parseRecord(ok(await cli('approvals', 'deny', id, '--token', benToken, '--comment', 'not before  the\naudit')).stdout);
+    const denied = parseRecord(ok(await asToken(benToken, 'approvals', 'deny', id, '--comment', 'not before  the\naudit')).stdout);
     assert.equal(denied.status, 'denied');
     assert.equal(denied.denials, 'ben ("not before the audit")', 'the comment with the vote, on one line');
     const shown = parseJsonOutput<{ denials: { user: string; comment?: string }[] }>(ok(await cli('--json', 'approvals', 'show', id)));
@@ -200,7 +204,7 @@ describe('approvals', () => {
 
   it('a claim-mode request runs for the requester with --approval once approved', async () => {
     const id = /repeat this command with --approval (\S+)$/.exec(failureLine(await cli('keystore', 'kms-json', 'demo')))?.[1] ?? '';
-    ok(await cli('approvals', 'approve', id, '--token', annToken));
+    ok(await asToken(annToken, 'approvals', 'approve', id));
     const file = parseJsonOutput<unknown>(ok(await cli('keystore', 'kms-json', 'demo', '--approval', id)));
     assert.deepEqual(kmsConsoleTarget(file), suite.demo);
     assert.match(ok(await cli('approvals', 'show', id)).stdout, /^status\s+done$/m);
@@ -213,7 +217,7 @@ describe('retiring the bootstrap token', () => {
     const bootstrap = readFileSync(adminTokenFile, 'utf8').trim();
     assert.match(ok(await cli('token', 'retire-bootstrap')).stdout, /^Bootstrap token retired; removed /);
     assert.equal(existsSync(adminTokenFile), false);
-    assert.match(failureLine(await cli('user', 'list', '--token', bootstrap)), /missing or invalid admin token/);
+    assert.match(failureLine(await asToken(bootstrap, 'user', 'list')), /missing or invalid admin token/);
     assert.match(failureLine(await cli('token', 'retire-bootstrap')), /^keyhold: the bootstrap token is already retired$/);
     // alice (administrator) still works.
     ok(await cli('user', 'list'));

@@ -226,7 +226,8 @@ describe('init and unseal', () => {
   });
 
   it('doctor --json: every check passed, for the target it names', async () => {
-    const report = await json<{ target: string; ok: boolean; checks: { name: string; ok: boolean }[] }>(
+    const report = await jsonWithInput<{ target: string; ok: boolean; checks: { name: string; ok: boolean }[] }>(
+      init.demo.secretAccessKey,
       'doctor',
       '--endpoint',
       `https://localhost:${suite.node.port}`,
@@ -234,8 +235,7 @@ describe('init and unseal', () => {
       '/demo',
       '--access-key-id',
       init.demo.accessKeyId,
-      '--secret',
-      init.demo.secretAccessKey,
+      '--secret-stdin',
       '--key',
       init.demo.keyId,
       '--ca',
@@ -265,7 +265,8 @@ describe('keystores', () => {
   });
 
   it('keystore create --json with a migrated secret leaves the secret out; the migrated credential works', async () => {
-    const created = await json<CreatedKeystoreJson>(
+    const created = await jsonWithInput<CreatedKeystoreJson>(
+      MIGRATED.secret,
       'keystore',
       'create',
       'mig',
@@ -273,8 +274,7 @@ describe('keystores', () => {
       '/mig',
       '--access-key-id',
       MIGRATED.accessKeyId,
-      '--secret',
-      MIGRATED.secret,
+      '--secret-stdin',
     );
     assert.equal('secretAccessKey' in created, false);
     await assertServes({ uriPath: created.uriPath, credential: { accessKeyId: created.accessKeyId, secret: MIGRATED.secret } });
@@ -526,7 +526,7 @@ describe('users, tokens, login and approvals', () => {
   it('token create / list / revoke --json: the printed token authenticates until revoked', async () => {
     const created = await json<TokenJson>('token', 'create', '--name', 'json-auditor', '--role', 'auditor');
     assert.match(created.token ?? '', /^kh_\S+$/);
-    const withToken = (...args: string[]) => keyhold(['--token', created.token ?? '', ...args], { cwd: suite.cwd, env });
+    const withToken = (...args: string[]) => keyhold(args, { cwd: suite.cwd, env: { ...env, KEYHOLD_ADMIN_TOKEN: created.token ?? '' } });
     assert.equal((await withToken('audit', 'status')).code, 0);
     const listed = await json<TokenJson[]>('token', 'list');
     assert.equal(listed.find((t) => t.id === created.id)?.status, 'active');
@@ -544,7 +544,7 @@ describe('users, tokens, login and approvals', () => {
       tokens.some((t) => t.name === 'login' && t.lastUsedAt),
       'the login token made that call',
     );
-    assert.equal((await keyhold(['--token', saved.token, 'user', 'show', 'alice'], { cwd: suite.cwd })).code, 0);
+    assert.equal((await keyhold(['user', 'show', 'alice'], { cwd: suite.cwd, env: { KEYHOLD_ADMIN_TOKEN: saved.token } })).code, 0);
     assert.deepEqual(await json('logout'), { loggedOut: true });
     assert.equal(existsSync(login.savedTo), false);
     await jsonWithInput(PASSWORD, 'login', '--user', 'alice');
@@ -565,7 +565,7 @@ describe('users, tokens, login and approvals', () => {
     );
     assert.deepEqual(policy.approvers, { role: 'approver' });
     assert.deepEqual(await json('approval-policy', 'show', '--group', 'demo'), policy);
-    const asAnn = (...args: string[]) => keyhold(['--json', '--token', annToken, ...args], { cwd: suite.cwd, env });
+    const asAnn = (...args: string[]) => keyhold(['--json', ...args], { cwd: suite.cwd, env: { ...env, KEYHOLD_ADMIN_TOKEN: annToken } });
 
     assert.equal((await suite.cli('key', 'disable', 'j-enc')).code, 3, 'waits for an approval');
     const pending = (await json<ApprovalJson[]>('approvals', 'list', '--status', 'pending')).find((a) => a.operation === 'key.disable');

@@ -1,10 +1,10 @@
 /**
  * `keyhold keystore …`, end to end against one `keyhold serve` child. Commands run in the node's cwd
- * without --data-dir/--url/--token, so they find the node through ./data (node.json, admin-token),
+ * without --data-dir/--url/--token-file, so they find the node through ./data (node.json, admin-token),
  * except in the test of those overrides.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -12,6 +12,7 @@ import {
   failuresChangeNothing,
   failureLine,
   keyhold,
+  keyholdWithInput,
   kmsConsoleTarget,
   ok,
   parseJsonOutput,
@@ -56,6 +57,14 @@ const MIGRATED: Credential = { accessKeyId: 'MIGRATEDKEYID234567ABCDEF', secret:
 let generated: Credential;
 let added: Credential;
 
+/** Secrets reach the CLI through files (mode 600), never as flags. */
+const secretsDir = tempDir('keystore-secrets');
+function secretFile(name: string, secret: string): string {
+  const path = join(secretsDir, name);
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return path;
+}
+
 describe('keystore create / list / show', () => {
   it('keystore create NAME --prefix /PATH --region R generates a credential, shows the secret once, and it signs XKS requests at once', async () => {
     const result = ok(await cli('keystore', 'create', 'acme', '--prefix', '/acme', '--region', 'eu-west-1'));
@@ -73,7 +82,7 @@ describe('keystore create / list / show', () => {
     assert.equal((await health(generated, ACME, 'us-east-1')).status, 401);
   });
 
-  it('keystore create with --access-key-id and --secret (migration) keeps that credential and does not echo the secret', async () => {
+  it('keystore create with --access-key-id and --secret-file (migration) keeps that credential and does not echo the secret', async () => {
     const result = ok(
       await cli(
         'keystore',
@@ -83,8 +92,8 @@ describe('keystore create / list / show', () => {
         '/legacy/xks',
         '--access-key-id',
         MIGRATED.accessKeyId,
-        '--secret',
-        MIGRATED.secret,
+        '--secret-file',
+        secretFile('migrated', MIGRATED.secret),
       ),
     );
     const record = parseRecord(result.stdout);
@@ -143,6 +152,31 @@ describe('keystore credentials and kms-json', () => {
     assert.equal(suite.node.child.exitCode, null, 'the same node process is still serving');
     const show = parseJsonOutput<KeystoreJson>(ok(await cli('keystore', 'show', 'acme', '--json')));
     assert.equal(show.credentials.length, 2);
+  });
+
+  it('keystore credential add takes a migrated secret from --secret-stdin or $KEYHOLD_XKS_SECRET; it works at once and is not echoed', async () => {
+    const piped: Credential = { accessKeyId: 'PIPEDKEYID234567ABCDEFGH', secret: 'cGlwZWQtc2VjcmV0LWZvci1rZXlob2xkLWNsaS10ZXN0cw==' };
+    const fromEnv: Credential = { accessKeyId: 'ENVKEYID234567ABCDEFGHIJ', secret: 'ZW52LXNlY3JldC1mb3Ita2V5aG9sZC1jbGktdGVzdHMtLQ==' };
+    const [viaStdin, viaEnv] = await Promise.all([
+      keyholdWithInput(piped.secret, ['keystore', 'credential', 'add', 'acme', '--access-key-id', piped.accessKeyId, '--secret-stdin'], {
+        cwd: suite.cwd,
+      }),
+      keyhold(['keystore', 'credential', 'add', 'acme', '--access-key-id', fromEnv.accessKeyId], {
+        cwd: suite.cwd,
+        env: { KEYHOLD_XKS_SECRET: fromEnv.secret },
+      }),
+    ]);
+    for (const [result, credential] of [
+      [viaStdin, piped],
+      [viaEnv, fromEnv],
+    ] as const) {
+      const record = parseRecord(ok(result).stdout);
+      assert.equal(record.accessKeyId, credential.accessKeyId);
+      assert.equal(record.secretAccessKey, '(as given)');
+      assert.ok(!result.stdout.includes(credential.secret) && !result.stderr.includes(credential.secret));
+      await assertWorks(credential);
+      ok(await cli('keystore', 'credential', 'remove', 'acme', credential.accessKeyId));
+    }
   });
 
   it('keystore credential remove: the removed credential then gets 401 AuthenticationFailedException; the other keeps working', async () => {
@@ -216,13 +250,48 @@ describe('keystore failures: one "keyhold: " line, non-zero exit, nothing change
     ['bad region', ['keystore', 'create', 'other', '--prefix', '/other', '--region', 'mars'], /"mars" is not an AWS region/],
     [
       'bad access key id',
-      ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'lowercase-id', '--secret', VALID_SECRET],
+      [
+        'keystore',
+        'create',
+        'other',
+        '--prefix',
+        '/other',
+        '--access-key-id',
+        'lowercase-id',
+        '--secret-file',
+        secretFile('valid', VALID_SECRET),
+      ],
       /access key id must be/,
     ],
     [
       'bad secret',
-      ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH', '--secret', 'short'],
+      [
+        'keystore',
+        'create',
+        'other',
+        '--prefix',
+        '/other',
+        '--access-key-id',
+        'OTHERKEYID234567ABCDEFGH',
+        '--secret-file',
+        secretFile('short', 'short'),
+      ],
       /secret must be/,
+    ],
+    [
+      'a secret as a plain flag (--secret S) is refused: it would show in ps and shell history',
+      ['keystore', 'create', 'other', '--prefix', '/other', '--access-key-id', 'OTHERKEYID234567ABCDEFGH', '--secret', VALID_SECRET],
+      /^keyhold: --secret on the command line shows in ps and shell history; use --secret-file FILE, --secret-stdin or \$KEYHOLD_XKS_SECRET$/,
+    ],
+    [
+      'a secret as a plain flag on credential add is refused too',
+      ['keystore', 'credential', 'add', 'acme', '--access-key-id', 'OTHERKEYID234567ABCDEFGH', '--secret', VALID_SECRET],
+      /^keyhold: --secret on the command line shows in ps and shell history/,
+    ],
+    [
+      '--secret-file naming no file',
+      ['keystore', 'create', 'other', '--prefix', '/other', '--secret-file', join(secretsDir, 'none')],
+      /cannot read .* \(ENOENT\)/,
     ],
     [
       'only one of --access-key-id/--secret',
@@ -242,17 +311,22 @@ describe('keystore failures: one "keyhold: " line, non-zero exit, nothing change
     ],
     ['unknown credential: credential remove', ['keystore', 'credential', 'remove', 'mig', 'NOSUCHKEYID234567ABCDEFG'], /does not exist/],
     [
-      'wrong admin token (--token wrong)',
-      ['--token', 'wrong', 'keystore', 'create', 'other', '--prefix', '/other'],
+      'wrong admin token (--token-file holding a wrong one)',
+      ['--token-file', secretFile('wrong-token', 'wrong'), 'keystore', 'create', 'other', '--prefix', '/other'],
       /missing or invalid admin token/,
+    ],
+    [
+      'an admin token as a plain flag (--token T) is refused',
+      ['--token', 'wrong', 'keystore', 'create', 'other', '--prefix', '/other'],
+      /^keyhold: --token on the command line shows in ps and shell history; use --token-file FILE, --token-stdin or \$KEYHOLD_ADMIN_TOKEN$/,
     ],
   ];
 
   failuresChangeNothing({ node: () => suite.node, cli, cases, listArgs: ['keystore', 'list', '--json'] });
 });
 
-describe('finding the node: --url and --token override the data directory', () => {
-  it('--url and --token (and KEYHOLD_ADMIN_URL/KEYHOLD_ADMIN_TOKEN) reach the node when the data directory has no node.json or admin-token', async () => {
+describe('finding the node: --url and --token-file/--token-stdin override the data directory', () => {
+  it('--url and --token-file, --token-stdin (and KEYHOLD_ADMIN_URL/KEYHOLD_ADMIN_TOKEN) reach the node when the data directory has no node.json or admin-token', async () => {
     // A cwd whose ./data holds only the CA certificate: no node.json, no admin-token.
     const elsewhere = tempDir('keystore-override');
     mkdirSync(join(elsewhere, 'data', 'tls'), { recursive: true });
@@ -261,9 +335,10 @@ describe('finding the node: --url and --token override the data directory', () =
     const token = readFileSync(join(node.dataDir, 'admin-token'), 'utf8').trim();
     const run = (args: string[], env?: Record<string, string>) => keyhold(args, { cwd: elsewhere, env });
 
-    const [withoutFlags, withFlags, withEnv, urlOnly] = await Promise.all([
+    const [withoutFlags, withFlags, withStdin, withEnv, urlOnly] = await Promise.all([
       run(['keystore', 'list']),
-      run(['keystore', 'list', '--json', '--url', node.url, '--token', token]),
+      run(['keystore', 'list', '--json', '--url', node.url, '--token-file', secretFile('admin-token', token)]),
+      keyholdWithInput(token, ['keystore', 'list', '--json', '--url', node.url, '--token-stdin'], { cwd: elsewhere }),
       run(['key', 'list', '--json'], { KEYHOLD_ADMIN_URL: node.url, KEYHOLD_ADMIN_TOKEN: token }),
       run(['keystore', 'list', '--url', node.url]),
     ]);
@@ -273,10 +348,11 @@ describe('finding the node: --url and --token override the data directory', () =
         .map((k) => k.name)
         .sort();
     assert.deepEqual(names(withFlags), ['acme', 'demo', 'mig']);
+    assert.deepEqual(names(withStdin), ['acme', 'demo', 'mig']);
     assert.deepEqual(
       parseJsonOutput<{ id: string }[]>(ok(withEnv)).map((k) => k.id),
       ['demo-key'],
     );
-    assert.match(failureLine(urlOnly), /no admin token in .*; pass --token or set KEYHOLD_ADMIN_TOKEN/);
+    assert.match(failureLine(urlOnly), /no admin token in .*; pass --token-file FILE or set KEYHOLD_ADMIN_TOKEN/);
   });
 });

@@ -13,6 +13,13 @@ import { DoctorUsageError, normalizeEndpoint, uriPathFromPrefix } from '../../sr
 import type { LoopbackXksServer, LoopbackXksServerOptions } from './fixtures/loopback-xks-server.js';
 import { ACCESS_KEY_ID, PREFIX, SECRET, startServer, testCertificate } from './fixtures/harness.js';
 
+/** The keystore's secret in a file in DIR, as `doctor --secret-file` reads it (never a flag). */
+function secretFile(dir: string): string {
+  const path = join(dir, 'secret');
+  writeFileSync(path, `${SECRET}\n`, { mode: 0o600 });
+  return path;
+}
+
 const ALL_CHECKS = Object.values(DOCTOR_CHECK_NAMES);
 
 function doctorOptions(server: LoopbackXksServer, overrides: Partial<DoctorOptions> = {}): DoctorOptions {
@@ -171,8 +178,8 @@ describe('keyhold doctor command', () => {
       PREFIX,
       '--access-key-id',
       ACCESS_KEY_ID,
-      '--secret',
-      SECRET,
+      '--secret-file',
+      secretFile(dir),
       '--key',
       'key-1',
       '--ca',
@@ -213,13 +220,18 @@ describe('keyhold doctor command', () => {
     );
   });
 
-  it('turns bad flag values into usage errors with exit code 2', async () => {
-    const base = ['--prefix', PREFIX, '--access-key-id', ACCESS_KEY_ID, '--secret', SECRET, '--key', 'k'];
-    for (const args of [
+  it('turns bad flag values (and the secret as a plain --secret flag, or no secret at all) into usage errors with exit code 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doctor-usage-'));
+    const flags = ['--prefix', PREFIX, '--access-key-id', ACCESS_KEY_ID, '--key', 'k'];
+    const base = [...flags, '--secret-file', secretFile(dir)];
+    const cases = [
       ['--endpoint', 'http://localhost', ...base],
       ['--endpoint', 'https://localhost', ...base, '--timeout-ms', 'soon'],
       ['--endpoint', 'https://localhost', ...base, '--ca', '/no/such/file.pem'],
-    ]) {
+      ['--endpoint', 'https://localhost', ...flags, '--secret', SECRET],
+      ['--endpoint', 'https://localhost', ...flags],
+    ];
+    for (const args of cases) {
       await assert.rejects(runCommand(args), (error: unknown) => {
         assert.equal((error as { exitCode?: number }).exitCode, 2);
         assert.equal(String((error as Error).message).includes('\n'), false);
@@ -227,10 +239,11 @@ describe('keyhold doctor command', () => {
         return true;
       });
     }
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('exits 2 with one line through the real CLI on a usage error, and 0 against a good proxy', async () => {
-    const missing = await runCli(['--endpoint', 'https://localhost', '--secret', SECRET]);
+    const missing = await runCli(['--endpoint', 'https://localhost']);
     assert.equal(missing.status, 2);
     assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
     assert.equal(missing.stdout, '');
@@ -239,22 +252,24 @@ describe('keyhold doctor command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'doctor-cli-'));
     writeFileSync(join(dir, 'ca.pem'), testCertificate().cert);
     try {
-      const result = await runCli([
-        '--endpoint',
-        server.url,
-        '--prefix',
-        PREFIX,
-        '--access-key-id',
-        ACCESS_KEY_ID,
-        '--secret',
-        SECRET,
-        '--key',
-        'key-1',
-        '--ca',
-        join(dir, 'ca.pem'),
-        '--timeout-ms',
-        '2000',
-      ]);
+      const result = await runCli(
+        [
+          '--endpoint',
+          server.url,
+          '--prefix',
+          PREFIX,
+          '--access-key-id',
+          ACCESS_KEY_ID,
+          '--secret-stdin',
+          '--key',
+          'key-1',
+          '--ca',
+          join(dir, 'ca.pem'),
+          '--timeout-ms',
+          '2000',
+        ],
+        { input: `${SECRET}\n` },
+      );
       assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
       assert.match(result.stdout, new RegExp(`doctor: all ${ALL_CHECKS.length} checks passed`));
       assert.equal(result.stdout.includes(SECRET) || result.stderr.includes(SECRET), false);
@@ -266,12 +281,15 @@ describe('keyhold doctor command', () => {
 });
 
 /** Runs `keyhold doctor` from source in a child process (asynchronously: the test proxy lives in this process). */
-async function runCli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+/** Runs `keyhold doctor ARGS` as a child process, with `input` (if any) as its stdin. */
+async function runCli(args: string[], options: { input?: string } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', ...args], {
+    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'doctor', ...args], {
       encoding: 'utf8',
       timeout: 30_000,
     });
+    run.child.stdin?.end(options.input ?? '');
+    const { stdout, stderr } = await run;
     return { status: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };

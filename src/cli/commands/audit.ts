@@ -10,6 +10,7 @@ import { callAdmin } from '../admin-client.js';
 import { CliError } from '../cli-error.js';
 import { printJson, printRecord, printTable } from '../output.js';
 import { adminConnection, globalFlags, jsonOutput } from '../global-flags.js';
+import { databaseUrlOption } from '../secret-option.js';
 
 function parseWorkerNumber(value: string): number {
   const worker = /^\d+$/.test(value) ? Number(value) : NaN;
@@ -65,7 +66,7 @@ function filterOptions(command: Command): Command {
 /** Opens the data directory's database (or --database-url / $KEYHOLD_DATABASE_URL) directly. */
 async function openAuditDatabase(flags: { dataDir?: string; databaseUrl?: string }) {
   const paths = dataDirPaths(resolveDataDir(flags.dataDir));
-  const databaseUrl = flags.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
+  const databaseUrl = databaseUrlOption(flags.databaseUrl);
   if (!databaseUrl && !existsSync(paths.database))
     throw new CliError(`no Keyhold database in ${paths.root}; pass --data-dir or --database-url`);
   const [{ openDatabase }, { createAuditStore }] = await Promise.all([

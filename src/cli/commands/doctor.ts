@@ -10,12 +10,15 @@ import { DoctorUsageError, normalizeEndpoint, uriPathFromPrefix } from '../../km
 import { CliError, errorCode } from '../cli-error.js';
 import { printJson } from '../output.js';
 import { jsonOutput } from '../global-flags.js';
+import { addSecretOptions, readSecretOption, type SecretOptionSpec } from '../secret-option.js';
+
+/** The keystore's SigV4 secret: from a file, stdin or $KEYHOLD_XKS_SECRET, never the command line. */
+const XKS_SECRET: SecretOptionSpec = { name: 'secret', env: 'KEYHOLD_XKS_SECRET', what: 'SigV4 secret access key' };
 
 interface DoctorFlags {
   endpoint: string;
   prefix: string;
   accessKeyId: string;
-  secret: string;
   key: string;
   region: string;
   insecure?: boolean;
@@ -57,20 +60,22 @@ export function formatReport(report: DoctorReport): string[] {
 }
 
 export function registerDoctorCommand(program: Command): void {
-  program
+  const doctor = program
     .command('doctor')
     .description('check an XKS endpoint the way AWS KMS would (plus authentication and tamper probes)')
     .requiredOption('--endpoint <url>', 'the XKS proxy endpoint, https://host[:port]')
     .requiredOption('--prefix <path>', "URI path before /kms/xks/v1, e.g. /acme ('' or / for none)")
     .requiredOption('--access-key-id <id>', 'SigV4 access key id of the keystore')
-    .requiredOption('--secret <secret>', 'SigV4 secret access key of the keystore (never printed)')
     .requiredOption('--key <id>', 'an external key id to test with (AES_256, ENABLED, ENCRYPT and DECRYPT)')
     .option('--region <region>', 'AWS region KMS signs with', 'us-east-1')
     .option('--insecure', 'do not verify the TLS certificate (KMS always does)')
     .option('--ca <file>', 'PEM file of the CA that issued the endpoint certificate')
     .option('--timeout-ms <n>', 'deadline per proxy attempt in ms (KMS: 250)')
-    .showHelpAfterError(false)
-    .action(async (flags: DoctorFlags, command: Command) => {
+    .showHelpAfterError(false);
+  addSecretOptions(doctor, { ...XKS_SECRET, what: 'SigV4 secret access key of the keystore (never printed)' }).action(
+    async (flags: DoctorFlags, command: Command) => {
+      const secret = await readSecretOption(flags, XKS_SECRET);
+      if (secret === undefined) throw usageError(`give the keystore's secret: --secret-file FILE, --secret-stdin or $${XKS_SECRET.env}`);
       const json = jsonOutput(command);
       const timeoutMs = parseTimeout(flags.timeoutMs);
       const ca = readCa(flags.ca);
@@ -83,7 +88,7 @@ export function registerDoctorCommand(program: Command): void {
           endpoint: flags.endpoint,
           prefix: flags.prefix,
           accessKeyId: flags.accessKeyId,
-          secret: flags.secret,
+          secret,
           keyId: flags.key,
           region: flags.region,
           insecure: Boolean(flags.insecure),
@@ -97,5 +102,6 @@ export function registerDoctorCommand(program: Command): void {
       if (json) printJson({ target, accessKeyId: flags.accessKeyId, region: flags.region, ok: report.ok, checks: report.checks });
       else for (const line of formatReport(report)) console.log(line);
       process.exitCode = report.ok ? 0 : 1;
-    });
+    },
+  );
 }

@@ -8,6 +8,7 @@ import { sharesBanner } from '../shares-banner.js';
 import { printJson, printNote } from '../output.js';
 import { invalid } from '../../core/errors.js';
 import type { RootConfig } from '../../roots/root-config.js';
+import { databaseUrlOption } from '../secret-option.js';
 
 /** `--shares N --threshold M`: both or neither, whole numbers (the ranges are checked by init). */
 function shamirCounts(options: { shares?: string; threshold?: string }): { shares: number; threshold: number } | undefined {
@@ -99,7 +100,7 @@ export function registerInitCommand(program: Command): void {
       const [{ initDataDir }, { systemClock }] = await Promise.all([import('../../server/init.js'), import('../../core/clock.js')]);
       const result = await initDataDir({
         dataDir: resolveDataDir(options.dataDir),
-        databaseUrl: options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL,
+        databaseUrl: databaseUrlOption(options.databaseUrl),
         demo: options.demo,
         clock: systemClock,
         shamir,

@@ -5,50 +5,55 @@ import { callAdmin, pathSegment } from '../admin-client.js';
 import { CliError } from '../cli-error.js';
 import { printJson, printRecord, printTable, SHOWN_ONCE } from '../output.js';
 import { adminConnection, jsonOutput } from '../global-flags.js';
+import { addSecretOptions, readSecretOption, type SecretOptionSpec } from '../secret-option.js';
+
+/** A migrated SigV4 secret: from a file, stdin or $KEYHOLD_XKS_SECRET, never the command line. */
+const XKS_SECRET: SecretOptionSpec = { name: 'secret', env: 'KEYHOLD_XKS_SECRET', what: 'SigV4 secret access key' };
 
 export function registerKeystoreCommands(program: Command): void {
   const keystore = program.command('keystore').description('manage keystores (one XKS endpoint each: URI prefix, credentials)');
 
-  keystore
+  const create = keystore
     .command('create <name>')
-    .description('create a keystore; generates a credential unless --access-key-id and --secret are given')
+    .description('create a keystore; generates a credential unless --access-key-id and a secret (--secret-file/--secret-stdin) are given')
     .requiredOption('--prefix <path>', 'URI path prefix before /kms/xks/v1, e.g. /acme')
     .option('--region <region>', 'AWS region of the KMS custom key store', 'us-east-1')
     .option('--group <group>', 'key group to bind (default: a group named after the keystore)')
-    .option('--access-key-id <id>', 'existing access key id (migration from another proxy)')
-    .option('--secret <secret>', 'existing secret access key (migration from another proxy)')
-    .action(
-      async (
-        name: string,
-        options: { prefix: string; region: string; group?: string; accessKeyId?: string; secret?: string },
-        command: Command,
-      ) => {
-        const result = await callAdmin<{ keystore: KeystoreView; credential: NewCredential }>(
-          adminConnection(command),
-          'POST',
-          '/keystores',
-          {
-            name,
-            ...options,
-          },
-        );
-        const json = jsonOutput(command);
-        const generated = options.secret === undefined;
-        printRecord(
-          {
-            keystore: result.keystore.name,
-            uriPath: result.keystore.uriPath,
-            region: result.keystore.region,
-            group: result.keystore.group,
-            accessKeyId: result.credential.accessKeyId,
-            // A migrated secret is the caller's own: never echoed (JSON leaves the field out).
-            secretAccessKey: generated ? result.credential.secret : json ? undefined : '(as given)',
-          },
-          json,
-          generated ? { secretAccessKey: SHOWN_ONCE } : {},
-        );
-      },
-    );
+    .option('--access-key-id <id>', 'existing access key id (migration from another proxy)');
+  addSecretOptions(create, { ...XKS_SECRET, what: 'existing SigV4 secret access key (migration)' }).action(
+    async (name: string, options: { prefix: string; region: string; group?: string; accessKeyId?: string }, command: Command) => {
+      const secret = await readSecretOption(options, XKS_SECRET);
+      const { prefix, region, group, accessKeyId } = options;
+      const result = await callAdmin<{ keystore: KeystoreView; credential: NewCredential }>(
+        adminConnection(command),
+        'POST',
+        '/keystores',
+        {
+          name,
+          prefix,
+          region,
+          ...(group !== undefined ? { group } : {}),
+          ...(accessKeyId !== undefined ? { accessKeyId } : {}),
+          ...(secret !== undefined ? { secret } : {}),
+        },
+      );
+      const json = jsonOutput(command);
+      const generated = secret === undefined;
+      printRecord(
+        {
+          keystore: result.keystore.name,
+          uriPath: result.keystore.uriPath,
+          region: result.keystore.region,
+          group: result.keystore.group,
+          accessKeyId: result.credential.accessKeyId,
+          // A migrated secret is the caller's own: never echoed (JSON leaves the field out).
+          secretAccessKey: generated ? result.credential.secret : json ? undefined : '(as given)',
+        },
+        json,
+        generated ? { secretAccessKey: SHOWN_ONCE } : {},
+      );
+    },
+  );
 
   keystore
     .command('list')
@@ -144,20 +149,19 @@ export function registerKeystoreCommands(program: Command): void {
     });
 
   const credential = keystore.command('credential').description("manage a keystore's SigV4 credentials (several live at once)");
-  credential
+  const add = credential
     .command('add <name>')
     .description('add a credential; live at once, no restart')
-    .option('--access-key-id <id>', 'existing access key id')
-    .option('--secret <secret>', 'existing secret access key')
-    .action(async (name: string, options: { accessKeyId?: string; secret?: string }, command: Command) => {
-      const result = await callAdmin<NewCredential>(
-        adminConnection(command),
-        'POST',
-        `/keystores/${pathSegment(name)}/credentials`,
-        options,
-      );
+    .option('--access-key-id <id>', 'existing access key id');
+  addSecretOptions(add, { ...XKS_SECRET, what: 'existing SigV4 secret access key' }).action(
+    async (name: string, options: { accessKeyId?: string }, command: Command) => {
+      const secret = await readSecretOption(options, XKS_SECRET);
+      const result = await callAdmin<NewCredential>(adminConnection(command), 'POST', `/keystores/${pathSegment(name)}/credentials`, {
+        ...(options.accessKeyId !== undefined ? { accessKeyId: options.accessKeyId } : {}),
+        ...(secret !== undefined ? { secret } : {}),
+      });
       const json = jsonOutput(command);
-      const generated = options.secret === undefined;
+      const generated = secret === undefined;
       printRecord(
         {
           keystore: name,
@@ -167,7 +171,8 @@ export function registerKeystoreCommands(program: Command): void {
         json,
         generated ? { secretAccessKey: SHOWN_ONCE } : {},
       );
-    });
+    },
+  );
   credential
     .command('remove <name> <accessKeyId>')
     .description('remove a credential (a keystore keeps at least one)')

@@ -14,6 +14,7 @@ import { stopOnSignals } from '../shutdown.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
 import { consoleBanner, display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 import { sealedNotice } from '../shares-banner.js';
+import { databaseUrlOption } from '../secret-option.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -196,7 +197,7 @@ async function serve(options: ServeOptions): Promise<void> {
   ]);
   const dataDir = resolveDataDir(options.dataDir);
   const paths = dataDirPaths(dataDir);
-  const databaseUrl = options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
+  const databaseUrl = databaseUrlOption(options.databaseUrl);
   const startFailure = (error: unknown): Error =>
     errorCode(error) === 'EADDRINUSE'
       ? new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`)

@@ -7,6 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import pkcs11js from 'pkcs11js';
+import { withInjectedFaults } from './fault-injection.js';
 import type {
   ConnectParams,
   FailureKind,
@@ -96,7 +97,7 @@ function closeSession(): void {
 function connect(params: ConnectParams): WorkerResult {
   closeSession();
   if (!pkcs11) {
-    pkcs11 = new P.PKCS11();
+    pkcs11 = withInjectedFaults(new P.PKCS11(), process.env.KEYHOLD_PKCS11_FAULT_FILE);
     pkcs11.load(params.library);
   }
   if (params.reinitialize && initialized) {

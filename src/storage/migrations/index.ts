@@ -12,6 +12,7 @@ import { changesMigration } from './0008_changes.js';
 import { nodeStatusMigration } from './0009_node_status.js';
 import { keySearchMigration } from './0010_key_search.js';
 import { approvalVoteCommentsMigration } from './0011_approval_vote_comments.js';
+import { loginAttemptsMigration } from './0012_login_attempts.js';
 
 /**
  * Every migration, in order, listed in code rather than found by scanning a folder, so the
@@ -30,11 +31,12 @@ function migrations(dialect: SqlDialect): Record<string, Migration> {
     '0009_node_status': nodeStatusMigration(),
     '0010_key_search': keySearchMigration(),
     '0011_approval_vote_comments': approvalVoteCommentsMigration(),
+    '0012_login_attempts': loginAttemptsMigration(),
   };
 }
 
 /** The newest migration this version of Keyhold knows. */
-export const LATEST_MIGRATION = '0011_approval_vote_comments';
+export const LATEST_MIGRATION = '0012_login_attempts';
 
 /**
  * A database whose schema a newer Keyhold has migrated past what this version knows (a rolling upgrade
