@@ -1,5 +1,3 @@
-import type { AuditMode } from '../audit/audit-log.js';
-
 /**
  * Which XKS requests get an info-level `xks.request` log line.
  * - all: every request (one line each; what `--log-level info` always did).
@@ -18,8 +16,9 @@ export function parseRequestLog(value: string): XksRequestLog {
 /**
  * `keyhold serve`'s default: `errors` while every answered request is in the audit log (durable and
  * fail-closed modes), `all` in lossy mode, where an audit event can be dropped and the log line may be
- * the only trace of a request.
+ * the only trace of a request. `auditMode` is an `AuditMode` of src/audit/, passed by name: the data plane
+ * does not import the audit feature (docs/architecture.md#layers).
  */
-export function defaultRequestLog(auditMode: AuditMode): XksRequestLog {
+export function defaultRequestLog(auditMode: string): XksRequestLog {
   return auditMode === 'lossy' ? 'all' : 'errors';
 }
