@@ -7,6 +7,7 @@ import { KEYHOLD_VERSION } from '../core/version.js';
 import { registerAccessCommands } from './commands/access.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerBackupCommands } from './commands/backup.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerHsmCommands } from './commands/hsm.js';
 import { registerKeyCommands } from './commands/key.js';
@@ -58,5 +59,6 @@ export function buildProgram(): Command {
   registerAccessCommands(program);
   registerApprovalCommands(program);
   registerHsmCommands(program);
+  registerBackupCommands(program);
   return program;
 }
