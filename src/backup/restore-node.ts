@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { DataDirPaths } from '../core/data-dir.js';
 import { openRootOfTrust } from '../roots/open-root.js';
 import { readRootConfig } from '../roots/root-config.js';
+import { isSealableRoot, type SealableRoot } from '../roots/shamir/sealable-root.js';
 import { openSecretSealer } from '../roots/secret-sealer.js';
 import type { DatabaseConnection } from '../storage/connection.js';
 import { openDatabase } from '../storage/open-database.js';
@@ -19,6 +20,8 @@ export interface RestoreOptions {
   paths: DataDirPaths;
   /** A PostgreSQL target; else the data directory's SQLite file. */
   databaseUrl?: string;
+  /** Shamir data directories: enough of the custodians' shares to unseal the root for the check. */
+  shares?: string[];
   /** Replace a non-empty target. */
   force: boolean;
   clock: Clock;
@@ -53,8 +56,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   if (config.kind === 'master-key-file' && !existsSync(paths.masterKey)) {
     throw new BackupError(`no master key in ${paths.root}: place the backed-up node's master.key there first`);
   }
-  if (config.kind === 'shamir') {
-    throw new BackupError('restore into a Shamir data directory is not supported yet: restore with the master key file, then split it');
+  if (config.kind === 'shamir' && !options.shares?.length) {
+    throw new BackupError(
+      "the data directory's master key is split into Shamir shares: give the custodians' shares with --shares-file FILE (one a line)",
+    );
   }
   let root;
   try {
@@ -63,6 +68,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     throw new BackupError(`cannot open the root of trust in ${paths.root}: ${error instanceof Error ? error.message : String(error)}`);
   }
   try {
+    if (isSealableRoot(root)) await unsealWith(root, options.shares ?? []);
     const { keyVersions } = await checkRootOpens(tables, root, openSecretSealer(paths, config, root));
     const createdFile = !options.databaseUrl && !existsSync(paths.database);
     let database: DatabaseConnection | undefined;
@@ -96,4 +102,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   } finally {
     await root.close();
   }
+}
+
+async function unsealWith(root: SealableRoot, shares: string[]): Promise<void> {
+  try {
+    for (const share of shares) if ((await root.enterShare(share)).sealed === false) return;
+  } catch (error) {
+    throw new BackupError(`the shares do not unseal this data directory's root: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  throw new BackupError(`not enough shares to unseal this data directory's root (${root.progress().threshold} needed)`);
 }

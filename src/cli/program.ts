@@ -8,6 +8,7 @@ import { registerAccessCommands } from './commands/access.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerMigrateCommand } from './commands/migrate.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerHsmCommands } from './commands/hsm.js';
 import { registerKeyCommands } from './commands/key.js';
@@ -60,5 +61,6 @@ export function buildProgram(): Command {
   registerApprovalCommands(program);
   registerHsmCommands(program);
   registerBackupCommands(program);
+  registerMigrateCommand(program);
   return program;
 }

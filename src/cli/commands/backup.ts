@@ -116,8 +116,9 @@ export function registerBackupCommands(program: Command): void {
       '--database-url <url>',
       'restore into this PostgreSQL database (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)',
     )
+    .option('--shares-file <file>', "a Shamir data directory: its custodians' shares, one a line (enough to unseal)")
     .option('--force', 'replace everything in a target that is not empty')
-    .action(async (file: string, options: DatabaseFlags & { force?: boolean }, command: Command) => {
+    .action(async (file: string, options: DatabaseFlags & { force?: boolean; sharesFile?: string }, command: Command) => {
       if (!existsSync(file)) throw new CliError(`no backup file at ${file}`);
       const dataDir = globalFlags(command).dataDir;
       if (dataDir === undefined && process.env.KEYHOLD_DATA_DIR === undefined) {
@@ -127,6 +128,15 @@ export function registerBackupCommands(program: Command): void {
       if (!existsSync(paths.root))
         throw new CliError(`no directory ${paths.root}: create it and place the root of trust (master.key) in it`);
       const bytes = readFileSync(file);
+      if (options.sharesFile !== undefined && !existsSync(options.sharesFile))
+        throw new CliError(`no shares file at ${options.sharesFile}`);
+      const shares =
+        options.sharesFile === undefined
+          ? undefined
+          : readFileSync(options.sharesFile, 'utf8')
+              .split(/\r?\n/)
+              .map((line) => line.trim())
+              .filter(Boolean);
       const passphrase = await readPassphrase(options.passphraseFile, false);
       const [{ restoreBackup }, { systemClock }] = await Promise.all([
         import('../../backup/restore-node.js'),
@@ -140,6 +150,7 @@ export function registerBackupCommands(program: Command): void {
           paths,
           databaseUrl: options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL,
           force: Boolean(options.force),
+          shares,
           clock: systemClock,
         }),
       );
