@@ -220,6 +220,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       server,
       scheduler,
       refreshLiveState,
+      metricsRegistry: metrics.registry,
       async close() {
         const schedulerStopped = scheduler.stop();
         fleet.stop();
