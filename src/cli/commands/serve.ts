@@ -241,6 +241,14 @@ async function serve(options: ServeFlags): Promise<void> {
     if (initResult) rmSync(dataDir, { recursive: true, force: true });
     throw startFailure(error);
   }
+  // Scheduled before the serving line, so its metrics are there from the first scrape.
+  let schedule;
+  try {
+    schedule = backups && (await scheduleBackups({ node, settings: backups, dataDir, databaseUrl, clock: systemClock, logger }));
+  } catch (error) {
+    await node.close();
+    throw error;
+  }
   console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${node.url} (data: ${display(dataDir)})`);
   console.log(
     initResult
@@ -249,7 +257,6 @@ async function serve(options: ServeFlags): Promise<void> {
   );
   const seal = node.unseal.status();
   if (seal.sealed) console.log(sealedNotice(seal));
-  const schedule = backups && (await scheduleBackups({ node, settings: backups, dataDir, databaseUrl, clock: systemClock, logger }));
 
   stopOnSignals({
     logger,
