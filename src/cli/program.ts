@@ -7,6 +7,8 @@ import { KEYHOLD_VERSION } from '../core/version.js';
 import { registerAccessCommands } from './commands/access.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerBackupCommands } from './commands/backup.js';
+import { registerMigrateCommand } from './commands/migrate.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerHsmCommands } from './commands/hsm.js';
 import { registerKeyCommands } from './commands/key.js';
@@ -69,5 +71,7 @@ export function buildProgram(): Command {
   registerAccessCommands(program);
   registerApprovalCommands(program);
   registerHsmCommands(program);
+  registerBackupCommands(program);
+  registerMigrateCommand(program);
   return program;
 }

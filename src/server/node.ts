@@ -242,6 +242,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       scheduler,
       refreshLiveState,
       propagation,
+      metricsRegistry: metrics.registry,
       async close() {
         const schedulerStopped = scheduler.stop();
         await fleetMembership.stop();

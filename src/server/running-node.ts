@@ -1,5 +1,6 @@
 import type { Http2SecureServer } from 'node:http2';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Audit } from '../audit/audit.js';
 import type { AuditConfig } from '../audit/audit-service.js';
 import type { Clock } from '../core/clock.js';
@@ -71,6 +72,8 @@ export interface RunningNode {
   server: Http2SecureServer;
   /** The node's key scheduler; tests run a pass with `scheduler.tick()`. */
   scheduler: RotationScheduler;
+  /** This node's Prometheus registry (serve adds the scheduled backups' gauges to it). */
+  metricsRegistry: Registry;
   /** Applies other nodes' (and workers') changes in the database to this node now (the scheduler does it every pass). */
   refreshLiveState: RefreshLiveState;
   /** Follows the fleet's change sequence: its status (listener up, applied id, lag) and `catchUp()`. */

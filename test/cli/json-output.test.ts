@@ -11,11 +11,12 @@
  */
 import assert from 'node:assert/strict';
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/program.js';
+import { createScratchDatabase } from '../helpers/postgres.js';
 import {
   describeRun,
   ekmHealth,
@@ -646,6 +647,62 @@ describe('audit', () => {
     assert.equal(report.ok, true);
     const chain = report.chains.find((c) => c.chain === checkpoint.chain);
     assert.equal(chain?.lastSeq, checkpoint.seq);
+  });
+});
+
+describe('backup, restore and migrate', () => {
+  it('backup create / verify / restore --json and migrate --json: the counts printed are the rows restored and copied', async () => {
+    // The node is stopped (the audit tests above); backup reads the data directory's database itself.
+    const passphrase = join(suite.cwd, 'backup-passphrase');
+    writeFileSync(passphrase, 'json output passphrase\n', { mode: 0o600 });
+    const file = join(suite.cwd, 'node.khb');
+    const created = await json<{ file: string; manifest: { counts: Record<string, number>; root: string } }>(
+      'backup',
+      'create',
+      '--out',
+      file,
+      '--passphrase-file',
+      passphrase,
+    );
+    assert.deepEqual([created.file, created.manifest.root], [file, 'shamir']);
+    const verified = await json<{ ok: boolean; decrypted: boolean; manifest: { counts: Record<string, number> } }>(
+      'backup',
+      'verify',
+      file,
+      '--passphrase-file',
+      passphrase,
+    );
+    assert.deepEqual([verified.ok, verified.decrypted, verified.manifest.counts], [true, true, created.manifest.counts]);
+
+    // A new data directory with this node's root of trust (root.json and credential.key; the shares unseal it).
+    const target = join(suite.cwd, 'restored');
+    mkdirSync(target, { mode: 0o700 });
+    for (const name of ['root.json', 'credential.key']) copyFileSync(join(suite.node.dataDir, name), join(target, name));
+    const shares = join(suite.cwd, 'shares.txt');
+    writeFileSync(shares, init.unseal.shares.join('\n') + '\n', { mode: 0o600 });
+    const restored = await json<{ rows: number; keyVersionsChecked: number }>(
+      '--data-dir',
+      target,
+      'backup',
+      'restore',
+      file,
+      '--passphrase-file',
+      passphrase,
+      '--shares-file',
+      shares,
+    );
+    const total = Object.values(created.manifest.counts).reduce((a, b) => a + b, 0);
+    assert.equal(restored.rows, total);
+    // Every version but the one `key destroy-version` destroyed above (its material is gone) was opened.
+    assert.equal(restored.keyVersionsChecked, (created.manifest.counts.key_versions ?? 0) - 1);
+
+    const database = await createScratchDatabase();
+    try {
+      const migrated = await json<{ rows: number; counts: Record<string, number> }>('--data-dir', target, 'migrate', '--to', database.url);
+      assert.equal(migrated.counts.keys, created.manifest.counts.keys);
+    } finally {
+      await database.drop();
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { registerBackupMetrics } from '../../src/metrics/backup-metrics.js';
 import { declaredMetrics, scrape, type Sample } from '../helpers/metrics.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { admin, encryptBody, healthBody, metadata, xks } from '../helpers/xks-client.js';
@@ -45,6 +46,8 @@ describe('the Grafana dashboard', () => {
 
   before(async () => {
     node = await startTestNode();
+    // Scheduled backups' gauges, as `serve --backup-dir` registers them (src/cli/commands/serve-backups.ts).
+    registerBackupMetrics(node.node.metricsRegistry, { lastSuccess: () => Date.now(), failures: () => 0 });
     // Traffic of every kind the dashboard shows, so labelled series exist to check labels against.
     await admin(node, 'POST', '/policies', {
       name: 'deny-intruder',

@@ -14,6 +14,7 @@ import { stopOnSignals } from '../shutdown.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
 import { consoleBanner, display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
 import { sealedNotice } from '../shares-banner.js';
+import { backupSettings, scheduleBackups, type BackupFlags } from './serve-backups.js';
 import { databaseUrlOption } from '../secret-option.js';
 
 export function parsePort(value: string): number {
@@ -91,6 +92,8 @@ interface ServeOptions {
   workers: string;
 }
 
+type ServeFlags = ServeOptions & BackupFlags;
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -150,12 +153,25 @@ export function registerServeCommand(program: Command): void {
       'worker processes serving on the same port: a number, or auto for one per core (docs/workers.md) ($KEYHOLD_WORKERS)',
       process.env.KEYHOLD_WORKERS || '1',
     )
+    .option(
+      '--backup-dir <dir>',
+      'take encrypted backups into this directory on a schedule (docs/backup.md) ($KEYHOLD_BACKUP_DIR)',
+      process.env.KEYHOLD_BACKUP_DIR,
+    )
+    .option('--backup-every <hours>', 'hours between scheduled backups ($KEYHOLD_BACKUP_EVERY)', process.env.KEYHOLD_BACKUP_EVERY || '24')
+    .option('--backup-keep <n>', 'scheduled backup files to keep ($KEYHOLD_BACKUP_KEEP)', process.env.KEYHOLD_BACKUP_KEEP || '7')
+    .option(
+      '--backup-passphrase-file <file>',
+      "the scheduled backups' passphrase, first line of this file ($KEYHOLD_BACKUP_PASSPHRASE_FILE)",
+      process.env.KEYHOLD_BACKUP_PASSPHRASE_FILE,
+    )
+    .option('--backup-with-audit', 'scheduled backups include the whole audit log')
     .action(async (_options, command: Command) => {
-      await serve(command.optsWithGlobals<ServeOptions>());
+      await serve(command.optsWithGlobals<ServeFlags>());
     });
 }
 
-async function serve(options: ServeOptions): Promise<void> {
+async function serve(options: ServeFlags): Promise<void> {
   // Audit and throttle settings are checked before anything is initialized, so a bad one leaves nothing behind.
   const checked = <T>(name: string, parse: (value: string) => T, value: string): T => {
     try {
@@ -188,6 +204,7 @@ async function serve(options: ServeOptions): Promise<void> {
     shedOnLagMs: checked('--shed-on-lag-ms / $KEYHOLD_SHED_ON_LAG_MS', parseShedOnLagMs, options.shedOnLagMs),
   };
   const workers = checked('--workers / $KEYHOLD_WORKERS', (value) => parseWorkers(value, availableParallelism), options.workers);
+  const backups = backupSettings(options, workers);
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
     import('../../server/logger.js'),
@@ -238,6 +255,14 @@ async function serve(options: ServeOptions): Promise<void> {
     if (initResult) rmSync(dataDir, { recursive: true, force: true });
     throw startFailure(error);
   }
+  // Scheduled before the serving line, so its metrics are there from the first scrape.
+  let schedule;
+  try {
+    schedule = backups && (await scheduleBackups({ node, settings: backups, dataDir, databaseUrl, clock: systemClock, logger }));
+  } catch (error) {
+    await node.close();
+    throw error;
+  }
   console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${node.url} (data: ${display(dataDir)})`);
   console.log(
     initResult
@@ -248,5 +273,12 @@ async function serve(options: ServeOptions): Promise<void> {
   const seal = node.unseal.status();
   if (seal.sealed) console.log(sealedNotice(seal));
 
-  stopOnSignals({ logger, message: 'shutting down', close: () => node.close().then(() => flushLogger(logger)) });
+  stopOnSignals({
+    logger,
+    message: 'shutting down',
+    close: () => {
+      schedule?.close();
+      return node.close().then(() => flushLogger(logger));
+    },
+  });
 }

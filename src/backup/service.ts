@@ -1,0 +1,69 @@
+import { sql } from 'kysely';
+import type { Clock } from '../core/clock.js';
+import { KEYHOLD_VERSION } from '../core/version.js';
+import type { RootConfig } from '../roots/root-config.js';
+import type { DatabaseConnection } from '../storage/connection.js';
+import { BackupError } from './backup-error.js';
+import { decodeContent, encodeContent, type TableRows } from './content.js';
+import { openBackup, readBackupFile, sealBackup, type BackupManifest } from './format.js';
+import { takeSnapshot } from './snapshot.js';
+
+/** The root of trust a backup's material is wrapped under, as the manifest names it; restore needs the same kind. */
+export function rootKindOf(config: RootConfig): string {
+  return config.kind === 'pkcs11' ? `pkcs11/${config.mode}` : config.kind;
+}
+
+/** The last migration applied: the schema the tables follow. */
+export async function schemaVersion(connection: DatabaseConnection): Promise<string> {
+  const db = connection.tables<unknown>();
+  const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name desc limit 1`.execute(db);
+  return rows[0]?.name ?? 'none';
+}
+
+/** Takes a consistent snapshot of the database and seals it into a backup file's bytes. */
+export async function createBackup(options: {
+  database: DatabaseConnection;
+  nodeId: string;
+  root: RootConfig;
+  withAudit: boolean;
+  passphrase: Buffer;
+  clock: Clock;
+}): Promise<{ bytes: Buffer; manifest: BackupManifest }> {
+  const createdAt = new Date(options.clock.now()).toISOString();
+  const tables = await takeSnapshot(options.database, { withAudit: options.withAudit });
+  const content = await encodeContent(tables);
+  const bytes = await sealBackup(
+    {
+      keyholdVersion: KEYHOLD_VERSION,
+      node: options.nodeId,
+      createdAt,
+      dialect: options.database.dialect,
+      schema: await schemaVersion(options.database),
+      root: rootKindOf(options.root),
+      withAudit: options.withAudit,
+      counts: Object.fromEntries(tables.map((t) => [t.name, t.rows.length])),
+    },
+    content,
+    options.passphrase,
+  );
+  return { bytes, manifest: readBackupFile(bytes).manifest };
+}
+
+/** The manifest after the integrity check (length and SHA-256 of the content): no passphrase needed. */
+export function readManifest(bytes: Buffer): BackupManifest {
+  return readBackupFile(bytes).manifest;
+}
+
+/** Decrypts and decodes a backup, and checks its tables against the manifest's counts. */
+export async function readBackup(bytes: Buffer, passphrase: Buffer): Promise<{ manifest: BackupManifest; tables: TableRows[] }> {
+  const opened = readBackupFile(bytes);
+  const tables = await decodeContent(await openBackup(opened, passphrase));
+  const { counts } = opened.manifest;
+  const names = new Set(tables.map((t) => t.name));
+  for (const [name, count] of Object.entries(counts)) {
+    const table = tables.find((t) => t.name === name);
+    if (!table || table.rows.length !== count) throw new BackupError(`the backup content does not match its manifest (table ${name})`);
+  }
+  for (const name of names) if (!(name in counts)) throw new BackupError(`the backup content does not match its manifest (table ${name})`);
+  return { manifest: opened.manifest, tables };
+}

@@ -1,0 +1,182 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Command } from 'commander';
+import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
+import { CliError, errorMessage } from '../cli-error.js';
+import { globalFlags, jsonOutput } from '../global-flags.js';
+import { printJson } from '../output.js';
+import { readPassword } from '../password-input.js';
+import type { BackupManifest } from '../../backup/format.js';
+
+/**
+ * The passphrase of a backup: the first line of --passphrase-file, else typed at a hidden prompt on a
+ * terminal (twice when creating). Never a flag's value: command lines end up in shell history and `ps`.
+ */
+async function readPassphrase(file: string | undefined, confirm: boolean): Promise<Buffer> {
+  if (file !== undefined) {
+    if (!existsSync(file)) throw new CliError(`no passphrase file at ${file}`);
+    const text = readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
+    if (text === '') throw new CliError(`the passphrase file ${file} is empty`);
+    return Buffer.from(text, 'utf8');
+  }
+  if (!process.stdin.isTTY) throw new CliError('give the backup passphrase with --passphrase-file FILE (or run on a terminal to type it)');
+  const typed = await readPassword('Backup passphrase: ');
+  if (confirm && (await readPassword('Repeat the passphrase: ')) !== typed) throw new CliError('the passphrases differ');
+  return Buffer.from(typed, 'utf8');
+}
+
+/** Turns a BackupError (one line, nothing written) into the CLI's one-line failure. */
+async function oneLine<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'BackupError') throw new CliError(error.message);
+    throw error;
+  }
+}
+
+function describe(manifest: BackupManifest): string {
+  const counts = Object.entries(manifest.counts)
+    .filter(([, n]) => n > 0)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  return [
+    `format ${manifest.format}, Keyhold ${manifest.keyholdVersion}, schema ${manifest.schema}`,
+    `node ${manifest.node}, taken ${manifest.createdAt} from ${manifest.dialect}`,
+    `root of trust: ${manifest.root}; audit: ${manifest.withAudit ? 'full log' : 'chains from their latest signed checkpoint'}`,
+    `rows: ${counts || 'none'}`,
+  ].join('\n');
+}
+
+interface DatabaseFlags {
+  databaseUrl?: string;
+  passphraseFile?: string;
+}
+
+export function registerBackupCommands(program: Command): void {
+  const backup = program.command('backup').description('encrypted backups of a node: create, verify, restore (docs/backup.md)');
+
+  backup
+    .command('create')
+    .description('take an online, consistent snapshot of the node into an encrypted file (the node may keep serving)')
+    .requiredOption('--out <file>', 'the backup file to write (refused if it exists)')
+    .option('--passphrase-file <file>', 'the passphrase, first line of this file (default: a hidden prompt on a terminal)')
+    .option('--with-audit', 'include the whole audit log (default: each chain from its latest signed checkpoint on)')
+    .option('--database-url <url>', "PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory's SQLite)")
+    .action(async (options: DatabaseFlags & { out: string; withAudit?: boolean }, command: Command) => {
+      if (existsSync(options.out)) throw new CliError(`${options.out} already exists; choose a new file name`);
+      const passphrase = await readPassphrase(options.passphraseFile, true);
+      const { createBackupFile } = await import('../../backup/node-backup.js');
+      const paths = dataDirPaths(resolveDataDir(globalFlags(command).dataDir));
+      const started = Date.now();
+      const { manifest } = await oneLine(() =>
+        createBackupFile({
+          paths,
+          databaseUrl: options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL,
+          out: options.out,
+          withAudit: Boolean(options.withAudit),
+          passphrase,
+        }),
+      );
+      passphrase.fill(0);
+      if (jsonOutput(command)) printJson({ file: options.out, manifest, seconds: (Date.now() - started) / 1000 });
+      else console.log(`backup written to ${options.out} in ${((Date.now() - started) / 1000).toFixed(1)} s\n${describe(manifest)}`);
+    });
+
+  backup
+    .command('verify')
+    .description("check a backup file's integrity and print its manifest (with the passphrase: decrypt and check every table too)")
+    .argument('<file>', 'the backup file')
+    .option('--passphrase-file <file>', 'also decrypt the content with the passphrase in this file')
+    .action(async (file: string, options: { passphraseFile?: string }, command: Command) => {
+      if (!existsSync(file)) throw new CliError(`no backup file at ${file}`);
+      const bytes = readFileSync(file);
+      const service = await import('../../backup/service.js');
+      const manifest = await oneLine(async () => {
+        if (options.passphraseFile === undefined) return service.readManifest(bytes);
+        const passphrase = await readPassphrase(options.passphraseFile, false);
+        return (await service.readBackup(bytes, passphrase)).manifest;
+      });
+      const decrypted = options.passphraseFile !== undefined;
+      if (jsonOutput(command)) printJson({ file, ok: true, decrypted, manifest });
+      else
+        console.log(
+          `${basename(file)}: intact (${decrypted ? 'decrypted and every table checked' : 'content hash checked; give --passphrase-file to decrypt'})\n${describe(manifest)}`,
+        );
+    });
+
+  backup
+    .command('restore')
+    .description(
+      "restore a backup into a data directory (SQLite) or an empty PostgreSQL database; the data directory's root of trust must already be in place",
+    )
+    .argument('<file>', 'the backup file')
+    .option('--passphrase-file <file>', 'the passphrase, first line of this file (default: a hidden prompt on a terminal)')
+    .option(
+      '--database-url <url>',
+      'restore into this PostgreSQL database (default: $KEYHOLD_DATABASE_URL, else SQLite in the data directory)',
+    )
+    .option('--shares-file <file>', "a Shamir data directory: its custodians' shares, one a line (enough to unseal)")
+    .option('--force', 'replace everything in a target that is not empty')
+    .action(async (file: string, options: DatabaseFlags & { force?: boolean; sharesFile?: string }, command: Command) => {
+      if (!existsSync(file)) throw new CliError(`no backup file at ${file}`);
+      const dataDir = globalFlags(command).dataDir;
+      if (dataDir === undefined && process.env.KEYHOLD_DATA_DIR === undefined) {
+        throw new CliError('give the target with --data-dir DIR (its master.key or root.json must be in place)');
+      }
+      const paths = dataDirPaths(resolveDataDir(dataDir));
+      if (!existsSync(paths.root))
+        throw new CliError(`no directory ${paths.root}: create it and place the root of trust (master.key) in it`);
+      const bytes = readFileSync(file);
+      if (options.sharesFile !== undefined && !existsSync(options.sharesFile))
+        throw new CliError(`no shares file at ${options.sharesFile}`);
+      const shares =
+        options.sharesFile === undefined
+          ? undefined
+          : readFileSync(options.sharesFile, 'utf8')
+              .split(/\r?\n/)
+              .map((line) => line.trim())
+              .filter(Boolean);
+      const passphrase = await readPassphrase(options.passphraseFile, false);
+      const [{ restoreBackup }, { systemClock }] = await Promise.all([
+        import('../../backup/restore-node.js'),
+        import('../../core/clock.js'),
+      ]);
+      const started = Date.now();
+      const result = await oneLine(() =>
+        restoreBackup({
+          bytes,
+          passphrase,
+          paths,
+          databaseUrl: options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL,
+          force: Boolean(options.force),
+          shares,
+          clock: systemClock,
+        }),
+      );
+      passphrase.fill(0);
+      await completeDataDir(paths);
+      const seconds = (Date.now() - started) / 1000;
+      if (jsonOutput(command)) printJson({ ...result, seconds });
+      else
+        console.log(
+          `restored ${result.rows} rows (${result.keyVersionsChecked} key versions opened by the root of trust) into ${paths.root} in ${seconds.toFixed(1)} s\n${describe(result.manifest)}`,
+        );
+    });
+}
+
+/** Gives a restored data directory what `serve` needs and a backup does not carry: a TLS certificate. */
+async function completeDataDir(paths: ReturnType<typeof dataDirPaths>): Promise<void> {
+  if (existsSync(paths.tlsCert) && existsSync(paths.tlsKey)) return;
+  const { createSelfSignedCertificate } = await import('../../server/self-signed-cert.js');
+  try {
+    const pem = await createSelfSignedCertificate({ hostnames: ['localhost', '127.0.0.1', '::1'], now: new Date() });
+    mkdirSync(dirname(paths.tlsCert), { recursive: true, mode: 0o700 });
+    writeFileSync(`${paths.tlsKey}.tmp`, pem.keyPem, { mode: 0o600 });
+    renameSync(`${paths.tlsKey}.tmp`, paths.tlsKey);
+    writeFileSync(paths.tlsCert, pem.certPem, { mode: 0o600 });
+  } catch (error) {
+    rmSync(`${paths.tlsKey}.tmp`, { force: true });
+    throw new CliError(`restored, but could not create a TLS certificate: ${errorMessage(error)}`);
+  }
+}

@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
+import type { BackupSchedule } from '../../backup/schedule.js';
+import type { Clock } from '../../core/clock.js';
+import type { RunningNode } from '../../server/running-node.js';
+import { CliError } from '../cli-error.js';
+
+/** `serve --backup-*` as given (text; checked by backupSettings before anything starts). */
+export interface BackupFlags {
+  backupDir?: string;
+  backupEvery: string;
+  backupKeep: string;
+  backupPassphraseFile?: string;
+  backupWithAudit?: boolean;
+}
+
+export interface BackupSettings {
+  dir: string;
+  everyMs: number;
+  keep: number;
+  passphraseFile: string;
+  withAudit: boolean;
+}
+
+export function parseBackupHours(value: string): number {
+  const hours = Number(value);
+  if (value.trim() === '' || !Number.isFinite(hours) || hours <= 0) throw new InvalidArgumentError('must be a number of hours above 0');
+  return hours;
+}
+
+/** Checks the flags; undefined when scheduled backups are off. */
+export function backupSettings(flags: BackupFlags, workers: number): BackupSettings | undefined {
+  if (flags.backupDir === undefined) return undefined;
+  if (workers > 1) throw new CliError('--backup-dir with --workers is not supported yet: run `keyhold backup create` from cron instead', 2);
+  if (flags.backupPassphraseFile === undefined) throw new CliError('--backup-dir needs --backup-passphrase-file FILE', 2);
+  if (!existsSync(flags.backupPassphraseFile)) throw new CliError(`no backup passphrase file at ${flags.backupPassphraseFile}`, 2);
+  let hours: number;
+  try {
+    hours = parseBackupHours(flags.backupEvery);
+  } catch (error) {
+    throw new CliError(`--backup-every: ${error instanceof Error ? error.message : String(error)}`, 2);
+  }
+  const keep = Number(flags.backupKeep);
+  if (!Number.isInteger(keep) || keep < 1) throw new CliError('--backup-keep: must be a whole number of files, at least 1', 2);
+  return {
+    dir: flags.backupDir,
+    everyMs: hours * 3_600_000,
+    keep,
+    passphraseFile: flags.backupPassphraseFile,
+    withAudit: Boolean(flags.backupWithAudit),
+  };
+}
+
+/**
+ * Starts the node's scheduled backups. Each runs `keyhold backup create` as a child process, so reading the
+ * whole database (better-sqlite3 reads synchronously) never stalls the node's event loop and XKS answers.
+ */
+export async function scheduleBackups(options: {
+  node: RunningNode;
+  settings: BackupSettings;
+  dataDir: string;
+  databaseUrl?: string;
+  clock: Clock;
+  logger: Logger;
+}): Promise<BackupSchedule> {
+  const { settings, logger } = options;
+  // Loaded here so other commands do not load the schedule and the metrics library.
+  const [{ startBackupSchedule }, { registerBackupMetrics }] = await Promise.all([
+    import('../../backup/schedule.js'),
+    import('../../metrics/backup-metrics.js'),
+  ]);
+  const schedule = startBackupSchedule({
+    dir: settings.dir,
+    everyMs: settings.everyMs,
+    keep: settings.keep,
+    clock: options.clock,
+    run: (file) =>
+      runChild([
+        '--data-dir',
+        options.dataDir,
+        'backup',
+        'create',
+        '--out',
+        file,
+        '--passphrase-file',
+        settings.passphraseFile,
+        ...(settings.withAudit ? ['--with-audit'] : []),
+        ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []),
+      ]),
+    onSuccess: (file) => logger.info({ event: 'backup.create', file }, 'scheduled backup written'),
+    onFailure: (reason) => logger.error({ event: 'backup.failed', reason }, 'scheduled backup failed'),
+  });
+  registerBackupMetrics(options.node.metricsRegistry, schedule);
+  return schedule;
+}
+
+function runChild(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(stderr.trim().split('\n').at(-1) ?? `keyhold backup create exited with ${code}`));
+    });
+  });
+}

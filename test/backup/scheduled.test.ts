@@ -1,0 +1,89 @@
+/**
+ * Issue 13, scheduled backups: `serve --backup-dir DIR --backup-every H --backup-keep N` writes encrypted
+ * backups while serving, keeps the N newest, and reports the last success as
+ * keyhold_backup_last_success_timestamp_seconds (the Grafana dashboard alerts on its age).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { delay, describeRun, httpsCall, keyhold, removeTempDirs, startServe, tempDir, type ServedNode } from '../cli/helpers.js';
+
+const files = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.khb'));
+
+async function lastSuccess(node: ServedNode): Promise<number> {
+  const response = await httpsCall(new URL('/metrics', node.url).href, { method: 'GET', ca: node.ca, headers: {} });
+  assert.equal(response.status, 200, response.text);
+  const match = /^keyhold_backup_last_success_timestamp_seconds (\S+)$/m.exec(response.text);
+  assert.ok(match, 'the metric is exported');
+  return Number(match[1]);
+}
+
+/** Polls until `check` holds (bounded). */
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 40_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(200);
+  }
+}
+
+describe('scheduled backups (issue 13)', () => {
+  const cwd = tempDir('backup-schedule');
+  const passphrase = join(cwd, 'passphrase');
+  const dir = join(cwd, 'backups');
+  let node: ServedNode | undefined;
+  after(async () => {
+    await node?.stop();
+    removeTempDirs();
+  });
+
+  it('backs up every period while serving, keeps the newest N, and exports the last success time', async () => {
+    writeFileSync(passphrase, 'scheduled backups passphrase\n', { mode: 0o600 });
+    const started = Date.now() / 1000;
+    // 0.001 h = 3.6 s between backups.
+    const args = [
+      '--backup-dir',
+      dir,
+      '--backup-every',
+      '0.001',
+      '--backup-keep',
+      '2',
+      '--backup-passphrase-file',
+      passphrase,
+      '--metrics-public',
+    ];
+    node = await startServe({ cwd, dataDirArg: 'data', args });
+    const served = node;
+    await until('the first backup', async () => (await lastSuccess(served)) > 0);
+    const first = await lastSuccess(served);
+    assert.ok(first >= started - 1, `${first} is after the start ${started}`);
+    await until('two more backups', async () => (await lastSuccess(served)) >= first + 7);
+    assert.equal(files(dir).length, 2, `only the 2 newest are kept: ${files(dir).join(', ')}`);
+    for (const file of files(dir)) {
+      const verify = await keyhold(['backup', 'verify', join(dir, file), '--passphrase-file', passphrase], { cwd });
+      assert.equal(verify.code, 0, describeRun(verify));
+    }
+    assert.doesNotMatch(served.stdout() + served.stderr(), /scheduled backup failed/);
+  });
+
+  it('refuses --backup-dir without a passphrase file, or with a bad period, in one line', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--backup-dir', dir], /--backup-dir needs --backup-passphrase-file FILE/],
+      [
+        ['--backup-dir', dir, '--backup-passphrase-file', passphrase, '--backup-every', '0'],
+        /--backup-every: must be a number of hours above 0/,
+      ],
+      [
+        ['--backup-dir', dir, '--backup-passphrase-file', passphrase, '--backup-keep', '0'],
+        /--backup-keep: must be a whole number of files, at least 1/,
+      ],
+    ];
+    for (const [args, pattern] of cases) {
+      const run = await keyhold(['serve', '--data-dir', join(cwd, 'never'), '--port', '0', ...args], { cwd });
+      assert.equal(run.code, 2, describeRun(run));
+      assert.match(run.stderr, /^keyhold: [^\n]+\n$/);
+      assert.match(run.stderr, pattern);
+    }
+  });
+});
