@@ -18,21 +18,14 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 const strings = (value: unknown): string[] | undefined =>
   Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : undefined;
 
-/**
- * Reads whoami's answer: the caller's name (`user`, `name` or `token`, a string or an object with a
- * name), `roles` and `permissions`, at the top level or under `actor`.
- */
+/** Reads whoami's answer (docs/access.md#whoami): `{ kind, name, roles, permissions }`. */
 export function parseWhoAmI(answer: unknown, fallbackName: string): Identity {
   const top = isObject(answer) ? answer : {};
-  const actor = isObject(top.actor) ? top.actor : {};
-  const user = isObject(top.user) ? top.user : {};
+  const permissions = strings(top.permissions);
   return {
-    name: text(top.user) ?? text(top.name) ?? text(actor.user) ?? text(actor.name) ?? text(top.token) ?? fallbackName,
-    roles: strings(top.roles) ?? strings(user.roles) ?? strings(actor.roles) ?? [],
-    permissions: (() => {
-      const list = strings(top.permissions) ?? strings(actor.permissions);
-      return list ? new Set(list) : undefined;
-    })(),
+    name: text(top.name) ?? fallbackName,
+    roles: strings(top.roles) ?? [],
+    permissions: permissions ? new Set(permissions) : undefined,
   };
 }
 

@@ -132,15 +132,16 @@ describe('the fleet view and GetHealthStatus of a three-node fleet', () => {
 
   it('keyhold fleet status: a table of every node, and --json the view', async () => {
     const first = node(0);
-    const connection = ['--url', first.url, '--token', first.adminToken, '--admin-ca', join(first.dataDir, 'tls', 'cert.pem')];
+    const connection = ['--url', first.url, '--admin-ca', join(first.dataDir, 'tls', 'cert.pem')];
     const cwd = tempDir('fleet');
-    const table = await keyhold([...connection, 'fleet', 'status'], { cwd });
+    const env = { KEYHOLD_ADMIN_TOKEN: first.adminToken };
+    const table = await keyhold([...connection, 'fleet', 'status'], { cwd, env });
     assert.equal(table.code, 0, describeRun(table));
     const lines = table.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^NODE\s+STATE\s+ADDRESS\s+VERSION\s+STARTED\s+HEARTBEAT\s+SEALED\s+ROOT\s+AUDIT\s+PROPAGATION\s+RPS$/);
     assert.equal(lines.filter((line) => /\blive\b.*software ACTIVE.*listening, 0 behind/.test(line)).length, 3, table.stdout);
     assert.match(lines.at(-1) ?? '', /^3 live, 0 gone/);
-    const json = await keyhold([...connection, '--json', 'fleet', 'status'], { cwd });
+    const json = await keyhold([...connection, '--json', 'fleet', 'status'], { cwd, env });
     assert.equal(json.code, 0, describeRun(json));
     assert.equal((JSON.parse(json.stdout) as FleetView).nodes.length, 3);
   });

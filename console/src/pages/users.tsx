@@ -55,7 +55,7 @@ function CreateUser({ onCreated }: { onCreated: () => void }) {
         required
       />
       <Field label="Roles (comma-separated)" name="roles" value={roles} onInput={setRoles} submission={submission} />
-      <Guarded permission="users:write" type="submit" busy={submission.busy}>
+      <Guarded permission="users:manage" type="submit" busy={submission.busy}>
         Create user
       </Guarded>
       <Outcome submission={submission} shownFields={['name', 'password', 'roles']} />
@@ -91,7 +91,7 @@ function CreateToken({ onCreated }: { onCreated: () => void }) {
       <Field label="For user (or leave empty and give a role)" name="user" value={user} onInput={setUser} submission={submission} />
       <Field label="Service token role" name="role" value={role} onInput={setRole} submission={submission} />
       <Field label="Lifetime in hours (optional)" name="ttlHours" type="number" value={ttl} onInput={setTtl} submission={submission} />
-      <Guarded permission="tokens:create" type="submit" busy={submission.busy}>
+      <Guarded permission="users:manage" type="submit" busy={submission.busy}>
         Create token
       </Guarded>
       <Outcome submission={submission} shownFields={['name', 'user', 'role', 'ttlHours']} />
@@ -156,7 +156,7 @@ export function Users() {
                 <td>{token.lastUsedAt ?? '—'}</td>
                 <td>
                   <Guarded
-                    permission="tokens:revoke"
+                    permission="users:manage"
                     onClick={() =>
                       revoke(async () => {
                         await api.del(`/tokens/${encodeURIComponent(token.id)}`);
