@@ -48,6 +48,10 @@ export async function startTestNode(
     audit?: AuditConfig;
     metricsPublic?: boolean;
     throttle?: NodeOptions['throttle'];
+    mutualTls?: NodeOptions['mutualTls'];
+    adminListener?: NodeOptions['adminListener'];
+    tlsReloadIntervalMs?: number;
+    transport?: NodeOptions['transport'];
   } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
@@ -78,6 +82,10 @@ export async function startTestNode(
     idleTimeoutMs: options.idleTimeoutMs,
     audit: options.audit,
     metricsPublic: options.metricsPublic,
+    mutualTls: options.mutualTls,
+    adminListener: options.adminListener,
+    tlsReloadIntervalMs: options.tlsReloadIntervalMs ?? 0,
+    transport: options.transport,
     // The in-process test client shares the node's event loop (and a busy machine), so the event-loop lag
     // gate is off unless a test asks for it (test/xks/throttle.test.ts injects a lag source).
     throttle: { shedOnLagMs: 0, ...options.throttle },
