@@ -263,9 +263,9 @@ describe('finding the node: --url and --token override the data directory', () =
 
     const [withoutFlags, withFlags, withEnv, urlOnly] = await Promise.all([
       run(['keystore', 'list']),
-      run(['keystore', 'list', '--json', '--url', node.url, '--token', token]),
-      run(['key', 'list', '--json'], { KEYHOLD_ADMIN_URL: node.url, KEYHOLD_ADMIN_TOKEN: token }),
-      run(['keystore', 'list', '--url', node.url]),
+      run(['keystore', 'list', '--json', '--url', node.adminUrl, '--token', token]),
+      run(['key', 'list', '--json'], { KEYHOLD_ADMIN_URL: node.adminUrl, KEYHOLD_ADMIN_TOKEN: token }),
+      run(['keystore', 'list', '--url', node.adminUrl]),
     ]);
     assert.match(failureLine(withoutFlags), /no running node found in .*data.*pass --url/);
     const names = (result: RunResult) =>

@@ -11,8 +11,9 @@ import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { stopOnSignals } from '../shutdown.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
-import { display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
+import { display, firstRunBanner, laterRunBanner, servingLine } from '../quickstart-banner.js';
 import { sealedNotice } from '../shares-banner.js';
+import { networkSettings, registerNetworkOptions, type NetworkFlags } from './serve-network.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -66,7 +67,7 @@ function parseSheddingMs(value: string, never: string): number {
 const parseShedAfterMs = (value: string) => parseSheddingMs(value, '0 to never shed');
 const parseShedOnLagMs = (value: string) => parseSheddingMs(value, '0 to never shed on lag');
 
-interface ServeOptions {
+interface ServeOptions extends NetworkFlags {
   dataDir?: string;
   host: string;
   port: number;
@@ -88,7 +89,7 @@ interface ServeOptions {
 }
 
 export function registerServeCommand(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('serve the XKS proxy and the admin API over HTTPS (initializes the data directory on first run)')
     .option('--host <host>', 'address to listen on', process.env.KEYHOLD_HOST ?? '127.0.0.1')
@@ -140,10 +141,10 @@ export function registerServeCommand(program: Command): void {
       '--workers <n>',
       'worker processes serving on the same port: a number, or auto for one per core (docs/workers.md) ($KEYHOLD_WORKERS)',
       process.env.KEYHOLD_WORKERS || '1',
-    )
-    .action(async (_options, command: Command) => {
-      await serve(command.optsWithGlobals<ServeOptions>());
-    });
+    );
+  registerNetworkOptions(command).action(async (_options, command: Command) => {
+    await serve(command.optsWithGlobals<ServeOptions>());
+  });
 }
 
 async function serve(options: ServeOptions): Promise<void> {
@@ -174,6 +175,7 @@ async function serve(options: ServeOptions): Promise<void> {
     shedAfterMs: checked('--shed-after-ms / $KEYHOLD_SHED_AFTER_MS', parseShedAfterMs, options.shedAfterMs),
     shedOnLagMs: checked('--shed-on-lag-ms / $KEYHOLD_SHED_ON_LAG_MS', parseShedOnLagMs, options.shedOnLagMs),
   };
+  const network = networkSettings(options);
   const workers = checked('--workers / $KEYHOLD_WORKERS', (value) => parseWorkers(value, availableParallelism), options.workers);
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
@@ -187,7 +189,11 @@ async function serve(options: ServeOptions): Promise<void> {
   const databaseUrl = options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL;
   const startFailure = (error: unknown): Error =>
     errorCode(error) === 'EADDRINUSE'
-      ? new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`)
+      ? new CliError(
+          network.adminListener
+            ? `port ${options.port} on ${options.host} or admin port ${network.adminListener.port} on ${network.adminListener.host} is already in use; pass --port / --admin-port`
+            : `port ${options.port} on ${options.host} is already in use; pass --port`,
+        )
       : error instanceof Error
         ? error
         : new Error(String(error));
@@ -200,6 +206,7 @@ async function serve(options: ServeOptions): Promise<void> {
     audit,
     throttle,
     metricsPublic: options.metricsPublic,
+    ...network,
   };
   const cluster = { node: nodeSettings, logLevel: options.logLevel, workers, startFailure };
   const withWorkers = workers > 1 ? await import('./serve-workers.js') : undefined;
@@ -224,7 +231,7 @@ async function serve(options: ServeOptions): Promise<void> {
     if (initResult) rmSync(dataDir, { recursive: true, force: true });
     throw startFailure(error);
   }
-  console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${node.url} (data: ${display(dataDir)})`);
+  console.log(`Keyhold v${KEYHOLD_VERSION} ${servingLine(node)} (data: ${display(dataDir)})`);
   console.log(
     initResult
       ? firstRunBanner(initResult, node.url)
@@ -233,5 +240,9 @@ async function serve(options: ServeOptions): Promise<void> {
   const seal = node.unseal.status();
   if (seal.sealed) console.log(sealedNotice(seal));
 
+  // SIGHUP: read the TLS certificate and key again (they are also reloaded when the files change).
+  process.on('SIGHUP', () => {
+    node.reloadTls();
+  });
   stopOnSignals({ logger, message: 'shutting down', close: () => node.close().then(() => flushLogger(logger)) });
 }
