@@ -80,19 +80,20 @@ export async function createHttpsFront(options: HttpsFrontOptions): Promise<Http
           else void handleXks(request, response);
         },
       );
-      applyTransportLimits(server, limits);
       if (options.adminListener) {
         adminServer = createSecureServer(
           { ...tlsServerOptions(options.tls, options.adminListener.clientAuth), ...transportServerOptions(limits) },
           handleAdmin,
         );
-        applyTransportLimits(adminServer, limits);
       }
       return server;
     },
   });
   // Fastify calls the factory while it is constructed.
   if (server === undefined) throw new Error('the HTTPS server was not created');
+  // After Fastify, which sets its own timeouts on the server it was given.
+  applyTransportLimits(server, limits);
+  if (adminServer) applyTransportLimits(adminServer, limits);
 
   /*= docs/requirements.md#authorization-logging-operations
    *# 101. [MUST] The health checks of the supported load balancers are answered (e.g. `GET /ping` → 200), never on the API URIs. */

@@ -55,10 +55,13 @@ export function applyTransportLimits(server: Http2SecureServer, limits: Transpor
     requestTimeout: number;
     maxHeaderSize: number;
     maxHeadersCount: number;
+    connectionsCheckingInterval: number;
   };
   http1.headersTimeout = limits.headersTimeoutMs;
   http1.requestTimeout = limits.requestTimeoutMs;
   http1.maxHeaderSize = limits.maxHeaderBytes;
   http1.maxHeadersCount = limits.maxHeaderCount;
+  // The two timeouts are enforced by a sweep every this often (Node's default: 30 s, far coarser than them).
+  http1.connectionsCheckingInterval = Math.max(250, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4);
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
 }
