@@ -2,18 +2,16 @@
  * Which side answers a request, per listener (docs/security.md#listeners).
  *
  * Single-listener mode (development, `serve --single-listener`): one port serves both planes; the admin side is
- * the admin API, the console, /ping, /metrics, /healthz and /readyz, everything else is XKS.
+ * the admin API, /ping, /metrics, /healthz and /readyz, everything else is XKS (as before the split).
  * Split mode (the default of `keyhold serve`): the XKS listener, the one facing KMS, serves the XKS paths plus
- * /ping, /healthz and /readyz (load balancers and orchestrators); the admin API, the console and /metrics exist
- * only on the admin listener, which serves nothing of the data plane.
+ * /ping, /healthz and /readyz (load balancers and orchestrators); everything else of the admin side (the admin
+ * API, /metrics, a console) exists only on the admin listener, where every path goes to the admin side.
  */
 
 /** Paths outside /api/ that the admin side serves in single-listener mode. */
 const ADMIN_SIDE_PATHS = ['/ping', '/metrics', '/healthz', '/readyz'];
 /** Paths the XKS listener hands to the admin side in split mode. */
 const XKS_LISTENER_HEALTH_PATHS = ['/ping', '/healthz', '/readyz'];
-/** Prefixes of the admin side: the admin API and the web console. */
-const ADMIN_PREFIXES = ['/api/', '/console/'];
 
 export type Side = 'admin' | 'xks';
 
@@ -25,9 +23,8 @@ function pathOf(url: string): string {
 /** Single-listener mode: the admin side's paths; everything else is the XKS data plane. */
 export function isAdminPath(url: string | undefined): boolean {
   if (url === undefined) return false;
-  if (ADMIN_PREFIXES.some((prefix) => url.startsWith(prefix))) return true;
-  const path = pathOf(url);
-  return path === '/console' || ADMIN_SIDE_PATHS.includes(path);
+  if (url.startsWith('/api/')) return true;
+  return ADMIN_SIDE_PATHS.includes(pathOf(url));
 }
 
 /** The XKS listener in split mode: health paths go to the admin side's handlers, everything else to XKS. */
