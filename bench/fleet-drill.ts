@@ -135,6 +135,8 @@ function startServe(node: NodeProcess, databaseUrl: string): void {
     [
       BIN,
       'serve',
+      // One port per node: the drill picks free ports, and an admin listener on port + 1 could collide with the next node's.
+      '--single-listener',
       '--data-dir',
       node.dataDir,
       '--host',

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
       // No queue-time shedding: on a busy machine a 429 would hide the answer the probe waits for.
       const args = [
         'serve',
+        '--single-listener', // the probe calls the admin API on the XKS port
         '--data-dir',
         dataDir,
         '--host',

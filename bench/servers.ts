@@ -213,7 +213,7 @@ function servePort(child: ChildProcess, logFile: string, timeoutMs = 60_000): Pr
         log.write(line + '\n');
         return;
       }
-      const match = /serving XKS.* on https:\/\/[^\s/]+:(\d+)/.exec(line);
+      const match = /serving XKS.*? on https:\/\/[^\s/]+:(\d+)/.exec(line);
       if (!match) return;
       port = Number(match[1]);
       clearTimeout(timer);

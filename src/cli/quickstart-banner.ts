@@ -55,6 +55,13 @@ Demo keystore "${keystore.name}"
   );
 }
 
+/** What `serve` says it serves where: one listener for both planes, or the XKS and the admin listener. */
+export function servingLine(node: { url: string; adminUrl: string }): string {
+  return node.adminUrl === node.url
+    ? `serving XKS and the admin API on ${node.url}`
+    : `serving XKS on ${node.url} and the admin API on ${node.adminUrl}`;
+}
+
 /** What later runs print: the demo keystore again, with a curl command that reads the secret from its file. */
 export function laterRunBanner(paths: DataDirPaths, live: LiveState, url: string, demo: { keystore: string; key: string }): string {
   const keystore = live.keystoreByName(demo.keystore);

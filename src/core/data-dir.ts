@@ -57,6 +57,8 @@ export const workerAuditSpool = (paths: Pick<DataDirPaths, 'root'>, worker: numb
 /** What `serve` writes to `node.json`: where the admin API listens, so CLI commands can find it. */
 export interface NodeInfo {
   adminUrl: string;
+  /** The XKS listener (the same as adminUrl in single-listener mode). */
+  xksUrl?: string;
   pid: number;
   startedAt: string;
 }

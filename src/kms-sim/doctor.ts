@@ -29,6 +29,8 @@ export interface DoctorOptions {
   insecure?: boolean;
   /** PEM text of the CA that issued the endpoint's certificate. */
   ca?: string;
+  /** PEM client certificate and key, for an endpoint with mutual TLS (what KMS presents). */
+  clientCertificate?: { cert: string; key: string };
   /** Deadline per proxy attempt; KMS uses 250 ms. */
   timeoutMs?: number;
 }
@@ -76,7 +78,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const uriPath = uriPathFromPrefix(options.prefix);
   const sim = createKmsSimulator({
     region: options.region ?? 'us-east-1',
-    tls: { ...(options.ca !== undefined ? { ca: options.ca } : {}), insecure: options.insecure ?? false },
+    tls: {
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      ...(options.clientCertificate ? { clientCertificate: options.clientCertificate } : {}),
+      insecure: options.insecure ?? false,
+    },
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     awsPrincipalArn: DOCTOR_PRINCIPAL_ARN,
   });

@@ -28,6 +28,8 @@ export interface TlsOptions {
   insecure?: boolean;
   /** SNI and certificate host name, when it differs from the endpoint host. */
   servername?: string;
+  /** A client certificate and its key (PEM), for a proxy that requires mutual TLS (as KMS presents one). */
+  clientCertificate?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface TransportOptions {
@@ -84,6 +86,7 @@ export function createHttpsTransport(options: TransportOptions = {}): ProxyTrans
     rejectUnauthorized: !tls.insecure,
     ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
     ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+    ...(tls.clientCertificate ?? {}),
   });
 
   async function send(origin: URL, prepare: () => Promise<HttpRequestSpec>): Promise<TransportResult> {

@@ -27,7 +27,8 @@ export interface NodeStateSources {
   fleetSize: () => number;
   /** How this node hears of other nodes' changes (docs/fleet.md#propagation); absent: not reported. */
   propagation?: () => { mode: 'listen' | 'poll'; listening: boolean; appliedId: number; latestId: number; lastLagMs?: number };
-  certificate: CertificateFacts;
+  /** The serving certificate now (it may be reloaded while the node runs). */
+  certificate: () => CertificateFacts;
   /** Every SigV4 credential's creation time (a database read; cached here). */
   credentials: () => Promise<CredentialTime[]>;
   /** How long credential times are reused before they are read again (default 60 s). */
@@ -177,7 +178,10 @@ export function registerNodeState(registry: Registry, sources: NodeStateSources)
     labelNames: ['certificate_name'],
     registers,
     collect() {
-      this.set({ certificate_name: sources.certificate.name }, (sources.certificate.expiresAt - sources.clock.now()) / DAY_MS);
+      const certificate = sources.certificate();
+      // A reloaded certificate with another name replaces the old series.
+      this.reset();
+      this.set({ certificate_name: certificate.name }, (certificate.expiresAt - sources.clock.now()) / DAY_MS);
     },
   });
 

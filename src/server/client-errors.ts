@@ -1,21 +1,34 @@
 import type { Socket } from 'node:net';
 
 const MALFORMED = JSON.stringify({ errorName: 'ValidationException', errorMessage: 'Malformed HTTP request' });
+const TOO_LARGE = JSON.stringify({ errorName: 'ValidationException', errorMessage: 'Request headers too large or too many' });
+const TOO_SLOW = JSON.stringify({ errorName: 'ValidationException', errorMessage: 'Request not received in time' });
+
+/** The answer to an HTTP/1.1 client error, by Node's error code (docs/security.md#transport-limits). */
+function answerFor(code: string | undefined): { status: string; body: string } {
+  // --max-header-bytes / --max-header-count
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: '431 Request Header Fields Too Large', body: TOO_LARGE };
+  // --headers-timeout-ms / --request-timeout-ms
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: '408 Request Timeout', body: TOO_SLOW };
+  return { status: '400 Bad Request', body: MALFORMED };
+}
 
 /**
- * Answers an HTTP/1.1 request Node cannot even parse (bad method token, conflicting framing headers…)
- * with a JSON ValidationException, like every other XKS error, then closes the connection.
+ * Answers an HTTP/1.1 request Node cannot even parse (bad method token, conflicting framing headers…), or one cut
+ * by a transport limit (headers too large or too many, too slow), with a JSON ValidationException like every other
+ * XKS error, then closes the connection.
  */
 export function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
+  const { status, body } = answerFor(error.code);
   socket.end(
-    'HTTP/1.1 400 Bad Request\r\n' +
+    `HTTP/1.1 ${status}\r\n` +
       'Content-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(MALFORMED)}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
-      MALFORMED,
+      body,
   );
 }

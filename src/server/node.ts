@@ -1,4 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { Http2SecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { startAudit } from '../audit/audit-service.js';
 import type { Audit } from '../audit/audit.js';
 import { dataDirPaths, workerAuditSpool, type NodeInfo } from '../core/data-dir.js';
@@ -8,7 +10,7 @@ import { createChangeStore } from '../fleet/sql-change-store.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
 import { createReadiness } from '../health/readiness.js';
 import { startRotationScheduler } from '../keys/rotation-scheduler.js';
-import { certificateFacts } from '../metrics/certificate.js';
+import { clientCertRefusalCounter } from '../metrics/client-cert-metrics.js';
 import { createMetrics } from '../metrics/create-metrics.js';
 import { createPolicyAuthorizer } from '../policies/authorizer.js';
 import { createThrottleAdmission } from '../throttle/admission.js';
@@ -19,15 +21,27 @@ import { createRequestDecoder } from '../xks/decoder.js';
 import { DEFAULT_LIMITS } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
 import { workerNodeId } from './cluster/node-membership.js';
+import { createClientCertGuard } from './client-cert-guard.js';
+import { commonNameMatcher, regionsMatcher } from './client-certificates.js';
 import { trackConnections } from './connections.js';
 import { startFleetMembership, type FleetMembership } from './fleet-membership.js';
 import { createHttpsFront } from './https-front.js';
 import type { NodeOptions, RunningNode } from './running-node.js';
 import { openServices } from './services.js';
+import type { ClientAuth } from './tls-options.js';
+import { createServingCertificate, type ReloadableListener } from './tls-reload.js';
 
 /** Tells `keyhold` CLI commands where the admin API listens. */
 export function writeNodeInfo(path: string, info: NodeInfo): void {
   writeFileSync(path, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
+}
+
+/** The https:// URL a listener is reached at. Wildcard and loopback addresses are reached as localhost, the name the development certificate carries. */
+function listenerUrl(server: Http2SecureServer | undefined, host: string): string {
+  const address = server?.address();
+  if (address === null || address === undefined || typeof address === 'string') throw new Error('the HTTPS server has no TCP address');
+  const urlHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(host) ? 'localhost' : host;
+  return `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${address.port}`;
 }
 
 /** The composition root of a serving node: storage, live state, XKS data plane, admin API, HTTPS. */
@@ -141,7 +155,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     };
 
     const admission = createThrottleAdmission(options.throttle);
-    const handleXks = createXksHandler({
+    const xksHandler = createXksHandler({
       live: services.live,
       verifier: createSigV4Verifier({ clock }),
       decoder: createRequestDecoder(options.limits ?? DEFAULT_LIMITS),
@@ -156,7 +170,34 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       requestLog: options.requestLog,
     });
 
-    const tls = options.tls ?? { certPem: readFileSync(paths.tlsCert), keyPem: readFileSync(paths.tlsKey) };
+    // Mutual TLS on the XKS listener (docs/security.md#mutual-tls): the CN pattern given, else KMS's CN in
+    // the region of each loaded keystore (docs/requirements.md item 91).
+    const { mutualTls } = options;
+    const xksClientAuth: ClientAuth | undefined = mutualTls && { caPem: mutualTls.caPem, required: false };
+    const clientCertGuard =
+      mutualTls &&
+      createClientCertGuard({
+        acceptsCommonName:
+          mutualTls.commonNamePattern !== undefined
+            ? commonNameMatcher(mutualTls.commonNamePattern)
+            : regionsMatcher(() => services.live.keystores().map((live) => live.keystore.region)),
+        logger,
+        onRefusal: clientCertRefusalCounter(metrics.registry),
+      });
+    const handleXks = clientCertGuard ? clientCertGuard.guard(xksHandler) : xksHandler;
+    const adminClientAuth: ClientAuth | undefined = options.adminListener?.clientCaPem
+      ? { caPem: options.adminListener.clientCaPem, required: true }
+      : undefined;
+
+    // The certificate both listeners serve; reloaded when its files change (docs/security.md#certificate-reload).
+    const listeners: ReloadableListener[] = [];
+    const certificate = createServingCertificate({
+      files: options.tls ? undefined : { certPath: paths.tlsCert, keyPath: paths.tlsKey },
+      pem: options.tls,
+      listeners: () => listeners,
+      logger,
+    });
+    const tls = certificate.current();
     metrics.watchNode({
       clock,
       version: KEYHOLD_VERSION,
@@ -167,7 +208,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       audit: () => auditLog.log.status(),
       fleetSize: () => fleet.fleetSize(),
       propagation: () => propagation.status(),
-      certificate: certificateFacts(tls.certPem),
+      certificate: () => certificate.facts(),
       credentials: () => services.keystores.credentialTimes(),
     });
     // Under `serve --workers N` a scrape reaches one worker, which answers for all of them.
@@ -177,6 +218,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const front = await createHttpsFront({
       logger,
       tls,
+      xksClientAuth,
+      transport: options.transport,
+      adminListener: options.adminListener && { clientAuth: adminClientAuth },
       handleXks,
       member,
       observability: {
@@ -217,21 +261,34 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     });
 
-    const { server } = front;
-    const connections = trackConnections(server, options.idleTimeoutMs ?? 120_000);
+    const { server, adminServer } = front;
+    clientCertGuard?.attach(server);
+    listeners.push({ server, clientAuth: xksClientAuth });
+    if (adminServer) listeners.push({ server: adminServer, clientAuth: adminClientAuth });
+    const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+    const connections = [trackConnections(server, idleTimeoutMs), ...(adminServer ? [trackConnections(adminServer, idleTimeoutMs)] : [])];
     await front.listen(options.host, options.port);
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('the HTTPS server has no TCP address');
-    const { port } = address;
-    // Wildcard and loopback addresses are reached as localhost, the name the development certificate carries.
-    const urlHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(options.host) ? 'localhost' : options.host;
-    const url = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`;
+    const url = listenerUrl(server, options.host);
+    let adminUrl = url;
+    if (options.adminListener) {
+      try {
+        await front.listenAdmin(options.adminListener.host, options.adminListener.port);
+      } catch (error) {
+        await front.close();
+        throw error;
+      }
+      adminUrl = listenerUrl(adminServer, options.adminListener.host);
+    }
+    const { port } = server.address() as AddressInfo;
+    if (options.tlsReloadIntervalMs !== 0) certificate.watch(options.tlsReloadIntervalMs ?? 5_000);
     // Workers share one address; their primary writes node.json once they all listen.
     await fleetMembership.served(url);
-    if (!member) writeNodeInfo(paths.nodeInfo, { adminUrl: url, pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
+    if (!member) writeNodeInfo(paths.nodeInfo, { adminUrl, xksUrl: url, pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
 
     return {
       url,
+      adminUrl,
+      reloadTls: () => certificate.reload(),
       adminRoutes: front.adminRoutes,
       port,
       nodeId,
@@ -247,8 +304,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         const schedulerStopped = scheduler.stop();
         await fleetMembership.stop();
         admission.close();
+        certificate.close();
         const closing = front.close();
-        connections.closeAll(options.shutdownGraceMs ?? 5_000);
+        for (const tracked of connections) tracked.closeAll(options.shutdownGraceMs ?? 5_000);
         await closing;
         await schedulerStopped;
         await auditLog.close();

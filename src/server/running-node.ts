@@ -13,6 +13,7 @@ import type { XksRequestLog } from '../xks/request-log.js';
 import type { XksLimits } from '../xks/requests.js';
 import type { ClusterMember } from './cluster/cluster-member.js';
 import type { Services } from './services.js';
+import type { TransportLimits } from './transport-limits.js';
 
 /** How a node starts (startNode in node.ts). */
 export interface NodeOptions {
@@ -28,7 +29,26 @@ export interface NodeOptions {
   heartbeatIntervalMs?: number;
   /** How often the node rotates and destroys keys that are due, and picks up other nodes' changes (default 60 s). */
   schedulerIntervalMs?: number;
+  /** The certificate and key to serve; default: the data directory's tls/ files, reloaded when they change. */
   tls?: { certPem: string | Buffer; keyPem: string | Buffer };
+  /** How often the tls/ files are checked for a new certificate (default 5 s; 0: never, reloadTls() only). */
+  tlsReloadIntervalMs?: number;
+  /** Mutual TLS on the XKS listener (docs/security.md#mutual-tls). */
+  mutualTls?: {
+    /** The CA bundle (PEM) client certificates must chain to. */
+    caPem: string | Buffer;
+    /** Accepted subject CNs (client-certificates.ts commonNameMatcher); default: cks.kms.<region>.amazonaws.com per keystore. */
+    commonNamePattern?: string;
+  };
+  /** Transport limits on every listener (docs/security.md#transport-limits; default DEFAULT_TRANSPORT_LIMITS). */
+  transport?: TransportLimits;
+  /** The admin API, console and /metrics on a listener of their own (default: on the XKS listener). */
+  adminListener?: {
+    host: string;
+    port: number;
+    /** Set: the admin listener requires a client certificate issued by this CA bundle (PEM). */
+    clientCaPem?: string | Buffer;
+  };
   /** Idle keep-alive connections are closed after this long (default 2 minutes). */
   idleTimeoutMs?: number;
   /** On close, in-flight requests get this long before connections are cut. */
@@ -57,9 +77,14 @@ export interface AdminRoute {
   authenticated?: boolean;
 }
 
-/** A serving node: XKS and the admin API on one HTTPS port, over its services, audit log and scheduler. */
+/** A serving node: XKS and the admin API on one or two HTTPS listeners, over its services, audit log and scheduler. */
 export interface RunningNode {
+  /** The XKS listener. */
   url: string;
+  /** The admin listener (the same as url in single-listener mode). */
+  adminUrl: string;
+  /** Reads the certificate and key files again (SIGHUP); true when a new pair now serves. */
+  reloadTls(): boolean;
   /** Every admin API route, as registered. */
   adminRoutes: AdminRoute[];
   port: number;

@@ -12,7 +12,7 @@ import { delay, describeRun, httpsCall, keyhold, removeTempDirs, startServe, tem
 const files = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.khb'));
 
 async function lastSuccess(node: ServedNode): Promise<number> {
-  const response = await httpsCall(new URL('/metrics', node.url).href, { method: 'GET', ca: node.ca, headers: {} });
+  const response = await httpsCall(new URL('/metrics', node.adminUrl).href, { method: 'GET', ca: node.ca, headers: {} });
   assert.equal(response.status, 200, response.text);
   const match = /^keyhold_backup_last_success_timestamp_seconds (\S+)$/m.exec(response.text);
   assert.ok(match, 'the metric is exported');

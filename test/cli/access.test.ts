@@ -66,7 +66,7 @@ describe('users and login', () => {
     assert.equal(result.savedTo, file);
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { url: string; token: string; expiresAt: string };
-    assert.equal(saved.url, suite.node.url);
+    assert.equal(saved.url, suite.node.adminUrl);
     assert.match(saved.token, /^kh_/);
     assert.ok(Date.parse(saved.expiresAt) > Date.now());
     ok(await cli('user', 'show', 'alice'));

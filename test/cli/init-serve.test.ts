@@ -144,7 +144,13 @@ describe('keyhold serve', () => {
     const { uriPath, credential } = readKmsConsole(dataDir);
     firstSecret = credential.secret;
     assert.equal(uriPath, '/demo/kms/xks/v1');
-    assert.match(out, new RegExp(`serving XKS and the admin API on https://localhost:${node.port} \\(data: kh-data\\)`));
+    // The quick start prints both addresses: XKS, and the admin listener on the next port (loopback).
+    assert.match(
+      out,
+      new RegExp(
+        `serving XKS on https://localhost:${node.port} and the admin API on https://localhost:${node.port + 1} \\(data: kh-data\\)`,
+      ),
+    );
     assert.match(out, new RegExp(`XKS endpoint\\s+https://localhost:${node.port}\\n`));
     assert.match(out, /XKS URI path\s+\/demo\/kms\/xks\/v1\n/);
     assert.match(out, new RegExp(`access key id\\s+${credential.accessKeyId}\\n`));

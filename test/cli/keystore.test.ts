@@ -337,10 +337,10 @@ describe('finding the node: --url and --token-file/--token-stdin override the da
 
     const [withoutFlags, withFlags, withStdin, withEnv, urlOnly] = await Promise.all([
       run(['keystore', 'list']),
-      run(['keystore', 'list', '--json', '--url', node.url, '--token-file', secretFile('admin-token', token)]),
-      keyholdWithInput(token, ['keystore', 'list', '--json', '--url', node.url, '--token-stdin'], { cwd: elsewhere }),
-      run(['key', 'list', '--json'], { KEYHOLD_ADMIN_URL: node.url, KEYHOLD_ADMIN_TOKEN: token }),
-      run(['keystore', 'list', '--url', node.url]),
+      run(['keystore', 'list', '--json', '--url', node.adminUrl, '--token-file', secretFile('admin-token', token)]),
+      keyholdWithInput(token, ['keystore', 'list', '--json', '--url', node.adminUrl, '--token-stdin'], { cwd: elsewhere }),
+      run(['key', 'list', '--json'], { KEYHOLD_ADMIN_URL: node.adminUrl, KEYHOLD_ADMIN_TOKEN: token }),
+      run(['keystore', 'list', '--url', node.adminUrl]),
     ]);
     assert.match(failureLine(withoutFlags), /no running node found in .*data.*pass --url/);
     const names = (result: RunResult) =>

@@ -11,7 +11,7 @@ import { keyhold, parseJsonOutput, removeTempDirs, startServe, tempDir, type Ser
 after(removeTempDirs);
 
 const get = (node: ServedNode, path: string, token?: string) =>
-  httpsJson(new URL(path, node.url).href, {
+  httpsJson(new URL(path, node.adminUrl).href, {
     method: 'GET',
     ca: node.ca,
     agent: false,

@@ -100,7 +100,7 @@ export async function adminCall<T = unknown>(node: ServedNode, method: string, p
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (payload !== undefined) headers['content-type'] = 'application/json';
-  const response = await httpsCall(new URL(`/api/v1${path}`, node.url).href, { method, ca: node.ca, headers, body: payload });
+  const response = await httpsCall(new URL(`/api/v1${path}`, node.adminUrl).href, { method, ca: node.ca, headers, body: payload });
   // Typed as the caller expects the route to answer (the server's view types); the assertions check it.
   return { ...response, json: response.json as T | undefined };
 }

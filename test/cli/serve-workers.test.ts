@@ -29,7 +29,10 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
   let pids: number[] = [];
 
   it('prints the serving line once, with the quick start, and both workers answer with their own node ids', async () => {
-    assert.match(suite.node.stdout(), /serving XKS and the admin API on https:\/\/localhost:\d+ with 2 worker processes/);
+    assert.match(
+      suite.node.stdout(),
+      /serving XKS on https:\/\/localhost:\d+ and the admin API on https:\/\/localhost:\d+ with 2 worker processes/,
+    );
     // The quick start follows the serving line; it may reach the pipe a moment later.
     for (let waited = 0; !/secret access key/.test(suite.node.stdout()) && waited < 5_000; waited += 50) await delay(50);
     assert.match(suite.node.stdout(), /secret access key/);
@@ -53,7 +56,7 @@ describe('keyhold serve --workers 2 (SQLite)', () => {
   it("GET /metrics on whichever worker answers counts every worker's requests (the primary sums them)", async () => {
     const token = readFileSync(join(suite.node.dataDir, 'admin-token'), 'utf8').trim();
     const scrape = async () => {
-      const response = await httpsCall(new URL('/metrics', suite.node.url).href, {
+      const response = await httpsCall(new URL('/metrics', suite.node.adminUrl).href, {
         method: 'GET',
         ca: suite.node.ca,
         headers: { authorization: `Bearer ${token}` },

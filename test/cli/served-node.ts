@@ -13,8 +13,10 @@ export interface ServedNode {
   /** Absolute data directory. */
   dataDir: string;
   port: number;
-  /** The URL the node printed, e.g. https://localhost:PORT. */
+  /** The XKS URL the node printed, e.g. https://localhost:PORT. */
   url: string;
+  /** The admin listener's URL it printed (the XKS URL with --single-listener). */
+  adminUrl: string;
   ca: Buffer;
   stdout(): string;
   stderr(): string;
@@ -24,7 +26,8 @@ export interface ServedNode {
   stop(): Promise<void>;
 }
 
-const SERVING = /serving XKS and the admin API on (https:\/\/\S+)/;
+/** `serving XKS on URL and the admin API on URL`, or `serving XKS and the admin API on URL` (--single-listener). */
+const SERVING = /serving XKS (?:and the admin API )?on (https:\/\/[^\s,]+)(?: and the admin API on (https:\/\/\S+))?(?= with | \(data)/;
 
 /**
  * Starts `keyhold serve --data-dir DATA_DIR_ARG --port <free port>` in `cwd` and waits for the serving line.
@@ -42,8 +45,9 @@ export async function startServe(options: {
     const port = await freePort();
     const node = spawnServe(options, port);
     try {
-      const [, url = ''] = await node.waitForStdout(SERVING, options.timeoutMs ?? 30_000);
+      const [, url = '', adminUrl] = await node.waitForStdout(SERVING, options.timeoutMs ?? 30_000);
       node.url = url;
+      node.adminUrl = adminUrl ?? url;
       node.ca = readFileSync(join(node.dataDir, 'tls', 'cert.pem'));
       return node;
     } catch (error) {
@@ -93,6 +97,7 @@ function spawnServe(
     dataDir: resolve(options.cwd, options.dataDirArg),
     port,
     url: '',
+    adminUrl: '',
     ca: Buffer.alloc(0),
     stdout: () => stdout,
     stderr: () => stderr,

@@ -51,6 +51,10 @@ export async function startTestNode(
     heartbeatIntervalMs?: number;
     propagation?: NodeOptions['propagation'];
     requestLog?: NodeOptions['requestLog'];
+    mutualTls?: NodeOptions['mutualTls'];
+    adminListener?: NodeOptions['adminListener'];
+    tlsReloadIntervalMs?: number;
+    transport?: NodeOptions['transport'];
   } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
@@ -84,6 +88,10 @@ export async function startTestNode(
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     propagation: options.propagation,
     requestLog: options.requestLog,
+    mutualTls: options.mutualTls,
+    adminListener: options.adminListener,
+    tlsReloadIntervalMs: options.tlsReloadIntervalMs ?? 0,
+    transport: options.transport,
     // The in-process test client shares the node's event loop (and a busy machine), so the event-loop lag
     // gate is off unless a test asks for it (test/xks/throttle.test.ts injects a lag source).
     throttle: { shedOnLagMs: 0, ...options.throttle },

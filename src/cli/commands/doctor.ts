@@ -23,6 +23,8 @@ interface DoctorFlags {
   region: string;
   insecure?: boolean;
   ca?: string;
+  clientCert?: string;
+  clientKey?: string;
   timeoutMs?: string;
 }
 
@@ -41,13 +43,21 @@ function parseTimeout(value: string | undefined): number | undefined {
   return timeoutMs;
 }
 
-function readCa(path: string | undefined): string | undefined {
+function readPemFile(flag: string, path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw usageError(`cannot read --ca ${path}: ${errorCode(error)}`);
+    throw usageError(`cannot read --${flag} ${path}: ${errorCode(error)}`);
   }
+}
+
+/** --client-cert and --client-key come together (mutual TLS, as KMS presents its certificate). */
+function readClientCertificate(flags: DoctorFlags): { cert: string; key: string } | undefined {
+  if ((flags.clientCert === undefined) !== (flags.clientKey === undefined)) throw usageError('--client-cert and --client-key go together');
+  const cert = readPemFile('client-cert', flags.clientCert);
+  const key = readPemFile('client-key', flags.clientKey);
+  return cert !== undefined && key !== undefined ? { cert, key } : undefined;
 }
 
 export function formatReport(report: DoctorReport): string[] {
@@ -70,6 +80,11 @@ export function registerDoctorCommand(program: Command): void {
     .option('--region <region>', 'AWS region KMS signs with', 'us-east-1')
     .option('--insecure', 'do not verify the TLS certificate (KMS always does)')
     .option('--ca <file>', 'PEM file of the CA that issued the endpoint certificate')
+    .option(
+      '--client-cert <file>',
+      'PEM client certificate to present, for an endpoint with mutual TLS (KMS: CN=cks.kms.<region>.amazonaws.com)',
+    )
+    .option('--client-key <file>', 'PEM private key of --client-cert')
     .option('--timeout-ms <n>', 'deadline per proxy attempt in ms (KMS: 250)')
     .showHelpAfterError(false);
   addSecretOptions(doctor, { ...XKS_SECRET, what: 'SigV4 secret access key of the keystore (never printed)' }).action(
@@ -78,7 +93,8 @@ export function registerDoctorCommand(program: Command): void {
       if (secret === undefined) throw usageError(`give the keystore's secret: --secret-file FILE, --secret-stdin or $${XKS_SECRET.env}`);
       const json = jsonOutput(command);
       const timeoutMs = parseTimeout(flags.timeoutMs);
-      const ca = readCa(flags.ca);
+      const ca = readPemFile('ca', flags.ca);
+      const clientCertificate = readClientCertificate(flags);
       let target: string;
       let report: DoctorReport;
       try {
@@ -93,6 +109,7 @@ export function registerDoctorCommand(program: Command): void {
           region: flags.region,
           insecure: Boolean(flags.insecure),
           ...(ca !== undefined ? { ca } : {}),
+          ...(clientCertificate ? { clientCertificate } : {}),
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         });
       } catch (error) {

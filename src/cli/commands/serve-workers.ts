@@ -14,12 +14,23 @@ import type { NodeOptions } from '../../server/running-node.js';
 import { openDatabase } from '../../storage/open-database.js';
 import { CliError, errorMessage } from '../cli-error.js';
 import { stopOnSignals } from '../shutdown.js';
-import { consoleBanner, display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
+import { consoleBanner, display, firstRunBanner, laterRunBanner, servingLine } from '../quickstart-banner.js';
 
 /** How `serve` starts a node, alone or as each worker (the throttle applies per worker: docs/throttling.md). */
 export type ServedNodeSettings = Pick<
   NodeOptions,
-  'dataDir' | 'host' | 'port' | 'databaseUrl' | 'clock' | 'audit' | 'throttle' | 'metricsPublic'
+  | 'dataDir'
+  | 'host'
+  | 'port'
+  | 'databaseUrl'
+  | 'clock'
+  | 'audit'
+  | 'throttle'
+  | 'metricsPublic'
+  | 'mutualTls'
+  | 'adminListener'
+  | 'transport'
+  | 'idleTimeoutMs'
 >;
 
 export interface ClusterServeSettings {
@@ -103,13 +114,20 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
     cleanUp();
     throw new CliError(errorMessage(error));
   }
-  writeNodeInfo(paths.nodeInfo, { adminUrl: started.url, pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
-  console.log(
-    `Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${started.url} with ${workers} worker processes (data: ${display(dataDir)})`,
-  );
+  writeNodeInfo(paths.nodeInfo, {
+    adminUrl: started.adminUrl,
+    xksUrl: started.url,
+    pid: process.pid,
+    startedAt: new Date(clock.now()).toISOString(),
+  });
+  console.log(`Keyhold v${KEYHOLD_VERSION} ${servingLine(started)} with ${workers} worker processes (data: ${display(dataDir)})`);
   console.log(initResult ? firstRunBanner(initResult, started.url) : await primary.banner());
-  console.log(consoleBanner(started.url, paths));
+  console.log(consoleBanner(started.adminUrl, paths));
 
+  // SIGHUP: every worker reads the TLS certificate and key again.
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  });
   stopOnSignals({
     logger,
     message: 'shutting down the workers',
@@ -156,8 +174,11 @@ export async function serveAsWorker(settings: Omit<ClusterServeSettings, 'firstR
       }),
     }),
   );
-  await link.ready({ url: running.url, port: running.port, pid: process.pid, nodeId: running.nodeId });
+  await link.ready({ url: running.url, adminUrl: running.adminUrl, port: running.port, pid: process.pid, nodeId: running.nodeId });
 
+  process.on('SIGHUP', () => {
+    running.reloadTls();
+  });
   // The primary sends SIGTERM to each worker when it stops.
   stopOnSignals({ logger, message: 'worker shutting down', close: () => running.close().then(() => flushLogger(logger)) });
   // Should the primary die, Node's cluster module ends its workers (they never serve unsupervised).

@@ -12,10 +12,11 @@ import { strandedSpoolProblem } from '../../server/cluster/spools.js';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { stopOnSignals } from '../shutdown.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
-import { consoleBanner, display, firstRunBanner, laterRunBanner } from '../quickstart-banner.js';
+import { consoleBanner, display, firstRunBanner, laterRunBanner, servingLine } from '../quickstart-banner.js';
 import { sealedNotice } from '../shares-banner.js';
 import { backupSettings, scheduleBackups, type BackupFlags } from './serve-backups.js';
 import { databaseUrlOption } from '../secret-option.js';
+import { networkSettings, registerNetworkOptions, type NetworkFlags } from './serve-network.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -69,7 +70,7 @@ function parseSheddingMs(value: string, never: string): number {
 const parseShedAfterMs = (value: string) => parseSheddingMs(value, '0 to never shed');
 const parseShedOnLagMs = (value: string) => parseSheddingMs(value, '0 to never shed on lag');
 
-interface ServeOptions {
+interface ServeOptions extends NetworkFlags {
   dataDir?: string;
   host: string;
   port: number;
@@ -95,7 +96,7 @@ interface ServeOptions {
 type ServeFlags = ServeOptions & BackupFlags;
 
 export function registerServeCommand(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('serve the XKS proxy and the admin API over HTTPS (initializes the data directory on first run)')
     .option('--host <host>', 'address to listen on', process.env.KEYHOLD_HOST ?? '127.0.0.1')
@@ -165,10 +166,10 @@ export function registerServeCommand(program: Command): void {
       "the scheduled backups' passphrase, first line of this file ($KEYHOLD_BACKUP_PASSPHRASE_FILE)",
       process.env.KEYHOLD_BACKUP_PASSPHRASE_FILE,
     )
-    .option('--backup-with-audit', 'scheduled backups include the whole audit log')
-    .action(async (_options, command: Command) => {
-      await serve(command.optsWithGlobals<ServeFlags>());
-    });
+    .option('--backup-with-audit', 'scheduled backups include the whole audit log');
+  registerNetworkOptions(command).action(async (_options, command: Command) => {
+    await serve(command.optsWithGlobals<ServeFlags>());
+  });
 }
 
 async function serve(options: ServeFlags): Promise<void> {
@@ -203,6 +204,7 @@ async function serve(options: ServeFlags): Promise<void> {
     shedAfterMs: checked('--shed-after-ms / $KEYHOLD_SHED_AFTER_MS', parseShedAfterMs, options.shedAfterMs),
     shedOnLagMs: checked('--shed-on-lag-ms / $KEYHOLD_SHED_ON_LAG_MS', parseShedOnLagMs, options.shedOnLagMs),
   };
+  const network = networkSettings(options);
   const workers = checked('--workers / $KEYHOLD_WORKERS', (value) => parseWorkers(value, availableParallelism), options.workers);
   const backups = backupSettings(options, workers);
   // Loaded here so management commands do not pay for the server's modules.
@@ -217,7 +219,11 @@ async function serve(options: ServeFlags): Promise<void> {
   const databaseUrl = databaseUrlOption(options.databaseUrl);
   const startFailure = (error: unknown): Error =>
     errorCode(error) === 'EADDRINUSE'
-      ? new CliError(`port ${options.port} on ${options.host} is already in use; pass --port`)
+      ? new CliError(
+          network.adminListener
+            ? `port ${options.port} on ${options.host} or admin port ${network.adminListener.port} on ${network.adminListener.host} is already in use; pass --port / --admin-port`
+            : `port ${options.port} on ${options.host} is already in use; pass --port`,
+        )
       : error instanceof Error
         ? error
         : new Error(String(error));
@@ -231,6 +237,7 @@ async function serve(options: ServeFlags): Promise<void> {
     throttle,
     metricsPublic: options.metricsPublic,
     requestLog,
+    ...network,
   };
   const cluster = { node: nodeSettings, logLevel: options.logLevel, workers, startFailure };
   const withWorkers = workers > 1 ? await import('./serve-workers.js') : undefined;
@@ -263,16 +270,20 @@ async function serve(options: ServeFlags): Promise<void> {
     await node.close();
     throw error;
   }
-  console.log(`Keyhold v${KEYHOLD_VERSION} serving XKS and the admin API on ${node.url} (data: ${display(dataDir)})`);
+  console.log(`Keyhold v${KEYHOLD_VERSION} ${servingLine(node)} (data: ${display(dataDir)})`);
   console.log(
     initResult
       ? firstRunBanner(initResult, node.url)
       : laterRunBanner(paths, node.services.live, node.url, { keystore: DEMO_KEYSTORE, key: DEMO_KEY }),
   );
-  console.log(consoleBanner(node.url, paths));
+  console.log(consoleBanner(node.adminUrl, paths));
   const seal = node.unseal.status();
   if (seal.sealed) console.log(sealedNotice(seal));
 
+  // SIGHUP: read the TLS certificate and key again (they are also reloaded when the files change).
+  process.on('SIGHUP', () => {
+    node.reloadTls();
+  });
   stopOnSignals({
     logger,
     message: 'shutting down',

@@ -53,5 +53,7 @@ export interface PrimaryOptions {
 
 export interface StartedCluster {
   url: string;
+  /** The admin listener (the same as url in single-listener mode). */
+  adminUrl: string;
   port: number;
 }

@@ -105,7 +105,7 @@ export function startPrimary(options: PrimaryOptions): Primary {
       );
       // A change announced while this worker was starting may have been read before it was made.
       if (changes > slot.forkedAtChange) void channel.request('refresh', { reason: 'changes made while starting' }).catch(() => undefined);
-      if (!address) address = { url: info.url, port: info.port };
+      if (!address) address = { url: info.url, adminUrl: info.adminUrl ?? info.url, port: info.port };
       if (!startedOnce && slots.every((s) => s.ready)) {
         startedOnce = true;
         resolveStarted(address);

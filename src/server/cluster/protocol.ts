@@ -21,7 +21,8 @@ export interface RenderedMetrics {
 /** What a worker tells the primary. */
 export type WorkerNotices = {
   /** The worker's node is listening. */
-  ready: { url: string; port: number; pid: number; nodeId: string };
+  /** adminUrl: the admin listener, when it is not `url` (split mode). */
+  ready: { url: string; adminUrl?: string; port: number; pid: number; nodeId: string };
   /** The worker could not start; it exits with `exitCode` after sending this (the primary reports the line). */
   failed: { message: string; exitCode: number };
 };

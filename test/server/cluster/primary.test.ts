@@ -82,7 +82,7 @@ const alive = (pid: number) => {
 describe('the primary of serve --workers', () => {
   it('starts every worker, relays a change from one worker to the others before answering it, and stops them all', async () => {
     const { primary, events } = primaryOf(3);
-    assert.deepEqual(await primary.started, { url: 'https://localhost:1', port: 1 });
+    assert.deepEqual(await primary.started, { url: 'https://localhost:1', adminUrl: 'https://localhost:1', port: 1 });
     const workers = primary.workers();
     assert.deepEqual(
       workers.map((w) => [w.index, w.ready, w.restarts]),
