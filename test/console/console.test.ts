@@ -94,9 +94,13 @@ describe('web console in Chromium', { timeout: 120_000 }, () => {
     assert.match(stored ?? '', /^kh_/);
   });
 
-  test('overview: node status, unsealed, and live charts from /metrics', async () => {
+  test('overview: node status, unsealed, the fleet, and live charts from /metrics', async () => {
     await page.getByText('Key manager health').waitFor();
     await page.getByText('unsealed', { exact: true }).waitFor();
+    // The fleet card (GET /api/v1/fleet): this node, live, marked as the one answering.
+    const fleet = page.getByRole('table', { name: /1 live, 0 gone/ });
+    await fleet.getByRole('cell', { name: /\(this node\)/ }).waitFor();
+    assert.equal(await fleet.getByText('live', { exact: true }).count(), 1);
     // One XKS request so the charts have something to draw on the next scrape.
     await xks(node, { operation: 'encrypt', body: encryptBody(randomBytes(32)) });
     await page.locator('.uplot').first().waitFor();

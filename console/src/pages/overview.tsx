@@ -21,6 +21,25 @@ interface NodeStatus {
   keys: number;
   worker: { index: number; count: number };
 }
+/** One node of GET /api/v1/fleet (docs/fleet.md#fleet-view). */
+interface FleetNode {
+  id: string;
+  address?: string;
+  version?: string;
+  state: 'live' | 'gone';
+  self: boolean;
+  heartbeatAgeMs: number;
+  sealed?: boolean;
+  rootOfTrust?: { kind: string; state: string };
+  audit?: { queued: number; spooled: number };
+  propagation?: { mode: string; listening: boolean; behind: number };
+  requestsPerSecond?: number;
+}
+interface FleetView {
+  nodes: FleetNode[];
+  live: number;
+  gone: number;
+}
 interface KillSwitchState {
   on: boolean;
   reason?: string;
@@ -127,6 +146,66 @@ function KillSwitch() {
   );
 }
 
+/** Every node on this database, live or gone, as the nodes last reported at their heartbeats. */
+function Fleet() {
+  const fleet = useLoad(() => api.get<FleetView>('/fleet'), [], 10_000);
+  return (
+    <section class="card" aria-labelledby="fleet-title">
+      <h2 id="fleet-title">Fleet</h2>
+      <ErrorLine error={fleet.error} />
+      {fleet.data && (
+        <table>
+          <caption>
+            {fleet.data.live} live, {fleet.data.gone} gone
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Node</th>
+              <th scope="col">State</th>
+              <th scope="col">Version</th>
+              <th scope="col">Sealed</th>
+              <th scope="col">Root of trust</th>
+              <th scope="col">Audit queue / spool</th>
+              <th scope="col">Changes</th>
+              <th scope="col">Requests/s</th>
+            </tr>
+          </thead>
+          <tbody>
+            {fleet.data.nodes.map((node) => (
+              <tr key={node.id} data-node={node.id}>
+                <td>
+                  {node.id}
+                  {node.self && ' (this node)'}
+                  {node.address && (
+                    <>
+                      <br />
+                      <small>{node.address}</small>
+                    </>
+                  )}
+                </td>
+                <td>
+                  <span class={node.state === 'live' ? 'badge good' : 'badge bad'}>{node.state}</span>{' '}
+                  <small>{Math.round(node.heartbeatAgeMs / 1000)} s ago</small>
+                </td>
+                <td>{node.version ?? '?'}</td>
+                <td>{node.sealed === undefined ? '?' : node.sealed ? 'sealed' : 'no'}</td>
+                <td>{node.rootOfTrust ? `${node.rootOfTrust.kind} ${node.rootOfTrust.state}` : '?'}</td>
+                <td>{node.audit ? `${node.audit.queued} / ${node.audit.spooled}` : '?'}</td>
+                <td>
+                  {node.propagation
+                    ? `${node.propagation.listening ? 'listening' : node.propagation.mode}, ${node.propagation.behind} behind`
+                    : '?'}
+                </td>
+                <td>{node.requestsPerSecond ?? '?'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 export function Overview() {
   const node = useLoad(() => api.get<NodeStatus>('/node'), [], 10_000);
   const unseal = useLoad(() => api.get<UnsealStatus>('/unseal'), [], 10_000);
@@ -183,6 +262,7 @@ export function Overview() {
         </section>
         <KillSwitch />
       </div>
+      <Fleet />
       <h2>Live ({REFRESH_MS / 1000} s refresh)</h2>
       <ErrorLine error={error} />
       {last && (
