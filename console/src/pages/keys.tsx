@@ -34,11 +34,11 @@ interface KeyVersionView {
   decrypts: boolean;
   createdAt: string;
 }
+/** GET /api/v1/keys: one page, in (keystore, key id) order (docs/access.md#keys-search). */
 interface KeyPage {
   keys: KeyView[];
   nextCursor: string | null;
-  /** True when the node answered with every key and this page was cut in the browser. */
-  local: boolean;
+  total?: number;
 }
 interface Filters {
   search: string;
@@ -46,20 +46,8 @@ interface Filters {
   keystore: string;
 }
 
-async function loadPage(filters: Filters, cursor: string | undefined): Promise<KeyPage> {
-  const answer = await api.get<KeyView[] | { keys: KeyView[]; nextCursor?: string | null }>(
-    `/keys${query({ ...filters, limit: PAGE_SIZE, cursor })}`,
-  );
-  if (!Array.isArray(answer)) return { keys: answer.keys, nextCursor: answer.nextCursor ?? null, local: false };
-  const needle = filters.search.toLowerCase();
-  const matching = answer.filter(
-    (key) =>
-      (needle === '' || key.id.toLowerCase().includes(needle) || key.description.toLowerCase().includes(needle)) &&
-      (filters.status === '' || key.status === filters.status),
-  );
-  const start = cursor ? Number(cursor) : 0;
-  const end = start + PAGE_SIZE;
-  return { keys: matching.slice(start, end), nextCursor: end < matching.length ? String(end) : null, local: true };
+function loadPage(filters: Filters, cursor: string | undefined): Promise<KeyPage> {
+  return api.get<KeyPage>(`/keys${query({ ...filters, limit: PAGE_SIZE, cursor })}`);
 }
 
 const keyPath = (key: KeyView, action = '') =>
@@ -267,7 +255,6 @@ export function Keys() {
         <button type="submit">Search</button>
       </form>
       <ErrorLine error={page.error} />
-      {page.data?.local && <p class="notice">This node lists every key at once; this page filters and pages them in the browser.</p>}
       {page.data && (
         <table>
           <caption>
