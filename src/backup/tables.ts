@@ -10,6 +10,10 @@ export const EXCLUDED_TABLES: Readonly<Record<string, string>> = {
   // Fleet membership heartbeats: which processes are alive on which host right now. A restored node
   // announces itself when it starts; old rows would show dead nodes as members for a while.
   nodes: 'node-local liveness (fleet heartbeats); a restored node re-announces itself',
+  // The fleet's change sequence (docs/fleet.md#propagation): triggers write a row for every change to the
+  // other tables, so restoring those tables writes the target's own sequence; copied rows would collide
+  // with it and would only tell nodes of the source database what to reload.
+  changes: "the fleet's change sequence: the target's triggers write their own while the tables are restored",
   // Kysely's migration bookkeeping: the target database has its own, written when it was opened.
   kysely_migration: "the target's own migration record (the schema is created by opening it)",
   kysely_migration_lock: "the target's own migration lock",
