@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { systemClock } from '../src/core/clock.js';
 import { initDataDir } from '../src/server/init.js';
-import { REPO_DIR } from './children.js';
+import { adminQuery, BIN, freePort, PG_ADMIN } from './fleet-support.js';
 import { signRequest } from './xks-requests.js';
 
 const { values: args } = parseArgs({
@@ -45,31 +45,9 @@ const DURATION_S = Number(args.duration);
 const EVENT_START_S = MODE === 'node-kill' ? 10 : 5;
 const EVENT_END_S = MODE === 'node-kill' ? 20 : 25;
 const CLIENT_TIMEOUT_MS = 2_000;
-const PG_ADMIN = process.env.KEYHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BIN = join(REPO_DIR, 'bin', 'keyhold.js');
 
 const children = new Set<ChildProcess>();
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_ADMIN });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 /** GET over HTTPS with the node's certificate (localhost); resolves the status, 0 on any error. */
 function get(port: number, path: string, ca: Buffer): Promise<number> {

@@ -12,14 +12,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { systemClock } from '../src/core/clock.js';
 import { initDataDir } from '../src/server/init.js';
-import { REPO_DIR } from './children.js';
+import { adminQuery, BIN, freePort, PG_ADMIN } from './fleet-support.js';
 import { signRequest } from './xks-requests.js';
 
 const { values: args } = parseArgs({
@@ -27,18 +25,6 @@ const { values: args } = parseArgs({
 });
 const CHANGES = Number(args.changes);
 const RATE = Number(args.rate);
-const BIN = join(REPO_DIR, 'bin', 'keyhold.js');
-const PG_ADMIN = process.env.KEYHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function adminQuery(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_ADMIN });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 function call(agent: Agent, port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<number> {
   return new Promise((resolve) => {
@@ -164,16 +150,6 @@ async function main(): Promise<void> {
     await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 main().catch((error: unknown) => {
