@@ -5,9 +5,10 @@ export interface HealthStatusResponse {
   xksProxyVendor: string;
   xksProxyModel: string;
   ekmVendor: string;
-  ekmFleetDetails: { id: string; model: string; healthStatus: EkmHealth }[];
+  ekmFleetDetails: EkmDetail[];
 }
 
+/** One node's entry of `ekmFleetDetails`. */
 export interface EkmDetail {
   id: string;
   model: string;
