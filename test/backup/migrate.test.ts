@@ -143,4 +143,13 @@ describe('SQLite to PostgreSQL (issue 13)', () => {
     assert.equal(run.code, 1, describeRun(run));
     assert.equal(run.stderr, 'keyhold: --to must be a postgres:// or postgresql:// URL\n');
   });
+
+  it('migrate refuses a --to URL carrying a password (it would show in ps), without echoing it', async () => {
+    const run = await keyhold(['--data-dir', embedded.dataDir, 'migrate', '--to', 'postgres://keyhold:hunter2secret@127.0.0.1/x'], {
+      cwd: work,
+    });
+    assert.equal(run.code, 2, describeRun(run));
+    assert.match(run.stderr, /^keyhold: --to carries a password/);
+    assert.ok(!run.stderr.includes('hunter2secret') && !run.stdout.includes('hunter2secret'), 'the password is not echoed');
+  });
 });
