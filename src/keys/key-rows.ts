@@ -4,7 +4,9 @@
  * snake_case; timestamps are epoch milliseconds.
  */
 import type { KeyRecord, KeyStatus, KeyUsage, KeyVersionOrigin, KeyVersionState, StoredKeyVersion } from '../domain/types.js';
+import { RowValues } from '../storage/row-values.js';
 import type { StoredWrappingKey } from './key-store.js';
+import { KEY_STATUSES } from './key-search.js';
 
 export interface KeyRow {
   id: string;
@@ -115,7 +117,27 @@ export const keyRow = (k: KeyRecord): KeyRow => ({
   search_text: searchText(k),
 });
 
-export const toKey = (r: KeyRow): KeyRecord => ({
+/** Every column of `keys` a KeyRecord is made of (all but the search column, which only management reads). */
+export const LIVE_KEY_COLUMNS = [
+  'id',
+  'group_id',
+  'external_id',
+  'usage',
+  'status',
+  'internal',
+  'current_version',
+  'block_reason',
+  'deletion_date',
+  'description',
+  'tags',
+  'rotation_period_days',
+  'next_rotation_at',
+  'min_decrypt_version',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof KeyRow)[];
+
+export const toKey = (r: Pick<KeyRow, (typeof LIVE_KEY_COLUMNS)[number]>): KeyRecord => ({
   id: r.id,
   groupId: r.group_id,
   externalId: r.external_id,
@@ -133,6 +155,59 @@ export const toKey = (r: KeyRow): KeyRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
+
+/** A key read as LIVE_KEY_COLUMNS values (DatabaseConnection.rowArrays: node start reads every key so). */
+export function keyFromValues(values: readonly unknown[]): KeyRecord {
+  const v = new RowValues(values, (column) => corrupt(String(values[0]), LIVE_KEY_COLUMNS[column] ?? `column ${column}`));
+  return toKey({
+    id: v.text(0),
+    group_id: v.text(1),
+    external_id: v.text(2),
+    usage: v.text(3),
+    status: v.oneOf(4, KEY_STATUSES),
+    internal: v.integer(5),
+    current_version: v.integer(6),
+    block_reason: v.nullableText(7),
+    deletion_date: v.nullableInteger(8),
+    description: v.text(9),
+    tags: v.text(10),
+    rotation_period_days: v.nullableInteger(11),
+    next_rotation_at: v.nullableInteger(12),
+    min_decrypt_version: v.integer(13),
+    created_at: v.integer(14),
+    updated_at: v.integer(15),
+  });
+}
+
+/** Every column of `key_versions`, in the order versionFromValues reads them. */
+export const KEY_VERSION_COLUMNS = [
+  'key_id',
+  'version',
+  'sealed_material',
+  'state',
+  'origin',
+  'created_at',
+  'revoked_at',
+  'destroyed_at',
+] as const satisfies readonly (keyof KeyVersionRow)[];
+
+const VERSION_STATES: readonly KeyVersionState[] = ['ENABLED', 'REVOKED', 'DESTROYED'];
+const VERSION_ORIGINS: readonly KeyVersionOrigin[] = ['GENERATED', 'IMPORTED'];
+
+/** A key version read as KEY_VERSION_COLUMNS values (rowArrays). */
+export function versionFromValues(values: readonly unknown[]): StoredKeyVersion {
+  const v = new RowValues(values, (column) => corrupt(String(values[0]), KEY_VERSION_COLUMNS[column] ?? `column ${column}`));
+  return toKeyVersion({
+    key_id: v.text(0),
+    version: v.integer(1),
+    sealed_material: v.bytes(2),
+    state: v.oneOf(3, VERSION_STATES),
+    origin: v.oneOf(4, VERSION_ORIGINS),
+    created_at: v.integer(5),
+    revoked_at: v.nullableInteger(6),
+    destroyed_at: v.nullableInteger(7),
+  });
+}
 
 export const keyVersionRow = (v: StoredKeyVersion): KeyVersionRow => ({
   key_id: v.keyId,

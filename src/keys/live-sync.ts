@@ -27,16 +27,17 @@ export function createKeyLiveSync({ keyStore, liveKeys }: { keyStore: KeyStore; 
 
   async function loadAll(): Promise<void> {
     syncedUpTo = undefined;
+    const [versions, records] = await Promise.all([keyStore.listKeyVersions(), keyStore.listLiveKeys()]);
     const versionsByKey = new Map<string, StoredKeyVersion[]>();
-    for (const version of await keyStore.listKeyVersions()) {
-      const versions = versionsByKey.get(version.keyId);
-      if (versions) versions.push(version);
+    for (const version of versions) {
+      const ofKey = versionsByKey.get(version.keyId);
+      if (ofKey) ofKey.push(version);
       else versionsByKey.set(version.keyId, [version]);
     }
-    for (const record of await keyStore.listKeys()) {
-      if (syncedUpTo === undefined || record.updatedAt > syncedUpTo) syncedUpTo = record.updatedAt;
-      await liveKeys.publish(record, versionsByKey.get(record.id) ?? []);
-    }
+    let newest: number | undefined;
+    for (const record of records) if (newest === undefined || record.updatedAt > newest) newest = record.updatedAt;
+    await liveKeys.publishAll(records.map((record) => [record, versionsByKey.get(record.id) ?? []] as const));
+    syncedUpTo = newest;
   }
 
   async function syncLive(): Promise<void> {

@@ -5,11 +5,15 @@ import { StoreNotFoundError } from '../storage/store-errors.js';
 import {
   joinUsage,
   keyRow,
+  keyFromValues,
+  KEY_VERSION_COLUMNS,
   keyVersionRow,
+  LIVE_KEY_COLUMNS,
   searchText,
   toKey,
   toKeyVersion,
   toWrappingKey,
+  versionFromValues,
   wrappingKeyRow,
   type KeyRow,
   type KeyTables,
@@ -107,6 +111,11 @@ export function createKeyStore(connection: DatabaseConnection): KeyStore {
       return (await query.execute()).map(toKey);
     },
 
+    async listLiveKeys() {
+      const rows = await connection.rowArrays(db.selectFrom('keys').select(LIVE_KEY_COLUMNS).where('internal', '=', 0));
+      return rows.map(keyFromValues);
+    },
+
     ...createKeySearch(db),
 
     async listKeyStamps(since, limit, after) {
@@ -182,10 +191,10 @@ export function createKeyStore(connection: DatabaseConnection): KeyStore {
     },
 
     async listKeyVersions(keyId) {
-      let query = db.selectFrom('key_versions').selectAll();
-      if (keyId !== undefined) query = query.where('key_id', '=', keyId);
-      const rows = await query.orderBy('key_id').orderBy('version').execute();
-      return rows.map(toKeyVersion);
+      const query = db.selectFrom('key_versions').select(KEY_VERSION_COLUMNS).orderBy('key_id').orderBy('version');
+      if (keyId !== undefined) return (await query.where('key_id', '=', keyId).execute()).map(toKeyVersion);
+      // Every version (node start): read as arrays, the bulk path (DatabaseConnection.rowArrays).
+      return (await connection.rowArrays(query)).map(versionFromValues);
     },
 
     async addKeyVersion(version) {

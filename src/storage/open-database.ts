@@ -4,7 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations/index.js';
-import { databaseConnection, type DatabaseConnection, type SqlDialect } from './connection.js';
+import { databaseConnection, type DatabaseConnection, type RowArrayReader, type SqlDialect } from './connection.js';
 
 export interface OpenStoreOptions {
   /** `postgres://…` or `postgresql://…` selects PostgreSQL. */
@@ -17,17 +17,17 @@ const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url);
 
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(options: OpenStoreOptions): Promise<DatabaseConnection> {
-  const { db, dialect } = connect(options);
+  const { db, dialect, readRowArrays } = connect(options);
   try {
     await migrateToLatest(db, dialect);
   } catch (err) {
     await db.destroy();
     throw err;
   }
-  return databaseConnection(db, dialect);
+  return databaseConnection(db, dialect, readRowArrays);
 }
 
-function connect(options: OpenStoreOptions): { db: Kysely<unknown>; dialect: SqlDialect } {
+function connect(options: OpenStoreOptions): { db: Kysely<unknown>; dialect: SqlDialect; readRowArrays: RowArrayReader } {
   const url = options.databaseUrl?.trim();
   if (url) {
     // Refuse rather than fall back to SQLite: a node that silently wrote to a local file
@@ -35,12 +35,26 @@ function connect(options: OpenStoreOptions): { db: Kysely<unknown>; dialect: Sql
     if (!isPostgresUrl(url)) {
       throw new Error(`unsupported database URL "${redact(url)}": expected postgres:// or postgresql://`);
     }
-    const dialect = new PostgresDialect({ pool: postgresPool(url) });
-    return { db: new Kysely<unknown>({ dialect }), dialect: 'postgres' };
+    const pool = postgresPool(url);
+    const readRowArrays: RowArrayReader = async (text, parameters) =>
+      (await pool.query<unknown[]>({ text, values: [...parameters], rowMode: 'array' })).rows;
+    return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', readRowArrays };
   }
   if (!options.sqlitePath) throw new Error('no database configured: give a PostgreSQL URL or a SQLite path');
-  const dialect = new SqliteDialect({ database: openSqlite(options.sqlitePath) });
-  return { db: new Kysely<unknown>({ dialect }), dialect: 'sqlite' };
+  const sqlite = openSqlite(options.sqlitePath);
+  const readRowArrays: RowArrayReader = (text, parameters) => {
+    try {
+      return Promise.resolve(
+        sqlite
+          .prepare<unknown[], unknown[]>(text)
+          .raw(true)
+          .all(...parameters),
+      );
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+  return { db: new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', readRowArrays };
 }
 
 function openSqlite(path: string): SqliteDatabase.Database {

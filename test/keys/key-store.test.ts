@@ -101,6 +101,55 @@ for (const target of dialectTargets()) {
         assert.ok(!all.some((k) => k.internal));
       });
 
+      it('reads every key and every version in bulk (node start) as the one-at-a-time reads do', async () => {
+        const group = await seedGroup();
+        const plain = newKey(group.id);
+        const full: KeyRecord = {
+          ...newKey(group.id),
+          status: 'PENDING_DELETION',
+          blockReason: 'breach drill',
+          deletionDate: T0 + 9_000_000,
+          description: 'every optional field set',
+          tags: { team: 'payments', 'cost-centre': '42' },
+          rotationPeriodDays: 90,
+          nextRotationAt: T0 + 7_776_000_000,
+        };
+        const canary: KeyRecord = { ...newKey(group.id), internal: true, usage: ['ENCRYPT'] };
+        await db.keyStore.createKey(plain, versionOf(plain));
+        await db.keyStore.createKey(full, { ...versionOf(full), state: 'REVOKED', revokedAt: T0 + 50 });
+        await db.keyStore.addKeyVersion({ ...versionOf(full, 2), origin: 'IMPORTED' });
+        await db.keyStore.createKey(canary, versionOf(canary));
+
+        const live = await db.keyStore.listLiveKeys();
+        assert.deepEqual(
+          live.filter((k) => k.groupId === group.id).sort((a, b) => (a.id < b.id ? -1 : 1)),
+          [plain, full].sort((a, b) => (a.id < b.id ? -1 : 1)),
+        );
+        assert.ok(!live.some((k) => k.internal), 'internal keys (the canary) are not live keys');
+        const everyVersion = await db.keyStore.listKeyVersions();
+        for (const key of [plain, full, canary]) {
+          assert.deepEqual(
+            everyVersion.filter((v) => v.keyId === key.id),
+            await db.keyStore.listKeyVersions(key.id),
+          );
+        }
+      });
+
+      it('refuses, in one line naming the column, a key row changed outside Keyhold when reading in bulk', async () => {
+        const key = newKey((await seedGroup()).id);
+        await db.keyStore.createKey(key, versionOf(key));
+        const tables = db.store.tables<{ keys: { id: string; status: string } }>();
+        await tables.updateTable('keys').set({ status: 'HALF_DELETED' }).where('id', '=', key.id).execute();
+        try {
+          await assert.rejects(db.keyStore.listLiveKeys(), (error: Error) => {
+            assert.equal(error.message, `key ${key.id}: the stored status is not one Keyhold writes; the row was changed outside Keyhold`);
+            return true;
+          });
+        } finally {
+          await tables.updateTable('keys').set({ status: 'ENABLED' }).where('id', '=', key.id).execute();
+        }
+      });
+
       it('lists the stamps of keys changed since a time, page by page in (updatedAt, id) order, without internal keys', async () => {
         const group = await seedGroup();
         // Far above every other fixture's timestamps, so only these keys are in range.
