@@ -28,11 +28,6 @@ export interface KeyStore {
    */
   searchKeys(search: KeySearch): Promise<KeySearchPage>;
   /**
-   * Identity and change time of customer keys changed at or after `since` (ms), in (updatedAt, id)
-   * order, at most `limit`, starting after the stamp `after` (keyset paging): cheap to read in bulk.
-   */
-  listKeyStamps(since: number, limit: number, after?: KeyStamp): Promise<KeyStamp[]>;
-  /**
    * Changes a key. With `expect`, only while the key still has that status / current version
    * (compare-and-set, for nodes racing on the same row): returns false, changing nothing, when it has not.
    * Throws StoreNotFoundError when the key does not exist, or has no version `changes.currentVersion`.
@@ -89,14 +84,6 @@ export interface KeySearchPage {
   more: boolean;
   /** Every key matching the filters (asked for with `count`). */
   total?: number;
-}
-
-/** What a node needs to tell whether its in-memory copy of a key is current. */
-export interface KeyStamp {
-  id: string;
-  groupId: string;
-  externalId: string;
-  updatedAt: number;
 }
 
 /** Key fields a management action changes; `null` clears an optional field. */

@@ -1,7 +1,7 @@
 import type { KeyRecord, StoredKeyVersion } from '../domain/types.js';
 import type { LiveState } from '../registry/live-state.js';
 import { sealContext, type DataKey, type RootOfTrust } from '../roots/root-of-trust.js';
-import type { KeyStamp, KeyStore } from './key-store.js';
+import type { KeyStore } from './key-store.js';
 import { lazyDataKey } from './lazy-data-key.js';
 
 /**
@@ -26,8 +26,6 @@ export interface LiveKeys {
   withdraw(record: KeyRecord): void;
   /** The data plane forgets one version (about to be erased); the others keep serving. */
   withdrawVersion(record: KeyRecord, version: number): void;
-  /** Whether the data plane already has the key as of this change. */
-  isCurrent(stamp: KeyStamp): boolean;
 }
 
 export function createLiveKeys({ keyStore, root, live }: { keyStore: KeyStore; root: RootOfTrust; live: LiveState }): LiveKeys {
@@ -90,11 +88,6 @@ export function createLiveKeys({ keyStore, root, live }: { keyStore: KeyStore; r
     withdrawVersion(record, version) {
       const open = live.key(record.groupId, record.externalId)?.versions ?? new Map<number, DataKey>();
       live.putKey({ record, versions: new Map([...open].filter(([n]) => n !== version)) });
-    },
-
-    isCurrent(stamp) {
-      const current = live.key(stamp.groupId, stamp.externalId);
-      return current !== undefined && current.record.id === stamp.id && current.record.updatedAt === stamp.updatedAt;
     },
   };
 }

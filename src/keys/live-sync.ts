@@ -1,32 +1,63 @@
+import type { Clock } from '../core/clock.js';
 import type { StoredKeyVersion } from '../domain/types.js';
-import type { KeyStamp, KeyStore } from './key-store.js';
+import type { KeyStore } from './key-store.js';
 import type { LiveKeys } from './live-keys.js';
 
-/** How far behind the newest change syncLive reads again, for writers whose clocks run behind. */
-const SYNC_CLOCK_MARGIN_MS = 10 * 60_000;
-/** Key stamps read per query by syncLive; the event loop runs between pages (~5 ms each at this size). */
-const SYNC_PAGE_SIZE = 2_000;
+/** Changes read per query by syncLive. */
+const SYNC_PAGE_SIZE = 1_000;
+/**
+ * A node that has not read the change sequence for this long reloads every key instead (the sequence
+ * keeps 24 hours of changes, src/fleet/change-follower.ts, so older ones may have been pruned).
+ */
+const STALE_CURSOR_MS = 12 * 3_600_000;
+
+/**
+ * The fleet's change sequence as the key sync reads it (migration 0008_changes: every write to `keys`
+ * or `key_versions` adds a `key` change naming the key id, in commit order). src/fleet/change-store.ts's
+ * ChangeStore has this shape; the composition root passes it in.
+ */
+export interface KeyChangeFeed {
+  /** The newest change id (0 when nothing was ever recorded). */
+  latestId(): Promise<number>;
+  /** Changes with an id above `afterId`, oldest first, at most `limit`. */
+  changesAfter(afterId: number, limit: number): Promise<readonly { id: number; kind: string; entityId: string }[]>;
+}
 
 /** Keeps the live state's keys (what the XKS data plane reads) in step with the database. */
 export interface KeyLiveSync {
   /** Loads every customer key into the live state (node start, unseal): two queries, whatever the key count. */
   readonly loadAll: () => Promise<void>;
   /**
-   * Applies the key changes other nodes of a fleet made since the last pass (loadAll when nothing was
-   * loaded yet). Reads only the keys changed since then (an indexed range), minus a margin for the
-   * writers' clocks (SigV4 already needs every node within 5 minutes of true time): their stamps (id
-   * and change time) in pages, yielding to the event loop between pages, then the full row of each key
-   * that did change. Reading every full row at once held the event loop for about a second at 100,000 keys.
+   * Applies the key changes made since the last pass, by this node or any other of the fleet (loadAll
+   * when nothing was loaded yet): it reads the change sequence after the last change applied and re-reads
+   * only the keys it names. Ids follow commit order, so nothing is skipped whatever the writers' clocks say,
+   * and a pass with no key change costs one indexed query. (It used to read back every key stamped in the
+   * last 10 minutes, a margin for the writers' clocks: after a bulk import, or in the benchmark just after
+   * seeding, that was 100,000 stamps every pass.)
    */
   readonly syncLive: () => Promise<void>;
 }
 
-export function createKeyLiveSync({ keyStore, liveKeys }: { keyStore: KeyStore; liveKeys: LiveKeys }): KeyLiveSync {
-  /** The newest `updatedAt` this node has read from the database (undefined: read everything). */
-  let syncedUpTo: number | undefined;
+export function createKeyLiveSync({
+  keyStore,
+  liveKeys,
+  changes,
+  clock,
+}: {
+  keyStore: KeyStore;
+  liveKeys: LiveKeys;
+  changes: KeyChangeFeed;
+  clock: Clock;
+}): KeyLiveSync {
+  /** The newest change this node's live keys reflect (undefined: nothing loaded yet). */
+  let appliedChangeId: number | undefined;
+  /** When the sequence was last read through (epoch ms). */
+  let syncedAt = 0;
 
   async function loadAll(): Promise<void> {
-    syncedUpTo = undefined;
+    appliedChangeId = undefined;
+    // Read before the keys: a change committed while they are read is applied again by the next pass.
+    const loadedAfter = await changes.latestId();
     const [versions, records] = await Promise.all([keyStore.listKeyVersions(), keyStore.listLiveKeys()]);
     const versionsByKey = new Map<string, StoredKeyVersion[]>();
     for (const version of versions) {
@@ -34,28 +65,26 @@ export function createKeyLiveSync({ keyStore, liveKeys }: { keyStore: KeyStore; 
       if (ofKey) ofKey.push(version);
       else versionsByKey.set(version.keyId, [version]);
     }
-    let newest: number | undefined;
-    for (const record of records) if (newest === undefined || record.updatedAt > newest) newest = record.updatedAt;
     await liveKeys.publishAll(records.map((record) => [record, versionsByKey.get(record.id) ?? []] as const));
-    syncedUpTo = newest;
+    appliedChangeId = loadedAfter;
+    syncedAt = clock.now();
   }
 
   async function syncLive(): Promise<void> {
-    if (syncedUpTo === undefined) return loadAll();
-    const since = syncedUpTo - SYNC_CLOCK_MARGIN_MS;
-    let after: KeyStamp | undefined;
+    if (appliedChangeId === undefined || clock.now() - syncedAt > STALE_CURSOR_MS) return loadAll();
     for (;;) {
-      const page = await keyStore.listKeyStamps(since, SYNC_PAGE_SIZE, after);
-      for (const stamp of page) {
-        if (stamp.updatedAt > syncedUpTo) syncedUpTo = stamp.updatedAt;
-        if (liveKeys.isCurrent(stamp)) continue;
-        const record = await keyStore.getKeyById(stamp.id);
-        if (record) await liveKeys.publish(record);
+      const page = await changes.changesAfter(appliedChangeId, SYNC_PAGE_SIZE);
+      const changedKeys = new Set<string>();
+      for (const change of page) if (change.kind === 'key') changedKeys.add(change.entityId);
+      for (const id of changedKeys) {
+        const record = await keyStore.getKeyById(id);
+        if (record && !record.internal) await liveKeys.publish(record);
       }
-      after = page.at(-1);
-      if (page.length < SYNC_PAGE_SIZE) return;
-      await new Promise((resolve) => setImmediate(resolve));
+      const newest = page.at(-1);
+      if (newest) appliedChangeId = newest.id;
+      if (page.length < SYNC_PAGE_SIZE) break;
     }
+    syncedAt = clock.now();
   }
 
   return { loadAll, syncLive };

@@ -13,7 +13,7 @@ import { createKeyViews } from './key-views.js';
 import type { KeystoreDirectory } from './keystore-directory.js';
 import { createKeyLifecycle, type KeyLifecycle } from './lifecycle.js';
 import { createLiveKeys } from './live-keys.js';
-import { createKeyLiveSync, type KeyLiveSync } from './live-sync.js';
+import { createKeyLiveSync, type KeyChangeFeed, type KeyLiveSync } from './live-sync.js';
 import { createScheduledKeyWork, type ScheduledKeyWork } from './scheduled-work.js';
 import { createKeyVersions, type KeyVersions } from './versions.js';
 
@@ -38,6 +38,8 @@ export interface KeyServiceDeps {
   live: LiveState;
   clock: Clock;
   newId: () => string;
+  /** The fleet's change sequence, which tells the live sync which keys changed (live-sync.ts). */
+  changes: KeyChangeFeed;
 }
 
 /**
@@ -55,7 +57,7 @@ export interface KeyServiceDeps {
  */
 export interface KeyService extends KeyLifecycle, KeySearchService, KeyVersions, KeyImport, KeyLiveSync, ScheduledKeyWork, KeyCanary {}
 
-export function createKeyService({ keyStore, directory, root, live, clock, newId }: KeyServiceDeps): KeyService {
+export function createKeyService({ keyStore, directory, root, live, clock, newId, changes }: KeyServiceDeps): KeyService {
   // The small pieces every part shares: finding keys, describing them, publishing them to the data
   // plane, writing their material, and the compare-and-set status change.
   const lookup = createKeyLookup({ keyStore, directory });
@@ -70,7 +72,7 @@ export function createKeyService({ keyStore, directory, root, live, clock, newId
     ...createKeySearchService({ keyStore, lookup, views }),
     ...createKeyVersions({ keyStore, clock, lookup, views, liveKeys, material, transitions }),
     ...createKeyImport({ keyStore, lookup, views, material, wrappingKeys }),
-    ...createKeyLiveSync({ keyStore, liveKeys }),
+    ...createKeyLiveSync({ keyStore, liveKeys, changes, clock }),
     ...createScheduledKeyWork({ keyStore, clock, material }),
     ...createKeyCanary({ keyStore, directory, clock, newId, liveKeys, material }),
   };

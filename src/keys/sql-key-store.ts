@@ -118,27 +118,6 @@ export function createKeyStore(connection: DatabaseConnection): KeyStore {
 
     ...createKeySearch(db),
 
-    async listKeyStamps(since, limit, after) {
-      let query = db
-        .selectFrom('keys')
-        .select(['id', 'group_id', 'external_id', 'updated_at'])
-        .where('internal', '=', 0)
-        .where('updated_at', '>=', since)
-        .orderBy('updated_at')
-        .orderBy('id')
-        .limit(limit);
-      if (after)
-        query = query.where((eb) =>
-          eb.or([eb('updated_at', '>', after.updatedAt), eb.and([eb('updated_at', '=', after.updatedAt), eb('id', '>', after.id)])]),
-        );
-      return (await query.execute()).map((row) => ({
-        id: row.id,
-        groupId: row.group_id,
-        externalId: row.external_id,
-        updatedAt: Number(row.updated_at),
-      }));
-    },
-
     async updateKey(id, changes, updatedAt, expect) {
       return db.transaction().execute(async (trx) => {
         let query = trx

@@ -6,7 +6,6 @@ import type { Audit } from '../audit/audit.js';
 import { dataDirPaths, workerAuditSpool, type NodeInfo } from '../core/data-dir.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
 import { createLiveStateRefresh } from '../fleet/refresh-live-state.js';
-import { createChangeStore } from '../fleet/sql-change-store.js';
 import { createHealthMonitor } from '../health/health-monitor.js';
 import { createReadiness } from '../health/readiness.js';
 import { startRotationScheduler } from '../keys/rotation-scheduler.js';
@@ -80,7 +79,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Management actions (approvals, scheduled key work, policy and access changes, unseal) are audited from here on.
     await services.adminEvents.connect(auditLog.adminEvents);
     // Read before the live state loads: every change after this id is applied again (docs/fleet.md#propagation).
-    const changes = createChangeStore(services.database);
+    const { changes } = services;
     const startAfterId = await changes.latestId();
     // Keystores and credentials load even while sealed (their secrets are not under a Shamir master key),
     // so KMS can authenticate and read health UNAVAILABLE; keys and the canary wait for the root.

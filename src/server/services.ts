@@ -9,6 +9,8 @@ import type { ApprovalGate } from '../approvals/gate.js';
 import { createApprovalStore } from '../approvals/sql-approval-store.js';
 import { defineApprovalExecutors } from '../approvals/executors.js';
 import type { Clock } from '../core/clock.js';
+import type { ChangeStore } from '../fleet/change-store.js';
+import { createChangeStore } from '../fleet/sql-change-store.js';
 import { createKeyStore } from '../keys/sql-key-store.js';
 import type { KeyStore } from '../keys/key-store.js';
 import { createKeyService, type KeyService } from '../keys/service.js';
@@ -35,6 +37,8 @@ import type { DataDirPaths } from '../core/data-dir.js';
 export interface Services {
   /** The open database; feature stores are built on it. */
   database: DatabaseConnection;
+  /** The fleet's change sequence (migration 0008_changes): the key sync and the change follower read it. */
+  changes: ChangeStore;
   /** Groups, keystores and credentials. */
   keystoreStore: KeystoreStore;
   /** Keys, key versions and import wrapping keys (the keys feature's store). */
@@ -81,7 +85,8 @@ export async function openServices(options: {
   const adminEvents = createDeferredAdminEventSink();
   const policyRegistry = new PolicyRegistry();
   const keystores = createKeystoreService({ keystoreStore, root, secretSealer, live, clock: options.clock, newId: randomUUID });
-  const keys = createKeyService({ keyStore, directory: keystoreStore, root, live, clock: options.clock, newId: randomUUID });
+  const changes = createChangeStore(database);
+  const keys = createKeyService({ keyStore, directory: keystoreStore, root, live, clock: options.clock, newId: randomUUID, changes });
   const access = createAccessService({
     store: createAccessStore(database),
     loginAttempts: createLoginAttemptStore(database),
@@ -110,6 +115,7 @@ export async function openServices(options: {
   defineApprovalExecutors(approvals, { keys, keystores, access, policies });
   return {
     database,
+    changes,
     keystoreStore,
     keyStore,
     root,

@@ -72,7 +72,7 @@ describe('lifecycle changes across a fleet on one PostgreSQL database', () => {
     assert.equal((await xks(secondNode(), { operation: 'encrypt', body: encryptBody(randomBytes(8)) })).status, 200);
   });
 
-  it('a change stamped by a writer whose clock runs minutes behind still reaches the other node (syncLive reads back a margin)', async () => {
+  it('a change stamped by a writer whose clock runs minutes behind still reaches the other node (syncLive follows the change sequence, not the stamps)', async () => {
     const { keystoreStore, keyStore } = first().node.services;
     const keystore = await keystoreStore.getKeystoreByName('demo');
     const key = keystore && (await keyStore.getKey(keystore.groupId, first().keyId));

@@ -9,6 +9,7 @@ import type { ManualClock } from '../../src/core/clock.js';
 import type { KeyRecord } from '../../src/domain/types.js';
 import type { KeyStore } from '../../src/keys/key-store.js';
 import { createKeyStore } from '../../src/keys/sql-key-store.js';
+import { createChangeStore } from '../../src/fleet/sql-change-store.js';
 import { createKeyService, type KeyService } from '../../src/keys/service.js';
 import type { KeystoreService } from '../../src/keystores/keystore-service.js';
 import { createKeystoreService } from '../../src/keystores/service.js';
@@ -58,7 +59,7 @@ export function keyNodeOn(store: DatabaseConnection, clock: ManualClock, wrapRoo
     root: nodeRoot,
     live,
     keyStore,
-    keys: createKeyService({ ...deps, keyStore, directory: keystoreStore }),
+    keys: createKeyService({ ...deps, keyStore, directory: keystoreStore, changes: createChangeStore(store) }),
     keystores: createKeystoreService({ ...deps, keystoreStore }),
   };
 }

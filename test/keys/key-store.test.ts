@@ -150,33 +150,6 @@ for (const target of dialectTargets()) {
         }
       });
 
-      it('lists the stamps of keys changed since a time, page by page in (updatedAt, id) order, without internal keys', async () => {
-        const group = await seedGroup();
-        // Far above every other fixture's timestamps, so only these keys are in range.
-        const since = T0 + 9_000_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
-        const keys = [0, 0, 1, 2, 2, 3].map((offset, i) => ({ ...newKey(group.id, `stamp-${i}-${unique()}`), updatedAt: since + offset }));
-        const internal = { ...newKey(group.id), internal: true, updatedAt: since + 1 };
-        const older = { ...newKey(group.id), updatedAt: since - 1 };
-        for (const key of [...keys, internal, older]) await db.keyStore.createKey(key, versionOf(key));
-
-        const expected = keys
-          .map((k) => ({ id: k.id, groupId: k.groupId, externalId: k.externalId, updatedAt: k.updatedAt }))
-          .sort((a, b) => a.updatedAt - b.updatedAt || (a.id < b.id ? -1 : 1));
-        const pages = [];
-        let after;
-        for (;;) {
-          const page = await db.keyStore.listKeyStamps(since, 4, after);
-          pages.push(page);
-          if (page.length < 4) break;
-          after = page[page.length - 1];
-        }
-        assert.deepEqual(
-          pages.map((p) => p.length),
-          [4, 2],
-        );
-        assert.deepEqual(pages.flat(), expected);
-      });
-
       it('allows the same external id in two groups but not twice in one', async () => {
         const a = newGroup();
         const b = newGroup();

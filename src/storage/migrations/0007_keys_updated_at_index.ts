@@ -2,7 +2,8 @@ import type { Kysely, Migration } from 'kysely';
 
 /**
  * An index on keys (updated_at, id), so a node picks up the keys other nodes of its fleet changed by reading
- * only those rows (src/keys/service.ts syncLive) instead of every key each scheduler pass.
+ * only those rows instead of every key each scheduler pass. Since migration 0008 (the change sequence) the
+ * key sync reads the sequence instead (src/keys/live-sync.ts); the index stays for ordering by change time.
  */
 export function keysUpdatedAtIndexMigration(): Migration {
   return {
