@@ -4,7 +4,7 @@
  * measurement window. The load generator is one process for the whole run (LoadGenerator), started
  * before the first phase, so starting it costs no phase anything.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { forkScript, machineCpu, processCpuSeconds, stopChild } from './children.js';
 import type { Connection, LoadJob, LoadResult, Protocol } from './load.js';
@@ -155,6 +155,18 @@ export async function runPhase(
 /** The load-generator process, shared by every phase of a run. */
 export class LoadGenerator {
   readonly child: ChildProcess = forkScript('load.ts');
+
+  /**
+   * `pinCpu` (e.g. "1"): the load generator and all its threads run only on that core (`taskset`), so
+   * the servers have the others to themselves (--pin-loadgen; docs/workers.md measures workers so).
+   */
+  constructor(pinCpu?: string) {
+    const pid = this.child.pid;
+    if (pinCpu === undefined || pid === undefined) return;
+    const pinned = spawnSync('taskset', ['-a', '-p', '-c', pinCpu, String(pid)], { encoding: 'utf8' });
+    if (pinned.status !== 0)
+      throw new Error(`could not pin the load generator to CPU ${pinCpu}: ${pinned.stderr.trim() || pinned.error?.message}`);
+  }
 
   stop(): Promise<void> {
     return stopChild(this.child);

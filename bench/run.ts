@@ -98,6 +98,7 @@ const { values: flags } = parseArgs({
     'audit-mode': { type: 'string', default: 'durable' },
     'audit-sync': { type: 'string', default: 'full' },
     'request-log': { type: 'string' },
+    'pin-loadgen': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -122,7 +123,8 @@ if (flags.help) {
   --report          afterwards, regenerate docs/bench/latency.svg and BENCHMARKS.md from the results
   --audit-mode M    Keyhold's audit log: durable (default, as \`serve\`), fail-closed or lossy
   --audit-sync S    SQLite audit commits: full (default, as \`serve\`) or normal
-  --request-log W   XKS requests logged: errors or all (default: as \`serve\`, errors unless --audit-mode lossy)`);
+  --request-log W   XKS requests logged: errors or all (default: as \`serve\`, errors unless --audit-mode lossy)
+  --pin-loadgen CPU run the load generator on that core only (taskset), e.g. 1: the servers get the others`);
   process.exit(0);
 }
 
@@ -324,7 +326,7 @@ async function main(): Promise<number> {
   const cells: CellMeasurement[] = [];
   const phases: PhaseResult[] = [];
   const logFiles: string[] = [];
-  const loadGenerator = new LoadGenerator();
+  const loadGenerator = new LoadGenerator(flags['pin-loadgen']);
   track(loadGenerator.child);
   const context = { failures, loadGenerator };
 
@@ -429,6 +431,7 @@ function buildResults(
       audit_mode: audit.mode,
       audit_sync: audit.sync,
       request_log: audit.requestLog ?? (audit.mode === 'lossy' ? 'all' : 'errors'),
+      loadgen_pinned_cpu: flags['pin-loadgen'] ?? null,
       durations: { warmup_s: config.warmupS, saturation_s: config.saturationS, fixed_rate_s: config.fixedRateS },
       saturation_repeats: repeat,
       concurrency: config.concurrency,
