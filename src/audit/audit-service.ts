@@ -127,9 +127,9 @@ export async function startAudit(options: {
 /** Reports each successful batch commit (its duration and size) to `onCommit`. */
 function timedAppender(appender: AuditAppender, onCommit: (latencyMs: number, events: number) => void): AuditAppender {
   return {
-    async appendBatch(events, epoch) {
+    async appendBatch(events, epoch, canonical) {
       const started = performance.now();
-      await appender.appendBatch(events, epoch);
+      await appender.appendBatch(events, epoch, canonical);
       if (events.length > 0) onCommit(performance.now() - started, events.length);
     },
     pipelineDepth: () => appender.pipelineDepth?.() ?? 1,

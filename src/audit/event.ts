@@ -95,19 +95,24 @@ export function eventHash(event: Omit<ChainedAuditEvent, 'hash'>): string {
 
 const sha256Hex = (canonical: string) => createHash('sha256').update(canonical, 'utf8').digest('hex');
 
-/**
- * The canonical form each event was hashed over when it was chained here: it already holds every
- * column, so the SQLite writer thread gets a batch as one string instead of cloned objects.
- */
-const canonicalForms = new WeakMap<ChainedAuditEvent, string>();
-
-/** The canonical serialization of `event` (remembered from chaining, else computed). */
-export function canonicalOf(event: ChainedAuditEvent): string {
-  return canonicalForms.get(event) ?? canonicalEvent(event);
-}
-
 /** Links `fields` after (prevSeq, prevHash) on `chain`. */
 export function chainEvent(fields: AuditEventFields, chain: string, seq: number, prevHash: string): ChainedAuditEvent {
+  return chainEventWithForm(fields, chain, seq, prevHash).event;
+}
+
+/**
+ * chainEvent, also returning the canonical form the event was hashed over: it holds every column, so the
+ * SQLite writer thread gets a batch as one string built from these (sqlite-appender.ts) rather than
+ * cloned objects. (It was remembered in a WeakMap keyed by the event once: a WeakMap of short-lived keys
+ * made every young-generation collection walk its ephemeron table, about ten times the scavenge time in
+ * a micro-benchmark, and the node's scavenges took 6–7 ms each.)
+ */
+export function chainEventWithForm(
+  fields: AuditEventFields,
+  chain: string,
+  seq: number,
+  prevHash: string,
+): { event: ChainedAuditEvent; canonical: string } {
   // The same array as canonicalEvent, written out: this runs once per request on the event loop.
   const f = fields;
   const canonical = JSON.stringify([
@@ -138,9 +143,7 @@ export function chainEvent(fields: AuditEventFields, chain: string, seq: number,
     f.latencyUs ?? null,
     f.target ?? null,
   ]);
-  const event: ChainedAuditEvent = { ...fields, chain, seq, prevHash, hash: sha256Hex(canonical) };
-  canonicalForms.set(event, canonical);
-  return event;
+  return { event: { ...fields, chain, seq, prevHash, hash: sha256Hex(canonical) }, canonical };
 }
 
 /** JSON with object keys sorted, for `target`. */

@@ -8,7 +8,7 @@ import { AUDIT_MODES, type AuditLog, type AuditMode, type AuditStatus } from './
 import type { AuditStore } from './audit-store.js';
 import { createCheckpointer } from './checkpointer.js';
 import type { CheckpointSigner } from './checkpoint-signing.js';
-import { chainEvent, GENESIS_HASH, type AuditEventFields, type ChainedAuditEvent } from './event.js';
+import { chainEventWithForm, GENESIS_HASH, type AuditEventFields, type ChainedAuditEvent } from './event.js';
 import type { AuditSpool } from './spool.js';
 import type { AuditAppender } from './sqlite-appender.js';
 
@@ -137,20 +137,22 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   function dispatch(batch: Pending[]): void {
     const before = head;
     let { seq, hash } = head;
+    const canonical: string[] = [];
     const events = batch.map((p) => {
-      const event = chainEvent(p.fields, chain, ++seq, hash);
-      hash = event.hash;
-      return event;
+      const chained = chainEventWithForm(p.fields, chain, ++seq, hash);
+      canonical.push(chained.canonical);
+      hash = chained.event.hash;
+      return chained.event;
     });
     head = { seq, hash };
     const batchEpoch = epoch;
     inFlight++;
     // Pipelined: handed over now. Otherwise the commit starts when the batches before it have settled.
-    const handedOver = depth() > 1 ? appender.appendBatch(events, batchEpoch) : undefined;
+    const handedOver = depth() > 1 ? appender.appendBatch(events, batchEpoch, canonical) : undefined;
     handedOver?.catch(() => undefined); // awaited in order below; this only marks it handled meanwhile
     settled = settled.then(async () => {
       try {
-        await commit(batch, events, before, batchEpoch, handedOver);
+        await commit(batch, events, canonical, before, batchEpoch, handedOver);
       } catch (error) {
         logger.error({ event: 'audit.commit_settle_failed', err: error }, 'audit batch could not be settled');
         for (const p of batch) p.reject(new Error('audit event could not be recorded'));
@@ -165,6 +167,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   async function commit(
     batch: Pending[],
     events: ChainedAuditEvent[],
+    canonical: readonly string[],
     before: { seq: number; hash: string },
     batchEpoch: number,
     handedOver: Promise<void> | undefined,
@@ -177,7 +180,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
         if (spooling) await replaySpool();
         if (spooling) throw new Error('database still unreachable');
         usedEpoch = epoch;
-        await appender.appendBatch(events, usedEpoch);
+        await appender.appendBatch(events, usedEpoch, canonical);
       }
       commits++;
       if (last) {

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { canonicalOf, type ChainedAuditEvent } from './event.js';
+import { canonicalEvent, type ChainedAuditEvent } from './event.js';
 
 /**
  * SQLite `synchronous` for audit commits (WAL). full: every commit is fsynced before the request is
@@ -16,7 +16,7 @@ export interface AuditAppender {
    * or an older epoch fails too without being committed, so batches handed over behind a failed one can
    * never leave a gap in the chain; the audit log moves to a new epoch when it learns of the failure.
    */
-  appendBatch(events: readonly ChainedAuditEvent[], epoch?: number): Promise<void>;
+  appendBatch(events: readonly ChainedAuditEvent[], epoch?: number, canonical?: readonly string[]): Promise<void>;
   /**
    * How many batches may be handed over before the first is committed (default 1: one at a time).
    * More than 1 only where batches are committed strictly in the order given, with the epoch rule above.
@@ -77,8 +77,12 @@ export function openSqliteAppender(path: string, fallback?: AuditAppender, sync:
     });
   return {
     // If the thread is gone, commit on the caller's connection rather than not at all.
-    appendBatch: (events, epoch = 0) =>
-      events.length === 0 ? Promise.resolve() : failed && fallback ? fallback.appendBatch(events) : call({ epoch, ...encodeBatch(events) }),
+    appendBatch: (events, epoch = 0, canonical) =>
+      events.length === 0
+        ? Promise.resolve()
+        : failed && fallback
+          ? fallback.appendBatch(events)
+          : call({ epoch, ...encodeBatch(events, canonical) }),
     pipelineDepth: () => (failed ? 1 : SQLITE_PIPELINE_DEPTH),
     async close() {
       if (!failed) await call({ close: true }).catch(() => undefined);
@@ -91,11 +95,11 @@ export function openSqliteAppender(path: string, fallback?: AuditAppender, sync:
  * A batch as two strings (copied, not structured-cloned field by field): a JSON array of the events'
  * canonical forms, which hold every column but the hash, and the hashes concatenated (64 hex each).
  */
-function encodeBatch(events: readonly ChainedAuditEvent[]): { canonical: string; hashes: string } {
+function encodeBatch(events: readonly ChainedAuditEvent[], forms?: readonly string[]): { canonical: string; hashes: string } {
   let canonical = '[';
   let hashes = '';
   for (const [i, event] of events.entries()) {
-    canonical += (i === 0 ? '' : ',') + canonicalOf(event);
+    canonical += (i === 0 ? '' : ',') + (forms?.[i] ?? canonicalEvent(event));
     hashes += event.hash;
   }
   return { canonical: canonical + ']', hashes };
