@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * One audit event as stored and exported (docs/audit.md). Absent fields are null, so the canonical
@@ -93,7 +93,8 @@ export function eventHash(event: Omit<ChainedAuditEvent, 'hash'>): string {
   return sha256Hex(canonicalEvent(event));
 }
 
-const sha256Hex = (canonical: string) => createHash('sha256').update(canonical, 'utf8').digest('hex');
+// One-shot: no Hash object (and its weak handle, which every scavenge visits) per event.
+const sha256Hex = (canonical: string) => hash('sha256', canonical, 'hex');
 
 /** Links `fields` after (prevSeq, prevHash) on `chain`. */
 export function chainEvent(fields: AuditEventFields, chain: string, seq: number, prevHash: string): ChainedAuditEvent {
