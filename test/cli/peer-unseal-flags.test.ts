@@ -58,7 +58,7 @@ describe('serve --peer-unseal flags', () => {
   });
 
   it('refuses each mistake with one line', () => {
-    assert.throws(() => settingsOf('--peer-ca', file('ca.pem')), /^Error: --peer-ca needs --peer-unseal$|--peer-ca needs --peer-unseal/);
+    assert.throws(() => settingsOf('--peer-ca', file('ca.pem')), /--peer-ca needs --peer-unseal/);
     assert.throws(
       () => settingsOf('--peer-unseal', '--peer-ca', file('ca.pem')),
       /--peer-unseal needs --peer-ca, --peer-cert, --peer-key and --peer-cn/,
