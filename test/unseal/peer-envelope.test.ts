@@ -19,8 +19,9 @@ describe('the master key sealed to a peer’s ephemeral X25519 key', () => {
     const sealed = sealRootForPeer({ nodeId: 'node-b', publicKey: pair.publicKey }, 'node-a', masterKey);
     assert.equal(sealed.nodeId, 'node-a');
     const wire = JSON.stringify(sealed);
-    for (const encoding of ['base64', 'hex', 'base64url'] as const) assert.ok(!wire.includes(masterKey.toString(encoding)));
-    assert.ok(!Buffer.from(wire).includes(masterKey.subarray(0, 8)));
+    for (const encoding of ['base64', 'hex', 'base64url'] as const)
+      assert.ok(!wire.includes(masterKey.toString(encoding)), `the key (${encoding}) in the envelope`);
+    assert.ok(!Buffer.from(wire).includes(masterKey.subarray(0, 8)), 'raw key bytes in the envelope');
     assert.deepEqual(openSealedPeerRoot(pair, 'node-b', parseSealedPeerRoot(JSON.parse(wire)) ?? assert.fail('not parsed')), masterKey);
   });
 
