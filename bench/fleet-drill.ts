@@ -28,6 +28,7 @@ import pg from 'pg';
 import { systemClock } from '../src/core/clock.js';
 import { initDataDir } from '../src/server/init.js';
 import { adminQuery, BIN, freePort, PG_ADMIN } from './fleet-support.js';
+import { startHaproxy, waitForPing } from './haproxy.js';
 import { signRequest } from './xks-requests.js';
 
 const { values: args } = parseArgs({
@@ -48,19 +49,6 @@ const CLIENT_TIMEOUT_MS = 2_000;
 
 const children = new Set<ChildProcess>();
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** GET over HTTPS with the node's certificate (localhost); resolves the status, 0 on any error. */
-function get(port: number, path: string, ca: Buffer): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', servername: 'localhost', port, path, ca, timeout: 1_000, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
 
 /** A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones (the simulated outage). */
 async function startPgProxy(
@@ -133,43 +121,6 @@ function startServe(node: NodeProcess, databaseUrl: string): void {
   node.child = child;
 }
 
-async function waitForPing(port: number, ca: Buffer, timeoutMs = 30_000): Promise<number> {
-  const started = performance.now();
-  while ((await get(port, '/ping', ca)) !== 200) {
-    if (performance.now() - started > timeoutMs) throw new Error(`port ${port} did not answer /ping within ${timeoutMs} ms`);
-    await delay(20);
-  }
-  return performance.now() - started;
-}
-
-function haproxyConfig(front: number, backends: number[]): string {
-  return [
-    'global',
-    '  maxconn 4096',
-    'defaults',
-    '  mode tcp',
-    '  timeout connect 500ms',
-    '  timeout client 30s',
-    '  timeout server 30s',
-    // A check answered later than this fails; tighter than 1 s, a busy but healthy node is taken out.
-    '  timeout check 1s',
-    '  retries 2',
-    '  option redispatch',
-    'frontend xks',
-    `  bind 127.0.0.1:${front}`,
-    '  default_backend keyhold',
-    'backend keyhold',
-    '  balance roundrobin',
-    // Health checks over TLS to /ping (docs/requirements.md item 101); a node is out after 2 failed checks 500 ms apart.
-    '  option httpchk',
-    '  http-check send meth GET uri /ping ver HTTP/1.1 hdr Host localhost',
-    '  http-check expect status 200',
-    '  default-server check check-ssl verify none inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions',
-    ...backends.map((port, i) => `  server node${i + 1} 127.0.0.1:${port}`),
-    '',
-  ].join('\n');
-}
-
 interface Outcome {
   /** Seconds since the start of the run at which the request was scheduled. */
   at: number;
@@ -215,15 +166,11 @@ async function main(): Promise<void> {
     for (const node of nodes) await waitForPing(node.port, ca);
 
     const front = await freePort();
-    const config = join(work, 'haproxy.cfg');
-    writeFileSync(
-      config,
-      haproxyConfig(
-        front,
-        nodes.map((n) => n.port),
-      ),
+    haproxy = startHaproxy(
+      work,
+      front,
+      nodes.map((n) => n.port),
     );
-    haproxy = spawn('/usr/sbin/haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
     children.add(haproxy);
     await waitForPing(front, ca);
     await delay(1_000);

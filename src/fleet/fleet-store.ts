@@ -10,6 +10,8 @@ export interface NodeReport {
   propagation: { mode: 'listen' | 'poll'; listening: boolean; appliedId: number; lastLagMs?: number };
   /** XKS requests answered per second since the previous heartbeat. */
   requestsPerSecond: number;
+  /** Where a sealed peer asks this node for the root (serve --peer-unseal, docs/fleet.md#unseal); absent when off. */
+  peerUnsealUrl?: string;
 }
 
 /** One node of a fleet as the fleet table records it. */

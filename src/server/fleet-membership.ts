@@ -50,6 +50,8 @@ export async function startFleetMembership(options: {
   sealed: () => boolean;
   ekmHealth: () => Promise<EkmHealth>;
   audit: () => { queued: number; spooled: number };
+  /** This node's peer-unseal URL once it listens (serve --peer-unseal). */
+  peerUnsealUrl?: () => string | undefined;
 }): Promise<FleetMembership> {
   const { nodeId, services, settings, changes, clock, logger } = options;
   const databaseUrl = services.database.dialect === 'postgres' ? settings.databaseUrl : undefined;
@@ -80,6 +82,7 @@ export async function startFleetMembership(options: {
   const ekmId = `keyhold-${nodeId.slice(0, 8)}`;
   const report = async (): Promise<NodeReport> => {
     const { mode, listening, appliedId, lastLagMs } = propagation.status();
+    const peerUnsealUrl = options.peerUnsealUrl?.();
     return {
       sealed: options.sealed(),
       rootOfTrust: { kind: services.root.kind, state: services.root.state() },
@@ -87,6 +90,7 @@ export async function startFleetMembership(options: {
       audit: options.audit(),
       propagation: { mode, listening, appliedId, ...(lastLagMs === undefined ? {} : { lastLagMs }) },
       requestsPerSecond: requestRate.last(),
+      ...(peerUnsealUrl === undefined ? {} : { peerUnsealUrl }),
     };
   };
   const served: { url?: string } = {};

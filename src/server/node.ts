@@ -26,6 +26,7 @@ import { trackConnections } from './connections.js';
 import { startFleetMembership, type FleetMembership } from './fleet-membership.js';
 import { createHttpsFront } from './https-front.js';
 import type { NodeOptions, RunningNode } from './running-node.js';
+import { startPeerUnseal } from './peer-unseal.js';
 import { openServices } from './services.js';
 import type { ClientAuth } from './tls-options.js';
 import { createServingCertificate, type ReloadableListener } from './tls-reload.js';
@@ -60,6 +61,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   let membership: FleetMembership | undefined;
   let stopScheduler = async () => {};
+  let stopPeerUnseal = async () => {};
   let audit: Audit | undefined;
   try {
     // Metrics (docs/metrics.md): this node's own registry, fed by the audit log, the XKS handler and, at scrape time, the node's state.
@@ -88,12 +90,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await services.killSwitch.refresh();
     // The health monitor caches its result; opening the keys drops it (nothing is cached before the monitor exists).
     let invalidateHealth = () => {};
+    // Once the keys open, the fleet hears at once that this node is unsealed (peers asking for the root pick it first).
+    let announceOpened = () => {};
     const keyAccess = await openKeysWhenUnsealed({
       root: services.root,
       keys: services.keys,
       events: services.adminEvents,
       logger,
-      onOpened: () => invalidateHealth(),
+      onOpened: () => {
+        invalidateHealth();
+        announceOpened();
+      },
     });
     const health = createHealthMonitor({
       root: services.root,
@@ -114,6 +121,19 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       policies: services.policies,
     });
     member?.onRefresh(refreshLiveState);
+    // Peer unseal (docs/fleet.md#unseal), opt-in: the granter listens before the first heartbeat publishes its URL.
+    const peerUnseal =
+      options.peerUnseal &&
+      (await startPeerUnseal({
+        settings: options.peerUnseal,
+        nodeId,
+        root: services.root,
+        unseal,
+        peers: () => membership?.heartbeat.livePeers() ?? [],
+        events: services.adminEvents,
+        logger,
+      }));
+    stopPeerUnseal = () => peerUnseal?.stop() ?? Promise.resolve();
     // Other nodes' changes (the change sequence, woken by PostgreSQL NOTIFY), the heartbeat and the fleet view.
     const fleetMembership = await startFleetMembership({
       nodeId,
@@ -127,8 +147,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       sealed: () => !unseal.serving(),
       ekmHealth: async () => (await health.current()).status,
       audit: () => auditLog.log.status(),
+      peerUnsealUrl: () => peerUnseal?.url,
     });
     membership = fleetMembership;
+    announceOpened = () => void fleetMembership.heartbeat.beat().catch(() => undefined);
+    peerUnseal?.startRequesting();
     const { propagation, heartbeat: fleet } = fleetMembership;
 
     const scheduler = startRotationScheduler({
@@ -298,9 +321,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       scheduler,
       refreshLiveState,
       propagation,
+      peerUnsealUrl: peerUnseal?.url,
       metricsRegistry: metrics.registry,
       async close() {
         const schedulerStopped = scheduler.stop();
+        await stopPeerUnseal();
         await fleetMembership.stop();
         admission.close();
         certificate.close();
@@ -313,6 +338,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       },
     };
   } catch (error) {
+    await stopPeerUnseal();
     await stopScheduler();
     await membership?.stop();
     await audit?.close().catch(() => undefined);

@@ -12,6 +12,7 @@ import type { UnsealService } from '../unseal/service.js';
 import type { XksRequestLog } from '../xks/request-log.js';
 import type { XksLimits } from '../xks/requests.js';
 import type { ClusterMember } from './cluster/cluster-member.js';
+import type { PeerUnsealSettings } from './peer-unseal.js';
 import type { Services } from './services.js';
 import type { TransportLimits } from './transport-limits.js';
 
@@ -63,6 +64,8 @@ export interface NodeOptions {
   throttle?: ThrottleSettings;
   /** How the node follows the fleet's change sequence (docs/fleet.md#propagation); defaults suit production. */
   propagation?: { safetyPollMs?: number; fastPollMs?: number; listenerRetryMs?: number };
+  /** Peer unseal of a Shamir fleet (docs/fleet.md#unseal): off unless set. */
+  peerUnseal?: PeerUnsealSettings;
   /** Set when this node is one worker of `serve --workers N` (docs/workers.md). */
   member?: ClusterMember;
 }
@@ -103,6 +106,8 @@ export interface RunningNode {
   refreshLiveState: RefreshLiveState;
   /** Follows the fleet's change sequence: its status (listener up, applied id, lag) and `catchUp()`. */
   propagation: ChangeFollower;
+  /** Where peers ask this node for the root (serve --peer-unseal); undefined when peer unseal is off. */
+  peerUnsealUrl?: string;
   /** Stops serving (in-flight requests get the grace period), then closes the audit log and the services. */
   close(): Promise<void>;
 }

@@ -42,6 +42,12 @@ export interface UnsealService {
   readonly enterShare: (share: string, actor?: UnsealActor) => Promise<UnsealStatus>;
   /** Forgets the shares entered so far (a custodian entered the wrong one, or the ceremony is abandoned). */
   readonly reset: (actor?: UnsealActor) => Promise<UnsealStatus>;
+  /**
+   * Unseals with the whole master key received from a peer (docs/fleet.md#unseal), then opens the keys.
+   * The root checks it against root.json's verifier first: a wrong key rejects (ManagementError,
+   * WRONG_ROOT) and nothing changes. The peer-unseal module audits the outcome, with the peer's id.
+   */
+  readonly enterMasterKey: (masterKey: Buffer) => Promise<UnsealStatus>;
 }
 
 const SYSTEM: UnsealActor = { kind: 'system', id: 'system', name: 'system' };
@@ -114,6 +120,14 @@ export function createUnsealService({ root, onUnsealed, events = discardAdminEve
         target: { entered: result.entered, threshold: result.threshold, sealed: result.sealed },
       });
       return result;
+    },
+
+    async enterMasterKey(masterKey) {
+      if (!sealable) throw conflict(`this node's root of trust (${root.kind}) is not sealed by Shamir shares; there is nothing to unseal`);
+      if (serving) throw conflict('the node is already unsealed');
+      if (sealable.state() === 'UNAVAILABLE') await sealable.enterMasterKey(masterKey);
+      await openKeys();
+      return status();
     },
 
     async reset(actor = SYSTEM) {

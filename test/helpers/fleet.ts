@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { systemClock } from '../../src/core/clock.js';
 import { startNode } from '../../src/server/node.js';
@@ -29,6 +30,51 @@ export interface Fleet {
 /** Options every node of the fleet starts with. */
 export type PeerOptions = Pick<NodeOptions, 'propagation' | 'heartbeatIntervalMs'>;
 
+/** A copy of a node's data directory (same root of trust, credential key and certificate) with its own node id. */
+export function copyDataDir(first: TestNode): string {
+  const dir = mkdtempSync(join(tmpdir(), 'keyhold-fleet-'));
+  cpSync(first.dataDir, dir, { recursive: true });
+  writeFileSync(join(dir, 'node-id'), `${randomUUID()}\n`);
+  return dir;
+}
+
+/**
+ * Another real node on `first`'s database from a copy of its data directory (copyDataDir), seen through the
+ * test client as `first` is (same keystore, credential and certificate); its log lines are captured.
+ */
+export async function startPeerNode(first: TestNode, dataDir: string, options: Partial<NodeOptions> = {}): Promise<TestNode> {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const node = await startNode({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    logger: pino({ level: 'info' }, sink),
+    clock: systemClock,
+    // As startTestNode: the test client shares the event loop of a busy machine, so no event-loop lag gate.
+    throttle: { shedOnLagMs: 0 },
+    ...options,
+  });
+  return {
+    ...first,
+    node,
+    port: node.port,
+    host: `localhost:${node.port}`,
+    url: `https://localhost:${node.port}`,
+    dataDir,
+    get logs() {
+      return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    logText: () => lines.join('\n'),
+    close: () => node.close(),
+  };
+}
+
 /**
  * `count` real nodes on one scratch PostgreSQL database: the first is initialized as a test node, the
  * others have a copy of its data directory (same master key and certificate) and their own node ids.
@@ -37,32 +83,10 @@ export async function startFleet(count: number, peerOptions: PeerOptions = {}): 
   const database = await createScratchDatabase();
   const first = await startTestNode({ databaseUrl: database.url, ...peerOptions });
   const dirs: string[] = [];
-  const startPeer = async (dataDir: string): Promise<TestNode> => {
-    const node = await startNode({
-      dataDir,
-      host: '127.0.0.1',
-      port: 0,
-      databaseUrl: database.url,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-      // As startTestNode: the test client shares the event loop of a busy machine, so no event-loop lag gate.
-      throttle: { shedOnLagMs: 0 },
-      ...peerOptions,
-    });
-    return {
-      ...first,
-      node,
-      port: node.port,
-      host: `localhost:${node.port}`,
-      url: `https://localhost:${node.port}`,
-      close: () => node.close(),
-    };
-  };
+  const startPeer = (dataDir: string) => startPeerNode(first, dataDir, { databaseUrl: database.url, ...peerOptions });
   const nodes = [first];
   for (let i = 1; i < count; i++) {
-    const dir = mkdtempSync(join(tmpdir(), 'keyhold-fleet-'));
-    cpSync(first.dataDir, dir, { recursive: true });
-    writeFileSync(join(dir, 'node-id'), `${randomUUID()}\n`);
+    const dir = copyDataDir(first);
     dirs.push(dir);
     nodes.push(await startPeer(dir));
   }

@@ -55,6 +55,7 @@ export async function startTestNode(
     adminListener?: NodeOptions['adminListener'];
     tlsReloadIntervalMs?: number;
     transport?: NodeOptions['transport'];
+    peerUnseal?: NodeOptions['peerUnseal'];
   } = {},
 ): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyhold-test-'));
@@ -92,6 +93,7 @@ export async function startTestNode(
     adminListener: options.adminListener,
     tlsReloadIntervalMs: options.tlsReloadIntervalMs ?? 0,
     transport: options.transport,
+    peerUnseal: options.peerUnseal,
     // The in-process test client shares the node's event loop (and a busy machine), so the event-loop lag
     // gate is off unless a test asks for it (test/xks/throttle.test.ts injects a lag source).
     throttle: { shedOnLagMs: 0, ...options.throttle },

@@ -19,7 +19,11 @@ export interface IssuedCertificate {
 export interface TestCa {
   certPem: string;
   /** A client certificate for `commonName`, issued by this CA (valid now unless the dates say otherwise). */
-  issue(commonName: string, dates?: { notBefore?: Date; notAfter?: Date; serverAuth?: boolean }): Promise<IssuedCertificate>;
+  /** `fleetPeer`: both client and server authentication (a peer-unseal certificate, docs/fleet.md#unseal). */
+  issue(
+    commonName: string,
+    dates?: { notBefore?: Date; notAfter?: Date; serverAuth?: boolean; fleetPeer?: boolean },
+  ): Promise<IssuedCertificate>;
 }
 
 function serial(): string {
@@ -68,7 +72,11 @@ export async function createTestCa(name: string): Promise<TestCa> {
         extensions: [
           new x509.BasicConstraintsExtension(false, undefined, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-          new x509.ExtendedKeyUsageExtension([dates.serverAuth ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+          new x509.ExtendedKeyUsageExtension(
+            dates.fleetPeer
+              ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]
+              : [dates.serverAuth ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
+          ),
           ...(dates.serverAuth ? [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: commonName }])] : []),
         ],
       });

@@ -27,6 +27,13 @@ export interface NetworkFlags {
   maxHeaderCount: string;
   maxConcurrentStreams: string;
   maxRejectedStreams: string;
+  peerUnseal?: boolean;
+  peerCa?: string;
+  peerCert?: string;
+  peerKey?: string;
+  peerCn?: string;
+  peerHost?: string;
+  peerPort?: string;
 }
 
 const env = process.env;
@@ -105,6 +112,43 @@ export function registerNetworkOptions(command: Command): Command {
       'idle keep-alive connections are closed after this ($KEYHOLD_IDLE_TIMEOUT_MS)',
       env.KEYHOLD_IDLE_TIMEOUT_MS || '120000',
     );
+  // Peer unseal of a Shamir fleet (docs/fleet.md#unseal): off unless --peer-unseal; the key is read from a file, never a flag's value.
+  command
+    .option(
+      '--peer-unseal',
+      'Shamir fleet: unseal from (and unseal) peers holding a certificate of the fleet CA (docs/fleet.md#unseal) ($KEYHOLD_PEER_UNSEAL=true)',
+      env.KEYHOLD_PEER_UNSEAL === 'true',
+    )
+    .option(
+      '--peer-ca <file>',
+      'peer unseal: the fleet CA certificate (PEM) peers must chain to ($KEYHOLD_PEER_CA)',
+      env.KEYHOLD_PEER_CA || undefined,
+    )
+    .option(
+      '--peer-cert <file>',
+      "peer unseal: this node's fleet certificate (PEM; client and server authentication) ($KEYHOLD_PEER_CERT)",
+      env.KEYHOLD_PEER_CERT || undefined,
+    )
+    .option(
+      '--peer-key <file>',
+      "peer unseal: the fleet certificate's private key (PEM file) ($KEYHOLD_PEER_KEY)",
+      env.KEYHOLD_PEER_KEY || undefined,
+    )
+    .option(
+      '--peer-cn <pattern>',
+      "peer unseal: accepted peer certificate CNs, '*' for one DNS label, comma-separated, e.g. *.fleet.example.com ($KEYHOLD_PEER_CN)",
+      env.KEYHOLD_PEER_CN || undefined,
+    )
+    .option(
+      '--peer-host <host>',
+      'peer unseal: address of the peer listener (default: --host) ($KEYHOLD_PEER_HOST)',
+      env.KEYHOLD_PEER_HOST || undefined,
+    )
+    .option(
+      '--peer-port <port>',
+      'peer unseal: port of the peer listener (default: the XKS port + 2) ($KEYHOLD_PEER_PORT)',
+      env.KEYHOLD_PEER_PORT || undefined,
+    );
   for (const limit of LIMIT_FLAGS)
     command.option(`--${limit.flag} <n>`, `${limit.help} ($${limit.env})`, env[limit.env] || String(DEFAULT_TRANSPORT_LIMITS[limit.key]));
   return command;
@@ -124,8 +168,45 @@ function readPem(flag: string, path: string): Buffer {
   return pem;
 }
 
+function readKeyPem(flag: string, path: string): Buffer {
+  if (!existsSync(path)) throw new CliError(`--${flag}: no file at ${path}`, 2);
+  const pem = readFileSync(path);
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem.toString('latin1')))
+    throw new CliError(`--${flag}: ${path} holds no PEM private key`, 2);
+  return pem;
+}
+
+/** --peer-unseal and its files (docs/fleet.md#unseal); undefined when off. Every --peer-* flag needs --peer-unseal. */
+function peerUnsealSettings(flags: NetworkFlags): NodeOptions['peerUnseal'] {
+  const given = (['peerCa', 'peerCert', 'peerKey', 'peerCn', 'peerHost', 'peerPort'] as const).filter((name) => flags[name] !== undefined);
+  if (!flags.peerUnseal) {
+    if (given.length > 0) throw new CliError(`--${given[0]?.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --peer-unseal`, 2);
+    return undefined;
+  }
+  const { peerCa, peerCert, peerKey, peerCn } = flags;
+  if (peerCa === undefined || peerCert === undefined || peerKey === undefined || peerCn === undefined)
+    throw new CliError('--peer-unseal needs --peer-ca, --peer-cert, --peer-key and --peer-cn', 2);
+  try {
+    commonNameMatcher(peerCn);
+  } catch (error) {
+    throw new CliError(`--peer-cn: ${errorMessage(error)}`, 2);
+  }
+  const port = flags.peerPort === undefined ? (flags.port === 0 ? 0 : flags.port + 2) : wholeNumber('peer-port', flags.peerPort, 0);
+  if (port > 65535) throw new CliError(`--peer-port: ${port} is not a port number (the XKS port + 2 by default: pass --peer-port)`, 2);
+  return {
+    caPem: readPem('peer-ca', peerCa),
+    certPem: readPem('peer-cert', peerCert),
+    keyPem: readKeyPem('peer-key', peerKey),
+    commonNamePattern: peerCn,
+    host: flags.peerHost ?? flags.host,
+    port,
+  };
+}
+
 /** The node options the network flags set. */
-export function networkSettings(flags: NetworkFlags): Pick<NodeOptions, 'mutualTls' | 'adminListener' | 'transport' | 'idleTimeoutMs'> {
+export function networkSettings(
+  flags: NetworkFlags,
+): Pick<NodeOptions, 'mutualTls' | 'adminListener' | 'transport' | 'idleTimeoutMs' | 'peerUnseal'> {
   if (flags.xksClientCn !== undefined && flags.xksClientCa === undefined) throw new CliError('--xks-client-cn needs --xks-client-ca', 2);
   if (flags.xksClientCn !== undefined) {
     try {
@@ -143,7 +224,9 @@ export function networkSettings(flags: NetworkFlags): Pick<NodeOptions, 'mutualT
   const adminPort = flags.adminPort === undefined ? (flags.port === 0 ? 0 : flags.port + 1) : wholeNumber('admin-port', flags.adminPort, 0);
   if (adminPort > 65535)
     throw new CliError(`--admin-port: ${adminPort} is not a port number (the XKS port + 1 by default: pass --admin-port)`, 2);
+  const peerUnseal = peerUnsealSettings(flags);
   return {
+    peerUnseal,
     idleTimeoutMs: wholeNumber('idle-timeout-ms', flags.idleTimeoutMs, 1),
     transport,
     mutualTls:

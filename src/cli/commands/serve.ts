@@ -207,6 +207,8 @@ async function serve(options: ServeFlags): Promise<void> {
   const network = networkSettings(options);
   const workers = checked('--workers / $KEYHOLD_WORKERS', (value) => parseWorkers(value, availableParallelism), options.workers);
   const backups = backupSettings(options, workers);
+  if (network.peerUnseal && workers > 1)
+    throw new CliError('--peer-unseal runs one peer listener per node: use it without --workers (docs/fleet.md#unseal)', 2);
   // Loaded here so management commands do not pay for the server's modules.
   const [{ createLogger, flushLogger }, { systemClock }, { DEMO_KEY, DEMO_KEYSTORE, initDataDir }, { startNode }] = await Promise.all([
     import('../../server/logger.js'),

@@ -10,6 +10,7 @@ const VERIFIER_CONTEXT = 'shamir-master-key-verifier';
 const VERIFIER_VALUE = Buffer.from('keyhold shamir master key verifier v1', 'utf8');
 
 export const WRONG_SHARES = "these shares do not reconstruct this node's master key";
+export const WRONG_ROOT = "this master key is not this node's (it does not open the verifier in root.json)";
 
 /** Seals the known value under a master key: stored in root.json at init. */
 export async function createVerifier(masterKey: Buffer): Promise<string> {
@@ -47,6 +48,14 @@ export interface SealableRoot extends RootOfTrust {
   enterShare(text: string): Promise<UnsealProgress>;
   /** Forgets the shares entered so far (wiped from memory). */
   resetShares(): UnsealProgress;
+  /**
+   * Unseals with the whole master key (peer unseal, docs/fleet.md#unseal), checked against the verifier
+   * in root.json exactly as a reconstruction from shares is: a wrong key rejects with WRONG_ROOT and the
+   * root stays sealed. The caller's buffer is not kept (it may wipe it).
+   */
+  enterMasterKey(masterKey: Buffer): Promise<UnsealProgress>;
+  /** A copy of the master key, for peer unseal only; the caller wipes it. Throws RootSealedError while sealed. */
+  exportMasterKey(): Buffer;
 }
 
 export function validateShamirConfig(config: ShamirRootConfig): void {
@@ -74,6 +83,8 @@ export function createSealableRoot(config: ShamirRootConfig): SealableRoot {
   validateShamirConfig(config);
   const entered = new Map<number, Uint8Array>();
   let inner: RootOfTrust | undefined;
+  /** The master key while unsealed (peer unseal hands a copy to a verified peer); wiped on close. */
+  let held: Buffer | undefined;
   // Shares are entered one at a time: a second call waits for the first (combine and verify are async).
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -116,6 +127,22 @@ export function createSealableRoot(config: ShamirRootConfig): SealableRoot {
         throw invalid(`${WRONG_SHARES}; the ${config.threshold} shares entered were discarded, enter ${config.threshold} shares again`);
       }
       inner = createSoftwareRoot(masterKey);
+      held = Buffer.from(masterKey);
+      return progress();
+    } finally {
+      masterKey.fill(0);
+    }
+  }
+
+  async function takeMasterKey(given: Buffer): Promise<UnsealProgress> {
+    if (inner) throw conflict('the node is already unsealed');
+    if (given.length !== MASTER_KEY_LENGTH) throw invalid(WRONG_ROOT);
+    const masterKey = Buffer.from(given);
+    try {
+      if (!(await verifies(masterKey, config.verifier))) throw invalid(WRONG_ROOT);
+      wipe();
+      inner = createSoftwareRoot(masterKey);
+      held = Buffer.from(masterKey);
       return progress();
     } finally {
       masterKey.fill(0);
@@ -137,6 +164,15 @@ export function createSealableRoot(config: ShamirRootConfig): SealableRoot {
       wipe();
       return progress();
     },
+    enterMasterKey(masterKey) {
+      const result = queue.then(() => takeMasterKey(masterKey));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    exportMasterKey() {
+      if (!held) throw new RootSealedError();
+      return Buffer.from(held);
+    },
     createKeyMaterial: async (context) => unsealed().createKeyMaterial(context),
     importKeyMaterial: async (material, context) => unsealed().importKeyMaterial(material, context),
     openKey: async (reference, context) => unsealed().openKey(reference, context),
@@ -146,6 +182,8 @@ export function createSealableRoot(config: ShamirRootConfig): SealableRoot {
     state: (): EkmHealth => (inner ? inner.state() : 'UNAVAILABLE'),
     async close() {
       wipe();
+      held?.fill(0);
+      held = undefined;
       await inner?.close();
       inner = undefined;
     },
