@@ -86,6 +86,7 @@ export async function scheduleBackups(options: {
         file,
         '--passphrase-file',
         settings.passphraseFile,
+        '--scheduled',
         ...(settings.withAudit ? ['--with-audit'] : []),
         ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []),
       ]),
