@@ -71,6 +71,21 @@ export interface LoadJob {
   /** fixed-rate: outstanding requests beyond which a slot is skipped and counted as unsent. */
   maxInFlight?: number;
   checkEvery: number;
+  /** fixed-rate: also return every measured slot's outcome (`samples`), to cut the run into windows afterwards. */
+  keepSamples?: boolean;
+}
+
+/**
+ * Every measured slot of a fixed-rate run (keepSamples), in the order they finished: its scheduled time
+ * (`t0EpochMs + slot × intervalMs`, wall clock, comparable with another process's Date.now()), its latency
+ * from that time (null when it was never sent), and whether it succeeded. Timeouts carry their latency so far.
+ */
+export interface FixedRateSamples {
+  t0EpochMs: number;
+  intervalMs: number;
+  slot: number[];
+  latencyMs: (number | null)[];
+  ok: boolean[];
 }
 
 export interface LoadResult {
@@ -100,6 +115,7 @@ export interface LoadResult {
   /** TLS version, cipher and negotiated ALPN protocol (`http/1.1` or `h2`) of the first response. */
   tls?: TlsInfo;
   statusCounts: Record<string, number>;
+  samples?: FixedRateSamples;
 }
 
 class Tally {
@@ -271,6 +287,15 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
   let lastDoneAt = 0;
 
   const t0 = now() + 20;
+  const samples: FixedRateSamples | undefined = job.keepSamples
+    ? { t0EpochMs: performance.timeOrigin + t0, intervalMs: interval, slot: [], latencyMs: [], ok: [] }
+    : undefined;
+  const sample = (i: number, latencyMs: number | null, ok: boolean) => {
+    if (!samples) return;
+    samples.slot.push(i);
+    samples.latencyMs.push(latencyMs === null ? null : round(latencyMs));
+    samples.ok.push(ok);
+  };
   let finishScheduling!: () => void;
   const scheduled = new Promise<void>((resolve) => (finishScheduling = resolve));
 
@@ -288,6 +313,7 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
     }
     if (outstanding >= maxInFlight || lag > MAX_LAG_MS) {
       if (measured) {
+        sample(i, null, false);
         tally.unsent++;
         tally.firstProblem ??=
           outstanding >= maxInFlight
@@ -303,7 +329,7 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
       if (!measured || !inFlightMeasured.delete(i)) return; // already counted as a timeout
       lastDoneAt = now();
       latency.record(lastDoneAt - slotAt);
-      tally.add(status, body, error, prepared);
+      sample(i, lastDoneAt - slotAt, tally.add(status, body, error, prepared));
     });
   };
 
@@ -325,6 +351,7 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
     tally.timeouts++;
     tally.firstProblem ??= `request still outstanding ${job.drainMs} ms after the last slot`;
     latency.record(givenUpAt - (t0 + i * interval));
+    sample(i, givenUpAt - (t0 + i * interval), false);
   }
   inFlightMeasured.clear();
   sender.close();
@@ -337,6 +364,7 @@ export async function runFixedRate(job: LoadJob): Promise<LoadResult> {
     sendLagP50Ms: round(percentile(lags, 50)),
     sendLagP99Ms: round(percentile(lags, 99)),
     sendLagMaxMs: round(percentile(lags, 100)),
+    samples,
   });
 }
 

@@ -23,6 +23,8 @@ export const PERMISSIONS = [
   'approvals:decide',
   /** GET /metrics (Prometheus); outside /api/v1, unless the node serves it publicly (--metrics-public). */
   'metrics:read',
+  /** POST /backups: an encrypted backup of the whole node (approval operation backup.create). */
+  'backup:create',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

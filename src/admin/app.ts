@@ -12,6 +12,8 @@ import type { KeystoreService } from '../keystores/keystore-service.js';
 import { checkBearer } from './bearer-auth.js';
 import { accessRoutes } from './routes/access.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { backupRoutes } from './routes/backups.js';
+import type { NodeBackups } from '../backup/node-backups.js';
 import type { KillSwitch } from '../kill-switch/kill-switch.js';
 import type { AdminEventSink } from '../audit/admin-events.js';
 import { recordAdminRequests } from './plugins/audit-hook.js';
@@ -37,6 +39,8 @@ export interface AdminApiDeps {
   access: AccessService;
   /** Quorum approvals for gated operations. */
   approvals: ApprovalGate;
+  /** Backups through the API (POST /backups, docs/backup.md#api); absent: the route is not offered. */
+  backups?: NodeBackups;
   policies: PolicyService;
   killSwitch: KillSwitch;
   nodeStatus: () => Promise<NodeStatus>;
@@ -116,6 +120,7 @@ export async function adminApi(app: FastifyInstance, deps: AdminApiDeps): Promis
   await app.register(keyRoutes, { keys: deps.keys, keystores: deps.keystores, gate: deps.approvals });
   await app.register(accessRoutes, { access: deps.access, gate: deps.approvals });
   await app.register(approvalRoutes, { gate: deps.approvals });
+  if (deps.backups) await app.register(backupRoutes, { backups: deps.backups, gate: deps.approvals });
   await app.register(policyRoutes, { policies: deps.policies, gate: deps.approvals });
   if (deps.unseal) await app.register(unsealRoutes, { unseal: deps.unseal });
   if (deps.audit) await app.register(auditRoutes, { audit: deps.audit });

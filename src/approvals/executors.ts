@@ -1,4 +1,5 @@
 import type { AccessService, NewToken } from '../access/service.js';
+import type { NodeBackups } from '../backup/node-backups.js';
 import type { KeyService } from '../keys/service.js';
 import type { KeystoreService } from '../keystores/keystore-service.js';
 import type { Effect } from '../policies/document.js';
@@ -70,4 +71,14 @@ export function defineApprovalExecutors(
   gate.define('approval-policy.change', async (p: { group: string; policy: ApprovalPolicy | null }, actor) =>
     gate.setPolicy(p.group, p.policy ?? undefined, actor),
   );
+}
+
+/**
+ * `backup.create` (POST /backups), claim mode: the executor takes the snapshot and hands it to the requester's
+ * request, which seals it under the passphrase it carries. The gate sees only `{ withAudit }`, so neither the
+ * passphrase nor a digest of it is stored with a pending request. Defined by the serving node, which alone
+ * has the node's backups (startNode).
+ */
+export function defineBackupExecutor(gate: ApprovalGate, backups: Pick<NodeBackups, 'snapshot'>): void {
+  gate.define('backup.create', (p: { withAudit: boolean }) => backups.snapshot(p.withAudit), { claim: true });
 }

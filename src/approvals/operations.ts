@@ -19,12 +19,14 @@ export const APPROVAL_OPERATIONS = [
   'token.create',
   'user.passwd',
   'approval-policy.change',
+  'backup.create',
 ] as const;
 
 export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
 
 /**
- * The policy scope for operations that belong to no group (role.change, token.create, user.passwd): the
+ * The policy scope for operations that belong to no group (role.change, token.create, user.passwd,
+ * backup.create): the
  * node-wide policy. Putting all three under it keeps a single administrator from acting as an approver
  * (by minting a token for one, or setting their password).
  */

@@ -1,4 +1,6 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { NODE_WIDE } from '../approvals/operations.js';
+import { createApprovalStore } from '../approvals/sql-approval-store.js';
 import type { AdminEvent } from '../audit/admin-events.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { DataDirPaths } from '../core/data-dir.js';
@@ -24,6 +26,8 @@ export async function writeBackup(options: {
   passphrase: Buffer;
   clock: Clock;
   record: (event: Omit<AdminEvent, 'actor'>) => Promise<void>;
+  /** Taken by `serve --backup-dir` (recorded in the audit event). */
+  scheduled?: boolean;
 }): Promise<{ manifest: BackupManifest; bytes: number }> {
   const { bytes, manifest } = await createBackup({
     database: options.database,
@@ -33,21 +37,45 @@ export async function writeBackup(options: {
     passphrase: options.passphrase,
     clock: options.clock,
   });
-  const temporary = `${options.out}.partial`;
-  try {
-    writeFileSync(temporary, bytes, { mode: 0o600, flag: 'wx' });
-    renameSync(temporary, options.out);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new BackupError(`cannot write ${options.out}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  writeBackupBytes(options.out, bytes);
   await options.record({
     action: 'backup.create',
     outcome: 'success',
-    target: { file: options.out, keys: manifest.counts.keys ?? 0, withAudit: options.withAudit },
+    target: {
+      file: options.out,
+      keys: manifest.counts.keys ?? 0,
+      withAudit: options.withAudit,
+      ...(options.scheduled ? { scheduled: true } : {}),
+    },
     detail: `backup of ${manifest.createdAt}, ${bytes.length} bytes`,
   });
   return { manifest, bytes: bytes.length };
+}
+
+/** Writes a backup file's bytes beside the target and renames (a reader never sees half a file; mode 0600). */
+export function writeBackupBytes(out: string, bytes: Buffer): void {
+  const temporary = `${out}.partial`;
+  try {
+    writeFileSync(temporary, bytes, { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, out);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new BackupError(`cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Refuses a direct read of the database while `backup.create` is under the node-wide approval policy: the
+ * approvers would be skipped. The gated path is the admin API (`keyhold backup create --api`). Backups
+ * `serve --backup-dir` schedules are exempt: the operator who starts the node set them up (docs/backup.md#api).
+ */
+async function refuseWhenGated(database: DatabaseConnection): Promise<void> {
+  const policy = await createApprovalStore(database).getPolicy(NODE_WIDE);
+  if (policy?.operations.includes('backup.create')) {
+    throw new BackupError(
+      'backups are under the node-wide approval policy (backup.create): run `keyhold backup create --api` against the serving node so its approvers decide',
+    );
+  }
 }
 
 /** `keyhold backup create`: opens the data directory's database (or PostgreSQL) itself, beside a serving node. */
@@ -58,6 +86,8 @@ export async function createBackupFile(options: {
   withAudit: boolean;
   passphrase: Buffer;
   clock?: Clock;
+  /** Run by `serve --backup-dir`'s schedule: allowed while backups are under an approval policy. */
+  scheduled?: boolean;
 }): Promise<{ manifest: BackupManifest; bytes: number }> {
   const { paths } = options;
   const clock = options.clock ?? systemClock;
@@ -68,7 +98,9 @@ export async function createBackupFile(options: {
   const rootConfig = readRootConfig(paths.rootConfig);
   const database = await openDatabase({ databaseUrl: options.databaseUrl, sqlitePath: paths.database });
   try {
+    if (!options.scheduled) await refuseWhenGated(database);
     return await writeBackup({
+      scheduled: options.scheduled,
       database,
       rootConfig,
       nodeId,

@@ -5,7 +5,7 @@ import type { RootConfig } from '../roots/root-config.js';
 import type { DatabaseConnection } from '../storage/connection.js';
 import { BackupError } from './backup-error.js';
 import { decodeContent, encodeContent, type TableRows } from './content.js';
-import { openBackup, readBackupFile, sealBackup, type BackupManifest } from './format.js';
+import { checkPassphraseStrength, openBackup, readBackupFile, sealBackup, type BackupManifest, type ManifestFields } from './format.js';
 import { takeSnapshot } from './snapshot.js';
 
 /** The root of trust a backup's material is wrapped under, as the manifest names it; restore needs the same kind. */
@@ -20,20 +20,30 @@ export async function schemaVersion(connection: DatabaseConnection): Promise<str
   return rows[0]?.name ?? 'none';
 }
 
-/** Takes a consistent snapshot of the database and seals it into a backup file's bytes. */
-export async function createBackup(options: {
+/**
+ * A consistent snapshot of the node's tables, encoded (gzipped JSON), with the manifest fields that describe
+ * it; not yet encrypted. Holds no secret in the clear (key material is still wrapped under the root of trust,
+ * credentials sealed), so it may wait in memory while a passphrase arrives (the admin API's gated backup,
+ * node-backups.ts), and cross a thread (snapshot-thread.ts).
+ */
+export interface BackupSnapshot {
+  fields: ManifestFields;
+  content: Buffer;
+}
+
+/** Reads every table in one read transaction (takeSnapshot), describes and encodes it. */
+export async function snapshotForBackup(options: {
   database: DatabaseConnection;
   nodeId: string;
   root: RootConfig;
   withAudit: boolean;
-  passphrase: Buffer;
   clock: Clock;
-}): Promise<{ bytes: Buffer; manifest: BackupManifest }> {
+}): Promise<BackupSnapshot> {
   const createdAt = new Date(options.clock.now()).toISOString();
   const tables = await takeSnapshot(options.database, { withAudit: options.withAudit });
-  const content = await encodeContent(tables);
-  const bytes = await sealBackup(
-    {
+  return {
+    content: await encodeContent(tables),
+    fields: {
       keyholdVersion: KEYHOLD_VERSION,
       node: options.nodeId,
       createdAt,
@@ -43,10 +53,26 @@ export async function createBackup(options: {
       withAudit: options.withAudit,
       counts: Object.fromEntries(tables.map((t) => [t.name, t.rows.length])),
     },
-    content,
-    options.passphrase,
-  );
+  };
+}
+
+/** Encrypts a snapshot under the passphrase: a backup file's bytes. */
+export async function sealSnapshot(snapshot: BackupSnapshot, passphrase: Buffer): Promise<{ bytes: Buffer; manifest: BackupManifest }> {
+  const bytes = await sealBackup(snapshot.fields, snapshot.content, passphrase);
   return { bytes, manifest: readBackupFile(bytes).manifest };
+}
+
+/** Takes a consistent snapshot of the database and seals it into a backup file's bytes. */
+export async function createBackup(options: {
+  database: DatabaseConnection;
+  nodeId: string;
+  root: RootConfig;
+  withAudit: boolean;
+  passphrase: Buffer;
+  clock: Clock;
+}): Promise<{ bytes: Buffer; manifest: BackupManifest }> {
+  checkPassphraseStrength(options.passphrase);
+  return sealSnapshot(await snapshotForBackup(options), options.passphrase);
 }
 
 /** The manifest after the integrity check (length and SHA-256 of the content): no passphrase needed. */

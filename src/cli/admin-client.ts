@@ -69,10 +69,31 @@ export function callAdmin<T>(connection: AdminConnection, method: string, path: 
 }
 
 /** Calls the admin API and returns the parsed JSON, or throws a CliError with the server's one-line reason. */
-function callAdminRaw(connection: AdminConnection, method: string, path: string, body?: unknown): Promise<unknown> {
+async function callAdminRaw(connection: AdminConnection, method: string, path: string, body?: unknown): Promise<unknown> {
+  const { bytes } = await exchange(connection, method, path, body, 15_000);
+  const text = bytes.toString('utf8');
+  return text ? parseJson(text) : undefined;
+}
+
+/**
+ * Calls a route that answers a file (POST /backups) and returns its bytes; refusals and 202 approval
+ * requests as callAdmin. `timeoutMs`: how long the socket may stay idle (a node snapshots a large database).
+ */
+export async function callAdminForFile(
+  connection: AdminConnection,
+  method: string,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<Buffer> {
+  return (await exchange(connection, method, path, body, timeoutMs)).bytes;
+}
+
+/** One request: the answer's bytes when 2xx (not 202 with an approval); a CliError otherwise. */
+function exchange(connection: AdminConnection, method: string, path: string, body: unknown, timeoutMs: number): Promise<{ bytes: Buffer }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const target = new URL(`/api/v1${path}`, connection.url);
-  return new Promise<unknown>((resolve, reject) => {
+  return new Promise<{ bytes: Buffer }>((resolve, reject) => {
     const request = httpsRequest(
       target,
       {
@@ -83,21 +104,22 @@ function callAdminRaw(connection: AdminConnection, method: string, path: string,
           ...(connection.approval ? { 'x-keyhold-approval': connection.approval } : {}),
           ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
         },
-        timeout: 15_000,
+        timeout: timeoutMs,
       },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const parsed = text ? parseJson(text) : undefined;
+          const bytes = Buffer.concat(chunks);
           const status = response.statusCode ?? 500;
+          const isJson = (response.headers['content-type'] ?? '').startsWith('application/json');
+          const parsed = isJson || status >= 400 ? parseJson(bytes.toString('utf8')) : undefined;
           const waiting = status === 202 && isJsonObject(parsed) ? pendingApprovalOf(parsed.approval) : undefined;
           if (status >= 400) {
             reject(new CliError(isJsonObject(parsed) && typeof parsed.error === 'string' ? parsed.error : `HTTP ${status}`));
           } else if (waiting) {
             reject(pendingApproval(waiting));
-          } else resolve(parsed);
+          } else resolve({ bytes });
         });
       },
     );

@@ -1,7 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { defineBackupExecutor } from '../approvals/executors.js';
 import { startAudit } from '../audit/audit-service.js';
+import { createNodeBackups } from '../backup/node-backups.js';
 import type { Audit } from '../audit/audit.js';
 import { dataDirPaths, workerAuditSpool, type NodeInfo } from '../core/data-dir.js';
 import { KEYHOLD_VERSION } from '../core/version.js';
@@ -19,6 +21,7 @@ import { createXksHandler } from '../xks/handler.js';
 import { createRequestDecoder } from '../xks/decoder.js';
 import { DEFAULT_LIMITS } from '../xks/requests.js';
 import { createSigV4Verifier } from '../xks/sigv4.js';
+import { readRootConfig } from '../roots/root-config.js';
 import { workerNodeId } from './cluster/node-membership.js';
 import { createClientCertGuard } from './client-cert-guard.js';
 import { commonNameMatcher, regionsMatcher } from './client-certificates.js';
@@ -49,7 +52,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const paths = dataDirPaths(options.dataDir);
   const { member, logger, clock } = options;
   // Each worker is a fleet member of its own: own audit chain, checkpoint key and heartbeat.
-  const nodeId = workerNodeId(readFileSync(paths.nodeId, 'utf8').trim(), member);
+  const dataDirNodeId = readFileSync(paths.nodeId, 'utf8').trim();
+  const nodeId = workerNodeId(dataDirNodeId, member);
   const services = await openServices({
     paths,
     databaseUrl: options.databaseUrl,
@@ -80,6 +84,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     audit = auditLog;
     // Management actions (approvals, scheduled key work, policy and access changes, unseal) are audited from here on.
     await services.adminEvents.connect(auditLog.adminEvents);
+    // Backups through the admin API (POST /backups), gated as backup.create (docs/backup.md#api).
+    const backups = createNodeBackups({
+      database: { sqlitePath: paths.database, databaseUrl: options.databaseUrl },
+      nodeId: dataDirNodeId,
+      rootConfig: readRootConfig(paths.rootConfig),
+      clock,
+      events: services.adminEvents,
+    });
+    defineBackupExecutor(services.approvals, backups);
     // Read before the live state loads: every change after this id is applied again (docs/fleet.md#propagation).
     const { changes } = services;
     const startAfterId = await changes.latestId();
@@ -263,6 +276,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         unseal,
         access: services.access,
         approvals: services.approvals,
+        backups,
         policies: services.policies,
         killSwitch: services.killSwitch,
         audit: auditLog,

@@ -11,13 +11,15 @@ import { delay, describeRun, httpsCall, keyhold, removeTempDirs, startServe, tem
 
 const files = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.khb'));
 
-async function lastSuccess(node: ServedNode): Promise<number> {
+async function backupGauge(node: ServedNode, name: string): Promise<number> {
   const response = await httpsCall(new URL('/metrics', node.adminUrl).href, { method: 'GET', ca: node.ca, headers: {} });
   assert.equal(response.status, 200, response.text);
-  const match = /^keyhold_backup_last_success_timestamp_seconds (\S+)$/m.exec(response.text);
-  assert.ok(match, 'the metric is exported');
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(response.text);
+  assert.ok(match, `${name} is exported`);
   return Number(match[1]);
 }
+
+const lastSuccess = (node: ServedNode) => backupGauge(node, 'keyhold_backup_last_success_timestamp_seconds');
 
 /** Polls until `check` holds (bounded). */
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 40_000): Promise<void> {
@@ -65,6 +67,38 @@ describe('scheduled backups (issue 13)', () => {
       assert.equal(verify.code, 0, describeRun(verify));
     }
     assert.doesNotMatch(served.stdout() + served.stderr(), /scheduled backup failed/);
+  });
+
+  it("serve --workers 2: one schedule (in the primary), its gauges in every worker's /metrics", async () => {
+    const workersDir = join(cwd, 'backups-workers');
+    // 0.002 h = 7.2 s between backups: the first at start, then one per period, whichever worker serves.
+    const args = ['--workers', '2', '--backup-dir', workersDir, '--backup-every', '0.002', '--backup-keep', '10'];
+    const clustered = await startServe({
+      cwd,
+      dataDirArg: 'data-workers',
+      args: [...args, '--backup-passphrase-file', passphrase, '--metrics-public'],
+      timeoutMs: 60_000,
+    });
+    try {
+      await until('the first backup', async () => (await lastSuccess(clustered)) > 0);
+      const first = await lastSuccess(clustered);
+      await delay(2_000);
+      // One schedule: one file for the start, not one per worker (each worker's own schedule would write its own).
+      assert.equal(files(workersDir).length, 1, files(workersDir).join(', '));
+      // Scrapes land on either worker (the kernel spreads connections); each answers the primary's gauges.
+      const seen = await Promise.all(Array.from({ length: 6 }, () => lastSuccess(clustered)));
+      assert.deepEqual(new Set(seen), new Set([first]));
+      assert.equal(await backupGauge(clustered, 'keyhold_backup_failures'), 0);
+      await until("the next period's backup", async () => (await lastSuccess(clustered)) >= first + 7, 30_000);
+      assert.equal(files(workersDir).length, 2, files(workersDir).join(', '));
+      for (const file of files(workersDir)) {
+        const verify = await keyhold(['backup', 'verify', join(workersDir, file), '--passphrase-file', passphrase], { cwd });
+        assert.equal(verify.code, 0, describeRun(verify));
+      }
+      assert.doesNotMatch(clustered.stdout() + clustered.stderr(), /scheduled backup failed/);
+    } finally {
+      await clustered.stop();
+    }
   });
 
   it('refuses --backup-dir without a passphrase file, or with a bad period, in one line', async () => {

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { CliError, errorMessage } from '../cli-error.js';
-import { globalFlags, jsonOutput } from '../global-flags.js';
+import { adminConnection, globalFlags, jsonOutput } from '../global-flags.js';
 import { printJson } from '../output.js';
 import { readPassword } from '../password-input.js';
 import type { BackupManifest } from '../../backup/format.js';
@@ -63,24 +63,37 @@ export function registerBackupCommands(program: Command): void {
     .option('--passphrase-file <file>', 'the passphrase, first line of this file (default: a hidden prompt on a terminal)')
     .option('--with-audit', 'include the whole audit log (default: each chain from its latest signed checkpoint on)')
     .option('--database-url <url>', "PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory's SQLite)")
-    .action(async (options: DatabaseFlags & { out: string; withAudit?: boolean }, command: Command) => {
+    .option(
+      '--api',
+      "ask the serving node through its admin API (found as other commands find it: --url, $KEYHOLD_ADMIN_URL, or the data directory's node.json); the path approval policies gate",
+    )
+    // serve --backup-dir's own children (serve-backups.ts): exempt from the refusal under an approval policy.
+    .addOption(new Option('--scheduled').hideHelp())
+    .action(async (options: DatabaseFlags & { out: string; withAudit?: boolean; api?: boolean; scheduled?: boolean }, command: Command) => {
       if (existsSync(options.out)) throw new CliError(`${options.out} already exists; choose a new file name`);
+      const viaApi = Boolean(options.api) || globalFlags(command).url !== undefined;
+      if (viaApi && options.databaseUrl !== undefined)
+        throw new CliError('--database-url reads the database directly; leave it out with --api or --url (the node knows its database)');
       const passphrase = await readPassphrase(options.passphraseFile, true);
-      const { createBackupFile } = await import('../../backup/node-backup.js');
-      const paths = dataDirPaths(resolveDataDir(globalFlags(command).dataDir));
       const started = Date.now();
-      const { manifest } = await oneLine(() =>
-        createBackupFile({
-          paths,
+      const withAudit = Boolean(options.withAudit);
+      const { manifest } = await oneLine(async () => {
+        if (viaApi) return backupThroughApi(command, options.out, withAudit, passphrase);
+        const { createBackupFile } = await import('../../backup/node-backup.js');
+        return createBackupFile({
+          paths: dataDirPaths(resolveDataDir(globalFlags(command).dataDir)),
           databaseUrl: options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL,
           out: options.out,
-          withAudit: Boolean(options.withAudit),
+          withAudit,
           passphrase,
-        }),
-      );
+          scheduled: Boolean(options.scheduled),
+        });
+      });
       passphrase.fill(0);
-      if (jsonOutput(command)) printJson({ file: options.out, manifest, seconds: (Date.now() - started) / 1000 });
-      else console.log(`backup written to ${options.out} in ${((Date.now() - started) / 1000).toFixed(1)} s\n${describe(manifest)}`);
+      const seconds = (Date.now() - started) / 1000;
+      if (jsonOutput(command)) printJson({ file: options.out, manifest, seconds, via: viaApi ? 'api' : 'database' });
+      else
+        console.log(`backup written to ${options.out} in ${seconds.toFixed(1)} s${viaApi ? ' (by the node)' : ''}\n${describe(manifest)}`);
     });
 
   backup
@@ -163,6 +176,34 @@ export function registerBackupCommands(program: Command): void {
           `restored ${result.rows} rows (${result.keyVersionsChecked} key versions opened by the root of trust) into ${paths.root} in ${seconds.toFixed(1)} s\n${describe(result.manifest)}`,
         );
     });
+}
+
+/**
+ * `backup create --api`: POST /backups on the serving node (approval operation backup.create; with
+ * --approval ID, claims the approved request), then checks the answer's integrity and writes it (0600).
+ * The passphrase goes in the request body over TLS, never in a URL or on a command line.
+ */
+async function backupThroughApi(
+  command: Command,
+  out: string,
+  withAudit: boolean,
+  passphrase: Buffer,
+): Promise<{ manifest: BackupManifest }> {
+  const [{ callAdminForFile }, { readManifest }, { writeBackupBytes }] = await Promise.all([
+    import('../admin-client.js'),
+    import('../../backup/service.js'),
+    import('../../backup/node-backup.js'),
+  ]);
+  const bytes = await callAdminForFile(
+    adminConnection(command),
+    'POST',
+    '/backups',
+    { passphrase: passphrase.toString('utf8'), withAudit },
+    10 * 60_000,
+  );
+  const manifest = readManifest(bytes);
+  writeBackupBytes(out, bytes);
+  return { manifest };
 }
 
 /** Gives a restored data directory what `serve` needs and a backup does not carry: a TLS certificate. */

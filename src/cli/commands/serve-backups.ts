@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { BackupSchedule } from '../../backup/schedule.js';
 import type { Clock } from '../../core/clock.js';
-import type { RunningNode } from '../../server/running-node.js';
 import { CliError } from '../cli-error.js';
 
 /** `serve --backup-*` as given (text; checked by backupSettings before anything starts). */
@@ -31,9 +31,8 @@ export function parseBackupHours(value: string): number {
 }
 
 /** Checks the flags; undefined when scheduled backups are off. */
-export function backupSettings(flags: BackupFlags, workers: number): BackupSettings | undefined {
+export function backupSettings(flags: BackupFlags): BackupSettings | undefined {
   if (flags.backupDir === undefined) return undefined;
-  if (workers > 1) throw new CliError('--backup-dir with --workers is not supported yet: run `keyhold backup create` from cron instead', 2);
   if (flags.backupPassphraseFile === undefined) throw new CliError('--backup-dir needs --backup-passphrase-file FILE', 2);
   if (!existsSync(flags.backupPassphraseFile)) throw new CliError(`no backup passphrase file at ${flags.backupPassphraseFile}`, 2);
   let hours: number;
@@ -54,11 +53,14 @@ export function backupSettings(flags: BackupFlags, workers: number): BackupSetti
 }
 
 /**
- * Starts the node's scheduled backups. Each runs `keyhold backup create` as a child process, so reading the
- * whole database (better-sqlite3 reads synchronously) never stalls the node's event loop and XKS answers.
+ * Starts scheduled backups. Each runs `keyhold backup create` as a child process, so reading the whole
+ * database (better-sqlite3 reads synchronously) never stalls a node's event loop and XKS answers. One
+ * schedule per data directory: in the node's process for `serve`, in the primary for `serve --workers N`
+ * (serve-workers.ts), whose workers' GET /metrics carry its gauges (the primary adds them to the sum).
+ * The gauges go to `registry`.
  */
 export async function scheduleBackups(options: {
-  node: RunningNode;
+  registry: Registry;
   settings: BackupSettings;
   dataDir: string;
   databaseUrl?: string;
@@ -86,13 +88,14 @@ export async function scheduleBackups(options: {
         file,
         '--passphrase-file',
         settings.passphraseFile,
+        '--scheduled',
         ...(settings.withAudit ? ['--with-audit'] : []),
         ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []),
       ]),
     onSuccess: (file) => logger.info({ event: 'backup.create', file }, 'scheduled backup written'),
     onFailure: (reason) => logger.error({ event: 'backup.failed', reason }, 'scheduled backup failed'),
   });
-  registerBackupMetrics(options.node.metricsRegistry, schedule);
+  registerBackupMetrics(options.registry, schedule);
   return schedule;
 }
 

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { Registry } from 'prom-client';
 import { rmSync } from 'node:fs';
 import { KEYHOLD_VERSION } from '../../core/version.js';
 import { readRootConfig } from '../../roots/root-config.js';
@@ -13,6 +14,8 @@ import { startNode, writeNodeInfo } from '../../server/node.js';
 import type { NodeOptions } from '../../server/running-node.js';
 import { openDatabase } from '../../storage/open-database.js';
 import { CliError, errorMessage } from '../cli-error.js';
+import type { BackupSchedule } from '../../backup/schedule.js';
+import { scheduleBackups, type BackupSettings } from './serve-backups.js';
 import { stopOnSignals } from '../shutdown.js';
 import { consoleBanner, display, firstRunBanner, laterRunBanner, servingLine } from '../quickstart-banner.js';
 
@@ -40,6 +43,8 @@ export interface ClusterServeSettings {
   workers: number;
   /** Turns a start-up failure into the line the operator sees (e.g. the port is taken). */
   startFailure(error: unknown): Error;
+  /** `--backup-dir …`: one schedule, run by the primary (docs/backup.md#scheduled). */
+  backups?: BackupSettings;
 }
 
 /** This process's worker number when it was forked by a `serve --workers N` primary. */
@@ -77,10 +82,13 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
   }
 
   let fatal = false;
+  // Scheduled backups: one schedule for the whole set of workers, here; its gauges join every cluster scrape.
+  const backupRegistry = settings.backups ? new Registry() : undefined;
   const primary = startPrimary({
     workers,
     logger,
     clock,
+    ownMetrics: backupRegistry && (() => backupRegistry.getMetricsAsJSON()),
     fork: (index) => {
       const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
       return {
@@ -114,6 +122,16 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
     cleanUp();
     throw new CliError(errorMessage(error));
   }
+  let schedule: BackupSchedule | undefined;
+  if (settings.backups && backupRegistry) {
+    try {
+      schedule = await scheduleBackups({ registry: backupRegistry, settings: settings.backups, dataDir, databaseUrl, clock, logger });
+    } catch (error) {
+      await primary.stop();
+      await flushLogger(logger);
+      throw error;
+    }
+  }
   writeNodeInfo(paths.nodeInfo, {
     adminUrl: started.adminUrl,
     xksUrl: started.url,
@@ -131,7 +149,10 @@ export async function serveAsPrimary(settings: ClusterServeSettings): Promise<vo
   stopOnSignals({
     logger,
     message: 'shutting down the workers',
-    close: () => primary.stop().then(() => flushLogger(logger)),
+    close: () => {
+      schedule?.close();
+      return primary.stop().then(() => flushLogger(logger));
+    },
     skip: () => fatal,
   });
 }

@@ -206,7 +206,7 @@ async function serve(options: ServeFlags): Promise<void> {
   };
   const network = networkSettings(options);
   const workers = checked('--workers / $KEYHOLD_WORKERS', (value) => parseWorkers(value, availableParallelism), options.workers);
-  const backups = backupSettings(options, workers);
+  const backups = backupSettings(options);
   if (network.peerUnseal && workers > 1)
     throw new CliError('--peer-unseal runs one peer listener per node: use it without --workers (docs/fleet.md#unseal)', 2);
   // Loaded here so management commands do not pay for the server's modules.
@@ -241,7 +241,7 @@ async function serve(options: ServeFlags): Promise<void> {
     requestLog,
     ...network,
   };
-  const cluster = { node: nodeSettings, logLevel: options.logLevel, workers, startFailure };
+  const cluster = { node: nodeSettings, logLevel: options.logLevel, workers, startFailure, backups };
   const withWorkers = workers > 1 ? await import('./serve-workers.js') : undefined;
   // A worker forked by the primary below: the primary prepared the data directory already.
   const index = withWorkers?.workerIndex();
@@ -267,7 +267,9 @@ async function serve(options: ServeFlags): Promise<void> {
   // Scheduled before the serving line, so its metrics are there from the first scrape.
   let schedule;
   try {
-    schedule = backups && (await scheduleBackups({ node, settings: backups, dataDir, databaseUrl, clock: systemClock, logger }));
+    schedule =
+      backups &&
+      (await scheduleBackups({ registry: node.metricsRegistry, settings: backups, dataDir, databaseUrl, clock: systemClock, logger }));
   } catch (error) {
     await node.close();
     throw error;

@@ -47,6 +47,11 @@ export interface PrimaryOptions {
   stopTimeoutMs?: number;
   /** How long a refresh of the other workers may take before the admin call returns anyway (default 5 s). */
   refreshTimeoutMs?: number;
+  /**
+   * Metrics the primary itself keeps (prom-client's JSON, `Registry.getMetricsAsJSON()`), added to every
+   * cluster scrape beside the workers' (the scheduled backups' gauges: one schedule, in the primary).
+   */
+  ownMetrics?: () => Promise<unknown[]>;
   /** A crash loop (or a worker that cannot start after the first start) ends the primary: told here, once. */
   onFatal(message: string): void;
 }

@@ -64,7 +64,7 @@ export function startPrimary(options: PrimaryOptions): Primary {
 
   /**
    * Every serving worker's metrics, summed per series by prom-client's AggregatorRegistry (node-wide
-   * gauges carry their own aggregator: min, max or first). A worker that does not answer in time is
+   * gauges carry their own aggregator: min, max or first), and the primary's own (ownMetrics). A worker that does not answer in time is
    * left out of this scrape, and says so in the log.
    */
   async function clusterMetrics(): Promise<RenderedMetrics> {
@@ -82,7 +82,8 @@ export function startPrimary(options: PrimaryOptions): Primary {
         ),
       ),
     );
-    const registry = AggregatorRegistry.aggregate(gathered.filter((metrics) => metrics !== undefined));
+    const own = options.ownMetrics ? [(await options.ownMetrics()) as MetricObjectWithValues<MetricValue<string>>[]] : [];
+    const registry = AggregatorRegistry.aggregate([...gathered.filter((metrics) => metrics !== undefined), ...own]);
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
 
