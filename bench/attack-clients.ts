@@ -180,7 +180,7 @@ export function idleTls(connections: number): Attack {
     what: `${connections.toLocaleString('en')} TLS connections (ALPN h2), handshake done, then silent`,
     connections,
     rampConcurrency: 100,
-    rampLimitMs: 40_000,
+    rampLimitMs: 30_000,
     open: (target) => tlsConnect(tlsOptions(target, ['h2'])),
     readyEvent: 'secureConnect',
   });
@@ -277,12 +277,19 @@ function rapidResetSession(target: AttackTarget, streamsPerSession: number): Pro
     let goaway = false;
     session.on('error', () => undefined);
     session.once('goaway', () => (goaway = true));
-    const timer = setTimeout(() => session.destroy(), 10_000);
+    let gaveUp = false;
+    const timer = setTimeout(() => {
+      gaveUp = true;
+      session.destroy();
+    }, 10_000);
     session.once('close', () => {
       clearTimeout(timer);
-      resolve(
-        goaway ? 'session ended by the server (GOAWAY)' : sent >= streamsPerSession ? 'all streams sent, session kept' : 'session closed',
-      );
+      // Bucketed by hundreds of streams sent before the end.
+      const after = `after at most ${Math.ceil(sent / 100) * 100} streams`;
+      if (goaway) resolve(`session ended by the server with GOAWAY ${after}`);
+      else if (gaveUp) resolve(`session still open after 10 s, ${after}; closed by the attacker`);
+      else if (sent >= streamsPerSession) resolve(`all ${streamsPerSession} streams sent, session kept open by the server`);
+      else resolve(`session closed by the server ${after}`);
     });
     session.once('connect', () => {
       const burst = () => {

@@ -12,7 +12,7 @@
  * 3. Per window: normal traffic's achieved rate, p50/p99/p99.9, errors; the node's RSS and open file descriptors
  *    (/proc/<pid>/status and /proc/<pid>/fd, sampled every 250 ms: peak and at the end); how the attack's
  *    connections ended (ended by the server after how long, and what it sent first) or what its attempts got.
- * Bounded: loopback only, each attack held ~12 s (--quick: ~4 s), the whole run well under 5 minutes; every child is
+ * Bounded: loopback only, each attack held ~14 s after it is set up (--quick: ~4 s), the whole run well under 5 minutes; every child is
  * stopped at the end. 10,000 connections need as many file descriptors in the node and in this process: the run
  * re-executes itself under `ulimit -n` raised within the hard limit, and says so when the hard limit is too low.
  */
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
   const rate = number('rate', flags.rate, 10_000);
   const measureS = number('measure', flags.measure ?? (quick ? '2' : '8'), 30);
   /** Each attack is held at least this long (its measured window included), so the limits' cuts show. */
-  const holdS = quick ? 4 : 12;
+  const holdS = quick ? 4 : 14;
   const limits = ensureFileLimit(Math.round(number('idle', flags.idle, 100_000)) / (quick ? 10 : 1));
   console.log(limits.note);
 
