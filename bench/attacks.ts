@@ -1,7 +1,7 @@
 /**
  * Transport attacks against one `keyhold serve` while it serves normal traffic (docs/security.md#attack-benchmark).
  *
- *   npm run build && node --import tsx bench/attacks.ts [--quick] [--rate 1800] [--measure S] [--idle N] [--out FILE]
+ *   npm run build && node --import tsx bench/attacks.ts [--quick] [--rate 1800] [--measure S] [--idle N] [--only 'idle TCP,slow body'] [--out FILE]
  *
  * 1. Starts `keyhold serve` (the compiled build, its default limits, durable audit log) on 127.0.0.1, on a demo
  *    data directory with 10 keys (servers.ts, as the benchmark does).
@@ -150,6 +150,7 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '1800' },
       measure: { type: 'string' },
       idle: { type: 'string', default: '10000' },
+      only: { type: 'string' },
       out: { type: 'string', default: 'attack-results.json' },
     },
   });
@@ -267,8 +268,11 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     };
 
+    const only = flags.only?.split(',').map((name) => name.trim());
     await window('baseline', 'no attack');
-    for (const attack of attacks) await window(attack.name, attack.what, attack);
+    for (const attack of attacks) if (!only || only.includes(attack.name)) await window(attack.name, attack.what, attack);
+    // The node after the attacks: back to the baseline's figures, or not.
+    await window('after', 'no attack, after the attacks');
 
     writeFileSync(
       flags.out,
