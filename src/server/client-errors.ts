@@ -13,13 +13,23 @@ function answerFor(code: string | undefined): { status: string; body: string } {
   return { status: '400 Bad Request', body: MALFORMED };
 }
 
+/** An error of Node's HTTP/1.1 request handling (its parser, or its header and request timeouts): one with an answer. */
+function isHttpRequestError(code: string | undefined): boolean {
+  return code !== undefined && (code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT');
+}
+
 /**
  * Answers an HTTP/1.1 request Node cannot even parse (bad method token, conflicting framing headers…), or one cut
  * by a transport limit (headers too large or too many, too slow), with a JSON ValidationException like every other
  * XKS error, then closes the connection.
+ *
+ * The HTTP/2 server also hands its TLS errors to this handler ('clientError'): a handshake that failed or did not
+ * finish within --handshake-timeout-ms (ERR_TLS_HANDSHAKE_TIMEOUT), a reset. Those connections have no TLS session
+ * to write an answer on, and an answer written there would wait for a handshake that never comes, holding the
+ * connection open forever: they are destroyed at once.
  */
 export function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  if (!isHttpRequestError(error.code) || !socket.writable) {
     socket.destroy();
     return;
   }

@@ -10,7 +10,13 @@ import type { ClusterMember } from './cluster/cluster-member.js';
 import { announceAdminChanges } from './cluster/node-membership.js';
 import type { AdminRoute } from './running-node.js';
 import { isAdminPath, xksListenerSide } from './listener-routes.js';
-import { applyTransportLimits, DEFAULT_TRANSPORT_LIMITS, transportServerOptions, type TransportLimits } from './transport-limits.js';
+import {
+  applyTransportLimits,
+  DEFAULT_TRANSPORT_LIMITS,
+  refuseHeaderOverflow,
+  transportServerOptions,
+  type TransportLimits,
+} from './transport-limits.js';
 import { tlsServerOptions, type ClientAuth, type TlsPem } from './tls-options.js';
 
 export { isAdminPath } from './listener-routes.js';
@@ -78,15 +84,15 @@ export async function createHttpsFront(options: HttpsFrontOptions): Promise<Http
     serverFactory: (handleAdmin) => {
       server = createSecureServer(
         { ...tlsServerOptions(options.tls, options.xksClientAuth), ...transportServerOptions(limits) },
-        (request, response) => {
+        refuseHeaderOverflow(limits, (request: Http2ServerRequest, response: Http2ServerResponse) => {
           if (split ? xksListenerSide(request.url) === 'admin' : isAdminPath(request.url)) handleAdmin(request, response);
           else void handleXks(request, response);
-        },
+        }),
       );
       if (options.adminListener) {
         adminServer = createSecureServer(
           { ...tlsServerOptions(options.tls, options.adminListener.clientAuth), ...transportServerOptions(limits) },
-          handleAdmin,
+          refuseHeaderOverflow(limits, handleAdmin),
         );
       }
       return server;

@@ -208,7 +208,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // Mutual TLS on the XKS listener (docs/security.md#mutual-tls): the CN pattern given, else KMS's CN in
     // the region of each loaded keystore (docs/requirements.md item 91).
     const { mutualTls } = options;
-    const xksClientAuth: ClientAuth | undefined = mutualTls && { caPem: mutualTls.caPem, required: false };
+    const xksClientAuth: ClientAuth | undefined = mutualTls && { caPem: mutualTls.caPem, caPath: mutualTls.caPath, required: false };
     const clientCertGuard =
       mutualTls &&
       createClientCertGuard({
@@ -221,10 +221,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       });
     const handleXks = clientCertGuard ? clientCertGuard.guard(xksHandler) : xksHandler;
     const adminClientAuth: ClientAuth | undefined = options.adminListener?.clientCaPem
-      ? { caPem: options.adminListener.clientCaPem, required: true }
+      ? { caPem: options.adminListener.clientCaPem, caPath: options.adminListener.clientCaPath, required: true }
       : undefined;
 
-    // The certificate both listeners serve; reloaded when its files change (docs/security.md#certificate-reload).
+    // The certificate both listeners serve, and their client CA bundles; reloaded when their files change (docs/security.md#certificate-reload).
     const listeners: ReloadableListener[] = [];
     const certificate = createServingCertificate({
       files: options.tls ? undefined : { certPath: paths.tlsCert, keyPath: paths.tlsKey },

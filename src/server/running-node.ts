@@ -38,6 +38,8 @@ export interface NodeOptions {
   mutualTls?: {
     /** The CA bundle (PEM) client certificates must chain to. */
     caPem: string | Buffer;
+    /** The file caPem was read from: read again when it changes or on reloadTls() (docs/security.md#certificate-reload). */
+    caPath?: string;
     /** Accepted subject CNs (client-certificates.ts commonNameMatcher); default: cks.kms.<region>.amazonaws.com per keystore. */
     commonNamePattern?: string;
   };
@@ -49,6 +51,8 @@ export interface NodeOptions {
     port: number;
     /** Set: the admin listener requires a client certificate issued by this CA bundle (PEM). */
     clientCaPem?: string | Buffer;
+    /** The file clientCaPem was read from: read again when it changes or on reloadTls(). */
+    clientCaPath?: string;
   };
   /** Idle keep-alive connections are closed after this long (default 2 minutes). */
   idleTimeoutMs?: number;

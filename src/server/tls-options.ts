@@ -31,6 +31,8 @@ export interface TlsPem {
 export interface ClientAuth {
   caPem: string | Buffer;
   required: boolean;
+  /** The file the bundle was read from: read again with the certificate (tls-reload.ts). */
+  caPath?: string;
 }
 
 /** The TLS part of a listener's options; also what setSecureContext gets when the certificate is reloaded. */

@@ -5,24 +5,25 @@ import type { Logger } from 'pino';
 import { certificateFacts, type CertificateFacts } from '../metrics/certificate.js';
 import { tlsContextOptions, type ClientAuth, type TlsPem } from './tls-options.js';
 
-/** A listener whose certificate follows the files: its server and the client certificates it asks for. */
+/** A listener whose certificate follows the files: its server and the client certificates it asks for (their CA bundle follows its file too). */
 export interface ReloadableListener {
   server: Http2SecureServer;
   clientAuth?: ClientAuth;
 }
 
 /**
- * The certificate and key the node serves, reloaded without a restart (docs/security.md#certificate-reload):
- * when either file changes (polled) or on `reload()` (SIGHUP in `keyhold serve`). New handshakes get the new
- * certificate through setSecureContext; established connections keep theirs and are not dropped. A pair that
- * does not load (a half-written file, a key that does not match the certificate) is refused and logged, and the
- * node keeps serving the previous one.
+ * The certificate and key the node serves, and the client CA bundles its listeners verify client certificates
+ * against (--xks-client-ca, --admin-client-ca), reloaded without a restart (docs/security.md#certificate-reload):
+ * when a file changes (polled) or on `reload()` (SIGHUP in `keyhold serve`). New handshakes get the new
+ * certificate and CAs through setSecureContext; established connections keep theirs and are not dropped. Files
+ * that do not load (a half-written file, a key that does not match the certificate, a CA file without a PEM
+ * certificate) are refused and logged, and the node keeps serving the previous ones.
  */
 export interface ServingCertificate {
   current(): TlsPem;
   /** The serving certificate's name and expiry (the days-to-expiry metric reads this at scrape time). */
   facts(): CertificateFacts;
-  /** Reads the files again; true when a new pair was applied. */
+  /** Reads the files again; true when a new pair or CA bundle was applied. */
   reload(): boolean;
   /** Starts polling the files every `intervalMs`. */
   watch(intervalMs: number): void;
@@ -44,17 +45,38 @@ export function createServingCertificate(options: {
   let pem = options.pem ?? read();
   let facts = certificateFacts(pem.certPem);
   let watching = false;
+  let watched: string[] = [];
   const sameAsServed = (next: TlsPem) =>
     Buffer.from(next.certPem).equals(Buffer.from(pem.certPem)) && Buffer.from(next.keyPem).equals(Buffer.from(pem.keyPem));
 
+  /** Each listener's client CA bundle as its file holds it now (undefined: not from a file, or no client certificates). */
+  const readCas = (listeners: ReloadableListener[]): (Buffer | undefined)[] =>
+    listeners.map((listener) => {
+      const path = listener.clientAuth?.caPath;
+      if (path === undefined) return undefined;
+      const caPem = readFileSync(path);
+      if (!caPem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`${path} holds no PEM certificate`);
+      return caPem;
+    });
+  const caPaths = () => [...new Set(options.listeners().flatMap((listener) => listener.clientAuth?.caPath ?? []))];
+
   const reload = (): boolean => {
-    if (!files) return false;
+    const listeners = options.listeners();
     let next: TlsPem;
     let nextFacts: CertificateFacts;
+    let cas: (Buffer | undefined)[];
+    let auths: (ClientAuth | undefined)[];
     try {
-      next = read();
-      if (sameAsServed(next)) return false;
-      // Throws on an unreadable certificate or key, or a key that does not match the certificate.
+      next = files ? read() : pem;
+      cas = readCas(listeners);
+      auths = listeners.map((listener, i) => {
+        const caPem = cas[i];
+        return listener.clientAuth && caPem ? { ...listener.clientAuth, caPem } : listener.clientAuth;
+      });
+      const casChanged = listeners.some((listener, i) => cas[i] !== undefined && !cas[i].equals(Buffer.from(listener.clientAuth!.caPem)));
+      if (sameAsServed(next) && !casChanged) return false;
+      // Throws on an unreadable certificate, key or CA bundle, or a key that does not match the certificate.
+      for (const auth of auths) createSecureContext(tlsContextOptions(next, auth));
       createSecureContext(tlsContextOptions(next));
       nextFacts = certificateFacts(next.certPem);
     } catch (error) {
@@ -64,11 +86,21 @@ export function createServingCertificate(options: {
       );
       return false;
     }
-    for (const listener of options.listeners()) listener.server.setSecureContext(tlsContextOptions(next, listener.clientAuth));
+    const certificateChanged = !sameAsServed(next);
+    listeners.forEach((listener, i) => {
+      listener.clientAuth = auths[i];
+      listener.server.setSecureContext(tlsContextOptions(next, auths[i]));
+    });
     pem = next;
     facts = nextFacts;
     logger.info(
-      { event: 'tls.reloaded', certificate: facts.name, expiresAt: new Date(facts.expiresAt).toISOString() },
+      {
+        event: 'tls.reloaded',
+        certificate: facts.name,
+        expiresAt: new Date(facts.expiresAt).toISOString(),
+        certificateChanged,
+        clientCaFiles: caPaths(),
+      },
       'TLS certificate reloaded',
     );
     return true;
@@ -80,16 +112,16 @@ export function createServingCertificate(options: {
     facts: () => facts,
     reload,
     watch(intervalMs) {
-      if (!files || watching) return;
+      if (watching) return;
       watching = true;
-      watchFile(files.certPath, { interval: intervalMs, persistent: false }, onChange);
-      watchFile(files.keyPath, { interval: intervalMs, persistent: false }, onChange);
+      watched = [...(files ? [files.certPath, files.keyPath] : []), ...caPaths()];
+      for (const path of watched) watchFile(path, { interval: intervalMs, persistent: false }, onChange);
     },
     close() {
-      if (!files || !watching) return;
+      if (!watching) return;
       watching = false;
-      unwatchFile(files.certPath, onChange);
-      unwatchFile(files.keyPath, onChange);
+      for (const path of watched) unwatchFile(path, onChange);
+      watched = [];
     },
   };
 }

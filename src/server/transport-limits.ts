@@ -1,4 +1,5 @@
 import type { Http2SecureServer, SecureServerOptions } from 'node:http2';
+import { sendJson, type AnyRequest, type AnyResponse } from '../xks/http-io.js';
 
 /**
  * Limits on what a client may do with a connection, on every listener (docs/security.md#transport-limits).
@@ -60,8 +61,46 @@ export function applyTransportLimits(server: Http2SecureServer, limits: Transpor
   http1.headersTimeout = limits.headersTimeoutMs;
   http1.requestTimeout = limits.requestTimeoutMs;
   http1.maxHeaderSize = limits.maxHeaderBytes;
-  http1.maxHeadersCount = limits.maxHeaderCount;
+  // One more than the limit: Node's parser drops the fields past maxHeadersCount without a word, so it keeps one
+  // extra for refuseHeaderOverflow to see that the request had too many.
+  http1.maxHeadersCount = limits.maxHeaderCount + 1;
   // The two timeouts are enforced by a sweep every this often (Node's default: 30 s, far coarser than them).
   http1.connectionsCheckingInterval = Math.max(250, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4);
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+}
+
+/** Why a request's header block breaks the limits, if it does (refuseHeaderOverflow). */
+export function headerOverflow(request: AnyRequest, limits: TransportLimits): 'count' | 'size' | undefined {
+  const raw = request.rawHeaders;
+  if (request.httpVersionMajor === 1) {
+    // The size is refused by Node's parser already (431, client-errors.ts); the count is not (see above).
+    return raw.length / 2 > limits.maxHeaderCount ? 'count' : undefined;
+  }
+  // HTTP/2: nghttp2 refuses a stream past maxHeaderListPairs, but does not enforce the SETTINGS_MAX_HEADER_LIST_SIZE
+  // it advertises. Counted as RFC 9113 §6.5.2 does: name and value lengths, plus 32 per field.
+  let size = 0;
+  for (let i = 0; i < raw.length; i += 2) size += raw[i]!.length + (raw[i + 1]?.length ?? 0) + 32;
+  return size > limits.maxHeaderBytes ? 'size' : undefined;
+}
+
+/**
+ * Wraps a listener's request handler: a request whose header block breaks --max-header-count (HTTP/1.1) or
+ * --max-header-bytes (HTTP/2) is answered 431 with a JSON error, as the parser's own refusals are, and never
+ * reaches the handler (docs/security.md#transport-limits).
+ */
+export function refuseHeaderOverflow<Q extends AnyRequest, R extends AnyResponse>(
+  limits: TransportLimits,
+  handler: (request: Q, response: R) => void,
+): (request: Q, response: R) => void {
+  return (request, response) => {
+    if (headerOverflow(request, limits) === undefined) return handler(request, response);
+    // Drain what the client sends, without reading it.
+    request.resume();
+    sendJson(
+      response,
+      431,
+      { errorName: 'ValidationException', errorMessage: 'Request headers too large or too many' },
+      request.httpVersionMajor === 1 ? { connection: 'close' } : {},
+    );
+  };
 }

@@ -4,8 +4,12 @@
  * from another CA, over HTTP/1.1 and HTTP/2.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { delay } from '../cli/processes.js';
 import { commonNameMatcher } from '../../src/server/client-certificates.js';
 import { getPath, parseExposition } from '../helpers/metrics.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
@@ -186,6 +190,54 @@ describe('--xks-client-cn patterns (docs/requirements.md item 89)', () => {
       await assert.rejects(healthOver(node, await ca.issue('cks.kms.amazonaws.com')));
     } finally {
       await node.close();
+    }
+  });
+});
+
+describe('--xks-client-ca reloaded with the certificate (docs/security.md#certificate-reload)', () => {
+  it('90: a new CA bundle written to the file is applied to new handshakes; a file without a certificate is refused and the old bundle kept', async () => {
+    const oldCa = await createTestCa('Old client CA');
+    const newCa = await createTestCa('New client CA');
+    const dir = mkdtempSync(join(tmpdir(), 'keyhold-client-ca-'));
+    const caPath = join(dir, 'client-ca.pem');
+    writeFileSync(caPath, oldCa.certPem);
+    const node = await startTestNode({ mutualTls: { caPem: oldCa.certPem, caPath }, tlsReloadIntervalMs: 100 });
+    try {
+      const cn = `cks.kms.${node.region}.amazonaws.com`;
+      const fromOld = await oldCa.issue(cn);
+      const fromNew = await newCa.issue(cn);
+      assert.equal((await healthOver(node, fromOld)).status, 200);
+      await assert.rejects(healthOver(node, fromNew));
+      // An established HTTP/2 connection with the old CA's certificate, kept across the reload.
+      const session = http2Connect(node.url, { ca: node.ca, servername: 'localhost', cert: fromOld.certPem, key: fromOld.keyPem });
+      session.on('error', () => undefined);
+      await new Promise((resolve) => session.once('connect', resolve));
+      try {
+        writeFileSync(caPath, newCa.certPem);
+        // Polled every 100 ms: the new bundle is in force within a few seconds.
+        let status = 0;
+        for (let i = 0; i < 50 && status !== 200; i++) {
+          await delay(100);
+          status = await healthOver(node, fromNew).then(
+            (response) => response.status,
+            () => 0,
+          );
+        }
+        assert.equal(status, 200, 'a certificate of the new CA is accepted');
+        await assert.rejects(healthOver(node, fromOld), 'a certificate of the old CA is refused on a new connection');
+        assert.ok(!session.closed && !session.destroyed, 'the established connection is not dropped');
+
+        // Not a certificate: refused, logged, the bundle in force stays.
+        writeFileSync(caPath, 'not a certificate\n');
+        assert.equal(node.node.reloadTls(), false);
+        assert.ok(node.logs.some((line) => line.event === 'tls.reload_failed' && String(line.reason).includes('no PEM certificate')));
+        assert.equal((await healthOver(node, fromNew)).status, 200);
+      } finally {
+        session.destroy();
+      }
+    } finally {
+      await node.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { connect as http2Connect, constants as h2 } from 'node:http2';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { delay } from '../cli/processes.js';
@@ -14,7 +14,7 @@ import { okBody } from '../helpers/xks-answers.js';
 import { healthBody, xks } from '../helpers/xks-client.js';
 
 const LIMITS = {
-  handshakeTimeoutMs: 5_000,
+  handshakeTimeoutMs: 3_000,
   headersTimeoutMs: 1_000,
   requestTimeoutMs: 2_000,
   maxConnections: 60,
@@ -66,7 +66,43 @@ function closed(socket: Socket, timeoutMs: number): Promise<{ text: string; ms: 
 
 const requestHead = (extra = '') => `POST /ping HTTP/1.1\r\nHost: localhost:${node.port}\r\n${extra}`;
 
+/** The first flight of a real TLS client (its ClientHello), captured from a listener that never answers. */
+async function clientHello(): Promise<Buffer> {
+  const sink = createNetServer();
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const port = (sink.address() as { port: number }).port;
+  try {
+    const hello = new Promise<Buffer>((resolve) => sink.once('connection', (socket) => socket.once('data', resolve)));
+    const client = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] });
+    client.on('error', () => undefined);
+    const bytes = await hello;
+    client.destroy();
+    return bytes;
+  } finally {
+    sink.close();
+  }
+}
+
 describe('transport limits', () => {
+  /*= docs/requirements.md#transport
+   *# 9. [MUST] The API is served over HTTPS only; no plain-HTTP listener serves it in production. */
+  it('slow handshakes: a silent TCP connection and one that stops mid-handshake are cut after --handshake-timeout-ms', async () => {
+    const silent = netConnect({ host: '127.0.0.1', port: node.port });
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const hello = await clientHello();
+    const stalled = netConnect({ host: '127.0.0.1', port: node.port });
+    await new Promise((resolve) => stalled.once('connect', resolve));
+    // A real ClientHello, then nothing: the node answers with its ServerHello and waits for the client's Finished.
+    stalled.write(hello);
+    const bound = LIMITS.handshakeTimeoutMs + 2_000;
+    const [quiet, midway] = await Promise.all([closed(silent, bound), closed(stalled, bound)]);
+    for (const { ms } of [quiet, midway]) assert.ok(ms >= LIMITS.handshakeTimeoutMs - 200, `${ms} ms`);
+    // The node did start the handshake with the second client (a TLS handshake record), and sent no HTTP to either.
+    assert.equal(midway.text.charCodeAt(0), 0x16);
+    assert.doesNotMatch(quiet.text + midway.text, /HTTP\/1\.1/);
+    await stillServes();
+  });
+
   it('slow headers (slowloris): a request whose headers never finish is cut after --headers-timeout-ms', async () => {
     const socket = await tlsSocket();
     socket.write(requestHead('X-Slow: 1\r\n'));
@@ -84,31 +120,56 @@ describe('transport limits', () => {
     await stillServes();
   });
 
-  it('oversized headers: 431 over HTTP/1.1; too many header fields: dropped over HTTP/1.1, the stream refused over HTTP/2', async () => {
+  it('oversized headers and too many header fields: 431 with a JSON error, over HTTP/1.1 and HTTP/2', async () => {
     const oversized = await tlsSocket();
     oversized.write(requestHead(`X-Big: ${'a'.repeat(LIMITS.maxHeaderBytes + 100)}\r\n`) + 'Content-Length: 0\r\n\r\n');
     const { text } = await closed(oversized, 5_000);
     assert.match(text, /^HTTP\/1\.1 431 /, text.slice(0, 80));
-    // HTTP/1.1: fields past --max-header-count are dropped by Node's parser (the request is still answered).
+    // HTTP/1.1: one field past --max-header-count is refused (Node's parser alone would drop it silently) …
+    const fields = (count: number) => Array.from({ length: count }, (_, i) => `X-H${i}: 1\r\n`).join('');
+    const getPing = (extra: string) => `GET /ping HTTP/1.1\r\nHost: localhost:${node.port}\r\n${extra}Connection: close\r\n\r\n`;
     const many = await tlsSocket();
-    const fields = Array.from({ length: LIMITS.maxHeaderCount + 10 }, (_, i) => `X-H${i}: 1\r\n`).join('');
-    many.write(requestHead(fields) + 'Connection: close\r\nContent-Length: 0\r\n\r\n');
-    assert.match((await closed(many, 5_000)).text, /^HTTP\/1\.1 \d{3} /);
-    const session = http2Connect(node.url, { ca: node.ca, servername: 'localhost' });
-    session.on('error', () => undefined);
-    try {
-      const many: Record<string, string> = {};
-      for (let i = 0; i < LIMITS.maxHeaderCount + 10; i++) many[`x-h${i}`] = '1';
-      const stream = session.request({ ':method': 'GET', ':path': '/ping', ...many });
-      stream.on('error', () => undefined);
-      const status = await new Promise<number>((resolve) => {
-        stream.on('response', (headers) => resolve(Number(headers[':status'])));
-        stream.on('close', () => resolve(0));
+    // Host and Connection count too.
+    many.write(getPing(fields(LIMITS.maxHeaderCount - 1)));
+    const refused = (await closed(many, 5_000)).text;
+    assert.match(refused, /^HTTP\/1\.1 431 /, refused.slice(0, 80));
+    assert.match(refused, /content-type: application\/json/i);
+    assert.match(refused, /"errorName":"ValidationException"/);
+    // … and exactly --max-header-count fields are served.
+    const atLimit = await tlsSocket();
+    atLimit.write(getPing(fields(LIMITS.maxHeaderCount - 2)));
+    const served = (await closed(atLimit, 5_000)).text;
+    assert.match(served, /^HTTP\/1\.1 200 /, served.slice(0, 80));
+
+    // One session per request: the stream refused by nghttp2 may take its session with it.
+    const h2Status = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve) => {
+        const session = http2Connect(node.url, { ca: node.ca, servername: 'localhost' });
+        session.on('error', () => undefined);
+        const stream = session.request({ ':method': 'GET', ':path': '/ping', ...headers });
+        let status = 0;
+        let body = '';
+        stream.on('error', () => undefined);
+        stream.on('response', (response) => (status = Number(response[':status'])));
+        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        stream.on('close', () => {
+          session.destroy();
+          resolve({ status, body });
+        });
+        stream.end();
       });
-      assert.ok(status === 0 || status === 431, `status ${status}`);
-    } finally {
-      session.destroy();
-    }
+    const manyFields: Record<string, string> = {};
+    for (let i = 0; i < LIMITS.maxHeaderCount + 10; i++) manyFields[`x-h${i}`] = '1';
+    // nghttp2 refuses the stream (reset, status 0) past --max-header-count.
+    const { status } = await h2Status(manyFields);
+    assert.ok(status === 0 || status === 431, `status ${status}`);
+    // A header block past the advertised SETTINGS_MAX_HEADER_LIST_SIZE (--max-header-bytes) is refused …
+    const big = await h2Status({ 'x-big': 'a'.repeat(LIMITS.maxHeaderBytes) });
+    assert.equal(big.status, 431);
+    assert.match(big.body, /"errorName":"ValidationException"/);
+    // … and one just under it is served.
+    const fits = await h2Status({ 'x-big': 'a'.repeat(LIMITS.maxHeaderBytes - 400) });
+    assert.equal(fits.status, 200);
     await stillServes();
   });
 
@@ -124,8 +185,9 @@ describe('transport limits', () => {
       await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
       await delay(200);
       const extra = netConnect({ host: '127.0.0.1', port: node.port });
-      const { ms } = await closed(extra, 3_000);
-      assert.ok(ms < 3_000);
+      // Well before --handshake-timeout-ms would end it anyway.
+      const { ms } = await closed(extra, 1_500);
+      assert.ok(ms < 1_500);
     } finally {
       for (const socket of sockets) socket.destroy();
     }

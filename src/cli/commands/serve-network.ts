@@ -232,13 +232,14 @@ export function networkSettings(
     mutualTls:
       flags.xksClientCa === undefined
         ? undefined
-        : { caPem: readPem('xks-client-ca', flags.xksClientCa), commonNamePattern: flags.xksClientCn },
+        : { caPem: readPem('xks-client-ca', flags.xksClientCa), caPath: flags.xksClientCa, commonNamePattern: flags.xksClientCn },
     adminListener: flags.singleListener
       ? undefined
       : {
           host: flags.adminHost,
           port: adminPort,
           clientCaPem: flags.adminClientCa === undefined ? undefined : readPem('admin-client-ca', flags.adminClientCa),
+          clientCaPath: flags.adminClientCa,
         },
   };
 }
