@@ -133,5 +133,6 @@ function timedAppender(appender: AuditAppender, onCommit: (latencyMs: number, ev
       if (events.length > 0) onCommit(performance.now() - started, events.length);
     },
     pipelineDepth: () => appender.pipelineDepth?.() ?? 1,
+    ...(appender.addCheckpoint ? { addCheckpoint: appender.addCheckpoint.bind(appender) } : {}),
   };
 }

@@ -60,8 +60,10 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
 
   let head = await recoverHead(audit, chain, spool, logger);
   let committedSeq = head.seq;
+  // Through the appender when it stores checkpoints (the SQLite writer thread): see AuditAppender.addCheckpoint.
+  const storeCheckpoint = appender.addCheckpoint?.bind(appender);
   const checkpoints = createCheckpointer({
-    audit,
+    audit: storeCheckpoint ? { addCheckpoint: storeCheckpoint } : audit,
     signer,
     chain,
     clock,

@@ -2,14 +2,15 @@
  * Worker thread that commits audit batches to SQLite on its own connection, so a commit's fsync
  * (synchronous=FULL, the default: a committed event survives power loss; NORMAL: it survives a crash
  * of the process, see docs/audit.md) never blocks the node's event loop.
- * Messages: { id, epoch, canonical, hashes } (see encodeBatch in sqlite-appender.ts) → { id } or { id, error }.
+ * Messages: { id, epoch, canonical, hashes } (see encodeBatch in sqlite-appender.ts), or { id, checkpoint } (a
+ * signed checkpoint row, of batches already committed) → { id } or { id, error }.
  * Every batch already queued when one arrives is committed with it in one transaction (group commit across
  * pipelined batches). Once a batch fails, batches of its epoch or an older one fail without being
  * committed (the AuditAppender contract), so no later batch can be stored past a missing one.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
-import type { AuditEventRow } from './audit-rows.js';
+import type { AuditCheckpointRow, AuditEventRow } from './audit-rows.js';
 
 /** The canonical form's order after its tag (event.ts: chain, seq, prevHash, then FIELD_ORDER), then the hash. */
 const COLUMNS: (keyof AuditEventRow)[] = [
@@ -43,8 +44,8 @@ const COLUMNS: (keyof AuditEventRow)[] = [
 const TAG = 'keyhold-audit-v1';
 const HASH_LENGTH = 64;
 
-/** What the appender sends (sqlite-appender.ts): a batch to commit, or the request to close. */
-type Message = { id: number; close: true } | Batch;
+/** What the appender sends (sqlite-appender.ts): a batch to commit, a checkpoint to store, or the request to close. */
+type Message = { id: number; close: true } | { id: number; checkpoint: AuditCheckpointRow } | Batch;
 type Batch = { id: number; epoch: number; canonical: string; hashes: string };
 
 function settings(data: unknown): { path: string; sync: 'full' | 'normal' } {
@@ -78,17 +79,23 @@ function insertBatch({ canonical, hashes }: Batch): void {
   });
 }
 const commit = db.transaction((batches: Batch[]) => batches.forEach(insertBatch));
+const insertCheckpoint = db.prepare(
+  'insert into audit_checkpoints (chain_id, seq, hash, time, signature) values (?, ?, ?, ?, ?) on conflict (chain_id, seq) do nothing',
+);
+const storeCheckpoints = db.transaction((rows: AuditCheckpointRow[]) => {
+  for (const row of rows) insertCheckpoint.run(row.chain_id, row.seq, row.hash, row.time, row.signature);
+});
 const BUSY_RETRY_MS = 0.2;
 const BUSY_LIMIT_MS = 5000;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const isBusy = (error: unknown) => error instanceof SqliteDatabase.SqliteError && error.code.startsWith('SQLITE_BUSY');
 
-/** Commits in one BEGIN IMMEDIATE transaction, retrying quickly while another process holds the write lock. */
-function commitWhenFree(batches: Batch[]): void {
+/** Runs `write` in one BEGIN IMMEDIATE transaction, retrying quickly while another process holds the write lock. */
+function whenFree(write: () => void): void {
   const deadline = Date.now() + BUSY_LIMIT_MS;
   for (;;) {
     try {
-      commit.immediate(batches);
+      write();
       return;
     } catch (error) {
       if (!isBusy(error) || Date.now() > deadline) throw error;
@@ -107,7 +114,7 @@ const commitEpoch = (batches: Batch[], epoch: number): void => {
     return;
   }
   try {
-    commitWhenFree(batches);
+    whenFree(() => commit.immediate(batches));
     for (const b of batches) port.postMessage({ id: b.id });
   } catch (error) {
     failedEpoch = epoch;
@@ -127,16 +134,31 @@ const commitAll = (batches: Batch[]): void => {
   }
 };
 
+/** Stores checkpoints (after the batches queued with them: a checkpoint only covers committed events). */
+const storeAll = (checkpoints: { id: number; checkpoint: AuditCheckpointRow }[]): void => {
+  if (checkpoints.length === 0) return;
+  try {
+    whenFree(() => storeCheckpoints.immediate(checkpoints.map((c) => c.checkpoint)));
+    for (const c of checkpoints) port.postMessage({ id: c.id });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    for (const c of checkpoints) port.postMessage({ id: c.id, error: reason });
+  }
+};
+
 port.on('message', (first: Message) => {
   // Everything queued behind this message goes into the same transaction; a close waits for them.
   const batches: Batch[] = [];
+  const checkpoints: { id: number; checkpoint: AuditCheckpointRow }[] = [];
   let close: { id: number } | undefined;
   for (let message: Message | undefined = first; message; message = receiveMessageOnPort(port)?.message as Message | undefined) {
     if ('close' in message) close = message;
+    else if ('checkpoint' in message) checkpoints.push(message);
     else batches.push(message);
     if (close) break;
   }
   commitAll(batches);
+  storeAll(checkpoints);
   if (close) {
     db.close();
     port.postMessage({ id: close.id });

@@ -1,4 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { checkpointRow } from './audit-rows.js';
+import type { Checkpoint } from './audit-store.js';
 import { canonicalEvent, type ChainedAuditEvent } from './event.js';
 
 /**
@@ -22,6 +24,12 @@ export interface AuditAppender {
    * More than 1 only where batches are committed strictly in the order given, with the epoch rule above.
    */
   pipelineDepth?(): number;
+  /**
+   * Stores a signed checkpoint of batches already committed. Where present, the audit log writes its
+   * checkpoints here rather than through the store, so on SQLite the writer thread stores them and the
+   * event loop never waits on the file's write lock (which the thread holds through each fsync).
+   */
+  addCheckpoint?(checkpoint: Checkpoint): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -84,6 +92,8 @@ export function openSqliteAppender(path: string, fallback?: AuditAppender, sync:
           ? fallback.appendBatch(events)
           : call({ epoch, ...encodeBatch(events, canonical) }),
     pipelineDepth: () => (failed ? 1 : SQLITE_PIPELINE_DEPTH),
+    addCheckpoint: (checkpoint) =>
+      failed && fallback?.addCheckpoint ? fallback.addCheckpoint(checkpoint) : call({ checkpoint: checkpointRow(checkpoint) }),
     async close() {
       if (!failed) await call({ close: true }).catch(() => undefined);
       await worker.terminate();
