@@ -38,7 +38,10 @@ export interface KeyStore {
    * `expectedCurrent` (so two nodes rotating the same key rotate it once). Returns false when it was not.
    */
   addCurrentVersion(version: StoredKeyVersion, expectedCurrent: number, changes: KeyChanges, updatedAt: number): Promise<boolean>;
-  /** One key's versions, or every key's (node start) when no key is named; each key's in version order. */
+  /**
+   * One key's versions in version order, or every key's (node start) when no key is named, in no particular
+   * order (a table scan: ordering by the key was ~25 % of that read at 100,000 keys).
+   */
   listKeyVersions(keyId?: string): Promise<StoredKeyVersion[]>;
   /** Adds a version without making it current. */
   addKeyVersion(version: StoredKeyVersion): Promise<void>;

@@ -170,9 +170,9 @@ export function createKeyStore(connection: DatabaseConnection): KeyStore {
     },
 
     async listKeyVersions(keyId) {
-      const query = db.selectFrom('key_versions').select(KEY_VERSION_COLUMNS).orderBy('key_id').orderBy('version');
-      if (keyId !== undefined) return (await query.where('key_id', '=', keyId).execute()).map(toKeyVersion);
-      // Every version (node start): read as arrays, the bulk path (DatabaseConnection.rowArrays).
+      const query = db.selectFrom('key_versions').select(KEY_VERSION_COLUMNS);
+      if (keyId !== undefined) return (await query.where('key_id', '=', keyId).orderBy('version').execute()).map(toKeyVersion);
+      // Every version (node start): read as arrays, the bulk path (DatabaseConnection.rowArrays), unordered.
       return (await connection.rowArrays(query)).map(versionFromValues);
     },
 

@@ -129,7 +129,7 @@ for (const target of dialectTargets()) {
         const everyVersion = await db.keyStore.listKeyVersions();
         for (const key of [plain, full, canary]) {
           assert.deepEqual(
-            everyVersion.filter((v) => v.keyId === key.id),
+            everyVersion.filter((v) => v.keyId === key.id).sort((a, b) => a.version - b.version),
             await db.keyStore.listKeyVersions(key.id),
           );
         }
