@@ -8,16 +8,14 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import type { ApprovalView } from '../../src/approvals/gate.js';
-import { systemClock } from '../../src/core/clock.js';
-import { startNode } from '../../src/server/node.js';
 import type { RunningNode } from '../../src/server/running-node.js';
 import { openDatabase } from '../../src/storage/open-database.js';
 import { describeRun, failureLine, keyhold, removeTempDirs, tempDir } from '../cli/helpers.js';
 import { bodyOf, errorOf, type CreatedToken } from '../helpers/admin-json.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { createUsers, type ActAs } from '../helpers/users.js';
+import { startPeerNode } from '../helpers/fleet.js';
 import { okBody } from '../helpers/xks-answers.js';
 import { admin, closeAgents, decryptBody, encryptBody, xks } from '../helpers/xks-client.js';
 
@@ -102,26 +100,11 @@ describe('backups through the admin API, under quorum approval (issue 13)', () =
     copyFileSync(join(node.dataDir, 'master.key'), join(newDir, 'master.key'));
     const restore = await keyhold(['--data-dir', newDir, 'backup', 'restore', out, '--passphrase-file', passphraseFile], { cwd: work });
     assert.equal(restore.code, 0, describeRun(restore));
-    restored = await startNode({
-      dataDir: newDir,
-      host: '127.0.0.1',
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-      throttle: { shedOnLagMs: 0 },
-    });
-    const target: TestNode = {
-      ...node,
-      node: restored,
-      url: `https://localhost:${restored.port}`,
-      port: restored.port,
-      host: `localhost:${restored.port}`,
-      dataDir: newDir,
-      ca: readFileSync(join(newDir, 'tls', 'cert.pem')),
-    };
+    const target = await startPeerNode(node, newDir);
+    restored = target.node;
     const answer = okBody(await xks(target, { operation: 'decrypt', body: decryptBody(sealed.encrypted) }), 'decrypt');
     assert.deepEqual(Buffer.from(answer.plaintext, 'base64'), sealed.plaintext);
-    await restored.close();
+    await target.close();
     restored = undefined;
   });
 

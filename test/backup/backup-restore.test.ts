@@ -9,15 +9,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { systemClock } from '../../src/core/clock.js';
 import { readMasterKeyFile } from '../../src/roots/master-key-file.js';
 import { sealContext } from '../../src/roots/root-of-trust.js';
 import { createSoftwareRoot } from '../../src/roots/software-root.js';
-import { startNode } from '../../src/server/node.js';
 import type { RunningNode } from '../../src/server/running-node.js';
 import { openDatabase } from '../../src/storage/open-database.js';
 import { describeRun, keyhold, removeTempDirs, tempDir } from '../cli/helpers.js';
+import { startPeerNode } from '../helpers/fleet.js';
 import { okBody } from '../helpers/xks-answers.js';
 import { adminOk, closeAgents, decryptBody, encryptBody, metadata, xks } from '../helpers/xks-client.js';
 import { startTestNode, type TestNode } from '../helpers/node-harness.js';
@@ -147,23 +145,8 @@ describe('backup while serving, destroy, restore, decrypt (issue 13)', () => {
     const run = await keyhold(['--data-dir', newDir, 'backup', 'restore', backupFile, '--passphrase-file', passphraseFile], { cwd: work });
     assert.equal(run.code, 0, describeRun(run));
     assert.match(run.stdout, /^restored \d+ rows \(5 key versions opened by the root of trust\)/);
-    restored = await startNode({
-      dataDir: newDir,
-      host: '127.0.0.1',
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      clock: systemClock,
-      throttle: { shedOnLagMs: 0 },
-    });
-    const target: TestNode = {
-      ...original,
-      node: restored,
-      url: `https://localhost:${restored.port}`,
-      port: restored.port,
-      host: `localhost:${restored.port}`,
-      dataDir: newDir,
-      ca: readFileSync(join(newDir, 'tls', 'cert.pem')),
-    };
+    const target = await startPeerNode(original, newDir);
+    restored = target.node;
     for (const s of sealed) {
       const answer = okBody(await xks(target, { operation: 'decrypt', keyId: s.keyId, body: decryptBody(s.encrypted) }), 'decrypt');
       assert.deepEqual(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -67,6 +67,8 @@ export async function startPeerNode(first: TestNode, dataDir: string, options: P
     host: `localhost:${node.port}`,
     url: `https://localhost:${node.port}`,
     dataDir,
+    // The data directory's own certificate: a copy of the first's in a fleet, a new one in a restored directory.
+    ca: readFileSync(join(dataDir, 'tls', 'cert.pem')),
     get logs() {
       return lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     },
