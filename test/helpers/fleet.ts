@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { systemClock } from '../../src/core/clock.js';
 import { startNode } from '../../src/server/node.js';
 import type { NodeOptions, RunningNode } from '../../src/server/running-node.js';
-import { startTestNode, type TestNode } from './node-harness.js';
+import { capturedLogger, startTestNode, type TestNode } from './node-harness.js';
 import { createScratchDatabase, type ScratchDatabase } from './postgres.js';
 
 export interface TwoNodeFleet {
@@ -43,18 +41,12 @@ export function copyDataDir(first: TestNode): string {
  * test client as `first` is (same keystore, credential and certificate); its log lines are captured.
  */
 export async function startPeerNode(first: TestNode, dataDir: string, options: Partial<NodeOptions> = {}): Promise<TestNode> {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines, logger } = capturedLogger();
   const node = await startNode({
     dataDir,
     host: '127.0.0.1',
     port: 0,
-    logger: pino({ level: 'info' }, sink),
+    logger,
     clock: systemClock,
     // As startTestNode: the test client shares the event loop of a busy machine, so no event-loop lag gate.
     throttle: { shedOnLagMs: 0 },

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { RootConfig } from '../../src/roots/root-config.js';
 import { initDataDir } from '../../src/server/init.js';
@@ -35,6 +35,18 @@ export interface TestNode {
   /** Raw log text, for "never appears" assertions. */
   logText(): string;
   close(): Promise<void>;
+}
+
+/** An info-level logger whose lines are kept in `lines` (a test node's `logs` and `logText()`). */
+export function capturedLogger(): { lines: string[]; logger: Logger } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, logger: pino({ level: 'info' }, sink) };
 }
 
 export async function startTestNode(
@@ -68,19 +80,13 @@ export async function startTestNode(
     shamir: options.shamir,
     root: options.root,
   });
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines, logger } = capturedLogger();
   const node = await startNode({
     dataDir,
     host: '127.0.0.1',
     port: 0,
     databaseUrl: options.databaseUrl,
-    logger: pino({ level: 'info' }, sink),
+    logger,
     clock,
     healthMaxAgeMs: options.healthMaxAgeMs,
     idleTimeoutMs: options.idleTimeoutMs,
