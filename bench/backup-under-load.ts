@@ -8,6 +8,7 @@
  *
  *   npm run build && node --import tsx bench/backup-under-load.ts
  *   options: --keys 100000 --rate 1800 --duration 60 --backup-at 20 --via database|api --workers N --out FILE
+ *            --cpu-share F (passed to `backup create`, direct path only) --timeline (p50/p99/max per second)
  *
  * --via database (default): the command reads the database itself, in its own process, beside the node.
  * --via api: `backup create --api`, the node takes the snapshot (worker thread) and answers the file.
@@ -33,6 +34,8 @@ const { values: flags } = parseArgs({
     via: { type: 'string', default: 'database' },
     workers: { type: 'string', default: '1' },
     out: { type: 'string' },
+    'cpu-share': { type: 'string' },
+    timeline: { type: 'boolean', default: false },
   },
 });
 const KEYS = Number(flags.keys);
@@ -65,6 +68,7 @@ function runBackup(dataDir: string): Promise<{ startedAt: number; endedAt: numbe
     'backup',
     'create',
     ...(VIA === 'api' ? ['--api'] : []),
+    ...(flags['cpu-share'] !== undefined ? ['--cpu-share', flags['cpu-share']] : []),
     '--out',
     join(work, 'under-load.khb'),
     '--passphrase-file',
@@ -102,6 +106,24 @@ function figures(window: string, samples: FixedRateSamples, inWindow: (at: numbe
   const sorted = Float64Array.from(latencies).sort();
   const at = (p: number) => (sorted.length === 0 ? Number.NaN : round(percentile(sorted, p), 2));
   return { window, requests, errors, p50_ms: at(50), p99_ms: at(99), p999_ms: at(99.9), max_ms: at(100) };
+}
+
+/** p50 / p99 / max per second of scheduled time, the backup's seconds marked: where in the backup a pause falls. */
+function printTimeline(samples: FixedRateSamples, ran: { startedAt: number; endedAt: number }): void {
+  const seconds = new Map<number, number[]>();
+  samples.slot.forEach((slot, i) => {
+    const latency = samples.latencyMs[i];
+    const second = Math.floor((slot * samples.intervalMs) / 1000);
+    if (latency !== null && latency !== undefined) (seconds.get(second) ?? seconds.set(second, []).get(second))?.push(latency);
+  });
+  console.log('\nsecond  p50 ms  p99 ms  max ms   (B: the backup was running)');
+  for (const [second, latencies] of [...seconds].sort((a, b) => a[0] - b[0])) {
+    const sorted = Float64Array.from(latencies).sort();
+    const start = samples.t0EpochMs + second * 1000;
+    const during = start + 1000 > ran.startedAt && start <= ran.endedAt ? 'B' : ' ';
+    const cells = [50, 99, 100].map((p) => round(percentile(sorted, p), 1).toFixed(1).padStart(7));
+    console.log(`${String(second).padStart(6)} ${cells.join(' ')}  ${during}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -191,6 +213,7 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
   }
+  if (flags.timeline) printTimeline(samples, ran);
   console.log(
     `achieved ${result.rps} req/s; late ${result.late}, unsent ${result.unsent}, timeouts ${result.timeouts}; load average at the start ${load1?.toFixed(2)}, at the end ${loadavg()[0]?.toFixed(2)}`,
   );

@@ -1,8 +1,7 @@
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { gunzip, gzipSync } from 'node:zlib';
 import { BackupError } from './backup-error.js';
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 /** One table's rows, as the database returned them (binary columns as Buffers). */
@@ -20,25 +19,67 @@ interface StoredTable {
   rows: unknown[][];
 }
 
-/** Serializes the tables (gzipped JSON; Buffers as base64, named per table so they come back as Buffers). */
-export async function encodeContent(tables: TableRows[]): Promise<Buffer> {
-  const stored: StoredTable[] = tables.map((table) => {
-    const binary = table.columns.filter((c) => table.rows.some((row) => Buffer.isBuffer(row[c])));
-    const isBinary = new Set(binary);
-    return {
-      name: table.name,
-      columns: table.columns,
-      binary,
-      rows: table.rows.map((row) =>
-        table.columns.map((c) => {
-          const value = row[c];
-          if (isBinary.has(c) && Buffer.isBuffer(value)) return value.toString('base64');
-          return typeof value === 'bigint' ? Number(value) : (value ?? null);
-        }),
-      ),
-    };
-  });
-  return gzipAsync(Buffer.from(JSON.stringify({ tables: stored }), 'utf8'));
+/** Text gathered before it is compressed: a gzip member of about this much JSON. */
+const MEMBER_BYTES = 256 * 1024;
+
+/**
+ * Builds a backup's content a few rows at a time: `{"tables":[{"name","columns","rows","binary"}…]}` as gzipped
+ * JSON (Buffers as base64, their columns named per table so they come back as Buffers), compressed as it grows
+ * in gzip members of about 256 KB of text each. gunzip reads consecutive members as one stream, so
+ * `decodeContent` (and every earlier Keyhold) reads the result as it read a single member. The work is
+ * synchronous and in small pieces, so a paced backup (pacer.ts) can spread it out, and the whole content is
+ * never held as text.
+ */
+export class ContentEncoder {
+  private readonly members: Buffer[] = [];
+  private text = '{"tables":[';
+  private tables = 0;
+  private table: { name: string; columns: string[]; binary: Set<string>; rows: number } | undefined;
+
+  beginTable(name: string, columns: string[]): void {
+    if (this.table) throw new Error(`table ${this.table.name} is still open`);
+    this.text += `${this.tables++ === 0 ? '' : ','}{"name":${JSON.stringify(name)},"columns":${JSON.stringify(columns)},"rows":[`;
+    this.table = { name, columns, binary: new Set(), rows: 0 };
+  }
+
+  /** Rows of the open table (fields beyond its columns are ignored). */
+  addRows(rows: readonly Record<string, unknown>[]): void {
+    const table = this.table;
+    if (!table) throw new Error('rows outside a table');
+    for (const row of rows) {
+      const values = table.columns.map((column) => {
+        const value = row[column];
+        if (Buffer.isBuffer(value)) {
+          table.binary.add(column);
+          return value.toString('base64');
+        }
+        return typeof value === 'bigint' ? Number(value) : (value ?? null);
+      });
+      this.text += `${table.rows++ === 0 ? '' : ','}${JSON.stringify(values)}`;
+    }
+    if (this.text.length >= MEMBER_BYTES) this.compress();
+  }
+
+  endTable(): void {
+    const table = this.table;
+    if (!table) throw new Error('no table is open');
+    this.text += `],"binary":${JSON.stringify([...table.binary])}}`;
+    this.table = undefined;
+  }
+
+  /** The whole content; the encoder is done. */
+  finish(): Buffer {
+    if (this.table) throw new Error(`table ${this.table.name} is still open`);
+    this.text += ']}';
+    this.compress();
+    return Buffer.concat(this.members);
+  }
+
+  private compress(): void {
+    if (this.text.length === 0) return;
+    this.members.push(gzipSync(Buffer.from(this.text, 'utf8')));
+    this.text = '';
+  }
 }
 
 export async function decodeContent(content: Buffer): Promise<TableRows[]> {

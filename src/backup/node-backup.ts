@@ -1,4 +1,6 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { NODE_WIDE } from '../approvals/operations.js';
 import { createApprovalStore } from '../approvals/sql-approval-store.js';
 import type { AdminEvent } from '../audit/admin-events.js';
@@ -11,11 +13,13 @@ import { openDatabase } from '../storage/open-database.js';
 import { recordCliEvent } from './backup-audit.js';
 import { BackupError } from './backup-error.js';
 import type { BackupManifest } from './format.js';
+import { createPacer, DEFAULT_BACKUP_CPU_SHARE, type Pacer } from './pacer.js';
 import { createBackup } from './service.js';
 
 /**
  * Writes a backup file: snapshot, seal, write beside the target and rename (a reader never sees half a
- * file; mode 0600), then records the backup as an audit event through `record`.
+ * file; mode 0600), then records the backup as an audit event through `record`. `pacer` spreads the reading,
+ * encoding and writing out so the node serving beside it keeps its latency (docs/backup.md#pacing).
  */
 export async function writeBackup(options: {
   database: DatabaseConnection;
@@ -28,6 +32,7 @@ export async function writeBackup(options: {
   record: (event: Omit<AdminEvent, 'actor'>) => Promise<void>;
   /** Taken by `serve --backup-dir` (recorded in the audit event). */
   scheduled?: boolean;
+  pacer?: Pacer;
 }): Promise<{ manifest: BackupManifest; bytes: number }> {
   const { bytes, manifest } = await createBackup({
     database: options.database,
@@ -36,8 +41,9 @@ export async function writeBackup(options: {
     withAudit: options.withAudit,
     passphrase: options.passphrase,
     clock: options.clock,
+    pacer: options.pacer,
   });
-  writeBackupBytes(options.out, bytes);
+  await writeBackupBytes(options.out, bytes, options.pacer);
   await options.record({
     action: 'backup.create',
     outcome: 'success',
@@ -52,15 +58,44 @@ export async function writeBackup(options: {
   return { manifest, bytes: bytes.length };
 }
 
-/** Writes a backup file's bytes beside the target and renames (a reader never sees half a file; mode 0600). */
-export function writeBackupBytes(out: string, bytes: Buffer): void {
+/** A backup file is written and flushed this much at a time. */
+const WRITE_SLICE_BYTES = 1024 * 1024;
+
+/**
+ * Writes a backup file's bytes beside the target and renames (a reader never sees half a file; mode 0600). Each
+ * slice is flushed to disk before the next (with the pacer's pause between them), so the node's own fsyncs
+ * beside it never queue behind a whole file's dirty pages; the file and the rename are on disk when this
+ * resolves, so a backup reported written survives a power cut.
+ */
+export async function writeBackupBytes(out: string, bytes: Buffer, pacer?: Pacer): Promise<void> {
   const temporary = `${out}.partial`;
   try {
-    writeFileSync(temporary, bytes, { mode: 0o600, flag: 'wx' });
-    renameSync(temporary, out);
+    const file = await open(temporary, 'wx', 0o600);
+    try {
+      for (let offset = 0; offset < bytes.length; offset += WRITE_SLICE_BYTES) {
+        await file.write(bytes, offset, Math.min(WRITE_SLICE_BYTES, bytes.length - offset));
+        await file.datasync();
+        await pacer?.pause();
+      }
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, out);
+    await syncDirectory(dirname(out));
   } catch (error) {
-    rmSync(temporary, { force: true });
+    await rm(temporary, { force: true });
     throw new BackupError(`cannot write ${out}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Makes a rename in `dir` durable (the directory entry itself is flushed). */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -88,9 +123,12 @@ export async function createBackupFile(options: {
   clock?: Clock;
   /** Run by `serve --backup-dir`'s schedule: allowed while backups are under an approval policy. */
   scheduled?: boolean;
+  /** The share of one core the backup may use on average (pacer.ts; default DEFAULT_BACKUP_CPU_SHARE, 1: unpaced). */
+  cpuShare?: number;
 }): Promise<{ manifest: BackupManifest; bytes: number }> {
   const { paths } = options;
   const clock = options.clock ?? systemClock;
+  const pacer = createPacer({ share: options.cpuShare ?? DEFAULT_BACKUP_CPU_SHARE, clock });
   if (!existsSync(paths.nodeId)) throw new BackupError(`${paths.root} is not a Keyhold data directory (no node-id)`);
   if (!options.databaseUrl && !existsSync(paths.database))
     throw new BackupError(`no Keyhold database in ${paths.root}; pass --data-dir or --database-url`);
@@ -108,6 +146,7 @@ export async function createBackupFile(options: {
       withAudit: options.withAudit,
       passphrase: options.passphrase,
       clock,
+      pacer,
       record: async (event) => {
         const root = await openRootOfTrust(paths, rootConfig);
         try {

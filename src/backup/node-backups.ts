@@ -5,6 +5,7 @@ import { invalid } from '../core/errors.js';
 import type { RootConfig } from '../roots/root-config.js';
 import { BackupError } from './backup-error.js';
 import { checkPassphraseStrength, type BackupManifest } from './format.js';
+import { DEFAULT_BACKUP_CPU_SHARE } from './pacer.js';
 import { sealSnapshot, type BackupSnapshot } from './service.js';
 import { snapshotInThread } from './snapshot-thread.js';
 
@@ -41,7 +42,14 @@ export function createNodeBackups(deps: {
   };
   return {
     snapshot: (withAudit) =>
-      snapshotInThread({ ...deps.database, nodeId: deps.nodeId, rootConfig: deps.rootConfig, withAudit, at: deps.clock.now() }),
+      snapshotInThread({
+        ...deps.database,
+        nodeId: deps.nodeId,
+        rootConfig: deps.rootConfig,
+        withAudit,
+        at: deps.clock.now(),
+        cpuShare: DEFAULT_BACKUP_CPU_SHARE,
+      }),
     checkPassphrase,
     async seal(snapshot, passphrase, actor) {
       checkPassphrase(passphrase);

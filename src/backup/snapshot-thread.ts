@@ -11,6 +11,8 @@ export interface SnapshotJob {
   withAudit: boolean;
   /** The snapshot's time (the node's clock). */
   at: number;
+  /** The share of one core the snapshot may use on average (pacer.ts): the node's own event loop shares the machine. */
+  cpuShare: number;
 }
 
 /**

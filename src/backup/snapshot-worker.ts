@@ -5,7 +5,9 @@
  * `{ fields, content }` (the content's memory transferred) or `{ error }`, then exits.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { systemClock } from '../core/clock.js';
 import { openDatabase } from '../storage/open-database.js';
+import { createPacer } from './pacer.js';
 import { snapshotForBackup } from './service.js';
 import type { SnapshotJob } from './snapshot-thread.js';
 
@@ -18,6 +20,8 @@ async function main(job: SnapshotJob): Promise<void> {
       root: job.rootConfig,
       withAudit: job.withAudit,
       clock: { now: () => job.at },
+      // Paced on the real clock: the job's clock only dates the snapshot.
+      pacer: createPacer({ share: job.cpuShare, clock: systemClock }),
     });
     // A copy with its own memory (zlib's output may sit in a shared pool, which cannot be transferred).
     const content = new Uint8Array(snapshot.content);

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { setPriority } from 'node:os';
 import { Option, type Command } from 'commander';
 import { dataDirPaths, resolveDataDir } from '../../core/data-dir.js';
 import { CliError, errorMessage } from '../cli-error.js';
@@ -8,6 +7,7 @@ import { adminConnection, globalFlags, jsonOutput } from '../global-flags.js';
 import { printJson } from '../output.js';
 import { readPassword } from '../password-input.js';
 import type { BackupManifest } from '../../backup/format.js';
+import { DEFAULT_BACKUP_CPU_SHARE } from '../../backup/pacer.js';
 
 /**
  * The passphrase of a backup: the first line of --passphrase-file, else typed at a hidden prompt on a
@@ -54,6 +54,14 @@ interface DatabaseFlags {
   passphraseFile?: string;
 }
 
+/** `--cpu-share`: a fraction of one core, above 0 and at most 1. */
+export function parseCpuShare(value: string): number {
+  const share = Number(value);
+  if (!(value.trim() !== '' && share > 0 && share <= 1))
+    throw new CliError(`--cpu-share must be a number above 0 and at most 1 (a share of one core), not "${value}"`);
+  return share;
+}
+
 export function registerBackupCommands(program: Command): void {
   const backup = program.command('backup').description('encrypted backups of a node: create, verify, restore (docs/backup.md)');
 
@@ -65,41 +73,55 @@ export function registerBackupCommands(program: Command): void {
     .option('--with-audit', 'include the whole audit log (default: each chain from its latest signed checkpoint on)')
     .option('--database-url <url>', "PostgreSQL URL (default: $KEYHOLD_DATABASE_URL, else the data directory's SQLite)")
     .option(
+      '--cpu-share <fraction>',
+      `the share of one core the backup may use on average, above 0 and at most 1, so the node serving beside it keeps its latency (default ${DEFAULT_BACKUP_CPU_SHARE}; 1: as fast as it goes)`,
+    )
+    .option(
       '--api',
       "ask the serving node through its admin API (found as other commands find it: --url, $KEYHOLD_ADMIN_URL, or the data directory's node.json); the path approval policies gate",
     )
     // serve --backup-dir's own children (serve-backups.ts): exempt from the refusal under an approval policy.
     .addOption(new Option('--scheduled').hideHelp())
-    .action(async (options: DatabaseFlags & { out: string; withAudit?: boolean; api?: boolean; scheduled?: boolean }, command: Command) => {
-      if (existsSync(options.out)) throw new CliError(`${options.out} already exists; choose a new file name`);
-      const viaApi = Boolean(options.api) || globalFlags(command).url !== undefined;
-      if (viaApi && options.databaseUrl !== undefined)
-        throw new CliError('--database-url reads the database directly; leave it out with --api or --url (the node knows its database)');
-      const passphrase = await readPassphrase(options.passphraseFile, true);
-      const started = Date.now();
-      const withAudit = Boolean(options.withAudit);
-      const { manifest } = await oneLine(async () => {
-        if (viaApi) return backupThroughApi(command, options.out, withAudit, passphrase);
-        // The snapshot, its gzip and its encryption take a core for seconds at 100,000 keys; at the lowest CPU
-        // priority they take what the node serving beside it leaves (bench/backup-under-load.ts measures it).
-        // Set before any thread starts, so the threads zlib uses inherit it.
-        setPriority(19);
-        const { createBackupFile } = await import('../../backup/node-backup.js');
-        return createBackupFile({
-          paths: dataDirPaths(resolveDataDir(globalFlags(command).dataDir)),
-          databaseUrl: options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL,
-          out: options.out,
-          withAudit,
-          passphrase,
-          scheduled: Boolean(options.scheduled),
+    .action(
+      async (
+        options: DatabaseFlags & { out: string; withAudit?: boolean; api?: boolean; scheduled?: boolean; cpuShare?: string },
+        command: Command,
+      ) => {
+        if (existsSync(options.out)) throw new CliError(`${options.out} already exists; choose a new file name`);
+        const viaApi = Boolean(options.api) || globalFlags(command).url !== undefined;
+        if (viaApi && options.databaseUrl !== undefined)
+          throw new CliError('--database-url reads the database directly; leave it out with --api or --url (the node knows its database)');
+        if (viaApi && options.cpuShare !== undefined)
+          throw new CliError('--cpu-share paces a backup this command takes itself; with --api the node paces its own');
+        const cpuShare = options.cpuShare === undefined ? undefined : parseCpuShare(options.cpuShare);
+        const passphrase = await readPassphrase(options.passphraseFile, true);
+        const started = Date.now();
+        const withAudit = Boolean(options.withAudit);
+        const { manifest } = await oneLine(async () => {
+          if (viaApi) return backupThroughApi(command, options.out, withAudit, passphrase);
+          // The snapshot, its gzip and its encryption are paced to --cpu-share of a core (pacer.ts), and the
+          // process runs at the lowest CPU priority (main.ts), so they take what the node serving beside it
+          // leaves (bench/backup-under-load.ts measures both).
+          const { createBackupFile } = await import('../../backup/node-backup.js');
+          return createBackupFile({
+            paths: dataDirPaths(resolveDataDir(globalFlags(command).dataDir)),
+            databaseUrl: options.databaseUrl ?? process.env.KEYHOLD_DATABASE_URL,
+            out: options.out,
+            withAudit,
+            passphrase,
+            scheduled: Boolean(options.scheduled),
+            cpuShare,
+          });
         });
-      });
-      passphrase.fill(0);
-      const seconds = (Date.now() - started) / 1000;
-      if (jsonOutput(command)) printJson({ file: options.out, manifest, seconds, via: viaApi ? 'api' : 'database' });
-      else
-        console.log(`backup written to ${options.out} in ${seconds.toFixed(1)} s${viaApi ? ' (by the node)' : ''}\n${describe(manifest)}`);
-    });
+        passphrase.fill(0);
+        const seconds = (Date.now() - started) / 1000;
+        if (jsonOutput(command)) printJson({ file: options.out, manifest, seconds, via: viaApi ? 'api' : 'database' });
+        else
+          console.log(
+            `backup written to ${options.out} in ${seconds.toFixed(1)} s${viaApi ? ' (by the node)' : ''}\n${describe(manifest)}`,
+          );
+      },
+    );
 
   backup
     .command('verify')
@@ -207,7 +229,7 @@ async function backupThroughApi(
     10 * 60_000,
   );
   const manifest = readManifest(bytes);
-  writeBackupBytes(out, bytes);
+  await writeBackupBytes(out, bytes);
   return { manifest };
 }
 
