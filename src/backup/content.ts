@@ -42,15 +42,14 @@ export class ContentEncoder {
     this.table = { name, columns, binary: new Set(), rows: 0 };
   }
 
-  /** Rows of the open table (fields beyond its columns are ignored). */
-  addRows(rows: readonly Record<string, unknown>[]): void {
+  /** Rows of the open table, each an array of its values in the table's `columns` order. */
+  addRows(rows: readonly (readonly unknown[])[]): void {
     const table = this.table;
     if (!table) throw new Error('rows outside a table');
     for (const row of rows) {
-      const values = table.columns.map((column) => {
-        const value = row[column];
+      const values = row.map((value, i) => {
         if (Buffer.isBuffer(value)) {
-          table.binary.add(column);
+          table.binary.add(table.columns[i] ?? '');
           return value.toString('base64');
         }
         return typeof value === 'bigint' ? Number(value) : (value ?? null);

@@ -7,7 +7,7 @@ import { BackupError } from './backup-error.js';
 import { ContentEncoder, decodeContent, type TableRows } from './content.js';
 import { checkPassphraseStrength, openBackup, readBackupFile, sealBackup, type BackupManifest, type ManifestFields } from './format.js';
 import { unpaced, type Pacer } from './pacer.js';
-import { takeSnapshot } from './snapshot.js';
+import { takeSnapshot, type TableValues } from './snapshot.js';
 
 /** The root of trust a backup's material is wrapped under, as the manifest names it; restore needs the same kind. */
 export function rootKindOf(config: RootConfig): string {
@@ -69,7 +69,7 @@ export async function snapshotForBackup(options: {
 }
 
 /** Encodes the tables a slice of rows at a time, with the pacer's pause after each slice. */
-async function encodePaced(tables: readonly TableRows[], pacer: Pacer): Promise<Buffer> {
+async function encodePaced(tables: readonly TableValues[], pacer: Pacer): Promise<Buffer> {
   const encoder = new ContentEncoder();
   for (const table of tables) {
     encoder.beginTable(table.name, table.columns);

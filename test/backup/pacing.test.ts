@@ -11,7 +11,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { ContentEncoder, decodeContent, type TableRows } from '../../src/backup/content.js';
+import { ContentEncoder, decodeContent } from '../../src/backup/content.js';
+import type { TableValues } from '../../src/backup/snapshot.js';
 import { createPacer } from '../../src/backup/pacer.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { describeRun, keyhold, removeTempDirs, tempDir } from '../cli/helpers.js';
@@ -69,21 +70,17 @@ describe('the pacer holds a job to its share of a core (issue 13)', () => {
 });
 
 describe('the content encoder writes the backup format a slice at a time (issue 13)', () => {
-  const tables: TableRows[] = [
-    {
-      name: 'keys',
-      columns: ['id', 'material', 'version', 'note'],
-      // Enough rows that the text passes several gzip members.
-      rows: Array.from({ length: 6_000 }, (_, i) => ({
-        id: `key-${i}`,
-        material: randomBytes(64),
-        version: BigInt(i),
-        note: i % 3 === 0 ? null : `a note with "quotes" and ünïcödé ${i}`,
-        extra: 'not a column: left out',
-      })),
-    },
+  const keyRows = Array.from({ length: 6_000 }, (_, i) => [
+    `key-${i}`,
+    randomBytes(64),
+    BigInt(i),
+    i % 3 === 0 ? null : `a note with "quotes" and ünïcödé ${i}`,
+  ]);
+  // Enough rows that the text passes several gzip members.
+  const tables: TableValues[] = [
+    { name: 'keys', columns: ['id', 'material', 'version', 'note'], rows: keyRows },
     { name: 'empty', columns: ['a'], rows: [] },
-    { name: 'settings', columns: ['name', 'value'], rows: [{ name: 'x', value: '{"nested":true}' }] },
+    { name: 'settings', columns: ['name', 'value'], rows: [['x', '{"nested":true}']] },
   ];
 
   it('reads back, every value in place, from several gzip members', async () => {
@@ -104,12 +101,11 @@ describe('the content encoder writes the backup format a slice at a time (issue 
     const keys = decoded[0]?.rows ?? [];
     assert.equal(keys.length, 6_000);
     for (const [i, row] of keys.entries()) {
-      const original = tables[0]?.rows[i] ?? {};
-      assert.equal(row.id, original.id);
-      assert.ok(Buffer.isBuffer(row.material) && row.material.equals(original.material as Buffer), `row ${i}: material is the same Buffer`);
+      const [id, material, , note] = keyRows[i] ?? [];
+      assert.equal(row.id, id);
+      assert.ok(Buffer.isBuffer(row.material) && row.material.equals(material as Buffer), `row ${i}: material is the same Buffer`);
       assert.equal(row.version, i);
-      assert.equal(row.note, original.note);
-      assert.equal('extra' in row, false, 'only the columns travel');
+      assert.equal(row.note, note);
     }
     assert.deepEqual(decoded[1]?.rows, []);
     assert.deepEqual(decoded[2]?.rows, [{ name: 'x', value: '{"nested":true}' }]);
@@ -119,7 +115,7 @@ describe('the content encoder writes the backup format a slice at a time (issue 
 
   it('refuses rows outside a table, and a content finished with a table open', () => {
     const encoder = new ContentEncoder();
-    assert.throws(() => encoder.addRows([{ a: 1 }]), /rows outside a table/);
+    assert.throws(() => encoder.addRows([[1]]), /rows outside a table/);
     encoder.beginTable('t', ['a']);
     assert.throws(() => encoder.finish(), /table t is still open/);
   });
