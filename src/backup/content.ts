@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip, gzipSync } from 'node:zlib';
 import { BackupError } from './backup-error.js';
+import type { SnapshotSink } from './snapshot.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -30,11 +31,12 @@ const MEMBER_BYTES = 256 * 1024;
  * synchronous and in small pieces, so a paced backup (pacer.ts) can spread it out, and the whole content is
  * never held as text.
  */
-export class ContentEncoder {
+export class ContentEncoder implements SnapshotSink {
   private readonly members: Buffer[] = [];
   private text = '{"tables":[';
   private tables = 0;
   private table: { name: string; columns: string[]; binary: Set<string>; rows: number } | undefined;
+  private readonly rowCounts: Record<string, number> = {};
 
   beginTable(name: string, columns: string[]): void {
     if (this.table) throw new Error(`table ${this.table.name} is still open`);
@@ -63,7 +65,13 @@ export class ContentEncoder {
     const table = this.table;
     if (!table) throw new Error('no table is open');
     this.text += `],"binary":${JSON.stringify([...table.binary])}}`;
+    this.rowCounts[table.name] = table.rows;
     this.table = undefined;
+  }
+
+  /** Rows per table so far (the manifest's counts). */
+  get counts(): Record<string, number> {
+    return { ...this.rowCounts };
   }
 
   /** The whole content; the encoder is done. */

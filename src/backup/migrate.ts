@@ -7,7 +7,7 @@ import { openDatabase } from '../storage/open-database.js';
 import { recordCliEvent } from './backup-audit.js';
 import { BackupError } from './backup-error.js';
 import { writeTables } from './restore.js';
-import { asRowObjects, takeSnapshot } from './snapshot.js';
+import { takeSnapshot } from './snapshot.js';
 
 const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url);
 
@@ -31,7 +31,7 @@ export async function migrateToPostgres(options: {
   const source = await openDatabase({ sqlitePath: paths.database });
   let tables;
   try {
-    tables = asRowObjects(await takeSnapshot(source, { withAudit: true }));
+    tables = await takeSnapshot(source, { withAudit: true, clock: options.clock });
   } finally {
     await source.close();
   }

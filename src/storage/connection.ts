@@ -22,6 +22,13 @@ export interface DatabaseConnection {
    * time at 100,000 rows.
    */
   rowArrays(query: Compilable): Promise<unknown[][]>;
+  /**
+   * SQLite only: a private in-memory copy of the whole database as it is now, read in one short read
+   * transaction (every page, about 0.1 s for 80 MB), or undefined when the database is larger than `maxBytes`
+   * (or is PostgreSQL). Whatever then reads the copy, at any pace, holds nothing of the live database: a
+   * long read transaction on it would keep the serving node's write-ahead log from being reset.
+   */
+  inMemoryCopy(maxBytes: number): Promise<DatabaseConnection | undefined>;
   /** Resolves once the database answers a trivial query (readiness checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -30,10 +37,19 @@ export interface DatabaseConnection {
 /** Runs a compiled query on the driver itself, rows as arrays (SQLite's raw mode, PostgreSQL's rowMode 'array'). */
 export type RowArrayReader = (sql: string, parameters: readonly unknown[]) => Promise<unknown[][]>;
 
+/** Makes a private in-memory copy of the database if it is at most `maxBytes` (DatabaseConnection.inMemoryCopy). */
+export type InMemoryCopier = (maxBytes: number) => Promise<DatabaseConnection | undefined>;
+
 /** Wraps an open Kysely instance (any table type) and its driver's row-array reader as a connection. */
-export function databaseConnection(db: Kysely<unknown>, dialect: SqlDialect, readRowArrays: RowArrayReader): DatabaseConnection {
+export function databaseConnection(
+  db: Kysely<unknown>,
+  dialect: SqlDialect,
+  readRowArrays: RowArrayReader,
+  inMemoryCopy: InMemoryCopier = () => Promise.resolve(undefined),
+): DatabaseConnection {
   return {
     dialect,
+    inMemoryCopy,
     rowArrays(query) {
       const compiled = query.compile();
       return readRowArrays(compiled.sql, compiled.parameters);

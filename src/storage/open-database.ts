@@ -4,7 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations/index.js';
-import { databaseConnection, type DatabaseConnection, type RowArrayReader, type SqlDialect } from './connection.js';
+import { databaseConnection, type DatabaseConnection, type InMemoryCopier, type RowArrayReader, type SqlDialect } from './connection.js';
 
 export interface OpenStoreOptions {
   /** `postgres://…` or `postgresql://…` selects PostgreSQL. */
@@ -17,17 +17,24 @@ const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url);
 
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(options: OpenStoreOptions): Promise<DatabaseConnection> {
-  const { db, dialect, readRowArrays } = connect(options);
+  const { db, dialect, readRowArrays, inMemoryCopy } = connect(options);
   try {
     await migrateToLatest(db, dialect);
   } catch (err) {
     await db.destroy();
     throw err;
   }
-  return databaseConnection(db, dialect, readRowArrays);
+  return databaseConnection(db, dialect, readRowArrays, inMemoryCopy);
 }
 
-function connect(options: OpenStoreOptions): { db: Kysely<unknown>; dialect: SqlDialect; readRowArrays: RowArrayReader } {
+interface Connected {
+  db: Kysely<unknown>;
+  dialect: SqlDialect;
+  readRowArrays: RowArrayReader;
+  inMemoryCopy?: InMemoryCopier;
+}
+
+function connect(options: OpenStoreOptions): Connected {
   const url = options.databaseUrl?.trim();
   if (url) {
     // Refuse rather than fall back to SQLite: a node that silently wrote to a local file
@@ -41,7 +48,11 @@ function connect(options: OpenStoreOptions): { db: Kysely<unknown>; dialect: Sql
     return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', readRowArrays };
   }
   if (!options.sqlitePath) throw new Error('no database configured: give a PostgreSQL URL or a SQLite path');
-  const sqlite = openSqlite(options.sqlitePath);
+  return sqliteConnected(openSqlite(options.sqlitePath));
+}
+
+/** A SQLite handle as a connection's parts: the query builder, the raw reader, the in-memory copier. */
+function sqliteConnected(sqlite: SqliteDatabase.Database): Connected {
   const readRowArrays: RowArrayReader = (text, parameters) => {
     try {
       return Promise.resolve(
@@ -54,7 +65,19 @@ function connect(options: OpenStoreOptions): { db: Kysely<unknown>; dialect: Sql
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   };
-  return { db: new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', readRowArrays };
+  const inMemoryCopy: InMemoryCopier = (maxBytes) => {
+    const pages = Number(sqlite.pragma('page_count', { simple: true }));
+    const pageSize = Number(sqlite.pragma('page_size', { simple: true }));
+    if (pages * pageSize > maxBytes) return Promise.resolve(undefined);
+    // One read transaction over every page (committed WAL frames included): a consistent image.
+    const image = sqlite.serialize();
+    // The image's header says WAL (bytes 18–19 are 2), which an in-memory database cannot be; 1 is a rollback journal.
+    image[18] = 1;
+    image[19] = 1;
+    const copy = sqliteConnected(new SqliteDatabase(image));
+    return Promise.resolve(databaseConnection(copy.db, 'sqlite', copy.readRowArrays));
+  };
+  return { db: new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', readRowArrays, inMemoryCopy };
 }
 
 function openSqlite(path: string): SqliteDatabase.Database {
