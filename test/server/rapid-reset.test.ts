@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { constants as h2, createSecureServer, type Http2SecureServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
+import { rapidResetFrames } from '../../bench/rapid-reset-frames.js';
 import { createSelfSignedCertificate } from '../../src/server/self-signed-cert.js';
 import { CANCELLED_STREAMS_WINDOW_MS, guardRapidReset } from '../../src/server/rapid-reset-guard.js';
 import { DEFAULT_TRANSPORT_LIMITS } from '../../src/server/transport-limits.js';
 import { delay } from '../cli/processes.js';
 import { capturedLogger, startTestNode, type TestNode } from '../helpers/node-harness.js';
 import { parseExposition } from '../helpers/metrics.js';
-import { cancellingSession, rawRapidReset } from '../helpers/rapid-reset-client.js';
+import { cancellingSession } from '../helpers/rapid-reset-client.js';
 import { okBody } from '../helpers/xks-answers.js';
 import { healthBody, xks } from '../helpers/xks-client.js';
 
@@ -38,7 +39,7 @@ describe('HTTP/2 rapid reset, default limits', () => {
       const port = listener === 'xks' ? node.port : Number(new URL(node.node.adminUrl).port);
       const linesBefore = rapidResetLines().length;
       // Without the guard nghttp2 sends GOAWAY INTERNAL_ERROR after ~1,000 resets and leaves the connection open.
-      const outcome = await rawRapidReset(port, node.ca, { streams: 5_000, timeoutMs: 10_000, untilClose: true });
+      const outcome = await rapidResetFrames({ port, ca: node.ca }, { streams: 5_000, timeoutMs: 10_000, untilClose: true });
       assert.equal(outcome.goawayCode, h2.NGHTTP2_ENHANCE_YOUR_CALM, JSON.stringify(outcome));
       assert.ok(outcome.closedByServer, `the server kept the connection open for 10 s: ${JSON.stringify(outcome)}`);
       // One line for the session, with how many streams it had cancelled: the limit, plus what the 10 s refill
@@ -138,7 +139,7 @@ describe('HTTP/2 rapid reset guard: the 10 s budget', () => {
       await serverClosed(base + limit + limit / 2);
       assert.equal(serverSession!.destroyed, false, 'the session is kept: the budget refilled');
       assert.equal(await client.get('/ping'), 200);
-      await client.cancelStreams(1);
+      await client.cancelStreams(1, 1);
       await serverClosed(base + limit + limit / 2 + 2);
       assert.equal(serverSession!.destroyed, true, 'the session is closed past the budget');
     } finally {
