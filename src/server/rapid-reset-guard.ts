@@ -58,7 +58,6 @@ export function guardRapidReset(server: Http2SecureServer, listener: ListenerNam
         `HTTP/2 session closed (GOAWAY ENHANCE_YOUR_CALM): ${cancelled} streams cancelled, more than --max-cancelled-streams ${maxCancelledStreams} per ${CANCELLED_STREAMS_WINDOW_MS / 1000} s`,
       );
       options.onSessionClosed?.(listener);
-      session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
       session.destroy(undefined, h2.NGHTTP2_ENHANCE_YOUR_CALM);
     };
     const onStreamClosed = (stream: ServerHttp2Stream) => {
@@ -68,6 +67,9 @@ export function guardRapidReset(server: Http2SecureServer, listener: ListenerNam
       if (budget.take()) return;
       // Once per session; later streams are no longer counted.
       closing = true;
+      // GOAWAY at once: nghttp2 then ignores the streams the client opens after it, even those in the data it is
+      // parsing now. Submitting a frame is allowed in nghttp2's callbacks; destroying the session is not.
+      session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
       defer(closeSession);
     };
     session.on('stream', (stream: ServerHttp2Stream) => stream.once('close', () => onStreamClosed(stream)));
