@@ -67,8 +67,9 @@ export function guardRapidReset(server: Http2SecureServer, listener: ListenerNam
       if (budget.take()) return;
       // Once per session; later streams are no longer counted.
       closing = true;
-      // GOAWAY at once: nghttp2 then ignores the streams the client opens after it, even those in the data it is
-      // parsing now. Submitting a frame is allowed in nghttp2's callbacks; destroying the session is not.
+      // GOAWAY at once (submitting a frame is allowed inside nghttp2's callbacks; destroying the session is not),
+      // so that the client is told why before nghttp2's own GOAWAY INTERNAL_ERROR (1,000 resets) can go first.
+      // nghttp2 still parses the rest of what it has read: a fast client gets that far (docs/security.md).
       session.goaway(h2.NGHTTP2_ENHANCE_YOUR_CALM);
       defer(closeSession);
     };
