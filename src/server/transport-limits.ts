@@ -24,6 +24,11 @@ export interface TransportLimits {
   maxConcurrentStreams: number;
   /** HTTP/2: a session that sent this many streams it had to refuse, or invalid frames, is closed (floods, rapid reset). */
   maxRejectedStreams: number;
+  /**
+   * HTTP/2: a session that cancels more streams than this within 10 s (resets them before the answer is complete)
+   * is closed with GOAWAY ENHANCE_YOUR_CALM (rapid reset; rapid-reset-guard.ts).
+   */
+  maxCancelledStreams: number;
 }
 
 export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
@@ -35,6 +40,10 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
   maxHeaderCount: 100,
   maxConcurrentStreams: 100,
   maxRejectedStreams: 100,
+  // KMS never cancels a stream; a browser on the console cancels a few fetches when its user moves on. 200 in
+  // 10 s is far above both, and cuts a rapid reset session five times sooner than nghttp2's own limit (a burst
+  // of 1,000 resets, after which Node 20 stops reading the connection but leaves it open).
+  maxCancelledStreams: 200,
 };
 
 /** The parts of the limits that are server options (HTTP/2 and TLS). */

@@ -22,6 +22,7 @@ const LIMITS = {
   maxHeaderCount: 30,
   maxConcurrentStreams: 20,
   maxRejectedStreams: 50,
+  maxCancelledStreams: 200,
 };
 
 let node: TestNode;

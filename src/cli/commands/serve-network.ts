@@ -27,6 +27,7 @@ export interface NetworkFlags {
   maxHeaderCount: string;
   maxConcurrentStreams: string;
   maxRejectedStreams: string;
+  maxCancelledStreams: string;
   peerUnseal?: boolean;
   peerCa?: string;
   peerCert?: string;
@@ -71,7 +72,13 @@ const LIMIT_FLAGS: { flag: string; key: keyof TransportLimits; env: string; help
     flag: 'max-rejected-streams',
     key: 'maxRejectedStreams',
     env: 'KEYHOLD_MAX_REJECTED_STREAMS',
-    help: 'HTTP/2: refused streams or invalid frames before the connection is closed (stream floods, rapid reset)',
+    help: 'HTTP/2: refused streams or invalid frames before the connection is closed (stream floods)',
+  },
+  {
+    flag: 'max-cancelled-streams',
+    key: 'maxCancelledStreams',
+    env: 'KEYHOLD_MAX_CANCELLED_STREAMS',
+    help: 'HTTP/2: streams a connection may cancel before their answer within 10 s; past it the connection is closed with ENHANCE_YOUR_CALM (rapid reset)',
   },
 ];
 
