@@ -9,8 +9,6 @@ import type { Clock } from '../core/clock.js';
  * busy machine earns a longer pause: the busier the node beside it, the gentler the job.
  */
 export interface Pacer {
-  /** The share of one core the job may use on average (1: no pauses). */
-  readonly share: number;
   pause(): Promise<void>;
   /** Total time slept in pauses so far (ms): how much the pacing lengthened the job. */
   readonly sleptMs: number;
@@ -31,7 +29,6 @@ export function createPacer(options: {
   let sliceStartedAt = clock.now();
   let sleptMs = 0;
   return {
-    share,
     get sleptMs() {
       return sleptMs;
     },

@@ -52,10 +52,14 @@ export async function snapshotForBackup(options: {
   const encoder = new ContentEncoder();
   const { database } = options;
   const copy = await database.inMemoryCopy(IN_MEMORY_COPY_MAX_BYTES);
+  let schema: string;
   try {
+    const source = copy ?? database;
     const mayPace = copy !== undefined || database.dialect === 'postgres';
     const pacer = (mayPace ? options.pacer : undefined) ?? unpaced(options.clock);
-    await readSnapshot(copy ?? database, { withAudit: options.withAudit, sink: encoder, pacer });
+    await readSnapshot(source, { withAudit: options.withAudit, sink: encoder, pacer });
+    // The schema the rows were read in (the copy's, where there is one).
+    schema = await schemaVersion(source);
   } finally {
     await copy?.close();
   }
@@ -66,7 +70,7 @@ export async function snapshotForBackup(options: {
       node: options.nodeId,
       createdAt,
       dialect: database.dialect,
-      schema: await schemaVersion(database),
+      schema,
       root: rootKindOf(options.root),
       withAudit: options.withAudit,
       counts: encoder.counts,
